@@ -1,0 +1,304 @@
+"""Plain typed data that goes into and comes out of the engine.
+
+The engine sees only these dataclasses: no workbook, no file, no clock. The workbook
+layer builds the inputs from sheets (keeping each row's worksheet row number so that a
+problem can name its cell) and writes the results back as sheets.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Literal
+
+from engine.dates import Period
+
+# ---------------------------------------------------------------------------- policy
+
+Rounding = Literal["nearest", "down", "up"]
+AllotmentMethod = Literal["formula", "largest_remainder"]
+
+APPEAL_REASONS: tuple[str, ...] = (
+    "Inactivity revocation",
+    "Special request",
+    "CE allotment revocation",
+    "CE allotment denial",
+    "Additional allotment request",
+)
+DECISIONS: tuple[str, ...] = ("Pending", "Approved", "Denied")
+
+
+@dataclass(frozen=True, slots=True)
+class InactivityExceptions:
+    sole_license: bool = True
+    level4_list_holder: bool = True
+    special_request: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class InactivityRules:
+    client_data_window: Period
+    first_sign_in_window: Period
+    exceptions: InactivityExceptions
+    special_request_reasons: tuple[str, ...] = ("Inactivity revocation", "Special request")
+
+
+@dataclass(frozen=True, slots=True)
+class AllotmentRules:
+    target: int
+    minimum: int
+    rounding: Rounding = "nearest"
+    method: AllotmentMethod = "formula"
+
+
+@dataclass(frozen=True, slots=True)
+class LicenseTypeRule:
+    name: str
+    counts_against_ce_allotment: bool
+    description: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """A validated policy. `source` and `sha256` say which file it came from."""
+
+    name: str
+    version: str
+    effective_date: dt.date
+    inactivity: InactivityRules
+    ce_allotment: AllotmentRules
+    license_types: Mapping[str, LicenseTypeRule]
+    committees: Mapping[str, str] = field(
+        default_factory=lambda: {
+            "performance": "Performance Committee",
+            "coordinated_entry": "Coordinated Entry Committee",
+        }
+    )
+    appeal_routing: Mapping[str, str] = field(
+        default_factory=lambda: {
+            "Inactivity revocation": "performance",
+            "Special request": "performance",
+            "CE allotment revocation": "coordinated_entry",
+            "CE allotment denial": "coordinated_entry",
+            "Additional allotment request": "coordinated_entry",
+        }
+    )
+    appeal_response_period: Period = field(default_factory=lambda: Period(months=1))
+    one_time_fees: Mapping[str, Decimal] = field(default_factory=dict)
+    annual_fees: Mapping[str, Decimal] = field(default_factory=dict)
+    source: str = ""
+    sha256: str = ""
+    raw: Mapping[str, object] = field(default_factory=dict, compare=False, repr=False)
+
+    def license_type(self, name: str) -> LicenseTypeRule | None:
+        """The rule for a license type, matched the way the workbook matches names."""
+        wanted = name_key(name)
+        for rule in self.license_types.values():
+            if name_key(rule.name) == wanted:
+                return rule
+        return None
+
+
+# ---------------------------------------------------------------------------- inputs
+
+
+def name_key(name: str) -> str:
+    """How names are compared: case, surrounding and repeated spaces do not matter."""
+    return " ".join(name.split()).casefold()
+
+
+@dataclass(frozen=True, slots=True)
+class RegionRow:
+    region: str
+    population: int | None
+    ce_lead: str | None = None
+    ce_lead_email: str | None = None
+    row: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class CountyRow:
+    county: str
+    region: str
+    population: int
+    row: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class OrganizationRow:
+    organization: str
+    county: str | None = None
+    row: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class IntakeRow:
+    organization: str
+    region: str
+    average_intakes: float
+    row: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class LicenseRow:
+    license_id: str
+    user: str
+    organization: str
+    license_type: str
+    granted_on: dt.date
+    region: str | None = None
+    county: str | None = None
+    hmis_user_id: str | None = None
+    first_sign_in: dt.date | None = None
+    last_client_data_entry: dt.date | None = None
+    client_entries_window: int | None = None
+    last_login: dt.date | None = None
+    level4_list_holder: bool = False
+    revoked_on: dt.date | None = None
+    row: int = 0
+
+    def is_active(self, as_of: dt.date) -> bool:
+        """SPEC §2: active when Revoked On is blank or after the as-of date."""
+        return self.revoked_on is None or self.revoked_on > as_of
+
+
+@dataclass(frozen=True, slots=True)
+class AppealRow:
+    appeal_id: str
+    filed_on: dt.date
+    organization: str
+    reason: str
+    decision: str
+    license_id: str | None = None
+    region: str | None = None
+    decided_on: dt.date | None = None
+    exception_until: dt.date | None = None
+    licenses_requested: int | None = None
+    notes: str | None = None
+    row: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class SelfPayRequestRow:
+    request_id: str
+    organization: str
+    licenses_requested: int
+    years: int
+    row: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Inputs:
+    """The workbook's input tables. `counties`/`intakes`/... are None when the sheet is absent."""
+
+    regions: tuple[RegionRow, ...] = ()
+    organizations: tuple[OrganizationRow, ...] = ()
+    licenses: tuple[LicenseRow, ...] = ()
+    counties: tuple[CountyRow, ...] | None = None
+    intakes: tuple[IntakeRow, ...] | None = None
+    appeals: tuple[AppealRow, ...] | None = None
+    self_pay_requests: tuple[SelfPayRequestRow, ...] | None = None
+
+
+# ---------------------------------------------------------------------------- results
+
+Severity = Literal["Error", "Warning"]
+
+
+@dataclass(frozen=True, slots=True)
+class Where:
+    """A place in the workbook: a sheet, and where known a row and a column header."""
+
+    sheet: str
+    row: int | None = None
+    column: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    severity: Severity
+    where: Where
+    problem: str
+    how_to_fix: str
+
+
+Finding = Literal["Active", "Inactive", "Not signed in"]
+
+
+@dataclass(frozen=True, slots=True)
+class LicenseDecision:
+    """§1 for one active license: what was found, whether an exception holds, and why."""
+
+    license_id: str
+    user: str
+    organization: str
+    license_type: str
+    granted_on: dt.date
+    first_sign_in: dt.date | None
+    last_client_data_entry: dt.date | None
+    days_since_activity: int | None
+    finding: Finding
+    exception: str
+    eligible: bool
+    policy_clause: str
+    explanation: str
+    row: int = 0
+
+    @property
+    def eligible_for_revocation(self) -> str:
+        return "Yes" if self.eligible else "No"
+
+
+@dataclass(frozen=True, slots=True)
+class RegionAllotment:
+    """§2 for one region."""
+
+    region: str
+    population: int
+    share: float
+    formula_value: float
+    allotment: int
+    minimum_applied: bool
+    explanation: str
+    policy_clause: str = "§2"
+    in_use: int | None = None
+    available: int | None = None
+
+    @property
+    def minimum_applied_text(self) -> str:
+        return "Yes" if self.minimum_applied else "No"
+
+
+@dataclass(frozen=True, slots=True)
+class AllotmentSummary:
+    """The whole Balance of State: the target, what the regions add up to, and why."""
+
+    total_population: int
+    target: int
+    total_allotment: int
+    method: str
+    explanation: str
+    in_use: int | None = None
+    available: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Results:
+    decisions: tuple[LicenseDecision, ...] = ()
+    allotments: tuple[RegionAllotment, ...] = ()
+    allotment_summary: AllotmentSummary | None = None
+    problems: tuple[Problem, ...] = ()
+
+    @property
+    def revocations(self) -> tuple[LicenseDecision, ...]:
+        return tuple(d for d in self.decisions if d.eligible)
+
+    @property
+    def errors(self) -> tuple[Problem, ...]:
+        return tuple(p for p in self.problems if p.severity == "Error")
+
+    @property
+    def warnings(self) -> tuple[Problem, ...]:
+        return tuple(p for p in self.problems if p.severity == "Warning")

@@ -1,0 +1,170 @@
+"""Loading and validating policy.yaml into the engine's typed `Policy`.
+
+    policy = load_policy("policy.yaml")        # PolicyError names file, line and key
+
+`load_policy_bytes` does the same for text that did not come from a file (a Policy sheet
+in xlwings Lite, a test). The JSON Schema is `policy/policy.schema.json`; the adopted
+MO BoS policy ships with the package (`adopted_policy_path()`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from decimal import Decimal
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from engine.dates import Period
+from engine.errors import PolicyError
+from engine.model import (
+    AllotmentRules,
+    InactivityExceptions,
+    InactivityRules,
+    LicenseTypeRule,
+    Policy,
+)
+from policy.loader import parse_policy_yaml
+from policy.schema import policy_schema, schema_messages
+from policy.versions import CURRENT_SCHEMA_VERSION, check_schema_version
+
+__all__ = [
+    "CURRENT_SCHEMA_VERSION",
+    "adopted_policy_path",
+    "load_policy",
+    "load_policy_bytes",
+    "lookup",
+    "policy_schema",
+]
+
+_DEFAULT_COMMITTEES = {
+    "performance": "Performance Committee",
+    "coordinated_entry": "Coordinated Entry Committee",
+}
+_DEFAULT_ROUTING = {
+    "Inactivity revocation": "performance",
+    "Special request": "performance",
+    "CE allotment revocation": "coordinated_entry",
+    "CE allotment denial": "coordinated_entry",
+    "Additional allotment request": "coordinated_entry",
+}
+
+
+def adopted_policy_path() -> Path:
+    """The policy as adopted, shipped with the package (the repository's policy.yaml)."""
+    packaged = resources.files("policy").joinpath("adopted.yaml")
+    if packaged.is_file():
+        return Path(str(packaged))
+    return Path(__file__).resolve().parent.parent / "policy.yaml"
+
+
+def load_policy(path: str | Path) -> Policy:
+    """Read, check and type a policy file; PolicyError says what is wrong and where."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise PolicyError(
+            f"{path}: no such policy file.",
+            fix="Check the path, or leave --policy out to use the adopted policy.",
+        ) from None
+    except IsADirectoryError:
+        raise PolicyError(f"{path}: is a folder, not a policy file.") from None
+    except OSError as exc:
+        raise PolicyError(f"{path}: cannot be read ({exc.strerror}).") from None
+    return load_policy_bytes(data, source=str(path))
+
+
+def load_policy_bytes(data: bytes, source: str = "policy.yaml") -> Policy:
+    """The same as `load_policy`, for policy text that is already in memory."""
+    raw, lines = parse_policy_yaml(data, source)
+    check_schema_version(raw, source, lines.get(("schema_version",), 1))
+    messages = schema_messages(raw, lines, source)
+    if messages:
+        count = "1 problem" if len(messages) == 1 else f"{len(messages)} problems"
+        raise PolicyError(
+            f"{source}: {count}: " + messages[0],
+            details=[f"{source} does not follow the policy schema ({count}):", *messages],
+            fix="Correct the values named above; each key is described in"
+            " policy/policy.schema.json.",
+        )
+    return _build(raw, source, hashlib.sha256(data).hexdigest())
+
+
+def _period(value: dict[str, int]) -> Period:
+    return Period(
+        months=value.get("months", 0),
+        weeks=value.get("weeks", 0),
+        days=value.get("days", 0),
+    )
+
+
+def _money(fees: dict[str, Any]) -> dict[str, Decimal]:
+    return {name: Decimal(str(amount)) for name, amount in fees.items()}
+
+
+def _build(raw: dict[str, Any], source: str, sha256: str) -> Policy:
+    inactivity = raw["inactivity"]
+    exceptions = inactivity["exceptions"]
+    allotment = raw["ce_allotment"]
+    appeals = raw.get("appeals", {})
+    self_pay = raw.get("self_pay", {})
+    return Policy(
+        name=raw["policy"]["name"],
+        version=raw["policy"]["version"],
+        effective_date=dt.date.fromisoformat(raw["policy"]["effective_date"]),
+        inactivity=InactivityRules(
+            client_data_window=_period(inactivity["client_data_window"]),
+            first_sign_in_window=_period(inactivity["first_sign_in_window"]),
+            exceptions=InactivityExceptions(
+                sole_license=exceptions["sole_license"],
+                level4_list_holder=exceptions["level4_list_holder"],
+                special_request=exceptions["special_request"],
+            ),
+            special_request_reasons=tuple(
+                inactivity.get(
+                    "special_request_reasons", ["Inactivity revocation", "Special request"]
+                )
+            ),
+        ),
+        ce_allotment=AllotmentRules(
+            target=allotment["target"],
+            minimum=allotment["minimum"],
+            rounding=allotment["rounding"],
+            method=allotment["method"],
+        ),
+        license_types={
+            name: LicenseTypeRule(
+                name=name,
+                counts_against_ce_allotment=rule["counts_against_ce_allotment"],
+                description=rule.get("description", ""),
+            )
+            for name, rule in raw["license_types"].items()
+        },
+        committees={**_DEFAULT_COMMITTEES, **raw.get("committees", {})},
+        appeal_routing={**_DEFAULT_ROUTING, **appeals.get("routing", {})},
+        appeal_response_period=_period(appeals.get("response_period", {"months": 1})),
+        one_time_fees=_money(self_pay.get("one_time_fees", {"Software access fee": 185})),
+        annual_fees=_money(
+            self_pay.get("annual_fees", {"Annual License Access": 284, "Staff support fee": 2000})
+        ),
+        source=source,
+        sha256=sha256,
+        raw=raw,
+    )
+
+
+def lookup(policy: Policy, key: str) -> Any:
+    """The value at a dotted key path, e.g. `ce_allotment.target`; KeyError names the key."""
+    node: Any = policy.raw
+    walked: list[str] = []
+    for part in key.split("."):
+        walked.append(part)
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
+            raise KeyError(f"{'.'.join(walked)} is not a key of the policy")
+    return node

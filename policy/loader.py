@@ -1,0 +1,156 @@
+"""Read policy.yaml safely and strictly, keeping the line of every key for error messages.
+
+YAML has traps for people who edit a policy by hand, and this loader closes them before
+the JSON Schema sees the data: dates stay text (no `datetime.date` objects), only `true`
+and `false` are booleans (`no` stays the text "no", which the schema then refuses with a
+hint), a key written twice is refused instead of the last one silently winning, and
+anchors/aliases (the way a "YAML bomb" multiplies itself) are refused outright.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any
+
+import yaml
+
+from engine.errors import PolicyError
+
+MAX_POLICY_BYTES = 1_000_000
+
+Path_ = tuple[str | int, ...]
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """SafeLoader without timestamps, YAML 1.1 yes/no booleans, or aliases."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise _Refused(
+                event.start_mark,
+                "anchors and aliases (& and *) are not allowed in a policy file",
+                "write each value out in full",
+            )
+        return super().compose_node(parent, index)
+
+
+_StrictLoader.yaml_implicit_resolvers = {
+    first: [
+        (tag, regexp)
+        for tag, regexp in resolvers
+        if tag not in ("tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:bool")
+    ]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_StrictLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool",
+    re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+    list("tTfF"),
+)
+
+
+class _Refused(Exception):
+    def __init__(self, mark: Any, problem: str, fix: str) -> None:
+        super().__init__(problem)
+        self.mark = mark
+        self.problem = problem
+        self.fix = fix
+
+
+def parse_policy_yaml(data: bytes, source: str) -> tuple[Any, dict[Path_, int]]:
+    """The YAML document as plain Python data, and the line number of every key path."""
+    if len(data) > MAX_POLICY_BYTES:
+        raise PolicyError(
+            f"{source}: the file is {len(data):,} bytes; a policy file is a few kilobytes"
+            f" (at most {MAX_POLICY_BYTES:,} bytes are read).",
+            fix="Check that this is the policy file and not another document.",
+        )
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise PolicyError(
+            f"{source}:{line}: the file is not UTF-8 text (byte {data[exc.start]:#04x}).",
+            fix="Save the file as UTF-8 (in Notepad: Save As, Encoding UTF-8).",
+        ) from None
+    try:
+        loader = _StrictLoader(text)
+    except yaml.reader.ReaderError as exc:
+        line = text[: exc.position].count("\n") + 1
+        raise PolicyError(
+            f"{source}:{line}: the file contains a control character (code {exc.character}).",
+            fix="Delete the invisible character on that line, or retype the line.",
+        ) from None
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            raise PolicyError(
+                f"{source}: the file is empty.",
+                fix="Start from the policy.yaml shipped with hmis-licensing.",
+            )
+        lines: dict[Path_, int] = {}
+        value = _to_python(loader, node, (), lines, source)
+    except _Refused as exc:
+        raise PolicyError(f"{source}:{exc.mark.line + 1}: {exc.problem}.", fix=exc.fix) from None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = f":{mark.line + 1}" if mark is not None else ""
+        problem = exc.problem or exc.context or "not valid YAML"
+        fix = "Check the indentation and punctuation on that line."
+        if "\t" in problem or "'\\t'" in str(exc):
+            fix = "Indent with spaces, not tabs."
+        raise PolicyError(f"{source}{line}: {problem}.", fix=fix) from None
+    except yaml.reader.ReaderError as exc:
+        line = text[: exc.position].count("\n") + 1
+        raise PolicyError(
+            f"{source}:{line}: the file contains a control character (code {exc.character}).",
+            fix="Delete the invisible character on that line, or retype the line.",
+        ) from None
+    except RecursionError:
+        raise PolicyError(
+            f"{source}: the file is nested too deeply to be a policy.",
+            fix="Start from the policy.yaml shipped with hmis-licensing.",
+        ) from None
+    except yaml.YAMLError as exc:
+        raise PolicyError(f"{source}: not valid YAML: {exc}.") from None
+    finally:
+        loader.dispose()
+    return value, lines
+
+
+def _to_python(
+    loader: _StrictLoader, node: Any, path: Path_, lines: dict[Path_, int], source: str
+) -> Any:
+    lines.setdefault(path, node.start_mark.line + 1)
+    if isinstance(node, yaml.MappingNode):
+        result: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode):
+                raise _Refused(
+                    key_node.start_mark, "a key must be plain text", "write the key as text"
+                )
+            key = str(loader.construct_object(key_node))
+            if key in result:
+                first = lines[(*path, key)]
+                raise _Refused(
+                    key_node.start_mark,
+                    f"{_dotted((*path, key))} is written twice (first on line {first})",
+                    "keep one of the two and delete the other",
+                )
+            lines[(*path, key)] = key_node.start_mark.line + 1
+            result[key] = _to_python(loader, value_node, (*path, key), lines, source)
+        return result
+    if isinstance(node, yaml.SequenceNode):
+        return [
+            _to_python(loader, item, (*path, i), lines, source) for i, item in enumerate(node.value)
+        ]
+    value = loader.construct_object(node)
+    if isinstance(value, float) and not math.isfinite(value):
+        raise _Refused(node.start_mark, f"{value} is not a usable number", "write a number")
+    return value
+
+
+def _dotted(path: Path_) -> str:
+    return ".".join(str(p) for p in path) if path else "(top level)"

@@ -1,0 +1,176 @@
+"""policy.yaml: the adopted values, the schema, and refusals that name file, line and key."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from engine.errors import PolicyError
+from policy import adopted_policy_path, load_policy, load_policy_bytes, lookup, policy_schema
+from tests.conftest import policy_text
+
+
+def refusal(text: str, source: str = "policy.yaml") -> str:
+    with pytest.raises(PolicyError) as caught:
+        load_policy_bytes(text.encode(), source)
+    return str(caught.value)
+
+
+def test_adopted_policy_has_the_policy_text_numbers() -> None:
+    policy = load_policy(adopted_policy_path())
+    assert policy.inactivity.client_data_window.months == 6
+    assert policy.inactivity.first_sign_in_window.days == 30
+    assert policy.ce_allotment.target == 20 and policy.ce_allotment.minimum == 2
+    assert policy.ce_allotment.rounding == "nearest" and policy.ce_allotment.method == "formula"
+    assert policy.license_types["CE Access Only"].counts_against_ce_allotment
+    assert not policy.license_types["Housing Project"].counts_against_ce_allotment
+    assert policy.one_time_fees == {"Software access fee": Decimal(185)}
+    assert sum(policy.annual_fees.values()) == 2284
+    assert policy.effective_date == dt.date(2025, 1, 1)
+    assert len(policy.sha256) == 64
+
+
+def test_every_adopted_value_quotes_its_clause() -> None:
+    text = adopted_policy_path().read_text(encoding="utf-8")
+    for clause in ("§1.1", "§1.2", "§1.E1", "§1.E2", "§1.E3", "§2", "§3", "§4", "Addendum 2"):
+        assert clause in text
+
+
+def test_schema_describes_every_key() -> None:
+    def walk(node: object, path: str) -> None:
+        if isinstance(node, dict):
+            for key, child in node.get("properties", {}).items():
+                assert "description" in child, f"{path}.{key} has no description"
+                walk(child, f"{path}.{key}")
+            for key in ("additionalProperties", "items"):
+                if isinstance(node.get(key), dict):
+                    walk(node[key], f"{path}[{key}]")
+            for name, child in node.get("$defs", {}).items():
+                assert "description" in child, f"$defs.{name} has no description"
+                walk(child, f"$defs.{name}")
+
+    schema = policy_schema()
+    assert schema["description"]
+    walk(schema, "")
+
+
+def test_negative_minimum_is_refused_with_line_and_key() -> None:
+    text = policy_text(minimum="-1")
+    line = next(i for i, t in enumerate(text.splitlines(), 1) if "minimum: -1" in t)
+    message = refusal(text)
+    assert f"policy.yaml:{line} ce_allotment.minimum: -1 is less than the minimum of 0" in message
+
+
+@pytest.mark.parametrize(
+    ("replacement", "expected"),
+    [
+        ({"rounding": "closest"}, "ce_allotment.rounding: 'closest' is not allowed; use one of:"),
+        ({"sole_license": "no"}, "sole_license: 'no' is not true or false; write true or false"),
+        ({"version": "1.0"}, "policy.version: 1.0 is not text; write it in quotes"),
+        ({"effective_date": "2025-13-01"}, "'2025-13-01' is not a real date; write yyyy-mm-dd"),
+        ({"target": "twenty"}, "ce_allotment.target: 'twenty' is not of type 'integer'"),
+        (
+            {"client_data_window": "{months: 6, days: 2}"},
+            "give exactly one of months, weeks or days",
+        ),
+        ({"schema_version": "2"}, "schema_version: 2 is newer than this hmis-licensing reads"),
+    ],
+)
+def test_bad_values_are_refused_with_what_is_allowed(
+    replacement: dict[str, str], expected: str
+) -> None:
+    assert expected in refusal(policy_text(**replacement))
+
+
+def test_unknown_key_suggests_the_right_one() -> None:
+    text = policy_text().replace("  minimum: 2", "  minimun: 2\n  minimum: 2")
+    message = refusal(text)
+    assert "ce_allotment.minimun: unknown key; did you mean 'minimum'?" in message
+
+
+def test_duplicate_key_is_refused_not_silently_overwritten() -> None:
+    text = policy_text().replace("  target: 20", "  target: 20\n  target: 30")
+    line = next(i for i, t in enumerate(text.splitlines(), 1) if "target: 30" in t)
+    message = refusal(text)
+    assert f"policy.yaml:{line}: ce_allotment.target is written twice" in message
+
+
+def test_dates_stay_text_until_validated() -> None:
+    policy = load_policy_bytes(policy_text().encode())
+    assert policy.raw["policy"]["effective_date"] == "2025-01-01"  # type: ignore[index]
+
+
+def test_yaml_bomb_is_refused_fast() -> None:
+    bomb = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"{chr(98 + i)}: &{chr(98 + i)} [*{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}]\n"
+        for i in range(20)
+    )
+    assert "anchors and aliases" in refusal(bomb)
+
+
+def test_huge_file_is_refused() -> None:
+    assert "a policy file is a few kilobytes" in refusal("# x\n" * 400_000)
+
+
+def test_tabs_and_syntax_errors_name_the_line() -> None:
+    message = refusal("schema_version: 1\npolicy:\n\tname: x\n")
+    assert message.startswith("policy.yaml:3:")
+    assert "Indent with spaces, not tabs." in message
+    assert refusal("a: [1, 2\nb: 3\n").startswith("policy.yaml:")
+
+
+def test_not_utf8_names_the_line() -> None:
+    with pytest.raises(PolicyError, match=r"policy.yaml:2: the file is not UTF-8"):
+        load_policy_bytes(b"schema_version: 1\nname: Caf\xe9\n")
+
+
+def test_missing_file_and_empty_file(tmp_path: Path) -> None:
+    with pytest.raises(PolicyError, match="no such policy file"):
+        load_policy(tmp_path / "nope.yaml")
+    (tmp_path / "empty.yaml").write_text("")
+    with pytest.raises(PolicyError, match="the file is empty"):
+        load_policy(tmp_path / "empty.yaml")
+
+
+def test_lookup_by_dotted_key() -> None:
+    policy = load_policy(adopted_policy_path())
+    assert lookup(policy, "ce_allotment.target") == 20
+    assert lookup(policy, "license_types.CE Access Only.counts_against_ce_allotment") is True
+    with pytest.raises(KeyError, match=r"ce_allotment\.nope"):
+        lookup(policy, "ce_allotment.nope")
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.text(max_size=300) | st.binary(max_size=300))
+def test_any_garbage_is_refused_with_policy_error_only(data: str | bytes) -> None:
+    raw = data.encode() if isinstance(data, str) else data
+    try:
+        load_policy_bytes(raw, "fuzz.yaml")
+    except PolicyError as exc:
+        assert str(exc).startswith("fuzz.yaml")
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    key=st.sampled_from(
+        ["target", "minimum", "client_data_window", "method", "sole_license", "rounding"]
+    ),
+    value=st.one_of(
+        st.integers(-5, 5).map(str),
+        st.sampled_from(["yes", "no", "~", "null", "1.5", "[]", "{}", "'x'", "2025-01-01"]),
+    ),
+)
+def test_any_value_either_loads_or_is_refused_naming_the_key(key: str, value: str) -> None:
+    text = policy_text(**{key: value})
+    try:
+        load_policy_bytes(text.encode())
+    except PolicyError as exc:
+        assert key in str(exc) or "policy.yaml:" in str(exc)
+    else:
+        assert yaml.safe_load(text) is not None

@@ -1,0 +1,332 @@
+"""`hmis-licensing recalc` and `check` on real .xlsx files, end to end."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from tests.conftest import (
+    SAMPLE,
+    minimal_sheets,
+    policy_text,
+    read_sheet,
+    sheet_dicts,
+    write_workbook,
+)
+from workbook.cli import main
+from workbook.layout import (
+    ALLOTMENTS,
+    INACTIVITY_REPORT,
+    INPUT_SHEETS,
+    PROBLEMS,
+    REVOCATIONS,
+    RUN_LOG,
+)
+
+
+@pytest.fixture
+def sample(tmp_path: Path) -> Path:
+    return Path(shutil.copy(SAMPLE, tmp_path / "sample.xlsx"))
+
+
+def input_values(path: Path) -> dict[str, list[tuple[object, ...]]]:
+    book = openpyxl.load_workbook(path)
+    names = {s.name.casefold() for s in INPUT_SHEETS} | {"read me"}
+    try:
+        return {
+            ws.title: [tuple(r) for r in ws.iter_rows(values_only=True)]
+            for ws in book.worksheets
+            if ws.title.casefold() in names
+        }
+    finally:
+        book.close()
+
+
+LICENSE = {
+    "License ID": "L-1",
+    "User": "Pat Doe",
+    "Organization": "Org A",
+    "License Type": "Housing Project",
+    "Granted On": dt.date(2024, 1, 1),
+    "First Sign-In": dt.date(2024, 1, 2),
+    "Last Client Data Entry": dt.date(2026, 1, 1),
+}
+ACTIVE = {**LICENSE, "License ID": "L-2", "Last Client Data Entry": dt.date(2026, 11, 1)}
+
+
+# ----------------------------------------------------------------- the sample
+
+
+def test_recalc_on_the_sample_writes_every_result_sheet(
+    sample: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = input_values(sample)
+    assert main(["recalc", str(sample), "--as-of", "2026-11-24"]) == 0
+    out = capsys.readouterr().out
+    assert "As of:    2026-11-24 (--as-of)" in out
+    assert "adopted policy shipped with hmis-licensing" in out
+
+    book = openpyxl.load_workbook(sample, read_only=True)
+    for sheet in (ALLOTMENTS, INACTIVITY_REPORT, REVOCATIONS, PROBLEMS, RUN_LOG):
+        header = next(book[sheet.name].iter_rows(values_only=True))
+        assert list(header) == list(sheet.headers)
+    book.close()
+
+    allotments = {r["Region"]: r for r in sheet_dicts(sample, "Allotments")}
+    assert allotments["Region 1"]["Population"] == 596_788
+    assert allotments["Region 1"]["Allotment"] == 4
+    assert allotments["Region 10"]["Allotment"] == 2
+    assert allotments["Region 10"]["Minimum Applied"] == "Yes"
+    assert allotments["Total"]["Population"] == 2_909_430
+    assert allotments["Total"]["Formula Value"] == 20
+
+    report = sheet_dicts(sample, "Inactivity Report")
+    findings = {r["Finding"] for r in report}
+    assert findings == {"Active", "Inactive", "Not signed in"}
+    exceptions = " ".join(str(r["Exception"] or "") for r in report)
+    for clause in ("§1.E1", "§1.E2", "§1.E3"):
+        assert clause in exceptions
+    revocations = sheet_dicts(sample, "Revocations")
+    assert revocations and all(r["Eligible For Revocation"] == "Yes" for r in revocations)
+    assert {r["License ID"] for r in revocations} == {
+        r["License ID"] for r in report if r["Eligible For Revocation"] == "Yes"
+    }
+    for row in revocations:
+        assert "§1." in str(row["Explanation"]) and str(row["Explanation"]).endswith(
+            "Eligible for revocation."
+        )
+    assert input_values(sample) == before
+
+
+def test_run_log_is_appended_never_replaced(sample: Path) -> None:
+    assert main(["recalc", str(sample), "--as-of", "2026-11-24"]) == 0
+    assert main(["recalc", str(sample), "--as-of", "2026-12-24"]) == 0
+    log = sheet_dicts(sample, "Run Log")
+    assert [r["As Of"] for r in log] == [dt.datetime(2026, 11, 24), dt.datetime(2026, 12, 24)]
+    assert log[0]["Policy Version"] == "1.0.0"
+    assert len(str(log[0]["Policy SHA-256"])) == 64
+    assert log[0]["Engine Version"]
+    assert log[0]["Errors"] == 0
+    assert log[0]["Licenses"] and log[0]["Eligible"]
+
+
+def test_output_leaves_the_original_untouched(sample: Path, tmp_path: Path) -> None:
+    original = sample.read_bytes()
+    out = tmp_path / "out.xlsx"
+    assert main(["recalc", str(sample), "--output", str(out)]) == 0
+    assert sample.read_bytes() == original
+    assert sheet_dicts(out, "Allotments")[0]["Allotment"] == 4
+
+
+def test_check_writes_nothing(sample: Path) -> None:
+    original = sample.read_bytes()
+    assert main(["check", str(sample)]) == 0
+    assert sample.read_bytes() == original
+
+
+# ------------------------------------------------------------ policy and date
+
+
+def test_a_threshold_changed_in_yaml_changes_the_result(sample: Path, tmp_path: Path) -> None:
+    assert main(["recalc", str(sample)]) == 0
+    default = sheet_dicts(sample, "Allotments")
+    stricter = tmp_path / "policy.yaml"
+    stricter.write_text(policy_text(target="40", minimum="3"), encoding="utf-8")
+    assert main(["recalc", str(sample), "--policy", str(stricter)]) == 0
+    changed = {r["Region"]: r["Allotment"] for r in sheet_dicts(sample, "Allotments")}
+    assert default[0]["Allotment"] == 4
+    assert changed["Region 1"] == 8  # 596,788 / 2,909,430 × 40 = 8.2
+    assert changed["Region 10"] == 3
+    assert sheet_dicts(sample, "Run Log")[-1]["Policy File"] == str(stricter)
+
+
+def test_policy_order_cli_then_settings_then_beside_then_adopted(tmp_path: Path) -> None:
+    sheets = minimal_sheets([LICENSE, ACTIVE])
+    book = write_workbook(tmp_path / "book.xlsx", sheets)
+
+    def allotment_of_region_1() -> int:
+        return int(sheet_dicts(book, "Allotments")[0]["Allotment"])  # type: ignore[arg-type]
+
+    assert main(["recalc", str(book)]) == 0
+    assert allotment_of_region_1() == 4  # adopted
+    (tmp_path / "policy.yaml").write_text(policy_text(target="40"), encoding="utf-8")
+    assert main(["recalc", str(book)]) == 0
+    assert allotment_of_region_1() == 8  # beside the workbook
+    (tmp_path / "named.yaml").write_text(policy_text(target="60"), encoding="utf-8")
+    sheets["Settings"] = [["Setting", "Value"], ["Policy File", "named.yaml"]]
+    write_workbook(book, sheets)
+    assert main(["recalc", str(book)]) == 0
+    assert allotment_of_region_1() == 12  # Settings sheet, relative to the workbook
+    (tmp_path / "cli.yaml").write_text(policy_text(target="80"), encoding="utf-8")
+    assert main(["recalc", str(book), "--policy", str(tmp_path / "cli.yaml")]) == 0
+    assert allotment_of_region_1() == 16  # --policy wins
+
+
+def test_as_of_order_cli_then_settings(tmp_path: Path) -> None:
+    sheets = minimal_sheets([LICENSE, ACTIVE])
+    sheets["Settings"] = [["Setting", "Value"], ["As Of", dt.date(2026, 3, 1)]]
+    book = write_workbook(tmp_path / "book.xlsx", sheets)
+    assert main(["recalc", str(book)]) == 0
+    assert sheet_dicts(book, "Run Log")[-1]["As Of"] == dt.datetime(2026, 3, 1)
+    assert {r["Finding"] for r in sheet_dicts(book, "Inactivity Report")} == {"Active"}
+    assert main(["recalc", str(book), "--as-of", "2026-11-24"]) == 0
+    findings = {r["License ID"]: r["Finding"] for r in sheet_dicts(book, "Inactivity Report")}
+    assert findings == {"L-1": "Inactive", "L-2": "Active"}
+
+
+# -------------------------------------------------------------- exit codes
+
+
+def test_bad_policy_exits_2_and_says_why(
+    sample: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(policy_text(minimum="-1"), encoding="utf-8")
+    assert main(["recalc", str(sample), "--policy", str(bad)]) == 2
+    problems = sheet_dicts(sample, "Problems")
+    assert any(
+        "ce_allotment.minimum: -1 is less than the minimum of 0" in str(p["Problem"])
+        for p in problems
+    )
+    assert main(["policy", "check", str(bad)]) == 2
+    assert "ce_allotment.minimum" in capsys.readouterr().err
+
+
+def test_policy_check_of_the_adopted_policy(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["policy", "check"]) == 0
+    assert "version 1.0.0" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["recalc", "missing.xlsx"], ["recalc", "{book}", "--as-of", "24/11/2026"], ["frobnicate"]],
+)
+def test_bad_arguments_and_unreadable_files_exit_2(
+    argv: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    book = write_workbook(tmp_path / "book.xlsx", minimal_sheets([LICENSE]))
+    argv = [a.replace("{book}", str(book)) for a in argv]
+    with pytest.raises(SystemExit) as caught:
+        raise SystemExit(main(argv))
+    assert caught.value.code == 2
+    assert "Traceback" not in capsys.readouterr().err
+
+
+def test_not_a_workbook_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    fake = tmp_path / "notes.xlsx"
+    fake.write_text("just text")
+    assert main(["recalc", str(fake)]) == 2
+    assert "is not an Excel workbook" in capsys.readouterr().err
+
+
+def test_errors_exit_1_and_keep_last_good_results(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    book = write_workbook(tmp_path / "book.xlsx", minimal_sheets([LICENSE, ACTIVE]))
+    assert main(["recalc", str(book), "--as-of", "2026-11-24"]) == 0
+    good = read_sheet(book, "Inactivity Report")
+
+    sheets = minimal_sheets([LICENSE, {**ACTIVE, "Granted On": "31/02/2026"}])
+    write_workbook(book, sheets)
+    book2 = openpyxl.load_workbook(book)
+    for name in ("Inactivity Report", "Allotments"):
+        target = book2.create_sheet(name)
+        for row in good if name == "Inactivity Report" else [("kept",)]:
+            target.append(list(row))
+    book2.save(book)
+    capsys.readouterr()
+
+    assert main(["recalc", str(book), "--as-of", "2026-11-24"]) == 1
+    err = capsys.readouterr().err
+    assert 'Error: Licenses!H3: "31/02/2026" is not a date.' in err
+    assert read_sheet(book, "Inactivity Report") == good
+    assert read_sheet(book, "Allotments") == [("kept",)]
+    problems = sheet_dicts(book, "Problems")
+    assert problems[0]["Severity"] == "Error"
+    assert (problems[0]["Sheet"], problems[0]["Cell"]) == ("Licenses", "H3")
+    assert problems[0]["How To Fix"]
+    assert sheet_dicts(book, "Run Log")[-1]["Errors"] == 1
+
+
+@pytest.mark.parametrize(
+    ("change", "cell", "text"),
+    [
+        ({"Granted On": None}, "H2", "Granted On is blank."),
+        ({"Client Entries (Window)": "many"}, "K2", '"many" is not a whole number.'),
+        ({"Level 4 List Holder": "Maybe"}, "M2", '"Maybe" is not Yes or No.'),
+        (
+            {"License Type": "CE Acess Only"},
+            "D2",
+            'license type "CE Acess Only" is not in the policy',
+        ),
+        ({"First Sign-In": "2026-02-30"}, "I2", "is not a real date"),
+    ],
+)
+def test_bad_cells_are_errors_naming_the_cell(
+    tmp_path: Path, change: dict[str, object], cell: str, text: str
+) -> None:
+    book = write_workbook(tmp_path / "b.xlsx", minimal_sheets([{**LICENSE, **change}, ACTIVE]))
+    assert main(["recalc", str(book)]) == 1
+    problems = sheet_dicts(book, "Problems")
+    match = [p for p in problems if p["Cell"] == cell and text in str(p["Problem"])]
+    assert match and match[0]["Severity"] == "Error" and match[0]["Sheet"] == "Licenses"
+
+
+def test_duplicate_ids_and_missing_sheets_and_columns(tmp_path: Path) -> None:
+    sheets = minimal_sheets([LICENSE, LICENSE])
+    del sheets["Organizations"]
+    sheets["Regions"] = [["Region"], ["Region 1"]]
+    book = write_workbook(tmp_path / "b.xlsx", sheets)
+    assert main(["recalc", str(book)]) == 1
+    problems = [(p["Sheet"], p["Cell"], p["Problem"]) for p in sheet_dicts(book, "Problems")]
+    assert ("Licenses", "A3", 'License ID "L-1" is used twice: also on row 2.') in problems
+    assert any(p[0] == "Organizations" and "no Organizations sheet" in p[2] for p in problems)
+    assert any(p[0] == "Regions" and 'no "Population" column' in p[2] for p in problems)
+
+
+def test_headers_in_any_case_order_and_with_spaces(tmp_path: Path) -> None:
+    sheets = minimal_sheets([LICENSE, ACTIVE])
+    head, *rows = sheets["Licenses"]
+    order = list(reversed(range(len(head))))
+    sheets["Licenses"] = [
+        [f"  {head[i].upper()} " for i in order] + ["Staff Notes"],
+        *[[r[i] for i in order] + ["kept"] for r in rows],
+    ]
+    book = write_workbook(tmp_path / "b.xlsx", sheets)
+    assert main(["recalc", str(book), "--as-of", "2026-11-24"]) == 0
+    findings = {r["License ID"]: r["Finding"] for r in sheet_dicts(book, "Inactivity Report")}
+    assert findings == {"L-1": "Inactive", "L-2": "Active"}
+
+
+def test_unknown_organization_is_a_warning_and_run_completes(tmp_path: Path) -> None:
+    stranger = {**ACTIVE, "License ID": "L-3", "Organization": "Nobody Inc"}
+    book = write_workbook(tmp_path / "b.xlsx", minimal_sheets([LICENSE, ACTIVE, stranger]))
+    assert main(["recalc", str(book)]) == 0
+    problems = sheet_dicts(book, "Problems")
+    assert [(p["Severity"], p["Sheet"], p["Cell"]) for p in problems] == [
+        ("Warning", "Licenses", "C4")
+    ]
+
+
+def test_text_from_users_is_never_written_as_a_formula(tmp_path: Path) -> None:
+    evil = '=HYPERLINK("http://example.invalid","click")'
+    rows = [{**LICENSE, "User": evil, "Organization": "+Org"}, {**ACTIVE, "User": "@SUM(1)"}]
+    book = write_workbook(
+        tmp_path / "b.xlsx", minimal_sheets(rows, organizations=["+Org", "Org A"])
+    )
+    assert main(["recalc", str(book), "--as-of", "2026-11-24"]) == 0
+    sheet = openpyxl.load_workbook(book)["Inactivity Report"]
+    users = {row[0].value: row[1] for row in sheet.iter_rows(min_row=2)}
+    assert users["L-1"].value == evil and users["L-1"].data_type == "s"
+    assert users["L-2"].value == "@SUM(1)" and users["L-2"].data_type == "s"
+
+
+def test_sample_command_copies_the_bundled_workbook(tmp_path: Path) -> None:
+    destination = tmp_path / "try.xlsx"
+    assert main(["sample", str(destination)]) == 0
+    assert destination.read_bytes() == SAMPLE.read_bytes()
+    assert main(["sample", str(destination)]) == 2  # refuses to overwrite

@@ -1,0 +1,241 @@
+"""The `hmis-licensing` command line.
+
+Exit codes (SPEC §5): 0 done (warnings allowed); 1 errors in the workbook (listed on
+stderr and on the Problems sheet); 2 a bad policy, bad arguments or an unreadable file.
+No traceback reaches the user; set HMIS_LICENSING_DEBUG=1 to see one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import shutil
+import sys
+from collections.abc import Sequence
+from importlib import resources
+from pathlib import Path
+from typing import TextIO
+
+import engine
+from engine.errors import HmisLicensingError, UsageError
+from engine.model import Problem
+from policy import adopted_policy_path, load_policy
+from workbook.run import Outcome, evaluate
+from workbook.tables import CellMap
+from workbook.xlsx import read_snapshot, save_results
+
+SAMPLE_NAME = "MoBoS-HMIS-Licensing-sample.xlsx"
+_MAX_LISTED = 25
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a date; write it as yyyy-mm-dd, e.g. 2026-11-24"
+        ) from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="hmis-licensing",
+        description="Apply the CoC's HMIS licensing policy to the shared workbook.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {engine.__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    recalc = commands.add_parser(
+        "recalc",
+        help="recalculate the result sheets of a workbook",
+        description="Read the input sheets, apply the policy and write Allotments,"
+        " Inactivity Report, Revocations and Problems, and add a row to the Run Log.",
+    )
+    check = commands.add_parser(
+        "check",
+        help="check a workbook and report problems without writing anything",
+    )
+    for sub in (recalc, check):
+        sub.add_argument("workbook", type=Path, help="the shared workbook (.xlsx)")
+        sub.add_argument(
+            "--policy",
+            type=Path,
+            help="policy file (default: the Settings sheet's Policy File, else policy.yaml"
+            " beside the workbook, else the adopted policy)",
+        )
+        sub.add_argument(
+            "--as-of",
+            type=_date,
+            dest="as_of",
+            help="the date to judge on, yyyy-mm-dd (default: the Settings sheet's As Of,"
+            " else today)",
+        )
+    recalc.add_argument(
+        "--output",
+        type=Path,
+        help="write the recalculated workbook here instead of over WORKBOOK",
+    )
+
+    policy = commands.add_parser("policy", help="work with policy files")
+    policy_commands = policy.add_subparsers(dest="policy_command", required=True)
+    policy_check = policy_commands.add_parser(
+        "check", help="validate a policy file (default: the adopted policy)"
+    )
+    policy_check.add_argument("file", type=Path, nargs="?", help="policy file to check")
+
+    sample = commands.add_parser(
+        "sample", help="copy the bundled sample workbook to try the commands on"
+    )
+    sample.add_argument(
+        "destination",
+        type=Path,
+        nargs="?",
+        default=Path("hmis-sample.xlsx"),
+        help="where to write it (default: hmis-sample.xlsx)",
+    )
+    sample.add_argument("--force", action="store_true", help="overwrite an existing file")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `hmis-licensing` command; returns the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command in ("recalc", "check"):
+            return _recalc(args, write=args.command == "recalc")
+        if args.command == "policy":
+            return _policy_check(args.file)
+        if args.command == "sample":
+            return _sample(args.destination, args.force)
+    except HmisLicensingError as exc:
+        print(f"hmis-licensing: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("hmis-licensing: interrupted; the workbook was not changed.", file=sys.stderr)
+        return 2
+    except Exception as exc:  # a bug: say so plainly instead of showing a traceback
+        if os.environ.get("HMIS_LICENSING_DEBUG"):
+            raise
+        print(
+            f"hmis-licensing: internal error ({type(exc).__name__}: {exc}). The workbook"
+            " was not changed. Run again with HMIS_LICENSING_DEBUG=1 to see details, and"
+            " please report it.",
+            file=sys.stderr,
+        )
+        return 2
+    parser.error(f"unknown command {args.command!r}")
+    return 2
+
+
+def _recalc(args: argparse.Namespace, *, write: bool) -> int:
+    workbook_path: Path = args.workbook
+    snapshot = read_snapshot(workbook_path)
+    outcome = evaluate(
+        snapshot,
+        workbook_folder=workbook_path.resolve().parent,
+        policy_file=args.policy,
+        as_of=args.as_of,
+        today=dt.date.today(),
+        now=dt.datetime.now(),
+        ran_from="hmis-licensing " + args.command,
+    )
+    out = sys.stdout
+    print(f"Workbook: {workbook_path}", file=out)
+    print(f"Policy:   {outcome.policy_file.value} ({outcome.policy_file.origin})", file=out)
+    if outcome.policy is not None:
+        print(
+            f"          {outcome.policy.name}, version {outcome.policy.version},"
+            f" sha256 {outcome.policy.sha256[:12]}",
+            file=out,
+        )
+    print(f"As of:    {outcome.as_of.value} ({outcome.as_of.origin})", file=out)
+    _print_summary(outcome, out)
+    _print_problems(outcome.problems, outcome.cells, sys.stderr)
+    if write:
+        destination: Path = getattr(args, "output", None) or workbook_path
+        if outcome.run_log is None:  # pragma: no cover - evaluate always sets it
+            raise RuntimeError("no Run Log entry")
+        save_results(workbook_path, destination, outcome.tables, outcome.run_log)
+        names = ", ".join(t.sheet.name for t in outcome.tables)
+        print(f"Wrote:    {destination} ({names}, Run Log)", file=out)
+        if outcome.errors:
+            print(
+                "          The other result sheets keep their last good content until"
+                " the errors are fixed.",
+                file=out,
+            )
+    return outcome.exit_code
+
+
+def _print_summary(outcome: Outcome, out: TextIO) -> None:
+    results = outcome.results
+    if results is not None and not outcome.errors:
+        summary = results.allotment_summary
+        print(
+            f"Licenses: {len(results.decisions)} active judged;"
+            f" {len(results.revocations)} eligible for revocation",
+            file=out,
+        )
+        if summary is not None:
+            print(
+                f"CE allotment: {summary.total_allotment} licenses over"
+                f" {len(results.allotments)} regions (target {summary.target})",
+                file=out,
+            )
+    print(
+        f"Problems: {len(outcome.errors)} errors, {len(outcome.warnings)} warnings",
+        file=out,
+    )
+
+
+def _print_problems(problems: Sequence[Problem], cells: CellMap, err: TextIO) -> None:
+    for problem in problems[:_MAX_LISTED]:
+        sheet, cell = cells.cell(problem.where)
+        place = f"{sheet}!{cell}" if cell and not cell.startswith("row") else sheet
+        if cell.startswith("row"):
+            place = f"{sheet} {cell}"
+        print(f"{problem.severity}: {place}: {problem.problem}", file=err)
+        print(f"    How to fix: {problem.how_to_fix}", file=err)
+    if len(problems) > _MAX_LISTED:
+        print(
+            f"... and {len(problems) - _MAX_LISTED} more (all are on the Problems sheet).",
+            file=err,
+        )
+
+
+def _policy_check(path: Path | None) -> int:
+    chosen = path or adopted_policy_path()
+    policy = load_policy(chosen)
+    print(f"{chosen}: OK")
+    print(f"  {policy.name}, version {policy.version}, effective {policy.effective_date}")
+    print(f"  sha256 {policy.sha256}")
+    rules = policy.inactivity
+    allot = policy.ce_allotment
+    print(
+        f"  §1 inactive after {rules.client_data_window.describe()} without client data;"
+        f" {rules.first_sign_in_window.describe()} to sign in"
+    )
+    print(
+        f"  §2 {allot.target} CE licenses, minimum {allot.minimum}, rounding {allot.rounding},"
+        f" method {allot.method}"
+    )
+    return 0
+
+
+def _sample(destination: Path, force: bool) -> int:
+    if destination.exists() and not force:
+        raise UsageError(
+            f"{destination}: already exists.", fix="Choose another name or add --force."
+        )
+    source = resources.files("workbook").joinpath("sample", SAMPLE_NAME)
+    with resources.as_file(source) as path:
+        shutil.copyfile(path, destination)
+    print(f"Wrote the sample workbook to {destination}")
+    print(f"Try: hmis-licensing recalc {destination} --as-of 2026-11-24")
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,362 @@
+"""The shared workbook's layout, declared once: every sheet, column header and value kind.
+
+The openpyxl path, the xlwings path, the sample builder and the tests all read these
+declarations; nothing else spells a sheet or column name. Input sheets are matched by
+name and headers without regard to case or surrounding spaces; result sheets are written
+exactly as declared here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+from engine.model import (
+    APPEAL_REASONS,
+    DECISIONS,
+    AppealRow,
+    CountyRow,
+    IntakeRow,
+    LicenseRow,
+    OrganizationRow,
+    RegionRow,
+    SelfPayRequestRow,
+)
+
+
+class Kind(Enum):
+    """What a column holds; decides how a cell is read and how it is formatted."""
+
+    TEXT = "text"
+    ID = "ID"  # text or a whole number, kept as text
+    DATE = "date"
+    DATETIME = "date and time"
+    INTEGER = "whole number"
+    NUMBER = "number"
+    PERCENT = "percent"
+    MONEY = "money"
+    YESNO = "Yes or No"
+    CHOICE = "choice"
+
+
+NUMBER_FORMATS = {
+    Kind.DATE: "yyyy-mm-dd",
+    Kind.DATETIME: "yyyy-mm-dd hh:mm:ss",
+    Kind.INTEGER: "#,##0",
+    Kind.NUMBER: "0.00",
+    Kind.PERCENT: "0.00%",
+    Kind.MONEY: '"$"#,##0.00',
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    header: str
+    field: str
+    kind: Kind = Kind.TEXT
+    required: bool = False  # the column must be on the sheet, and its cells filled
+    blank_allowed: bool = False  # a required column whose cells may still be blank
+    aliases: tuple[str, ...] = ()
+    choices: tuple[str, ...] = ()
+    minimum: float | None = None
+    width: int = 14
+    note: str = ""  # what to enter, for the instructions and drop-downs
+
+    @property
+    def needs_value(self) -> bool:
+        return self.required and not self.blank_allowed
+
+    def matches(self, header: str) -> bool:
+        wanted = header_key(header)
+        return wanted == header_key(self.header) or any(
+            wanted == header_key(a) for a in self.aliases
+        )
+
+
+WRAP_WIDTH = 40  # columns at least this wide wrap their text
+LINE_HEIGHT = 15.0  # points per line of 11-point text
+
+
+def row_height(columns: tuple[Column, ...], values: tuple[object, ...]) -> float | None:
+    """A row height that shows all of its wrapped text; None when one line is enough.
+
+    Neither Excel nor LibreOffice re-measures rows of a file written by a program, so a
+    long Explanation would otherwise be cut off or overlap the next row.
+    """
+    lines = 1
+    for column, value in zip(columns, values, strict=False):
+        if column.width >= WRAP_WIDTH and isinstance(value, str) and value:
+            per_line = max(1, int(column.width * 1.15))
+            words_lines = sum(-(-len(part) // per_line) or 1 for part in value.split("\n"))
+            lines = max(lines, words_lines)
+    return LINE_HEIGHT * lines if lines > 1 else None
+
+
+def header_key(text: object) -> str:
+    return " ".join(str(text).split()).casefold() if text is not None else ""
+
+
+@dataclass(frozen=True, slots=True)
+class InputSheet:
+    name: str
+    columns: tuple[Column, ...]
+    row_type: type | None
+    optional: bool = False
+    purpose: str = ""
+
+    def column(self, field: str) -> Column:
+        return next(c for c in self.columns if c.field == field)
+
+
+@dataclass(frozen=True, slots=True)
+class ResultSheet:
+    name: str
+    columns: tuple[Column, ...]
+    purpose: str = ""
+
+    @property
+    def headers(self) -> tuple[str, ...]:
+        return tuple(c.header for c in self.columns)
+
+
+# ------------------------------------------------------------------------- input sheets
+
+REGIONS = InputSheet(
+    "Regions",
+    (
+        Column("Region", "region", required=True, width=14),
+        Column(
+            "Population",
+            "population",
+            Kind.INTEGER,
+            required=True,
+            blank_allowed=True,
+            minimum=1,
+            note="blank when the Counties sheet gives it",
+        ),
+        Column("CE Lead", "ce_lead", width=22),
+        Column("CE Lead Email", "ce_lead_email", width=28),
+    ),
+    RegionRow,
+    purpose="The Balance of State regions and their populations (§2).",
+)
+
+COUNTIES = InputSheet(
+    "Counties",
+    (
+        Column("County", "county", required=True, width=22),
+        Column("Region", "region", required=True),
+        Column("Population", "population", Kind.INTEGER, required=True, minimum=1),
+    ),
+    CountyRow,
+    optional=True,
+    purpose="Counties and their region; when present they give each region's population.",
+)
+
+ORGANIZATIONS = InputSheet(
+    "Organizations",
+    (
+        Column("Organization", "organization", required=True, width=40),
+        Column("County", "county", width=22),
+    ),
+    OrganizationRow,
+    purpose="Organizations that hold licenses, and the county each is in (§3).",
+)
+
+INTAKES = InputSheet(
+    "Intakes",
+    (
+        Column("Organization", "organization", required=True, width=40),
+        Column("Region", "region", required=True),
+        Column("Average Intakes", "average_intakes", Kind.NUMBER, required=True, minimum=0),
+    ),
+    IntakeRow,
+    optional=True,
+    purpose="Average intakes per region for organizations that cover several regions (§3).",
+)
+
+LICENSES = InputSheet(
+    "Licenses",
+    (
+        Column("License ID", "license_id", Kind.ID, required=True, width=12),
+        Column("User", "user", required=True, width=22),
+        Column("Organization", "organization", required=True, width=40),
+        Column(
+            "License Type",
+            "license_type",
+            required=True,
+            width=18,
+            note="a type named in policy.yaml",
+        ),
+        Column("Region", "region", note="blank unless a CE Lead or the CE Committee chose one"),
+        Column("County", "county", width=20),
+        Column("HMIS User ID", "hmis_user_id", Kind.ID),
+        Column("Granted On", "granted_on", Kind.DATE, required=True, width=13),
+        Column("First Sign-In", "first_sign_in", Kind.DATE, width=13),
+        Column("Last Client Data Entry", "last_client_data_entry", Kind.DATE, width=13),
+        Column("Client Entries (Window)", "client_entries_window", Kind.INTEGER, minimum=0),
+        Column("Last Login", "last_login", Kind.DATE, width=13, note="informational only"),
+        Column(
+            "Level 4 List Holder",
+            "level4_list_holder",
+            Kind.YESNO,
+            aliases=("Level 4 List Holder (Yes/No)", "Level 4"),
+        ),
+        Column("Revoked On", "revoked_on", Kind.DATE, width=13),
+    ),
+    LicenseRow,
+    purpose="Every HMIS user license and its activity dates (§1, §3).",
+)
+
+APPEALS = InputSheet(
+    "Appeals",
+    (
+        Column("Appeal ID", "appeal_id", Kind.ID, required=True, width=10),
+        Column("Filed On", "filed_on", Kind.DATE, required=True, width=13),
+        Column("Organization", "organization", required=True, width=40),
+        Column("License ID", "license_id", Kind.ID, note="blank: the whole organization"),
+        Column("Region", "region"),
+        Column("Reason", "reason", Kind.CHOICE, required=True, choices=APPEAL_REASONS, width=28),
+        Column("Decision", "decision", Kind.CHOICE, required=True, choices=DECISIONS),
+        Column("Decided On", "decided_on", Kind.DATE, width=13),
+        Column("Exception Until", "exception_until", Kind.DATE, width=13),
+        Column("Licenses Requested", "licenses_requested", Kind.INTEGER, minimum=0),
+        Column("Notes", "notes", width=40),
+    ),
+    AppealRow,
+    optional=True,
+    purpose="Appeals and special requests, and the committees' decisions (§4, §1.E3).",
+)
+
+SETTINGS = InputSheet(
+    "Settings",
+    (
+        Column("Setting", "setting", required=True, width=16),
+        Column("Value", "value", required=True, blank_allowed=True, width=40),
+    ),
+    None,
+    optional=True,
+    purpose="As Of (blank = today) and Policy File (blank = policy.yaml beside the workbook).",
+)
+
+SELF_PAY_REQUESTS = InputSheet(
+    "Self-Pay Requests",
+    (
+        Column("Request ID", "request_id", Kind.ID, required=True),
+        Column("Organization", "organization", required=True, width=40),
+        Column(
+            "Licenses Requested",
+            "licenses_requested",
+            Kind.INTEGER,
+            required=True,
+            minimum=1,
+        ),
+        Column("Years", "years", Kind.INTEGER, required=True, minimum=1),
+    ),
+    SelfPayRequestRow,
+    optional=True,
+    purpose="Organizations asking what self-pay licenses would cost (Addendum 2).",
+)
+
+INPUT_SHEETS: tuple[InputSheet, ...] = (
+    REGIONS,
+    COUNTIES,
+    ORGANIZATIONS,
+    INTAKES,
+    LICENSES,
+    APPEALS,
+    SETTINGS,
+    SELF_PAY_REQUESTS,
+)
+
+SETTING_AS_OF = "As Of"
+SETTING_POLICY_FILE = "Policy File"
+
+# ------------------------------------------------------------------------ result sheets
+
+_DECISION_COLUMNS = (
+    Column("License ID", "license_id", Kind.ID, width=12),
+    Column("User", "user", width=22),
+    Column("Organization", "organization", width=36),
+    Column("License Type", "license_type", width=16),
+    Column("Granted On", "granted_on", Kind.DATE, width=12),
+    Column("First Sign-In", "first_sign_in", Kind.DATE, width=12),
+    Column("Last Client Data Entry", "last_client_data_entry", Kind.DATE, width=12),
+    Column("Days Since Activity", "days_since_activity", Kind.INTEGER, width=10),
+    Column("Finding", "finding", width=14),
+    Column("Exception", "exception", width=26),
+    Column("Eligible For Revocation", "eligible_for_revocation", width=11),
+    Column("Policy Clause", "policy_clause", width=12),
+    Column("Explanation", "explanation", width=90),
+)
+
+ALLOTMENTS = ResultSheet(
+    "Allotments",
+    (
+        Column("Region", "region", width=14),
+        Column("Population", "population", Kind.INTEGER, width=12),
+        Column("Share", "share", Kind.PERCENT, width=9),
+        Column("Formula Value", "formula_value", Kind.NUMBER, width=10),
+        Column("Allotment", "allotment", Kind.INTEGER, width=10),
+        Column("Minimum Applied", "minimum_applied_text", width=10),
+        Column("In Use", "in_use", Kind.INTEGER, width=8),
+        Column("Available", "available", Kind.INTEGER, width=10),
+        Column("Policy Clause", "policy_clause", width=9),
+        Column("Explanation", "explanation", width=100),
+    ),
+    purpose="§2 CE Access Only licenses allotted to each region, with the total and target.",
+)
+
+INACTIVITY_REPORT = ResultSheet(
+    "Inactivity Report",
+    _DECISION_COLUMNS,
+    purpose="§1 every active license: finding, exception and whether it may be revoked.",
+)
+
+REVOCATIONS = ResultSheet(
+    "Revocations",
+    _DECISION_COLUMNS,
+    purpose="§1 the licenses eligible for revocation (the engine never revokes).",
+)
+
+PROBLEMS = ResultSheet(
+    "Problems",
+    (
+        Column("Severity", "severity", width=9),
+        Column("Sheet", "sheet", width=16),
+        Column("Cell", "cell", width=8),
+        Column("Problem", "problem", width=80),
+        Column("How To Fix", "how_to_fix", width=60),
+    ),
+    purpose="What in the workbook or policy needs a person's attention.",
+)
+
+RUN_LOG = ResultSheet(
+    "Run Log",
+    (
+        Column("Run At", "run_at", Kind.DATETIME, width=19),
+        Column("As Of", "as_of", Kind.DATE, width=12),
+        Column("Policy Version", "policy_version", width=10),
+        Column("Policy SHA-256", "policy_sha256", width=66),
+        Column("Engine Version", "engine_version", width=10),
+        Column("Licenses", "licenses", Kind.INTEGER, width=9),
+        Column("Eligible", "eligible", Kind.INTEGER, width=9),
+        Column("Errors", "errors", Kind.INTEGER, width=8),
+        Column("Warnings", "warnings", Kind.INTEGER, width=9),
+        Column("Policy File", "policy_file", width=40),
+        Column("Ran From", "ran_from", width=16),
+    ),
+    purpose="One row per recalculation, appended: which policy, which date, what came out.",
+)
+
+RESULT_SHEETS: tuple[ResultSheet, ...] = (
+    ALLOTMENTS,
+    INACTIVITY_REPORT,
+    REVOCATIONS,
+    PROBLEMS,
+    RUN_LOG,
+)
+
+
+def result_sheet(name: str) -> ResultSheet:
+    return next(s for s in RESULT_SHEETS if s.name == name)

@@ -1,0 +1,92 @@
+"""The engine's results as rows of the result sheets, in the layout's column order.
+
+Every path that writes a workbook (openpyxl, the zip writer, xlwings) writes these same
+rows, which is what makes Recalculate in Excel and `hmis-licensing recalc` agree cell for
+cell.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from engine.model import Problem, Results
+from workbook.layout import (
+    ALLOTMENTS,
+    INACTIVITY_REPORT,
+    PROBLEMS,
+    REVOCATIONS,
+    RUN_LOG,
+    ResultSheet,
+)
+from workbook.tables import CellMap
+
+
+@dataclass(frozen=True, slots=True)
+class ResultTable:
+    """One result sheet's content: its declaration and its data rows (no header)."""
+
+    sheet: ResultSheet
+    rows: tuple[tuple[object, ...], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class RunLogEntry:
+    run_at: dt.datetime
+    as_of: dt.date
+    policy_version: str
+    policy_sha256: str
+    engine_version: str
+    licenses: int
+    eligible: int
+    errors: int
+    warnings: int
+    policy_file: str
+    ran_from: str
+
+    def row(self) -> tuple[object, ...]:
+        return tuple(getattr(self, c.field) for c in RUN_LOG.columns)
+
+
+def _rows(sheet: ResultSheet, records: Sequence[object]) -> tuple[tuple[object, ...], ...]:
+    return tuple(tuple(getattr(r, c.field) for c in sheet.columns) for r in records)
+
+
+def problem_rows(problems: Sequence[Problem], cells: CellMap) -> tuple[tuple[object, ...], ...]:
+    rows = []
+    for p in problems:
+        sheet, cell = cells.cell(p.where)
+        rows.append((p.severity, sheet, cell, p.problem, p.how_to_fix))
+    return tuple(rows)
+
+
+def result_tables(
+    results: Results, problems: Sequence[Problem], cells: CellMap
+) -> list[ResultTable]:
+    """The result sheets to write. With any Error only Problems is replaced (SPEC §3)."""
+    tables = [ResultTable(PROBLEMS, problem_rows(problems, cells))]
+    if any(p.severity == "Error" for p in problems):
+        return tables
+    allotment_rows = list(_rows(ALLOTMENTS, results.allotments))
+    summary = results.allotment_summary
+    if summary is not None:
+        total = {
+            "region": "Total",
+            "population": summary.total_population,
+            "share": 1.0,
+            "formula_value": float(summary.target),
+            "allotment": summary.total_allotment,
+            "minimum_applied_text": None,
+            "in_use": summary.in_use,
+            "available": summary.available,
+            "policy_clause": "§2",
+            "explanation": summary.explanation,
+        }
+        allotment_rows.append(tuple(total[c.field] for c in ALLOTMENTS.columns))
+    return [
+        ResultTable(ALLOTMENTS, tuple(allotment_rows)),
+        ResultTable(INACTIVITY_REPORT, _rows(INACTIVITY_REPORT, results.decisions)),
+        ResultTable(REVOCATIONS, _rows(REVOCATIONS, results.revocations)),
+        *tables,
+    ]

@@ -1,0 +1,153 @@
+"""One recalculation, from a workbook's cell values to result tables, shared by every path.
+
+Where the policy and the as-of date come from is decided here, in one documented order:
+
+* policy: `--policy FILE`, else the Settings sheet's `Policy File` (relative to the
+  workbook's folder), else `policy.yaml` beside the workbook, else the adopted policy
+  shipped with hmis-licensing;
+* as-of date: `--as-of DATE`, else the Settings sheet's `As Of`, else today.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import engine
+from engine.errors import PolicyError
+from engine.model import Policy, Problem, Results, Where
+from policy import adopted_policy_path, load_policy
+from workbook.results import ResultTable, RunLogEntry, result_tables
+from workbook.tables import CellMap, InputRead, Settings, WorkbookSnapshot, read_inputs
+
+POLICY_BESIDE_WORKBOOK = "policy.yaml"
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    """A value the run used and where it came from, for the run's own report."""
+
+    value: object
+    origin: str
+
+
+def choose_policy_file(
+    given: Path | None, settings: Settings, workbook_folder: Path | None
+) -> Choice:
+    if given is not None:
+        return Choice(given, "--policy")
+    if settings.policy_file:
+        path = Path(settings.policy_file).expanduser()
+        if not path.is_absolute() and workbook_folder is not None:
+            path = workbook_folder / path
+        return Choice(path, "the Settings sheet's Policy File")
+    if workbook_folder is not None:
+        beside = workbook_folder / POLICY_BESIDE_WORKBOOK
+        if beside.is_file():
+            return Choice(beside, "policy.yaml beside the workbook")
+    return Choice(adopted_policy_path(), "the adopted policy shipped with hmis-licensing")
+
+
+def choose_as_of(given: dt.date | None, settings: Settings, today: dt.date) -> Choice:
+    if given is not None:
+        return Choice(given, "--as-of")
+    if settings.as_of is not None:
+        return Choice(settings.as_of, "the Settings sheet's As Of")
+    return Choice(today, "today")
+
+
+@dataclass
+class Outcome:
+    """What a recalculation found, and what it would write."""
+
+    as_of: Choice
+    policy_file: Choice
+    policy: Policy | None
+    results: Results | None
+    problems: list[Problem]
+    cells: CellMap
+    tables: list[ResultTable] = field(default_factory=list)
+    run_log: RunLogEntry | None = None
+
+    @property
+    def policy_failed(self) -> bool:
+        return self.policy is None
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "Error"]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "Warning"]
+
+    @property
+    def exit_code(self) -> int:
+        """SPEC §5: 2 for a bad policy, 1 for errors in the workbook, else 0."""
+        if self.policy_failed:
+            return 2
+        return 1 if self.errors else 0
+
+
+def policy_problems(error: PolicyError, policy_file: Path) -> list[Problem]:
+    """A bad policy as rows of the Problems sheet, one per schema complaint."""
+    details = error.details[1:] if len(error.details) > 1 else error.details
+    return [
+        Problem(
+            "Error",
+            Where(policy_file.name),
+            line,
+            error.fix or "Correct the policy file; `hmis-licensing policy check` shows why.",
+        )
+        for line in details
+    ]
+
+
+def evaluate(
+    snapshot: WorkbookSnapshot,
+    *,
+    workbook_folder: Path | None,
+    policy_file: Path | None = None,
+    as_of: dt.date | None = None,
+    today: dt.date,
+    now: dt.datetime,
+    ran_from: str,
+    loaded_policy: Policy | None = None,
+) -> Outcome:
+    """Read the inputs, choose policy and date, run the engine, lay out the results."""
+    read: InputRead = read_inputs(snapshot)
+    as_of_choice = choose_as_of(as_of, read.settings, today)
+    policy_choice = choose_policy_file(policy_file, read.settings, workbook_folder)
+    chosen_date: dt.date = as_of_choice.value  # type: ignore[assignment]
+    policy = loaded_policy
+    problems = list(read.problems)
+    results: Results | None = None
+    if policy is None:
+        try:
+            policy = load_policy(policy_choice.value)  # type: ignore[arg-type]
+        except PolicyError as exc:
+            problems = policy_problems(exc, Path(str(policy_choice.value))) + problems
+    if policy is not None:
+        results = engine.recalculate(policy, read.inputs, chosen_date)
+        problems = _errors_first(problems + list(results.problems))
+    outcome = Outcome(as_of_choice, policy_choice, policy, results, problems, read.cells)
+    outcome.tables = result_tables(results or Results(), problems, read.cells)
+    outcome.run_log = RunLogEntry(
+        run_at=now.replace(microsecond=0),
+        as_of=chosen_date,
+        policy_version=policy.version if policy else "",
+        policy_sha256=policy.sha256 if policy else "",
+        engine_version=engine.ENGINE_VERSION,
+        licenses=len(results.decisions) if results else 0,
+        eligible=len(results.revocations) if results else 0,
+        errors=len(outcome.errors),
+        warnings=len(outcome.warnings),
+        policy_file=str(policy_choice.value),
+        ran_from=ran_from,
+    )
+    return outcome
+
+
+def _errors_first(problems: list[Problem]) -> list[Problem]:
+    return sorted(problems, key=lambda p: p.severity != "Error")

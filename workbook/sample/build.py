@@ -1,0 +1,768 @@
+"""Rebuild the bundled sample workbook (MoBoS-HMIS-Licensing-sample.xlsx).
+
+    python -m workbook.sample.build [--data ../shared/data] [--output PATH]
+
+The ten regions are real Missouri Balance of State counties (2020 Census populations,
+read from the data folder; Region 1 is the policy's worked example, 596,788). The
+organizations, users and dates are fictional, generated with a fixed seed so the file is
+the same on every rebuild, and chosen so that on the as-of date 2026-11-24 every finding
+(Active, Inactive, Not signed in) and every exception (§1.E1, §1.E2, §1.E3) appears.
+Only user-level activity dates and counts are in it; no client data.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime as dt
+import random
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from workbook.layout import (
+    APPEALS,
+    COUNTIES,
+    INTAKES,
+    LICENSES,
+    NUMBER_FORMATS,
+    ORGANIZATIONS,
+    REGIONS,
+    SELF_PAY_REQUESTS,
+    SETTINGS,
+    InputSheet,
+    Kind,
+)
+from workbook.sample.regions_data import REGION_COUNTIES
+
+AS_OF = dt.date(2026, 11, 24)
+HERE = Path(__file__).resolve().parent
+OUTPUT = HERE / "MoBoS-HMIS-Licensing-sample.xlsx"
+DEFAULT_DATA = HERE.parents[2] / "shared" / "data"
+
+# (organization, county) -- fictional organizations in real counties.
+ORGANIZATION_LIST: tuple[tuple[str, str], ...] = (
+    ("Clay County Housing Alliance", "Clay County"),
+    ("Platte Valley Family Shelter", "Platte County"),
+    ("Johnson County Community Services", "Johnson County"),
+    ("Sedalia Hope House", "Pettis County"),
+    ("Lake of the Ozarks Outreach", "Camden County"),
+    ("Macon Area Helping Hands", "Macon County"),
+    ("Northwest Missouri Housing Partners", "Nodaway County"),
+    ("Kirksville Community Shelter", "Adair County"),
+    ("Hannibal Family Resource Center", "Marion County"),
+    ("Chillicothe Open Door", "Livingston County"),
+    ("Mexico Area Outreach", "Audrain County"),
+    ("Cass County Crisis Center", "Cass County"),
+    ("Henry County Housing Connection", "Henry County"),
+    ("Bolivar Community Table", "Polk County"),
+    ("Vernon County Shelter", "Vernon County"),
+    ("Columbia Interfaith Shelter", "Boone County"),
+    ("Capital City Housing Services", "Cole County"),
+    ("Callaway County Family Services", "Callaway County"),
+    ("Boonville Community Action", "Cooper County"),
+    ("Mid-Missouri Youth Shelter", "Boone County"),
+    ("Missouri Veterans Outreach Network", "Boone County"),
+    ("Branson Area Homeless Coalition", "Taney County"),
+    ("Lawrence County Family Resources", "Lawrence County"),
+    ("Barry County Helping Hand", "Barry County"),
+    ("McDonald County Outreach", "McDonald County"),
+    ("Ozark Youth Network", "Howell County"),
+    ("West Plains Neighbors", "Howell County"),
+    ("Pulaski County Community Services", "Pulaski County"),
+    ("Lebanon Community Shelter", "Laclede County"),
+    ("Texas County Food and Housing", "Texas County"),
+    ("Franklin County Community Resource Board", "Franklin County"),
+    ("Rolla Mission", "Phelps County"),
+    ("Gasconade Valley Services", "Gasconade County"),
+    ("Great Rivers Domestic Violence Services", "Jefferson County"),
+    ("Jefferson County Community Partnership", "Jefferson County"),
+    ("St. Francois County Haven House", "St. Francois County"),
+    ("Ste. Genevieve Family Services", "Ste. Genevieve County"),
+    ("Community Partnership of Southeast Missouri", "Cape Girardeau County"),
+    ("Poplar Bluff Haven", "Butler County"),
+    ("Bootheel Family Services", "Pemiscot County"),
+    ("Dunklin County Shelter", "Dunklin County"),
+    ("Lafayette County Helping Hands", "Lafayette County"),
+)
+
+# Organizations that cover several regions: average intakes per region (§3.2).
+INTAKE_LIST: tuple[tuple[str, str, float], ...] = (
+    ("Missouri Veterans Outreach Network", "Region 4", 38.5),
+    ("Missouri Veterans Outreach Network", "Region 1", 21.0),
+    ("Missouri Veterans Outreach Network", "Region 2", 12.25),
+    ("Great Rivers Domestic Violence Services", "Region 8", 17.0),
+    ("Great Rivers Domestic Violence Services", "Region 7", 22.5),
+    ("Ozark Youth Network", "Region 6", 14.0),
+    ("Ozark Youth Network", "Region 5", 14.0),
+    ("Community Partnership of Southeast Missouri", "Region 9", 41.0),
+    ("Community Partnership of Southeast Missouri", "Region 8", 6.5),
+)
+
+CE_LEADS = (
+    ("Dana Whitfield", "region1.celead@example.org"),
+    ("Marcus Bell", "region2.celead@example.org"),
+    ("Priya Natarajan", "region3.celead@example.org"),
+    ("Hannah Ostrowski", "region4.celead@example.org"),
+    ("Luis Carrillo", "region5.celead@example.org"),
+    ("Renee Dubois", "region6.celead@example.org"),
+    ("Tom Albrecht", "region7.celead@example.org"),
+    ("Keisha Monroe", "region8.celead@example.org"),
+    ("Walter Greene", "region9.celead@example.org"),
+    ("Ana Lucia Ortiz", "region10.celead@example.org"),
+)
+
+FIRST_NAMES = [
+    "Avery",
+    "Blake",
+    "Casey",
+    "Dakota",
+    "Emerson",
+    "Finley",
+    "Harper",
+    "Jordan",
+    "Kendall",
+    "Logan",
+    "Morgan",
+    "Parker",
+    "Quinn",
+    "Reese",
+    "Riley",
+    "Rowan",
+    "Sage",
+    "Skyler",
+    "Taylor",
+    "Jamie",
+    "Alex",
+    "Cameron",
+    "Drew",
+    "Hayden",
+    "Jesse",
+    "Lee",
+    "Micah",
+    "Noel",
+    "Robin",
+    "Shawn",
+]
+LAST_NAMES = [
+    "Anderson",
+    "Baker",
+    "Carter",
+    "Dawson",
+    "Ellis",
+    "Foster",
+    "Garcia",
+    "Hughes",
+    "Irving",
+    "Jensen",
+    "Keller",
+    "Lopez",
+    "Mitchell",
+    "Nguyen",
+    "Owens",
+    "Patel",
+    "Ramirez",
+    "Schultz",
+    "Thompson",
+    "Underwood",
+    "Vasquez",
+    "Walker",
+    "Young",
+    "Zimmerman",
+    "Brooks",
+    "Coleman",
+    "Duncan",
+    "Fischer",
+    "Grant",
+    "Holt",
+]
+
+
+def _d(text: str) -> dt.date:
+    return dt.date.fromisoformat(text)
+
+
+def read_populations(data: Path) -> dict[str, int]:
+    """MO-606 county populations (Clay and Platte counted whole, as the policy does)."""
+    path = data / "mo-county-population-2020.csv"
+    with path.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    return {r["county"]: int(r["population"]) for r in rows if r["coc"].startswith("MO-606")}
+
+
+def region_of_county() -> dict[str, str]:
+    return {county: region for region, counties in REGION_COUNTIES.items() for county in counties}
+
+
+class _People:
+    def __init__(self, rng: random.Random) -> None:
+        self.rng = rng
+        self.used: set[str] = set()
+        self.next_user = 4101
+
+    def name(self) -> str:
+        while True:
+            name = f"{self.rng.choice(FIRST_NAMES)} {self.rng.choice(LAST_NAMES)}"
+            if name not in self.used:
+                self.used.add(name)
+                return name
+
+    def user_id(self) -> str:
+        self.next_user += self.rng.randint(1, 7)
+        return str(self.next_user)
+
+
+def build_licenses(
+    rng: random.Random,
+) -> tuple[list[dict[str, object]], list[dict[str, object]]]:
+    """Licenses and appeals: hand-placed cases for each rule, then realistic bulk."""
+    people = _People(rng)
+    licenses: list[dict[str, object]] = []
+
+    def add(org: str, license_type: str, granted: str, **fields: object) -> str:
+        license_id = f"L-{1001 + len(licenses)}"
+        row: dict[str, object] = {
+            "license_id": license_id,
+            "user": people.name(),
+            "organization": org,
+            "license_type": license_type,
+            "hmis_user_id": people.user_id(),
+            "granted_on": _d(granted),
+            "level4_list_holder": "No",
+        }
+        for key, value in fields.items():
+            row[key] = _d(value) if isinstance(value, str) and value[:2] == "20" else value
+        licenses.append(row)
+        return license_id
+
+    # §1.E1: an organization whose only license is inactive keeps it.
+    add(
+        "Lafayette County Helping Hands",
+        "CE Access Only",
+        "2024-03-04",
+        first_sign_in="2024-03-06",
+        last_client_data_entry="2026-04-17",
+        client_entries_window=0,
+        last_login="2026-11-02",
+    )
+    # §1.E1: both licenses inactive; the one with the latest client data is kept.
+    add(
+        "Gasconade Valley Services",
+        "CE Access Only",
+        "2023-10-02",
+        first_sign_in="2023-10-03",
+        last_client_data_entry="2026-03-30",
+        client_entries_window=0,
+        last_login="2026-05-01",
+    )
+    add(
+        "Gasconade Valley Services",
+        "Other Funded",
+        "2024-06-10",
+        first_sign_in="2024-06-12",
+        last_client_data_entry="2025-12-19",
+        client_entries_window=0,
+    )
+    # §1.E2 vs §1.E1: all three inactive, one is a Level 4 List Holder, so no sole-license
+    # exemption: the other two stay eligible.
+    add(
+        "Dunklin County Shelter",
+        "CE Access Only",
+        "2022-08-15",
+        first_sign_in="2022-08-15",
+        last_client_data_entry="2026-02-11",
+        client_entries_window=0,
+        level4_list_holder="Yes",
+    )
+    add(
+        "Dunklin County Shelter",
+        "Housing Project",
+        "2023-01-09",
+        first_sign_in="2023-01-10",
+        last_client_data_entry="2026-01-28",
+        client_entries_window=0,
+        last_login="2026-10-30",
+    )
+    add(
+        "Dunklin County Shelter",
+        "Housing Project",
+        "2025-11-03",
+        first_sign_in="2025-11-04",
+        client_entries_window=0,
+    )
+    # §1.E3 special request for one license (A-101) and for a whole organization (A-102).
+    special = add(
+        "Columbia Interfaith Shelter",
+        "Housing Project",
+        "2021-05-17",
+        first_sign_in="2021-05-18",
+        last_client_data_entry="2026-03-12",
+        client_entries_window=0,
+        last_login="2026-11-18",
+    )
+    add(
+        "Rolla Mission",
+        "Housing Project",
+        "2022-02-01",
+        first_sign_in="2022-02-01",
+        last_client_data_entry="2026-04-02",
+        client_entries_window=0,
+    )
+    add(
+        "Rolla Mission",
+        "Other Funded",
+        "2024-09-23",
+        first_sign_in="2024-09-24",
+        last_client_data_entry="2026-01-05",
+        client_entries_window=0,
+    )
+    # An expired special request (A-103) and a pending one (A-104) do not exempt.
+    expired = add(
+        "Capital City Housing Services",
+        "Other Funded",
+        "2023-04-03",
+        first_sign_in="2023-04-04",
+        last_client_data_entry="2026-02-20",
+        client_entries_window=0,
+    )
+    pending = add(
+        "Sedalia Hope House",
+        "Housing Project",
+        "2022-11-14",
+        first_sign_in="2022-11-15",
+        last_client_data_entry="2026-05-01",
+        client_entries_window=0,
+        last_login="2026-11-20",
+    )
+    # §1.1 boundary: client data exactly six months before the as-of date is still active.
+    add(
+        "Bolivar Community Table",
+        "CE Access Only",
+        "2024-01-08",
+        first_sign_in="2024-01-09",
+        last_client_data_entry="2026-05-24",
+        client_entries_window=1,
+    )
+    # §1.1 never entered client data, granted before the window.
+    add(
+        "Branson Area Homeless Coalition",
+        "Housing Project",
+        "2026-01-15",
+        first_sign_in="2026-01-20",
+        client_entries_window=0,
+        last_login="2026-09-09",
+    )
+    # §1.2 not signed in within 30 days; a new license still inside its 30 days; one
+    # signed in late (not revocable for that).
+    add(
+        "Kirksville Community Shelter",
+        "CE Access Only",
+        "2026-09-15",
+        client_entries_window=0,
+    )
+    add("Hannibal Family Resource Center", "Housing Project", "2026-11-10")
+    add(
+        "Cass County Crisis Center",
+        "CE Access Only",
+        "2026-08-03",
+        first_sign_in="2026-09-21",
+        last_client_data_entry="2026-11-19",
+        client_entries_window=14,
+    )
+    # Revoked licenses are not judged; one revoked with a future date still is.
+    add(
+        "Pulaski County Community Services",
+        "CE Access Only",
+        "2023-06-05",
+        first_sign_in="2023-06-06",
+        last_client_data_entry="2025-11-30",
+        revoked_on="2026-07-01",
+    )
+    add(
+        "Vernon County Shelter",
+        "Other Funded",
+        "2024-02-12",
+        first_sign_in="2024-02-13",
+        last_client_data_entry="2026-10-28",
+        client_entries_window=37,
+        revoked_on="2026-12-31",
+    )
+    # CE licenses whose region was decided by a CE Lead or the CE Committee (§3.2).
+    add(
+        "Missouri Veterans Outreach Network",
+        "CE Access Only",
+        "2025-03-03",
+        first_sign_in="2025-03-03",
+        last_client_data_entry="2026-11-21",
+        client_entries_window=212,
+        region="Region 2",
+    )
+    add(
+        "Great Rivers Domestic Violence Services",
+        "CE Access Only",
+        "2025-07-14",
+        first_sign_in="2025-07-15",
+        last_client_data_entry="2026-11-12",
+        client_entries_window=96,
+        region="Region 8",
+    )
+    # A license for an organization missing from the Organizations sheet (a Warning).
+    add(
+        "Iron County Food Pantry",
+        "CE Access Only",
+        "2025-05-05",
+        first_sign_in="2025-05-06",
+        last_client_data_entry="2026-10-15",
+        client_entries_window=22,
+        county="Iron County",
+    )
+
+    type_weights = (
+        ("CE Access Only", 0.34),
+        ("Housing Project", 0.38),
+        ("Other Funded", 0.2),
+        ("Self-Pay", 0.08),
+    )
+    small_orgs = {
+        "Lafayette County Helping Hands",
+        "Gasconade Valley Services",
+        "Dunklin County Shelter",
+        "Rolla Mission",
+    }
+    for org, _county in ORGANIZATION_LIST:
+        if org in small_orgs:
+            continue
+        for _ in range(rng.randint(2, 5)):
+            license_type = rng.choices([t for t, _ in type_weights], [w for _, w in type_weights])[
+                0
+            ]
+            _bulk_license(rng, add, org, license_type)
+
+    appeals = [
+        {
+            "appeal_id": "A-101",
+            "filed_on": _d("2026-05-28"),
+            "organization": "Columbia Interfaith Shelter",
+            "license_id": special,
+            "reason": "Special request",
+            "decision": "Approved",
+            "decided_on": _d("2026-06-15"),
+            "exception_until": _d("2027-03-31"),
+            "notes": "Case manager on FMLA leave until March.",
+        },
+        {
+            "appeal_id": "A-102",
+            "filed_on": _d("2026-08-19"),
+            "organization": "Rolla Mission",
+            "reason": "Inactivity revocation",
+            "decision": "Approved",
+            "decided_on": _d("2026-09-02"),
+            "notes": "Annual reporting needs; licenses used for the HUD APR each autumn.",
+        },
+        {
+            "appeal_id": "A-103",
+            "filed_on": _d("2026-02-26"),
+            "organization": "Capital City Housing Services",
+            "license_id": expired,
+            "reason": "Special request",
+            "decision": "Approved",
+            "decided_on": _d("2026-03-10"),
+            "exception_until": _d("2026-10-31"),
+            "notes": "Seasonal program; exception ran to the end of October.",
+        },
+        {
+            "appeal_id": "A-104",
+            "filed_on": _d("2026-10-01"),
+            "organization": "Sedalia Hope House",
+            "license_id": pending,
+            "reason": "Special request",
+            "decision": "Pending",
+            "notes": "Staff vacancy; new hire starts in January.",
+        },
+        {
+            "appeal_id": "A-105",
+            "filed_on": _d("2026-07-07"),
+            "organization": "Macon Area Helping Hands",
+            "reason": "Inactivity revocation",
+            "decision": "Denied",
+            "decided_on": _d("2026-08-04"),
+        },
+        {
+            "appeal_id": "A-106",
+            "filed_on": _d("2026-11-10"),
+            "organization": "Henry County Housing Connection",
+            "region": "Region 3",
+            "reason": "CE allotment denial",
+            "decision": "Pending",
+            "licenses_requested": 1,
+            "notes": "Only access point in Henry County since the library closed.",
+        },
+        {
+            "appeal_id": "A-107",
+            "filed_on": _d("2026-09-21"),
+            "organization": "Branson Area Homeless Coalition",
+            "region": "Region 5",
+            "reason": "Additional allotment request",
+            "decision": "Pending",
+            "licenses_requested": 2,
+            "notes": "Filed by the Region 5 CE Lead for the Taney and Stone county outreach.",
+        },
+        {
+            "appeal_id": "A-108",
+            "filed_on": _d("2026-04-13"),
+            "organization": "Pulaski County Community Services",
+            "region": "Region 6",
+            "reason": "CE allotment revocation",
+            "decision": "Denied",
+            "decided_on": _d("2026-05-11"),
+        },
+    ]
+    return licenses, appeals
+
+
+def _bulk_license(rng: random.Random, add: object, org: str, license_type: str) -> None:
+    """One license in a realistic state: mostly active, some inactive, new or revoked."""
+    state = rng.choices(
+        ["active", "inactive", "never", "not_signed_in", "new", "revoked"],
+        [0.78, 0.08, 0.02, 0.03, 0.03, 0.06],
+    )[0]
+
+    def day(start: str, end: str) -> dt.date:
+        a, b = _d(start).toordinal(), _d(end).toordinal()
+        return dt.date.fromordinal(rng.randint(a, b))
+
+    granted = day("2019-01-01", "2026-03-31")
+    signed = granted + dt.timedelta(days=rng.randint(0, 12))
+    fields: dict[str, object] = {"first_sign_in": signed.isoformat()}
+    if state == "active":
+        last = day("2026-06-01", "2026-11-23")
+        fields.update(
+            last_client_data_entry=max(last, signed).isoformat(),
+            client_entries_window=rng.randint(3, 420),
+            last_login=max(last, day("2026-11-01", "2026-11-23")).isoformat(),
+        )
+    elif state == "inactive":
+        last = day("2025-06-01", "2026-05-10")
+        fields.update(
+            last_client_data_entry=max(last, signed).isoformat(),
+            client_entries_window=0,
+            last_login=day("2026-05-01", "2026-11-20").isoformat(),
+        )
+    elif state == "never":
+        granted = day("2025-09-01", "2026-04-30")
+        fields.update(
+            first_sign_in=(granted + dt.timedelta(days=2)).isoformat(),
+            client_entries_window=0,
+        )
+    elif state == "not_signed_in":
+        granted = day("2026-07-01", "2026-10-15")
+        fields = {"client_entries_window": 0}
+    elif state == "new":
+        granted = day("2026-10-28", "2026-11-20")
+        fields = {}
+    else:
+        last = day("2025-01-01", "2026-04-30")
+        fields.update(
+            last_client_data_entry=max(last, signed).isoformat(),
+            revoked_on=day("2026-05-01", "2026-11-15").isoformat(),
+        )
+    if license_type == "CE Access Only" and rng.random() < 0.05:
+        fields["level4_list_holder"] = "Yes"
+    add(org, license_type, granted.isoformat(), **fields)  # type: ignore[operator]
+
+
+def _write_sheet(book: object, spec: InputSheet, rows: Iterable[dict[str, object]]) -> None:
+    from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.utils import get_column_letter
+
+    sheet = book.create_sheet(spec.name)  # type: ignore[attr-defined]
+    for index, column in enumerate(spec.columns, start=1):
+        cell = sheet.cell(row=1, column=index, value=column.header)
+        cell.font = Font(bold=True)
+        cell.fill = PatternFill("solid", fgColor="FFF2CC")
+        cell.alignment = Alignment(wrap_text=True, vertical="top")
+        sheet.column_dimensions[get_column_letter(index)].width = column.width
+    count = 0
+    for r, values in enumerate(rows, start=2):
+        count += 1
+        for index, column in enumerate(spec.columns, start=1):
+            value = values.get(column.field)
+            if value is None:
+                continue
+            cell = sheet.cell(row=r, column=index, value=value)
+            if column.kind in NUMBER_FORMATS:
+                cell.number_format = NUMBER_FORMATS[column.kind]
+    sheet.freeze_panes = "A2"
+    _add_dropdowns(sheet, spec, max(count + 200, 500))
+
+
+def _add_dropdowns(sheet: object, spec: InputSheet, last_row: int) -> None:
+    from openpyxl.utils import get_column_letter
+    from openpyxl.worksheet.datavalidation import DataValidation
+
+    for index, column in enumerate(spec.columns, start=1):
+        if column.kind is Kind.YESNO:
+            choices: Sequence[str] = ("Yes", "No")
+        elif column.kind is Kind.CHOICE:
+            choices = column.choices
+        elif column.field == "license_type":
+            choices = ("CE Access Only", "Housing Project", "Other Funded", "Self-Pay")
+        else:
+            continue
+        letter = get_column_letter(index)
+        rule = DataValidation(type="list", formula1='"' + ",".join(choices) + '"', allow_blank=True)
+        rule.error = f"Choose one of: {', '.join(choices)}"
+        rule.errorTitle = column.header
+        sheet.add_data_validation(rule)  # type: ignore[attr-defined]
+        rule.add(f"{letter}2:{letter}{last_row}")
+
+
+README_LINES = (
+    "HMIS Licensing workbook (sample) - Missouri Balance of State CoC",
+    "",
+    "This workbook is the CoC's shared record of HMIS user licenses. Staff keep the yellow"
+    " input sheets; hmis-licensing writes the blue result sheets.",
+    "To recalculate: click HMIS Licensing > Recalculate in Excel, or run"
+    " `hmis-licensing recalc <this file>`.",
+    "",
+    "Input sheets (you edit these):",
+    *(
+        f"  {s.name}: {s.purpose}"
+        for s in (
+            REGIONS,
+            COUNTIES,
+            ORGANIZATIONS,
+            INTAKES,
+            LICENSES,
+            APPEALS,
+            SETTINGS,
+            SELF_PAY_REQUESTS,
+        )
+    ),
+    "",
+    "Result sheets (replaced on every run; do not edit): Allotments, Inactivity Report,"
+    " Revocations, Problems; Run Log gains one row per run.",
+    "",
+    "Sample data: regions and populations are real Missouri counties (2020 Census);"
+    " organizations, users and dates are fictional. As Of is set to 2026-11-24 on the"
+    " Settings sheet so the sample gives the same results on any day.",
+)
+
+
+def build(data: Path, output: Path) -> Path:
+    import openpyxl
+    from openpyxl.styles import Font
+
+    rng = random.Random(606)
+    populations = read_populations(data)
+    regions_by_county = region_of_county()
+    missing = sorted(set(populations) ^ set(regions_by_county))
+    if missing:
+        raise SystemExit(f"county lists disagree: {missing}")
+
+    book = openpyxl.Workbook()
+    readme = book.active
+    readme.title = "Read Me"
+    for r, line in enumerate(README_LINES, start=1):
+        readme.cell(row=r, column=1, value=line)
+    readme["A1"].font = Font(bold=True, size=14)
+    readme.column_dimensions["A"].width = 120
+
+    region_totals: dict[str, int] = {}
+    for county, region in regions_by_county.items():
+        region_totals[region] = region_totals.get(region, 0) + populations[county]
+    _write_sheet(
+        book,
+        REGIONS,
+        (
+            {
+                "region": region,
+                "population": region_totals[region],
+                "ce_lead": lead,
+                "ce_lead_email": email,
+            }
+            for region, (lead, email) in zip(REGION_COUNTIES, CE_LEADS, strict=True)
+        ),
+    )
+    _write_sheet(
+        book,
+        COUNTIES,
+        (
+            {
+                "county": county,
+                "region": regions_by_county[county],
+                "population": populations[county],
+            }
+            for region, counties in REGION_COUNTIES.items()
+            for county in counties
+        ),
+    )
+    _write_sheet(
+        book,
+        ORGANIZATIONS,
+        ({"organization": org, "county": county} for org, county in ORGANIZATION_LIST),
+    )
+    _write_sheet(
+        book,
+        INTAKES,
+        (
+            {"organization": org, "region": region, "average_intakes": value}
+            for org, region, value in INTAKE_LIST
+        ),
+    )
+    licenses, appeals = build_licenses(rng)
+    _write_sheet(book, LICENSES, licenses)
+    _write_sheet(book, APPEALS, appeals)
+    _write_sheet(
+        book,
+        SELF_PAY_REQUESTS,
+        (
+            {
+                "request_id": "SP-1",
+                "organization": "Barry County Helping Hand",
+                "licenses_requested": 3,
+                "years": 2,
+            },
+            {
+                "request_id": "SP-2",
+                "organization": "Lebanon Community Shelter",
+                "licenses_requested": 1,
+                "years": 1,
+            },
+            {
+                "request_id": "SP-3",
+                "organization": "Bootheel Family Services",
+                "licenses_requested": 2,
+                "years": 3,
+            },
+        ),
+    )
+    _write_sheet(
+        book,
+        SETTINGS,
+        (
+            {"setting": "As Of", "value": AS_OF},
+            {"setting": "Policy File", "value": None},
+        ),
+    )
+    settings = book["Settings"]
+    settings["B2"].number_format = NUMBER_FORMATS[Kind.DATE]
+    fixed = dt.datetime(2026, 11, 24, 9, 0, 0)
+    book.properties.creator = "hmis-licensing sample builder"
+    book.properties.created = fixed
+    book.properties.modified = fixed
+    book.save(output)
+    return output
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="the shared data folder")
+    parser.add_argument("--output", type=Path, default=OUTPUT)
+    args = parser.parse_args(argv)
+    path = build(args.data, args.output)
+    print(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,164 @@
+"""Turning what a cell holds into a typed value, or into a message a person can act on.
+
+Cells arrive in many shapes: real dates, ISO text, Excel serial numbers (the VBA and old
+Office.js clients send those), floats for whole numbers, text with stray spaces, empty
+strings, None. Each kind accepts every honest spelling and refuses guesses: a date is
+never read day-first or with a two-digit year.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from dataclasses import dataclass
+
+from workbook.layout import Column, Kind
+
+EXCEL_EPOCH = dt.date(1899, 12, 30)
+_LAST_SERIAL = 2958465  # 9999-12-31
+_ISO_DATE = re.compile(
+    r"^(\d{4})-(\d{2})-(\d{2})"  # the date
+    r"(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$"  # a time
+)
+_YES = {"yes", "y", "true", "1", "x", "✓", "✔"}
+_NO = {"no", "n", "false", "0", "-"}
+_NUMBER_TEXT = re.compile(r"^[+-]?(\d{1,3}(,\d{3})+|\d+)(\.\d+)?$")
+
+
+@dataclass(frozen=True, slots=True)
+class CellError:
+    problem: str
+    how_to_fix: str
+
+
+def is_blank(raw: object) -> bool:
+    return raw is None or (isinstance(raw, str) and not raw.strip())
+
+
+def shown(raw: object) -> str:
+    """A cell's value as a person would recognise it in a message."""
+    if isinstance(raw, str):
+        text = raw if len(raw) <= 60 else raw[:57] + "..."
+        return f'"{text}"'
+    if isinstance(raw, float) and raw.is_integer():
+        return str(int(raw))
+    if isinstance(raw, dt.datetime) and raw.time() == dt.time(0):
+        return raw.date().isoformat()
+    return str(raw)
+
+
+def serial_to_date(serial: float) -> dt.date:
+    return EXCEL_EPOCH + dt.timedelta(days=math.floor(serial))
+
+
+def parse_date(raw: object) -> dt.date | CellError:
+    """A real date, ISO text (2026-05-31, optionally with a time) or an Excel serial."""
+    if isinstance(raw, dt.datetime):
+        return raw.date()
+    if isinstance(raw, dt.date):
+        return raw
+    if isinstance(raw, bool):
+        return _not_a_date(raw)
+    if isinstance(raw, int | float):
+        if math.isfinite(raw) and 1 <= raw <= _LAST_SERIAL:
+            return serial_to_date(raw)
+        return _not_a_date(raw)
+    if isinstance(raw, str):
+        match = _ISO_DATE.match(raw.strip())
+        if match:
+            year, month, day = (int(g) for g in match.groups()[:3])
+            try:
+                return dt.date(year, month, day)
+            except ValueError:
+                return CellError(
+                    f"{shown(raw)} is not a real date (no such day).",
+                    "Enter a real date as yyyy-mm-dd, e.g. 2026-02-28, or as an Excel date.",
+                )
+    return _not_a_date(raw)
+
+
+def _not_a_date(raw: object) -> CellError:
+    return CellError(
+        f"{shown(raw)} is not a date.",
+        "Enter the date as yyyy-mm-dd (e.g. 2026-05-31) or as an Excel date; day-first"
+        " and two-digit years are not guessed.",
+    )
+
+
+def parse_number(raw: object, whole: bool) -> float | int | CellError:
+    kind = "whole number" if whole else "number"
+    value: float | int
+    if isinstance(raw, bool):
+        return CellError(f"{shown(raw)} is not a {kind}.", f"Enter a {kind}.")
+    if isinstance(raw, int | float):
+        value = raw
+    elif isinstance(raw, str) and _NUMBER_TEXT.match(raw.strip()):
+        value = float(raw.strip().replace(",", ""))
+    else:
+        return CellError(f"{shown(raw)} is not a {kind}.", f"Enter a {kind}, e.g. 12.")
+    if not math.isfinite(value):
+        return CellError(f"{shown(raw)} is not a {kind}.", f"Enter a {kind}.")
+    if whole:
+        if not float(value).is_integer():
+            return CellError(
+                f"{shown(raw)} is not a whole number.", "Enter a whole number, e.g. 12."
+            )
+        return int(value)
+    return float(value)
+
+
+def parse_yes_no(raw: object) -> bool | CellError:
+    if isinstance(raw, bool):
+        return raw
+    if isinstance(raw, int | float) and raw in (0, 1):
+        return bool(raw)
+    if isinstance(raw, str):
+        word = raw.strip().casefold()
+        if word in _YES:
+            return True
+        if word in _NO:
+            return False
+    return CellError(f"{shown(raw)} is not Yes or No.", "Enter Yes or No (or leave blank for No).")
+
+
+def parse_text(raw: object) -> str:
+    if isinstance(raw, float) and raw.is_integer():
+        return str(int(raw))
+    if isinstance(raw, dt.datetime):
+        return raw.date().isoformat() if raw.time() == dt.time(0) else raw.isoformat(" ")
+    if isinstance(raw, dt.date):
+        return raw.isoformat()
+    return " ".join(str(raw).split())
+
+
+def parse_cell(column: Column, raw: object) -> object:
+    """The typed value of a non-blank cell for its column, or a CellError."""
+    kind = column.kind
+    if kind in (Kind.DATE, Kind.DATETIME):
+        return parse_date(raw)
+    if kind in (Kind.INTEGER, Kind.NUMBER, Kind.MONEY, Kind.PERCENT):
+        value = parse_number(raw, whole=kind is Kind.INTEGER)
+        if (
+            not isinstance(value, CellError)
+            and column.minimum is not None
+            and value < column.minimum
+        ):
+            bound = int(column.minimum) if float(column.minimum).is_integer() else column.minimum
+            return CellError(
+                f"{shown(raw)} is less than {bound}.",
+                f"Enter a {kind.value} of at least {bound}.",
+            )
+        return value
+    if kind is Kind.YESNO:
+        return parse_yes_no(raw)
+    if kind is Kind.CHOICE:
+        text = parse_text(raw)
+        for choice in column.choices:
+            if " ".join(choice.split()).casefold() == text.casefold():
+                return choice
+        return CellError(
+            f"{shown(raw)} is not one of the allowed values.",
+            "Use one of: " + ", ".join(column.choices) + ".",
+        )
+    return parse_text(raw)
