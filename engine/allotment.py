@@ -38,6 +38,21 @@ def round_value(value: Fraction, rounding: str) -> int:
     return math.floor(value + Fraction(1, 2))
 
 
+def allotment_for(rules: AllotmentRules, population: int, total_population: int) -> int:
+    """§2 formula for one region: max(minimum, round(population / total x target)).
+
+    The largest_remainder method depends on every region at once, so one region alone is
+    always given the policy's formula.
+    """
+    if population <= 0 or total_population <= 0 or population > total_population:
+        raise ValueError(
+            f"population {population:,} must be more than zero and at most the total"
+            f" population {total_population:,}"
+        )
+    value = Fraction(population * rules.target, total_population)
+    return max(rules.minimum, round_value(value, rules.rounding))
+
+
 def region_populations(
     regions: Sequence[RegionRow], counties: Sequence[CountyRow] | None
 ) -> tuple[list[tuple[RegionRow, int]], list[Problem]]:

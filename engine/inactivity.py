@@ -82,6 +82,17 @@ def judge_licenses(
     return [_decision(j, as_of) for j in judgements]
 
 
+def finding_for(policy: Policy, license_row: LicenseRow, as_of: dt.date) -> tuple[str, str]:
+    """§1.1/§1.2 for one license on its own, before exceptions: (finding, explanation).
+
+    The exceptions need the rest of the workbook (the organization's other licenses, the
+    appeals), so a single license can only be given its base finding.
+    """
+    window_start = policy.inactivity.client_data_window.before(as_of)
+    judgement = _base_finding(policy, license_row, as_of, window_start)
+    return judgement.finding, " ".join(judgement.sentences)
+
+
 def _base_finding(
     policy: Policy, lic: LicenseRow, as_of: dt.date, window_start: dt.date
 ) -> _Judgement:

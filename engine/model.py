@@ -285,11 +285,85 @@ class AllotmentSummary:
 
 
 @dataclass(frozen=True, slots=True)
+class CeCharge:
+    """§3.2 which region's allotment one CE Access Only license uses, and on what basis."""
+
+    license_id: str
+    organization: str
+    license_type: str
+    charged_region: str | None
+    basis: str
+    policy_clause: str = "§3.2"
+    row: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class QueuedAppeal:
+    """§4 one pending appeal, routed to its committee."""
+
+    appeal_id: str
+    committee: str
+    organization: str
+    reason: str
+    filed_on: dt.date
+    days_pending: int
+    overdue: bool
+    respond_by: dt.date
+    license_id: str | None
+    region: str | None
+    licenses_requested: int | None
+    explanation: str
+    policy_clause: str = "§4"
+
+    @property
+    def overdue_text(self) -> str:
+        return "Yes" if self.overdue else "No"
+
+
+@dataclass(frozen=True, slots=True)
+class ReassignmentItem:
+    """§4 CE-Allotment Appeal: a line of the CE Committee's reassignment agenda.
+
+    Removal candidates carry a Rank; regions with licenses available and pending requests
+    follow them without one.
+    """
+
+    item: str
+    rank: int | None
+    license_id: str | None
+    organization: str | None
+    region: str | None
+    county: str | None
+    client_entries_window: int | None
+    reasons: str
+    policy_clause: str = "§4"
+
+
+@dataclass(frozen=True, slots=True)
+class SelfPayQuote:
+    """Addendum 2 estimate for one Self-Pay Requests row."""
+
+    request_id: str
+    organization: str
+    licenses: int
+    years: int
+    one_time: Decimal
+    annual: Decimal
+    total: Decimal
+    breakdown: str
+    policy_clause: str = "Addendum 2"
+
+
+@dataclass(frozen=True, slots=True)
 class Results:
     decisions: tuple[LicenseDecision, ...] = ()
     allotments: tuple[RegionAllotment, ...] = ()
     allotment_summary: AllotmentSummary | None = None
     problems: tuple[Problem, ...] = ()
+    ce_charges: tuple[CeCharge, ...] = ()
+    appeals_queue: tuple[QueuedAppeal, ...] = ()
+    reassignment: tuple[ReassignmentItem, ...] = ()
+    self_pay_estimates: tuple[SelfPayQuote, ...] = ()
 
     @property
     def revocations(self) -> tuple[LicenseDecision, ...]:

@@ -110,6 +110,13 @@ def validate(policy: Policy, inputs: Inputs) -> list[Problem]:
                 )
             )
 
+    for request in inputs.self_pay_requests or ():
+        problems += _unknown_organization(
+            organizations,
+            request.organization,
+            Where("Self-Pay Requests", request.row, "Organization"),
+        )
+
     for appeal in inputs.appeals or ():
         problems += _unknown_organization(
             organizations, appeal.organization, Where("Appeals", appeal.row, "Organization")
@@ -123,6 +130,26 @@ def validate(policy: Policy, inputs: Inputs) -> list[Problem]:
                     " is not on the Licenses sheet.",
                     "Correct the License ID, or clear it if the appeal covers the whole"
                     " organization.",
+                )
+            )
+        if appeal.region and name_key(appeal.region) not in regions:
+            problems.append(
+                Problem(
+                    "Warning",
+                    Where("Appeals", appeal.row, "Region"),
+                    f'Appeal {appeal.appeal_id}: region "{appeal.region}" is not on the'
+                    " Regions sheet.",
+                    "Correct the region name to one on the Regions sheet.",
+                )
+            )
+        if appeal.decided_on is not None and appeal.decided_on < appeal.filed_on:
+            problems.append(
+                Problem(
+                    "Warning",
+                    Where("Appeals", appeal.row, "Decided On"),
+                    f"Appeal {appeal.appeal_id} was decided on {appeal.decided_on}, before"
+                    f" it was filed on {appeal.filed_on}.",
+                    "Check the Filed On and Decided On dates.",
                 )
             )
         if name_key(appeal.decision) == "approved" and appeal.decided_on is None:

@@ -32,6 +32,7 @@ class Kind(Enum):
     DATE = "date"
     DATETIME = "date and time"
     INTEGER = "whole number"
+    BALANCE = "whole number (negative shown in red)"
     NUMBER = "number"
     PERCENT = "percent"
     MONEY = "money"
@@ -43,6 +44,7 @@ NUMBER_FORMATS = {
     Kind.DATE: "yyyy-mm-dd",
     Kind.DATETIME: "yyyy-mm-dd hh:mm:ss",
     Kind.INTEGER: "#,##0",
+    Kind.BALANCE: "#,##0;[Red]-#,##0",
     Kind.NUMBER: "0.00",
     Kind.PERCENT: "0.00%",
     Kind.MONEY: '"$"#,##0.00',
@@ -300,11 +302,24 @@ ALLOTMENTS = ResultSheet(
         Column("Allotment", "allotment", Kind.INTEGER, width=10),
         Column("Minimum Applied", "minimum_applied_text", width=10),
         Column("In Use", "in_use", Kind.INTEGER, width=8),
-        Column("Available", "available", Kind.INTEGER, width=10),
+        Column("Available", "available", Kind.BALANCE, width=10),
         Column("Policy Clause", "policy_clause", width=9),
         Column("Explanation", "explanation", width=100),
     ),
     purpose="§2 CE Access Only licenses allotted to each region, with the total and target.",
+)
+
+CE_CHARGES = ResultSheet(
+    "CE Charges",
+    (
+        Column("License ID", "license_id", Kind.ID, width=12),
+        Column("Organization", "organization", width=36),
+        Column("License Type", "license_type", width=16),
+        Column("Charged Region", "charged_region", width=14),
+        Column("Basis", "basis", width=90),
+        Column("Policy Clause", "policy_clause", width=9),
+    ),
+    purpose="§3.2 the region whose allotment each active CE Access Only license uses.",
 )
 
 INACTIVITY_REPORT = ResultSheet(
@@ -317,6 +332,59 @@ REVOCATIONS = ResultSheet(
     "Revocations",
     _DECISION_COLUMNS,
     purpose="§1 the licenses eligible for revocation (the engine never revokes).",
+)
+
+APPEALS_QUEUE = ResultSheet(
+    "Appeals Queue",
+    (
+        Column("Appeal ID", "appeal_id", Kind.ID, width=10),
+        Column("Committee", "committee", width=28),
+        Column("Organization", "organization", width=36),
+        Column("Reason", "reason", width=26),
+        Column("Filed On", "filed_on", Kind.DATE, width=12),
+        Column("Days Pending", "days_pending", Kind.INTEGER, width=9),
+        Column("Overdue", "overdue_text", width=9),
+        Column("Respond By", "respond_by", Kind.DATE, width=12),
+        Column("License ID", "license_id", Kind.ID, width=10),
+        Column("Region", "region", width=12),
+        Column("Licenses Requested", "licenses_requested", Kind.INTEGER, width=10),
+        Column("Policy Clause", "policy_clause", width=14),
+        Column("Explanation", "explanation", width=80),
+    ),
+    purpose="§4 pending appeals, each routed to its committee, with days pending.",
+)
+
+REASSIGNMENT = ResultSheet(
+    "Reassignment",
+    (
+        Column("Rank", "rank", Kind.INTEGER, width=6),
+        Column("License ID", "license_id", Kind.ID, width=10),
+        Column("Organization", "organization", width=36),
+        Column("Region", "region", width=12),
+        Column("County", "county", width=18),
+        Column("Client Entries (Window)", "client_entries_window", Kind.INTEGER, width=10),
+        Column("Reasons", "reasons", width=80),
+        Column("Item", "item", width=18),
+        Column("Policy Clause", "policy_clause", width=8),
+    ),
+    purpose="§4 for the CE Committee: removal candidates ranked, licenses available,"
+    " pending requests.",
+)
+
+SELF_PAY_ESTIMATES = ResultSheet(
+    "Self-Pay Estimates",
+    (
+        Column("Request ID", "request_id", Kind.ID, width=10),
+        Column("Organization", "organization", width=36),
+        Column("Licenses", "licenses", Kind.INTEGER, width=9),
+        Column("Years", "years", Kind.INTEGER, width=7),
+        Column("One-Time", "one_time", Kind.MONEY, width=12),
+        Column("Annual", "annual", Kind.MONEY, width=12),
+        Column("Total", "total", Kind.MONEY, width=12),
+        Column("Breakdown", "breakdown", width=90),
+        Column("Policy Clause", "policy_clause", width=11),
+    ),
+    purpose="Addendum 2 estimated self-pay license costs (final costs are set with ICA).",
 )
 
 PROBLEMS = ResultSheet(
@@ -351,8 +419,12 @@ RUN_LOG = ResultSheet(
 
 RESULT_SHEETS: tuple[ResultSheet, ...] = (
     ALLOTMENTS,
+    CE_CHARGES,
     INACTIVITY_REPORT,
     REVOCATIONS,
+    APPEALS_QUEUE,
+    REASSIGNMENT,
+    SELF_PAY_ESTIMATES,
     PROBLEMS,
     RUN_LOG,
 )

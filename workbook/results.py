@@ -10,14 +10,19 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 
 from engine.model import Problem, Results
 from workbook.layout import (
     ALLOTMENTS,
+    APPEALS_QUEUE,
+    CE_CHARGES,
     INACTIVITY_REPORT,
     PROBLEMS,
+    REASSIGNMENT,
     REVOCATIONS,
     RUN_LOG,
+    SELF_PAY_ESTIMATES,
     ResultSheet,
 )
 from workbook.tables import CellMap
@@ -49,8 +54,15 @@ class RunLogEntry:
         return tuple(getattr(self, c.field) for c in RUN_LOG.columns)
 
 
+def _cell(value: object) -> object:
+    """Plain cell values only: money is exact in the engine, a number in the sheet."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    return value
+
+
 def _rows(sheet: ResultSheet, records: Sequence[object]) -> tuple[tuple[object, ...], ...]:
-    return tuple(tuple(getattr(r, c.field) for c in sheet.columns) for r in records)
+    return tuple(tuple(_cell(getattr(r, c.field)) for c in sheet.columns) for r in records)
 
 
 def problem_rows(problems: Sequence[Problem], cells: CellMap) -> tuple[tuple[object, ...], ...]:
@@ -86,7 +98,11 @@ def result_tables(
         allotment_rows.append(tuple(total[c.field] for c in ALLOTMENTS.columns))
     return [
         ResultTable(ALLOTMENTS, tuple(allotment_rows)),
+        ResultTable(CE_CHARGES, _rows(CE_CHARGES, results.ce_charges)),
         ResultTable(INACTIVITY_REPORT, _rows(INACTIVITY_REPORT, results.decisions)),
         ResultTable(REVOCATIONS, _rows(REVOCATIONS, results.revocations)),
+        ResultTable(APPEALS_QUEUE, _rows(APPEALS_QUEUE, results.appeals_queue)),
+        ResultTable(REASSIGNMENT, _rows(REASSIGNMENT, results.reassignment)),
+        ResultTable(SELF_PAY_ESTIMATES, _rows(SELF_PAY_ESTIMATES, results.self_pay_estimates)),
         *tables,
     ]

@@ -98,6 +98,26 @@ INTAKE_LIST: tuple[tuple[str, str, float], ...] = (
     ("Community Partnership of Southeast Missouri", "Region 8", 6.5),
 )
 
+# One active CE Access Only license each (besides the hand-placed cases below).
+CE_ACCESS_POINTS = (
+    "Clay County Housing Alliance",
+    "Platte Valley Family Shelter",
+    "Johnson County Community Services",
+    "Lake of the Ozarks Outreach",
+    "Hannibal Family Resource Center",
+    "Columbia Interfaith Shelter",
+    "Capital City Housing Services",
+    "Branson Area Homeless Coalition",
+    "Barry County Helping Hand",
+    "Ozark Youth Network",
+    "Great Rivers Domestic Violence Services",
+    "Franklin County Community Resource Board",
+    "Jefferson County Community Partnership",
+    "St. Francois County Haven House",
+    "Community Partnership of Southeast Missouri",
+    "Poplar Bluff Haven",
+)
+
 CE_LEADS = (
     ("Dana Whitfield", "region1.celead@example.org"),
     ("Marcus Bell", "region2.celead@example.org"),
@@ -416,12 +436,30 @@ def build_licenses(
         county="Iron County",
     )
 
-    type_weights = (
-        ("CE Access Only", 0.34),
-        ("Housing Project", 0.38),
-        ("Other Funded", 0.2),
-        ("Self-Pay", 0.08),
+    # A multi-region organization's CE license charged by its most average intakes (§3.2).
+    add(
+        "Missouri Veterans Outreach Network",
+        "CE Access Only",
+        "2024-10-07",
+        first_sign_in="2024-10-08",
+        last_client_data_entry="2026-11-20",
+        client_entries_window=143,
     )
+
+    # The other CE Access Only licenses, placed so that some regions are over their
+    # allotment, some have licenses available, and one organization's intakes tie (§3.2).
+    for org in CE_ACCESS_POINTS:
+        _bulk_license(rng, add, org, "CE Access Only", state="active")
+    # A CE license whose entry count is unknown (ranked by what is known, §4).
+    add(
+        "West Plains Neighbors",
+        "CE Access Only",
+        "2025-02-10",
+        first_sign_in="2025-02-11",
+        last_client_data_entry="2026-10-02",
+    )
+
+    type_weights = (("Housing Project", 0.52), ("Other Funded", 0.33), ("Self-Pay", 0.15))
     small_orgs = {
         "Lafayette County Helping Hands",
         "Gasconade Valley Services",
@@ -431,11 +469,9 @@ def build_licenses(
     for org, _county in ORGANIZATION_LIST:
         if org in small_orgs:
             continue
-        for _ in range(rng.randint(2, 5)):
-            license_type = rng.choices([t for t, _ in type_weights], [w for _, w in type_weights])[
-                0
-            ]
-            _bulk_license(rng, add, org, license_type)
+        for _ in range(rng.randint(2, 4)):
+            types, weights = zip(*type_weights, strict=True)
+            _bulk_license(rng, add, org, rng.choices(types, weights)[0])
 
     appeals = [
         {
@@ -519,12 +555,17 @@ def build_licenses(
     return licenses, appeals
 
 
-def _bulk_license(rng: random.Random, add: object, org: str, license_type: str) -> None:
+def _bulk_license(
+    rng: random.Random, add: object, org: str, license_type: str, state: str | None = None
+) -> None:
     """One license in a realistic state: mostly active, some inactive, new or revoked."""
-    state = rng.choices(
-        ["active", "inactive", "never", "not_signed_in", "new", "revoked"],
-        [0.78, 0.08, 0.02, 0.03, 0.03, 0.06],
-    )[0]
+    state = (
+        state
+        or rng.choices(
+            ["active", "inactive", "never", "not_signed_in", "new", "revoked"],
+            [0.78, 0.08, 0.02, 0.03, 0.03, 0.06],
+        )[0]
+    )
 
     def day(start: str, end: str) -> dt.date:
         a, b = _d(start).toordinal(), _d(end).toordinal()

@@ -1,0 +1,418 @@
+"""§3 charging, §4 appeals queue and reassignment, Addendum 2 self-pay."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import engine
+from engine.model import (
+    AppealRow,
+    CountyRow,
+    Inputs,
+    IntakeRow,
+    LicenseRow,
+    OrganizationRow,
+    Policy,
+    RegionRow,
+    SelfPayRequestRow,
+)
+from engine.selfpay import estimate
+from policy import adopted_policy_path, load_policy_bytes
+from tests.conftest import AS_OF, SAMPLE, d, lic, sheet_dicts
+from workbook.cli import main
+
+REGIONS = (
+    RegionRow("North", 100_000, row=2),
+    RegionRow("South", 300_000, row=3),
+    RegionRow("West", 200_000, row=4),
+)
+COUNTIES = (
+    CountyRow("Adair County", "North", 100_000, row=2),
+    CountyRow("Butler County", "South", 300_000, row=3),
+    CountyRow("Cass County", "West", 200_000, row=4),
+)
+ORGS = (
+    OrganizationRow("Solo", "Adair County", row=2),
+    OrganizationRow("Multi", "Adair County", row=3),
+    OrganizationRow("Tied", "Butler County", row=4),
+    OrganizationRow("Nowhere", None, row=5),
+)
+
+
+def ce(license_id: str, org: str, **fields: object) -> LicenseRow:
+    return lic(
+        "2024-01-01",
+        last="2026-11-01",
+        license_id=license_id,
+        org=org,
+        license_type="CE Access Only",
+        **fields,
+    )
+
+
+def run(policy: Policy, licenses: list[LicenseRow], **inputs: object) -> engine.Results:
+    base = {"regions": REGIONS, "counties": COUNTIES, "organizations": ORGS}
+    base.update(inputs)  # type: ignore[arg-type]
+    return engine.recalculate(policy, Inputs(licenses=tuple(licenses), **base), AS_OF)  # type: ignore[arg-type]
+
+
+# ------------------------------------------------------------------ §3 charging
+
+
+def test_charging_order_entered_then_intakes_then_county(adopted: Policy) -> None:
+    intakes = (
+        IntakeRow("Multi", "North", 10, row=2),
+        IntakeRow("Multi", "West", 25.5, row=3),
+        IntakeRow("Multi", "south", 5, row=4),
+    )
+    results = run(
+        adopted,
+        [
+            ce("E", "Multi", region="South"),
+            ce("I", "Multi"),
+            ce("C", "Solo"),
+        ],
+        intakes=intakes,
+    )
+    charged = {c.license_id: (c.charged_region, c.basis) for c in results.ce_charges}
+    assert charged["E"][0] == "South" and "Region entered on the license" in charged["E"][1]
+    assert charged["I"][0] == "West" and "Most average intakes in West" in charged["I"][1]
+    assert charged["C"][0] == "North"
+    assert "Solo is in Adair County, which is in North" in charged["C"][1]
+    assert all(c.policy_clause == "§3.2" for c in results.ce_charges)
+    assert not results.problems
+
+
+def test_intake_tie_is_a_warning_for_the_ce_committee(adopted: Policy) -> None:
+    intakes = (IntakeRow("Tied", "North", 14, row=2), IntakeRow("Tied", "West", 14.0, row=3))
+    results = run(adopted, [ce("T1", "Tied"), ce("T2", "Tied")], intakes=intakes)
+    assert [c.charged_region for c in results.ce_charges] == [None, None]
+    assert "the CE Committee decides" in results.ce_charges[0].basis
+    [problem] = results.problems
+    assert problem.severity == "Warning"
+    assert (problem.where.sheet, problem.where.row) == ("Intakes", 2)
+    assert "For the CE Committee" in problem.problem and "T1, T2" in problem.problem
+    # The entered decision settles it.
+    settled = run(adopted, [ce("T1", "Tied", region="West")], intakes=intakes)
+    assert settled.ce_charges[0].charged_region == "West" and not settled.problems
+
+
+def test_region_that_cannot_be_determined_is_a_warning(adopted: Policy) -> None:
+    results = run(adopted, [ce("N", "Nowhere")])
+    assert results.ce_charges[0].charged_region is None
+    assert "Nowhere has no County" in results.ce_charges[0].basis
+    assert [(p.severity, p.where.sheet, p.where.column) for p in results.problems] == [
+        ("Warning", "Licenses", "Region")
+    ]
+
+
+def test_unknown_entered_region_falls_back_and_says_so(adopted: Policy) -> None:
+    results = run(adopted, [ce("U", "Solo", region="Atlantis")])
+    assert results.ce_charges[0].charged_region == "North"
+    assert '"Atlantis", is not on the Regions sheet' in results.ce_charges[0].basis
+
+
+def test_funded_licenses_are_never_charged(adopted: Policy) -> None:
+    funded = [
+        lic(
+            "2024-01-01",
+            last="2026-11-01",
+            license_id=f"H{i}",
+            org="Solo",
+            region="North",
+            license_type=kind,
+        )
+        for i, kind in enumerate(["Housing Project", "Other Funded", "Self-Pay"])
+    ]
+    results = run(adopted, [*funded, ce("C", "Solo")])
+    assert [c.license_id for c in results.ce_charges] == ["C"]
+    north = next(a for a in results.allotments if a.region == "North")
+    assert north.in_use == 1
+
+
+def edited_policy(*replacements: tuple[str, str]) -> Policy:
+    """The adopted policy with text replaced (each replacement must apply)."""
+    text = adopted_policy_path().read_text(encoding="utf-8")
+    for old, new in replacements:
+        assert old in text, old
+        text = text.replace(old, new)
+    return load_policy_bytes(text.encode(), "edited-policy.yaml")
+
+
+def test_license_type_flag_comes_from_policy() -> None:
+    policy = edited_policy(
+        (
+            "  Housing Project:\n    counts_against_ce_allotment: false",
+            "  Housing Project:\n    counts_against_ce_allotment: true",
+        )
+    )
+    results = run(policy, [lic("2024-01-01", last="2026-11-01", license_id="H", org="Solo")])
+    assert [c.license_id for c in results.ce_charges] == ["H"]
+
+
+def test_revoked_licenses_are_not_in_use(adopted: Policy) -> None:
+    results = run(adopted, [ce("R", "Solo", revoked_on="2026-10-01"), ce("A", "Solo")])
+    assert [c.license_id for c in results.ce_charges] == ["A"]
+
+
+def test_in_use_and_available_per_region(adopted: Policy) -> None:
+    # Populations 100k/300k/200k of 600k x 20: North 3.33 -> 3, South 10, West 6.67 -> 7.
+    licenses = [ce(f"N{i}", "Solo") for i in range(5)] + [ce("W1", "Multi", region="West")]
+    results = run(adopted, licenses)
+    by_region = {a.region: (a.allotment, a.in_use, a.available) for a in results.allotments}
+    assert by_region == {"North": (3, 5, -2), "South": (10, 0, 10), "West": (7, 1, 6)}
+    north = next(a for a in results.allotments if a.region == "North")
+    assert "Over the allotment by 2." in north.explanation
+    assert results.allotment_summary is not None
+    assert (results.allotment_summary.in_use, results.allotment_summary.available) == (6, 14)
+
+
+# ------------------------------------------------------------------ §4 appeals
+
+
+def appeal(appeal_id: str, reason: str, filed: str, **fields: object) -> AppealRow:
+    values: dict[str, object] = {
+        "appeal_id": appeal_id,
+        "filed_on": d(filed),
+        "organization": "Solo",
+        "reason": reason,
+        "decision": "Pending",
+    }
+    values.update(fields)
+    return AppealRow(**values)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("reason", "committee"),
+    [
+        ("Inactivity revocation", "Performance Committee"),
+        ("Special request", "Performance Committee"),
+        ("CE allotment revocation", "Coordinated Entry Committee"),
+        ("CE allotment denial", "Coordinated Entry Committee"),
+        ("Additional allotment request", "Coordinated Entry Committee"),
+    ],
+)
+def test_every_reason_is_routed_to_its_committee(
+    adopted: Policy, reason: str, committee: str
+) -> None:
+    results = run(adopted, [], appeals=(appeal("A", reason, "2026-11-01"),))
+    assert [(q.appeal_id, q.committee) for q in results.appeals_queue] == [("A", committee)]
+
+
+def test_committee_names_and_routing_come_from_policy() -> None:
+    policy = edited_policy(
+        ("performance: Performance Committee", "performance: Data Quality Committee"),
+        ("    Special request: performance", "    Special request: coordinated_entry"),
+    )
+    appeals = (
+        appeal("A", "Inactivity revocation", "2026-11-01"),
+        appeal("B", "Special request", "2026-11-01"),
+    )
+    queue = {q.appeal_id: q.committee for q in run(policy, [], appeals=appeals).appeals_queue}
+    assert queue == {"A": "Data Quality Committee", "B": "Coordinated Entry Committee"}
+
+
+@pytest.mark.parametrize(
+    ("filed", "days", "overdue"),
+    # One month as adopted: filed 2026-10-24 must be answered by 2026-11-24.
+    [("2026-10-25", 30, False), ("2026-10-24", 31, False), ("2026-10-23", 32, True)],
+)
+def test_overdue_at_the_boundary(adopted: Policy, filed: str, days: int, overdue: bool) -> None:
+    [queued] = run(adopted, [], appeals=(appeal("A", "Special request", filed),)).appeals_queue
+    assert queued.days_pending == days
+    assert queued.overdue is overdue
+    assert queued.overdue_text == ("Yes" if overdue else "No")
+
+
+def test_only_pending_appeals_are_queued_and_views_agree(adopted: Policy) -> None:
+    inactive = lic("2020-01-01", last="2025-01-01", license_id="L", org="Solo")
+    keeper = lic("2020-01-01", last="2026-11-01", license_id="K", org="Solo")
+    pending = appeal("P", "Special request", "2026-11-01", license_id="L")
+    approved = appeal(
+        "Y",
+        "Special request",
+        "2026-06-01",
+        license_id="L",
+        decision="Approved",
+        decided_on=d("2026-07-01"),
+    )
+    queued_only = run(adopted, [inactive, keeper], appeals=(pending,))
+    assert [q.appeal_id for q in queued_only.appeals_queue] == ["P"]
+    assert next(x for x in queued_only.decisions if x.license_id == "L").eligible
+
+    decided = run(adopted, [inactive, keeper], appeals=(approved,))
+    assert decided.appeals_queue == ()
+    assert not next(x for x in decided.decisions if x.license_id == "L").eligible
+
+
+def test_appeal_filed_after_as_of_is_not_yet_pending(adopted: Policy) -> None:
+    results = run(adopted, [], appeals=(appeal("F", "Special request", "2026-12-01"),))
+    assert results.appeals_queue == ()
+
+
+# ------------------------------------------------------------------ §4 reassignment
+
+
+def candidates(results: engine.Results) -> list[str]:
+    return [
+        item.license_id or "" for item in results.reassignment if item.item == "Removal candidate"
+    ]
+
+
+def test_ranking_fewest_entries_first(adopted: Policy) -> None:
+    licenses = [
+        ce("MANY", "Solo", client_entries_window=50),
+        ce("FEW", "Tied", client_entries_window=3),
+    ]
+    results = run(adopted, licenses)
+    assert candidates(results) == ["FEW", "MANY"]
+    assert [i.rank for i in results.reassignment if i.rank] == [1, 2]
+    assert "3 client entries in the window" in results.reassignment[0].reasons
+
+
+def test_ranking_tie_broken_by_another_access_point_in_the_county(adopted: Policy) -> None:
+    licenses = [
+        ce("UNIQUE", "Tied", client_entries_window=5),  # only license in Butler County
+        ce("SHARED", "Solo", client_entries_window=5),  # Adair County also has Multi's license
+        lic("2024-01-01", last="2026-11-01", license_id="HP", org="Multi"),
+    ]
+    results = run(adopted, licenses)
+    assert candidates(results) == ["SHARED", "UNIQUE"]
+    reasons = {i.license_id: i.reasons for i in results.reassignment}
+    assert "Adair County has 1 other active license" in reasons["SHARED"]
+    assert "the only access point in Butler County" in reasons["UNIQUE"]
+
+
+def test_ranking_tie_broken_by_organization_holding_other_licenses(adopted: Policy) -> None:
+    licenses = [
+        ce("ALONE", "Solo", client_entries_window=5),
+        ce("OTHERS", "Multi", client_entries_window=5),
+        lic("2024-01-01", last="2026-11-01", license_id="M2", org="Multi", county="Cass County"),
+    ]
+    results = run(adopted, licenses)
+    # Both are in Adair County with another license there; only Multi holds other licenses.
+    assert candidates(results) == ["OTHERS", "ALONE"]
+    reasons = {i.license_id: i.reasons for i in results.reassignment}
+    assert "Multi holds 1 other license" in reasons["OTHERS"]
+    assert "the only license of Solo" in reasons["ALONE"]
+
+
+def test_ranking_final_tie_by_license_id_and_unknown_counts_last(adopted: Policy) -> None:
+    licenses = [
+        ce("L-10", "Solo", client_entries_window=0),
+        ce("L-9", "Solo", client_entries_window=0),
+        ce("L-1", "Solo"),  # no count
+    ]
+    results = run(adopted, licenses)
+    assert candidates(results) == ["L-9", "L-10", "L-1"]
+    unknown = next(i for i in results.reassignment if i.license_id == "L-1")
+    assert "Client Entries (Window) unknown" in unknown.reasons
+
+
+def test_agenda_lists_available_regions_and_pending_requests(adopted: Policy) -> None:
+    appeals = (
+        appeal(
+            "R1", "Additional allotment request", "2026-11-01", region="North", licenses_requested=2
+        ),
+        appeal("R2", "CE allotment denial", "2026-11-02", region="West"),
+        appeal("R3", "Special request", "2026-11-02"),
+    )
+    results = run(adopted, [ce(f"N{i}", "Solo") for i in range(5)], appeals=appeals)
+    available = [i.region for i in results.reassignment if i.item == "Licenses available"]
+    assert available == ["South", "West"]
+    requests = [i.reasons for i in results.reassignment if i.item == "Pending request"]
+    assert len(requests) == 2
+    assert requests[0].startswith("Appeal R1: Additional allotment request for 2 licenses")
+
+
+# ------------------------------------------------------------------ self-pay
+
+
+def test_self_pay_three_licenses_two_years(adopted: Policy) -> None:
+    cost = estimate(adopted, 3, 2)
+    assert cost.one_time == Decimal(555)
+    assert cost.annual == Decimal(13_704)
+    assert cost.total == Decimal(14_259)
+    assert "$185 × 3" in cost.breakdown and "= $14,259" in cost.breakdown
+
+
+def test_self_pay_fees_come_from_policy() -> None:
+    policy = edited_policy(("Staff support fee: 2000", "Staff support fee: 2500"))
+    assert estimate(policy, 1, 1).total == Decimal(185 + 284 + 2500)
+
+
+@given(licenses=st.integers(0, 500), years=st.integers(0, 30))
+def test_self_pay_formula(adopted: Policy, licenses: int, years: int) -> None:
+    cost = estimate(adopted, licenses, years)
+    assert cost.total == 185 * licenses + (284 + 2000) * licenses * years
+
+
+def test_self_pay_quotes_per_request(adopted: Policy) -> None:
+    requests = (SelfPayRequestRow("SP-1", "Solo", 3, 2, row=2),)
+    [quote] = run(adopted, [], self_pay_requests=requests).self_pay_estimates
+    assert (quote.request_id, quote.licenses, quote.years, quote.total) == ("SP-1", 3, 2, 14259)
+
+
+# ------------------------------------------------------------------ end to end
+
+
+def test_recalc_fills_the_new_sheets_on_the_sample(tmp_path: Path) -> None:
+    book = Path(shutil.copy(SAMPLE, tmp_path / "s.xlsx"))
+    assert main(["recalc", str(book), "--as-of", "2026-11-24"]) == 0
+    charges = sheet_dicts(book, "CE Charges")
+    assert charges and all(r["Basis"] for r in charges)
+    bases = " ".join(str(r["Basis"]) for r in charges)
+    for phrase in (
+        "Region entered",
+        "Most average intakes",
+        "Tie in average intakes",
+        "(Counties sheet)",
+    ):
+        assert phrase in bases
+    queue = sheet_dicts(book, "Appeals Queue")
+    assert {r["Overdue"] for r in queue} == {"Yes", "No"}
+    assert {r["Committee"] for r in queue} == {
+        "Performance Committee",
+        "Coordinated Entry Committee",
+    }
+    agenda = sheet_dicts(book, "Reassignment")
+    assert agenda[0]["Rank"] == 1
+    assert {r["Item"] for r in agenda} == {
+        "Removal candidate",
+        "Licenses available",
+        "Pending request",
+    }
+    quotes = {r["Request ID"]: r["Total"] for r in sheet_dicts(book, "Self-Pay Estimates")}
+    assert quotes["SP-1"] == 14259
+    allotments = {r["Region"]: r for r in sheet_dicts(book, "Allotments")}
+    assert all(isinstance(r["In Use"], int) for r in allotments.values())
+    assert any(int(r["Available"]) < 0 for r in allotments.values())  # type: ignore[arg-type]
+    assert allotments["Total"]["In Use"] == sum(
+        int(r["In Use"])
+        for k, r in allotments.items()
+        if k != "Total"  # type: ignore[arg-type]
+    )
+
+
+def test_foundation_inputs_raise_no_new_errors(tmp_path: Path) -> None:
+    """A workbook with only the foundation's sheets still recalculates cleanly."""
+    from tests.conftest import minimal_sheets, write_workbook
+
+    row = {
+        "License ID": "L-1",
+        "User": "U",
+        "Organization": "Org A",
+        "License Type": "CE Access Only",
+        "Granted On": dt.date(2024, 1, 1),
+        "Last Client Data Entry": dt.date(2026, 11, 1),
+    }
+    book = write_workbook(tmp_path / "b.xlsx", minimal_sheets([row]))
+    assert main(["recalc", str(book)]) == 0
+    assert all(p["Severity"] != "Error" for p in sheet_dicts(book, "Problems"))
