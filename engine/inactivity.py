@@ -100,8 +100,10 @@ def _base_finding(
     window = rules.client_data_window.describe()
     sign_in_window = rules.first_sign_in_window.describe()
     sign_in_due = rules.first_sign_in_window.after(lic.granted_on)
-    never_signed_in_late = lic.first_sign_in is None and as_of > sign_in_due
     last = lic.last_client_data_entry
+    # Client data can only be entered after signing in, so an entry is proof of sign-in
+    # even where First Sign-In was left blank.
+    never_signed_in_late = lic.first_sign_in is None and last is None and as_of > sign_in_due
 
     if last is not None and last > as_of:
         return _Judgement(
@@ -161,9 +163,14 @@ def _base_finding(
             f" within {window} before {as_of} (on or after {window_start}). §1.1"
         )
     sentences = [text]
-    if lic.first_sign_in is None:
+    if lic.first_sign_in is None and last is None:
         sentences.append(
             f"Not signed in yet; the {sign_in_window} to sign in run to {sign_in_due}. §1.2"
+        )
+    elif lic.first_sign_in is None and as_of > sign_in_due:
+        sentences.append(
+            "First Sign-In is blank, but entering client data shows the license was signed"
+            " into. §1.2"
         )
     return _Judgement(lic, "Active", "§1.1", sentences, [])
 

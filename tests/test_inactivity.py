@@ -137,6 +137,12 @@ def test_signed_in_late_is_not_revocable_for_it(adopted: Policy) -> None:
     assert not decision.eligible
 
 
+def test_client_data_is_proof_of_sign_in(adopted: Policy) -> None:
+    decision = one(adopted, lic("2026-06-01", signed=None, last="2026-11-01"))
+    assert decision.finding == "Active"
+    assert "shows the license was signed into" in decision.explanation
+
+
 def test_new_license_not_signed_in_yet_says_when_it_must(adopted: Policy) -> None:
     decision = one(adopted, lic("2026-11-10", signed=None))
     assert decision.finding == "Active"
