@@ -120,10 +120,22 @@ def parse_policy_yaml(data: bytes, source: str) -> tuple[Any, dict[Path_, int]]:
     return value, lines
 
 
+_PLAIN_TAGS = frozenset(
+    f"tag:yaml.org,2002:{name}" for name in ("str", "int", "float", "bool", "null", "map", "seq")
+)
+
+
 def _to_python(
     loader: _StrictLoader, node: Any, path: Path_, lines: dict[Path_, int], source: str
 ) -> Any:
     lines.setdefault(path, node.start_mark.line + 1)
+    if node.tag not in _PLAIN_TAGS:  # e.g. !!python/object: never data, often an attack
+        shown = node.tag.replace("tag:yaml.org,2002:", "!!")
+        raise _Refused(
+            node.start_mark,
+            f"the YAML tag {shown} is not allowed in a policy file",
+            "delete the tag (the word starting with !)",
+        )
     if isinstance(node, yaml.MappingNode):
         result: dict[str, Any] = {}
         for key_node, value_node in node.value:

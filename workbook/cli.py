@@ -22,8 +22,11 @@ from engine.errors import HmisLicensingError, UsageError
 from engine.model import Problem
 from policy import adopted_policy_path, load_policy
 from workbook.run import Outcome, evaluate
+from workbook.safesave import check_can_write, workbook_lock
 from workbook.tables import CellMap
-from workbook.xlsx import read_snapshot, save_results
+from workbook.xlsx import check_workbook_file
+from workbook.xlsxread import read_snapshot
+from workbook.xlsxzip import save_results
 
 SAMPLE_NAME = "MoBoS-HMIS-Licensing-sample.xlsx"
 _MAX_LISTED = 25
@@ -130,6 +133,18 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _recalc(args: argparse.Namespace, *, write: bool) -> int:
+    """`recalc` holds the workbook's lock from reading to saving, so two runs cannot
+    interleave (and lose a Run Log row); `check` only reads."""
+    if not write:
+        return _recalc_locked(args, write=False)
+    destination: Path = getattr(args, "output", None) or args.workbook
+    check_workbook_file(args.workbook)
+    check_can_write(destination)
+    with workbook_lock(destination):
+        return _recalc_locked(args, write=True)
+
+
+def _recalc_locked(args: argparse.Namespace, *, write: bool) -> int:
     workbook_path: Path = args.workbook
     snapshot = read_snapshot(workbook_path)
     outcome = evaluate(

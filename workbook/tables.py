@@ -8,6 +8,7 @@ same cell gives the same value, and the same problem, on every path.
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -23,6 +24,8 @@ from workbook.layout import (
 )
 from workbook.values import CellError, is_blank, parse_cell, parse_date, parse_text, shown
 
+Range = tuple[int, int, int, int]  # merged cells: first row, first column, last row, last column
+
 
 def column_letter(index: int) -> str:
     """0 -> A, 25 -> Z, 26 -> AA."""
@@ -36,9 +39,15 @@ def column_letter(index: int) -> str:
 
 @dataclass
 class WorkbookSnapshot:
-    """Every sheet's cell values, row 1 first, in workbook order."""
+    """Every sheet's cell values, row 1 first, in workbook order.
+
+    A cell a reader knows to be unusable (a formula never calculated, an error value such
+    as #N/A) holds a `CellError` instead of a value. `merged` lists each sheet's merged
+    ranges (1-based), where the reader can see them.
+    """
 
     sheets: dict[str, list[list[object]]]
+    merged: dict[str, list[Range]] = field(default_factory=dict)
 
     def find(self, name: str) -> str | None:
         """The actual title of a sheet, matched without regard to case or spaces."""
@@ -59,10 +68,11 @@ class CellMap:
         sheet = self.titles.get(where.sheet, where.sheet)
         if where.row is None:
             return sheet, where.column or ""
-        if where.column is None:
-            return sheet, f"row {where.row}"
-        letter = self.letters.get((where.sheet, where.column))
-        return sheet, f"{letter}{where.row}" if letter else f"row {where.row}"
+        letter = self.letters.get((where.sheet, where.column or ""))
+        if letter is None:  # the column is not on the sheet: name the row's first cell
+            found = [v for (name, _), v in self.letters.items() if name == where.sheet]
+            letter = min(found, key=lambda v: (len(v), v)) if found else "A"
+        return sheet, f"{letter}{where.row}"
 
 
 @dataclass
@@ -91,7 +101,7 @@ def read_inputs(snapshot: WorkbookSnapshot) -> InputRead:
                 problems.append(
                     Problem(
                         "Error",
-                        Where(spec.name),
+                        Where(spec.name, column="A1"),
                         f"The workbook has no {spec.name} sheet.",
                         f"Add a sheet named {spec.name} with the headers: "
                         + ", ".join(c.header for c in spec.columns if c.required)
@@ -103,7 +113,9 @@ def read_inputs(snapshot: WorkbookSnapshot) -> InputRead:
                 tables[spec.name] = None
             continue
         cells.titles[spec.name] = title
-        rows = read_table(spec, snapshot.sheets[title], cells, problems)
+        rows = read_table(
+            spec, snapshot.sheets[title], cells, problems, merged=snapshot.merged.get(title, ())
+        )
         if spec is SETTINGS:
             settings = _settings(rows, problems)
             continue
@@ -126,20 +138,24 @@ def read_table(
     grid: Sequence[Sequence[object]],
     cells: CellMap,
     problems: list[Problem],
+    merged: Sequence[Range] = (),
 ) -> list[dict[str, object]]:
     """The sheet's data rows as field -> typed value, for rows without errors."""
     header_row = list(grid[0]) if grid else []
     positions: dict[str, int] = {}
+    unknown: list[tuple[int, str]] = []  # headers that are no declared column
     for index, header in enumerate(header_row):
-        if is_blank(header):
+        if is_blank(header) or isinstance(header, CellError):
             continue
+        matched = False
         for column in spec.columns:
             if column.matches(str(header)):
+                matched = True
                 if column.field in positions:
                     problems.append(
                         Problem(
                             "Warning",
-                            Where(spec.name, 1),
+                            Where(spec.name, column=f"{column_letter(index)}1"),
                             f'The header "{column.header}" appears twice (columns'
                             f" {column_letter(positions[column.field])} and"
                             f" {column_letter(index)}); the first is used.",
@@ -149,23 +165,50 @@ def read_table(
                     continue
                 positions[column.field] = index
                 cells.letters[(spec.name, column.header)] = column_letter(index)
+        if not matched:
+            unknown.append((index, str(header)))
+    near = _near_misses(spec, positions, unknown, problems)
     missing = [c for c in spec.columns if c.required and c.field not in positions]
-    for column in missing:
-        problems.append(
-            Problem(
-                "Error",
-                Where(spec.name, 1),
-                f'The {spec.name} sheet has no "{column.header}" column.',
-                f'Add a column headed "{column.header}" in row 1.',
-            )
-        )
     if missing:
+        free = max((i for i, h in enumerate(header_row) if not is_blank(h)), default=-1) + 1
+        elsewhere = _headers_further_down(spec, grid)
+        for column in missing:
+            hint = near.get(column.field)
+            letter = column_letter(hint[0] if hint else free)
+            fix = f'Add a column headed "{column.header}" in row 1.'
+            if hint:
+                fix = (
+                    f'Column {letter} is headed "{hint[1]}": rename it to "{column.header}"'
+                    " if that is what it holds."
+                )
+            if elsewhere:
+                fix += (
+                    f" The headers seem to be in row {elsewhere}: delete the rows above"
+                    " them, so that the headers are in row 1."
+                )
+            problems.append(
+                Problem(
+                    "Error",
+                    Where(spec.name, column=f"{letter}1"),
+                    f'The {spec.name} sheet has no "{column.header}" column.',
+                    fix,
+                )
+            )
         return []
 
+    read_columns = set(positions.values())
+    _merged_cells(spec, merged, read_columns, problems)
+    _data_without_header(spec, grid, header_row, problems)
+
     rows = []
+    blank_run: list[int] = []
     for row_number, row in enumerate(grid[1:], start=2):
         if all(is_blank(v) for v in row):
+            blank_run.append(row_number)
             continue
+        if blank_run:
+            _blank_rows_warning(spec, blank_run, problems)
+            blank_run = []
         values: dict[str, object] = {"row": row_number}
         ok = True
         for column in spec.columns:
@@ -174,6 +217,10 @@ def read_table(
                 continue
             raw = row[index] if index < len(row) else None
             where = Where(spec.name, row_number, column.header)
+            if isinstance(raw, CellError):
+                problems.append(Problem("Error", where, raw.problem, raw.how_to_fix))
+                ok = False
+                continue
             if is_blank(raw):
                 if column.needs_value:
                     problems.append(
@@ -189,6 +236,8 @@ def read_table(
                     ok = False
                 elif column.kind is Kind.YESNO:
                     values[column.field] = False
+                elif column.required:  # a required column whose cells may be blank
+                    values[column.field] = None
                 continue
             value = parse_cell(column, raw)
             if isinstance(value, CellError):
@@ -199,6 +248,135 @@ def read_table(
         if ok:
             rows.append(values)
     return rows
+
+
+def _near_misses(
+    spec: InputSheet,
+    positions: dict[str, int],
+    unknown: list[tuple[int, str]],
+    problems: list[Problem],
+) -> dict[str, tuple[int, str]]:
+    """Headers that look like a declared column that is not there (e.g. "Revoked").
+
+    A misspelt optional column would otherwise be ignored without a word, and its values
+    (a revocation date, a Level 4 flag) would silently not count. Returns, for missing
+    required columns, the column that probably is the one meant.
+    """
+    absent = [c for c in spec.columns if c.field not in positions]
+    by_key = {header_key(c.header): c for c in absent}
+    for column in absent:
+        for alias in column.aliases:
+            by_key.setdefault(header_key(alias), column)
+    guesses: dict[str, tuple[int, str]] = {}
+    for index, text in unknown:
+        key = header_key(text)
+        if len(key) < 3:
+            continue
+        close = difflib.get_close_matches(key, list(by_key), n=1, cutoff=0.75)
+        if not close:  # "Revoked" for "Revoked On", "Grant Date" for "Granted On"
+            stem = key.split()[0][:5]
+            close = [
+                k
+                for k in by_key
+                if (len(key) >= 4 and (k.startswith(key) or key in k))
+                or (len(stem) == 5 and k.split()[0].startswith(stem))
+            ][:1]
+        if not close:
+            continue
+        column = by_key[close[0]]
+        if column.required:
+            guesses.setdefault(column.field, (index, text))
+            continue
+        problems.append(
+            Problem(
+                "Warning",
+                Where(spec.name, column=f"{column_letter(index)}1"),
+                f'The header "{text}" is not a column hmis-licensing reads, so this column'
+                f' is ignored. Did you mean "{column.header}"?',
+                f'Rename the header to "{column.header}" if that is what the column holds.',
+            )
+        )
+    return guesses
+
+
+def _headers_further_down(spec: InputSheet, grid: Sequence[Sequence[object]]) -> int | None:
+    """The row (2 to 6) that holds most of the required headers, when row 1 does not."""
+    required = [c for c in spec.columns if c.required]
+    for number, row in enumerate(grid[1:6], start=2):
+        found = {
+            c.field
+            for value in row
+            if not is_blank(value)
+            for c in required
+            if c.matches(str(value))
+        }
+        if len(found) >= max(1, (len(required) + 1) // 2):
+            return number
+    return None
+
+
+def _merged_cells(
+    spec: InputSheet, merged: Sequence[Range], read_columns: set[int], problems: list[Problem]
+) -> None:
+    """Merged cells in the columns that are read: only the first cell keeps the value."""
+    for top, left, bottom, right in merged:
+        if not any(c - 1 in read_columns for c in range(left, right + 1)):
+            continue
+        first = f"{column_letter(left - 1)}{top}"
+        span = f"{first}:{column_letter(right - 1)}{bottom}"
+        hidden = "the other cells read as blank"
+        if top == 1:
+            hidden = "a merged header hides the headers of the columns under it"
+        problems.append(
+            Problem(
+                "Error",
+                Where(spec.name, column=first),
+                f"Cells {span} are merged; in a table every cell must hold its own value"
+                f" ({hidden}).",
+                "Select the cells, choose Home > Merge & Center > Unmerge Cells, and fill in"
+                " each cell.",
+            )
+        )
+
+
+def _data_without_header(
+    spec: InputSheet,
+    grid: Sequence[Sequence[object]],
+    header_row: Sequence[object],
+    problems: list[Problem],
+) -> None:
+    """A column with values but no header is ignored; say so rather than drop it quietly."""
+    width = max((len(row) for row in grid), default=0)
+    for index in range(width):
+        if index < len(header_row) and not is_blank(header_row[index]):
+            continue
+        for row_number, row in enumerate(grid[1:], start=2):
+            if index < len(row) and not is_blank(row[index]):
+                letter = column_letter(index)
+                problems.append(
+                    Problem(
+                        "Warning",
+                        Where(spec.name, column=f"{letter}{row_number}"),
+                        f"Column {letter} has values (from {letter}{row_number}) but no"
+                        " header in row 1, so they are ignored.",
+                        f"Give the column a header in {letter}1, or move the values into"
+                        " the column they belong to.",
+                    )
+                )
+                break
+
+
+def _blank_rows_warning(spec: InputSheet, blank: list[int], problems: list[Problem]) -> None:
+    first, last = blank[0], blank[-1]
+    which = f"Row {first} is" if first == last else f"Rows {first}-{last} are"
+    problems.append(
+        Problem(
+            "Warning",
+            Where(spec.name, column=f"A{first}"),
+            f"{which} blank, in the middle of the table; the rows below are still read.",
+            "Delete the blank rows, so that sorting and filtering in Excel cover the whole table.",
+        )
+    )
 
 
 def _settings(rows: list[dict[str, object]], problems: list[Problem]) -> Settings:

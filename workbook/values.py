@@ -21,8 +21,13 @@ _ISO_DATE = re.compile(
     r"^(\d{4})-(\d{2})-(\d{2})"  # the date
     r"(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$"  # a time
 )
-_YES = {"yes", "y", "true", "1", "x", "✓", "✔"}
-_NO = {"no", "n", "false", "0", "-"}
+_YES = {"yes", "y", "true", "t", "1", "x", "on", "✓", "✔", "☑", "✅"}
+_NO = {"no", "n", "false", "f", "0", "-", "off", "✗", "✘", "☐", "❌"}
+# Dates a license can plausibly carry; outside this a year was mistyped, or a number that
+# is not a date (a population, a count) landed in a date column.
+FIRST_PLAUSIBLE_DATE = dt.date(1990, 1, 1)
+LAST_PLAUSIBLE_DATE = dt.date(2099, 12, 31)
+_NUMERIC_DATE = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{2}|\d{4})(?:\s.*)?$")
 _NUMBER_TEXT = re.compile(r"^[+-]?(\d{1,3}(,\d{3})+|\d+)(\.\d+)?$")
 
 
@@ -79,10 +84,66 @@ def parse_date(raw: object) -> dt.date | CellError:
 
 
 def _not_a_date(raw: object) -> CellError:
-    return CellError(
-        f"{shown(raw)} is not a date.",
+    fix = (
         "Enter the date as yyyy-mm-dd (e.g. 2026-05-31) or as an Excel date; day-first"
-        " and two-digit years are not guessed.",
+        " and two-digit years are not guessed."
+    )
+    if isinstance(raw, str):
+        fix = _numeric_date_fix(raw.strip()) or fix
+    return CellError(f"{shown(raw)} is not a date.", fix)
+
+
+def _numeric_date_fix(text: str) -> str | None:
+    """What a date like 03/04/2026 could mean, so the fix names the candidates."""
+    match = _NUMERIC_DATE.match(text)
+    if match is None:
+        return None
+    first, second, year_text = (int(g) for g in match.groups())
+    if len(match.group(3)) == 2:
+        return (
+            f'Write the year in full, as yyyy-mm-dd: "{text}" has a two-digit year, which'
+            " is not guessed (19xx or 20xx?)."
+        )
+    readings = []
+    for label, month, day in (("month first", first, second), ("day first", second, first)):
+        try:
+            candidate = dt.date(year_text, month, day).isoformat()
+        except ValueError:
+            continue
+        if (candidate, label) not in readings and candidate not in [r[0] for r in readings]:
+            readings.append((candidate, label))
+    if not readings:
+        return f'Enter a real date as yyyy-mm-dd: "{text}" is not a day of any calendar.'
+    if len(readings) == 1:
+        candidate, label = readings[0]
+        return (
+            f"Write it as yyyy-mm-dd: if you meant {candidate} ({label}), enter {candidate}."
+            " Dates like this are not guessed."
+        )
+    (one, one_label), (two, two_label) = readings
+    return (
+        f'Write it as yyyy-mm-dd: "{text}" could be {one} ({one_label}) or {two}'
+        f" ({two_label}), so it is not guessed."
+    )
+
+
+def plausible_date(raw: object, value: dt.date) -> dt.date | CellError:
+    """A date within the years a license can carry, or why it is refused."""
+    if FIRST_PLAUSIBLE_DATE <= value <= LAST_PLAUSIBLE_DATE:
+        return value
+    typed_as_date = isinstance(raw, dt.date | str)
+    if typed_as_date and value.year == 9999:  # the usual "no end date" (Exception Until)
+        return value
+    if isinstance(raw, int | float) and not isinstance(raw, bool):
+        return CellError(
+            f"{shown(raw)} is a number, not a date (as an Excel date number it would be"
+            f" {value.isoformat()}).",
+            "Enter the date as yyyy-mm-dd (e.g. 2026-05-31), or format the cell as a date.",
+        )
+    return CellError(
+        f"{value.isoformat()} is not a plausible date (it is outside"
+        f" {FIRST_PLAUSIBLE_DATE.year}-{LAST_PLAUSIBLE_DATE.year}).",
+        "Check the year; leave the cell blank if there is no date.",
     )
 
 
@@ -114,12 +175,15 @@ def parse_yes_no(raw: object) -> bool | CellError:
     if isinstance(raw, int | float) and raw in (0, 1):
         return bool(raw)
     if isinstance(raw, str):
-        word = raw.strip().casefold()
+        word = raw.strip().strip("\"'").strip().rstrip(".!").casefold()
         if word in _YES:
             return True
         if word in _NO:
             return False
-    return CellError(f"{shown(raw)} is not Yes or No.", "Enter Yes or No (or leave blank for No).")
+    return CellError(
+        f"{shown(raw)} is not Yes or No.",
+        "Enter Yes or No (or leave blank for No); Y/N, True/False and X also work.",
+    )
 
 
 def parse_text(raw: object) -> str:
@@ -136,7 +200,8 @@ def parse_cell(column: Column, raw: object) -> object:
     """The typed value of a non-blank cell for its column, or a CellError."""
     kind = column.kind
     if kind in (Kind.DATE, Kind.DATETIME):
-        return parse_date(raw)
+        parsed = parse_date(raw)
+        return parsed if isinstance(parsed, CellError) else plausible_date(raw, parsed)
     if kind in (Kind.INTEGER, Kind.NUMBER, Kind.MONEY, Kind.PERCENT):
         value = parse_number(raw, whole=kind is Kind.INTEGER)
         if (

@@ -1,5 +1,10 @@
 """Headless workbook I/O with openpyxl: read every sheet's values, write the result sheets.
 
+`hmis-licensing recalc` no longer uses this reader and writer: it reads with
+python-calamine (workbook/xlsxread.py) and writes with the byte-preserving zip writer
+(workbook/xlsxzip.py), which keeps what openpyxl drops. They stay as the reference the
+tests and benchmarks/recalc_io.py compare against; `check_workbook_file` is shared.
+
 Writing is kept behind `save_results(source, destination, tables, run_log)` so that the
 way bytes reach the file can change without the rest of the program noticing. The save
 is atomic: the new workbook is written to a temporary file beside the destination and

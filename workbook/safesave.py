@@ -1,0 +1,290 @@
+"""Saving the shared workbook so that nothing is ever half-written or overwritten by a race.
+
+* The new workbook is written to a temporary file in the same folder, flushed to disk,
+  and moved over the old one in one step (os.replace): a crash, a kill or a full disk
+  leaves either the old file or the new one, never a mixture.
+* A workbook open in Excel (its `~$` owner file is beside it) or in LibreOffice
+  (`.~lock.NAME#`) is not written: whoever has it open would save over the results, or
+  the results over their edits.
+* A lock file beside the workbook keeps two recalculations from interleaving (both read,
+  both write, and one Run Log row is lost). A lock left behind by a killed process is
+  recognised and taken over.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import errno
+import json
+import os
+import socket
+import stat
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from engine.errors import WorkbookError
+
+TEMP_SUFFIX = ".hmis-licensing.tmp"
+LOCK_SUFFIX = ".hmis-licensing.lock"
+STALE_LOCK_SECONDS = 10 * 60  # a recalculation takes seconds; a lock this old is abandoned
+UNREADABLE_LOCK_SECONDS = 30  # an empty lock file this old was never finished
+_held: set[Path] = set()
+
+
+def lock_path(workbook: Path) -> Path:
+    real = workbook.resolve()
+    return real.with_name(f".{real.name}{LOCK_SUFFIX}")
+
+
+def open_elsewhere(workbook: Path) -> str | None:
+    """Who has the workbook open, judging by the owner files Excel and LibreOffice leave."""
+    folder, name = workbook.parent, workbook.name
+    excel = folder / f"~${name}"
+    if excel.exists():
+        return f"Excel{_excel_owner(excel)} (its owner file {excel.name} is beside it)"
+    libre = folder / f".~lock.{name}#"
+    if libre.exists():
+        return f"LibreOffice{_libreoffice_owner(libre)} (its lock file {libre.name} is beside it)"
+    return None
+
+
+def _excel_owner(owner_file: Path) -> str:
+    """The user name in an Excel owner file (first byte: length, then the name)."""
+    try:
+        data = owner_file.read_bytes()[:55]
+    except OSError:
+        return ""
+    if not data or not 0 < data[0] <= 54:
+        return ""
+    name = data[1 : 1 + data[0]].decode("latin-1").strip()
+    return f", by {name}" if name.isprintable() and name else ""
+
+
+def _libreoffice_owner(lock_file: Path) -> str:
+    try:
+        first = lock_file.read_text(encoding="utf-8", errors="replace").split(",", 1)[0]
+    except OSError:
+        return ""
+    first = first.strip()
+    return f", by {first}" if first and first.isprintable() else ""
+
+
+def check_can_write(destination: Path) -> None:
+    """Refuse, before any work, a destination that cannot or must not be replaced."""
+    if destination.exists():
+        if destination.is_dir():
+            raise WorkbookError(f"{destination}: is a folder, not a workbook.")
+        holder = open_elsewhere(destination)
+        if holder is not None:
+            raise WorkbookError(
+                f"{destination}: is open in {holder}; it was not changed.",
+                fix="Close the workbook (everyone who has it open) and run again. If no one"
+                " has it open (e.g. after a crash), delete that owner file.",
+            )
+        mode = destination.stat().st_mode
+        if not mode & stat.S_IWUSR or not os.access(destination, os.W_OK):
+            raise WorkbookError(
+                f"{destination}: is read-only; it was not changed.",
+                fix="Clear the file's read-only setting (Properties > Read-only), or write a"
+                " copy with --output.",
+            )
+    folder = destination.resolve().parent
+    if not folder.is_dir():
+        raise WorkbookError(
+            f"{destination}: the folder {folder} does not exist.",
+            fix="Check the path, or create the folder first.",
+        )
+
+
+def _lock_record() -> dict[str, object]:
+    return {
+        "pid": os.getpid(),
+        "host": socket.gethostname(),
+        "started": dt.datetime.now().isoformat(timespec="seconds"),
+    }
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    if os.name == "nt":  # os.kill would end the process on Windows; ask politely instead
+        import ctypes
+
+        kernel32 = ctypes.windll.kernel32  # type: ignore[attr-defined]
+        handle = kernel32.OpenProcess(0x00100000, False, pid)  # SYNCHRONIZE
+        if not handle:
+            return kernel32.GetLastError() == 5  # access denied: it exists
+        try:
+            return kernel32.WaitForSingleObject(handle, 0) == 0x102  # still running
+        finally:
+            kernel32.CloseHandle(handle)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
+
+
+def _is_stale(lock: Path) -> tuple[bool, str]:
+    """Whether a lock was left behind, and a description of who holds it."""
+    try:
+        age = time.time() - lock.stat().st_mtime
+        text = lock.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return True, ""
+    except OSError:
+        return False, "another process"
+    try:
+        record = json.loads(text)
+        pid = int(record["pid"])
+        host = str(record["host"])
+        started = str(record.get("started", "?"))
+    except (ValueError, KeyError, TypeError):
+        return age > UNREADABLE_LOCK_SECONDS, "another process"
+    holder = f"process {pid} on {host}, started {started}"
+    if age > STALE_LOCK_SECONDS:
+        return True, holder
+    if host == socket.gethostname() and not _pid_alive(pid):
+        return True, holder
+    return False, holder
+
+
+def _create_lock(lock: Path) -> bool:
+    """Create the lock file with its record in one step; False when it already exists."""
+    try:
+        handle = os.open(lock, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    except FileExistsError:
+        return False
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as file:
+            json.dump(_lock_record(), file)
+    except OSError:
+        with contextlib.suppress(OSError):
+            lock.unlink()
+        raise
+    return True
+
+
+@contextlib.contextmanager
+def workbook_lock(workbook: Path) -> Iterator[None]:
+    """Hold the workbook's lock for a read-calculate-write cycle (re-entrant in-process)."""
+    lock = lock_path(workbook)
+    if lock in _held:
+        yield
+        return
+    try:
+        acquired = _create_lock(lock)
+        if not acquired:
+            stale, holder = _is_stale(lock)
+            if stale:
+                _break_lock(lock)
+                acquired = _create_lock(lock)
+            if not acquired:
+                _, holder = _is_stale(lock)
+                raise WorkbookError(
+                    f"{workbook}: another recalculation is running ({holder or 'unknown'});"
+                    " the workbook was not changed.",
+                    fix=f"Wait for it to finish and run again. If none is running, delete {lock}.",
+                )
+    except PermissionError:
+        raise WorkbookError(
+            f"{workbook}: cannot write in its folder (permission denied).",
+            fix="Check that you may create files in the workbook's folder.",
+        ) from None
+    except OSError as exc:
+        raise WorkbookError(
+            f"{workbook}: cannot create the lock file {lock.name} ({exc.strerror}).",
+            fix="Check that you may create files in the workbook's folder.",
+        ) from None
+    _held.add(lock)
+    try:
+        _remove_leftover_temporaries(workbook)
+        yield
+    finally:
+        _held.discard(lock)
+        with contextlib.suppress(OSError):
+            lock.unlink()
+
+
+def _break_lock(lock: Path) -> None:
+    """Remove an abandoned lock; renaming first means two breakers cannot both succeed."""
+    claimed = lock.with_name(f"{lock.name}.stale-{os.getpid()}")
+    try:
+        os.replace(lock, claimed)
+    except FileNotFoundError:
+        return
+    with contextlib.suppress(OSError):
+        claimed.unlink()
+
+
+def _remove_leftover_temporaries(workbook: Path) -> None:
+    """Temporary files of killed runs (safe to delete: we hold the lock)."""
+    real = workbook.resolve()
+    prefix = f".{real.name}."
+    with contextlib.suppress(OSError):
+        for entry in os.scandir(real.parent):
+            if entry.name.startswith(prefix) and entry.name.endswith(TEMP_SUFFIX):
+                with contextlib.suppress(OSError):
+                    os.unlink(entry.path)
+
+
+def atomic_write(destination: Path, data: bytes) -> None:
+    """Replace `destination` with `data` in one step; on any failure it is left as it was."""
+    target = destination.resolve()  # a symbolic link keeps pointing at the workbook
+    temporary: str | None = None
+    try:
+        handle, temporary = tempfile.mkstemp(
+            prefix=f".{target.name}.", suffix=TEMP_SUFFIX, dir=target.parent
+        )
+        with os.fdopen(handle, "wb") as file:
+            file.write(data)
+            file.flush()
+            os.fsync(file.fileno())
+        with contextlib.suppress(OSError):
+            os.chmod(temporary, _mode_for(target))
+        os.replace(temporary, target)
+        temporary = None
+        _sync_folder(target.parent)
+    except PermissionError:
+        raise WorkbookError(
+            f"{destination}: cannot be saved (permission denied, or open in another program);"
+            " it was not changed.",
+            fix="Close the workbook in Excel and check that you may write to its folder.",
+        ) from None
+    except OSError as exc:
+        reason = "the disk is full" if exc.errno == errno.ENOSPC else exc.strerror or str(exc)
+        raise WorkbookError(
+            f"{destination}: cannot be saved ({reason}); it was not changed.",
+            fix="Free some space or choose another folder with --output, and run again.",
+        ) from None
+    finally:
+        if temporary is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(temporary)
+
+
+def _mode_for(target: Path) -> int:
+    """The old file's permissions, or what a newly created file would get (umask)."""
+    try:
+        return stat.S_IMODE(target.stat().st_mode)
+    except OSError:
+        umask = os.umask(0o022)
+        os.umask(umask)
+        return 0o666 & ~umask
+
+
+def _sync_folder(folder: Path) -> None:
+    """Make the rename itself durable (POSIX); Windows has no directory handles for this."""
+    if os.name == "nt":
+        return
+    with contextlib.suppress(OSError):
+        handle = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(handle)
+        finally:
+            os.close(handle)

@@ -1,0 +1,401 @@
+"""What an .xlsx/.xlsm file is made of: its zip members, relationships and sheets.
+
+Both the fast reader and the byte-preserving writer need to know which zip member holds
+which sheet, and the writer must refuse anything it does not understand rather than guess.
+This module only reads; it never changes a byte. Parts are found the way Excel finds them
+(through _rels/.rels, the workbook's relationships and [Content_Types].xml), not by
+assuming the usual file names.
+"""
+
+from __future__ import annotations
+
+import html
+import posixpath
+import re
+import zipfile
+import zlib
+from dataclasses import dataclass, field
+from io import BytesIO
+from pathlib import Path
+from xml.etree import ElementTree as ET
+
+from engine.errors import WorkbookError
+
+MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+STRICT_MAIN_NS = "http://purl.oclc.org/ooxml/spreadsheetml/main"
+REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+PKG_REL_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
+CT_NS = "http://schemas.openxmlformats.org/package/2006/content-types"
+_REL_TYPE = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/"
+OFFICE_DOCUMENT = _REL_TYPE + "officeDocument"
+WORKSHEET = _REL_TYPE + "worksheet"
+CHARTSHEET = _REL_TYPE + "chartsheet"
+DIALOGSHEET = _REL_TYPE + "dialogsheet"
+STYLES = _REL_TYPE + "styles"
+SHARED_STRINGS = _REL_TYPE + "sharedStrings"
+CALC_CHAIN = _REL_TYPE + "calcChain"
+PRINTER_SETTINGS = _REL_TYPE + "printerSettings"
+DRAWING = _REL_TYPE + "drawing"
+MACROSHEET_TYPES = (
+    "http://schemas.microsoft.com/office/2006/relationships/xlMacrosheet",
+    "http://schemas.microsoft.com/office/2006/relationships/xlIntlMacrosheet",
+)
+WORKSHEET_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"
+STYLES_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"
+WORKBOOK_CONTENT_TYPES = {
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml": ".xlsx",
+    "application/vnd.ms-excel.sheet.macroEnabled.main+xml": ".xlsm",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.template.main+xml": ".xltx",
+    "application/vnd.ms-excel.template.macroEnabled.main+xml": ".xltm",
+}
+MAX_UNCOMPRESSED_BYTES = 2 * 1024**3  # a shared workbook is megabytes; refuse zip bombs
+
+
+@dataclass(frozen=True, slots=True)
+class Relationship:
+    rel_id: str
+    rel_type: str
+    target: str
+    external: bool
+    part: str | None  # the zip member it points to (None when external)
+
+
+@dataclass(frozen=True, slots=True)
+class SheetEntry:
+    """One <sheet> of xl/workbook.xml and the part that holds it."""
+
+    index: int  # position in the workbook (localSheetId of defined names)
+    name: str
+    sheet_id: int
+    rel_id: str
+    kind: str  # worksheet, chartsheet, dialogsheet, macrosheet or unknown
+    part: str | None
+
+
+@dataclass
+class XlsxPackage:
+    """A workbook file held in memory, with its structure parsed (read-only)."""
+
+    path: Path
+    data: bytes
+    infos: list[zipfile.ZipInfo]
+    members: dict[str, zipfile.ZipInfo]  # lower-cased name -> info
+    overrides: dict[str, str]  # lower-cased part name -> content type
+    defaults: dict[str, str]  # lower-cased extension -> content type
+    workbook_part: str
+    workbook_content_type: str
+    sheets: list[SheetEntry] = field(default_factory=list)
+    workbook_rels: list[Relationship] = field(default_factory=list)
+    date1904: bool = False
+    _zip: zipfile.ZipFile | None = None
+
+    # --------------------------------------------------------------------- parts
+
+    def has(self, part: str) -> bool:
+        return part.lower() in self.members
+
+    def info(self, part: str) -> zipfile.ZipInfo:
+        return self.members[part.lower()]
+
+    def read(self, part: str) -> bytes:
+        if self._zip is None:
+            self._zip = zipfile.ZipFile(BytesIO(self.data))
+        try:
+            return self._zip.read(self.info(part))
+        except (zipfile.BadZipFile, zlib.error, KeyError, EOFError) as exc:
+            raise WorkbookError(
+                f"{self.path}: the part {part} is damaged ({exc}).",
+                fix="Open the workbook in Excel and save it again.",
+            ) from None
+
+    def read_head(self, part: str, size: int) -> bytes:
+        """The first bytes of a part, without unpacking the rest of it."""
+        if self._zip is None:
+            self._zip = zipfile.ZipFile(BytesIO(self.data))
+        try:
+            with self._zip.open(self.info(part)) as stream:
+                return stream.read(size)
+        except (zipfile.BadZipFile, zlib.error, KeyError, EOFError):
+            return b""
+
+    def content_type(self, part: str) -> str | None:
+        found = self.overrides.get("/" + part.lower())
+        if found is not None:
+            return found
+        extension = posixpath.splitext(part)[1].lstrip(".").lower()
+        return self.defaults.get(extension)
+
+    def rels_part(self, part: str) -> str:
+        folder, name = posixpath.split(part)
+        return posixpath.join(folder, "_rels", name + ".rels")
+
+    def relationships(self, part: str) -> list[Relationship]:
+        """The relationships of `part` (empty when it has none)."""
+        rels = self.rels_part(part)
+        if not self.has(rels):
+            return []
+        return parse_relationships(self.read(rels), part, f"{self.path}: {rels}")
+
+    def relationship(self, rel_type: str) -> Relationship | None:
+        return next((r for r in self.workbook_rels if r.rel_type == rel_type), None)
+
+    @property
+    def styles_part(self) -> str | None:
+        rel = self.relationship(STYLES)
+        return rel.part if rel and rel.part and self.has(rel.part) else None
+
+    @property
+    def shared_strings_part(self) -> str | None:
+        rel = self.relationship(SHARED_STRINGS)
+        return rel.part if rel and rel.part and self.has(rel.part) else None
+
+    def sheet(self, name: str) -> SheetEntry | None:
+        return next((s for s in self.sheets if s.name == name), None)
+
+    def close(self) -> None:
+        if self._zip is not None:
+            self._zip.close()
+            self._zip = None
+
+
+def resolve_target(source_part: str, target: str) -> str:
+    """A relationship target as a zip member name (relative to its source part's folder)."""
+    if target.startswith("/"):
+        resolved = target.lstrip("/")
+    else:
+        resolved = posixpath.join(posixpath.dirname(source_part), target)
+    return posixpath.normpath(resolved).lstrip("/")
+
+
+def parse_relationships(data: bytes, source_part: str, where: str) -> list[Relationship]:
+    root = parse_xml(data, where)
+    rels = []
+    for element in root:
+        if local_name(element.tag) != "Relationship":
+            continue
+        target = element.get("Target", "")
+        external = element.get("TargetMode", "Internal") == "External"
+        rels.append(
+            Relationship(
+                rel_id=element.get("Id", ""),
+                rel_type=element.get("Type", ""),
+                target=target,
+                external=external,
+                part=None if external else resolve_target(source_part, target),
+            )
+        )
+    return rels
+
+
+def local_name(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
+
+
+def namespace(tag: str) -> str:
+    return tag[1:].split("}", 1)[0] if tag.startswith("{") else ""
+
+
+def parse_xml(data: bytes, where: str) -> ET.Element:
+    """Parse XML that must be well formed; a clear refusal when it is not."""
+    if b"<!DOCTYPE" in data[:2048] or b"<!ENTITY" in data[:4096]:
+        raise WorkbookError(
+            f"{where}: declares a DOCTYPE or entities, which a workbook never does.",
+            fix="Open the workbook in Excel and save it again.",
+        )
+    try:
+        return ET.fromstring(data)
+    except ET.ParseError as exc:
+        raise WorkbookError(
+            f"{where}: is not well-formed XML ({exc}).",
+            fix="Open the workbook in Excel and save it again.",
+        ) from None
+
+
+def _not_understood(path: Path, what: str) -> WorkbookError:
+    return WorkbookError(
+        f"{path}: {what}",
+        fix="Open it in Excel and save it again as Excel Workbook (.xlsx).",
+    )
+
+
+def open_package(path: Path, data: bytes | None = None) -> XlsxPackage:
+    """Parse the structure of a workbook file; WorkbookError when it is not one we know."""
+    if data is None:
+        try:
+            data = path.read_bytes()
+        except PermissionError:
+            raise WorkbookError(
+                f"{path}: permission denied.",
+                fix="Check that you may read the file (and that no one has it locked).",
+            ) from None
+        except OSError as exc:
+            raise WorkbookError(f"{path}: cannot be read ({exc.strerror}).") from None
+    try:
+        archive = zipfile.ZipFile(BytesIO(data))
+        infos = archive.infolist()
+    except (zipfile.BadZipFile, ValueError, EOFError, OSError) as exc:
+        raise _not_understood(path, f"is not an Excel workbook (.xlsx): {exc}.") from None
+    members: dict[str, zipfile.ZipInfo] = {}
+    total = 0
+    for info in infos:
+        key = info.filename.lower()
+        if key in members:
+            raise _not_understood(path, f"the zip holds {info.filename} twice.")
+        if info.flag_bits & 0x1:
+            raise WorkbookError(
+                f"{path}: is encrypted (password-protected).",
+                fix="Open it in Excel, remove the password (File > Info > Protect Workbook)"
+                " and save it again.",
+            )
+        members[key] = info
+        total += info.file_size
+    if total > MAX_UNCOMPRESSED_BYTES:
+        raise _not_understood(path, f"unpacks to {total:,} bytes, far more than a workbook holds.")
+    package = XlsxPackage(
+        path=path,
+        data=data,
+        infos=infos,
+        members=members,
+        overrides={},
+        defaults={},
+        workbook_part="",
+        workbook_content_type="",
+        _zip=archive,
+    )
+    if not package.has("[Content_Types].xml"):
+        raise _not_understood(path, "has no [Content_Types].xml, so it is not an Excel workbook.")
+    types = parse_xml(package.read("[Content_Types].xml"), f"{path}: [Content_Types].xml")
+    for element in types:
+        name = local_name(element.tag)
+        if name == "Default":
+            package.defaults[element.get("Extension", "").lower()] = element.get("ContentType", "")
+        elif name == "Override":
+            package.overrides[element.get("PartName", "").lower()] = element.get("ContentType", "")
+    if not package.has("_rels/.rels"):
+        raise _not_understood(path, "has no _rels/.rels, so it is not an Excel workbook.")
+    root_rels = parse_relationships(package.read("_rels/.rels"), "", f"{path}: _rels/.rels")
+    office = next((r for r in root_rels if r.rel_type == OFFICE_DOCUMENT and r.part), None)
+    if office is None or office.part is None or not package.has(office.part):
+        raise _not_understood(path, "has no workbook part; it may be a different Office file.")
+    package.workbook_part = package.info(office.part).filename
+    content_type = package.content_type(package.workbook_part) or ""
+    if content_type not in WORKBOOK_CONTENT_TYPES:
+        raise _not_understood(
+            path, f"is not an Excel workbook (its main part is {content_type or 'untyped'})."
+        )
+    package.workbook_content_type = content_type
+    _read_workbook(package)
+    return package
+
+
+def _read_workbook(package: XlsxPackage) -> None:
+    where = f"{package.path}: {package.workbook_part}"
+    root = parse_xml(package.read(package.workbook_part), where)
+    if namespace(root.tag) == STRICT_MAIN_NS:
+        raise WorkbookError(
+            f"{package.path}: is saved as Strict Open XML Spreadsheet.",
+            fix="Open it in Excel and save it as Excel Workbook (.xlsx).",
+        )
+    if namespace(root.tag) != MAIN_NS or local_name(root.tag) != "workbook":
+        raise _not_understood(package.path, f"{package.workbook_part} is not a workbook.")
+    package.workbook_rels = package.relationships(package.workbook_part)
+    by_id = {r.rel_id: r for r in package.workbook_rels}
+    properties = root.find(f"{{{MAIN_NS}}}workbookPr")
+    package.date1904 = properties is not None and properties.get("date1904", "0") in (
+        "1",
+        "true",
+    )
+    sheets = root.find(f"{{{MAIN_NS}}}sheets")
+    for index, element in enumerate(sheets if sheets is not None else ()):
+        rel_id = element.get(f"{{{REL_NS}}}id", "")
+        rel = by_id.get(rel_id)
+        kind = "unknown"
+        part = None
+        if rel is not None and rel.part is not None and package.has(rel.part):
+            part = package.info(rel.part).filename
+            if rel.rel_type == WORKSHEET:
+                kind = "worksheet"
+            elif rel.rel_type == CHARTSHEET:
+                kind = "chartsheet"
+            elif rel.rel_type == DIALOGSHEET:
+                kind = "dialogsheet"
+            elif rel.rel_type in MACROSHEET_TYPES:
+                kind = "macrosheet"
+        try:
+            sheet_id = int(element.get("sheetId", ""))
+        except ValueError:
+            raise _not_understood(
+                package.path, f"sheet {element.get('name')!r} has no valid sheetId."
+            ) from None
+        package.sheets.append(
+            SheetEntry(index, element.get("name", ""), sheet_id, rel_id, kind, part)
+        )
+
+
+def xml_prefix(data: bytes | str, local: str) -> str:
+    """The prefix (with colon) a document uses for an element, e.g. '' or 'x:'."""
+    text = data if isinstance(data, str) else data[:4096].decode("utf-8", "replace")
+    match = re.search(rf"<([A-Za-z_][\w.-]*:)?{local}\b", text)
+    return match.group(1) or "" if match else ""
+
+
+# ----------------------------------------------------------- editing XML as text
+#
+# Bookkeeping parts (workbook.xml, its relationships, [Content_Types].xml, styles.xml)
+# are changed by inserting or replacing text at a few places found by their tags, never
+# by parsing and re-serialising: a parser round trip would drop namespace declarations
+# that Excel needs (mc:Ignorable names prefixes that no element uses).
+
+ATTRIBUTE = re.compile(r"""([A-Za-z_][\w.:-]*)\s*=\s*("[^"]*"|'[^']*')""")
+
+
+def locate_element(
+    text: str, name: str, prefix: str, start: int = 0
+) -> tuple[int, int, int] | None:
+    """(start, end of the start tag, end) of the first <name> element; end == end of the
+    start tag when the element is self-closing."""
+    opening = re.search(rf"<{re.escape(prefix)}{name}\b[^>]*?(/?)>", text[start:])
+    if opening is None:
+        return None
+    begin, tag_end = start + opening.start(), start + opening.end()
+    if opening.group(1):
+        return begin, tag_end, tag_end
+    closing_tag = f"</{prefix}{name}>"
+    closing = text.find(closing_tag, tag_end)
+    if closing < 0:
+        return None
+    return begin, tag_end, closing + len(closing_tag)
+
+
+def set_attribute(start_tag: str, name: str, value: str) -> str:
+    """A start tag with attribute `name` set to `value` (already escaped)."""
+    pattern = rf"""(\s){re.escape(name)}\s*=\s*("[^"]*"|'[^']*')"""
+    if re.search(pattern, start_tag):
+        return re.sub(pattern, lambda m: f'{m.group(1)}{name}="{value}"', start_tag, count=1)
+    end = -2 if start_tag.endswith("/>") else -1
+    return f'{start_tag[:end].rstrip()} {name}="{value}"{start_tag[end:]}'
+
+
+def append_children(text: str, name: str, prefix: str, children: str) -> tuple[int, int, str]:
+    """An edit that appends markup inside the first <name> element (which must exist)."""
+    found = locate_element(text, name, prefix)
+    if found is None:
+        raise ValueError(f"no <{prefix}{name}> element")
+    begin, tag_end, end = found
+    if tag_end == end:  # self-closing
+        start_tag = text[begin:tag_end]
+        return begin, end, f"{start_tag[:-2].rstrip()}>{children}</{prefix}{name}>"
+    closing = end - len(f"</{prefix}{name}>")
+    return closing, closing, children
+
+
+def apply_edits(text: str, edits: list[tuple[int, int, int, str]]) -> str:
+    """Apply (start, order, end, replacement) edits from the end of the text backwards;
+    insertions at the same place go in `order`."""
+    for start, _order, end, replacement in sorted(edits, reverse=True):
+        text = text[:start] + replacement + text[end:]
+    return text
+
+
+def attributes(start_tag: str) -> dict[str, str]:
+    return {name: html.unescape(quoted[1:-1]) for name, quoted in ATTRIBUTE.findall(start_tag)}
