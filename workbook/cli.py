@@ -98,7 +98,31 @@ def build_parser() -> argparse.ArgumentParser:
         help="where to write it (default: hmis-sample.xlsx)",
     )
     sample.add_argument("--force", action="store_true", help="overwrite an existing file")
+    _add_excel_commands(commands)
     return parser
+
+
+def _add_excel_commands(commands: argparse._SubParsersAction) -> None:
+    excel = commands.add_parser("excel", help="set up the Excel ribbon add-in")
+    excel_commands = excel.add_subparsers(dest="excel_command", required=True)
+    install = excel_commands.add_parser(
+        "install",
+        help="write the HMIS Licensing add-in (Recalculate button) for this Python",
+        description="Build hmis_licensing.xlam for the Python running this command and"
+        " print how to add it to Excel. Run it again after upgrading.",
+    )
+    install.add_argument(
+        "--dir",
+        type=Path,
+        dest="folder",
+        help='folder for the add-in (default: "HMIS Licensing" in your home folder)',
+    )
+    install.add_argument("--interpreter", help="the Python Excel should run (default: this Python)")
+    install.add_argument(
+        "--pythonpath",
+        default="",
+        help="folders Python should also import from, separated by ; (rarely needed)",
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -112,6 +136,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _policy_check(args.file)
         if args.command == "sample":
             return _sample(args.destination, args.force)
+        if args.command == "excel":
+            return _excel_install(args)
     except HmisLicensingError as exc:
         print(f"hmis-licensing: {exc}", file=sys.stderr)
         return exc.exit_code
@@ -237,6 +263,14 @@ def _policy_check(path: Path | None) -> int:
         f" method {allot.method}"
     )
     return 0
+
+
+def _excel_install(args: argparse.Namespace) -> int:
+    from workbook.addin.install import install, require_folder
+
+    folder = require_folder(args.folder) if args.folder else None
+    installed = install(folder, interpreter=args.interpreter, pythonpath=args.pythonpath)
+    return 1 if installed.check else 0
 
 
 def _sample(destination: Path, force: bool) -> int:

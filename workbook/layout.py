@@ -274,6 +274,10 @@ INPUT_SHEETS: tuple[InputSheet, ...] = (
 SETTING_AS_OF = "As Of"
 SETTING_POLICY_FILE = "Policy File"
 
+# Optional: the policy.yaml text kept inside the workbook, one line per row in column A
+# (how Excel on the web, which cannot read files, gets a policy; see workbook/policy_sheet.py).
+POLICY_SHEET = "Policy"
+
 # ------------------------------------------------------------------------ result sheets
 
 _DECISION_COLUMNS = (

@@ -3,8 +3,9 @@
 Where the policy and the as-of date come from is decided here, in one documented order:
 
 * policy: `--policy FILE`, else the Settings sheet's `Policy File` (relative to the
-  workbook's folder), else `policy.yaml` beside the workbook, else the adopted policy
-  shipped with hmis-licensing;
+  workbook's folder), else the workbook's own Policy sheet (its policy.yaml text; how
+  Excel on the web gets a policy), else `policy.yaml` beside the workbook, else the adopted
+  policy shipped with hmis-licensing;
 * as-of date: `--as-of DATE`, else the Settings sheet's `As Of`, else today.
 """
 
@@ -17,11 +18,14 @@ from pathlib import Path
 import engine
 from engine.errors import PolicyError
 from engine.model import Policy, Problem, Results, Where
-from policy import adopted_policy_path, load_policy
+from policy import adopted_policy_path, load_policy, load_policy_bytes
+from workbook.layout import POLICY_SHEET
+from workbook.policy_sheet import PolicySheet, policy_text
 from workbook.results import ResultTable, RunLogEntry, result_tables
 from workbook.tables import CellMap, InputRead, Settings, WorkbookSnapshot, read_inputs
 
 POLICY_BESIDE_WORKBOOK = "policy.yaml"
+FROM_SETTINGS = "the Settings sheet's Policy File"
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,7 +37,10 @@ class Choice:
 
 
 def choose_policy_file(
-    given: Path | None, settings: Settings, workbook_folder: Path | None
+    given: Path | None,
+    settings: Settings,
+    workbook_folder: Path | None,
+    policy_sheet: str | None = None,
 ) -> Choice:
     if given is not None:
         return Choice(given, "--policy")
@@ -41,7 +48,9 @@ def choose_policy_file(
         path = Path(settings.policy_file).expanduser()
         if not path.is_absolute() and workbook_folder is not None:
             path = workbook_folder / path
-        return Choice(path, "the Settings sheet's Policy File")
+        return Choice(path, FROM_SETTINGS)
+    if policy_sheet is not None:
+        return Choice(PolicySheet(policy_sheet), "the workbook's Policy sheet")
     if workbook_folder is not None:
         beside = workbook_folder / POLICY_BESIDE_WORKBOOK
         if beside.is_file():
@@ -118,14 +127,16 @@ def evaluate(
     """Read the inputs, choose policy and date, run the engine, lay out the results."""
     read: InputRead = read_inputs(snapshot)
     as_of_choice = choose_as_of(as_of, read.settings, today)
-    policy_choice = choose_policy_file(policy_file, read.settings, workbook_folder)
+    policy_choice = choose_policy_file(
+        policy_file, read.settings, workbook_folder, snapshot.find(POLICY_SHEET)
+    )
     chosen_date: dt.date = as_of_choice.value  # type: ignore[assignment]
     policy = loaded_policy
     problems = list(read.problems)
     results: Results | None = None
     if policy is None:
         try:
-            policy = load_policy(policy_choice.value)  # type: ignore[arg-type]
+            policy = load_chosen_policy(policy_choice, snapshot, workbook_folder)
         except PolicyError as exc:
             problems = policy_problems(exc, Path(str(policy_choice.value))) + problems
     if policy is not None:
@@ -147,6 +158,25 @@ def evaluate(
         ran_from=ran_from,
     )
     return outcome
+
+
+def load_chosen_policy(
+    choice: Choice, snapshot: WorkbookSnapshot, workbook_folder: Path | None
+) -> Policy:
+    """The chosen policy file or Policy sheet, loaded and validated (PolicyError if bad)."""
+    if isinstance(choice.value, PolicySheet):
+        text = policy_text(snapshot.sheets[choice.value.title])
+        return load_policy_bytes(text.encode("utf-8"), source=str(choice.value))
+    path = Path(str(choice.value))
+    if choice.origin == FROM_SETTINGS and workbook_folder is None and not path.is_absolute():
+        # Excel on the web, xlwings Lite, a workbook never saved: no folder to look in.
+        raise PolicyError(
+            f"{path}: the Settings sheet's Policy File is a relative path, and this Excel"
+            " does not say which folder the workbook is in.",
+            fix="Give the policy file's full path, or clear Policy File and paste the"
+            f" policy into a sheet named {POLICY_SHEET} (Excel on the web cannot read files).",
+        )
+    return load_policy(path)
 
 
 def _errors_first(problems: list[Problem]) -> list[Problem]:

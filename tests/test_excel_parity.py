@@ -1,0 +1,357 @@
+"""The Recalculate button writes exactly the cells `hmis-licensing recalc` writes.
+
+No mocks: each test builds the JSON an xlwings client sends from a real .xlsx file, runs
+`workbook.excel.recalculate` on xlwings' own remote engine (`xw.Book(json=...)`, the engine
+of xlwings Server and Lite), applies the actions it returns to a copy of the file as Excel
+would (tests/xlwings_bridge.py), and compares every result sheet, cell for cell (value,
+type and number format), with `recalc` run on another copy of the same file, with the same
+policy and as-of date. The Run Log is compared on every column but Run At and Ran From.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import shutil
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import openpyxl
+import pytest
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+
+from tests.conftest import SAMPLE, minimal_sheets, policy_text, write_workbook
+from tests.xlwings_bridge import CLIENTS, OFFICE_JS, VBA, recalculate_as_excel, sheet_cells
+from workbook.cli import main
+from workbook.layout import INPUT_SHEETS, LICENSES, POLICY_SHEET, RESULT_SHEETS, RUN_LOG
+
+AS_OF = dt.date(2026, 11, 24)
+NOT_COMPARED = {"Run At", "Ran From"}
+INPUT_TITLES = {s.name.casefold() for s in INPUT_SHEETS} | {POLICY_SHEET.casefold(), "read me"}
+
+
+def _xlwings_client_actions() -> set[str]:
+    """The actions both xlwings clients shipped with xlwings implement (VBA and Apps Script)."""
+    import xlwings
+
+    root = Path(xlwings.__file__).parent
+    vba = set(
+        re.findall(
+            r"(?m)^Sub (\w+)\(wb As Workbook, action As Dictionary\)",
+            (root / "addin" / "Remote.bas").read_text(encoding="utf-8"),
+        )
+    )
+    gas = set(
+        re.findall(
+            r"(?m)^function (\w+)\(workbook, action\)",
+            (root / "js" / "xlwings.js").read_text(encoding="utf-8"),
+        )
+    )
+    return vba & gas
+
+
+CLIENT_ACTIONS = _xlwings_client_actions()
+
+
+def recalc_both(
+    source: Path,
+    folder: Path,
+    *,
+    client: Mapping[str, Any] = OFFICE_JS,
+    cli_args: tuple[str, ...] = (),
+    excel_source: Path | None = None,
+    **options: Any,
+) -> tuple[Path, Path, Any, list[str]]:
+    """Recalculate two copies of `source` in `folder`: one with `recalc`, one as Excel."""
+    by_cli = Path(shutil.copy(source, folder / "by-recalc.xlsx"))
+    by_excel = folder / "by-excel.xlsx"
+    cli_exit = main(["recalc", str(by_cli), *cli_args])
+    options.setdefault("workbook_folder", folder)
+    outcome, applied = recalculate_as_excel(
+        excel_source or source, by_excel, client=client, ran_from="test", **options
+    )
+    assert outcome.exit_code == cli_exit
+    return by_cli, by_excel, outcome, applied
+
+
+def assert_same_results(by_cli: Path, by_excel: Path, source: Path) -> None:
+    """Every result sheet equal cell for cell; the Run Log but for Run At/Ran From; inputs kept."""
+    expected, actual, original = sheet_cells(by_cli), sheet_cells(by_excel), sheet_cells(source)
+    assert list(actual) == list(expected), "the same sheets, in the same order"
+    for sheet in RESULT_SHEETS:
+        if sheet is RUN_LOG:
+            continue
+        assert actual.get(sheet.name) == expected.get(sheet.name), sheet.name
+    assert run_log(by_excel) == run_log(by_cli)
+    for title, rows in original.items():
+        if title.casefold() in INPUT_TITLES:
+            assert actual[title] == rows, f"input sheet {title} changed"
+
+
+def run_log(path: Path) -> list[dict[str, object]]:
+    book = openpyxl.load_workbook(path)
+    try:
+        rows = list(book[RUN_LOG.name].iter_rows(values_only=True))
+    finally:
+        book.close()
+    head = [str(h) for h in rows[0]]
+    return [
+        {h: v for h, v in zip(head, row, strict=False) if h not in NOT_COMPARED} for row in rows[1:]
+    ]
+
+
+# ------------------------------------------------------------------------- the sample
+
+
+@pytest.mark.parametrize("client", list(CLIENTS))
+def test_the_sample_recalculated_in_excel_equals_recalc(tmp_path: Path, client: str) -> None:
+    by_cli, by_excel, outcome, applied = recalc_both(SAMPLE, tmp_path, client=CLIENTS[client])
+    assert outcome.exit_code == 0
+    assert outcome.as_of.value == AS_OF  # the sample's Settings sheet
+    assert_same_results(by_cli, by_excel, SAMPLE)
+    assert set(applied) <= CLIENT_ACTIONS, set(applied) - CLIENT_ACTIONS
+    written = sheet_cells(by_excel)
+    assert len(written["Inactivity Report"]) == 1 + len(outcome.results.decisions)
+    assert len(run_log(by_excel)) == 1
+    assert _active_sheet(by_excel) == _active_sheet(SAMPLE), "the user stays where they were"
+
+
+def _active_sheet(path: Path) -> str:
+    book = openpyxl.load_workbook(path, read_only=True)
+    try:
+        return book.active.title
+    finally:
+        book.close()
+
+
+def test_the_actions_are_ones_every_xlwings_client_implements() -> None:
+    assert {"setValues", "sheetClear", "addSheet", "setNumberFormat"} <= CLIENT_ACTIONS
+
+
+def test_a_second_run_replaces_result_sheets_whole_and_appends_to_the_run_log(
+    tmp_path: Path,
+) -> None:
+    first_cli, first_excel, _, _ = recalc_both(SAMPLE, tmp_path)
+    # Fewer licenses the second time: rows left over from the first run must go.
+    for path in (first_cli, first_excel):
+        book = openpyxl.load_workbook(path)
+        book[LICENSES.name].delete_rows(40, 100)
+        book.save(path)
+    second = tmp_path / "second"
+    second.mkdir()
+    by_cli, by_excel, outcome, _ = recalc_both(
+        first_cli, second, excel_source=first_excel, client=VBA
+    )
+    assert outcome.exit_code == 0
+    assert_same_results(by_cli, by_excel, first_excel)
+    assert len(run_log(by_excel)) == 2
+    assert len(sheet_cells(by_excel)["Inactivity Report"]) < len(
+        sheet_cells(first_excel)["Inactivity Report"]
+    )
+
+
+def test_with_an_error_only_problems_and_run_log_change_in_both(tmp_path: Path) -> None:
+    good_cli, good_excel, _, _ = recalc_both(SAMPLE, tmp_path)
+    for path in (good_cli, good_excel):
+        book = openpyxl.load_workbook(path)
+        book[LICENSES.name]["H5"] = "31/02/2026"  # Granted On: not a date
+        book.save(path)
+    later = tmp_path / "later"
+    later.mkdir()
+    by_cli, by_excel, outcome, _ = recalc_both(good_cli, later, excel_source=good_excel)
+    assert outcome.exit_code == 1
+    assert_same_results(by_cli, by_excel, good_excel)
+    before, after = sheet_cells(good_excel), sheet_cells(by_excel)
+    assert after["Inactivity Report"] == before["Inactivity Report"], "last good content kept"
+    assert after["Problems"] != before["Problems"]
+    assert any(cell[0] == "H5" for row in after["Problems"] for cell in row)
+
+
+# ------------------------------------------------------------------ where the policy is
+
+
+def _sample_with(
+    tmp_path: Path, *, policy_file: str | None = None, sheet: str | None = None
+) -> Path:
+    path = Path(shutil.copy(SAMPLE, tmp_path / "source.xlsx"))
+    book = openpyxl.load_workbook(path)
+    if policy_file is not None:
+        settings_sheet = book["Settings"]
+        for row in settings_sheet.iter_rows(min_row=2):
+            if row[0].value == "Policy File":
+                row[1].value = policy_file
+    if sheet is not None:
+        policy_sheet = book.create_sheet(POLICY_SHEET)
+        for number, line in enumerate(sheet.splitlines(), start=1):
+            policy_sheet.cell(number, 1).value = line
+            policy_sheet.cell(number, 1).data_type = "s"
+    book.save(path)
+    return path
+
+
+def test_a_relative_policy_file_in_settings_is_read_beside_the_workbook(tmp_path: Path) -> None:
+    (tmp_path / "coc-policy.yaml").write_text(policy_text(target="25"), encoding="utf-8")
+    source = _sample_with(tmp_path, policy_file="coc-policy.yaml")
+    by_cli, by_excel, outcome, _ = recalc_both(source, tmp_path, client=VBA)
+    assert outcome.policy.ce_allotment.target == 25
+    assert outcome.policy_file.value == tmp_path / "coc-policy.yaml"
+    assert_same_results(by_cli, by_excel, source)
+
+
+def test_a_policy_sheet_is_used_by_excel_and_by_recalc_alike(tmp_path: Path) -> None:
+    source = _sample_with(tmp_path, sheet=policy_text(minimum="3"))
+    by_cli, by_excel, outcome, _ = recalc_both(source, tmp_path, workbook_folder=None)
+    assert outcome.policy.ce_allotment.minimum == 3
+    assert str(outcome.policy_file.value) == "Policy sheet"
+    assert_same_results(by_cli, by_excel, source)
+    assert run_log(by_excel)[0]["Policy File"] == "Policy sheet"
+
+
+def test_a_bad_policy_sheet_is_a_problem_naming_its_row(tmp_path: Path) -> None:
+    source = _sample_with(tmp_path, sheet=policy_text(minimum="-1"))
+    by_cli, by_excel, outcome, _ = recalc_both(source, tmp_path)
+    assert outcome.exit_code == 2
+    assert_same_results(by_cli, by_excel, source)
+    problems = [row[3][0] for row in sheet_cells(by_excel)["Problems"][1:]]
+    line = next(
+        n for n, t in enumerate(policy_text(minimum="-1").splitlines(), 1) if "minimum: -1" in t
+    )
+    assert any(f"Policy sheet:{line}" in text and "minimum" in text for text in problems), problems
+
+
+def test_a_relative_policy_file_where_excel_gives_no_folder_says_what_to_do(
+    tmp_path: Path,
+) -> None:
+    source = _sample_with(tmp_path, policy_file="coc-policy.yaml")
+    outcome, _ = recalculate_as_excel(source, tmp_path / "out.xlsx", workbook_folder=None)
+    assert outcome.exit_code == 2
+    problem = outcome.problems[0]
+    assert "relative path" in problem.problem
+    assert POLICY_SHEET in problem.how_to_fix and "full path" in problem.how_to_fix
+
+
+# --------------------------------------------------------------- text stays text
+
+
+def test_text_that_looks_like_a_formula_number_or_date_is_written_as_text(tmp_path: Path) -> None:
+    tricky = ['=HYPERLINK("http://x","y")', "+1", "-2", "@SUM(A1)", "1.0", "2026-05-31", "TRUE"]
+    licenses = [
+        {
+            "License ID": f"00{n}",
+            "User": text,
+            "Organization": "Org A",
+            "License Type": "Housing Project",
+            "Granted On": dt.date(2020, 1, 1),
+        }
+        for n, text in enumerate(tricky, start=1)
+    ]
+    sheets = minimal_sheets(licenses, extra={"Settings": [["Setting", "Value"], ["As Of", AS_OF]]})
+    source = write_workbook(tmp_path / "tricky.xlsx", sheets)
+    by_cli, by_excel, outcome, _ = recalc_both(source, tmp_path, client=VBA)
+    assert outcome.exit_code == 0
+    assert_same_results(by_cli, by_excel, source)
+    report = sheet_cells(by_excel)["Inactivity Report"]
+    users = {row[1][0]: row[1][1] for row in report[1:]}
+    assert set(users) == set(tricky)
+    assert set(users.values()) == {"s"}, "every one stored as text"
+    assert {row[0][0] for row in report[1:]} == {f"00{n}" for n in range(1, 8)}
+
+
+# ------------------------------------------------------------ generated workbooks
+
+DAY = st.dates(min_value=dt.date(2019, 1, 1), max_value=dt.date(2027, 6, 30))
+ORGS = ["Org A", "Org B", "Hope House", "River Shelter"]
+TYPES = ["Housing Project", "CE Access Only", "Other Funded"]
+
+
+def _date_cell(draw: st.DrawFn, *, blank: bool, bad: bool) -> object:
+    choices = (
+        ["date", "date", "iso"] + (["blank", "blank"] if blank else []) + (["bad"] if bad else [])
+    )
+    choice = draw(st.sampled_from(choices))
+    if choice == "blank":
+        return None
+    if choice == "bad":
+        return draw(st.sampled_from(["31/02/2026", "soon", "2026-13-01"]))
+    day = draw(DAY)
+    return day if choice == "date" else day.isoformat()
+
+
+@st.composite
+def workbooks(draw: st.DrawFn) -> dict[str, list[list[object]]]:
+    """Small workbooks; about half have a bad cell somewhere (then only Problems is written)."""
+    bad = draw(st.booleans())
+    count = draw(st.integers(min_value=0, max_value=12))
+    licenses = []
+    for n in range(count):
+        licenses.append(
+            {
+                "License ID": draw(st.sampled_from([f"L-{n}", n + 1, f"{n:03d}"])),
+                "User": draw(st.sampled_from(["Pat", "Sam Lee", "=1+1", " Kim "])),
+                "Organization": draw(st.sampled_from(ORGS)),
+                "License Type": draw(st.sampled_from(TYPES + (["Unknown Type"] if bad else []))),
+                "Granted On": _date_cell(draw, blank=False, bad=bad),
+                "First Sign-In": _date_cell(draw, blank=True, bad=bad),
+                "Last Client Data Entry": _date_cell(draw, blank=True, bad=bad),
+                "Client Entries (Window)": draw(st.one_of(st.none(), st.integers(0, 40))),
+                "Last Login": _date_cell(draw, blank=True, bad=False),
+                "Level 4 List Holder": draw(st.sampled_from([None, "Yes", "No", "y"])),
+                "Revoked On": draw(st.one_of(st.none(), DAY)),
+            }
+        )
+    regions = draw(
+        st.lists(st.integers(1_000, 900_000), min_size=1, max_size=6).map(
+            lambda pops: [(f"Region {i + 1}", p) for i, p in enumerate(pops)]
+        )
+    )
+    extra: dict[str, list[list[object]]] = {
+        "Settings": [["Setting", "Value"], ["As Of", draw(DAY)], ["Policy File", None]]
+    }
+    if draw(st.booleans()):
+        extra["Appeals"] = [
+            [
+                "Appeal ID",
+                "Filed On",
+                "Organization",
+                "License ID",
+                "Reason",
+                "Decision",
+                "Decided On",
+                "Exception Until",
+            ],
+            [
+                "A-1",
+                draw(DAY),
+                draw(st.sampled_from(ORGS)),
+                None,
+                "Special request",
+                draw(st.sampled_from(["Approved", "Pending", "Denied"])),
+                draw(DAY),
+                None,
+            ],
+        ]
+    if draw(st.booleans()):
+        extra["Self-Pay Requests"] = [
+            ["Request ID", "Organization", "Licenses Requested", "Years"],
+            ["S-1", "Org A", draw(st.integers(1, 9)), draw(st.integers(1, 5))],
+        ]
+    return minimal_sheets(licenses, organizations=ORGS[:3], regions=regions, extra=extra)
+
+
+@settings(
+    max_examples=30,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(sheets=workbooks(), client=st.sampled_from(list(CLIENTS)))
+def test_generated_workbooks_give_the_same_cells_in_excel_and_recalc(
+    tmp_path_factory: pytest.TempPathFactory, sheets: dict[str, list[list[object]]], client: str
+) -> None:
+    folder = tmp_path_factory.mktemp("generated")
+    source = write_workbook(folder / "generated.xlsx", sheets)
+    by_cli, by_excel, outcome, applied = recalc_both(source, folder, client=CLIENTS[client])
+    event(f"exit code {outcome.exit_code}")
+    assert_same_results(by_cli, by_excel, source)
+    assert set(applied) <= CLIENT_ACTIONS

@@ -1,0 +1,323 @@
+"""Recalculate inside Excel: the same run as `hmis-licensing recalc`, through xlwings.
+
+    outcome = recalculate(book)        # book: an xlwings.Book, from any xlwings client
+
+One function serves the desktop ribbon button (classic xlwings), xlwings Server and
+xlwings Lite (Excel on the web, Mac without Python). It therefore keeps to the part of the
+xlwings API that every client implements (shared/research/xlwings.md §4): it reads cell
+values, then writes whole blocks of values, clears sheets, adds and renames sheets, sets
+number formats, fills the header colour and autofits columns. It never uses `.api`,
+`Book.caller()` or `fullname`, and never reads back what it wrote (remote clients apply
+the writes only after Python has returned).
+
+Everything between reading and writing is `workbook.run.evaluate`, the function the
+command line uses, so the button writes the same cells as `recalc` for the same inputs,
+policy and date. The policy and as-of date come from the Settings sheet; where the policy
+can come from in Excel is described in `workbook.run` and the README.
+
+xlwings is imported only for type checking: this module works on any object with the
+xlwings Book API, and importing it never needs xlwings.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from collections.abc import Sequence
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from workbook.layout import (
+    INPUT_SHEETS,
+    NUMBER_FORMATS,
+    POLICY_SHEET,
+    RUN_LOG,
+    SETTING_AS_OF,
+    SETTINGS,
+    ResultSheet,
+    header_key,
+)
+from workbook.results import ResultTable, RunLogEntry
+from workbook.run import Outcome, evaluate
+from workbook.tables import WorkbookSnapshot
+from workbook.values import parse_date
+
+if TYPE_CHECKING:
+    import xlwings as xw
+
+HEADER_COLOUR = "#DDE4EE"  # the header fill the headless writer uses
+RAN_FROM_DESKTOP = "Excel (Recalculate button)"
+RAN_FROM_LITE = "Excel (xlwings Lite)"
+
+_NOT_IN_A_FILE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+
+# The sheets whose values a run reads; the others (result sheets, notes, charts) are only
+# named in the snapshot, which saves reading thousands of result cells over COM or JSON.
+_READ = {header_key(s.name) for s in (*INPUT_SHEETS, RUN_LOG)} | {header_key(POLICY_SHEET)}
+
+
+def recalculate(
+    book: xw.Book,
+    *,
+    workbook_folder: Path | None = None,
+    policy_file: Path | None = None,
+    today: dt.date | None = None,
+    now: dt.datetime | None = None,
+    ran_from: str = RAN_FROM_DESKTOP,
+) -> Outcome:
+    """Read the book's input sheets, run the policy, write the result sheets and Run Log.
+
+    `workbook_folder` is where a relative Policy File (Settings sheet) and a policy.yaml
+    beside the workbook are looked for; None where Excel gives no folder (Excel on the
+    web, xlwings Lite, an unsaved workbook). Returns the Outcome for the caller to report.
+    """
+    snapshot = read_book(book)
+    outcome = evaluate(
+        snapshot,
+        workbook_folder=workbook_folder,
+        policy_file=policy_file,
+        today=today or dt.date.today(),
+        now=now or dt.datetime.now(),
+        ran_from=ran_from,
+    )
+    write_outcome(book, outcome, snapshot)
+    return outcome
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def read_book(book: xw.Book) -> WorkbookSnapshot:
+    """Every sheet by title, with the values of those a run reads (inputs, Policy, Run Log)."""
+    sheets: dict[str, list[list[object]]] = {}
+    for sheet in book.sheets:
+        sheets[sheet.name] = sheet_values(sheet) if header_key(sheet.name) in _READ else []
+        if header_key(sheet.name) == header_key(SETTINGS.name):
+            sheets[sheet.name] = settings_with_dates(sheets[sheet.name])
+    return WorkbookSnapshot(sheets)
+
+
+def sheet_values(sheet: xw.Sheet) -> list[list[object]]:
+    """The sheet's values from A1 to its last used cell, normalized (see `normalize`).
+
+    Read from A1 rather than from the used range itself: desktop Excel's used range
+    starts at the first used cell, which need not be A1, while rows and columns must keep
+    their numbers for problems to name the right cell.
+    """
+    last = sheet.used_range.last_cell
+    block = sheet.range((1, 1), (last.row, last.column)).options(ndim=2, err_to_str=True)
+    return [[normalize(value) for value in row] for row in block.value]
+
+
+def normalize(value: object) -> object:
+    """One cell as the openpyxl reader would give it, whatever the xlwings client sent.
+
+    xlwings already turns ISO date strings ("2026-05-31T00:00:00.000Z") into datetimes
+    and "" or null into None. What is left: NaN (None), text that is only spaces (left as
+    text; the reader treats it as blank), datetimes with a time zone (wall clock kept),
+    and Excel serial numbers, which old Office.js and VBA clients send for dates and which
+    stay numbers here: only a date column knows it holds a date (workbook/values.py).
+    """
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, dt.datetime) and value.tzinfo is not None:
+        return value.replace(tzinfo=None)
+    return value
+
+
+def settings_with_dates(grid: list[list[object]]) -> list[list[object]]:
+    """The Settings sheet with an As Of sent as an Excel serial number turned into a date.
+
+    Clients that send dates as serial numbers (VBA, Office.js before ExcelApi 1.12) lose
+    the difference between a date and a number. Date columns of the input sheets know
+    they hold dates; the Settings sheet's Value column holds text as well, so the As Of
+    row is the one place that must be told. (A bare number there is otherwise refused as
+    "not a date", as it is by `recalc`.)
+    """
+    if not grid:
+        return grid
+    setting, value = SETTINGS.column("setting"), SETTINGS.column("value")
+    headers = [str(h) if h is not None else "" for h in grid[0]]
+    name_at = next((i for i, h in enumerate(headers) if setting.matches(h)), None)
+    value_at = next((i for i, h in enumerate(headers) if value.matches(h)), None)
+    if name_at is None or value_at is None:
+        return grid
+    fixed = [grid[0]]
+    for row in grid[1:]:
+        raw = row[value_at] if value_at < len(row) else None
+        named = row[name_at] if name_at < len(row) else None
+        if header_key(named) == header_key(SETTING_AS_OF) and _is_number(raw):
+            as_date = parse_date(raw)
+            if isinstance(as_date, dt.date):
+                row = [
+                    *row[:value_at],
+                    dt.datetime.combine(as_date, dt.time(0)),
+                    *row[value_at + 1 :],
+                ]
+        fixed.append(row)
+    return fixed
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+# --------------------------------------------------------------------------- writing
+
+
+def write_outcome(book: xw.Book, outcome: Outcome, snapshot: WorkbookSnapshot) -> None:
+    """Replace each result sheet whole, append the Run Log row, keep the user's sheet active."""
+    active = book.sheets.active.index  # sheets are only ever added after the last one
+    for table in outcome.tables:
+        replace_sheet(book, table)
+    if outcome.run_log is not None:
+        append_run_log(book, outcome.run_log, snapshot)
+    book.sheets[active - 1].activate()
+
+
+def replace_sheet(book: xw.Book, table: ResultTable) -> None:
+    """Clear the result sheet (adding it if missing) and write header and rows as one block."""
+    declared = table.sheet
+    sheet = _find_sheet(book, declared.name)
+    if sheet is None:
+        sheet = book.sheets.add(name=declared.name, after=book.sheets[len(book.sheets) - 1])
+    elif sheet.name != declared.name:
+        sheet.name = declared.name
+    sheet.clear()
+    block = [[cell_value(h) for h in declared.headers]]
+    block += [[cell_value(v) for v in row] for row in table.rows]
+    width = len(declared.columns)
+    sheet.range((1, 1), (len(block), width)).value = block
+    sheet.range((1, 1), (1, width)).color = HEADER_COLOUR
+    if table.rows:
+        _number_formats(sheet, declared, first_row=2, last_row=len(block))
+    sheet.range((1, 1), (len(block), width)).columns.autofit()
+
+
+def append_run_log(book: xw.Book, entry: RunLogEntry, snapshot: WorkbookSnapshot) -> None:
+    """Add one row below the last used row of Run Log, adding the sheet or headers if missing.
+
+    The Run Log is never replaced: it is the record of every run. Its columns are found by
+    header like an input sheet's, so a column a person moved or added is respected.
+    """
+    sheet = _find_sheet(book, RUN_LOG.name)
+    grid: list[list[object]] = []
+    if sheet is None:
+        sheet = book.sheets.add(name=RUN_LOG.name, after=book.sheets[len(book.sheets) - 1])
+    else:
+        grid = snapshot.sheets.get(sheet.name, [])
+    header_row = grid[0] if grid else []
+    positions = {str(h).strip().casefold(): i for i, h in enumerate(header_row) if not _blank(h)}
+    next_column = max(positions.values(), default=-1) + 1
+    new_headers: list[tuple[int, str]] = []
+    for column in RUN_LOG.columns:
+        if column.header.casefold() not in positions:
+            positions[column.header.casefold()] = next_column
+            new_headers.append((next_column, column.header))
+            next_column += 1
+    for index, header in new_headers:
+        cell = sheet.range((1, index + 1))
+        cell.value = cell_value(header)
+        cell.color = HEADER_COLOUR
+    row_number = max(_last_used_row(grid), 1) + 1
+    places = [positions[c.header.casefold()] for c in RUN_LOG.columns]
+    row: list[object] = [None] * (max(places) + 1)
+    for place, value in zip(places, entry.row(), strict=True):
+        row[place] = cell_value(value)
+    sheet.range((row_number, 1), (row_number, len(row))).value = [row]
+    for place, column in zip(places, RUN_LOG.columns, strict=True):
+        if column.kind in NUMBER_FORMATS:
+            sheet.range((row_number, place + 1)).number_format = NUMBER_FORMATS[column.kind]
+
+
+def cell_value(value: object) -> object:
+    """A result value as every xlwings client writes it faithfully.
+
+    Text gets a leading apostrophe, Excel's own mark for "this is text": without it Excel
+    would turn "=..." into a formula (formula injection from a name in an export), "1.0"
+    into a number, "2026-05-31" into a date and "001" into 1, and the VBA client would
+    turn date-like text into dates. Excel keeps the apostrophe out of the value. Control
+    characters an .xlsx file cannot hold are dropped, as the headless writer drops them.
+    Decimals (money) become numbers; dates and datetimes stay dates.
+    """
+    if isinstance(value, str):
+        return "'" + _NOT_IN_A_FILE.sub("", value)
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value
+
+
+def _number_formats(sheet: xw.Sheet, declared: ResultSheet, first_row: int, last_row: int) -> None:
+    for index, column in enumerate(declared.columns, start=1):
+        if column.kind in NUMBER_FORMATS:
+            target = sheet.range((first_row, index), (last_row, index))
+            target.number_format = NUMBER_FORMATS[column.kind]
+
+
+def _find_sheet(book: xw.Book, name: str) -> xw.Sheet | None:
+    """The sheet the headless writer would replace: same name, ignoring case and spaces."""
+    wanted = name.casefold()
+    for sheet in book.sheets:
+        if sheet.name.strip().casefold() == wanted:
+            return sheet
+    return None
+
+
+def _blank(value: object) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _last_used_row(grid: Sequence[Sequence[object]]) -> int:
+    for index in range(len(grid), 0, -1):
+        if any(not _blank(v) for v in grid[index - 1]):
+            return index
+    return 0
+
+
+# --------------------------------------------------------------------------- reporting
+
+
+def workbook_folder_of(fullname: str) -> Path | None:
+    """The local folder of a workbook from desktop Excel's full name, if it has one.
+
+    An unsaved workbook's full name has no folder ("Book1"), and a OneDrive or SharePoint
+    workbook xlwings cannot map to a synced folder is a URL: neither gives a folder.
+    """
+    if not fullname or "://" in fullname:
+        return None
+    path = Path(fullname)
+    return path.parent if path.is_absolute() else None
+
+
+def summary(outcome: Outcome) -> str:
+    """What a person needs to know after pressing Recalculate, in a few lines."""
+    lines = [f"As of {outcome.as_of.value} ({outcome.as_of.origin})."]
+    if outcome.policy is not None:
+        lines.append(
+            f"Policy: {outcome.policy.name}, version {outcome.policy.version}"
+            f" ({outcome.policy_file.origin})."
+        )
+    else:
+        lines.append(f"The policy ({outcome.policy_file.value}) cannot be used.")
+    results = outcome.results
+    if results is not None and not outcome.errors:
+        lines.append(
+            f"{len(results.decisions)} active licenses judged;"
+            f" {len(results.revocations)} eligible for revocation."
+        )
+    errors, warnings = len(outcome.errors), len(outcome.warnings)
+    if errors:
+        lines.append(
+            f"{errors} error(s) and {warnings} warning(s): see the Problems sheet. Only"
+            " Problems and Run Log were written; the other result sheets keep their last"
+            " good content until the errors are fixed."
+        )
+    elif warnings:
+        lines.append(f"{warnings} warning(s): see the Problems sheet.")
+    else:
+        lines.append("No problems.")
+    return "\n".join(lines)
