@@ -21,6 +21,7 @@ import engine
 from engine.errors import HmisLicensingError, UsageError
 from engine.model import Problem
 from policy import adopted_policy_path, load_policy
+from workbook.activity_import import add_import_parser, run_import
 from workbook.run import Outcome, evaluate
 from workbook.safesave import check_can_write, workbook_lock
 from workbook.tables import CellMap
@@ -98,6 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="where to write it (default: hmis-sample.xlsx)",
     )
     sample.add_argument("--force", action="store_true", help="overwrite an existing file")
+    add_import_parser(commands, _date)
     _add_excel_commands(commands)
     return parser
 
@@ -136,6 +138,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _policy_check(args.file)
         if args.command == "sample":
             return _sample(args.destination, args.force)
+        if args.command == "import-activity":
+            return run_import(args)
         if args.command == "excel":
             return _excel_install(args)
     except HmisLicensingError as exc:

@@ -44,7 +44,7 @@ class RunLogEntry:
     policy_sha256: str
     engine_version: str
     licenses: int
-    eligible: int
+    eligible: int | None  # None where a command judges no licenses (import-activity)
     errors: int
     warnings: int
     policy_file: str

@@ -1,0 +1,824 @@
+"""`hmis-licensing import-activity`: from a HUD HMIS CSV export to two Licenses columns.
+
+Exports are generated here (tests/hmis_exports.py); the real sample exports in
+../shared/data/hmis-csv/ are read when that folder exists.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import shutil
+import tempfile
+import zipfile
+from pathlib import Path
+
+import openpyxl
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.conftest import REPO, minimal_sheets, write_workbook
+from tests.hmis_exports import (
+    PRIVATE_MARKERS,
+    export_files,
+    row,
+    write_folder,
+    write_zip,
+)
+from tests.ooxml_check import check_package
+from workbook.cli import main
+from workbook.hmis_csv import (
+    Progress,
+    Skip,
+    fast_reader_available,
+    read_date,
+    read_export_activity,
+    row_activity,
+    shown_example,
+)
+from workbook.xlsxcells import set_number_cells, sheet_rows
+from workbook.xlsxzip import sheet_part_names
+
+AS_OF = dt.date(2026, 11, 24)
+WINDOW = dt.date(2026, 5, 24)  # six months before, as the adopted policy says
+READERS = [
+    "csv",
+    pytest.param(
+        "pyarrow",
+        marks=pytest.mark.skipif(
+            not fast_reader_available(), reason="pyarrow is not installed (the [fast] extra)"
+        ),
+    ),
+]
+SHARED = REPO.parent / "shared" / "data" / "hmis-csv"
+
+
+def d(text: str) -> dt.date:
+    return dt.date.fromisoformat(text)
+
+
+def read_rows(path: Path) -> list[list[str]]:
+    with path.open(newline="", encoding="utf-8-sig") as handle:
+        return list(csv.reader(handle))
+
+
+def activity_of(export: Path, reader: str = "csv", as_of=AS_OF, window=WINDOW):
+    return read_export_activity(export, as_of, window, reader=reader)
+
+
+def users_of(activity) -> dict[str, tuple[int, str | None, int]]:
+    return {u.user_id: (u.rows, u.latest, u.window_rows) for u in activity.users.values()}
+
+
+# ------------------------------------------------------------------------- dates
+
+
+@pytest.mark.parametrize(
+    ("text", "day"),
+    [
+        ("2026-11-02", "2026-11-02"),
+        ("2026-11-02 14:05:09", "2026-11-02"),
+        ("2026-11-02T14:05", "2026-11-02"),
+        ("2026-11-02 14", "2026-11-02"),
+        ("2026-11-02 14:05:09.123", "2026-11-02"),
+        ("11-02-2026", "2026-11-02"),
+        ("11/02/2026", "2026-11-02"),
+        ("9/10/2015 21:39:00", "2015-09-10"),
+        ("9-10-2015 21:39", "2015-09-10"),
+        ("11/02/2026 2:05 PM", "2026-11-02"),
+        (" 2026-11-02 ", "2026-11-02"),
+        ("2024-02-29", "2024-02-29"),
+    ],
+)
+def test_accepted_date_formats(text: str, day: str) -> None:
+    assert read_date(text) == day
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("7/14/16 09:59:00", Skip.TWO_DIGIT_YEAR),
+        ("04-28-19 05:17:00", Skip.TWO_DIGIT_YEAR),
+        ("26-11-02", Skip.TWO_DIGIT_YEAR),
+        ("31/12/2024", Skip.DAY_FIRST),
+        ("13-01-2026 10:00:00", Skip.DAY_FIRST),
+        ("31.12.2024", Skip.DAY_FIRST),
+        ("2023-02-29", Skip.NO_SUCH_DAY),
+        ("02/30/2024", Skip.NO_SUCH_DAY),
+        ("2026-11-02 25:00:00", Skip.NOT_A_DATE),
+        ("2026/11/02", Skip.NOT_A_DATE),
+        ("08-MAY-67", Skip.NOT_A_DATE),
+        ("3", Skip.NOT_A_DATE),
+        ("b6585c2320f69a2b920adb507cc9d82f", Skip.NOT_A_DATE),
+        ("0000-01-01", Skip.NO_SUCH_DAY),
+    ],
+)
+def test_other_dates_are_never_guessed(text: str, reason: Skip) -> None:
+    assert read_date(text) is reason
+
+
+@pytest.mark.parametrize("blank", ["", "   ", "NULL", "null"])
+def test_blank_dates_are_blank(blank: str) -> None:
+    assert read_date(blank) is None
+
+
+def test_ambiguous_month_first_dates_are_read_month_first() -> None:
+    """mm/dd/yyyy is the accepted order; 03/04/2026 is 4 March, as the spec's US order says."""
+    assert read_date("03/04/2026") == "2026-03-04"
+
+
+@given(st.dates(dt.date(1900, 1, 1), dt.date(2100, 12, 31)), st.times())
+def test_every_accepted_spelling_of_a_day_reads_back_to_it(day: dt.date, time: dt.time) -> None:
+    iso = day.isoformat()
+    assert read_date(iso) == iso
+    assert read_date(f"{iso} {time:%H:%M:%S}") == iso
+    assert read_date(f"{day:%m/%d/%Y} {time:%I:%M %p}") == iso
+    assert read_date(f"{day.month}-{day.day}-{day.year} {time:%H:%M}") == iso
+
+
+def test_a_row_counts_its_latest_date_on_or_before_as_of() -> None:
+    assert row_activity(("2026-01-01", "2026-06-01", None), "2026-11-24") == "2026-06-01"
+    assert row_activity(("2026-06-01", "2026-12-05", None), "2026-11-24") == "2026-06-01"
+    assert row_activity(("2026-12-01", "2026-12-05", None), "2026-11-24") is None
+    assert row_activity(("2026-01-01", "2026-01-01", "2026-10-01"), "2026-11-24") == "2026-10-01"
+
+
+@pytest.mark.parametrize(
+    "value", ["Xanthopoulos", "123-45-6789", "987650123", "May", "John Smith 1911"]
+)
+def test_skipped_values_are_shown_only_when_shaped_like_a_date(value: str) -> None:
+    assert value not in shown_example(value)
+    assert "not shown" in shown_example(value)
+
+
+def test_date_shaped_examples_are_shown() -> None:
+    assert shown_example("7/14/16 09:59:00") == "7/14/16 09:59:00"
+    assert shown_example("31/12/2024") == "31/12/2024"
+
+
+# ------------------------------------------------------------------- aggregation
+
+
+def basic_export(tmp_path: Path, **options) -> Path:
+    files = export_files(
+        {
+            "Client": [
+                row("4101", "2026-01-05 09:00:00", "2026-03-02 10:00:00"),
+                row("4102", "2025-01-01 08:00:00", "2025-02-01 08:00:00", "2026-10-01 12:00:00"),
+            ],
+            "Services": [
+                row("4101", "2026-06-01 09:00:00"),
+                row("4101", "2026-06-01 09:00:00", "2026-12-05 09:00:00"),  # updated after
+                row("4101", "2026-12-01 10:00:00"),  # only after the as-of date
+                row("4103", "2024-02-02 02:02:02"),
+                row("7777", "2026-11-24 23:59:59"),  # on the as-of date: counts
+            ],
+        },
+        users=["4101", "4102"],  # 4103 and 7777 are not in User.csv: normal
+    )
+    return write_folder(tmp_path / "export", files, **options)
+
+
+@pytest.mark.parametrize("reader", READERS)
+def test_latest_activity_and_window_counts(tmp_path: Path, reader: str) -> None:
+    activity = activity_of(basic_export(tmp_path), reader)
+    assert users_of(activity) == {
+        # rows credited, latest activity up to as-of, rows with activity in the window
+        "4101": (4, "2026-06-01", 2),
+        "4102": (1, "2026-10-01", 1),  # a deleted row counts with its DateDeleted
+        "4103": (1, "2024-02-02", 0),
+        "7777": (1, "2026-11-24", 1),
+    }
+    assert activity.rows == 7
+    assert activity.skipped == []
+    assert {f.kind for f in activity.files} == {"Client", "Services"}
+    assert sorted(activity.other_files) == ["Export.csv", "Project.csv", "User.csv"]
+    assert activity.csv_version == "2024 v1.4"
+
+
+@pytest.mark.parametrize("reader", READERS)
+def test_rows_dated_after_as_of_are_ignored(tmp_path: Path, reader: str) -> None:
+    files = export_files({"Services": [row("9", "2026-12-01"), row("9", "2027-01-01")]})
+    activity = activity_of(write_folder(tmp_path / "e", files), reader)
+    assert users_of(activity) == {"9": (2, None, 0)}
+    earlier = activity_of(write_folder(tmp_path / "e", files), reader, as_of=d("2027-01-01"))
+    assert users_of(earlier) == {"9": (2, "2027-01-01", 2)}
+
+
+@pytest.mark.parametrize("reader", READERS)
+def test_two_digit_years_and_day_first_dates_are_skipped_with_a_warning(
+    tmp_path: Path, reader: str
+) -> None:
+    files = export_files(
+        {
+            "Client": [
+                row("5", "2026-02-01 10:00:00", "04-28-26 05:17:00"),  # 2026? never guessed
+                row("5", "2026-02-01 10:00:00", "7/14/26 09:59:00"),
+                row("6", "31/10/2026 10:00:00"),  # day first
+            ],
+            "Services": [row("6", "2026-03-03", "31.10.2026")],
+        }
+    )
+    activity = activity_of(write_folder(tmp_path / "e", files), reader)
+    assert users_of(activity) == {"5": (2, "2026-02-01", 0), "6": (2, "2026-03-03", 0)}
+    skipped = {(s.file, s.column, s.reason): (s.count, s.example) for s in activity.skipped}
+    assert skipped == {
+        ("Client.csv", "DateUpdated", Skip.TWO_DIGIT_YEAR): (2, "04-28-26 05:17:00"),
+        ("Client.csv", "DateCreated", Skip.DAY_FIRST): (1, "31/10/2026 10:00:00"),
+        ("Client.csv", "DateUpdated", Skip.DAY_FIRST): (1, "31/10/2026 10:00:00"),
+        ("Services.csv", "DateUpdated", Skip.DAY_FIRST): (1, "31.10.2026"),
+    }
+    described = [s.describe() for s in activity.skipped]
+    assert (
+        'Client.csv DateUpdated: 2 values skipped (two-digit year), e.g. "04-28-26 05:17:00"'
+        in described
+    )
+
+
+@pytest.mark.parametrize("reader", READERS)
+def test_headers_in_any_case_and_a_byte_order_mark(tmp_path: Path, reader: str) -> None:
+    expected = users_of(activity_of(basic_export(tmp_path / "plain")))
+    for header in (str.lower, str.upper, lambda h: f" {h.swapcase()} "):
+        files = export_files(
+            {
+                "Client": [row("4101", "2026-03-02 10:00:00")],
+                "Services": [row("4101", "2026-06-01 09:00:00"), row("4102", "2026-10-01")],
+            },
+            header=header,
+        )
+        folder = write_folder(tmp_path / header.__name__, files, bom=True, quote_all=True)
+        assert (folder / "Client.csv").read_bytes().startswith(b"\xef\xbb\xbf")
+        got = users_of(activity_of(folder, reader))
+        assert got == {"4101": (2, "2026-06-01", 1), "4102": (1, "2026-10-01", 1)}
+    assert expected["4101"][1] == "2026-06-01"
+
+
+@pytest.mark.parametrize("reader", READERS)
+def test_a_zip_with_a_folder_inside(tmp_path: Path, reader: str) -> None:
+    folder = basic_export(tmp_path)
+    files = {p.name: read_rows(p) for p in folder.glob("*.csv")}
+    archive = write_zip(tmp_path / "export.zip", files, inner_folder="HMIS Export 2026-11-20")
+    assert users_of(activity_of(archive, reader)) == users_of(activity_of(folder, reader))
+    assert all(f.name.startswith("HMIS Export 2026-11-20/") for f in activity_of(archive).files)
+
+
+def test_a_zip_holding_two_exports_is_refused(tmp_path: Path) -> None:
+    files = export_files({"Services": [row("1", "2026-01-01")]})
+    path = tmp_path / "two.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        for folder in ("a", "b"):
+            archive.writestr(f"{folder}/Services.csv", "UserID,DateCreated\r\n1,2026-01-01\r\n")
+    with pytest.raises(Exception, match="more than one export"):
+        activity_of(path)
+    assert files  # (a single export is read above)
+
+
+def test_something_that_is_not_an_export_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("hello")
+    with pytest.raises(Exception, match="no HMIS client-data files"):
+        activity_of(tmp_path)
+    with pytest.raises(Exception, match="neither a folder nor a zip"):
+        activity_of(tmp_path / "notes.txt")
+
+
+@pytest.mark.parametrize("reader", READERS)
+def test_fy2022_enrollmentcoc_is_client_data(tmp_path: Path, reader: str) -> None:
+    files = export_files(
+        {"EnrollmentCoC": [row("3", "2026-07-07")], "Enrollment": [row("3", "2026-01-01")]},
+        csv_version="2022 v1.3",
+    )
+    activity = activity_of(write_folder(tmp_path / "e", files), reader)
+    assert users_of(activity) == {"3": (2, "2026-07-07", 1)}
+
+
+@pytest.mark.parametrize("reader", READERS)
+def test_malformed_rows_and_quoted_newlines(tmp_path: Path, reader: str) -> None:
+    text = (
+        "CurrentLivingSitID,PersonalID,LocationDetails,DateCreated,DateUpdated,UserID,"
+        "DateDeleted,ExportID\r\n"
+        '1,P1,"under the\r\nbridge, by the river",2026-06-06 10:00:00,2026-06-06 10:00:00,'
+        "8,,1036\r\n"
+        "2,P2,one field too many,x,2026-06-07,2026-06-07,8,,1036\r\n"
+        "3,P3,ok,2026-06-08,2026-06-08,8,,1036\r\n"
+        "\r\n"
+        "4,P4,no user,2026-06-09,2026-06-09,,,1036\r\n"
+    )
+    folder = tmp_path / "e"
+    folder.mkdir()
+    (folder / "CurrentLivingSituation.csv").write_text(text, newline="")
+    activity = activity_of(folder, reader)
+    assert users_of(activity) == {"8": (2, "2026-06-08", 2)}
+    assert activity.malformed_rows == 1
+    assert activity.rows_without_user == 1
+    assert activity.rows == 3
+
+
+@pytest.mark.parametrize("reader", READERS)
+def test_non_utf8_bytes_and_utf8_user_ids(tmp_path: Path, reader: str) -> None:
+    header = "ServicesID,OtherTypeProvided,DateCreated,DateUpdated,UserID,DateDeleted,ExportID\r\n"
+    data = (
+        header.encode()
+        + "1,Caf\xe9 voucher,2026-06-01,2026-06-01,4101,,1\r\n".encode("latin-1")
+        + "2,ok,2026-07-01,2026-07-01,jos\u00e9,,1\r\n".encode()
+        + b"3,ok,2026-08-01,2026-08-01,ren\xe9,,1\r\n"  # a Latin-1 UserID
+    )
+    folder = tmp_path / "e"
+    folder.mkdir()
+    (folder / "Services.csv").write_bytes(data)
+    got = users_of(activity_of(folder, reader))
+    assert got == {
+        "4101": (1, "2026-06-01", 1),
+        "jos\u00e9": (1, "2026-07-01", 1),
+        "ren\u00e9": (1, "2026-08-01", 1),
+    }
+
+
+@pytest.mark.skipif(not fast_reader_available(), reason="pyarrow is not installed")
+def test_the_fast_reader_hands_a_file_with_other_dates_back(tmp_path: Path) -> None:
+    files = export_files(
+        {
+            "Client": [row("1", "9/10/2015 21:39:00"), row("1", "2026-01-01")],
+            "Services": [row("1", "2026-02-02 10:00:00")],
+        }
+    )
+    activity = activity_of(write_folder(tmp_path / "e", files), "pyarrow")
+    readers = {f.kind: (f.reader, f.note) for f in activity.files}
+    assert readers["Services"] == ("pyarrow", "")
+    assert readers["Client"][0] == "csv"
+    assert users_of(activity) == {"1": (3, "2026-02-02", 0)}
+
+
+# Hypothesis: the aggregation equals a straightforward reference on random rows.
+
+_DAYS = st.dates(dt.date(2025, 1, 1), dt.date(2027, 3, 1))
+_VALUES = st.one_of(
+    st.just(""),
+    _DAYS.map(dt.date.isoformat),
+    st.builds(lambda day, t: f"{day} {t:%H:%M:%S}", _DAYS, st.times()),
+    _DAYS.map(lambda day: f"{day:%m/%d/%Y}"),
+    _DAYS.map(lambda day: f"{day:%m-%d-%y}"),  # two-digit year
+    _DAYS.map(lambda day: f"{day:%d/%m/%Y}"),  # day first (read month-first when it can be)
+    st.sampled_from(["NULL", "2026-02-30", "garbage", " 2026-03-03 ", "2026-05-24"]),
+)
+_ROWS = st.lists(
+    st.tuples(
+        st.sampled_from(["1", "2", "x y", " 3", "", "4101", "a,b", 'q"t', "line\nbreak"]),
+        _VALUES,
+        _VALUES,
+        _VALUES,
+    ),
+    max_size=40,
+)
+
+
+def reference(rows, as_of: str, window: str) -> dict[str, tuple[int, str | None, int]]:
+    """The rule as SPEC §7 says it, written the plain way."""
+    users: dict[str, list] = {}
+    for user, *values in rows:
+        user_id = " ".join(user.split())
+        if not user_id:
+            continue
+        days = tuple(v if isinstance(v, str) else None for v in map(read_date, values))
+        day = row_activity(days, as_of)
+        entry = users.setdefault(user_id, [0, None, 0])
+        entry[0] += 1
+        if day is not None:
+            entry[1] = max(entry[1] or day, day)
+            entry[2] += day >= window
+    return {k: tuple(v) for k, v in users.items()}
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_ROWS, _ROWS)
+def test_aggregation_equals_the_reference(services, clients) -> None:
+    readers = ["csv", "pyarrow"] if fast_reader_available() else ["csv"]
+    with tempfile.TemporaryDirectory() as folder:
+        files = export_files(
+            {
+                "Services": [row(u, c, up, de) for u, c, up, de in services],
+                "Client": [row(u, c, up, de) for u, c, up, de in clients],
+            }
+        )
+        for name in ("Services.csv", "Client.csv"):  # keep blank DateUpdated blank
+            for values, (_, _, updated, _) in zip(
+                files[name][1:], services if name == "Services.csv" else clients, strict=True
+            ):
+                values[-4] = updated
+        export = write_folder(Path(folder), files)
+        expected = reference(services + clients, AS_OF.isoformat(), WINDOW.isoformat())
+        for reader in readers:
+            assert users_of(activity_of(export, reader)) == expected, reader
+
+
+# ----------------------------------------------------------- the real sample exports
+
+
+@pytest.mark.skipif(not (SHARED / "greenriver-fy2024-datalab").is_dir(), reason="no shared data")
+@pytest.mark.parametrize("reader", READERS)
+def test_the_datalab_sample_export(reader: str) -> None:
+    """Checked by hand with awk on Services.csv (UserID 84 appears only there; column 16
+    is UserID, 14 DateCreated, 15 DateUpdated, 17 DateDeleted):
+        awk -F, 'NR>1 && $16=="84" {d=substr($14,1,10); u=substr($15,1,10); if (u>d) d=u;
+          if (d<="2022-09-30") {n++; if (d>m) m=d; if (d>="2022-03-30") w++}}
+          END {print n, m, w}' Services.csv        ->  189 2022-09-29 82
+    and the same with 2022-06-30 / 2021-12-30      ->  156 2022-06-28 107 (of 189 rows).
+    User 27 and 16 were checked with a csv.DictReader loop over all 14 client files.
+    """
+    export = SHARED / "greenriver-fy2024-datalab"
+    activity = activity_of(export, reader, as_of=d("2022-09-30"), window=d("2022-03-30"))
+    users = users_of(activity)
+    assert users["84"] == (189, "2022-09-29", 82)
+    assert users["27"] == (3741, "2022-09-30", 1479)
+    assert users["16"] == (1166, "2022-09-30", 156)
+    assert len(users) == 37  # UserIDs referenced; User.csv lists only 12
+    assert activity.rows == 19304 and activity.skipped == []
+    june = users_of(activity_of(export, reader, as_of=d("2022-06-30"), window=d("2021-12-30")))
+    assert june["84"] == (189, "2022-06-28", 107)
+
+
+@pytest.mark.skipif(not (SHARED / "greenriver-fy2024-bad-data").is_dir(), reason="no shared data")
+@pytest.mark.parametrize("reader", READERS)
+def test_the_bad_data_sample_export(reader: str) -> None:
+    """By hand (grep and awk on Client.csv): cordell's 33 rows are all in Client.csv, the
+    latest 2015-09-10, two of them written 9-10-2015 and 9/10/2015 (accepted, month first);
+    verlene's 47 rows' latest readable date is 2017-03-15 - guessing her "04-28-19
+    05:17:00" as 2019 would have made it 2019-04-28."""
+    export = SHARED / "greenriver-fy2024-bad-data"
+    activity = activity_of(export, reader, as_of=d("2020-01-01"), window=d("2019-07-01"))
+    users = users_of(activity)
+    assert users["cordell"] == (33, "2015-09-10", 0)
+    assert users["verlene"] == (47, "2017-03-15", 0)
+    skipped = {(s.file, s.column, s.reason): s.count for s in activity.skipped}
+    assert skipped[("Client.csv", "DateUpdated", Skip.TWO_DIGIT_YEAR)] == 2
+    assert activity.rows_without_user == 1  # a shifted row in CurrentLivingSituation.csv
+    shown = " ".join(s.example for s in activity.skipped)
+    assert "b6585c2320f69a2b920adb507cc9d82f" not in shown  # not date-shaped: not shown
+
+
+@pytest.mark.skipif(not SHARED.is_dir(), reason="no shared data")
+def test_no_client_field_of_the_samples_reaches_the_result(tmp_path: Path, capsys) -> None:
+    """Client names and SSNs of the sample exports' Client.csv appear nowhere in what an
+    import keeps, prints or writes (values that were already there by chance, such as a
+    synthetic name "Organization" that is also a file name, cannot tell and are left out;
+    dates of birth are left out because a DOB can equal some activity day)."""
+    for sample in sorted(SHARED.iterdir()):
+        (tmp_path / sample.name).mkdir()
+        book = make_workbook(tmp_path / sample.name)
+        assert main(import_args(book, basic_export(tmp_path / sample.name))) == 0
+        baseline = b"".join(members(book).values()).decode("utf-8", "replace") + " ".join(
+            p.name for p in sample.iterdir()
+        )
+        with (sample / "Client.csv").open(newline="", encoding="utf-8") as handle:
+            clients = list(csv.DictReader(handle))
+        private = {
+            value
+            for client in clients
+            for key in ("FirstName", "MiddleName", "LastName", "SSN")
+            if len(value := client[key].strip('"')) >= 6 and value not in baseline
+        }
+        assert len(private) > 20
+        activity = activity_of(sample, as_of=d("2026-11-24"))
+        assert not [v for v in private if v in repr(activity)]
+        assert main(import_args(book, sample)) == 0
+        printed = capsys.readouterr()
+        written = b"".join(members(book).values())
+        assert not [v for v in private if v.encode() in written]
+        assert not [v for v in private if v in printed.out + printed.err]
+
+
+# ------------------------------------------------------------------ the workbook
+
+
+LICENSE_ROWS = [
+    {  # moves later: the export has 2026-06-01
+        "License ID": "L-1",
+        "User": "Ann",
+        "Organization": "Org A",
+        "License Type": "Housing Project",
+        "HMIS User ID": "4101",
+        "Granted On": d("2024-01-01"),
+        "Last Client Data Entry": d("2026-03-02"),
+        "Client Entries (Window)": 0,
+    },
+    {  # stays: the sheet already has a later date than the export's 2026-10-01
+        "License ID": "L-2",
+        "User": "Bo",
+        "Organization": "Org A",
+        "License Type": "Housing Project",
+        "HMIS User ID": 4102.0,  # a whole-number float matches "4102"
+        "Granted On": d("2024-01-01"),
+        "Last Client Data Entry": d("2026-11-01"),
+        "Client Entries (Window)": 3,
+    },
+    {  # blank: filled in
+        "License ID": "L-3",
+        "User": "Cy",
+        "Organization": "Org A",
+        "License Type": "Housing Project",
+        "HMIS User ID": 4103,
+        "Granted On": d("2024-01-01"),
+    },
+    {  # not in the export: unchanged, listed as without activity
+        "License ID": "L-4",
+        "User": "Di",
+        "Organization": "Org A",
+        "License Type": "Housing Project",
+        "HMIS User ID": "5000",
+        "Granted On": d("2024-01-01"),
+        "Last Client Data Entry": d("2025-01-01"),
+        "Client Entries (Window)": 9,
+    },
+    {  # no HMIS User ID
+        "License ID": "L-5",
+        "User": "Ed",
+        "Organization": "Org A",
+        "License Type": "Housing Project",
+        "Granted On": d("2024-01-01"),
+    },
+]
+
+
+def make_workbook(tmp_path: Path, rows=LICENSE_ROWS, name: str = "book.xlsx") -> Path:
+    return write_workbook(tmp_path / name, minimal_sheets(rows))
+
+
+def members(path: Path) -> dict[str, bytes]:
+    with zipfile.ZipFile(path) as archive:
+        return {i.filename: archive.read(i) for i in archive.infolist()}
+
+
+def cells(path: Path) -> dict[str, dict[str, object]]:
+    book = openpyxl.load_workbook(path)
+    try:
+        return {
+            ws.title: {
+                c.coordinate: c.value for r in ws.iter_rows() for c in r if c.value is not None
+            }
+            for ws in book.worksheets
+        }
+    finally:
+        book.close()
+
+
+def import_args(book: Path, export: Path, *more: str) -> list[str]:
+    return ["import-activity", str(book), str(export), "--as-of", "2026-11-24", *more]
+
+
+def test_import_updates_the_two_columns(tmp_path: Path, capsys) -> None:
+    book = make_workbook(tmp_path)
+    assert main(import_args(book, basic_export(tmp_path))) == 0
+    licenses = cells(book)["Licenses"]
+    assert licenses["J2"] == dt.datetime(2026, 6, 1)  # moved later
+    assert licenses["K2"] == 2
+    assert licenses["J3"] == dt.datetime(2026, 11, 1)  # already later: kept
+    assert licenses["K3"] == 1
+    assert licenses["J4"] == dt.datetime(2024, 2, 2)  # was blank
+    assert licenses["K4"] == 0
+    assert licenses["J5"] == dt.datetime(2025, 1, 1) and licenses["K5"] == 9  # not in export
+    assert check_package(book) == []  # what Excel is strict about
+    book_ = openpyxl.load_workbook(book)
+    assert book_["Licenses"]["J4"].number_format == "yyyy-mm-dd"  # a date, shown as one
+    out = capsys.readouterr().out
+    assert "Matched:  3 of 4 licenses with an HMIS User ID" in out
+    assert "No activity in the export: 1 licenses: L-4 (5000)" in out
+    assert "No license: 1 UserIDs entered client data in the window" in out
+    assert "7777 (1 rows)" in out
+    assert "Read:     2 client-data files, 7 rows" in out
+    log = list(book_["Run Log"].iter_rows(values_only=True))
+    assert log[0][:2] == ("Run At", "As Of")
+    entry = dict(zip(log[0], log[-1], strict=True))
+    assert entry["Ran From"].startswith("hmis-licensing import-activity: export: 2 client-data")
+    assert "1 UserIDs active in the window with no license: 7777" in entry["Ran From"]
+    assert entry["Licenses"] == 3 and entry["Eligible"] is None and entry["Errors"] == 0
+
+
+def test_recalc_after_import_uses_the_new_dates(tmp_path: Path) -> None:
+    """The README's two commands: import-activity, then recalc."""
+    book = make_workbook(tmp_path)
+    assert main(["recalc", str(book), "--as-of", "2026-11-24"]) == 0
+    before = {
+        r[0]: r
+        for r in openpyxl.load_workbook(book)["Inactivity Report"].iter_rows(
+            min_row=2, values_only=True
+        )
+    }
+    assert before["L-3"][8] == "Inactive"
+    assert main(import_args(book, basic_export(tmp_path))) == 0
+    assert main(["recalc", str(book), "--as-of", "2026-11-24"]) == 0
+    after = {
+        r[0]: r
+        for r in openpyxl.load_workbook(book)["Inactivity Report"].iter_rows(
+            min_row=2, values_only=True
+        )
+    }
+    assert after["L-1"][6] == dt.datetime(2026, 6, 1)
+    assert after["L-3"][6] == dt.datetime(2024, 2, 2)
+
+
+def test_only_the_two_columns_and_run_log_change(tmp_path: Path) -> None:
+    book = make_workbook(tmp_path)
+    assert main(["recalc", str(book), "--as-of", "2026-11-24"]) == 0
+    before_members, before_cells = members(book), cells(book)
+    assert main(import_args(book, basic_export(tmp_path))) == 0
+    after_members, after_cells = members(book), cells(book)
+    assert list(after_members) == list(before_members)
+    changed = {n for n in before_members if before_members[n] != after_members[n]}
+    parts = sheet_part_names(book)
+    assert changed == {parts["Licenses"], parts["Run Log"]}
+    for sheet, values in before_cells.items():
+        if sheet == "Run Log":
+            assert len(after_cells[sheet]) > len(values)
+            assert all(after_cells[sheet][k] == v for k, v in values.items())
+            continue
+        diff = {
+            k
+            for k in values.keys() | after_cells[sheet].keys()
+            if values.get(k) != after_cells[sheet].get(k)
+        }
+        if sheet == "Licenses":
+            assert diff == {"J2", "K2", "K3", "J4", "K4"}
+        else:
+            assert diff == set(), sheet
+
+
+def test_unchanged_parts_keep_their_compressed_bytes(tmp_path: Path) -> None:
+    book = make_workbook(tmp_path)
+    assert main(["recalc", str(book), "--as-of", "2026-11-24"]) == 0
+    original = book.read_bytes()
+    assert main(import_args(book, basic_export(tmp_path))) == 0
+    with zipfile.ZipFile(io.BytesIO(original)) as old, zipfile.ZipFile(book) as new:
+        parts = sheet_part_names(book)
+        touched = {parts["Licenses"], parts["Run Log"], "xl/workbook.xml"}
+        for info in old.infolist():
+            if info.filename in touched:
+                continue
+            other = new.getinfo(info.filename)
+            assert (other.CRC, other.compress_size) == (info.CRC, info.compress_size)
+
+
+def test_last_client_data_entry_only_moves_later(tmp_path: Path) -> None:
+    book = make_workbook(tmp_path)
+    later = export_files({"Services": [row("4101", "2026-09-09"), row("4102", "2026-11-20")]})
+    earlier = export_files({"Services": [row("4101", "2026-01-01"), row("4102", "2025-05-05")]})
+    assert main(import_args(book, write_folder(tmp_path / "later", later))) == 0
+    licenses = cells(book)["Licenses"]
+    assert (licenses["J2"], licenses["J3"]) == (dt.datetime(2026, 9, 9), dt.datetime(2026, 11, 20))
+    assert main(import_args(book, write_folder(tmp_path / "earlier", earlier))) == 0
+    licenses = cells(book)["Licenses"]
+    assert (licenses["J2"], licenses["J3"]) == (dt.datetime(2026, 9, 9), dt.datetime(2026, 11, 20))
+    assert (licenses["K2"], licenses["K3"]) == (0, 0)  # the counts are the export's
+
+
+def test_no_client_field_reaches_the_workbook(tmp_path: Path, capsys) -> None:
+    book = make_workbook(tmp_path)
+    export = basic_export(tmp_path, quote_all=True)
+    assert any(m.encode() in (export / "Client.csv").read_bytes() for m in PRIVATE_MARKERS)
+    archive = write_zip(
+        tmp_path / "e.zip",
+        {p.name: read_rows(p) for p in export.glob("*.csv")},
+    )
+    for source in (export, archive):
+        assert main(import_args(book, source)) == 0
+    written = members(book)
+    printed = capsys.readouterr()
+    for marker in PRIVATE_MARKERS:
+        for name, data in written.items():
+            assert marker.encode() not in data, (marker, name)
+            assert marker.encode("utf-16-le") not in data, (marker, name)
+        assert marker not in printed.out and marker not in printed.err
+
+
+def test_an_export_that_starts_late_is_flagged(tmp_path: Path, capsys) -> None:
+    book = make_workbook(tmp_path)
+    files = export_files({"Services": [row("4101", "2026-10-01")]}, export_start="2026-09-01")
+    assert main(import_args(book, write_folder(tmp_path / "e", files))) == 0
+    assert "The export starts on 2026-09-01, after the window starts" in capsys.readouterr().out
+
+
+def test_a_formula_or_a_bad_date_is_left_alone_and_reported(tmp_path: Path, capsys) -> None:
+    rows = [dict(r) for r in LICENSE_ROWS]
+    rows[0]["Last Client Data Entry"] = "31/02/2026"
+    book = make_workbook(tmp_path, rows)
+    with_formula = openpyxl.load_workbook(book)
+    with_formula["Licenses"]["J4"] = "=DATE(2026,1,1)"  # a real formula
+    with_formula.save(book)
+    assert main(import_args(book, basic_export(tmp_path))) == 1
+    captured = capsys.readouterr()
+    assert 'Licenses!J2: "31/02/2026" is not a date' in captured.err
+    assert "Licenses!J4: holds a formula; it was left as it is" in captured.err
+    book_ = openpyxl.load_workbook(book)
+    assert book_["Licenses"]["J2"].value == "31/02/2026"
+    assert book_["Licenses"]["J4"].value == "=DATE(2026,1,1)"
+    assert book_["Licenses"]["K2"].value == 2  # the rest of the import was written
+
+
+def test_a_workbook_without_hmis_user_ids_is_not_changed(tmp_path: Path, capsys) -> None:
+    sheets = minimal_sheets(LICENSE_ROWS)
+    column = sheets["Licenses"][0].index("HMIS User ID")
+    sheets["Licenses"] = [r[:column] + r[column + 1 :] for r in sheets["Licenses"]]
+    book = write_workbook(tmp_path / "book.xlsx", sheets)
+    before = book.read_bytes()
+    assert main(import_args(book, basic_export(tmp_path))) == 1
+    assert 'has no "HMIS User ID" column' in capsys.readouterr().err
+    assert book.read_bytes() == before
+
+
+def test_exit_2_for_a_missing_export_or_workbook(tmp_path: Path, capsys) -> None:
+    book = make_workbook(tmp_path)
+    before = book.read_bytes()
+    assert main(import_args(book, tmp_path / "missing.zip")) == 2
+    assert "missing.zip: no such file or folder" in capsys.readouterr().err
+    assert main(import_args(tmp_path / "none.xlsx", basic_export(tmp_path))) == 2
+    assert book.read_bytes() == before
+
+
+def test_output_leaves_the_workbook_alone(tmp_path: Path) -> None:
+    book = make_workbook(tmp_path)
+    before = book.read_bytes()
+    out = tmp_path / "updated.xlsx"
+    assert main(import_args(book, basic_export(tmp_path), "--output", str(out))) == 0
+    assert book.read_bytes() == before
+    assert cells(out)["Licenses"]["J2"] == dt.datetime(2026, 6, 1)
+
+
+def test_the_window_comes_from_the_policy(tmp_path: Path) -> None:
+    from tests.conftest import policy_text
+
+    book = make_workbook(tmp_path)
+    policy = tmp_path / "policy.yaml"
+    text = policy_text().replace(
+        "client_data_window: {months: 6}", "client_data_window: {months: 1}"
+    )
+    policy.write_text(text)
+    assert main(import_args(book, basic_export(tmp_path), "--policy", str(policy))) == 0
+    assert cells(book)["Licenses"]["K2"] == 0  # 2026-06-01 is outside one month
+
+
+def test_on_the_bundled_sample_workbook(tmp_path: Path) -> None:
+    from tests.conftest import SAMPLE
+
+    book = Path(shutil.copy(SAMPLE, tmp_path / "sample.xlsx"))
+    licenses = {
+        r[0]: r
+        for r in openpyxl.load_workbook(book)["Licenses"].iter_rows(min_row=2, values_only=True)
+    }
+    ids = [str(r[6]) for r in licenses.values() if r[6]]
+    files = export_files({"Services": [row(i, "2026-11-23 10:00:00") for i in ids[:5]]})
+    assert main(import_args(book, write_folder(tmp_path / "e", files))) == 0
+    after = {
+        r[0]: r
+        for r in openpyxl.load_workbook(book)["Licenses"].iter_rows(min_row=2, values_only=True)
+    }
+    moved = [k for k in licenses if after[k][9] != licenses[k][9]]
+    assert len(moved) == 5 and all(after[k][9] == dt.datetime(2026, 11, 23) for k in moved)
+    assert check_package(book) == []
+    assert main(["recalc", str(book), "--as-of", "2026-11-24"]) == 0
+
+
+# --------------------------------------------------------------- progress, cells
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_the_progress_bar_shows_only_for_a_large_export_on_a_terminal() -> None:
+    terminal = _Terminal()
+    assert not Progress(terminal).start(1000)
+    assert not Progress(io.StringIO()).start(10**10)
+    bar = Progress(terminal)
+    assert bar.start(10**9)
+    bar.advance(5 * 10**8)
+    bar.finish()
+    assert "Reading export [" in terminal.getvalue()
+
+
+def test_no_progress_bar_when_stderr_is_not_a_terminal(tmp_path: Path, capsys) -> None:
+    assert main(import_args(make_workbook(tmp_path), basic_export(tmp_path))) == 0
+    assert "Reading export" not in capsys.readouterr().err
+
+
+def test_set_number_cells_keeps_every_other_byte() -> None:
+    text = (
+        '<x:worksheet xmlns:x="urn:x"><x:sheetData>'
+        '<x:row r="1"><x:c r="A1" t="s"><x:v>0</x:v></x:c></x:row>'
+        '<x:row r="2" spans="1:1"><x:c r="A2"><x:v>1</x:v></x:c><x:c r="D2" s="3"><x:f>A2</x:f>'
+        "<x:v>1</x:v></x:c></x:row>"
+        '<x:row r="3"/>'
+        "</x:sheetData><x:rowBreaks/></x:worksheet>"
+    )
+    patched = set_number_cells(
+        text, {(2, 2): ("46000", 5), (2, 3): ("7", None), (3, 2): ("8", None), (3, 1): ("9", 4)}
+    )
+    assert patched == (
+        '<x:worksheet xmlns:x="urn:x"><x:sheetData>'
+        '<x:row r="1"><x:c r="A1" t="s"><x:v>0</x:v></x:c></x:row>'
+        '<x:row r="2"><x:c r="A2"><x:v>1</x:v></x:c><x:c r="C2" s="5"><x:v>46000</x:v></x:c>'
+        '<x:c r="D2"><x:v>7</x:v></x:c></x:row>'
+        '<x:row r="3"><x:c r="B3" s="4"><x:v>9</x:v></x:c><x:c r="C3"><x:v>8</x:v></x:c></x:row>'
+        "</x:sheetData><x:rowBreaks/></x:worksheet>"
+    )
+    assert [r.number for r in sheet_rows(patched)] == [1, 2, 3]

@@ -1,0 +1,669 @@
+"""`hmis-licensing import-activity`: HMIS CSV export -> two columns of the Licenses sheet.
+
+    outcome = import_activity(Path("hmis.xlsx"), Path("export.zip"), today=..., now=...)
+
+The only command that writes an input sheet, and only `Last Client Data Entry` and
+`Client Entries (Window)` of the Licenses rows whose `HMIS User ID` appears in the export
+(SPEC §5, §7):
+
+* `Last Client Data Entry` only ever moves later: the export's latest activity (on or
+  before the as-of date) replaces it when it is later, and never when it is earlier (staff
+  may know of later work than the export shows);
+* `Client Entries (Window)` becomes the export's count of client-data rows with activity
+  in the §1.1 window (the window comes from the policy, as for `recalc`).
+
+How the bytes change: the Licenses sheet's XML part is edited in place at exactly those
+cells (a date is written as a number with a date style the workbook already uses; a count
+as a number; never a shared string), and one row is appended to Run Log by recalc's own
+writer (workbook/xlsxzip.py), which copies every other zip member byte for byte. Like
+recalc it sets "recalculate on open" in workbook.xml, so that formulas using those dates
+are fresh when Excel opens the file. The save is atomic and holds the workbook's lock.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from xml.etree import ElementTree as ET
+
+import engine
+from engine.errors import WorkbookError
+from engine.model import Policy
+from workbook.hmis_csv import ExportActivity, Progress, read_export_activity
+from workbook.layout import LICENSES, POLICY_SHEET, RUN_LOG, SETTINGS, header_key
+from workbook.results import RunLogEntry
+from workbook.run import Choice, choose_as_of, choose_policy_file, load_chosen_policy
+from workbook.safesave import atomic_write, check_can_write, workbook_lock
+from workbook.spreadsheetml import CellStyle, column_style, excel_serial, number_text
+from workbook.tables import column_letter, read_inputs
+from workbook.values import CellError, is_blank, parse_date, parse_text, shown
+from workbook.xlsx import check_workbook_file
+from workbook.xlsxcells import (
+    SharedStrings,
+    XmlRow,
+    cell_value,
+    column_index,
+    date_styles,
+    serial_day,
+    set_number_cells,
+    sheet_rows,
+    utf8_text,
+)
+from workbook.xlsxpackage import WORKBOOK_CONTENT_TYPES, XlsxPackage, open_package
+from workbook.xlsxzip import WorkbookWriter
+
+RAN_FROM = "hmis-licensing import-activity"
+USER_ID_FIELD = "hmis_user_id"
+DATE_FIELD = "last_client_data_entry"
+COUNT_FIELD = "client_entries_window"
+LISTED = 25  # names listed on the screen before "... and N more"
+LISTED_IN_LOG = 10
+
+# ------------------------------------------------------------------ reading, planning
+
+
+@dataclass
+class LicenseRowCells:
+    """One row of the Licenses sheet, as the import sees it."""
+
+    row: int
+    license_id: str
+    user_id: str  # normalized text; "" when blank
+    last_entry: dt.date | None = None
+    last_entry_problem: str = ""  # why that cell cannot be compared or written
+    count: object = None
+    count_problem: str = ""
+
+
+@dataclass
+class LicensesSheet:
+    title: str
+    part: str
+    letters: dict[str, str]  # field -> column letter, for the columns found
+    rows: list[LicenseRowCells]
+    text: str  # the sheet part's XML, parsed once into xml_rows
+    xml_rows: list[XmlRow]
+
+
+@dataclass(frozen=True, slots=True)
+class CellUpdate:
+    row: int
+    field: str  # DATE_FIELD or COUNT_FIELD
+    value: dt.date | int
+    before: object  # the value it replaces (a date, a count, or None)
+
+
+@dataclass
+class Plan:
+    """What the import will write, and what it found, in words for the summary."""
+
+    updates: list[CellUpdate] = field(default_factory=list)
+    matched: list[LicenseRowCells] = field(default_factory=list)
+    without_activity: list[LicenseRowCells] = field(default_factory=list)
+    with_user_id: int = 0
+    without_user_id: int = 0
+    not_written: list[str] = field(default_factory=list)  # cells that could not be updated
+    unlicensed_active: list[tuple[str, int]] = field(default_factory=list)  # id, window rows
+    unlicensed_older: int = 0  # UserIDs without a license whose activity is all older
+    dates_moved: int = 0
+    dates_kept: int = 0  # the sheet already had the same or a later date
+
+
+def read_licenses(package: XlsxPackage, shared: Callable[[int], str]) -> LicensesSheet:
+    """The Licenses sheet's rows with the cells the import reads and writes."""
+    wanted = header_key(LICENSES.name)
+    entry = next(
+        (s for s in package.sheets if header_key(s.name) == wanted and s.kind == "worksheet"),
+        None,
+    )
+    if entry is None or entry.part is None:
+        raise _SheetProblem(
+            f"The workbook has no {LICENSES.name} sheet.",
+            f"Add a sheet named {LICENSES.name} with an HMIS User ID column.",
+        )
+    text = utf8_text(package.read(entry.part), f"{package.path}: {entry.part}")
+    rows = sheet_rows(text)
+    header = next((r for r in rows if r.number == 1), None)
+    columns: dict[str, int] = {}
+    for index, cell in sorted(header.cells.items()) if header else ():
+        label = cell_value(cell, shared)
+        if is_blank(label) or not isinstance(label, str):
+            continue
+        for column in LICENSES.columns:
+            if column.matches(label) and column.field not in columns:
+                columns[column.field] = index
+    if USER_ID_FIELD not in columns:
+        raise _SheetProblem(
+            f'The {entry.name} sheet has no "{_header(USER_ID_FIELD)}" column, so no license'
+            " can be matched to the export's UserIDs.",
+            f'Add a column headed "{_header(USER_ID_FIELD)}" in row 1 and enter each'
+            " license's UserID in the HMIS.",
+        )
+    if DATE_FIELD not in columns and COUNT_FIELD not in columns:
+        raise _SheetProblem(
+            f'The {entry.name} sheet has neither a "{_header(DATE_FIELD)}" nor a'
+            f' "{_header(COUNT_FIELD)}" column to import into.',
+            f'Add columns headed "{_header(DATE_FIELD)}" and "{_header(COUNT_FIELD)}" in row 1.',
+        )
+    found = []
+    for row in rows:
+        if row.number < 2:
+            continue
+        found.append(_license_row(row, columns, shared, package.date1904))
+    letters = {name: column_letter(index) for name, index in columns.items()}
+    return LicensesSheet(entry.name, entry.part, letters, found, text, rows)
+
+
+def _license_row(
+    row: XmlRow, columns: Mapping[str, int], shared: Callable[[int], str], date1904: bool
+) -> LicenseRowCells:
+    def value(name: str) -> object:
+        cell = row.cells.get(columns[name]) if name in columns else None
+        return cell_value(cell, shared) if cell is not None else None
+
+    raw_id = value(USER_ID_FIELD)
+    user_id = "" if is_blank(raw_id) or isinstance(raw_id, CellError) else parse_text(raw_id)
+    raw_license = value("license_id")
+    found = LicenseRowCells(
+        row.number,
+        "" if is_blank(raw_license) else parse_text(raw_license),
+        user_id,
+    )
+    for name, problem_attr in ((DATE_FIELD, "last_entry_problem"), (COUNT_FIELD, "count_problem")):
+        cell = row.cells.get(columns[name]) if name in columns else None
+        if cell is not None and cell.has_formula:
+            setattr(found, problem_attr, "holds a formula; it was left as it is")
+    raw_date = value(DATE_FIELD)
+    if not found.last_entry_problem and not is_blank(raw_date):
+        if isinstance(raw_date, float) and not isinstance(raw_date, bool):
+            day = serial_day(raw_date, date1904)
+            if day is None:
+                found.last_entry_problem = f"{shown(raw_date)} is not a date"
+            found.last_entry = day
+        else:
+            parsed = parse_date(raw_date)
+            if isinstance(parsed, CellError):
+                found.last_entry_problem = parsed.problem.rstrip(".")
+            else:
+                found.last_entry = parsed
+    found.count = value(COUNT_FIELD)
+    return found
+
+
+def plan_updates(sheet: LicensesSheet, activity: ExportActivity) -> Plan:
+    """Which cells change, and the summary's lists. Pure: reads, decides, writes nothing."""
+    plan = Plan()
+    has_date, has_count = DATE_FIELD in sheet.letters, COUNT_FIELD in sheet.letters
+    licensed: set[str] = set()
+    for row in sheet.rows:
+        if not row.user_id:
+            if row.license_id:
+                plan.without_user_id += 1
+            continue
+        licensed.add(row.user_id)
+        plan.with_user_id += 1
+        user = activity.users.get(row.user_id)
+        if user is None or user.latest is None:
+            plan.without_activity.append(row)
+        if user is None:
+            continue
+        plan.matched.append(row)
+        latest = user.latest_date
+        if has_date and latest is not None:
+            if row.last_entry_problem:
+                plan.not_written.append(
+                    f"{sheet.title}!{sheet.letters[DATE_FIELD]}{row.row}:"
+                    f" {row.last_entry_problem}; the export's latest activity is {latest}."
+                )
+            elif row.last_entry is None or latest > row.last_entry:
+                plan.updates.append(CellUpdate(row.row, DATE_FIELD, latest, row.last_entry))
+                plan.dates_moved += 1
+            else:
+                plan.dates_kept += 1
+        if has_count:
+            if row.count_problem:
+                plan.not_written.append(
+                    f"{sheet.title}!{sheet.letters[COUNT_FIELD]}{row.row}:"
+                    f" {row.count_problem}; the export counts {user.window_rows:,}."
+                )
+            elif not _same_number(row.count, user.window_rows):
+                plan.updates.append(CellUpdate(row.row, COUNT_FIELD, user.window_rows, row.count))
+    for user in activity.users.values():
+        if user.user_id in licensed:
+            continue
+        if user.window_rows:
+            plan.unlicensed_active.append((user.user_id, user.window_rows))
+        elif user.latest is not None:
+            plan.unlicensed_older += 1
+    plan.unlicensed_active.sort(key=lambda pair: (-pair[1], pair[0]))
+    return plan
+
+
+def _same_number(value: object, number: int) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and value == number
+
+
+# ----------------------------------------------------------------------------- writing
+
+
+def changed_cells(
+    updates: Iterable[CellUpdate],
+    sheet: LicensesSheet,
+    existing_styles: Mapping[tuple[int, int], int | None],
+    *,
+    date_style: int | None,
+    count_style: int | None,
+    is_date_style: Callable[[int], bool],
+    date1904: bool,
+) -> dict[tuple[int, int], tuple[str, int | None]]:
+    """(row, column) -> (number, style) for each update. A cell keeps its own style when
+    that suits it (a date format for a date, anything else for a count), else gets the
+    style chosen for its column."""
+    cells: dict[tuple[int, int], tuple[str, int | None]] = {}
+    for update in updates:
+        column = column_index(sheet.letters[update.field])
+        own = existing_styles.get((update.row, column))
+        if update.field == DATE_FIELD:
+            serial = excel_serial(update.value, date1904)  # type: ignore[arg-type]
+            if serial is None:  # before 1900: Excel cannot show it (never from an export)
+                continue
+            style = own if own is not None and is_date_style(own) else date_style
+            cells[(update.row, column)] = (number_text(serial), style)
+        else:
+            style = own if own is not None and not is_date_style(own) else count_style
+            cells[(update.row, column)] = (str(update.value), style)
+    return cells
+
+
+def choose_styles(
+    rows: Iterable[XmlRow], letters: Mapping[str, str], date_like: set[int]
+) -> tuple[int | None, int | None]:
+    """The styles new cells get: what the column's cells already use (the most common
+    date style among its dates; the most common style among its counts), else a date
+    style used elsewhere on the sheet (e.g. Granted On)."""
+    date_column = column_index(letters[DATE_FIELD]) if DATE_FIELD in letters else -1
+    count_column = column_index(letters[COUNT_FIELD]) if COUNT_FIELD in letters else -1
+    in_column: Counter[int] = Counter()
+    on_sheet: Counter[int] = Counter()
+    counts: Counter[int] = Counter()
+    for row in rows:
+        if row.number < 2:
+            continue
+        for column, cell in row.cells.items():
+            style = cell.style
+            if style is None or cell.inner is None or cell.attrs.get("t", "n") != "n":
+                continue
+            if style in date_like:
+                on_sheet[style] += 1
+                if column == date_column:
+                    in_column[style] += 1
+            elif column == count_column:
+                counts[style] += 1
+    date_style = (in_column or on_sheet).most_common(1)[0][0] if in_column or on_sheet else None
+    count_style = counts.most_common(1)[0][0] if counts else None
+    return date_style, count_style
+
+
+# ----------------------------------------------------------------------------- command
+
+
+class _SheetProblem(Exception):
+    """The Licenses sheet cannot take the import (exit 1, nothing written)."""
+
+    def __init__(self, problem: str, how_to_fix: str) -> None:
+        super().__init__(problem)
+        self.problem = problem
+        self.how_to_fix = how_to_fix
+
+
+@dataclass
+class ImportOutcome:
+    as_of: Choice
+    policy_file: Choice
+    policy: Policy | None = None
+    activity: ExportActivity | None = None
+    plan: Plan | None = None
+    errors: list[str] = field(default_factory=list)  # with their fixes, for stderr
+    written: Path | None = None
+    run_log: RunLogEntry | None = None
+
+    @property
+    def exit_code(self) -> int:
+        """SPEC §5: 1 when the workbook had errors (cells not written, a missing column)."""
+        if self.errors:
+            return 1
+        return 1 if self.plan is not None and self.plan.not_written else 0
+
+
+def import_activity(
+    workbook: Path,
+    export: Path,
+    *,
+    as_of: dt.date | None = None,
+    policy_file: Path | None = None,
+    output: Path | None = None,
+    today: dt.date,
+    now: dt.datetime,
+    reader: str = "auto",
+    progress: Progress | None = None,
+) -> ImportOutcome:
+    """Read the export, update the Licenses columns, append to Run Log, save atomically.
+
+    HmisLicensingError (exit 2) for a bad policy, export or workbook file; a Licenses
+    sheet the import cannot use comes back as `errors` with nothing written.
+    """
+    destination = output or workbook
+    check_workbook_file(workbook)
+    check_can_write(destination)
+    from workbook.xlsxread import read_snapshot
+
+    snapshot = read_snapshot(workbook, [SETTINGS.name, POLICY_SHEET])
+    settings_read = read_inputs(snapshot)
+    as_of_choice = choose_as_of(as_of, settings_read.settings, today)
+    policy_choice = choose_policy_file(
+        policy_file, settings_read.settings, workbook.resolve().parent, snapshot.find(POLICY_SHEET)
+    )
+    outcome = ImportOutcome(as_of_choice, policy_choice)
+    settings_errors = [
+        p for p in settings_read.problems if p.severity == "Error" and p.where.sheet == "Settings"
+    ]
+    if settings_errors and as_of is None:
+        outcome.errors = [
+            f"Settings: {p.problem}\n    How to fix: {p.how_to_fix}" for p in settings_errors
+        ]
+        return outcome
+    policy = load_chosen_policy(policy_choice, snapshot, workbook.resolve().parent)
+    outcome.policy = policy
+    day: dt.date = as_of_choice.value  # type: ignore[assignment]
+    window_start = policy.inactivity.client_data_window.before(day)
+    activity = read_export_activity(export, day, window_start, reader=reader, progress=progress)
+    outcome.activity = activity
+    with workbook_lock(destination):
+        package = open_package(workbook)
+        try:
+            _check_suffix(package, workbook, destination)
+            shared = SharedStrings(package)
+            try:
+                sheet = read_licenses(package, shared)
+            except _SheetProblem as problem:
+                outcome.errors = [f"{problem.problem}\n    How to fix: {problem.how_to_fix}"]
+                return outcome
+            plan = plan_updates(sheet, activity)
+            outcome.plan = plan
+            run_log = RunLogEntry(
+                run_at=now.replace(microsecond=0),
+                as_of=day,
+                policy_version=policy.version,
+                policy_sha256=policy.sha256,
+                engine_version=engine.ENGINE_VERSION,
+                licenses=len(plan.matched),
+                eligible=None,  # type: ignore[arg-type]  # an import judges nothing: blank
+                errors=len(plan.not_written),
+                warnings=len(warnings(activity, plan)),
+                policy_file=str(policy_choice.value),
+                ran_from=f"{RAN_FROM}: " + log_summary(activity, plan, export),
+            )
+            outcome.run_log = run_log
+            data = _build(package, sheet, plan, run_log)
+        finally:
+            package.close()
+        atomic_write(destination, data)
+    outcome.written = destination
+    return outcome
+
+
+def _build(package: XlsxPackage, sheet: LicensesSheet, plan: Plan, run_log: RunLogEntry) -> bytes:
+    date_like, exact = date_styles(package)
+    date_style, count_style = choose_styles(sheet.xml_rows, sheet.letters, date_like)
+    if date_style is None:
+        date_style = exact  # else the Run Log's own date style, which the writer ensures
+    as_of_style = column_style(RUN_LOG.columns[1])  # yyyy-mm-dd, which the writer ensures
+
+    rows = {r.number: r for r in sheet.xml_rows}
+    existing_styles = {
+        (update.row, column_index(sheet.letters[update.field])): cell.style
+        for update in plan.updates
+        if (cell := rows[update.row].cells.get(column_index(sheet.letters[update.field])))
+    }
+
+    def patch(indexes: Mapping[CellStyle, int]) -> bytes:
+        chosen = date_style if date_style is not None else indexes.get(as_of_style)
+        known = date_like | ({chosen} if chosen is not None else set())
+        cells = changed_cells(
+            plan.updates,
+            sheet,
+            existing_styles,
+            date_style=chosen,
+            count_style=count_style,
+            is_date_style=known.__contains__,
+            date1904=package.date1904,
+        )
+        data = set_number_cells(sheet.text, cells, sheet.xml_rows).encode("utf-8")
+        ET.fromstring(data)  # a last check: the part is still well-formed XML
+        return data
+
+    return WorkbookWriter(package, [], run_log, input_patches={sheet.part: patch}).build()
+
+
+def _check_suffix(package: XlsxPackage, source: Path, destination: Path) -> None:
+    """Excel will not open a macro workbook saved as .xlsx (or the reverse)."""
+    if source.resolve() == destination.resolve():
+        return
+    wanted = WORKBOOK_CONTENT_TYPES[package.workbook_content_type]
+    if destination.suffix.lower() != wanted:
+        raise WorkbookError(
+            f"{destination}: a copy of {source.name} must end in {wanted}.",
+            fix=f"Choose an --output name ending in {wanted}.",
+        )
+
+
+def _header(field_name: str) -> str:
+    return LICENSES.column(field_name).header
+
+
+# ----------------------------------------------------------------------------- summary
+
+
+def warnings(activity: ExportActivity, plan: Plan | None) -> list[str]:
+    """Everything in the import a person should look at, one line each."""
+    found = [s.describe() for s in activity.skipped]
+    for file in activity.files:
+        if file.malformed_rows:
+            found.append(
+                f"{file.name}: {file.malformed_rows:,} rows with a different number of fields"
+                " from the header were not used."
+            )
+        if file.note and "csv module" not in file.note:
+            found.append(f"{file.name}: {file.note}.")
+    if activity.rows_without_user:
+        found.append(f"{activity.rows_without_user:,} rows without a UserID were not credited.")
+    start = activity.export_start
+    if start is not None and start > activity.window_start:
+        found.append(
+            f"The export starts on {start}, after the window starts ({activity.window_start}):"
+            " Client Entries (Window) counts only what the export holds."
+        )
+    if plan is not None and plan.unlicensed_active:
+        found.append(
+            f"{len(plan.unlicensed_active):,} UserIDs entered client data in the window but"
+            " have no license row."
+        )
+    return found
+
+
+def summary_lines(outcome: ImportOutcome, workbook: Path, export: Path) -> list[str]:
+    """The summary printed after an import (SPEC §7), in words staff can act on."""
+    activity, plan = outcome.activity, outcome.plan
+    lines = [
+        f"Workbook: {workbook}",
+        f"Policy:   {outcome.policy_file.value} ({outcome.policy_file.origin})",
+        f"As of:    {outcome.as_of.value} ({outcome.as_of.origin})",
+    ]
+    if activity is None:
+        return lines
+    policy = outcome.policy
+    window = policy.inactivity.client_data_window.describe() if policy else ""
+    lines.append(
+        f"Window:   {activity.window_start} to {activity.as_of} ({window}, §1.1):"
+        " rows with activity in it are counted"
+    )
+    version = f", CSV version {activity.csv_version}" if activity.csv_version else ""
+    readers = sorted({f.reader for f in activity.files})
+    lines.append(f"Export:   {export}{version}")
+    lines.append(
+        f"Read:     {len(activity.files)} client-data files, {activity.rows:,} rows"
+        f" ({' and '.join(_reader_name(r) for r in readers)}); UserID and the three dates"
+        " only"
+    )
+    fallback = [f for f in activity.files if "csv module" in f.note]
+    for file in fallback:
+        lines.append(f"          {file.name}: {file.note}")
+    if activity.other_files:
+        lines.append(
+            f"          {len(activity.other_files)} other files not read (not client data)"
+        )
+    lines.append(f"Users:    {len(activity.users):,} UserIDs in the export")
+    if plan is None:
+        return lines
+    lines.append(
+        f"Matched:  {len(plan.matched):,} of {plan.with_user_id:,} licenses with an HMIS User ID;"
+        f" Last Client Data Entry moved later on {plan.dates_moved:,}"
+        f" ({plan.dates_kept:,} already had that date or a later one)"
+    )
+    if plan.without_user_id:
+        lines.append(f"          {plan.without_user_id:,} licenses have no HMIS User ID")
+    lines.append(
+        f"No activity in the export: {len(plan.without_activity):,} licenses"
+        + (": " if plan.without_activity else "")
+        + _listed(
+            [f"{r.license_id or f'row {r.row}'} ({r.user_id})" for r in plan.without_activity]
+        )
+    )
+    lines.append(
+        f"No license: {len(plan.unlicensed_active):,} UserIDs entered client data in the window"
+        " but have no license row"
+        + (": " if plan.unlicensed_active else "")
+        + _listed([f"{u} ({n:,} rows)" for u, n in plan.unlicensed_active])
+    )
+    if plan.unlicensed_older:
+        lines.append(
+            f"          and {plan.unlicensed_older:,} more UserIDs without a license have only"
+            " older activity"
+        )
+    skipped = activity.skipped_values
+    lines.append(f"Skipped:  {skipped:,} unreadable date values (never guessed)")
+    lines += [f"          {s.describe()}" for s in activity.skipped]
+    for line in warnings(activity, None):
+        if not any(line == s.describe() for s in activity.skipped):
+            lines.append(f"Warning:  {line}")
+    return lines
+
+
+def _reader_name(reader: str) -> str:
+    return "pyarrow" if reader == "pyarrow" else "Python's csv module"
+
+
+def _listed(items: list[str], limit: int = LISTED) -> str:
+    shown_items = ", ".join(_printable(i) for i in items[:limit])
+    more = len(items) - limit
+    return shown_items + (f", ... and {more:,} more" if more > 0 else "")
+
+
+def _printable(text: str) -> str:
+    return "".join(c if c.isprintable() else "?" for c in text)
+
+
+def log_summary(activity: ExportActivity, plan: Plan, export: Path) -> str:
+    """The import's summary in one line, for the Run Log's Ran From cell."""
+    parts = [
+        f"{export.name}: {len(activity.files)} client-data files, {activity.rows:,} rows,"
+        f" {len(activity.users):,} UserIDs",
+        f"{len(plan.matched):,} licenses matched, {plan.dates_moved:,} dates moved later",
+        f"{len(plan.without_activity):,} licenses with no activity in the export",
+    ]
+    if plan.unlicensed_active:
+        ids = _listed([u for u, _ in plan.unlicensed_active], LISTED_IN_LOG)
+        parts.append(
+            f"{len(plan.unlicensed_active):,} UserIDs active in the window with no license: {ids}"
+        )
+    else:
+        parts.append("no UserID active in the window without a license")
+    if activity.skipped:
+        kinds = "; ".join(s.describe() for s in activity.skipped[:5])
+        more = len(activity.skipped) - 5
+        parts.append(
+            f"{activity.skipped_values:,} unreadable dates skipped ({kinds}"
+            + (f"; and {more} more kinds" if more > 0 else "")
+            + ")"
+        )
+    if plan.not_written:
+        parts.append(f"{len(plan.not_written)} cells not updated (see the command's output)")
+    return "; ".join(parts)
+
+
+# ------------------------------------------------------------------------ command line
+
+
+def add_import_parser(
+    commands: argparse._SubParsersAction, date_type: Callable[[str], dt.date]
+) -> None:
+    """`hmis-licensing import-activity WORKBOOK EXPORT [--as-of] [--policy] [--output]`."""
+    command = commands.add_parser(
+        "import-activity",
+        help="update Last Client Data Entry and Client Entries (Window) from an HMIS export",
+        description="Read a HUD HMIS CSV export (FY2022, FY2024 or FY2026; a .zip or a"
+        " folder), find each UserID's latest client-data activity and the rows in the §1.1"
+        " window, and update those two columns on the Licenses rows whose HMIS User ID"
+        " matches. Last Client Data Entry only ever moves later. Only UserID and the"
+        " three audit dates are read from client files. Then run recalc.",
+    )
+    command.add_argument("workbook", type=Path, help="the shared workbook (.xlsx)")
+    command.add_argument("export", type=Path, help="the HMIS CSV export: a .zip or a folder")
+    command.add_argument(
+        "--as-of",
+        type=date_type,
+        dest="as_of",
+        help="activity after this date is ignored; the window ends on it, yyyy-mm-dd"
+        " (default: the Settings sheet's As Of, else today)",
+    )
+    command.add_argument(
+        "--policy",
+        type=Path,
+        help="policy file whose client_data_window sets the window (chosen as recalc does)",
+    )
+    command.add_argument(
+        "--output", type=Path, help="write the updated workbook here instead of over WORKBOOK"
+    )
+
+
+def run_import(args: argparse.Namespace) -> int:
+    """The command: import, print the summary on stdout and errors on stderr."""
+    outcome = import_activity(
+        args.workbook,
+        args.export,
+        as_of=args.as_of,
+        policy_file=args.policy,
+        output=args.output,
+        today=dt.date.today(),
+        now=dt.datetime.now(),
+        progress=Progress(sys.stderr),
+    )
+    for line in summary_lines(outcome, args.workbook, args.export):
+        print(line)
+    for error in outcome.errors:
+        print(f"Error: {error}", file=sys.stderr)
+    if outcome.plan is not None:
+        for line in outcome.plan.not_written:
+            print(f"Error: {line}", file=sys.stderr)
+    if outcome.written is None:
+        print("The workbook was not changed.")
+        return outcome.exit_code
+    changed = len(outcome.plan.updates) if outcome.plan else 0
+    print(f"Wrote:    {outcome.written} ({changed:,} Licenses cells updated; a Run Log row added)")
+    print(f"Next:     hmis-licensing recalc {outcome.written} --as-of {outcome.as_of.value}")
+    return outcome.exit_code

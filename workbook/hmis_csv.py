@@ -1,0 +1,842 @@
+"""Who last entered or updated client data, read from a HUD HMIS CSV export (SPEC §7).
+
+    activity = read_export_activity(Path("export.zip"), as_of, window_start)
+    activity.users["4101"].latest        # 2026-11-02: the latest activity up to as-of
+    activity.users["4101"].window_rows   # client-data rows with activity in the window
+
+EXPORT is a zip (the files may sit in a folder inside it) or a folder of FY2022, FY2024 or
+FY2026 HMIS CSV files. Only the client-data files are read (`CLIENT_DATA_FILES`), and of
+them only four columns: UserID, DateCreated, DateUpdated, DateDeleted. Every other field
+of a row (client names, SSN, date of birth, ...) is split off by the CSV parser and
+dropped at once: nothing else is kept, returned, printed or written (privacy by
+construction; the tests plant marker values in those fields and look for them).
+
+The rules, one place each:
+
+* `read_date(text)` - the date of one audit value, or why it is skipped. Accepted:
+  `yyyy-mm-dd` and `yyyy-mm-dd hh:mm:ss` (the HUD spec; also `T` between, `hh` or `hh:mm`,
+  fractions of a second), and `mm-dd-yyyy` / `mm/dd/yyyy` with an optional time
+  (`h:mm[:ss]`, optionally AM/PM). Anything else is never guessed: two-digit years,
+  day-first dates (31/12/2024), month names, impossible days. Blank and `NULL` are blank.
+* `row_activity(dates, as_of)` - a row's activity date is the latest of its DateCreated,
+  DateUpdated and DateDeleted *that are on or before the as-of date*. A row created in
+  the window and updated after the as-of date was still client data entered in the
+  window; dropping the whole row would hide it. A deleted row counts with its DateDeleted
+  (deleting client data is working on it).
+* Per UserID (`UserActivity`): rows credited, latest activity, and rows whose activity date
+  falls in the §1.1 window `window_start <= day <= as_of`.
+
+Encoding: files are split into fields as Latin-1, which maps every byte to a character and
+so never fails mid-file; a UTF-8 byte-order mark is dropped from the header. The only
+text kept, the UserID, is then read as UTF-8 when its bytes are valid UTF-8, else as
+Latin-1. Dates are ASCII in every accepted format, so other bytes in them are unreadable
+dates. (A UTF-16 file, marked by its byte-order mark, is decoded as UTF-16.)
+
+Two routes read the files and give the same result: the csv module (always available)
+and, when pyarrow is installed (`pip install hmis-licensing[fast]`), `workbook.hmis_csv_arrow`,
+which hands a file back to the csv-module route whenever it meets a value it cannot read
+exactly as `read_date` does.
+"""
+
+from __future__ import annotations
+
+import codecs
+import contextlib
+import csv
+import datetime as dt
+import functools
+import io
+import re
+import sys
+import threading
+import time
+import zipfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path, PurePosixPath
+from typing import IO, TextIO
+
+from engine.errors import UsageError
+
+# ---------------------------------------------------------------------------- the files
+
+CLIENT_DATA_FILES = (
+    "Client",
+    "Enrollment",
+    "EnrollmentCoC",  # FY2022 only; FY2024 moved it into Enrollment
+    "Exit",
+    "IncomeBenefits",
+    "HealthAndDV",
+    "EmploymentEducation",
+    "Disabilities",
+    "Services",
+    "CurrentLivingSituation",
+    "Assessment",
+    "AssessmentQuestions",
+    "AssessmentResults",
+    "Event",
+    "YouthEducationStatus",
+)
+PROJECT_LEVEL_FILES = (
+    "Export",
+    "Organization",
+    "User",
+    "Project",
+    "Funder",
+    "ProjectCoC",
+    "Inventory",
+    "Affiliation",
+    "HMISParticipation",
+    "CEParticipation",
+)
+USER_ID = "UserID"
+DATE_COLUMNS = ("DateCreated", "DateUpdated", "DateDeleted")
+AUDIT_COLUMNS = (USER_ID, *DATE_COLUMNS)
+
+_CLIENT_BY_KEY = {name.casefold(): name for name in CLIENT_DATA_FILES}
+_PROJECT_BY_KEY = {name.casefold(): name for name in PROJECT_LEVEL_FILES}
+_UTF8_BOM_AS_LATIN1 = codecs.BOM_UTF8.decode("latin-1")
+
+# ------------------------------------------------------------------------------- dates
+
+
+class Skip(Enum):
+    """Why a date value was not used; each is reported with a count and an example."""
+
+    TWO_DIGIT_YEAR = "two-digit year"
+    DAY_FIRST = "day first"
+    NO_SUCH_DAY = "no such day"
+    NOT_A_DATE = "not in an accepted date format"
+
+
+_ISO_DAY = re.compile(r"(\d{4})-(\d{2})-(\d{2})", re.ASCII)
+_US_DAY = re.compile(r"(\d{1,2})([-/])(\d{1,2})\2(\d{4})", re.ASCII)
+_ISO_TIME = re.compile(r"(\d{1,2})(?::(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?)?", re.ASCII)
+_US_TIME = re.compile(r"(\d{1,2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(?: ?([AaPp])[Mm])?", re.ASCII)
+_TWO_DIGIT_YEAR = re.compile(r"\d{1,2}([-/.])\d{1,2}\1\d{2}(?:[ T].*)?", re.DOTALL | re.ASCII)
+_DAY_FIRST_DOTS = re.compile(r"\d{1,2}\.\d{1,2}\.\d{4}(?:[ T].*)?", re.DOTALL | re.ASCII)
+# Examples of skipped values are shown only when they are shaped like a date attempt, so
+# that a shifted row can never put a client's name or SSN into a warning.
+_DATE_SHAPED = re.compile(
+    r"(?:\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.](?:\d{2}|\d{4})"
+    r"|\d{1,2}[-/ ][A-Za-z]{3}[-/ ](?:\d{2}|\d{4}))"
+    r"(?:[ T][0-9:. ]{1,15}(?:[AaPp][Mm])?)?",
+    re.ASCII,
+)
+
+
+def _day(year: int, month: int, day: int) -> str | None:
+    try:
+        return dt.date(year, month, day).isoformat()
+    except ValueError:
+        return None
+
+
+def _time_ok(hour: str, minute: str | None, second: str | None, meridiem: str | None) -> bool:
+    h = int(hour)
+    if meridiem is not None:
+        if not 1 <= h <= 12:
+            return False
+    elif h > 23:
+        return False
+    return (minute is None or int(minute) < 60) and (second is None or int(second) < 60)
+
+
+def _iso_time_ok(text: str) -> bool:
+    match = _ISO_TIME.fullmatch(text)
+    return match is not None and _time_ok(match[1], match[2], match[3], None)
+
+
+def _us_time_ok(text: str) -> bool:
+    match = _US_TIME.fullmatch(text)
+    return match is not None and _time_ok(match[1], match[2], match[3], match[4])
+
+
+def date_token_day(token: str) -> str | Skip:
+    """The ISO day of a date without its time (`2026-11-02`, `11/02/2026`), or why not."""
+    match = _ISO_DAY.fullmatch(token)
+    if match:
+        return _day(int(match[1]), int(match[2]), int(match[3])) or Skip.NO_SUCH_DAY
+    match = _US_DAY.fullmatch(token)
+    if match:
+        month, day, year = int(match[1]), int(match[3]), int(match[4])
+        if month > 12:
+            return Skip.DAY_FIRST if 1 <= day <= 12 else Skip.NOT_A_DATE
+        return _day(year, month, day) or Skip.NO_SUCH_DAY
+    return _classify(token)
+
+
+def time_token_ok(token: str, *, iso: bool) -> bool:
+    """Whether what follows the date (after one space) is a time of day."""
+    return _iso_time_ok(token) or _us_time_ok(token) if iso else _us_time_ok(token)
+
+
+def read_date(text: str) -> str | Skip | None:
+    """The ISO day (`yyyy-mm-dd`) of one audit date value; None when blank; else why not.
+
+    Returned as text because ISO days compare in date order, which keeps the hot loop
+    free of date objects.
+    """
+    value = text.strip()
+    if not value or value.upper() == "NULL":
+        return None
+    head, space, tail = value.partition(" ")
+    if not space and len(head) > 10 and head[10] == "T":
+        head, tail = head[:10], head[11:]
+        if not _ISO_DAY.fullmatch(head):
+            return _classify(value)
+        space = "T"
+    day = date_token_day(head)
+    if isinstance(day, Skip):
+        return day if day is not Skip.NOT_A_DATE else _classify(value)
+    if space and not time_token_ok(tail, iso=head[4] == "-"):
+        return Skip.NOT_A_DATE
+    return day
+
+
+def _classify(value: str) -> Skip:
+    if _TWO_DIGIT_YEAR.fullmatch(value):
+        return Skip.TWO_DIGIT_YEAR
+    if _DAY_FIRST_DOTS.fullmatch(value):
+        return Skip.DAY_FIRST
+    return Skip.NOT_A_DATE
+
+
+def row_activity(days: tuple[str | None, ...], as_of: str) -> str | None:
+    """A row's activity day: the latest of its readable days on or before `as_of`."""
+    usable = [day for day in days if day is not None and day <= as_of]
+    return max(usable) if usable else None
+
+
+def shown_example(value: str) -> str:
+    """A skipped value as it may be shown: only when it is shaped like a date."""
+    value = value.strip()
+    if len(value) <= 40 and _DATE_SHAPED.fullmatch(value):
+        return value
+    return f"(not shown: {len(value)} characters not shaped like a date)"
+
+
+def normalize_user_id(raw: str) -> str:
+    """A UserID as matched against the workbook's HMIS User ID: spaces trimmed."""
+    return " ".join(raw.split())
+
+
+def decode_user_id(raw: bytes) -> str:
+    """UTF-8 when the bytes are valid UTF-8, else Latin-1 (never fails)."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("latin-1")
+
+
+# ---------------------------------------------------------------------------- results
+
+
+@dataclass
+class UserActivity:
+    """One UserID's client-data activity in the export."""
+
+    user_id: str
+    rows: int = 0
+    latest: str | None = None  # ISO day, on or before the as-of date
+    window_rows: int = 0
+
+    @property
+    def latest_date(self) -> dt.date | None:
+        return dt.date.fromisoformat(self.latest) if self.latest else None
+
+
+@dataclass
+class SkippedValues:
+    """Unreadable values of one kind in one file and column: counted, one example."""
+
+    file: str
+    column: str
+    reason: Skip
+    count: int
+    example: str
+
+    def describe(self) -> str:
+        noun = "value" if self.count == 1 else "values"
+        return (
+            f"{self.file} {self.column}: {self.count:,} {noun} skipped ({self.reason.value}),"
+            f' e.g. "{self.example}"'
+        )
+
+
+@dataclass
+class FileRead:
+    name: str  # as found in the export, with any folder inside a zip
+    kind: str  # the HUD file it is, e.g. "Services"
+    rows: int = 0
+    malformed_rows: int = 0  # a different number of fields from the header: not used
+    rows_without_user: int = 0
+    reader: str = "csv"  # "csv" or "pyarrow"
+    note: str = ""  # e.g. why the fast reader handed it back; missing columns
+
+
+@dataclass
+class ExportActivity:
+    """Everything an import learned from an export; no client-level data in it."""
+
+    source: Path
+    as_of: dt.date
+    window_start: dt.date
+    files: list[FileRead] = field(default_factory=list)
+    other_files: list[str] = field(default_factory=list)  # project-level and unknown
+    users: dict[str, UserActivity] = field(default_factory=dict)
+    skipped: list[SkippedValues] = field(default_factory=list)
+    csv_version: str = ""
+    export_start: dt.date | None = None
+    export_end: dt.date | None = None
+
+    @property
+    def rows(self) -> int:
+        return sum(f.rows for f in self.files)
+
+    @property
+    def malformed_rows(self) -> int:
+        return sum(f.malformed_rows for f in self.files)
+
+    @property
+    def rows_without_user(self) -> int:
+        return sum(f.rows_without_user for f in self.files)
+
+    @property
+    def skipped_values(self) -> int:
+        return sum(s.count for s in self.skipped)
+
+
+class Tally:
+    """Per-user totals for one file, merged into the export's when the file is done.
+
+    Kept per file so that a file the fast reader hands back can be read again from the
+    start without counting anything twice.
+    """
+
+    def __init__(self, file: FileRead) -> None:
+        self.file = file
+        self.users: dict[str, list] = {}  # user id -> [rows, latest or "", window_rows]
+        self.skipped: dict[tuple[str, Skip], list] = {}  # (column, reason) -> [count, ex]
+
+    def add_user(self, user_id: str, rows: int, latest: str | None, window_rows: int) -> None:
+        entry = self.users.get(user_id)
+        if entry is None:
+            self.users[user_id] = [rows, latest or "", window_rows]
+            return
+        entry[0] += rows
+        if latest and latest > entry[1]:
+            entry[1] = latest
+        entry[2] += window_rows
+
+    def skip(self, column: str, reason: Skip, raw: str, count: int = 1) -> None:
+        entry = self.skipped.get((column, reason))
+        if entry is None:
+            self.skipped[(column, reason)] = [count, shown_example(raw)]
+        else:
+            entry[0] += count
+
+    def merge_into(self, activity: ExportActivity) -> None:
+        for user_id, (rows, latest, window_rows) in self.users.items():
+            user = activity.users.get(user_id)
+            if user is None:
+                user = activity.users[user_id] = UserActivity(user_id)
+            user.rows += rows
+            if latest and (user.latest is None or latest > user.latest):
+                user.latest = latest
+            user.window_rows += window_rows
+        for (column, reason), (count, example) in self.skipped.items():
+            activity.skipped.append(SkippedValues(self.file.name, column, reason, count, example))
+
+
+# ----------------------------------------------------------------------- export files
+
+
+@dataclass(frozen=True)
+class ExportFile:
+    name: str  # shown to people: "Services.csv" or "export-2026/Services.csv"
+    kind: str  # "Services", or "" for a file that is not part of the HUD format
+    size: int  # uncompressed bytes, for the progress bar
+    open: Callable[[], IO[bytes]]
+    path: Path | None = None  # a real file, which the fast reader may open itself
+
+
+@contextlib.contextmanager
+def export_files(export: Path) -> Iterator[list[ExportFile]]:
+    """The CSV files of a zip or folder export, wherever they sit inside it."""
+    if not export.exists():
+        raise UsageError(f"{export}: no such file or folder.", fix="Check the export's path.")
+    if export.is_dir():
+        found = [
+            ExportFile(_relative(p, export), _kind(p.name), p.stat().st_size, _opener(p), path=p)
+            for p in sorted(export.rglob("*"))
+            if p.is_file() and p.suffix.lower() == ".csv" and not _hidden(p.relative_to(export))
+        ]
+        _check_one_export(export, found, nested_zips=[p.name for p in export.rglob("*.zip")])
+        yield found
+        return
+    if not zipfile.is_zipfile(export):
+        raise UsageError(
+            f"{export}: is neither a folder nor a zip file.",
+            fix="Give the HMIS CSV export as the .zip the HMIS produced, or a folder of its"
+            " .csv files.",
+        )
+    try:
+        archive = zipfile.ZipFile(export)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise UsageError(f"{export}: cannot be read as a zip file ({exc}).") from None
+    with archive:
+        found = []
+        nested = []
+        for info in archive.infolist():
+            path = PurePosixPath(info.filename)
+            if info.is_dir() or _hidden(path):
+                continue
+            if path.suffix.lower() == ".zip":
+                nested.append(info.filename)
+            if path.suffix.lower() != ".csv":
+                continue
+            if info.flag_bits & 0x1:
+                raise UsageError(
+                    f"{export}: {info.filename} is password-protected.",
+                    fix="Export again without a password, or unzip it and give the folder.",
+                )
+            found.append(
+                ExportFile(
+                    info.filename,
+                    _kind(path.name),
+                    info.file_size,
+                    _member_opener(archive, info),
+                )
+            )
+        _check_one_export(export, found, nested_zips=nested)
+        yield found
+
+
+def _opener(path: Path) -> Callable[[], IO[bytes]]:
+    return lambda: path.open("rb")
+
+
+def _member_opener(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> Callable[[], IO[bytes]]:
+    return lambda: archive.open(info)
+
+
+def _relative(path: Path, root: Path) -> str:
+    return path.relative_to(root).as_posix()
+
+
+def _hidden(path: PurePosixPath | Path) -> bool:
+    """macOS zips carry __MACOSX/._Client.csv shadows; they are not export files."""
+    return any(part.startswith((".", "__MACOSX")) for part in path.parts)
+
+
+def _kind(file_name: str) -> str:
+    stem = PurePosixPath(file_name).stem.casefold()
+    return _CLIENT_BY_KEY.get(stem) or _PROJECT_BY_KEY.get(stem) or ""
+
+
+def _check_one_export(export: Path, found: list[ExportFile], nested_zips: list[str]) -> None:
+    by_kind: dict[str, list[str]] = {}
+    for f in found:
+        if f.kind:
+            by_kind.setdefault(f.kind, []).append(f.name)
+    twice = {kind: names for kind, names in by_kind.items() if len(names) > 1}
+    if twice:
+        kind, names = next(iter(twice.items()))
+        raise UsageError(
+            f"{export}: holds more than one export ({kind}.csv appears as "
+            + " and ".join(names)
+            + ").",
+            fix="Give one export at a time: its zip, or the folder holding its files.",
+        )
+    if not any(kind in _CLIENT_BY_KEY.values() for kind in by_kind):
+        hint = (
+            f" It holds another zip ({nested_zips[0]}); unzip that one and give it instead."
+            if nested_zips
+            else ""
+        )
+        raise UsageError(
+            f"{export}: no HMIS client-data files found (looked for "
+            + ", ".join(f"{n}.csv" for n in CLIENT_DATA_FILES[:4])
+            + ", ...)."
+            + hint,
+            fix="Give the HUD HMIS CSV export (FY2022, FY2024 or FY2026) as produced by the"
+            " HMIS: a .zip, or a folder of its .csv files.",
+        )
+
+
+# ---------------------------------------------------------------------------- reading
+
+
+def open_text(raw: IO[bytes]) -> TextIO:
+    """The file as text, split-safe for any bytes (see the module docstring); closing it
+    closes `raw`."""
+    buffered = raw if isinstance(raw, io.BufferedIOBase) else io.BufferedReader(raw)  # type: ignore[arg-type]
+    head = buffered.peek(4)[:4] if hasattr(buffered, "peek") else b""
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return io.TextIOWrapper(buffered, encoding="utf-16", newline="")
+    return io.TextIOWrapper(buffered, encoding="latin-1", newline="")
+
+
+def header_positions(header: list[str]) -> dict[str, int]:
+    """Where each audit column is: matched without regard to case, spaces or a BOM."""
+    positions: dict[str, int] = {}
+    wanted = {name.casefold(): name for name in AUDIT_COLUMNS}
+    for index, cell in enumerate(header):
+        key = cell.replace(_UTF8_BOM_AS_LATIN1, "").replace("\ufeff", "").strip().casefold()
+        name = wanted.get(key)
+        if name is not None and name not in positions:
+            positions[name] = index
+    return positions
+
+
+def usable_columns(positions: dict[str, int]) -> tuple[bool, str]:
+    """Whether a file can be credited (a UserID and a date column), and what is missing."""
+    missing = [name for name in AUDIT_COLUMNS if name not in positions]
+    if not missing:
+        return True, ""
+    note = "no " + ", ".join(missing) + " column" + ("s" if len(missing) > 1 else "")
+    if USER_ID not in positions or not any(c in positions for c in DATE_COLUMNS):
+        return False, note + "; file not used"
+    return True, note
+
+
+class _Counting(io.RawIOBase):
+    """Passes bytes through, telling the progress bar how many went by."""
+
+    def __init__(self, inner: IO[bytes], progress: Progress) -> None:
+        self.inner = inner
+        self.progress = progress
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:  # type: ignore[no-untyped-def]
+        data = self.inner.read(len(buffer))
+        count = len(data)
+        buffer[:count] = data
+        self.progress.advance(count)
+        return count
+
+    def close(self) -> None:
+        self.inner.close()
+        super().close()
+
+
+def counted(raw: IO[bytes], progress: Progress | None) -> IO[bytes]:
+    if progress is None:
+        return raw
+    return io.BufferedReader(_Counting(raw, progress), buffer_size=1 << 20)
+
+
+_FIELD_LIMIT = 1 << 30  # a long free-text field must not stop the import
+
+
+def read_file_csv(
+    source: ExportFile,
+    tally: Tally,
+    as_of: str,
+    window_start: str,
+    progress: Progress | None,
+    dates: DateCache | None = None,
+) -> None:
+    """The csv-module route: one pass, four fields picked from each row, the rest dropped."""
+    previous_limit = csv.field_size_limit()
+    csv.field_size_limit(_FIELD_LIMIT)
+    try:
+        with open_text(counted(source.open(), progress)) as text:
+            _read_rows(text, tally, as_of, window_start, dates or DateCache())
+    finally:
+        csv.field_size_limit(previous_limit)
+
+
+@functools.cache
+def _every_iso_time() -> frozenset[str]:
+    """Every `hh:mm:ss` and `hh:mm` of a day (87,840 strings, built in a few ms): with
+    them known, no time in an export needs reading one by one."""
+    minutes = [f"{h:02d}:{m:02d}" for h in range(24) for m in range(60)]
+    return frozenset([*minutes, *(f"{hm}:{s:02d}" for hm in minutes for s in range(60))])
+
+
+class DateCache:
+    """What `read_date` said of each date (without its time) and each time seen so far.
+
+    An export has a few thousand distinct days and at most 86,400 distinct times, but
+    millions of distinct date-times: looking the two halves up is what makes the csv
+    route fast. Only what `read_date` accepted is learned, so the cache can never say
+    anything `read_date` would not.
+    """
+
+    LIMIT = 200_000
+
+    def __init__(self) -> None:
+        self.iso_days: dict[str, str] = {}
+        self.us_days: dict[str, str] = {}
+        self.iso_times: set[str] = set(_every_iso_time())  # HUD's own hh:mm:ss, known ahead
+        self.us_times: set[str] = set()
+
+    def read(self, value: str) -> str | Skip | None:
+        """`read_date(value)`, remembering its halves when it was an ordinary date."""
+        day = read_date(value)
+        if isinstance(day, str) and value == value.strip():
+            head, space, tail = value.partition(" ")
+            if len(head) == 10 and head[4] == "-":
+                days, times = self.iso_days, self.iso_times
+            elif len(head) <= 10:
+                days, times = self.us_days, self.us_times
+            else:
+                return day
+            if len(days) < self.LIMIT:
+                days[head] = day
+            if space and len(times) < self.LIMIT:
+                times.add(tail)
+        return day
+
+
+class _Feed:
+    """The lines of a file, one at a time, for a csv.reader that shares them with a loop.
+
+    Most lines of an export hold no quote character, and for those splitting at the
+    commas is exactly what the csv module would do, several times faster on wide files
+    (only the fields at the end, where HUD puts the audit columns, become strings). A
+    line with a quote is handed to the csv reader, which takes further lines from the
+    same iterator while a quoted field runs on (a note with a line break in it).
+    """
+
+    def __init__(self, lines: Iterator[str]) -> None:
+        self.lines = lines
+        self.first: str | None = None
+
+    def __iter__(self) -> _Feed:
+        return self
+
+    def __next__(self) -> str:
+        if self.first is not None:
+            line, self.first = self.first, None
+            return line
+        return next(self.lines)
+
+
+def _read_rows(text: TextIO, tally: Tally, as_of: str, window_start: str, dates: DateCache) -> None:
+    file = tally.file
+    lines = iter(text)
+    feed = _Feed(lines)
+    reader = csv.reader(feed)
+    try:
+        header = next(reader)
+    except StopIteration:
+        file.note = "; ".join(n for n in (file.note, "empty file") if n)
+        return
+    except csv.Error:
+        file.note = "; ".join(n for n in (file.note, "header cannot be read") if n)
+        return
+    positions = header_positions(header)
+    usable, note = usable_columns(positions)
+    file.note = "; ".join(n for n in (file.note, note) if n)
+    if not usable:
+        return
+    width = len(header)
+    commas = width - 1
+    first_needed = min(positions.values())
+    # A quote-free line split from the right: field i is parts[i - base].
+    splits, base = (width - first_needed, first_needed - 1) if first_needed else (-1, 0)
+    user_index = positions[USER_ID]
+    date_items = [(c, positions[c]) for c in DATE_COLUMNS if c in positions]
+    iso_days, us_days = dates.iso_days, dates.us_days
+    iso_times, us_times = dates.iso_times, dates.us_times
+    per_user = tally.users
+    rows = malformed = no_user = 0
+    for line in lines:  # each row's other fields are dropped with it, unread
+        if '"' in line:
+            feed.first = line
+            try:
+                fields = next(reader)
+            except csv.Error:  # e.g. a NUL byte: that row is not used, the rest are
+                malformed += 1
+                continue
+            except StopIteration:  # pragma: no cover - the reader was just fed a line
+                break
+            if len(fields) != width:
+                if fields:
+                    malformed += 1
+                continue
+            offset = 0
+        else:
+            line = line.rstrip("\r\n")
+            if line.count(",") != commas:
+                if line:
+                    malformed += 1
+                continue
+            fields = line.rsplit(",", splits)
+            offset = base
+        rows += 1
+        best = ""
+        for column, index in date_items:
+            value = fields[index - offset]
+            if not value:
+                continue
+            head, space, tail = value.partition(" ")
+            day = iso_days.get(head)
+            if day is None or (space and tail not in iso_times):
+                day = us_days.get(head)
+                if day is None or (space and tail not in us_times):
+                    day = dates.read(value)  # anything out of the ordinary
+                    if day is None:
+                        continue
+                    if isinstance(day, Skip):
+                        tally.skip(column, day, value)
+                        continue
+            if best < day <= as_of:
+                best = day
+        user_id = fields[user_index - offset]
+        if not (user_id.isascii() and user_id.isalnum()):
+            user_id = normalize_user_id(_redecode(user_id))
+            if not user_id:
+                no_user += 1
+                continue
+        entry = per_user.get(user_id)
+        if entry is None:
+            entry = per_user[user_id] = [0, "", 0]
+        entry[0] += 1
+        if best:
+            if best > entry[1]:
+                entry[1] = best
+            if best >= window_start:
+                entry[2] += 1
+    file.rows += rows
+    file.malformed_rows += malformed
+    file.rows_without_user += no_user
+
+
+def _redecode(text: str) -> str:
+    """A Latin-1-decoded field read again as UTF-8 when its bytes are UTF-8."""
+    try:
+        return decode_user_id(text.encode("latin-1"))
+    except UnicodeEncodeError:  # decoded as UTF-16 already
+        return text
+
+
+# ---------------------------------------------------------------------- the whole export
+
+Reader = str  # "auto", "csv" or "pyarrow"
+
+
+def fast_reader_available() -> bool:
+    try:
+        import pyarrow.csv  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def read_export_activity(
+    export: Path,
+    as_of: dt.date,
+    window_start: dt.date,
+    *,
+    reader: Reader = "auto",
+    progress: Progress | None = None,
+) -> ExportActivity:
+    """Per-UserID client-data activity in an export, up to `as_of`."""
+    if reader not in ("auto", "csv", "pyarrow"):
+        raise ValueError(f"unknown reader {reader!r}")
+    use_arrow = reader == "pyarrow" or (reader == "auto" and fast_reader_available())
+    activity = ExportActivity(export, as_of, window_start)
+    with export_files(export) as found:
+        client = [f for f in found if f.kind in _CLIENT_BY_KEY.values()]
+        activity.other_files = [f.name for f in found if f.kind not in _CLIENT_BY_KEY.values()]
+        export_file = next((f for f in found if f.kind == "Export"), None)
+        if export_file is not None:
+            _read_export_csv(export_file, activity)
+        if progress is not None and not progress.start(sum(f.size for f in client)):
+            progress = None
+        try:
+            if use_arrow:
+                from workbook.hmis_csv_arrow import read_files_arrow
+
+                tallies = read_files_arrow(client, as_of, window_start, progress)
+            else:
+                tallies = []
+                dates = DateCache()
+                for source in client:
+                    tally = Tally(FileRead(source.name, source.kind))
+                    read_file_csv(
+                        source, tally, as_of.isoformat(), window_start.isoformat(), progress, dates
+                    )
+                    tallies.append(tally)
+        finally:
+            if progress is not None:
+                progress.finish()
+    for tally in sorted(tallies, key=lambda t: t.file.name.casefold()):
+        activity.files.append(tally.file)
+        tally.merge_into(activity)
+    return activity
+
+
+def _read_export_csv(source: ExportFile, activity: ExportActivity) -> None:
+    """CSVVersion and the export's period, from Export.csv (project-level, no client data)."""
+    with open_text(source.open()) as text:
+        rows = csv.reader(text)
+        try:
+            header = [h.replace(_UTF8_BOM_AS_LATIN1, "").strip().casefold() for h in next(rows)]
+            first = next(rows)
+        except (StopIteration, csv.Error):
+            return
+    values = dict(zip(header, first, strict=False))
+    activity.csv_version = values.get("csvversion", "").strip()
+    for key, attribute in (("exportstartdate", "export_start"), ("exportenddate", "export_end")):
+        day = read_date(values.get(key, ""))
+        if isinstance(day, str):
+            setattr(activity, attribute, dt.date.fromisoformat(day))
+
+
+# --------------------------------------------------------------------------- progress
+
+LARGE_EXPORT_BYTES = 64 << 20  # below this an import takes about a second: no bar
+
+
+class Progress:
+    """A one-line progress bar on a terminal's stderr, redrawn at most 10 times a second."""
+
+    def __init__(self, stream: TextIO | None = None, label: str = "Reading export") -> None:
+        self.stream = stream or sys.stderr
+        self.label = label
+        self.total = 0
+        self.done = 0
+        self._drawn = 0.0
+        self._lock = threading.Lock()
+
+    def start(self, total: int) -> bool:
+        """Show the bar only on a terminal and for a large export; False: not shown."""
+        if total < LARGE_EXPORT_BYTES or not self.stream.isatty():
+            return False
+        self.total = total
+        self._draw()
+        return True
+
+    def advance(self, count: int) -> None:
+        with self._lock:
+            self.done += count
+            now = time.monotonic()
+            if now - self._drawn < 0.1:
+                return
+            self._drawn = now
+        self._draw()
+
+    def rewind(self, count: int) -> None:
+        """A file read again from the start (the fast reader handed it back)."""
+        with self._lock:
+            self.done = max(0, self.done - count)
+
+    def _draw(self) -> None:
+        share = min(1.0, self.done / self.total) if self.total else 0.0
+        width = 30
+        filled = int(share * width)
+        bar = "#" * filled + "-" * (width - filled)
+        self.stream.write(f"\r{self.label} [{bar}] {share:4.0%} of {self.total / 1e6:,.0f} MB")
+        self.stream.flush()
+
+    def finish(self) -> None:
+        self.stream.write("\r" + " " * 70 + "\r")
+        self.stream.flush()
