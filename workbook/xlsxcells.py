@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from engine.errors import WorkbookError
 from workbook.tables import column_letter
 from workbook.values import CellError
-from workbook.xlsxpackage import MAIN_NS, XlsxPackage, attributes, parse_xml
+from workbook.xlsxpackage import MAIN_NS, XlsxPackage, attributes, parse_xml, read_shared_strings
 
 _P = r"(?:[A-Za-z_][\w.-]*:)?"  # an optional namespace prefix, e.g. "x:"
 _ROOT = re.compile(r"<([A-Za-z_][\w.-]*:)?worksheet\b")
@@ -154,21 +154,7 @@ class SharedStrings:
         return self.strings[index] if 0 <= index < len(self.strings) else ""
 
     def _read(self) -> list[str]:
-        part = self.package.shared_strings_part
-        if part is None:
-            return []
-        root = parse_xml(self.package.read(part), f"{self.package.path}: {part}")
-        text_tag, phonetic_tag = f"{{{MAIN_NS}}}t", f"{{{MAIN_NS}}}rPh"
-        strings = []
-        for item in root:
-            pieces = []
-            for child in item:
-                if child.tag == text_tag:
-                    pieces.append(child.text or "")
-                elif child.tag != phonetic_tag:
-                    pieces += [t.text or "" for t in child.iter(text_tag)]
-            strings.append("".join(pieces))
-        return strings
+        return read_shared_strings(self.package)
 
 
 def date_styles(package: XlsxPackage) -> tuple[set[int], int | None]:

@@ -158,6 +158,26 @@ class XlsxPackage:
             self._zip = None
 
 
+def read_shared_strings(package: XlsxPackage) -> list[str]:
+    """The workbook's shared strings as plain text (rich-text runs joined, phonetic
+    guides left out), for the few cells a writer must read back."""
+    part = package.shared_strings_part
+    if part is None:
+        return []
+    root = parse_xml(package.read(part), f"{package.path}: {part}")
+    text_tag, phonetic_tag = f"{{{MAIN_NS}}}t", f"{{{MAIN_NS}}}rPh"
+    strings = []
+    for item in root:
+        pieces = []
+        for child in item:
+            if child.tag == text_tag:
+                pieces.append(child.text or "")
+            elif child.tag != phonetic_tag:
+                pieces += [t.text or "" for t in child.iter(text_tag)]
+        strings.append("".join(pieces))
+    return strings
+
+
 def resolve_target(source_part: str, target: str) -> str:
     """A relationship target as a zip member name (relative to its source part's folder)."""
     if target.startswith("/"):

@@ -67,6 +67,7 @@ from workbook.xlsxpackage import (
     open_package,
     parse_relationships,
     parse_xml,
+    read_shared_strings,
     set_attribute,
     xml_prefix,
 )
@@ -349,7 +350,7 @@ class WorkbookWriter:
         def shared_string(index: int) -> str:
             nonlocal strings
             if strings is None:
-                strings = self._shared_strings()
+                strings = read_shared_strings(self.package)
             return strings[index] if 0 <= index < len(strings) else ""
 
         return extend_run_log(
@@ -361,23 +362,6 @@ class WorkbookWriter:
             date1904=self.package.date1904,
             where=f"{self.where}: {target.part}",
         )
-
-    def _shared_strings(self) -> list[str]:
-        part = self.package.shared_strings_part
-        if part is None:
-            return []
-        root = parse_xml(self.package.read(part), f"{self.where}: {part}")
-        text_tag, phonetic_tag = f"{{{MAIN_NS}}}t", f"{{{MAIN_NS}}}rPh"
-        strings = []
-        for item in root:
-            pieces = []
-            for child in item:
-                if child.tag == text_tag:
-                    pieces.append(child.text or "")
-                elif child.tag != phonetic_tag:
-                    pieces += [t.text or "" for t in child.iter(text_tag)]
-            strings.append("".join(pieces))
-        return strings
 
     # ---------------------------------------------------------------- calcChain
 
