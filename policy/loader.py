@@ -78,11 +78,7 @@ def parse_policy_yaml(data: bytes, source: str) -> tuple[Any, dict[Path_, int]]:
     try:
         loader = _StrictLoader(text)
     except yaml.reader.ReaderError as exc:
-        line = text[: exc.position].count("\n") + 1
-        raise PolicyError(
-            f"{source}:{line}: the file contains a control character (code {exc.character}).",
-            fix="Delete the invisible character on that line, or retype the line.",
-        ) from None
+        raise _control_character(exc, text, source) from None
     try:
         node = loader.get_single_node()
         if node is None:
@@ -103,11 +99,7 @@ def parse_policy_yaml(data: bytes, source: str) -> tuple[Any, dict[Path_, int]]:
             fix = "Indent with spaces, not tabs."
         raise PolicyError(f"{source}{line}: {problem}.", fix=fix) from None
     except yaml.reader.ReaderError as exc:
-        line = text[: exc.position].count("\n") + 1
-        raise PolicyError(
-            f"{source}:{line}: the file contains a control character (code {exc.character}).",
-            fix="Delete the invisible character on that line, or retype the line.",
-        ) from None
+        raise _control_character(exc, text, source) from None
     except RecursionError:
         raise PolicyError(
             f"{source}: the file is nested too deeply to be a policy.",
@@ -123,6 +115,14 @@ def parse_policy_yaml(data: bytes, source: str) -> tuple[Any, dict[Path_, int]]:
 _PLAIN_TAGS = frozenset(
     f"tag:yaml.org,2002:{name}" for name in ("str", "int", "float", "bool", "null", "map", "seq")
 )
+
+
+def _control_character(exc: yaml.reader.ReaderError, text: str, source: str) -> PolicyError:
+    line = text[: exc.position].count("\n") + 1
+    return PolicyError(
+        f"{source}:{line}: the file contains a control character (code {exc.character}).",
+        fix="Delete the invisible character on that line, or retype the line.",
+    )
 
 
 def _to_python(

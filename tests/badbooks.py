@@ -19,6 +19,7 @@ from pathlib import Path
 import openpyxl
 
 from workbook.layout import APPEALS, LICENSES, NUMBER_FORMATS, SETTINGS, Kind
+from workbook.tables import column_letter
 
 AS_OF = "2026-11-24"
 CELL = re.compile(r"^[A-Z]{1,3}[0-9]+(:[A-Z]{1,3}[0-9]+)?$")
@@ -81,13 +82,7 @@ class Book:
         return path
 
 
-def letter(index: int) -> str:
-    letters = ""
-    index += 1
-    while index:
-        index, remainder = divmod(index - 1, 26)
-        letters = chr(65 + remainder) + letters
-    return letters
+letter = column_letter
 
 
 LICENSE_HEADERS = [c.header for c in LICENSES.columns]

@@ -52,9 +52,8 @@ from workbook.xlsxcells import (
     serial_day,
     set_number_cells,
     sheet_rows,
-    utf8_text,
 )
-from workbook.xlsxpackage import WORKBOOK_CONTENT_TYPES, XlsxPackage, open_package
+from workbook.xlsxpackage import WORKBOOK_CONTENT_TYPES, XlsxPackage, open_package, utf8_text
 from workbook.xlsxzip import WorkbookWriter
 
 RAN_FROM = "hmis-licensing import-activity"

@@ -17,10 +17,15 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
-from engine.errors import WorkbookError
 from workbook.tables import column_letter
 from workbook.values import CellError
-from workbook.xlsxpackage import MAIN_NS, XlsxPackage, attributes, parse_xml, read_shared_strings
+from workbook.xlsxpackage import (
+    MAIN_NS,
+    XlsxPackage,
+    attributes,
+    parse_xml,
+    read_shared_strings,
+)
 
 _P = r"(?:[A-Za-z_][\w.-]*:)?"  # an optional namespace prefix, e.g. "x:"
 _ROOT = re.compile(r"<([A-Za-z_][\w.-]*:)?worksheet\b")
@@ -263,12 +268,3 @@ def _insertions(
 def _root_prefix(text: str) -> str:
     match = _ROOT.search(text)
     return match.group(1) or "" if match else ""
-
-
-def utf8_text(data: bytes, where: str) -> str:
-    try:
-        return data.decode("utf-8-sig" if data.startswith(b"\xef\xbb\xbf") else "utf-8")
-    except UnicodeDecodeError:
-        raise WorkbookError(
-            f"{where}: is not UTF-8.", fix="Open the workbook in Excel and save it again."
-        ) from None

@@ -158,6 +158,16 @@ class XlsxPackage:
             self._zip = None
 
 
+def utf8_text(data: bytes, where: str) -> str:
+    """An XML part's text; parts are UTF-8 (a byte-order mark allowed)."""
+    try:
+        return data.decode("utf-8-sig" if data.startswith(b"\xef\xbb\xbf") else "utf-8")
+    except UnicodeDecodeError:
+        raise WorkbookError(
+            f"{where}: is not UTF-8.", fix="Open the workbook in Excel and save it again."
+        ) from None
+
+
 def read_shared_strings(package: XlsxPackage) -> list[str]:
     """The workbook's shared strings as plain text (rich-text runs joined, phonetic
     guides left out), for the few cells a writer must read back."""

@@ -69,6 +69,7 @@ from workbook.xlsxpackage import (
     parse_xml,
     read_shared_strings,
     set_attribute,
+    utf8_text,
     xml_prefix,
 )
 
@@ -405,7 +406,7 @@ class WorkbookWriter:
     def _workbook_xml(self) -> None:
         part = self.package.workbook_part
         where = f"{self.where}: {part}"
-        text = _utf8(self.package.read(part), where)
+        text = utf8_text(self.package.read(part), where)
         root = parse_xml(text.encode("utf-8"), where)
         prefix = xml_prefix(text, "workbook")
         new = [t for t in self.targets if t.entry is None]
@@ -517,7 +518,7 @@ class WorkbookWriter:
             return
         part = self.package.rels_part(self.package.workbook_part)
         where = f"{self.where}: {part}"
-        text = _utf8(self.package.read(part), where)
+        text = utf8_text(self.package.read(part), where)
         prefix = xml_prefix(text, "Relationships")
         edits: list[tuple[int, int, int, str]] = []
         for rel_id in self.rels_removed:
@@ -541,7 +542,7 @@ class WorkbookWriter:
             if target.entry is None:
                 self.overrides_added.append((target.part, WORKSHEET_CONTENT_TYPE))
         where = f"{self.where}: [Content_Types].xml"
-        text = _utf8(self.package.read("[Content_Types].xml"), where)
+        text = utf8_text(self.package.read("[Content_Types].xml"), where)
         prefix = xml_prefix(text, "Types")
         edits: list[tuple[int, int, int, str]] = []
         if self.deleted:
@@ -579,15 +580,6 @@ class WorkbookWriter:
         data = build_zip(self.package.data, members, self.where)
         _check_zip(data, self.where)
         return data
-
-
-def _utf8(data: bytes, where: str) -> str:
-    try:
-        return data.decode("utf-8-sig" if data.startswith(b"\xef\xbb\xbf") else "utf-8")
-    except UnicodeDecodeError:
-        raise WorkbookError(
-            f"{where}: is not UTF-8.", fix="Open the workbook in Excel and save it again."
-        ) from None
 
 
 def _apply(text: str, edits: list[tuple[int, int, int, str]]) -> str:
