@@ -5,15 +5,20 @@ xlwings ribbon template imports the module named like the add-in file), and its 
 functions are imported from here ("UDF Modules" in the add-in's settings). This module is
 therefore top level and installed with hmis-licensing, so Excel finds it in the Python
 that `hmis-licensing excel install` wrote into the add-in, whatever folder the workbook
-is in. The work itself is in `workbook.excel` (the button) and `workbook.udfs` (the
-functions), which Excel on the web (`workbook.lite`) shares.
+is in. The work itself is in `workbook.excel.book` (the button) and `workbook.excel.udfs` (the
+functions), which Excel on the web (`workbook.excel.lite`) shares.
 """
 
 from __future__ import annotations
 
 import os
 
-from workbook.udfs import HMIS_ALLOTMENT, HMIS_LICENSE_FINDING, HMIS_POLICY, HMIS_SELF_PAY_COST
+from workbook.excel.udfs import (
+    HMIS_ALLOTMENT,
+    HMIS_LICENSE_FINDING,
+    HMIS_POLICY,
+    HMIS_SELF_PAY_COST,
+)
 
 __all__ = [
     "HMIS_ALLOTMENT",
@@ -31,7 +36,7 @@ def main() -> None:
     import xlwings as xw
 
     from engine.errors import HmisLicensingError
-    from workbook.excel import recalculate, summary, workbook_folder_of
+    from workbook.excel.book import recalculate, summary, workbook_folder_of
 
     try:
         # From the add-in, the caller is the active workbook, not the add-in itself.

@@ -218,7 +218,7 @@ def run_method(method: str, folder: Path, out: Path) -> None:
         users = _duckdb(folder)
     else:
         sys.path.insert(0, str(REPO))
-        from workbook.hmis_csv import read_export_activity
+        from workbook.hmis.reader import read_export_activity
 
         reader = {"csv": "csv", "arrow": "pyarrow"}[method]
         activity = read_export_activity(folder, AS_OF, WINDOW_START, reader=reader)

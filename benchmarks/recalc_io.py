@@ -9,9 +9,9 @@ file). For each, whole processes are timed in interleaved pairs (old, new, old, 
 after one warm-up each) so that machine drift hits both alike:
 
 * `old` - the path `hmis-licensing recalc` took before: openpyxl read_only read, then
-          openpyxl load + replace sheets + save (workbook/xlsx.py);
+          openpyxl load + replace sheets + save (tests/openpyxl_reference.py);
 * `new` - `hmis-licensing recalc` itself: python-calamine read plus the XML scan for
-          uncalculated formulas and error cells, then the zip writer (workbook/xlsxzip.py).
+          uncalculated formulas and error cells, then the zip writer (workbook/xlsx/write.py).
 
 Each figure is wall seconds, median (min-max), and the process's peak RSS. In-process
 phase timings (read, evaluate, write) are printed too. This is a script that prints
@@ -42,7 +42,7 @@ OLD = """
 import datetime as dt, sys
 from pathlib import Path
 from workbook.run import evaluate
-from workbook.xlsx import read_snapshot, save_results
+from tests.openpyxl_reference import read_snapshot, save_results
 path = Path(sys.argv[1])
 outcome = evaluate(read_snapshot(path), workbook_folder=path.parent,
                    as_of=dt.date(2026, 11, 24), today=dt.date.today(),
@@ -57,10 +57,10 @@ path, route = Path(sys.argv[1]), sys.argv[2]
 t0 = time.perf_counter()
 from workbook.run import evaluate
 if route == "old":
-    from workbook.xlsx import read_snapshot, save_results
+    from tests.openpyxl_reference import read_snapshot, save_results
 else:
-    from workbook.xlsxread import read_snapshot
-    from workbook.xlsxzip import save_results
+    from workbook.xlsx.read import read_snapshot
+    from workbook.xlsx.write import save_results
 t1 = time.perf_counter()
 snapshot = read_snapshot(path)
 t2 = time.perf_counter()

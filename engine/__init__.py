@@ -16,7 +16,7 @@ from engine._version import __version__
 from engine.allotment import allot, region_populations
 from engine.appeals import appeals_queue
 from engine.charging import charge_ce_licenses, with_use
-from engine.errors import HmisLicensingError, PolicyError, UsageError, WorkbookError
+from engine.errors import HmisLicensingError
 from engine.inactivity import judge_licenses
 from engine.model import Inputs, Policy, Results
 from engine.reassignment import reassignment_agenda
@@ -30,10 +30,7 @@ __all__ = [
     "HmisLicensingError",
     "Inputs",
     "Policy",
-    "PolicyError",
     "Results",
-    "UsageError",
-    "WorkbookError",
     "recalculate",
 ]
 

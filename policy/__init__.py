@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 from engine.dates import Period
-from engine.errors import PolicyError
 from engine.model import (
     AllotmentRules,
     InactivityExceptions,
@@ -25,6 +24,7 @@ from engine.model import (
     LicenseTypeRule,
     Policy,
 )
+from policy.errors import PolicyError
 from policy.loader import parse_policy_yaml
 from policy.schema import policy_schema, schema_messages
 from policy.versions import CURRENT_SCHEMA_VERSION, check_schema_version

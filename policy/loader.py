@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from engine.errors import PolicyError
+from policy.errors import PolicyError
 
 MAX_POLICY_BYTES = 1_000_000
 

@@ -19,10 +19,11 @@ from xml.etree import ElementTree
 import openpyxl
 import pytest
 
-from engine.errors import UsageError
 from tests.conftest import SAMPLE
-from workbook import udfs
-from workbook.addin.build_addin import (
+from workbook.cli import main
+from workbook.errors import UsageError
+from workbook.excel import udfs
+from workbook.excel.addin.build_addin import (
     ADDIN_NAME,
     TEMPLATE_CALLBACK,
     AddinSettings,
@@ -30,8 +31,7 @@ from workbook.addin.build_addin import (
     template_path,
     xlwings_version,
 )
-from workbook.addin.install import check_interpreter, next_steps
-from workbook.cli import main
+from workbook.excel.addin.install import check_interpreter, next_steps
 
 UI = "{http://schemas.microsoft.com/office/2006/01/customui}"
 
@@ -160,7 +160,7 @@ def test_the_interpreter_check(tmp_path: Path) -> None:
 
 
 def test_next_steps_are_written_for_people(addin: Path) -> None:
-    from workbook.addin.install import Installed
+    from workbook.excel.addin.install import Installed
 
     text = next_steps(Installed(addin, sys.executable, "0.37.8", ""))
     assert "File > Options > Add-ins" in text and "Tools > Excel Add-ins" in text

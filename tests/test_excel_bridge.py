@@ -65,7 +65,7 @@ def test_payloads_in_each_client_s_dialect(tmp_path: Path) -> None:
 def test_result_text_is_marked_as_text_and_cleaned_as_the_file_writer_does() -> None:
     from decimal import Decimal
 
-    from workbook.excel import cell_value
+    from workbook.excel.book import cell_value
 
     assert cell_value("=SUM(A1)") == "'=SUM(A1)"
     assert cell_value("Bell\x07 Name\x00") == "'Bell Name"

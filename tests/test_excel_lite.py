@@ -18,7 +18,7 @@ import pytest
 import xlwings as xw
 from xlwings.server import custom_scripts_call, custom_scripts_meta
 
-import workbook.lite as lite
+import workbook.excel.lite as lite
 from tests.conftest import SAMPLE, policy_text
 from tests.test_excel_parity import CLIENT_ACTIONS, assert_same_results, run_log
 from tests.xlwings_bridge import OFFICE_JS, apply_actions, payload_from_xlsx

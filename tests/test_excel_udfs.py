@@ -24,8 +24,8 @@ from engine.model import LicenseRow, Policy
 from engine.selfpay import estimate
 from policy import lookup
 from tests.conftest import policy_text
-from workbook import udfs
-from workbook.udfs import (
+from workbook.excel import udfs
+from workbook.excel.udfs import (
     HMIS_ALLOTMENT,
     HMIS_LICENSE_FINDING,
     HMIS_POLICY,
@@ -264,7 +264,7 @@ def test_every_argument_is_explained_for_the_function_wizard() -> None:
 def test_xlwings_lite_registers_the_same_functions_with_their_help() -> None:
     from xlwings.server import custom_functions_meta
 
-    import workbook.lite as lite
+    import workbook.excel.lite as lite
 
     meta = {f["name"]: f for f in custom_functions_meta(lite)["functions"]}
     assert set(meta) == {f.__name__ for f in udfs.FUNCTIONS}
@@ -282,7 +282,7 @@ def _lite_call(name: str, *args: object) -> object:
     import xlwings as xw
     from xlwings.server import custom_functions_call
 
-    import workbook.lite as lite
+    import workbook.excel.lite as lite
 
     data = {
         "func_name": name,

@@ -29,17 +29,10 @@ from tests.hmis_exports import (
 )
 from tests.ooxml_check import check_package
 from workbook.cli import main
-from workbook.hmis_csv import (
-    Progress,
-    Skip,
-    fast_reader_available,
-    read_date,
-    read_export_activity,
-    row_activity,
-    shown_example,
-)
-from workbook.xlsxcells import set_number_cells, sheet_rows
-from workbook.xlsxzip import sheet_part_names
+from workbook.hmis.export import Progress, Skip, read_date, row_activity, shown_example
+from workbook.hmis.reader import fast_reader_available, read_export_activity
+from workbook.xlsx.cells import set_number_cells, sheet_rows
+from workbook.xlsx.write import sheet_part_names
 
 AS_OF = dt.date(2026, 11, 24)
 WINDOW = dt.date(2026, 5, 24)  # six months before, as the adopted policy says

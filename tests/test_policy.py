@@ -11,8 +11,8 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.errors import PolicyError
 from policy import adopted_policy_path, load_policy, load_policy_bytes, lookup, policy_schema
+from policy.errors import PolicyError
 from tests.conftest import policy_text
 
 

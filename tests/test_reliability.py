@@ -44,8 +44,8 @@ from tests.badbooks import (
 from tests.conftest import REPO, SAMPLE
 from tests.ooxml_check import check_package
 from workbook.layout import RESULT_SHEETS, header_key
-from workbook.safesave import LOCK_SUFFIX, TEMP_SUFFIX, lock_path
-from workbook.xlsxzip import sheet_part_names
+from workbook.xlsx.safesave import LOCK_SUFFIX, TEMP_SUFFIX, lock_path
+from workbook.xlsx.write import sheet_part_names
 
 EXAMPLES = int(os.environ.get("HMIS_FUZZ_EXAMPLES", "0")) or None
 Expected = tuple[str, str, str]  # severity, sheet, cell
@@ -850,7 +850,7 @@ def test_sigkill_at_any_moment_leaves_a_whole_workbook(tmp_path: Path) -> None:
 _PAUSED_SAVE = textwrap.dedent(
     """
     import os, sys, time
-    from workbook import safesave
+    from workbook.xlsx import safesave
     point = sys.argv.pop(1)
     if point == "before-replace":
         real_replace = os.replace
@@ -915,7 +915,7 @@ def test_sigkill_during_the_save_itself(tmp_path: Path, point: str) -> None:
 def test_the_quick_scan_finds_what_the_thorough_scan_finds(
     cells: list[tuple[int, int, object]],
 ) -> None:
-    from workbook.xlsxread import _scan_every_cell, unusable_cells
+    from workbook.xlsx.read import _scan_every_cell, unusable_cells
 
     rows: list[list[object]] = [["Header"]]
     for row, column, value in cells:

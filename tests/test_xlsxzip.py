@@ -29,9 +29,9 @@ from tests.ooxml_check import check_package
 from workbook.layout import ALLOTMENTS, PROBLEMS, RESULT_SHEETS, RUN_LOG, header_key
 from workbook.results import ResultTable, RunLogEntry
 from workbook.run import evaluate
-from workbook.spreadsheetml import MAX_CELL_CHARS, cell_text, excel_serial, result_sheet_xml
-from workbook.xlsxread import read_snapshot
-from workbook.xlsxzip import recalculated_bytes, save_results, sheet_part_names
+from workbook.xlsx.read import read_snapshot
+from workbook.xlsx.sheetxml import MAX_CELL_CHARS, cell_text, excel_serial, result_sheet_xml
+from workbook.xlsx.write import recalculated_bytes, save_results, sheet_part_names
 
 BOOKKEEPING = {"xl/workbook.xml", "xl/_rels/workbook.xml.rels", "[Content_Types].xml"}
 STYLES = "xl/styles.xml"
@@ -312,7 +312,7 @@ def test_text_box_x14_validation_comment_and_sparkline_survive(tmp_path: Path) -
     assert len(log) == 3 and log[-1][RUN_LOG.headers.index("Errors")] == 0
 
     # The openpyxl writer, on the same file, drops the x14 validation and the text box.
-    from workbook import xlsx as openpyxl_writer
+    from tests import openpyxl_reference as openpyxl_writer
 
     dropped = tmp_path / "openpyxl.xlsx"
     outcome_tables = [ResultTable(PROBLEMS, ())]
@@ -661,7 +661,7 @@ def test_cell_values_of_every_type() -> None:
 
 
 def _styles_for(sheet: object) -> set:
-    from workbook.spreadsheetml import HEADER_STYLE, column_style
+    from workbook.xlsx.sheetxml import HEADER_STYLE, column_style
 
     return {HEADER_STYLE, *(column_style(c) for c in sheet.columns)}  # type: ignore[attr-defined]
 

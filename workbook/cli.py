@@ -18,16 +18,17 @@ from pathlib import Path
 from typing import TextIO
 
 import engine
-from engine.errors import HmisLicensingError, UsageError
+from engine.errors import HmisLicensingError
 from engine.model import Problem
 from policy import adopted_policy_path, load_policy
-from workbook.activity_import import add_import_parser, run_import
+from workbook.errors import UsageError
+from workbook.hmis.importer import add_import_parser, run_import
 from workbook.run import Outcome, evaluate
-from workbook.safesave import check_can_write, workbook_lock
 from workbook.tables import CellMap
-from workbook.xlsx import check_workbook_file
-from workbook.xlsxread import read_snapshot
-from workbook.xlsxzip import save_results
+from workbook.xlsx.package import check_workbook_file
+from workbook.xlsx.read import read_snapshot
+from workbook.xlsx.safesave import check_can_write, workbook_lock
+from workbook.xlsx.write import save_results
 
 SAMPLE_NAME = "MoBoS-HMIS-Licensing-sample.xlsx"
 _MAX_LISTED = 25
@@ -270,7 +271,7 @@ def _policy_check(path: Path | None) -> int:
 
 
 def _excel_install(args: argparse.Namespace) -> int:
-    from workbook.addin.install import install, require_folder
+    from workbook.excel.addin.install import install, require_folder
 
     folder = require_folder(args.folder) if args.folder else None
     installed = install(folder, interpreter=args.interpreter, pythonpath=args.pythonpath)

@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import engine
-from engine.errors import PolicyError
 from engine.model import Policy, Problem, Results, Where
 from policy import adopted_policy_path, load_policy, load_policy_bytes
+from policy.errors import PolicyError
 from workbook.layout import POLICY_SHEET
 from workbook.policy_sheet import PolicySheet, policy_text
 from workbook.results import ResultTable, RunLogEntry, result_tables

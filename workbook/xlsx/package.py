@@ -19,7 +19,7 @@ from io import BytesIO
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
-from engine.errors import WorkbookError
+from workbook.errors import WorkbookError
 
 MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 STRICT_MAIN_NS = "http://purl.oclc.org/ooxml/spreadsheetml/main"
@@ -49,6 +49,38 @@ WORKBOOK_CONTENT_TYPES = {
     "application/vnd.ms-excel.template.macroEnabled.main+xml": ".xltm",
 }
 MAX_UNCOMPRESSED_BYTES = 2 * 1024**3  # a shared workbook is megabytes; refuse zip bombs
+
+
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+
+
+def check_workbook_file(path: Path) -> None:
+    """Refuse, with a reason, anything that is not a readable .xlsx/.xlsm file."""
+    if not path.exists():
+        raise WorkbookError(f"{path}: no such file.", fix="Check the workbook's path.")
+    if path.is_dir():
+        raise WorkbookError(f"{path}: is a folder, not a workbook.")
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(8)
+    except PermissionError:
+        raise WorkbookError(
+            f"{path}: permission denied.",
+            fix="Check that you may read the file (and that no one has it locked).",
+        ) from None
+    except OSError as exc:
+        raise WorkbookError(f"{path}: cannot be read ({exc.strerror}).") from None
+    if head.startswith(_OLE_MAGIC):
+        raise WorkbookError(
+            f"{path}: is password-protected or an old .xls workbook.",
+            fix="Open it in Excel, remove the password (File > Info > Protect Workbook)"
+            " and save it as an Excel Workbook (.xlsx).",
+        )
+    if not zipfile.is_zipfile(path):
+        raise WorkbookError(
+            f"{path}: is not an Excel workbook (.xlsx).",
+            fix="Save it from Excel as Excel Workbook (.xlsx).",
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,6 +1,7 @@
 """Build the HMIS Licensing ribbon add-in, hmis_licensing.xlam, from xlwings' own template.
 
-    python -m workbook.addin.build_addin [DESTINATION] [--interpreter PYTHON] [--pythonpath DIR]
+    python -m workbook.excel.addin.build_addin [DESTINATION] [--interpreter PYTHON]
+        [--pythonpath DIR]
 
 (`hmis-licensing excel install` runs this for users.) The template is
 `quickstart_addin_ribbon.xlam` inside the installed xlwings package: its VBA project, the
@@ -27,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import io
 import os
 import re
 import sys
@@ -37,7 +39,7 @@ from importlib import resources
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-from engine.errors import UsageError
+from workbook.errors import UsageError
 
 ADDIN_NAME = "hmis_licensing.xlam"  # its stem is the module the Recalculate button imports
 MODULE = Path(ADDIN_NAME).stem
@@ -110,7 +112,7 @@ def xlwings_version(template: Path) -> str:
 
 def custom_ui() -> bytes:
     """The ribbon XML shipped beside this module."""
-    return resources.files("workbook.addin").joinpath("customUI.xml").read_bytes()
+    return resources.files("workbook.excel.addin").joinpath("customUI.xml").read_bytes()
 
 
 def build_addin(
@@ -130,15 +132,17 @@ def build_addin(
         infos = source.infolist()
     replaced = _replaced_parts(parts, settings, template)
     destination.parent.mkdir(parents=True, exist_ok=True)
-    from workbook.xlsx import atomic_destination
+    from workbook.xlsx.safesave import atomic_write
 
-    with atomic_destination(destination) as temporary, zipfile.ZipFile(temporary, "w") as target:
+    built = io.BytesIO()
+    with zipfile.ZipFile(built, "w") as target:
         for info in infos:
             data = replaced.get(info.filename, parts[info.filename])
             entry = zipfile.ZipInfo(info.filename, date_time=info.date_time)
             entry.compress_type = zipfile.ZIP_DEFLATED
             entry.external_attr = info.external_attr
             target.writestr(entry, data)
+    atomic_write(destination, built.getvalue())
     _readable_by_all(destination)
     return destination
 
@@ -236,7 +240,7 @@ def _core_properties(core: str) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m workbook.addin.build_addin",
+        prog="python -m workbook.excel.addin.build_addin",
         description=f"Build {ADDIN_NAME} from the installed xlwings' ribbon template.",
     )
     parser.add_argument(
@@ -244,7 +248,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         nargs="?",
         type=Path,
         default=Path(__file__).resolve().parent,
-        help="a folder or .xlam path (default: workbook/addin/)",
+        help="a folder or .xlam path (default: workbook/excel/addin/)",
     )
     parser.add_argument(
         "--interpreter", default=sys.executable, help="Python for Excel to run (default: this one)"

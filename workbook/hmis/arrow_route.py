@@ -1,4 +1,4 @@
-"""The fast route for `hmis_csv`: pyarrow's CSV reader, used when pyarrow is installed.
+"""The fast route for reading an export: pyarrow's CSV reader, used when pyarrow is installed.
 
 pyarrow parses each file in C++ and converts only the four audit columns (UserID as raw
 bytes, the three dates as timestamps); the other fields of a row are tokenized and never
@@ -28,7 +28,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from workbook.hmis_csv import (
+from workbook.hmis.csv_route import read_file_csv
+from workbook.hmis.export import (
     DATE_COLUMNS,
     USER_ID,
     ExportFile,
@@ -39,7 +40,6 @@ from workbook.hmis_csv import (
     header_positions,
     normalize_user_id,
     open_text,
-    read_file_csv,
     usable_columns,
 )
 
@@ -177,7 +177,7 @@ def _read_with_arrow(
 
 
 def _reduce(table: pa.Table, tally: Tally, cutoff: pa.Scalar, window: pa.Scalar) -> None:
-    """Per-user totals of a group of rows: the same rule as hmis_csv.row_activity."""
+    """Per-user totals of a group of rows: the same rule as export.row_activity."""
     capped = []
     for column in table.columns[1:]:
         if column.null_count < len(column) and pc.less(pc.min(column), _YEAR_ONE).as_py():

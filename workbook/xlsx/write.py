@@ -1,7 +1,7 @@
 """The headless writer: replace the result sheets inside the zip, copy everything else.
 
 `save_results(source, destination, tables, run_log)` has the same interface as the
-openpyxl writer in workbook/xlsx.py, which it replaces for `hmis-licensing recalc`. An
+openpyxl writer (tests/openpyxl_reference.py), which it replaces for `hmis-licensing recalc`. An
 openpyxl load-and-save rewrites every part of the file and silently drops what openpyxl
 does not model (text boxes, form controls, slicers, x14 data validations and conditional
 formats, cached formula values), and takes 3 s for 10,000 licenses. Here:
@@ -28,24 +28,11 @@ from dataclasses import dataclass
 from io import BytesIO
 from pathlib import Path
 
-from engine.errors import WorkbookError
+from workbook.errors import WorkbookError
 from workbook.layout import RUN_LOG, ResultSheet, header_key
-from workbook.rawzip import Copied, Written, build_zip
 from workbook.results import ResultTable, RunLogEntry
-from workbook.safesave import atomic_write, check_can_write, workbook_lock
-from workbook.spreadsheetml import (
-    HEADER_STYLE,
-    CellStyle,
-    column_style,
-    escape_attr,
-    escape_text,
-    extend_run_log,
-    is_tab_selected,
-    result_sheet_xml,
-)
 from workbook.tables import column_letter
-from workbook.xlsx import check_workbook_file
-from workbook.xlsxpackage import (
+from workbook.xlsx.package import (
     CALC_CHAIN,
     DRAWING,
     MAIN_NS,
@@ -62,6 +49,7 @@ from workbook.xlsxpackage import (
     append_children,
     apply_edits,
     attributes,
+    check_workbook_file,
     local_name,
     locate_element,
     open_package,
@@ -71,6 +59,18 @@ from workbook.xlsxpackage import (
     set_attribute,
     utf8_text,
     xml_prefix,
+)
+from workbook.xlsx.rawzip import Copied, Written, build_zip
+from workbook.xlsx.safesave import atomic_write, check_can_write, workbook_lock
+from workbook.xlsx.sheetxml import (
+    HEADER_STYLE,
+    CellStyle,
+    column_style,
+    escape_attr,
+    escape_text,
+    extend_run_log,
+    is_tab_selected,
+    result_sheet_xml,
 )
 
 # CT_Workbook's children in schema order (ECMA-376 Part 1 §18.2.27).
@@ -318,7 +318,7 @@ class WorkbookWriter:
     # -------------------------------------------------------------------- styles
 
     def _styles(self) -> dict[CellStyle, int]:
-        from workbook.xlsxstyles import add_cell_styles
+        from workbook.xlsx.styles import add_cell_styles
 
         wanted = [HEADER_STYLE]
         for target in self.targets:

@@ -25,7 +25,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from engine.errors import WorkbookError
+from workbook.errors import WorkbookError
 
 TEMP_SUFFIX = ".hmis-licensing.tmp"
 LOCK_SUFFIX = ".hmis-licensing.lock"

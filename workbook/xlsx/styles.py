@@ -15,9 +15,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from xml.etree import ElementTree as ET
 
-from engine.errors import WorkbookError
-from workbook.spreadsheetml import CellStyle, escape_attr
-from workbook.xlsxpackage import MAIN_NS, STRICT_MAIN_NS, local_name, namespace, parse_xml
+from workbook.errors import WorkbookError
+from workbook.xlsx.package import MAIN_NS, STRICT_MAIN_NS, local_name, namespace, parse_xml
+from workbook.xlsx.sheetxml import CellStyle, escape_attr
 
 HEADER_FILL_RGB = "FFDDE4EE"
 # Number formats every copy of Excel knows by number (ECMA-376 Part 1 §18.8.30).

@@ -16,7 +16,7 @@ import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from engine.errors import WorkbookError
+from workbook.errors import WorkbookError
 
 _LOCAL = struct.Struct("<4s2B4HL2L2H")  # as zipfile.structFileHeader
 _CENTRAL = struct.Struct("<4s4B4HL2L5H2L")  # as zipfile.structCentralDir

@@ -15,7 +15,7 @@ The only command that writes an input sheet, and only `Last Client Data Entry` a
 How the bytes change: the Licenses sheet's XML part is edited in place at exactly those
 cells (a date is written as a number with a date style the workbook already uses; a count
 as a number; never a shared string), and one row is appended to Run Log by recalc's own
-writer (workbook/xlsxzip.py), which copies every other zip member byte for byte. Like
+writer (workbook/xlsx/write.py), which copies every other zip member byte for byte. Like
 recalc it sets "recalculate on open" in workbook.xml, so that formulas using those dates
 are fresh when Excel opens the file. The save is atomic and holds the workbook's lock.
 """
@@ -32,18 +32,16 @@ from pathlib import Path
 from xml.etree import ElementTree as ET
 
 import engine
-from engine.errors import WorkbookError
 from engine.model import Policy
-from workbook.hmis_csv import ExportActivity, Progress, read_export_activity
+from workbook.errors import WorkbookError
+from workbook.hmis.export import ExportActivity, Progress
+from workbook.hmis.reader import read_export_activity
 from workbook.layout import LICENSES, POLICY_SHEET, RUN_LOG, SETTINGS, header_key
 from workbook.results import RunLogEntry
 from workbook.run import Choice, choose_as_of, choose_policy_file, load_chosen_policy
-from workbook.safesave import atomic_write, check_can_write, workbook_lock
-from workbook.spreadsheetml import CellStyle, column_style, excel_serial, number_text
 from workbook.tables import column_letter, read_inputs
 from workbook.values import CellError, is_blank, parse_date, parse_text, shown
-from workbook.xlsx import check_workbook_file
-from workbook.xlsxcells import (
+from workbook.xlsx.cells import (
     SharedStrings,
     XmlRow,
     cell_value,
@@ -53,8 +51,16 @@ from workbook.xlsxcells import (
     set_number_cells,
     sheet_rows,
 )
-from workbook.xlsxpackage import WORKBOOK_CONTENT_TYPES, XlsxPackage, open_package, utf8_text
-from workbook.xlsxzip import WorkbookWriter
+from workbook.xlsx.package import (
+    WORKBOOK_CONTENT_TYPES,
+    XlsxPackage,
+    check_workbook_file,
+    open_package,
+    utf8_text,
+)
+from workbook.xlsx.safesave import atomic_write, check_can_write, workbook_lock
+from workbook.xlsx.sheetxml import CellStyle, column_style, excel_serial, number_text
+from workbook.xlsx.write import WorkbookWriter
 
 RAN_FROM = "hmis-licensing import-activity"
 USER_ID_FIELD = "hmis_user_id"
@@ -359,7 +365,7 @@ def import_activity(
     destination = output or workbook
     check_workbook_file(workbook)
     check_can_write(destination)
-    from workbook.xlsxread import read_snapshot
+    from workbook.xlsx.read import read_snapshot
 
     snapshot = read_snapshot(workbook, [SETTINGS.name, POLICY_SHEET])
     settings_read = read_inputs(snapshot)

@@ -15,12 +15,11 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 
-from engine.errors import WorkbookError
+from workbook.errors import WorkbookError
 from workbook.layout import RESULT_SHEETS, header_key
 from workbook.tables import WorkbookSnapshot
 from workbook.values import CellError
-from workbook.xlsx import check_workbook_file
-from workbook.xlsxpackage import XlsxPackage, open_package
+from workbook.xlsx.package import XlsxPackage, check_workbook_file, open_package
 
 _PREFIX = r"(?:[A-Za-z_][\w.-]*:)?"
 # Byte strings whose absence proves a sheet has no formula and no error cell (a literal

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-from engine.errors import UsageError, WorkbookError
-from workbook.addin.build_addin import (
+from workbook.errors import UsageError, WorkbookError
+from workbook.excel.addin.build_addin import (
     ADDIN_NAME,
     MODULE,
     AddinSettings,

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 from workbook.tables import column_letter
 from workbook.values import CellError
-from workbook.xlsxpackage import (
+from workbook.xlsx.package import (
     MAIN_NS,
     XlsxPackage,
     attributes,

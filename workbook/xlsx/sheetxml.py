@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from xml.etree import ElementTree as ET
 
-from engine.errors import WorkbookError
+from workbook.errors import WorkbookError
 from workbook.layout import (
     LINE_HEIGHT,
     NUMBER_FORMATS,
@@ -29,7 +29,7 @@ from workbook.layout import (
     row_height,
 )
 from workbook.tables import column_letter
-from workbook.xlsxpackage import MAIN_NS, REL_NS
+from workbook.xlsx.package import MAIN_NS, REL_NS
 
 XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
 MAX_CELL_CHARS = 32_767  # Excel's limit on the text in one cell (UTF-16 code units)

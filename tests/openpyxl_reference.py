@@ -1,9 +1,9 @@
-"""Headless workbook I/O with openpyxl: read every sheet's values, write the result sheets.
+"""The openpyxl reference reader and writer: what `recalc` did before the zip writer.
 
-`hmis-licensing recalc` no longer uses this reader and writer: it reads with
-python-calamine (workbook/xlsxread.py) and writes with the byte-preserving zip writer
-(workbook/xlsxzip.py), which keeps what openpyxl drops. They stay as the reference the
-tests and benchmarks/recalc_io.py compare against; `check_workbook_file` is shared.
+The product reads with python-calamine (workbook/xlsx/read.py) and writes with the
+byte-preserving zip writer (workbook/xlsx/write.py), which keeps what openpyxl drops. This
+module is not part of the product: the tests compare against it (and show what openpyxl
+loses), and benchmarks/recalc_io.py times it.
 
 Writing is kept behind `save_results(source, destination, tables, run_log)` so that the
 way bytes reach the file can change without the rest of the program noticing. The save
@@ -13,15 +13,13 @@ moved over it in one step, so a crash leaves either the old file or the new one.
 
 from __future__ import annotations
 
-import contextlib
-import os
-import tempfile
+import io
 import zipfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from engine.errors import WorkbookError
+from workbook.errors import WorkbookError
 from workbook.layout import (
     LINE_HEIGHT,
     NUMBER_FORMATS,
@@ -32,42 +30,13 @@ from workbook.layout import (
 )
 from workbook.results import ResultTable, RunLogEntry
 from workbook.tables import WorkbookSnapshot
+from workbook.xlsx.package import check_workbook_file
+from workbook.xlsx.safesave import atomic_write
 
 if TYPE_CHECKING:
     from openpyxl.cell.cell import Cell
     from openpyxl.workbook.workbook import Workbook
     from openpyxl.worksheet.worksheet import Worksheet
-
-_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
-
-
-def check_workbook_file(path: Path) -> None:
-    """Refuse, with a reason, anything that is not a readable .xlsx/.xlsm file."""
-    if not path.exists():
-        raise WorkbookError(f"{path}: no such file.", fix="Check the workbook's path.")
-    if path.is_dir():
-        raise WorkbookError(f"{path}: is a folder, not a workbook.")
-    try:
-        with path.open("rb") as handle:
-            head = handle.read(8)
-    except PermissionError:
-        raise WorkbookError(
-            f"{path}: permission denied.",
-            fix="Check that you may read the file (and that no one has it locked).",
-        ) from None
-    except OSError as exc:
-        raise WorkbookError(f"{path}: cannot be read ({exc.strerror}).") from None
-    if head.startswith(_OLE_MAGIC):
-        raise WorkbookError(
-            f"{path}: is password-protected or an old .xls workbook.",
-            fix="Open it in Excel, remove the password (File > Info > Protect Workbook)"
-            " and save it as an Excel Workbook (.xlsx).",
-        )
-    if not zipfile.is_zipfile(path):
-        raise WorkbookError(
-            f"{path}: is not an Excel workbook (.xlsx).",
-            fix="Save it from Excel as Excel Workbook (.xlsx).",
-        )
 
 
 def read_snapshot(path: Path) -> WorkbookSnapshot:
@@ -108,33 +77,9 @@ def save_results(
     for table in tables:
         _replace_sheet(book, table.sheet, table.rows)
     _append_run_log(book, run_log)
-    with atomic_destination(destination) as temporary:
-        book.save(temporary)
-
-
-@contextlib.contextmanager
-def atomic_destination(destination: Path) -> Iterator[Path]:
-    """A temporary path beside `destination` that replaces it only if the block succeeds."""
-    folder = destination.resolve().parent
-    handle, name = tempfile.mkstemp(prefix=f".{destination.name}.", suffix=".tmp", dir=folder)
-    os.close(handle)
-    temporary = Path(name)
-    try:
-        yield temporary
-        with temporary.open("rb+") as written:
-            os.fsync(written.fileno())
-        if destination.exists():
-            with contextlib.suppress(OSError):
-                os.chmod(temporary, destination.stat().st_mode & 0o777)
-        os.replace(temporary, destination)
-    except PermissionError:
-        raise WorkbookError(
-            f"{destination}: cannot be saved (permission denied or open in another program).",
-            fix="Close the workbook in Excel and check that you may write to its folder.",
-        ) from None
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            temporary.unlink()
+    buffer = io.BytesIO()
+    book.save(buffer)
+    atomic_write(destination, buffer.getvalue())
 
 
 def _style_header(cell: Cell) -> None:

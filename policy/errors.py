@@ -1,0 +1,19 @@
+"""The policy layer's error: a policy file that cannot be used."""
+
+from __future__ import annotations
+
+from engine.errors import HmisLicensingError
+
+
+class PolicyError(HmisLicensingError):
+    """A policy file that is missing, not YAML, or does not follow the schema (exit 2)."""
+
+    def __init__(
+        self, message: str, *, fix: str | None = None, details: list[str] | None = None
+    ) -> None:
+        super().__init__(message, fix=fix)
+        self.details = details or [message]
+
+    def __str__(self) -> str:
+        text = "\n".join(self.details) if len(self.details) > 1 else self.message
+        return f"{text}\n  How to fix: {self.fix}" if self.fix else text

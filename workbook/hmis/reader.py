@@ -1,0 +1,94 @@
+"""Which route reads an export (pyarrow when installed, else the csv module), decided here only."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from pathlib import Path
+
+from workbook.hmis.csv_route import DateCache, read_file_csv
+from workbook.hmis.export import (
+    CLIENT_BY_KEY,
+    UTF8_BOM_AS_LATIN1,
+    ExportActivity,
+    ExportFile,
+    FileRead,
+    Progress,
+    Tally,
+    export_files,
+    open_text,
+    read_date,
+)
+
+# ---------------------------------------------------------------------- the whole export
+
+Reader = str  # "auto", "csv" or "pyarrow"
+
+
+def fast_reader_available() -> bool:
+    try:
+        import pyarrow.csv  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def read_export_activity(
+    export: Path,
+    as_of: dt.date,
+    window_start: dt.date,
+    *,
+    reader: Reader = "auto",
+    progress: Progress | None = None,
+) -> ExportActivity:
+    """Per-UserID client-data activity in an export, up to `as_of`."""
+    if reader not in ("auto", "csv", "pyarrow"):
+        raise ValueError(f"unknown reader {reader!r}")
+    use_arrow = reader == "pyarrow" or (reader == "auto" and fast_reader_available())
+    activity = ExportActivity(export, as_of, window_start)
+    with export_files(export) as found:
+        client = [f for f in found if f.kind in CLIENT_BY_KEY.values()]
+        activity.other_files = [f.name for f in found if f.kind not in CLIENT_BY_KEY.values()]
+        export_file = next((f for f in found if f.kind == "Export"), None)
+        if export_file is not None:
+            _read_export_csv(export_file, activity)
+        if progress is not None and not progress.start(sum(f.size for f in client)):
+            progress = None
+        try:
+            if use_arrow:
+                from workbook.hmis.arrow_route import read_files_arrow
+
+                tallies = read_files_arrow(client, as_of, window_start, progress)
+            else:
+                tallies = []
+                dates = DateCache()
+                for source in client:
+                    tally = Tally(FileRead(source.name, source.kind))
+                    read_file_csv(
+                        source, tally, as_of.isoformat(), window_start.isoformat(), progress, dates
+                    )
+                    tallies.append(tally)
+        finally:
+            if progress is not None:
+                progress.finish()
+    for tally in sorted(tallies, key=lambda t: t.file.name.casefold()):
+        activity.files.append(tally.file)
+        tally.merge_into(activity)
+    return activity
+
+
+def _read_export_csv(source: ExportFile, activity: ExportActivity) -> None:
+    """CSVVersion and the export's period, from Export.csv (project-level, no client data)."""
+    with open_text(source.open()) as text:
+        rows = csv.reader(text)
+        try:
+            header = [h.replace(UTF8_BOM_AS_LATIN1, "").strip().casefold() for h in next(rows)]
+            first = next(rows)
+        except (StopIteration, csv.Error):
+            return
+    values = dict(zip(header, first, strict=False))
+    activity.csv_version = values.get("csvversion", "").strip()
+    for key, attribute in (("exportstartdate", "export_start"), ("exportenddate", "export_end")):
+        day = read_date(values.get(key, ""))
+        if isinstance(day, str):
+            setattr(activity, attribute, dt.date.fromisoformat(day))
