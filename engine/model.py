@@ -28,6 +28,17 @@ APPEAL_REASONS: tuple[str, ...] = (
     "Additional allotment request",
 )
 DECISIONS: tuple[str, ...] = ("Pending", "Approved", "Denied")
+# Who revoked a license and why (SPEC §3 Licenses, §8 "Revocations done").
+REVOKED_BY: tuple[str, ...] = ("HMIS Lead", "CE Lead", "CE Committee")
+REVOCATION_REASONS: tuple[str, ...] = (
+    "Inactivity §1.1",
+    "Not signed in §1.2",
+    "CE allotment §3",
+    "Other",
+)
+# Where an approved CE-allotment appeal's licenses come from (SPEC §4, Appeals.Granted From);
+# the third is written "Reassigned from Region 5".
+GRANTED_FROM: tuple[str, ...] = ("Region allotment", "Additional from HMIS", "Reassigned from")
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +141,10 @@ class CountyRow:
 class OrganizationRow:
     organization: str
     county: str | None = None
+    contact_email: str | None = None
+    # §3 duties; None when not recorded (blank), which is not the same as No.
+    level3_access_point: bool | None = None
+    data_entry_agreement: bool | None = None
     row: int = 0
 
 
@@ -157,6 +172,8 @@ class LicenseRow:
     last_login: dt.date | None = None
     level4_list_holder: bool = False
     revoked_on: dt.date | None = None
+    revoked_by: str | None = None
+    revocation_reason: str | None = None
     row: int = 0
 
     def is_active(self, as_of: dt.date) -> bool:
@@ -174,8 +191,10 @@ class AppealRow:
     license_id: str | None = None
     region: str | None = None
     decided_on: dt.date | None = None
+    last_reviewed_on: dt.date | None = None
     exception_until: dt.date | None = None
     licenses_requested: int | None = None
+    granted_from: str | None = None
     notes: str | None = None
     row: int = 0
 
@@ -190,8 +209,30 @@ class SelfPayRequestRow:
 
 
 @dataclass(frozen=True, slots=True)
+class HistoryRow:
+    """One Findings History row (SPEC §8): a license's finding as a review recorded it.
+
+    `run_at` is when the review ran (None for a row the engine is about to append: the
+    edge stamps it); `as_of` is the date it judged.
+    """
+
+    as_of: dt.date
+    license_id: str
+    finding: str
+    exception: str
+    eligible: bool
+    run_at: dt.datetime | None = None
+    row: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class Inputs:
-    """The workbook's input tables. `counties`/`intakes`/... are None when the sheet is absent."""
+    """The workbook's input tables. `counties`/`intakes`/... are None when the sheet is absent.
+
+    `history` is the Findings History sheet as recorded by earlier runs (None: no such
+    sheet yet); `next_review` is the Settings sheet's Next Review (None: As Of + the
+    policy's review period).
+    """
 
     regions: tuple[RegionRow, ...] = ()
     organizations: tuple[OrganizationRow, ...] = ()
@@ -200,6 +241,8 @@ class Inputs:
     intakes: tuple[IntakeRow, ...] | None = None
     appeals: tuple[AppealRow, ...] | None = None
     self_pay_requests: tuple[SelfPayRequestRow, ...] | None = None
+    history: tuple[HistoryRow, ...] | None = None
+    next_review: dt.date | None = None
 
 
 # ---------------------------------------------------------------------------- results
@@ -224,7 +267,7 @@ class Problem:
     how_to_fix: str
 
 
-Finding = Literal["Active", "Inactive", "Not signed in"]
+Finding = Literal["Active", "Inactive", "Not signed in", "Not judged", "Cannot judge"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -245,6 +288,10 @@ class LicenseDecision:
     policy_clause: str
     explanation: str
     row: int = 0
+    # SPEC §8, from Findings History: the As Of of the first run of the current stretch of
+    # eligibility, and what changed since the previous review.
+    eligible_since: dt.date | None = None
+    change_since_last_review: str = ""
 
     @property
     def eligible_for_revocation(self) -> str:
@@ -265,6 +312,7 @@ class RegionAllotment:
     policy_clause: str = "§2"
     in_use: int | None = None
     available: int | None = None
+    added_by_appeal: int = 0  # SPEC §4: approved CE-allotment appeals, + or -
 
     @property
     def minimum_applied_text(self) -> str:
@@ -355,6 +403,43 @@ class SelfPayQuote:
 
 
 @dataclass(frozen=True, slots=True)
+class WatchItem:
+    """SPEC §8: a license not eligible on the as-of date that will be by Next Review if
+    nothing changes, or an exception that ends or is due for re-review."""
+
+    license_id: str
+    user: str
+    organization: str
+    license_type: str
+    becomes_eligible_on: dt.date
+    rule: str  # e.g. "§1.1 no client data", "§1.E3 ends", "§1.E3 re-review"
+    days_left: int
+    explanation: str
+    policy_clause: str
+
+
+@dataclass(frozen=True, slots=True)
+class RevocationRecord:
+    """SPEC §8: a license revoked since the previous review, and whether the policy
+    allowed it on its date."""
+
+    license_id: str
+    user: str
+    organization: str
+    license_type: str
+    revoked_on: dt.date
+    revoked_by: str
+    revocation_reason: str
+    against_policy: bool
+    explanation: str
+    policy_clause: str
+
+    @property
+    def against_policy_text(self) -> str:
+        return "Yes" if self.against_policy else "No"
+
+
+@dataclass(frozen=True, slots=True)
 class Results:
     decisions: tuple[LicenseDecision, ...] = ()
     allotments: tuple[RegionAllotment, ...] = ()
@@ -364,6 +449,14 @@ class Results:
     appeals_queue: tuple[QueuedAppeal, ...] = ()
     reassignment: tuple[ReassignmentItem, ...] = ()
     self_pay_estimates: tuple[SelfPayQuote, ...] = ()
+    watch_list: tuple[WatchItem, ...] = ()
+    revocations_done: tuple[RevocationRecord, ...] = ()
+    # Findings History rows to append for this run (only changes; SPEC §8).
+    history_entries: tuple[HistoryRow, ...] = ()
+    next_review: dt.date | None = None
+    previous_review: dt.date | None = None  # As Of of the previous review, if any
+    # Result sheets an Error holds back (sheet name -> why); they keep their last content.
+    held_back: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def revocations(self) -> tuple[LicenseDecision, ...]:

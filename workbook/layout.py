@@ -14,6 +14,8 @@ from enum import Enum
 from engine.model import (
     APPEAL_REASONS,
     DECISIONS,
+    REVOCATION_REASONS,
+    REVOKED_BY,
     AppealRow,
     CountyRow,
     IntakeRow,
@@ -63,6 +65,8 @@ class Column:
     minimum: float | None = None
     width: int = 14
     note: str = ""  # what to enter, for the instructions and drop-downs
+    # Yes/No columns: a blank cell is "not recorded" (None) rather than No.
+    blank_unknown: bool = False
 
     @property
     def needs_value(self) -> bool:
@@ -160,6 +164,21 @@ ORGANIZATIONS = InputSheet(
     (
         Column("Organization", "organization", required=True, width=40),
         Column("County", "county", width=22),
+        Column("Contact Email", "contact_email", width=30, note="where notices go (§8)"),
+        Column(
+            "Level 3 Access Point",
+            "level3_access_point",
+            Kind.YESNO,
+            blank_unknown=True,
+            note="§3: serves as a level 3 access point (blank: not recorded)",
+        ),
+        Column(
+            "Data Entry Agreement",
+            "data_entry_agreement",
+            Kind.YESNO,
+            blank_unknown=True,
+            note="§3: takes part in data entry agreements (blank: not recorded)",
+        ),
     ),
     OrganizationRow,
     purpose="Organizations that hold licenses, and the county each is in (§3).",
@@ -205,6 +224,14 @@ LICENSES = InputSheet(
             aliases=("Level 4 List Holder (Yes/No)", "Level 4"),
         ),
         Column("Revoked On", "revoked_on", Kind.DATE, width=13),
+        Column("Revoked By", "revoked_by", Kind.CHOICE, choices=REVOKED_BY, width=14),
+        Column(
+            "Revocation Reason",
+            "revocation_reason",
+            Kind.CHOICE,
+            choices=REVOCATION_REASONS,
+            width=20,
+        ),
     ),
     LicenseRow,
     purpose="Every HMIS user license and its activity dates (§1, §3).",
@@ -221,8 +248,21 @@ APPEALS = InputSheet(
         Column("Reason", "reason", Kind.CHOICE, required=True, choices=APPEAL_REASONS, width=28),
         Column("Decision", "decision", Kind.CHOICE, required=True, choices=DECISIONS),
         Column("Decided On", "decided_on", Kind.DATE, width=13),
+        Column(
+            "Last Reviewed On",
+            "last_reviewed_on",
+            Kind.DATE,
+            width=13,
+            note="the committee meeting that last discussed it (§4)",
+        ),
         Column("Exception Until", "exception_until", Kind.DATE, width=13),
         Column("Licenses Requested", "licenses_requested", Kind.INTEGER, minimum=0),
+        Column(
+            "Granted From",
+            "granted_from",
+            width=24,
+            note="Region allotment, Additional from HMIS, or Reassigned from <Region> (§4)",
+        ),
         Column("Notes", "notes", width=40),
     ),
     AppealRow,
@@ -238,7 +278,8 @@ SETTINGS = InputSheet(
     ),
     None,
     optional=True,
-    purpose="As Of (blank = today) and Policy File (blank = policy.yaml beside the workbook).",
+    purpose="As Of (blank = today), Policy File (blank = policy.yaml beside the workbook)"
+    " and Next Review (blank = As Of + the policy's review period).",
 )
 
 SELF_PAY_REQUESTS = InputSheet(
@@ -273,6 +314,7 @@ INPUT_SHEETS: tuple[InputSheet, ...] = (
 
 SETTING_AS_OF = "As Of"
 SETTING_POLICY_FILE = "Policy File"
+SETTING_NEXT_REVIEW = "Next Review"
 
 # Optional: the policy.yaml text kept inside the workbook, one line per row in column A
 # (how Excel on the web, which cannot read files, gets a policy; see workbook/policy_sheet.py).
@@ -292,6 +334,8 @@ _DECISION_COLUMNS = (
     Column("Finding", "finding", width=14),
     Column("Exception", "exception", width=26),
     Column("Eligible For Revocation", "eligible_for_revocation", width=11),
+    Column("Eligible Since", "eligible_since", Kind.DATE, width=12),
+    Column("Change Since Last Review", "change_since_last_review", width=20),
     Column("Policy Clause", "policy_clause", width=12),
     Column("Explanation", "explanation", width=90),
 )
@@ -305,6 +349,7 @@ ALLOTMENTS = ResultSheet(
         Column("Formula Value", "formula_value", Kind.NUMBER, width=10),
         Column("Allotment", "allotment", Kind.INTEGER, width=10),
         Column("Minimum Applied", "minimum_applied_text", width=10),
+        Column("Added By Appeal", "added_by_appeal", Kind.INTEGER, width=9),
         Column("In Use", "in_use", Kind.INTEGER, width=8),
         Column("Available", "available", Kind.BALANCE, width=10),
         Column("Policy Clause", "policy_clause", width=9),
@@ -421,17 +466,71 @@ RUN_LOG = ResultSheet(
     purpose="One row per recalculation, appended: which policy, which date, what came out.",
 )
 
+WATCH_LIST = ResultSheet(
+    "Watch List",
+    (
+        Column("License ID", "license_id", Kind.ID, width=12),
+        Column("User", "user", width=22),
+        Column("Organization", "organization", width=36),
+        Column("License Type", "license_type", width=16),
+        Column("Becomes Eligible On", "becomes_eligible_on", Kind.DATE, width=12),
+        Column("Rule", "rule", width=22),
+        Column("Days Left", "days_left", Kind.INTEGER, width=8),
+        Column("Policy Clause", "policy_clause", width=10),
+        Column("Explanation", "explanation", width=80),
+    ),
+    purpose="§8 what becomes eligible for revocation by Next Review if nothing changes, and"
+    " exceptions that end or are due for re-review.",
+)
+
+REVOCATIONS_DONE = ResultSheet(
+    "Revocations Done",
+    (
+        Column("License ID", "license_id", Kind.ID, width=12),
+        Column("User", "user", width=22),
+        Column("Organization", "organization", width=36),
+        Column("License Type", "license_type", width=16),
+        Column("Revoked On", "revoked_on", Kind.DATE, width=12),
+        Column("Revoked By", "revoked_by", width=14),
+        Column("Revocation Reason", "revocation_reason", width=20),
+        Column("Against Policy", "against_policy_text", width=9),
+        Column("Policy Clause", "policy_clause", width=10),
+        Column("Explanation", "explanation", width=80),
+    ),
+    purpose="§8 licenses revoked since the previous review, and any revocation the policy"
+    " did not allow on its date.",
+)
+
+FINDINGS_HISTORY = ResultSheet(
+    "Findings History",
+    (
+        Column("Run At", "run_at", Kind.DATETIME, width=19),
+        Column("As Of", "as_of", Kind.DATE, width=12),
+        Column("License ID", "license_id", Kind.ID, width=12),
+        Column("Finding", "finding", width=14),
+        Column("Exception", "exception", width=26),
+        Column("Eligible For Revocation", "eligible_for_revocation", width=11),
+    ),
+    purpose="§8 appended, never replaced: each license's finding whenever it changed, one"
+    " row per change.",
+)
+
 RESULT_SHEETS: tuple[ResultSheet, ...] = (
     ALLOTMENTS,
     CE_CHARGES,
     INACTIVITY_REPORT,
     REVOCATIONS,
+    WATCH_LIST,
+    REVOCATIONS_DONE,
     APPEALS_QUEUE,
     REASSIGNMENT,
     SELF_PAY_ESTIMATES,
     PROBLEMS,
     RUN_LOG,
+    FINDINGS_HISTORY,
 )
+# Sheets that keep their rows and gain new ones on every run, instead of being replaced.
+APPENDED_SHEETS: tuple[ResultSheet, ...] = (RUN_LOG, FINDINGS_HISTORY)
 
 
 def result_sheet(name: str) -> ResultSheet:

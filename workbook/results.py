@@ -30,10 +30,17 @@ from workbook.tables import CellMap
 
 @dataclass(frozen=True, slots=True)
 class ResultTable:
-    """One result sheet's content: its declaration and its data rows (no header)."""
+    """One result sheet's content: its declaration and its data rows (no header).
+
+    `title` is the line above the header (what the sheet is, As Of, policy version);
+    `held_back` says why an Error held the sheet back: the writer then keeps the sheet's
+    last good rows and only puts the reason in its title (SPEC §3).
+    """
 
     sheet: ResultSheet
     rows: tuple[tuple[object, ...], ...]
+    title: str = ""
+    held_back: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +97,7 @@ def result_tables(
             "formula_value": float(summary.target),
             "allotment": summary.total_allotment,
             "minimum_applied_text": None,
+            "added_by_appeal": sum(a.added_by_appeal for a in results.allotments),
             "in_use": summary.in_use,
             "available": summary.available,
             "policy_clause": "§2",

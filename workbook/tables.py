@@ -235,7 +235,7 @@ def read_table(
                     )
                     ok = False
                 elif column.kind is Kind.YESNO:
-                    values[column.field] = False
+                    values[column.field] = None if column.blank_unknown else False
                 elif column.required:  # a required column whose cells may be blank
                     values[column.field] = None
                 continue
