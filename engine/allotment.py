@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from fractions import Fraction
 
 from engine.dates import number_words
@@ -132,7 +133,6 @@ def allot(
     total = sum(pop for _, pop in populations)
     values = [Fraction(pop * rules.target, total) for _, pop in populations]
     rounded = [round_value(v, rules.rounding) for v in values]
-    minimum_words = number_words(rules.minimum)
 
     if rules.method == "largest_remainder":
         if len(populations) * rules.minimum > rules.target:
@@ -145,32 +145,30 @@ def allot(
                 "Raise ce_allotment.target, lower ce_allotment.minimum, or use method: formula.",
             )
             return [], None, [problem]
-        counts, raised = _largest_remainder_with_minimum(
+        shares = largest_remainder_with_minimum(
             [pop for _, pop in populations], rules.target, rules.minimum
         )
+        counts = [s.count for s in shares]
+        texts = [_remainder_text(rules, share, len(populations)) for share in shares]
+        raised = [
+            value < rules.minimum or share.held_at_minimum
+            for value, share in zip(values, shares, strict=True)
+        ]
     else:
         counts = [max(rules.minimum, r) for r in rounded]
-        raised = [r < rules.minimum for r in rounded]
+        # §2 "If the value is less than two, the region will be designated two": the value,
+        # not the rounded number, decides (1.69 rounds to 2, and the minimum still applies).
+        raised = [value < rules.minimum for value in values]
+        texts = [
+            _formula_text(rules, r, count, lifted)
+            for r, count, lifted in zip(rounded, counts, raised, strict=True)
+        ]
 
     results = []
-    for (region, pop), value, r, count, min_applied in zip(
-        populations, values, rounded, counts, raised, strict=True
+    for (region, pop), value, text, count, min_applied in zip(
+        populations, values, texts, counts, raised, strict=True
     ):
         arithmetic = f"{pop:,} / {total:,} × {rules.target} = {float(value):.2f}"
-        if rules.method == "largest_remainder":
-            text = (
-                f"{arithmetic}; the largest remainder method, which meets the target of"
-                f" {rules.target} exactly, gives {count}"
-            )
-            if min_applied:
-                text += f", the minimum of {minimum_words}"
-        elif min_applied:
-            text = (
-                f"{arithmetic}, {_ROUNDING_WORDS[rules.rounding]}: {r}; that is less than"
-                f" {minimum_words}, so the region is designated the minimum of {count}"
-            )
-        else:
-            text = f"{arithmetic}, {_ROUNDING_WORDS[rules.rounding]}: {count}"
         results.append(
             RegionAllotment(
                 region=region,
@@ -179,11 +177,57 @@ def allot(
                 formula_value=float(value),
                 allotment=count,
                 minimum_applied=min_applied,
-                explanation=f"{text}. §2",
+                explanation=f"{arithmetic}{text}. §2",
             )
         )
     summary = _summary(rules, results, rounded, total)
     return results, summary, []
+
+
+def _formula_text(rules: AllotmentRules, rounded: int, count: int, lifted: bool) -> str:
+    words = _ROUNDING_WORDS[rules.rounding]
+    minimum = number_words(rules.minimum)
+    if not lifted:
+        return f", {words}: {count}"
+    if rounded >= rules.minimum:
+        return (
+            f", less than {minimum}, so the region is designated the minimum of {count}"
+            f" ({words} it would also be {rounded})"
+        )
+    return (
+        f", {words}: {rounded}; the value is less than {minimum}, so the region is"
+        f" designated the minimum of {count}"
+    )
+
+
+def _remainder_text(rules: AllotmentRules, share: RemainderShare, regions: int) -> str:
+    minimum = number_words(rules.minimum)
+    method = "; by the largest remainder method, which meets the target exactly"
+    if share.held_at_minimum:
+        if regions * rules.minimum == rules.target:
+            return (
+                f"{method}, {regions} regions × the minimum of {minimum} use the whole"
+                f" target of {rules.target}, so every region gets {share.count}"
+            )
+        return (
+            f"{method}, its quota of the {share.seats} licenses shared was"
+            f" {float(share.quota):.2f}, fewer than the minimum of {minimum}, so it is"
+            f" held at {share.count} and the rest are shared among the other regions"
+        )
+    held = (
+        f" after {share.held} region{'s' if share.held != 1 else ''} held at the minimum"
+        if share.held
+        else ""
+    )
+    place = f"its remainder {float(share.remainder):.2f} ranks {share.rank} of {share.ranked}"
+    if share.extra:
+        got = f"{place}, within the {share.left_over} left after whole parts: one more"
+    else:
+        got = f"{place}, after the {share.left_over} left after whole parts were given out"
+    return (
+        f"{method}: its quota of the {share.seats} licenses shared{held} is"
+        f" {float(share.quota):.2f}, whole part {share.whole}; {got}, so {share.count}"
+    )
 
 
 def _summary(
@@ -193,10 +237,12 @@ def _summary(
     total_population: int,
 ) -> AllotmentSummary:
     total = sum(r.allotment for r in results)
+    minimum = number_words(rules.minimum)
     if rules.method == "largest_remainder":
         text = (
-            f"{total} licenses allotted, exactly the target of {rules.target}"
-            f" (largest remainder method, minimum {rules.minimum} per region). §2"
+            f"{total} licenses allotted, exactly the target of {rules.target}: the largest"
+            f" remainder method (ce_allotment.method, an opt-in of policy.yaml) keeps the"
+            f" minimum of {minimum} per region and shares the rest by remainder. §2"
         )
     else:
         parts = [f"{total} licenses allotted against the target of {rules.target}"]
@@ -207,14 +253,22 @@ def _summary(
                 for r, rnd in zip(results, rounded, strict=True)
                 if r.minimum_applied
             )
-            parts.append(
-                f"the minimum of {number_words(rules.minimum)} adds {extra} for "
-                + ", ".join(r.region for r in raised)
-            )
+            names = ", ".join(r.region for r in raised)
+            if extra:
+                parts.append(f"the minimum of {minimum} adds {extra} for {names}")
+            else:
+                parts.append(
+                    f"{names} {'is' if len(raised) == 1 else 'are'} below {minimum} and"
+                    " designated the minimum (rounding alone gives the same)"
+                )
         rounding_difference = sum(rounded) - rules.target
         if rounding_difference:
             verb = "adds" if rounding_difference > 0 else "removes"
             parts.append(f"rounding {verb} {abs(rounding_difference)}")
+        parts.append(
+            f"the policy does not say how to round: {_ROUNDING_WORDS[rules.rounding]} is"
+            " the reading chosen in policy.yaml (ce_allotment.rounding)"
+        )
         text = "; ".join(parts) + ". §2"
     return AllotmentSummary(
         total_population=total_population,
@@ -225,9 +279,26 @@ def _summary(
     )
 
 
-def _largest_remainder_with_minimum(
+@dataclass(frozen=True, slots=True)
+class RemainderShare:
+    """How the largest remainder method gave one region its licenses, to explain it."""
+
+    count: int
+    held_at_minimum: bool
+    seats: int = 0  # licenses shared by remainder among the regions not held
+    held: int = 0  # regions held at the minimum
+    quota: Fraction = Fraction(0)
+    whole: int = 0
+    remainder: Fraction = Fraction(0)
+    rank: int = 0
+    ranked: int = 0
+    left_over: int = 0
+    extra: bool = False
+
+
+def largest_remainder_with_minimum(
     populations: Sequence[int], target: int, minimum: int
-) -> tuple[list[int], list[bool]]:
+) -> list[RemainderShare]:
     """Hamilton's method, with regions below the minimum fixed at it and the rest re-shared.
 
     Regions whose share would fall below the minimum get the minimum; the remaining
@@ -235,31 +306,50 @@ def _largest_remainder_with_minimum(
     region falls below. Remainder ties go to the larger population, then to the region
     listed first.
     """
-    fixed: set[int] = set()
+    held: dict[int, tuple[Fraction, int]] = {}  # region -> (its quota when held, seats then)
     while True:
-        free = [i for i in range(len(populations)) if i not in fixed]
-        seats = target - minimum * len(fixed)
+        free = [i for i in range(len(populations)) if i not in held]
+        seats = target - minimum * len(held)
         shares = _hamilton([populations[i] for i in free], seats)
-        below = [i for i, s in zip(free, shares, strict=True) if s < minimum]
+        below = [(i, s) for i, s in zip(free, shares, strict=True) if s.count < minimum]
         if not below:
-            counts = [minimum] * len(populations)
-            for i, s in zip(free, shares, strict=True):
-                counts[i] = s
-            return counts, [i in fixed for i in range(len(populations))]
-        fixed.update(below)
+            break
+        for i, share in below:
+            held[i] = (share.quota, seats)
+    by_region = dict(zip(free, shares, strict=True))
+    result = []
+    for i in range(len(populations)):
+        if i in held:
+            quota, shared = held[i]
+            result.append(RemainderShare(minimum, True, seats=shared, quota=quota))
+        else:
+            result.append(replace(by_region[i], seats=seats, held=len(held)))
+    return result
 
 
-def _hamilton(populations: Sequence[int], seats: int) -> list[int]:
+def _hamilton(populations: Sequence[int], seats: int) -> list[RemainderShare]:
     total = sum(populations)
     if not populations or total == 0:
-        return [0] * len(populations)
+        return [RemainderShare(0, False) for _ in populations]
     quotas = [Fraction(p * seats, total) for p in populations]
-    counts = [math.floor(q) for q in quotas]
-    left = seats - sum(counts)
+    wholes = [math.floor(q) for q in quotas]
+    left = seats - sum(wholes)
     order = sorted(
         range(len(populations)),
-        key=lambda i: (-(quotas[i] - counts[i]), -populations[i], i),
+        key=lambda i: (-(quotas[i] - wholes[i]), -populations[i], i),
     )
-    for i in order[:left]:
-        counts[i] += 1
-    return counts
+    rank = {i: position for position, i in enumerate(order, start=1)}
+    return [
+        RemainderShare(
+            count=wholes[i] + (1 if rank[i] <= left else 0),
+            held_at_minimum=False,
+            quota=quotas[i],
+            whole=wholes[i],
+            remainder=quotas[i] - wholes[i],
+            rank=rank[i],
+            ranked=len(populations),
+            left_over=left,
+            extra=rank[i] <= left,
+        )
+        for i in range(len(populations))
+    ]

@@ -17,6 +17,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import replace
 
+from engine.appeals import AllotmentChange
 from engine.model import (
     CeCharge,
     Inputs,
@@ -125,7 +126,35 @@ def charge_ce_licenses(
         )
     for org_key, licenses in tied_organizations.items():
         problems.append(_tie_problem(intakes[org_key], licenses))
+    charges.extend(_unreadable_ce_rows(policy, inputs, as_of))
     return charges, problems
+
+
+def _unreadable_ce_rows(policy: Policy, inputs: Inputs, as_of: dt.date) -> list[CeCharge]:
+    """Licenses rows that could not be read but are CE licenses: charged nowhere, counted."""
+    found = []
+    for row in inputs.unreadable:
+        if row.sheet != "Licenses":
+            continue
+        rule = policy.license_type(row.text("license_type"))
+        revoked = row.values.get("revoked_on")
+        if rule is None or not rule.counts_against_ce_allotment:
+            continue
+        if isinstance(revoked, dt.date) and revoked <= as_of:
+            continue
+        found.append(
+            CeCharge(
+                license_id=row.text("license_id") or f"(row {row.row})",
+                organization=row.text("organization"),
+                license_type=rule.name,
+                charged_region=None,
+                basis="Not charged: the row could not be read ("
+                + "; ".join(row.reasons)
+                + "). It is counted as in use until it is fixed. §3.2",
+                row=row.row,
+            )
+        )
+    return found
 
 
 def _charge(lic: LicenseRow, region: str | None, basis: str) -> CeCharge:
@@ -186,26 +215,58 @@ def _tie_problem(rows: Sequence[IntakeRow], licenses: Sequence[LicenseRow]) -> P
 
 
 def with_use(
-    allotments: Sequence[RegionAllotment], charges: Sequence[CeCharge]
+    allotments: Sequence[RegionAllotment],
+    charges: Sequence[CeCharge],
+    changes: Sequence[AllotmentChange] = (),
 ) -> list[RegionAllotment]:
-    """Allotments with In Use and Available filled in from the §3.2 charges."""
+    """Allotments with Added By Appeal, In Use and Available filled in (§3.2, §4)."""
     in_use: dict[str, int] = defaultdict(int)
     for charge in charges:
         if charge.charged_region is not None:
             in_use[name_key(charge.charged_region)] += 1
+    by_region: dict[str, list[AllotmentChange]] = defaultdict(list)
+    for change in changes:
+        by_region[name_key(change.region)].append(change)
     result = []
     for allotment in allotments:
         used = in_use.get(name_key(allotment.region), 0)
-        available = allotment.allotment - used
+        found = by_region.get(name_key(allotment.region), [])
+        added = sum(c.licenses for c in found)
+        available = allotment.allotment + added - used
         if available < 0:
             status = f"Over the allotment by {-available}."
         elif available == 0:
             status = "All licenses in use."
         else:
             status = f"{available} available."
+        appeal_text = " ".join(c.text for c in found)
+        with_appeals = f" {appeal_text} (§4)" if appeal_text else ""
         text = (
-            f"{allotment.explanation} In use: {used} CE Access Only"
+            f"{allotment.explanation}{with_appeals} In use: {used} CE Access Only"
             f" license{'' if used == 1 else 's'} charged here (§3.2). {status}"
         )
-        result.append(replace(allotment, in_use=used, available=available, explanation=text))
+        result.append(
+            replace(
+                allotment,
+                in_use=used,
+                available=available,
+                added_by_appeal=added,
+                explanation=text,
+            )
+        )
     return result
+
+
+def not_charged_text(charges: Sequence[CeCharge]) -> tuple[tuple[str, ...], str]:
+    """§3: the active CE licenses charged to no region, for their own Allotments row."""
+    ids = tuple(c.license_id for c in charges if c.charged_region is None)
+    if not ids:
+        return (), ""
+    count = len(ids)
+    text = (
+        f"{count} active CE Access Only license{'' if count == 1 else 's'}"
+        f" ({', '.join(ids)}) {'is' if count == 1 else 'are'} charged to no region: see CE"
+        " Charges and Problems for why. They count in the Total's In Use, so its Available"
+        " is true. §3.2"
+    )
+    return ids, text

@@ -43,9 +43,9 @@ GRANTED_FROM: tuple[str, ...] = ("Region allotment", "Additional from HMIS", "Re
 
 @dataclass(frozen=True, slots=True)
 class InactivityExceptions:
-    sole_license: bool = True
-    level4_list_holder: bool = True
-    special_request: bool = True
+    sole_license: bool
+    level4_list_holder: bool
+    special_request: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,21 +53,23 @@ class InactivityRules:
     client_data_window: Period
     first_sign_in_window: Period
     exceptions: InactivityExceptions
-    special_request_reasons: tuple[str, ...] = ("Inactivity revocation", "Special request")
+    special_request_reasons: tuple[str, ...]
+    late_first_sign_in_revocable: bool
 
 
 @dataclass(frozen=True, slots=True)
 class AllotmentRules:
     target: int
     minimum: int
-    rounding: Rounding = "nearest"
-    method: AllotmentMethod = "formula"
+    rounding: Rounding
+    method: AllotmentMethod
 
 
 @dataclass(frozen=True, slots=True)
 class LicenseTypeRule:
     name: str
     counts_against_ce_allotment: bool
+    inactivity_policy_applies: bool
     description: str = ""
 
 
@@ -81,24 +83,15 @@ class Policy:
     inactivity: InactivityRules
     ce_allotment: AllotmentRules
     license_types: Mapping[str, LicenseTypeRule]
-    committees: Mapping[str, str] = field(
-        default_factory=lambda: {
-            "performance": "Performance Committee",
-            "coordinated_entry": "Coordinated Entry Committee",
-        }
-    )
-    appeal_routing: Mapping[str, str] = field(
-        default_factory=lambda: {
-            "Inactivity revocation": "performance",
-            "Special request": "performance",
-            "CE allotment revocation": "coordinated_entry",
-            "CE allotment denial": "coordinated_entry",
-            "Additional allotment request": "coordinated_entry",
-        }
-    )
-    appeal_response_period: Period = field(default_factory=lambda: Period(months=1))
-    one_time_fees: Mapping[str, Decimal] = field(default_factory=dict)
-    annual_fees: Mapping[str, Decimal] = field(default_factory=dict)
+    committees: Mapping[str, str]
+    appeal_routing: Mapping[str, str]
+    appeal_response_period: Period
+    reason_aliases: Mapping[str, str]
+    under_utilized_at_most: int
+    review_every: Period
+    open_ended_exceptions_after: Period
+    one_time_fees: Mapping[str, Decimal]
+    annual_fees: Mapping[str, Decimal]
     source: str = ""
     sha256: str = ""
     raw: Mapping[str, object] = field(default_factory=dict, compare=False, repr=False)
@@ -209,6 +202,22 @@ class SelfPayRequestRow:
 
 
 @dataclass(frozen=True, slots=True)
+class UnreadableRow:
+    """An input row with a cell the rules cannot use (SPEC §3: an Error holds back only
+    what it affects). `values` holds what could be read (field -> value); `reasons` says,
+    cell by cell, what could not ("Granted On (Licenses!H12) is blank")."""
+
+    sheet: str
+    row: int
+    values: Mapping[str, object]
+    reasons: tuple[str, ...]
+
+    def text(self, field_name: str) -> str:
+        value = self.values.get(field_name)
+        return value if isinstance(value, str) else ""
+
+
+@dataclass(frozen=True, slots=True)
 class HistoryRow:
     """One Findings History row (SPEC §8): a license's finding as a review recorded it.
 
@@ -243,6 +252,10 @@ class Inputs:
     self_pay_requests: tuple[SelfPayRequestRow, ...] | None = None
     history: tuple[HistoryRow, ...] | None = None
     next_review: dt.date | None = None
+    # Rows with a cell that could not be read, and sheets that could not be read at all
+    # (missing, or a required column missing): sheet name -> why.
+    unreadable: tuple[UnreadableRow, ...] = ()
+    unusable_sheets: Mapping[str, str] = field(default_factory=dict)
 
 
 # ---------------------------------------------------------------------------- results
@@ -278,7 +291,7 @@ class LicenseDecision:
     user: str
     organization: str
     license_type: str
-    granted_on: dt.date
+    granted_on: dt.date | None  # None only for a row that could not be read
     first_sign_in: dt.date | None
     last_client_data_entry: dt.date | None
     days_since_activity: int | None
@@ -330,6 +343,10 @@ class AllotmentSummary:
     explanation: str
     in_use: int | None = None
     available: int | None = None
+    added_by_appeal: int = 0
+    # §3: active CE licenses charged to no region (they still count in the Total's In Use).
+    not_charged: tuple[str, ...] = ()
+    not_charged_explanation: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -362,6 +379,7 @@ class QueuedAppeal:
     licenses_requested: int | None
     explanation: str
     policy_clause: str = "§4"
+    last_reviewed_on: dt.date | None = None
 
     @property
     def overdue_text(self) -> str:

@@ -26,7 +26,7 @@ from engine.model import (
 )
 from policy.errors import PolicyError
 from policy.loader import parse_policy_yaml
-from policy.schema import policy_schema, schema_messages
+from policy.schema import policy_schema, schema_messages, with_defaults
 from policy.versions import CURRENT_SCHEMA_VERSION, check_schema_version
 
 __all__ = [
@@ -37,18 +37,6 @@ __all__ = [
     "lookup",
     "policy_schema",
 ]
-
-_DEFAULT_COMMITTEES = {
-    "performance": "Performance Committee",
-    "coordinated_entry": "Coordinated Entry Committee",
-}
-_DEFAULT_ROUTING = {
-    "Inactivity revocation": "performance",
-    "Special request": "performance",
-    "CE allotment revocation": "coordinated_entry",
-    "CE allotment denial": "coordinated_entry",
-    "Additional allotment request": "coordinated_entry",
-}
 
 
 def adopted_policy_path() -> Path:
@@ -89,7 +77,7 @@ def load_policy_bytes(data: bytes, source: str = "policy.yaml") -> Policy:
             fix="Correct the values named above; each key is described in"
             " policy/policy.schema.json.",
         )
-    return _build(raw, source, hashlib.sha256(data).hexdigest())
+    return _build(with_defaults(raw), source, hashlib.sha256(data).hexdigest())
 
 
 def _period(value: dict[str, int]) -> Period:
@@ -105,11 +93,12 @@ def _money(fees: dict[str, Any]) -> dict[str, Decimal]:
 
 
 def _build(raw: dict[str, Any], source: str, sha256: str) -> Policy:
+    """The typed policy from validated data whose defaults the schema has filled in."""
     inactivity = raw["inactivity"]
     exceptions = inactivity["exceptions"]
     allotment = raw["ce_allotment"]
-    appeals = raw.get("appeals", {})
-    self_pay = raw.get("self_pay", {})
+    appeals = raw["appeals"]
+    review = raw["review"]
     return Policy(
         name=raw["policy"]["name"],
         version=raw["policy"]["version"],
@@ -122,11 +111,8 @@ def _build(raw: dict[str, Any], source: str, sha256: str) -> Policy:
                 level4_list_holder=exceptions["level4_list_holder"],
                 special_request=exceptions["special_request"],
             ),
-            special_request_reasons=tuple(
-                inactivity.get(
-                    "special_request_reasons", ["Inactivity revocation", "Special request"]
-                )
-            ),
+            special_request_reasons=tuple(inactivity["special_request_reasons"]),
+            late_first_sign_in_revocable=inactivity["late_first_sign_in_revocable"],
         ),
         ce_allotment=AllotmentRules(
             target=allotment["target"],
@@ -138,17 +124,20 @@ def _build(raw: dict[str, Any], source: str, sha256: str) -> Policy:
             name: LicenseTypeRule(
                 name=name,
                 counts_against_ce_allotment=rule["counts_against_ce_allotment"],
+                inactivity_policy_applies=rule["inactivity_policy_applies"],
                 description=rule.get("description", ""),
             )
             for name, rule in raw["license_types"].items()
         },
-        committees={**_DEFAULT_COMMITTEES, **raw.get("committees", {})},
-        appeal_routing={**_DEFAULT_ROUTING, **appeals.get("routing", {})},
-        appeal_response_period=_period(appeals.get("response_period", {"months": 1})),
-        one_time_fees=_money(self_pay.get("one_time_fees", {"Software access fee": 185})),
-        annual_fees=_money(
-            self_pay.get("annual_fees", {"Annual License Access": 284, "Staff support fee": 2000})
-        ),
+        committees=dict(raw["committees"]),
+        appeal_routing=dict(appeals["routing"]),
+        appeal_response_period=_period(appeals["response_period"]),
+        reason_aliases=dict(appeals["reason_aliases"]),
+        under_utilized_at_most=raw["reassignment"]["under_utilized_at_most"],
+        review_every=_period(review["every"]),
+        open_ended_exceptions_after=_period(review["open_ended_exceptions_after"]),
+        one_time_fees=_money(raw["self_pay"]["one_time_fees"]),
+        annual_fees=_money(raw["self_pay"]["annual_fees"]),
         source=source,
         sha256=sha256,
         raw=raw,

@@ -7,6 +7,7 @@ key for a typo, "write true or false").
 
 from __future__ import annotations
 
+import copy
 import difflib
 import json
 from functools import cache
@@ -24,6 +25,39 @@ def policy_schema() -> dict[str, Any]:
     """The JSON Schema shipped in this package (policy/policy.schema.json)."""
     text = resources.files("policy").joinpath("policy.schema.json").read_text("utf-8")
     return json.loads(text)
+
+
+def with_defaults(data: dict[str, Any]) -> dict[str, Any]:
+    """A copy of valid policy data with every key it leaves out set to the schema's default.
+
+    The schema is the one home of every default (its `default` keywords, each described),
+    so a policy that leaves out `self_pay` gets the amounts the schema documents, and
+    nothing in code decides a value on its own.
+    """
+    schema = policy_schema()
+    return _filled(copy.deepcopy(data), schema, schema)
+
+
+def _resolved(node: dict[str, Any], root: dict[str, Any]) -> dict[str, Any]:
+    ref = node.get("$ref")
+    if isinstance(ref, str) and ref.startswith("#/$defs/"):
+        return {**root["$defs"][ref.removeprefix("#/$defs/")], **node}
+    return node
+
+
+def _filled(value: Any, node: dict[str, Any], root: dict[str, Any]) -> Any:
+    node = _resolved(node, root)
+    if not isinstance(value, dict):
+        return value
+    properties = node.get("properties", {})
+    for key, sub in properties.items():
+        if key not in value and "default" in sub:
+            value[key] = copy.deepcopy(sub["default"])
+    for key, item in value.items():
+        sub = properties.get(key, node.get("additionalProperties"))
+        if isinstance(sub, dict):
+            value[key] = _filled(item, sub, root)
+    return value
 
 
 def schema_messages(data: Any, lines: dict[Path_, int], source: str) -> list[str]:

@@ -191,9 +191,10 @@ def test_no_allotment_below_the_minimum(
         if r.minimum_applied:
             assert r.allotment == minimum
         if method == "formula":
-            rounded = round_value(Fraction(r.population * target, sum(populations)), rounding)
-            assert r.minimum_applied == (rounded < minimum)
-            assert r.allotment == max(minimum, rounded)
+            # §2 "If the value is less than two": the value decides, not the rounded one.
+            value = Fraction(r.population * target, sum(populations))
+            assert r.minimum_applied == (value < minimum)
+            assert r.allotment == max(minimum, round_value(value, rounding))
 
 
 @settings(max_examples=400)

@@ -266,54 +266,123 @@ def candidates(results: engine.Results) -> list[str]:
     ]
 
 
-def test_ranking_fewest_entries_first(adopted: Policy) -> None:
+def items(results: engine.Results) -> dict[str, engine.model.ReassignmentItem]:
+    """The agenda's license rows (not the pending requests), by License ID."""
+    return {
+        i.license_id: i
+        for i in results.reassignment
+        if i.license_id and i.item != "Pending request"
+    }
+
+
+def test_ranking_under_utilized_first_and_reasons_state_each_criterion(adopted: Policy) -> None:
     licenses = [
-        ce("MANY", "Solo", client_entries_window=50),
-        ce("FEW", "Tied", client_entries_window=3),
+        ce("MANY", "Multi", client_entries_window=50),
+        ce("FEW", "Multi", client_entries_window=3),
+        lic("2024-01-01", last="2026-11-01", license_id="HP", org="Multi"),
     ]
     results = run(adopted, licenses)
     assert candidates(results) == ["FEW", "MANY"]
     assert [i.rank for i in results.reassignment if i.rank] == [1, 2]
-    assert "3 client entries in the window" in results.reassignment[0].reasons
+    few, many = items(results)["FEW"].reasons, items(results)["MANY"].reasons
+    assert "under-utilized: yes, 3 client entries in the window (at most 10" in few
+    assert "under-utilized: no, 50 client entries in the window (more than 10)" in many
+    assert "geographically unique: no, Adair County has 2 other licenses that stay" in few
+    assert "the organization's only license: no, Multi keeps 2 other licenses" in few
 
 
-def test_ranking_tie_broken_by_another_access_point_in_the_county(adopted: Policy) -> None:
+def test_ranking_not_geographically_unique_before_unique(adopted: Policy) -> None:
     licenses = [
-        ce("UNIQUE", "Tied", client_entries_window=5),  # only license in Butler County
-        ce("SHARED", "Solo", client_entries_window=5),  # Adair County also has Multi's license
-        lic("2024-01-01", last="2026-11-01", license_id="HP", org="Multi"),
+        ce("UNIQUE", "Tied", client_entries_window=5),  # the only access point in Butler
+        ce("SHARED", "Solo", client_entries_window=5),  # Adair also has Solo's HP
+        lic("2024-01-01", last="2026-11-01", license_id="HP", org="Solo"),
+        lic("2024-01-01", last="2026-11-01", license_id="T2", org="Tied", county="Cass County"),
     ]
     results = run(adopted, licenses)
     assert candidates(results) == ["SHARED", "UNIQUE"]
-    reasons = {i.license_id: i.reasons for i in results.reassignment}
-    assert "Adair County has 1 other active license" in reasons["SHARED"]
-    assert "the only access point in Butler County" in reasons["UNIQUE"]
+    reasons = {k: v.reasons for k, v in items(results).items()}
+    assert "Adair County has 1 other license that stays (HP;" in reasons["SHARED"]
+    assert (
+        "geographically unique: yes, the only access point that stays in Butler"
+        in (reasons["UNIQUE"])
+    )
 
 
-def test_ranking_tie_broken_by_organization_holding_other_licenses(adopted: Policy) -> None:
+def test_an_organizations_last_staying_license_is_never_a_candidate(adopted: Policy) -> None:
     licenses = [
-        ce("ALONE", "Solo", client_entries_window=5),
+        ce("ALONE", "Solo", client_entries_window=0),
         ce("OTHERS", "Multi", client_entries_window=5),
         lic("2024-01-01", last="2026-11-01", license_id="M2", org="Multi", county="Cass County"),
     ]
     results = run(adopted, licenses)
-    # Both are in Adair County with another license there; only Multi holds other licenses.
-    assert candidates(results) == ["OTHERS", "ALONE"]
-    reasons = {i.license_id: i.reasons for i in results.reassignment}
-    assert "Multi holds 1 other license" in reasons["OTHERS"]
-    assert "the only license of Solo" in reasons["ALONE"]
+    assert candidates(results) == ["OTHERS"]
+    alone = items(results)["ALONE"]
+    assert alone.item == "Kept: last license" and alone.rank is None
+    assert "removing it would leave Solo without an HMIS license" in alone.reasons
+    assert "Multi keeps 1 other license (M2)" in items(results)["OTHERS"].reasons
 
 
-def test_ranking_final_tie_by_license_id_and_unknown_counts_last(adopted: Policy) -> None:
+def test_other_licenses_count_only_when_they_stay(adopted: Policy) -> None:
+    # The sample's L-1002 / L-1003: the CE license is the one §1.E1 keeps, because the
+    # organization's other license is eligible; it must not be ranked first to remove.
     licenses = [
-        ce("L-10", "Solo", client_entries_window=0),
-        ce("L-9", "Solo", client_entries_window=0),
-        ce("L-1", "Solo"),  # no count
+        ce("KEPT", "Solo", last_client_data_entry=d("2026-03-30"), client_entries_window=0),
+        lic("2024-06-10", last="2025-12-19", license_id="GOING", org="Solo"),
+    ]
+    results = run(adopted, licenses)
+    decisions = {x.license_id: x for x in results.decisions}
+    assert decisions["GOING"].eligible and not decisions["KEPT"].eligible
+    assert "Sole license kept" in decisions["KEPT"].exception
+    assert candidates(results) == []
+    kept = items(results)["KEPT"]
+    assert kept.item == "Kept: last license"
+    assert "§1.E1 keeps it" in kept.reasons
+    assert "GOING" not in items(results)  # a funded license is never on the CE agenda
+
+
+def test_section_3_duties_put_an_organization_first(adopted: Policy) -> None:
+    orgs = (
+        OrganizationRow("Solo", "Adair County", level3_access_point=False, row=2),
+        OrganizationRow("Multi", "Adair County", data_entry_agreement=True, row=3),
+    )
+    licenses = [
+        ce("NO-L3", "Solo", client_entries_window=400),
+        lic("2024-01-01", last="2026-11-01", license_id="S2", org="Solo"),
+        ce("GOOD", "Multi", client_entries_window=0),
+        lic("2024-01-01", last="2026-11-01", license_id="M2", org="Multi"),
+    ]
+    results = run(adopted, licenses, organizations=orgs)
+    assert candidates(results) == ["NO-L3", "GOOD"]
+    assert "not serving as a level 3 access point" in items(results)["NO-L3"].reasons
+    assert "may lose HMIS access" in items(results)["NO-L3"].reasons
+
+
+def test_ranking_final_tie_by_entries_then_license_id_and_unknown_counts_last(
+    adopted: Policy,
+) -> None:
+    licenses = [
+        ce("L-10", "Multi", client_entries_window=0),
+        ce("L-9", "Multi", client_entries_window=0),
+        ce("L-1", "Multi"),  # no count
+        lic("2024-01-01", last="2026-11-01", license_id="HP", org="Multi"),
     ]
     results = run(adopted, licenses)
     assert candidates(results) == ["L-9", "L-10", "L-1"]
-    unknown = next(i for i in results.reassignment if i.license_id == "L-1")
-    assert "Client Entries (Window) unknown" in unknown.reasons
+    assert "under-utilized: not known (Client Entries (Window) is blank)" in (
+        items(results)["L-1"].reasons
+    )
+
+
+def test_a_pending_appeal_on_a_candidate_is_named(adopted: Policy) -> None:
+    licenses = [
+        ce("C", "Multi", client_entries_window=1),
+        lic("2024-01-01", last="2026-11-01", license_id="HP", org="Multi"),
+    ]
+    appeals = (appeal("A-9", "CE allotment revocation", "2026-11-10", license_id="C"),)
+    results = run(adopted, licenses, appeals=appeals)
+    assert "appeal A-9 on this license is pending (CE allotment revocation, Coordinated" in (
+        items(results)["C"].reasons
+    )
 
 
 def test_agenda_lists_available_regions_and_pending_requests(adopted: Policy) -> None:
@@ -386,6 +455,8 @@ def test_recalc_fills_the_new_sheets_on_the_sample(tmp_path: Path) -> None:
     assert agenda[0]["Rank"] == 1
     assert {r["Item"] for r in agenda} == {
         "Removal candidate",
+        "Kept: last license",
+        "Eligible for revocation",
         "Licenses available",
         "Pending request",
     }
@@ -394,10 +465,15 @@ def test_recalc_fills_the_new_sheets_on_the_sample(tmp_path: Path) -> None:
     allotments = {r["Region"]: r for r in sheet_dicts(book, "Allotments")}
     assert all(isinstance(r["In Use"], int) for r in allotments.values())
     assert any(int(r["Available"]) < 0 for r in allotments.values())  # type: ignore[arg-type]
+    # §3: every active CE license is counted, the uncharged ones on their own row.
+    assert allotments["Not charged to a region"]["In Use"] == 2
+    assert allotments["Total"]["In Use"] == 27
+    assert allotments["Total"]["Available"] == -4
+    assert "L-1021, L-1032" in str(allotments["Total"]["Explanation"])
     assert allotments["Total"]["In Use"] == sum(
-        int(r["In Use"])
+        int(r["In Use"])  # type: ignore[arg-type]
         for k, r in allotments.items()
-        if k != "Total"  # type: ignore[arg-type]
+        if k != "Total"
     )
 
 

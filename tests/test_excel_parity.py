@@ -152,7 +152,7 @@ def test_a_second_run_replaces_result_sheets_whole_and_appends_to_the_run_log(
     )
 
 
-def test_with_an_error_only_problems_and_run_log_change_in_both(tmp_path: Path) -> None:
+def test_a_bad_cell_is_contained_the_same_way_in_both(tmp_path: Path) -> None:
     good_cli, good_excel, _, _ = recalc_both(SAMPLE, tmp_path)
     for path in (good_cli, good_excel):
         book = openpyxl.load_workbook(path)
@@ -164,7 +164,11 @@ def test_with_an_error_only_problems_and_run_log_change_in_both(tmp_path: Path) 
     assert outcome.exit_code == 1
     assert_same_results(by_cli, by_excel, good_excel)
     before, after = sheet_cells(good_excel), sheet_cells(by_excel)
-    assert after["Inactivity Report"] == before["Inactivity Report"], "last good content kept"
+    # SPEC §3: only L-1004 (Licenses row 5) is held back, as Cannot judge.
+    report = [[cell[0] for cell in row] for row in after["Inactivity Report"]]
+    by_id = {row[0]: row for row in report[1:]}
+    assert "Cannot judge" in by_id["L-1004"]
+    assert sum("Cannot judge" in row for row in report) == 1
     assert after["Problems"] != before["Problems"]
     assert any(cell[0] == "H5" for row in after["Problems"] for cell in row)
 

@@ -51,7 +51,7 @@ def test_the_policy_s_worked_examples() -> None:
     assert HMIS_SELF_PAY_COST(3.0, [[2.0]]) == 14259
     assert HMIS_POLICY("ce_allotment.target") == 20
     assert HMIS_POLICY("inactivity.client_data_window.months") == 6
-    assert HMIS_POLICY("policy.version") == "1.0.0"
+    assert HMIS_POLICY("policy.version") == "1.1.0"
 
 
 def test_license_finding_examples_with_dates_as_excel_sends_them() -> None:

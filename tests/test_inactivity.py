@@ -108,10 +108,14 @@ def test_login_after_last_entry_is_explained(adopted: Policy) -> None:
     assert "last login on 2026-11-20 does not count" in decision.explanation
 
 
-def test_activity_after_as_of_is_not_inactivity(adopted: Policy) -> None:
+def test_activity_after_as_of_does_not_count_on_the_as_of_date(adopted: Policy) -> None:
+    # SPEC §2 Dates: a back-dated run sees the workbook as it stood then.
     decision = one(adopted, lic("2020-01-01", last="2026-12-01"))
-    assert decision.finding == "Active"
+    assert decision.finding == "Inactive"
     assert decision.days_since_activity is None
+    assert "Last Client Data Entry 2026-12-01 is after the as-of date 2026-11-24" in (
+        decision.explanation
+    )
 
 
 # ---------------------------------------------------------------------- §1.2
@@ -174,7 +178,10 @@ def test_revoked_licenses_are_not_judged_unless_revoked_later(adopted: Policy) -
         lic("2020-01-01", last="2026-11-01", license_id="KEEPER"),
     ]
     decisions = judge(adopted, rows)
-    assert set(decisions) == {"LATER", "KEEPER"}
+    assert set(decisions) == {"GONE", "TODAY", "LATER", "KEEPER"}
+    for gone in ("GONE", "TODAY"):
+        assert decisions[gone].finding == "Not judged" and not decisions[gone].eligible
+    assert "Revoked on 2026-07-01" in decisions["GONE"].explanation
     assert decisions["LATER"].eligible
 
 
@@ -381,11 +388,13 @@ def test_eligibility_never_depends_on_last_login(
 ) -> None:
     policy = adopted
     moved = [dataclasses.replace(r, last_login=logins[i]) for i, r in enumerate(rows)]
+    # A login is a sign-in (§1.2) but never client data activity (§1.1): which licenses
+    # are inactive under §1.1 never depends on Last Login.
     before = [
-        (x.license_id, x.finding, x.eligible) for x in judge_licenses(policy, rows, [], as_of)
+        (x.license_id, x.finding == "Inactive") for x in judge_licenses(policy, rows, [], as_of)
     ]
     after = [
-        (x.license_id, x.finding, x.eligible) for x in judge_licenses(policy, moved, [], as_of)
+        (x.license_id, x.finding == "Inactive") for x in judge_licenses(policy, moved, [], as_of)
     ]
     assert before == after
 
@@ -399,9 +408,10 @@ def test_every_organization_with_active_licenses_keeps_one(
     for org in {x.organization for x in decisions}:
         assert any(not x.eligible for x in decisions if x.organization == org)
     for x in decisions:
-        assert x.finding in ("Active", "Inactive", "Not signed in")
-        assert x.eligible == (x.finding != "Active" and not x.exception)
-        assert x.explanation and x.policy_clause.startswith("§1.")
+        assert x.finding in ("Active", "Inactive", "Not signed in", "Not judged")
+        judged = x.finding in ("Inactive", "Not signed in")
+        assert x.eligible == (judged and not x.exception)
+        assert x.explanation and x.policy_clause.startswith("§1")
 
 
 def test_explanation_of_every_decision_names_its_clause(adopted: Policy) -> None:

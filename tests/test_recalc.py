@@ -86,7 +86,7 @@ def test_recalc_on_the_sample_writes_every_result_sheet(
 
     report = sheet_dicts(sample, "Inactivity Report")
     findings = {r["Finding"] for r in report}
-    assert findings == {"Active", "Inactive", "Not signed in"}
+    assert findings == {"Active", "Inactive", "Not signed in", "Not judged"}
     exceptions = " ".join(str(r["Exception"] or "") for r in report)
     for clause in ("§1.E1", "§1.E2", "§1.E3"):
         assert clause in exceptions
@@ -107,7 +107,7 @@ def test_run_log_is_appended_never_replaced(sample: Path) -> None:
     assert main(["recalc", str(sample), "--as-of", "2026-12-24"]) == 0
     log = sheet_dicts(sample, "Run Log")
     assert [r["As Of"] for r in log] == [dt.datetime(2026, 11, 24), dt.datetime(2026, 12, 24)]
-    assert log[0]["Policy Version"] == "1.0.0"
+    assert log[0]["Policy Version"] == "1.1.0"
     assert len(str(log[0]["Policy SHA-256"])) == 64
     assert log[0]["Engine Version"]
     assert log[0]["Errors"] == 0
@@ -172,7 +172,11 @@ def test_as_of_order_cli_then_settings(tmp_path: Path) -> None:
     book = write_workbook(tmp_path / "book.xlsx", sheets)
     assert main(["recalc", str(book)]) == 0
     assert sheet_dicts(book, "Run Log")[-1]["As Of"] == dt.datetime(2026, 3, 1)
-    assert {r["Finding"] for r in sheet_dicts(book, "Inactivity Report")} == {"Active"}
+    report = {r["License ID"]: r for r in sheet_dicts(book, "Inactivity Report")}
+    assert report["L-1"]["Finding"] == "Active"
+    # L-2's entry of 2026-11-01 is after the Settings' As Of: on 2026-03-01 it does not count.
+    assert report["L-2"]["Finding"] == "Inactive"
+    assert "is after the as-of date 2026-03-01" in str(report["L-2"]["Explanation"])
     assert main(["recalc", str(book), "--as-of", "2026-11-24"]) == 0
     findings = {r["License ID"]: r["Finding"] for r in sheet_dicts(book, "Inactivity Report")}
     assert findings == {"L-1": "Inactive", "L-2": "Active"}
@@ -198,7 +202,7 @@ def test_bad_policy_exits_2_and_says_why(
 
 def test_policy_check_of_the_adopted_policy(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["policy", "check"]) == 0
-    assert "version 1.0.0" in capsys.readouterr().out
+    assert "version 1.1.0" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize(
@@ -223,33 +227,52 @@ def test_not_a_workbook_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert "is not an Excel workbook" in capsys.readouterr().err
 
 
-def test_errors_exit_1_and_keep_last_good_results(
+def test_an_error_in_a_license_row_holds_back_only_that_license(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    book = write_workbook(tmp_path / "book.xlsx", minimal_sheets([LICENSE, ACTIVE]))
-    assert main(["recalc", str(book), "--as-of", "2026-11-24"]) == 0
-    good = read_sheet(book, "Inactivity Report")
-
+    """SPEC §3: a bad cell makes its license Cannot judge; every other one is judged."""
     sheets = minimal_sheets([LICENSE, {**ACTIVE, "Granted On": "31/02/2026"}])
-    write_workbook(book, sheets)
-    book2 = openpyxl.load_workbook(book)
-    for name in ("Inactivity Report", "Allotments"):
-        target = book2.create_sheet(name)
-        for row in good if name == "Inactivity Report" else [("kept",)]:
-            target.append(list(row))
-    book2.save(book)
-    capsys.readouterr()
-
+    book = write_workbook(tmp_path / "book.xlsx", sheets)
     assert main(["recalc", str(book), "--as-of", "2026-11-24"]) == 1
     err = capsys.readouterr().err
-    assert 'Error: Licenses!H3: "31/02/2026" is not a date.' in err
-    assert read_sheet(book, "Inactivity Report") == good
-    assert read_sheet(book, "Allotments") == [("kept",)]
+    assert 'Error: Licenses!H3: License L-2: "31/02/2026" is not a date.' in err
+    report = {r["License ID"]: r for r in sheet_dicts(book, "Inactivity Report")}
+    assert report["L-1"]["Finding"] == "Inactive"
+    assert report["L-2"]["Finding"] == "Cannot judge"
+    assert "Granted On (Licenses!H3)" in str(report["L-2"]["Explanation"])
+    # L-2 cannot be judged, so it is not counted as the license Org A keeps: §1.E1 keeps L-1.
+    assert report["L-1"]["Eligible For Revocation"] == "No"
+    assert "Sole license kept" in str(report["L-1"]["Exception"])
     problems = sheet_dicts(book, "Problems")
     assert problems[0]["Severity"] == "Error"
     assert (problems[0]["Sheet"], problems[0]["Cell"]) == ("Licenses", "H3")
     assert problems[0]["How To Fix"]
     assert sheet_dicts(book, "Run Log")[-1]["Errors"] == 1
+
+
+def test_a_missing_column_holds_back_the_sheets_that_need_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    book = write_workbook(tmp_path / "book.xlsx", minimal_sheets([LICENSE, ACTIVE]))
+    assert main(["recalc", str(book), "--as-of", "2026-11-24"]) == 0
+    good = read_sheet(book, "Inactivity Report")
+    sheets = minimal_sheets([LICENSE, ACTIVE])
+    drop = sheets["Licenses"][0].index("Granted On")
+    sheets["Licenses"] = [[v for i, v in enumerate(r) if i != drop] for r in sheets["Licenses"]]
+    write_workbook(book, sheets)
+    book2 = openpyxl.load_workbook(book)
+    target = book2.create_sheet("Inactivity Report")
+    for row in good:
+        target.append(list(row))
+    book2.save(book)
+    capsys.readouterr()
+    assert main(["recalc", str(book), "--as-of", "2026-11-24"]) == 1
+    assert read_sheet(book, "Inactivity Report") == good  # held back: its last good content
+    opened = openpyxl.load_workbook(book, read_only=True)
+    try:
+        assert "Appeals Queue" in opened.sheetnames  # needs no license column: still written
+    finally:
+        opened.close()
 
 
 @pytest.mark.parametrize(

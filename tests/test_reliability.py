@@ -541,8 +541,9 @@ def test_result_sheets_are_untouched_when_input_has_errors(tmp_path: Path) -> No
     kept = raw_members(path)
     parts = sheet_part_names(path)
     book = base_book()
-    book.set("Licenses", 2, "Granted On", "soon")
-    # Same workbook, now with an error: rewrite only the Licenses part, keep the results.
+    book.set("Licenses", 1, "Granted On", "Grant Date")  # a required column goes missing
+    # Same workbook, now with an error that holds back every sheet needing Licenses (SPEC
+    # §3): rewrite only the Licenses part, and those results keep their bytes.
     bad = book.write(tmp_path / "bad.xlsx")
     with zipfile.ZipFile(bad) as source:
         licenses_xml = source.read(sheet_part_names(bad)["Licenses"])

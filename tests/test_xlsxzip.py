@@ -336,7 +336,7 @@ def _entry(**changes: object) -> RunLogEntry:
     values_ = {
         "run_at": dt.datetime(2026, 11, 24, 8, 0, 0),
         "as_of": dt.date(2026, 11, 24),
-        "policy_version": "1.0.0",
+        "policy_version": "1.1.0",
         "policy_sha256": "0" * 64,
         "engine_version": "test",
         "licenses": 1,
@@ -456,7 +456,7 @@ def test_run_log_of_an_older_version_keeps_its_rows_and_gains_columns(tmp_path: 
     assert rows[2][4] == "=not a formula"
     last = dict(zip(headers, rows[3], strict=True))
     assert last["As Of"] == dt.datetime(2026, 11, 24) and last["Errors"] == 0
-    assert last["Staff Notes"] is None and last["Policy Version"] == "1.0.0"
+    assert last["Staff Notes"] is None and last["Policy Version"] == "1.1.0"
     assert len(str(last["Policy SHA-256"])) == 64
     assert check_package(path) == []
 

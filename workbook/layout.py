@@ -109,6 +109,8 @@ class InputSheet:
     row_type: type | None
     optional: bool = False
     purpose: str = ""
+    # How a problem names a row, from its first column ("{name}" -> "License L-1002").
+    row_label: str = ""
 
     def column(self, field: str) -> Column:
         return next(c for c in self.columns if c.field == field)
@@ -144,6 +146,7 @@ REGIONS = InputSheet(
         Column("CE Lead Email", "ce_lead_email", width=28),
     ),
     RegionRow,
+    row_label="{name}",
     purpose="The Balance of State regions and their populations (§2).",
 )
 
@@ -156,6 +159,7 @@ COUNTIES = InputSheet(
     ),
     CountyRow,
     optional=True,
+    row_label="{name}",
     purpose="Counties and their region; when present they give each region's population.",
 )
 
@@ -181,6 +185,7 @@ ORGANIZATIONS = InputSheet(
         ),
     ),
     OrganizationRow,
+    row_label="{name}",
     purpose="Organizations that hold licenses, and the county each is in (§3).",
 )
 
@@ -234,6 +239,7 @@ LICENSES = InputSheet(
         ),
     ),
     LicenseRow,
+    row_label="License {name}",
     purpose="Every HMIS user license and its activity dates (§1, §3).",
 )
 
@@ -267,6 +273,7 @@ APPEALS = InputSheet(
     ),
     AppealRow,
     optional=True,
+    row_label="Appeal {name}",
     purpose="Appeals and special requests, and the committees' decisions (§4, §1.E3).",
 )
 
@@ -298,6 +305,7 @@ SELF_PAY_REQUESTS = InputSheet(
     ),
     SelfPayRequestRow,
     optional=True,
+    row_label="Self-pay request {name}",
     purpose="Organizations asking what self-pay licenses would cost (Addendum 2).",
 )
 
@@ -393,6 +401,7 @@ APPEALS_QUEUE = ResultSheet(
         Column("Filed On", "filed_on", Kind.DATE, width=12),
         Column("Days Pending", "days_pending", Kind.INTEGER, width=9),
         Column("Overdue", "overdue_text", width=9),
+        Column("Last Reviewed On", "last_reviewed_on", Kind.DATE, width=12),
         Column("Respond By", "respond_by", Kind.DATE, width=12),
         Column("License ID", "license_id", Kind.ID, width=10),
         Column("Region", "region", width=12),
@@ -513,6 +522,24 @@ FINDINGS_HISTORY = ResultSheet(
     ),
     purpose="§8 appended, never replaced: each license's finding whenever it changed, one"
     " row per change.",
+)
+
+# Findings History read back as input (earlier runs' rows), with the same headers.
+HISTORY_INPUT = InputSheet(
+    FINDINGS_HISTORY.name,
+    (
+        Column("Run At", "run_at", Kind.DATETIME),
+        Column("As Of", "as_of", Kind.DATE, required=True),
+        Column("License ID", "license_id", Kind.ID, required=True),
+        Column("Finding", "finding", required=True, blank_allowed=True),
+        Column("Exception", "exception"),
+        Column(
+            "Eligible For Revocation", "eligible", Kind.YESNO, required=True, blank_allowed=True
+        ),
+    ),
+    None,
+    optional=True,
+    purpose=FINDINGS_HISTORY.purpose,
 )
 
 RESULT_SHEETS: tuple[ResultSheet, ...] = (

@@ -17,12 +17,15 @@ from workbook.layout import (
     ALLOTMENTS,
     APPEALS_QUEUE,
     CE_CHARGES,
+    FINDINGS_HISTORY,
     INACTIVITY_REPORT,
     PROBLEMS,
     REASSIGNMENT,
     REVOCATIONS,
+    REVOCATIONS_DONE,
     RUN_LOG,
     SELF_PAY_ESTIMATES,
+    WATCH_LIST,
     ResultSheet,
 )
 from workbook.tables import CellMap
@@ -80,37 +83,89 @@ def problem_rows(problems: Sequence[Problem], cells: CellMap) -> tuple[tuple[obj
     return tuple(rows)
 
 
+# Each result sheet and the Results field whose records it shows (SPEC §3).
+SHEET_OF_RESULT: tuple[tuple[str, ResultSheet], ...] = (
+    ("allotments", ALLOTMENTS),
+    ("ce_charges", CE_CHARGES),
+    ("decisions", INACTIVITY_REPORT),
+    ("revocations", REVOCATIONS),
+    ("watch_list", WATCH_LIST),
+    ("revocations_done", REVOCATIONS_DONE),
+    ("appeals_queue", APPEALS_QUEUE),
+    ("reassignment", REASSIGNMENT),
+    ("self_pay_estimates", SELF_PAY_ESTIMATES),
+)
+NOT_CHARGED = "Not charged to a region"
+
+
 def result_tables(
-    results: Results, problems: Sequence[Problem], cells: CellMap
+    results: Results | None,
+    problems: Sequence[Problem],
+    cells: CellMap,
+    *,
+    policy_failed: str | None = None,
 ) -> list[ResultTable]:
-    """The result sheets to write. With any Error only Problems is replaced (SPEC §3)."""
-    tables = [ResultTable(PROBLEMS, problem_rows(problems, cells))]
-    if any(p.severity == "Error" for p in problems):
-        return tables
-    allotment_rows = list(_rows(ALLOTMENTS, results.allotments))
+    """The result sheets to write (SPEC §3).
+
+    A result an Error holds back comes with `held_back` set (its rows are not written: the
+    sheet keeps its last good content); with a policy that cannot be used, all are.
+    """
+    tables = []
+    held = dict(results.held_back) if results is not None else {}
+    for name, sheet in SHEET_OF_RESULT:
+        why = policy_failed or held.get(name)
+        if why is not None or results is None:
+            tables.append(ResultTable(sheet, (), held_back=why or "no results"))
+            continue
+        records = getattr(results, name)
+        rows = allotment_rows(results) if name == "allotments" else _rows(sheet, records)
+        tables.append(ResultTable(sheet, rows))
+    tables.append(ResultTable(PROBLEMS, problem_rows(problems, cells)))
+    return tables
+
+
+def allotment_rows(results: Results) -> tuple[tuple[object, ...], ...]:
+    """The regions, the CE licenses charged to none (§3), and the Total (§2)."""
+    rows = list(_rows(ALLOTMENTS, results.allotments))
     summary = results.allotment_summary
-    if summary is not None:
-        total = {
-            "region": "Total",
-            "population": summary.total_population,
-            "share": 1.0,
-            "formula_value": float(summary.target),
-            "allotment": summary.total_allotment,
+    if summary is None:
+        return tuple(rows)
+    if summary.not_charged:
+        uncharged = {
+            "region": NOT_CHARGED,
+            "population": None,
+            "share": None,
+            "formula_value": None,
+            "allotment": None,
             "minimum_applied_text": None,
-            "added_by_appeal": sum(a.added_by_appeal for a in results.allotments),
-            "in_use": summary.in_use,
-            "available": summary.available,
-            "policy_clause": "§2",
-            "explanation": summary.explanation,
+            "added_by_appeal": None,
+            "in_use": len(summary.not_charged),
+            "available": None,
+            "policy_clause": "§3.2",
+            "explanation": summary.not_charged_explanation,
         }
-        allotment_rows.append(tuple(total[c.field] for c in ALLOTMENTS.columns))
-    return [
-        ResultTable(ALLOTMENTS, tuple(allotment_rows)),
-        ResultTable(CE_CHARGES, _rows(CE_CHARGES, results.ce_charges)),
-        ResultTable(INACTIVITY_REPORT, _rows(INACTIVITY_REPORT, results.decisions)),
-        ResultTable(REVOCATIONS, _rows(REVOCATIONS, results.revocations)),
-        ResultTable(APPEALS_QUEUE, _rows(APPEALS_QUEUE, results.appeals_queue)),
-        ResultTable(REASSIGNMENT, _rows(REASSIGNMENT, results.reassignment)),
-        ResultTable(SELF_PAY_ESTIMATES, _rows(SELF_PAY_ESTIMATES, results.self_pay_estimates)),
-        *tables,
-    ]
+        rows.append(tuple(uncharged[c.field] for c in ALLOTMENTS.columns))
+    total = {
+        "region": "Total",
+        "population": summary.total_population,
+        "share": 1.0,
+        "formula_value": float(summary.target),
+        "allotment": summary.total_allotment,
+        "minimum_applied_text": None,
+        "added_by_appeal": summary.added_by_appeal,
+        "in_use": summary.in_use,
+        "available": summary.available,
+        "policy_clause": "§2",
+        "explanation": summary.explanation,
+    }
+    rows.append(tuple(total[c.field] for c in ALLOTMENTS.columns))
+    return tuple(rows)
+
+
+def history_table(results: Results, run_at: dt.datetime) -> ResultTable:
+    """The Findings History rows this run appends (SPEC §8), stamped with the run's time."""
+    rows = tuple(
+        (run_at, e.as_of, e.license_id, e.finding, e.exception, "Yes" if e.eligible else "No")
+        for e in results.history_entries
+    )
+    return ResultTable(FINDINGS_HISTORY, rows)

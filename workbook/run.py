@@ -143,7 +143,14 @@ def evaluate(
         results = engine.recalculate(policy, read.inputs, chosen_date)
         problems = _errors_first(problems + list(results.problems))
     outcome = Outcome(as_of_choice, policy_choice, policy, results, problems, read.cells)
-    outcome.tables = result_tables(results or Results(), problems, read.cells)
+    tables = result_tables(
+        results,
+        problems,
+        read.cells,
+        policy_failed="the policy could not be used (see Problems)" if policy is None else None,
+    )
+    # A held-back sheet keeps its last good content: it is not written at all.
+    outcome.tables = [t for t in tables if t.held_back is None]
     outcome.run_log = RunLogEntry(
         run_at=now.replace(microsecond=0),
         as_of=chosen_date,

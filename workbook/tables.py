@@ -10,14 +10,18 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
-from engine.model import Inputs, Problem, Where
+from engine.model import HistoryRow, Inputs, Problem, UnreadableRow, Where
 from workbook.layout import (
+    FINDINGS_HISTORY,
+    HISTORY_INPUT,
     INPUT_SHEETS,
     SETTING_AS_OF,
+    SETTING_NEXT_REVIEW,
     SETTING_POLICY_FILE,
     SETTINGS,
+    Column,
     InputSheet,
     Kind,
     header_key,
@@ -79,6 +83,7 @@ class CellMap:
 class Settings:
     as_of: dt.date | None = None
     policy_file: str | None = None
+    next_review: dt.date | None = None
 
 
 @dataclass
@@ -92,170 +97,254 @@ class InputRead:
 def read_inputs(snapshot: WorkbookSnapshot) -> InputRead:
     problems: list[Problem] = []
     cells = CellMap()
-    tables: dict[str, tuple | None] = {}
+    tables: dict[str, tuple[object, ...] | None] = {}
+    unreadable: list[UnreadableRow] = []
+    unusable: dict[str, str] = {}
     settings = Settings()
     for spec in INPUT_SHEETS:
         title = snapshot.find(spec.name)
         if title is None:
+            tables[spec.name] = None
             if not spec.optional:
-                problems.append(
-                    Problem(
-                        "Error",
-                        Where(spec.name, column="A1"),
-                        f"The workbook has no {spec.name} sheet.",
-                        f"Add a sheet named {spec.name} with the headers: "
-                        + ", ".join(c.header for c in spec.columns if c.required)
-                        + ". `hmis-licensing init` writes a blank workbook with every sheet.",
-                    )
-                )
+                problems.append(_missing_sheet(spec))
                 tables[spec.name] = ()
-            else:
-                tables[spec.name] = None
+                unusable[spec.name] = f"the workbook has no {spec.name} sheet"
             continue
         cells.titles[spec.name] = title
-        rows = read_table(
-            spec, snapshot.sheets[title], cells, problems, merged=snapshot.merged.get(title, ())
-        )
+        read = read_table(spec, snapshot.sheets[title], cells, snapshot.merged.get(title, ()))
+        problems += read.problems
+        unreadable += read.unreadable
+        if read.unusable:
+            unusable[spec.name] = read.unusable
         if spec is SETTINGS:
-            settings = _settings(rows, problems)
+            settings, settings_problems = _settings(read.rows)
+            problems += settings_problems
             continue
-        tables[spec.name] = tuple(spec.row_type(**values) for values in rows)  # type: ignore[misc]
-
+        tables[spec.name] = tuple(spec.row_type(**values) for values in read.rows)  # type: ignore[misc]
+    history, history_problems = _history(snapshot, cells)
+    problems += history_problems
     inputs = Inputs(
-        regions=tables["Regions"] or (),
-        organizations=tables["Organizations"] or (),
-        licenses=tables["Licenses"] or (),
-        counties=tables["Counties"],
-        intakes=tables["Intakes"],
-        appeals=tables["Appeals"],
-        self_pay_requests=tables["Self-Pay Requests"],
+        regions=tables["Regions"] or (),  # type: ignore[arg-type]
+        organizations=tables["Organizations"] or (),  # type: ignore[arg-type]
+        licenses=tables["Licenses"] or (),  # type: ignore[arg-type]
+        counties=tables["Counties"],  # type: ignore[arg-type]
+        intakes=tables["Intakes"],  # type: ignore[arg-type]
+        appeals=tables["Appeals"],  # type: ignore[arg-type]
+        self_pay_requests=tables["Self-Pay Requests"],  # type: ignore[arg-type]
+        history=history,
+        next_review=settings.next_review,
+        unreadable=tuple(unreadable),
+        unusable_sheets=unusable,
     )
     return InputRead(inputs, problems, cells, settings)
+
+
+def _missing_sheet(spec: InputSheet) -> Problem:
+    return Problem(
+        "Error",
+        Where(spec.name, column="A1"),
+        f"The workbook has no {spec.name} sheet.",
+        f"Add a sheet named {spec.name} with the headers: "
+        + ", ".join(c.header for c in spec.columns if c.required)
+        + ". `hmis-licensing init` writes a blank workbook with every sheet.",
+    )
+
+
+@dataclass
+class TableRead:
+    """One input sheet read: its good rows, the rows with a cell that could not be read,
+    the problems, and why the whole sheet is unusable (a required column missing)."""
+
+    rows: list[dict[str, object]] = field(default_factory=list)
+    unreadable: list[UnreadableRow] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    unusable: str | None = None
 
 
 def read_table(
     spec: InputSheet,
     grid: Sequence[Sequence[object]],
     cells: CellMap,
-    problems: list[Problem],
     merged: Sequence[Range] = (),
-) -> list[dict[str, object]]:
-    """The sheet's data rows as field -> typed value, for rows without errors."""
+) -> TableRead:
+    """The sheet's data rows as field -> typed value."""
     header_row = list(grid[0]) if grid else []
+    positions, unknown, problems = _match_headers(spec, header_row, cells)
+    near, near_problems = _near_misses(spec, positions, unknown)
+    problems += near_problems
+    missing = [c for c in spec.columns if c.required and c.field not in positions]
+    if missing:
+        problems += _missing_columns(spec, grid, header_row, missing, near)
+        names = ", ".join(f'"{c.header}"' for c in missing)
+        return TableRead(problems=problems, unusable=f"the {spec.name} sheet has no {names} column")
+    merged_problems = _merged_cells(spec, merged, set(positions.values()))
+    if merged_problems:
+        where = ", ".join(p.where.column or "" for p in merged_problems)
+        return TableRead(
+            problems=problems + merged_problems,
+            unusable=f"the {spec.name} sheet has merged cells ({where})",
+        )
+    problems += _data_without_header(spec, grid, header_row)
+    read = _data_rows(spec, grid, positions, cells)
+    read.problems[:0] = problems
+    return read
+
+
+def _match_headers(
+    spec: InputSheet, header_row: Sequence[object], cells: CellMap
+) -> tuple[dict[str, int], list[tuple[int, str]], list[Problem]]:
+    """Where each declared column is, the headers that are none of them, and repeats."""
     positions: dict[str, int] = {}
-    unknown: list[tuple[int, str]] = []  # headers that are no declared column
+    unknown: list[tuple[int, str]] = []
+    problems: list[Problem] = []
     for index, header in enumerate(header_row):
         if is_blank(header) or isinstance(header, CellError):
             continue
-        matched = False
-        for column in spec.columns:
-            if column.matches(str(header)):
-                matched = True
-                if column.field in positions:
-                    problems.append(
-                        Problem(
-                            "Warning",
-                            Where(spec.name, column=f"{column_letter(index)}1"),
-                            f'The header "{column.header}" appears twice (columns'
-                            f" {column_letter(positions[column.field])} and"
-                            f" {column_letter(index)}); the first is used.",
-                            "Rename or delete one of the two columns.",
-                        )
-                    )
-                    continue
-                positions[column.field] = index
-                cells.letters[(spec.name, column.header)] = column_letter(index)
-        if not matched:
+        column = next((c for c in spec.columns if c.matches(str(header))), None)
+        if column is None:
             unknown.append((index, str(header)))
-    near = _near_misses(spec, positions, unknown, problems)
-    missing = [c for c in spec.columns if c.required and c.field not in positions]
-    if missing:
-        free = max((i for i, h in enumerate(header_row) if not is_blank(h)), default=-1) + 1
-        elsewhere = _headers_further_down(spec, grid)
-        for column in missing:
-            hint = near.get(column.field)
-            letter = column_letter(hint[0] if hint else free)
-            fix = f'Add a column headed "{column.header}" in row 1.'
-            if hint:
-                fix = (
-                    f'Column {letter} is headed "{hint[1]}": rename it to "{column.header}"'
-                    " if that is what it holds."
-                )
-            if elsewhere:
-                fix += (
-                    f" The headers seem to be in row {elsewhere}: delete the rows above"
-                    " them, so that the headers are in row 1."
-                )
+            continue
+        if column.field in positions:
             problems.append(
                 Problem(
-                    "Error",
-                    Where(spec.name, column=f"{letter}1"),
-                    f'The {spec.name} sheet has no "{column.header}" column.',
-                    fix,
+                    "Warning",
+                    Where(spec.name, column=f"{column_letter(index)}1"),
+                    f'The header "{column.header}" appears twice (columns'
+                    f" {column_letter(positions[column.field])} and"
+                    f" {column_letter(index)}); the first is used.",
+                    "Rename or delete one of the two columns.",
                 )
             )
-        return []
+            continue
+        positions[column.field] = index
+        cells.letters[(spec.name, column.header)] = column_letter(index)
+    return positions, unknown, problems
 
-    read_columns = set(positions.values())
-    _merged_cells(spec, merged, read_columns, problems)
-    _data_without_header(spec, grid, header_row, problems)
 
-    rows = []
+def _missing_columns(
+    spec: InputSheet,
+    grid: Sequence[Sequence[object]],
+    header_row: Sequence[object],
+    missing: Sequence[Column],
+    near: dict[str, tuple[int, str]],
+) -> list[Problem]:
+    free = max((i for i, h in enumerate(header_row) if not is_blank(h)), default=-1) + 1
+    elsewhere = _headers_further_down(spec, grid)
+    problems = []
+    for column in missing:
+        hint = near.get(column.field)
+        letter = column_letter(hint[0] if hint else free)
+        fix = f'Add a column headed "{column.header}" in row 1.'
+        if hint:
+            fix = (
+                f'Column {letter} is headed "{hint[1]}": rename it to "{column.header}"'
+                " if that is what it holds."
+            )
+        if elsewhere:
+            fix += (
+                f" The headers seem to be in row {elsewhere}: delete the rows above"
+                " them, so that the headers are in row 1."
+            )
+        problems.append(
+            Problem(
+                "Error",
+                Where(spec.name, column=f"{letter}1"),
+                f'The {spec.name} sheet has no "{column.header}" column.',
+                fix,
+            )
+        )
+    return problems
+
+
+def _data_rows(
+    spec: InputSheet,
+    grid: Sequence[Sequence[object]],
+    positions: dict[str, int],
+    cells: CellMap,
+) -> TableRead:
+    read = TableRead()
     blank_run: list[int] = []
     for row_number, row in enumerate(grid[1:], start=2):
         if all(is_blank(v) for v in row):
             blank_run.append(row_number)
             continue
         if blank_run:
-            _blank_rows_warning(spec, blank_run, problems)
+            read.problems.append(_blank_rows_warning(spec, blank_run))
             blank_run = []
-        values: dict[str, object] = {"row": row_number}
-        ok = True
-        for column in spec.columns:
-            index = positions.get(column.field)
-            if index is None:
-                continue
-            raw = row[index] if index < len(row) else None
-            where = Where(spec.name, row_number, column.header)
-            if isinstance(raw, CellError):
-                problems.append(Problem("Error", where, raw.problem, raw.how_to_fix))
-                ok = False
-                continue
-            if is_blank(raw):
-                if column.needs_value:
-                    problems.append(
-                        Problem(
-                            "Error",
-                            where,
-                            f"{column.header} is blank.",
-                            f"Enter the {column.header}"
-                            + (f" ({column.kind.value})." if column.kind is not Kind.TEXT else ".")
-                            + " Or delete the row if it is not in use.",
-                        )
-                    )
-                    ok = False
-                elif column.kind is Kind.YESNO:
-                    values[column.field] = None if column.blank_unknown else False
-                elif column.required:  # a required column whose cells may be blank
-                    values[column.field] = None
-                continue
-            value = parse_cell(column, raw)
-            if isinstance(value, CellError):
-                problems.append(Problem("Error", where, value.problem, value.how_to_fix))
-                ok = False
-                continue
-            values[column.field] = value
-        if ok:
-            rows.append(values)
-    return rows
+        values, errors = _row_values(spec, row, row_number, positions)
+        if not errors:
+            read.rows.append(values)
+            continue
+        errors = _named(spec, values, errors)
+        read.problems += errors
+        reasons = tuple(_reason(spec, error, cells) for error in errors)
+        read.unreadable.append(UnreadableRow(spec.name, row_number, values, reasons))
+    return read
+
+
+def _named(spec: InputSheet, values: dict[str, object], errors: list[Problem]) -> list[Problem]:
+    """Each problem of a row names the row's region, license or appeal, not only its cell."""
+    key = spec.columns[0]
+    name = values.get(key.field)
+    if not isinstance(name, str) or not name:
+        return errors
+    label = spec.row_label.format(name=name) if spec.row_label else f"{key.header} {name}"
+    return [replace(e, problem=f"{label}: {e.problem}") for e in errors]
+
+
+def _reason(spec: InputSheet, error: Problem, cells: CellMap) -> str:
+    sheet, cell = cells.cell(error.where)
+    column = error.where.column or ""
+    text = error.problem
+    return f"{column} ({sheet}!{cell}): {text}" if column else f"{sheet}!{cell}: {text}"
+
+
+def _row_values(
+    spec: InputSheet, row: Sequence[object], row_number: int, positions: dict[str, int]
+) -> tuple[dict[str, object], list[Problem]]:
+    """One row's typed values, and an Error for each cell that could not be read."""
+    values: dict[str, object] = {"row": row_number}
+    errors: list[Problem] = []
+    for column in spec.columns:
+        index = positions.get(column.field)
+        if index is None:
+            continue
+        raw = row[index] if index < len(row) else None
+        where = Where(spec.name, row_number, column.header)
+        if isinstance(raw, CellError):
+            errors.append(Problem("Error", where, raw.problem, raw.how_to_fix))
+            continue
+        if is_blank(raw):
+            if column.needs_value:
+                errors.append(_blank_required(column, where))
+            elif column.kind is Kind.YESNO:
+                values[column.field] = None if column.blank_unknown else False
+            elif column.required:  # a required column whose cells may be blank
+                values[column.field] = None
+            continue
+        value = parse_cell(column, raw)
+        if isinstance(value, CellError):
+            errors.append(Problem("Error", where, value.problem, value.how_to_fix))
+            continue
+        values[column.field] = value
+    return values, errors
+
+
+def _blank_required(column: Column, where: Where) -> Problem:
+    kind = f" ({column.kind.value})." if column.kind is not Kind.TEXT else "."
+    return Problem(
+        "Error",
+        where,
+        f"{column.header} is blank.",
+        f"Enter the {column.header}{kind} Or delete the row if it is not in use.",
+    )
 
 
 def _near_misses(
     spec: InputSheet,
     positions: dict[str, int],
     unknown: list[tuple[int, str]],
-    problems: list[Problem],
-) -> dict[str, tuple[int, str]]:
+) -> tuple[dict[str, tuple[int, str]], list[Problem]]:
     """Headers that look like a declared column that is not there (e.g. "Revoked").
 
     A misspelt optional column would otherwise be ignored without a word, and its values
@@ -268,22 +357,11 @@ def _near_misses(
         for alias in column.aliases:
             by_key.setdefault(header_key(alias), column)
     guesses: dict[str, tuple[int, str]] = {}
+    problems: list[Problem] = []
     for index, text in unknown:
-        key = header_key(text)
-        if len(key) < 3:
+        column = _closest_column(header_key(text), by_key)
+        if column is None:
             continue
-        close = difflib.get_close_matches(key, list(by_key), n=1, cutoff=0.75)
-        if not close:  # "Revoked" for "Revoked On", "Grant Date" for "Granted On"
-            stem = key.split()[0][:5]
-            close = [
-                k
-                for k in by_key
-                if (len(key) >= 4 and (k.startswith(key) or key in k))
-                or (len(stem) == 5 and k.split()[0].startswith(stem))
-            ][:1]
-        if not close:
-            continue
-        column = by_key[close[0]]
         if column.required:
             guesses.setdefault(column.field, (index, text))
             continue
@@ -296,7 +374,23 @@ def _near_misses(
                 f'Rename the header to "{column.header}" if that is what the column holds.',
             )
         )
-    return guesses
+    return guesses, problems
+
+
+def _closest_column(key: str, by_key: dict[str, Column]) -> Column | None:
+    """The declared column a header probably means: "Revoked" for "Revoked On"."""
+    if len(key) < 3:
+        return None
+    close = difflib.get_close_matches(key, list(by_key), n=1, cutoff=0.75)
+    if not close:  # "Revoked" for "Revoked On", "Grant Date" for "Granted On"
+        stem = key.split()[0][:5]
+        close = [
+            k
+            for k in by_key
+            if (len(key) >= 4 and (k.startswith(key) or key in k))
+            or (len(stem) == 5 and k.split()[0].startswith(stem))
+        ][:1]
+    return by_key[close[0]] if close else None
 
 
 def _headers_further_down(spec: InputSheet, grid: Sequence[Sequence[object]]) -> int | None:
@@ -316,9 +410,10 @@ def _headers_further_down(spec: InputSheet, grid: Sequence[Sequence[object]]) ->
 
 
 def _merged_cells(
-    spec: InputSheet, merged: Sequence[Range], read_columns: set[int], problems: list[Problem]
-) -> None:
+    spec: InputSheet, merged: Sequence[Range], read_columns: set[int]
+) -> list[Problem]:
     """Merged cells in the columns that are read: only the first cell keeps the value."""
+    problems = []
     for top, left, bottom, right in merged:
         if not any(c - 1 in read_columns for c in range(left, right + 1)):
             continue
@@ -337,15 +432,16 @@ def _merged_cells(
                 " each cell.",
             )
         )
+    return problems
 
 
 def _data_without_header(
     spec: InputSheet,
     grid: Sequence[Sequence[object]],
     header_row: Sequence[object],
-    problems: list[Problem],
-) -> None:
+) -> list[Problem]:
     """A column with values but no header is ignored; say so rather than drop it quietly."""
+    problems = []
     width = max((len(row) for row in grid), default=0)
     for index in range(width):
         if index < len(header_row) and not is_blank(header_row[index]):
@@ -364,37 +460,44 @@ def _data_without_header(
                     )
                 )
                 break
+    return problems
 
 
-def _blank_rows_warning(spec: InputSheet, blank: list[int], problems: list[Problem]) -> None:
+def _blank_rows_warning(spec: InputSheet, blank: list[int]) -> Problem:
     first, last = blank[0], blank[-1]
     which = f"Row {first} is" if first == last else f"Rows {first}-{last} are"
-    problems.append(
-        Problem(
-            "Warning",
-            Where(spec.name, column=f"A{first}"),
-            f"{which} blank, in the middle of the table; the rows below are still read.",
-            "Delete the blank rows, so that sorting and filtering in Excel cover the whole table.",
-        )
+    return Problem(
+        "Warning",
+        Where(spec.name, column=f"A{first}"),
+        f"{which} blank, in the middle of the table; the rows below are still read.",
+        "Delete the blank rows, so that sorting and filtering in Excel cover the whole table.",
     )
 
 
-def _settings(rows: list[dict[str, object]], problems: list[Problem]) -> Settings:
+def _settings(rows: list[dict[str, object]]) -> tuple[Settings, list[Problem]]:
     settings = Settings()
+    problems: list[Problem] = []
+    dates = {header_key(SETTING_AS_OF): "as_of", header_key(SETTING_NEXT_REVIEW): "next_review"}
     for values in rows:
         name = header_key(values.get("setting"))
         raw = values.get("value")
-        where = Where("Settings", int(values["row"]), "Value")  # type: ignore[call-overload]
-        if name == header_key(SETTING_AS_OF):
+        row = int(values["row"])  # type: ignore[call-overload]
+        if name in dates:
             if is_blank(raw):
                 continue
             parsed = parse_date(raw)
             if isinstance(parsed, CellError):
+                label = SETTING_AS_OF if dates[name] == "as_of" else SETTING_NEXT_REVIEW
                 problems.append(
-                    Problem("Error", where, f"As Of: {parsed.problem}", parsed.how_to_fix)
+                    Problem(
+                        "Error",
+                        Where("Settings", row, "Value"),
+                        f"{label}: {parsed.problem}",
+                        parsed.how_to_fix,
+                    )
                 )
             else:
-                settings.as_of = parsed
+                setattr(settings, dates[name], parsed)
         elif name == header_key(SETTING_POLICY_FILE):
             if not is_blank(raw):
                 settings.policy_file = parse_text(raw)
@@ -402,9 +505,50 @@ def _settings(rows: list[dict[str, object]], problems: list[Problem]) -> Setting
             problems.append(
                 Problem(
                     "Warning",
-                    Where("Settings", int(values["row"]), "Setting"),  # type: ignore[call-overload]
+                    Where("Settings", row, "Setting"),
                     f"Unknown setting {shown(values.get('setting'))}; it is ignored.",
-                    f"Use {SETTING_AS_OF} or {SETTING_POLICY_FILE}.",
+                    f"Use {SETTING_AS_OF}, {SETTING_POLICY_FILE} or {SETTING_NEXT_REVIEW}.",
                 )
             )
-    return settings
+    return settings, problems
+
+
+def _history(
+    snapshot: WorkbookSnapshot, cells: CellMap
+) -> tuple[tuple[HistoryRow, ...] | None, list[Problem]]:
+    """Findings History as earlier runs wrote it (None: no such sheet yet).
+
+    A row edited by hand so that it cannot be read is left out with a Warning: history
+    informs Eligible Since and Change Since Last Review, it never decides eligibility.
+    """
+    title = snapshot.find(FINDINGS_HISTORY.name)
+    if title is None:
+        return None, []
+    cells.titles[HISTORY_INPUT.name] = title
+    read = read_table(HISTORY_INPUT, snapshot.sheets[title], cells)
+    problems = [replace(p, severity="Warning") for p in read.problems]
+    if read.unusable:
+        problems.append(
+            Problem(
+                "Warning",
+                Where(HISTORY_INPUT.name, column="A1"),
+                f"Findings History cannot be read ({read.unusable}), so this run is treated"
+                " as the first review: Eligible Since starts today and every license is"
+                " recorded again.",
+                "Restore the sheet's header row (or delete the sheet to start a new history).",
+            )
+        )
+        return None, problems
+    history = tuple(
+        HistoryRow(
+            as_of=values["as_of"],  # type: ignore[arg-type]
+            license_id=str(values["license_id"]),
+            finding=str(values.get("finding") or ""),
+            exception=str(values.get("exception") or ""),
+            eligible=bool(values.get("eligible")),
+            run_at=values.get("run_at"),  # type: ignore[arg-type]
+            row=int(values["row"]),  # type: ignore[call-overload]
+        )
+        for values in read.rows
+    )
+    return history, problems
