@@ -203,12 +203,13 @@ def _formula_text(rules: AllotmentRules, rounded: int, count: int, lifted: bool)
 def _remainder_text(rules: AllotmentRules, share: RemainderShare, regions: int) -> str:
     minimum = number_words(rules.minimum)
     method = "; by the largest remainder method, which meets the target exactly"
+    if regions * rules.minimum == rules.target:
+        return (
+            f"{method}, {regions} regions × the minimum of {minimum} use the whole"
+            f" target of {rules.target}, so every region gets {share.count}, whatever its"
+            " population"
+        )
     if share.held_at_minimum:
-        if regions * rules.minimum == rules.target:
-            return (
-                f"{method}, {regions} regions × the minimum of {minimum} use the whole"
-                f" target of {rules.target}, so every region gets {share.count}"
-            )
         return (
             f"{method}, its quota of the {share.seats} licenses shared was"
             f" {float(share.quota):.2f}, fewer than the minimum of {minimum}, so it is"

@@ -239,8 +239,8 @@ def with_use(
             status = "All licenses in use."
         else:
             status = f"{available} available."
-        appeal_text = " ".join(c.text for c in found)
-        with_appeals = f" {appeal_text} (§4)" if appeal_text else ""
+        appeal_text = " ".join(c.text.rstrip(".") + "." for c in found)
+        with_appeals = f" {appeal_text.rstrip('.')} (§4)." if appeal_text else ""
         text = (
             f"{allotment.explanation}{with_appeals} In use: {used} CE Access Only"
             f" license{'' if used == 1 else 's'} charged here (§3.2). {status}"

@@ -41,6 +41,10 @@ from engine.model import (
     name_key,
 )
 
+_DUTIES_CLAUSE = (
+    '"Organizations that are not providing the necessary CE access and data entry for HMIS,'
+    ' may lose HMIS access" (§3)'
+)
 CANDIDATE = "Removal candidate"
 KEPT = "Kept: last license"
 BEING_REVOKED = "Eligible for revocation"
@@ -183,7 +187,7 @@ def _candidate(
     if org is not None and org.level3_access_point is False:
         duties.append("not serving as a level 3 access point")
     if org is not None and org.data_entry_agreement is False:
-        duties.append("no data entry agreement")
+        duties.append("having no data entry agreement")
     county = _county(lic, organizations)
     in_county = by_county.get(name_key(county), []) if county else []
     others_in_county = [o.license.license_id for o in in_county if o.license is not lic]
@@ -280,9 +284,8 @@ def _criteria(policy: Policy, c: _Candidate) -> list[str]:
     if c.duties:
         found.insert(
             0,
-            f"§3 duties: {lic.organization} is recorded as {' and '.join(c.duties)}"
-            ' (Organizations sheet): "Organizations that are not providing the necessary CE'
-            ' access and data entry for HMIS, may lose HMIS access" (§3), so it is ranked'
+            f"§3 duties: {lic.organization} is recorded on the Organizations sheet as"
+            f" {' and '.join(c.duties)}: " + _DUTIES_CLAUSE + ", so it is ranked"
             " first",
         )
     return found

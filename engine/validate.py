@@ -104,6 +104,36 @@ def validate(policy: Policy, inputs: Inputs, as_of: dt.date) -> list[Problem]:
     for appeal in inputs.appeals or ():
         problems += _appeal_problems(appeal, organizations, regions, regions_known, license_ids)
     problems += _dates_against_policy(policy, as_of)
+    problems += _dates_before_grant(inputs)
+    return problems
+
+
+_LICENSE_DATES = (
+    ("first_sign_in", "First Sign-In"),
+    ("last_client_data_entry", "Last Client Data Entry"),
+    ("last_login", "Last Login"),
+)
+
+
+def _dates_before_grant(inputs: Inputs) -> list[Problem]:
+    """SPEC §2 Dates: activity or a sign-in before Granted On is never trusted silently."""
+    problems = []
+    for lic in inputs.licenses:
+        for name, header in _LICENSE_DATES:
+            day = getattr(lic, name)
+            if day is None or day >= lic.granted_on:
+                continue
+            problems.append(
+                Problem(
+                    "Warning",
+                    Where("Licenses", lic.row, header),
+                    f"License {lic.license_id}: {header} {day} is before Granted On"
+                    f" {lic.granted_on}; it is taken to belong to the license's previous"
+                    " holder (a reassigned license) and does not count for this one (§1).",
+                    f"If the license was reassigned, clear {header} or enter the new"
+                    " holder's date; otherwise correct Granted On.",
+                )
+            )
     return problems
 
 

@@ -206,9 +206,9 @@ def _recalc_locked(args: argparse.Namespace, *, write: bool) -> int:
         save_results(workbook_path, destination, outcome.tables, outcome.run_log)
         names = ", ".join(t.sheet.name for t in outcome.tables)
         print(f"Wrote:    {destination} ({names}, Run Log)", file=out)
-        if outcome.errors:
+        if outcome.results is not None and outcome.results.held_back:
             print(
-                "          The other result sheets keep their last good content until"
+                "          The held-back result sheets keep their last good content until"
                 " the errors are fixed.",
                 file=out,
             )
@@ -217,17 +217,28 @@ def _recalc_locked(args: argparse.Namespace, *, write: bool) -> int:
 
 def _print_summary(outcome: Outcome, out: TextIO) -> None:
     results = outcome.results
-    if results is not None and not outcome.errors:
-        summary = results.allotment_summary
+    if results is not None:
+        decisions = results.decisions
+        judged = sum(d.finding not in ("Not judged", "Cannot judge") for d in decisions)
+        unjudged = sum(d.finding == "Cannot judge" for d in decisions)
+        cannot = f"; {unjudged} cannot be judged (see Problems)" if unjudged else ""
         print(
-            f"Licenses: {len(results.decisions)} active judged;"
-            f" {len(results.revocations)} eligible for revocation",
+            f"Licenses: {judged} judged; {len(results.revocations)} eligible for"
+            f" revocation{cannot}",
             file=out,
         )
+        summary = results.allotment_summary
         if summary is not None:
             print(
                 f"CE allotment: {summary.total_allotment} licenses over"
-                f" {len(results.allotments)} regions (target {summary.target})",
+                f" {len(results.allotments)} regions (target {summary.target}),"
+                f" {summary.in_use} in use",
+                file=out,
+            )
+        if results.held_back:
+            print(
+                "Held back: "
+                + "; ".join(f"{name} ({why})" for name, why in results.held_back.items()),
                 file=out,
             )
     print(

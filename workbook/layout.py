@@ -251,7 +251,9 @@ APPEALS = InputSheet(
         Column("Organization", "organization", required=True, width=40),
         Column("License ID", "license_id", Kind.ID, note="blank: the whole organization"),
         Column("Region", "region"),
-        Column("Reason", "reason", Kind.CHOICE, required=True, choices=APPEAL_REASONS, width=28),
+        # Free text: the engine reads the policy's own wordings as reasons too (SPEC §4,
+        # appeals.reason_aliases), and reports any it cannot route; `choices` feed drop-downs.
+        Column("Reason", "reason", required=True, choices=APPEAL_REASONS, width=28),
         Column("Decision", "decision", Kind.CHOICE, required=True, choices=DECISIONS),
         Column("Decided On", "decided_on", Kind.DATE, width=13),
         Column(

@@ -473,6 +473,7 @@ def build_licenses(
             types, weights = zip(*type_weights, strict=True)
             _bulk_license(rng, add, org, rng.choices(types, weights)[0])
 
+    review = _review_cases(add)
     appeals = [
         {
             "appeal_id": "A-101",
@@ -512,7 +513,9 @@ def build_licenses(
             "license_id": pending,
             "reason": "Special request",
             "decision": "Pending",
-            "notes": "Staff vacancy; new hire starts in January.",
+            "last_reviewed_on": _d("2026-11-05"),
+            "notes": "Staff vacancy; new hire starts in January. Discussed 2026-11-05: HR"
+            " letter requested.",
         },
         {
             "appeal_id": "A-105",
@@ -539,6 +542,7 @@ def build_licenses(
             "region": "Region 5",
             "reason": "Additional allotment request",
             "decision": "Pending",
+            "last_reviewed_on": _d("2026-10-08"),
             "licenses_requested": 2,
             "notes": "Filed by the Region 5 CE Lead for the Taney and Stone county outreach.",
         },
@@ -551,8 +555,103 @@ def build_licenses(
             "decision": "Denied",
             "decided_on": _d("2026-05-11"),
         },
+        {
+            "appeal_id": "A-109",
+            "filed_on": _d("2026-09-08"),
+            "organization": "Great Rivers Domestic Violence Services",
+            "region": "Region 7",
+            "reason": "Additional allotment request",
+            "decision": "Approved",
+            "decided_on": _d("2026-10-14"),
+            "licenses_requested": 1,
+            "granted_from": "Reassigned from Region 6",
+            "notes": "Region 7 CE Lead's request; the CE Committee moved Region 6's spare"
+            " license.",
+        },
+        {
+            "appeal_id": "A-110",
+            "filed_on": _d("2026-11-16"),
+            "organization": review["level4_org"],
+            "license_id": review["level4"],
+            "reason": "Inactivity Appeal",
+            "decision": "Pending",
+            "notes": "The user runs the Region 4 priority list.",
+        },
+        {
+            "appeal_id": "A-111",
+            "filed_on": _d("2026-11-18"),
+            "organization": "Lebanon Community Shelter",
+            "region": "Region 2",
+            "reason": "CE-Allotment Appeal",
+            "decision": "Pending",
+            "licenses_requested": 1,
+            "notes": "Asked for a CE-only license for the new winter shelter.",
+        },
     ]
+    _record_revocations(licenses)
     return licenses, appeals
+
+
+def _review_cases(add: object) -> dict[str, str]:
+    """Rows for the monthly review (SPEC §8), added after the others so their IDs are new."""
+    level4 = add(  # type: ignore[operator]
+        "Jefferson County Community Partnership",
+        "CE Access Only",
+        "2021-03-01",
+        first_sign_in="2021-03-02",
+        last_client_data_entry="2026-04-02",
+        client_entries_window=0,
+        level4_list_holder="Yes",
+        revoked_on="2026-11-12",
+        revoked_by="HMIS Lead",
+        revocation_reason="Inactivity §1.1",
+    )
+    add(  # type: ignore[operator]
+        "Jefferson County Community Partnership",
+        "Housing Project",
+        "2022-06-13",
+        first_sign_in="2022-06-14",
+        last_client_data_entry="2026-02-27",
+        client_entries_window=0,
+        revoked_on="2026-11-03",
+        revoked_by="HMIS Lead",
+        revocation_reason="Inactivity §1.1",
+    )
+    # §1.2: a login is a sign-in, though First Sign-In was never filled in.
+    add(  # type: ignore[operator]
+        "Hannibal Family Resource Center",
+        "Other Funded",
+        "2026-10-01",
+        last_login="2026-10-05",
+    )
+    # A reassigned license: the previous holder's entry is before the grant (a Warning).
+    add(  # type: ignore[operator]
+        "Sedalia Hope House",
+        "Housing Project",
+        "2026-09-01",
+        first_sign_in="2026-09-03",
+        last_client_data_entry="2026-03-15",
+    )
+    # On the watch list: its last entry, 2026-06-01, falls out of the window on 2026-12-02.
+    add(  # type: ignore[operator]
+        "Clay County Housing Alliance",
+        "Housing Project",
+        "2023-02-06",
+        first_sign_in="2023-02-07",
+        last_client_data_entry="2026-06-01",
+        client_entries_window=4,
+    )
+    return {"level4": level4, "level4_org": "Jefferson County Community Partnership"}
+
+
+def _record_revocations(licenses: list[dict[str, object]]) -> None:
+    """Who revoked each license and why (SPEC §3 Licenses), where the row does not say."""
+    for row in licenses:
+        if row.get("revoked_on") is None or row.get("revoked_by"):
+            continue
+        ce = row["license_type"] == "CE Access Only"
+        row["revoked_by"] = "CE Lead" if ce else "HMIS Lead"
+        row["revocation_reason"] = "CE allotment §3" if ce else "Inactivity §1.1"
 
 
 def _bulk_license(
@@ -689,6 +788,27 @@ README_LINES = (
 )
 
 
+# §3 duties recorded for a few organizations (blank elsewhere: not recorded).
+NOT_A_LEVEL_3_ACCESS_POINT = {"Barry County Helping Hand"}
+NO_DATA_ENTRY_AGREEMENT = {"Ozark Youth Network"}
+
+
+def _organization(org: str, county: str) -> dict[str, object]:
+    slug = "".join(c if c.isalnum() else "-" for c in org.casefold()).strip("-")
+    row: dict[str, object] = {
+        "organization": org,
+        "county": county,
+        "contact_email": f"hmis@{slug.replace('--', '-')}.example.org",
+    }
+    if org in NOT_A_LEVEL_3_ACCESS_POINT:
+        row["level3_access_point"] = "No"
+    if org in NO_DATA_ENTRY_AGREEMENT:
+        row["data_entry_agreement"] = "No"
+    if org in CE_ACCESS_POINTS and org not in NOT_A_LEVEL_3_ACCESS_POINT:
+        row["level3_access_point"] = "Yes"
+    return row
+
+
 def build(data: Path, output: Path) -> Path:
     import openpyxl
     from openpyxl.styles import Font
@@ -740,7 +860,7 @@ def build(data: Path, output: Path) -> Path:
     _write_sheet(
         book,
         ORGANIZATIONS,
-        ({"organization": org, "county": county} for org, county in ORGANIZATION_LIST),
+        (_organization(org, county) for org, county in ORGANIZATION_LIST),
     )
     _write_sheet(
         book,

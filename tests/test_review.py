@@ -1,0 +1,310 @@
+"""SPEC §8, the monthly review, in the engine: history, the watch list, revocations on record."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+import engine
+from engine.model import (
+    AppealRow,
+    HistoryRow,
+    Inputs,
+    LicenseRow,
+    OrganizationRow,
+    Policy,
+    RegionRow,
+)
+from tests.conftest import d, lic
+
+REGIONS = (RegionRow("Region 1", 596_788, row=2), RegionRow("Rest", 2_312_642, row=3))
+ORGS = (OrganizationRow("Org A", row=2), OrganizationRow("Org B", row=3))
+
+
+def review(
+    policy: Policy,
+    licenses: list[LicenseRow],
+    as_of: str,
+    history: tuple[HistoryRow, ...] | None = None,
+    **extra: object,
+) -> engine.Results:
+    inputs = Inputs(
+        regions=REGIONS,
+        organizations=ORGS,
+        licenses=tuple(licenses),
+        history=history,
+        **extra,  # type: ignore[arg-type]
+    )
+    return engine.recalculate(policy, inputs, d(as_of))
+
+
+def recorded(results: engine.Results, run_at: str, before: tuple[HistoryRow, ...] = ()):
+    """History as the workbook holds it after this run appended its rows."""
+    stamp = dt.datetime.fromisoformat(run_at)
+    return before + tuple(dataclasses.replace(e, run_at=stamp) for e in results.history_entries)
+
+
+def decisions(results: engine.Results) -> dict[str, engine.model.LicenseDecision]:
+    return {x.license_id: x for x in results.decisions}
+
+
+# -------------------------------------------------------------------------- history
+
+
+def test_three_monthly_reviews(adopted: Policy) -> None:
+    keeper = lic("2020-01-01", last="2026-09-20", license_id="KEEP")  # Org A stays active
+    old = lic("2020-01-01", last="2025-12-01", license_id="OLD")  # eligible all along
+    lapsing = lic("2020-01-01", last="2026-04-10", license_id="LAPSING")  # eligible from 10-11
+    cleared = lic("2020-01-01", last="2025-11-01", license_id="CLEARED")  # data entry in Oct
+    revoked = lic("2020-01-01", last="2025-10-01", license_id="REVOKED")  # revoked in Nov
+    month1 = [keeper, old, lapsing, cleared, revoked]
+
+    first = review(adopted, month1, "2026-09-24")
+    assert first.previous_review is None
+    assert len(first.history_entries) == 5  # the first review records every license
+    rows = decisions(first)
+    assert rows["OLD"].eligible_since == d("2026-09-24")
+    assert rows["OLD"].change_since_last_review == ""  # no earlier review to compare with
+    assert not rows["LAPSING"].eligible
+    history = recorded(first, "2026-09-24 10:00")
+
+    month2 = [
+        keeper,
+        old,
+        lapsing,
+        dataclasses.replace(cleared, last_client_data_entry=d("2026-10-20")),
+        revoked,
+    ]
+    second = review(adopted, month2, "2026-10-24", history)
+    assert second.previous_review == d("2026-09-24")
+    rows = decisions(second)
+    assert rows["OLD"].change_since_last_review == "Still eligible"
+    assert rows["OLD"].eligible_since == d("2026-09-24")
+    assert rows["LAPSING"].change_since_last_review == "Newly eligible"
+    assert rows["LAPSING"].eligible_since == d("2026-10-24")
+    assert rows["CLEARED"].change_since_last_review == (
+        "No longer eligible: client data entered on 2026-10-20"
+    )
+    assert rows["CLEARED"].eligible_since is None
+    assert {e.license_id for e in second.history_entries} == {"LAPSING", "CLEARED"}
+    history = recorded(second, "2026-10-24 10:00", history)
+
+    month3 = [
+        keeper,
+        old,
+        lapsing,
+        month2[3],
+        dataclasses.replace(
+            revoked,
+            revoked_on=d("2026-11-02"),
+            revoked_by="HMIS Lead",
+            revocation_reason="Inactivity §1.1",
+        ),
+    ]
+    third = review(adopted, month3, "2026-11-24", history)
+    rows = decisions(third)
+    assert third.previous_review == d("2026-10-24")
+    assert rows["OLD"].eligible_since == d("2026-09-24")
+    assert rows["LAPSING"].change_since_last_review == "Still eligible"
+    assert rows["LAPSING"].eligible_since == d("2026-10-24")
+    assert rows["REVOKED"].finding == "Not judged"
+    assert rows["REVOKED"].change_since_last_review == "No longer eligible: revoked on 2026-11-02"
+    assert [e.license_id for e in third.history_entries] == ["REVOKED"]
+    [done] = third.revocations_done
+    assert (done.license_id, done.against_policy) == ("REVOKED", False)
+    history = recorded(third, "2026-11-24 10:00", history)
+
+    # The same review run again: nothing new to record, the same columns.
+    again = review(adopted, month3, "2026-11-24", history)
+    assert again.history_entries == ()
+    assert decisions(again)["LAPSING"].change_since_last_review == "Still eligible"
+    # A back-dated run reads history up to its date and records nothing.
+    back = review(adopted, month2, "2026-10-24", history)
+    assert back.history_entries == ()
+    assert decisions(back)["LAPSING"].change_since_last_review == "Newly eligible"
+
+
+def test_cannot_judge_is_never_recorded(adopted: Policy) -> None:
+    twice = [lic(last="2026-11-01", license_id="DUP"), lic(last="2026-11-01", license_id="DUP")]
+    results = review(adopted, twice, "2026-11-24")
+    assert {x.finding for x in results.decisions} == {"Cannot judge"}
+    assert results.history_entries == ()
+
+
+# ----------------------------------------------------------------------- watch list
+
+
+def test_a_license_whose_last_entry_is_june_first_is_watched_for_december_second(
+    adopted: Policy,
+) -> None:
+    licenses = [
+        lic("2023-02-06", last="2026-06-01", license_id="JUNE"),
+        lic("2023-02-06", last="2026-11-01", license_id="BUSY"),
+    ]
+    results = review(adopted, licenses, "2026-11-24", next_review=d("2026-12-24"))
+    assert results.next_review == d("2026-12-24")
+    [item] = results.watch_list
+    assert (item.license_id, item.becomes_eligible_on, item.rule) == (
+        "JUNE",
+        d("2026-12-02"),
+        "§1.1 no client data",
+    )
+    assert item.days_left == 8
+    assert "2026-06-02 to 2026-12-02" in item.explanation
+
+
+def test_next_review_defaults_to_one_review_period_later(adopted: Policy) -> None:
+    results = review(adopted, [], "2026-11-24")
+    assert results.next_review == d("2026-12-24")
+
+
+def test_a_new_license_not_signed_in_is_watched(adopted: Policy) -> None:
+    results = review(
+        adopted,
+        [lic("2026-11-10", signed=None, license_id="NEW"), lic(last="2026-11-01")],
+        "2026-11-24",
+    )
+    [item] = [w for w in results.watch_list if w.license_id == "NEW"]
+    assert (item.becomes_eligible_on, item.rule) == (d("2026-12-11"), "§1.2 not signed in")
+
+
+def test_a_special_request_that_ends_is_watched(adopted: Policy) -> None:
+    licenses = [
+        lic("2020-01-01", last="2025-01-01", license_id="EXEMPT"),
+        lic(last="2026-11-01", license_id="OTHER"),
+    ]
+    request = AppealRow(
+        "A-1",
+        d("2026-01-10"),
+        "Org A",
+        "Special request",
+        "Approved",
+        license_id="EXEMPT",
+        decided_on=d("2026-02-01"),
+        exception_until=d("2026-12-15"),
+        row=2,
+    )
+    results = review(adopted, licenses, "2026-11-24", appeals=(request,))
+    [item] = results.watch_list
+    assert (item.license_id, item.becomes_eligible_on, item.rule) == (
+        "EXEMPT",
+        d("2026-12-16"),
+        "§1.E3 ends",
+    )
+
+
+def test_the_sole_license_exemption_ends_when_another_license_is_granted(adopted: Policy) -> None:
+    licenses = [
+        lic("2020-01-01", last="2025-01-01", license_id="KEPT"),
+        lic("2026-12-10", signed=None, license_id="COMING"),
+    ]
+    results = review(adopted, licenses, "2026-11-24")
+    assert "Sole license kept" in decisions(results)["KEPT"].exception
+    [item] = results.watch_list
+    assert (item.license_id, item.becomes_eligible_on, item.rule) == (
+        "KEPT",
+        d("2026-12-10"),
+        "§1.E1 ends",
+    )
+    assert "COMING" in item.explanation
+
+
+def test_an_open_ended_special_request_is_put_up_for_review(adopted: Policy) -> None:
+    request = AppealRow(
+        "A-2",
+        d("2026-02-10"),
+        "Org B",
+        "Inactivity revocation",
+        "Approved",
+        decided_on=d("2026-03-01"),
+        row=2,
+    )
+    results = review(adopted, [], "2026-11-24", appeals=(request,))
+    [item] = results.watch_list
+    assert item.rule == "§1.E3 re-review"
+    assert item.becomes_eligible_on == d("2026-09-01")
+    assert item.days_left < 0
+    assert "every license of Org B" in item.explanation
+
+
+# --------------------------------------------------------------- revocations done
+
+
+def test_revoking_a_level_4_list_holder_is_warned(adopted: Policy) -> None:
+    licenses = [
+        lic(
+            "2020-01-01",
+            last="2025-01-01",
+            license_id="L4",
+            level4_list_holder=True,
+            revoked_on="2026-11-10",
+            revoked_by="HMIS Lead",
+            revocation_reason="Inactivity §1.1",
+            row=2,
+        ),
+        lic(last="2026-11-01", license_id="STAYS"),
+    ]
+    results = review(adopted, licenses, "2026-11-24")
+    [done] = results.revocations_done
+    assert done.against_policy
+    assert "Level 4 List Holder (§1.E2)" in done.explanation
+    assert any(p.where.row == 2 and "Level 4" in p.problem for p in results.warnings)
+
+
+def test_a_revocation_that_leaves_an_organization_with_no_license_is_warned(
+    adopted: Policy,
+) -> None:
+    licenses = [
+        lic(
+            "2020-01-01",
+            last="2025-01-01",
+            license_id="LAST",
+            org="Org B",
+            revoked_on="2026-11-10",
+            revoked_by="HMIS Lead",
+            revocation_reason="Inactivity §1.1",
+            row=2,
+        )
+    ]
+    results = review(adopted, licenses, "2026-11-24")
+    [done] = results.revocations_done
+    assert done.against_policy
+    assert "left Org B with no active license (§1.E1)" in done.explanation
+
+
+def test_an_appeal_sent_to_the_wrong_committee_is_warned(adopted: Policy) -> None:
+    licenses = [
+        lic(
+            "2020-01-01",
+            last="2025-01-01",
+            license_id="GONE",
+            revoked_on="2026-11-10",
+            revoked_by="HMIS Lead",
+            revocation_reason="Inactivity §1.1",
+        ),
+        lic(last="2026-11-01", license_id="STAYS"),
+    ]
+    wrong = AppealRow(
+        "A-5",
+        d("2026-11-15"),
+        "Org A",
+        "CE allotment revocation",
+        "Pending",
+        license_id="GONE",
+        row=6,
+    )
+    results = review(adopted, licenses, "2026-11-24", appeals=(wrong,))
+    [done] = results.revocations_done
+    assert "Coordinated Entry Committee" in done.explanation
+    assert any(p.where.sheet == "Appeals" and p.where.row == 6 for p in results.warnings)
+
+
+def test_only_revocations_since_the_previous_review_are_listed(adopted: Policy) -> None:
+    licenses = [
+        lic(license_id="EARLIER", revoked_on="2026-10-01", revocation_reason="Other"),
+        lic(license_id="RECENT", revoked_on="2026-11-01", revocation_reason="Other"),
+        lic(last="2026-11-01", license_id="STAYS"),
+    ]
+    history = (HistoryRow(d("2026-10-24"), "STAYS", "Active", "", False),)
+    results = review(adopted, licenses, "2026-11-24", history)
+    assert [r.license_id for r in results.revocations_done] == ["RECENT"]
