@@ -565,8 +565,7 @@ def build_licenses(
             "decided_on": _d("2026-10-14"),
             "licenses_requested": 1,
             "granted_from": "Reassigned from Region 6",
-            "notes": "Region 7 CE Lead's request; the CE Committee moved Region 6's spare"
-            " license.",
+            "notes": "Region 7 CE Lead's request; the CE Committee moved Region 6's spare license.",
         },
         {
             "appeal_id": "A-110",
