@@ -8,27 +8,18 @@ will be established with your agreement between ICA and your organization."
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from decimal import Decimal
 
 from engine.model import Policy, SelfPayQuote, SelfPayRequestRow
-
-
-@dataclass(frozen=True, slots=True)
-class SelfPayEstimate:
-    licenses: int
-    years: int
-    one_time: Decimal
-    annual: Decimal
-    total: Decimal
-    breakdown: str
 
 
 def _money(amount: Decimal) -> str:
     return f"${amount:,.2f}".replace(".00", "")
 
 
-def estimate(policy: Policy, licenses: int, years: int) -> SelfPayEstimate:
+def estimate(
+    policy: Policy, licenses: int, years: int, *, request_id: str = "", organization: str = ""
+) -> SelfPayQuote:
     """The Addendum 2 estimate for `licenses` licenses kept for `years` years."""
     if licenses < 0 or years < 0:
         raise ValueError("licenses and years must not be negative")
@@ -44,24 +35,27 @@ def estimate(policy: Policy, licenses: int, years: int) -> SelfPayEstimate:
         + f" = {_money(one_time + annual)}. An estimate: final costs are set with ICA."
         " Addendum 2"
     )
-    return SelfPayEstimate(licenses, years, one_time, annual, one_time + annual, breakdown)
+    return SelfPayQuote(
+        request_id=request_id,
+        organization=organization,
+        licenses=licenses,
+        years=years,
+        one_time=one_time,
+        annual=annual,
+        total=one_time + annual,
+        breakdown=breakdown,
+    )
 
 
 def quotes(policy: Policy, requests: Sequence[SelfPayRequestRow]) -> list[SelfPayQuote]:
     """An Addendum 2 estimate for every Self-Pay Requests row."""
-    result = []
-    for request in requests:
-        cost = estimate(policy, request.licenses_requested, request.years)
-        result.append(
-            SelfPayQuote(
-                request_id=request.request_id,
-                organization=request.organization,
-                licenses=cost.licenses,
-                years=cost.years,
-                one_time=cost.one_time,
-                annual=cost.annual,
-                total=cost.total,
-                breakdown=cost.breakdown,
-            )
+    return [
+        estimate(
+            policy,
+            request.licenses_requested,
+            request.years,
+            request_id=request.request_id,
+            organization=request.organization,
         )
-    return result
+        for request in requests
+    ]
