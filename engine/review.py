@@ -237,19 +237,91 @@ def watch_list(
     for j in judgements:
         by_org[name_key(j.license.organization)].append(j)
     related = _appeals_by_org(appeals, judgements)
+    watch = _Watch(policy, as_of, until, blocks, doubts)
     items: list[WatchItem] = []
     for org_key, group in by_org.items():
-        org_appeals = related.get(org_key, ())
-        dates: set[dt.date] = set()
-        for j in group:
-            if j.finding != "Cannot judge" and not j.would_be_eligible:
-                dates |= _lapse_dates(policy, j.license, as_of, until, org_appeals)
-        if not dates:
-            continue
-        items.extend(_simulate(policy, group, org_appeals, as_of, sorted(dates), blocks, doubts))
+        items.extend(watch.organization(group, related.get(org_key, ())))
     items.extend(_open_ended(policy, appeals, inputs.licenses, as_of, until))
     items.sort(key=lambda w: (w.becomes_eligible_on, natural_key(w.license_id)))
     return items
+
+
+def without_sole_license(policy: Policy) -> Policy:
+    """The policy with §1.E1 off: a license judged on its own, as if others stay."""
+    exceptions = replace(policy.inactivity.exceptions, sole_license=False)
+    return replace(policy, inactivity=replace(policy.inactivity, exceptions=exceptions))
+
+
+@dataclass
+class _Watch:
+    """Judges licenses again on the dates in (as_of, until] where something lapses."""
+
+    policy: Policy
+    as_of: dt.date
+    until: dt.date
+    blocks: Mapping[int, Sequence[str]]
+    doubts: Mapping[int, Sequence[str]]
+
+    def __post_init__(self) -> None:
+        self.alone = without_sole_license(self.policy)
+
+    def dates(self, j: Judgement, appeals: Sequence[AppealRow]) -> set[dt.date]:
+        mine = [
+            a
+            for a in appeals
+            if not a.license_id or name_key(a.license_id) == name_key(j.license.license_id)
+        ]
+        return _lapse_dates(self.policy, j.license, self.as_of, self.until, mine)
+
+    def organization(
+        self, group: Sequence[Judgement], appeals: Sequence[AppealRow]
+    ) -> list[WatchItem]:
+        waiting = [j for j in group if j.finding != "Cannot judge" and not j.would_be_eligible]
+        if not waiting:
+            return []
+        dates = {id(j): self.dates(j, appeals) for j in group}
+        if any(j.stays and not dates[id(j)] for j in group):
+            # A license that stays and cannot lapse before Next Review: §1.E1 cannot apply
+            # in between, so each license is judged on its own (fast).
+            return [
+                item
+                for j in waiting
+                if (item := self._first(j, group, appeals, sorted(dates[id(j)]))) is not None
+            ]
+        return self._together(group, waiting, appeals, sorted(set().union(*dates.values())))
+
+    def _first(
+        self,
+        j: Judgement,
+        group: Sequence[Judgement],
+        appeals: Sequence[AppealRow],
+        dates: Sequence[dt.date],
+    ) -> WatchItem | None:
+        for day in dates:
+            [later] = judge_all(self.alone, [j.license], appeals, day, self.blocks, self.doubts)
+            if later.would_be_eligible:
+                return _watch_item(self.policy, j, later, group, self.as_of, day)
+        return None
+
+    def _together(
+        self,
+        group: Sequence[Judgement],
+        waiting: Sequence[Judgement],
+        appeals: Sequence[AppealRow],
+        dates: Sequence[dt.date],
+    ) -> list[WatchItem]:
+        licenses = [j.license for j in group]
+        now = {id(j.license): j for j in waiting}
+        items = []
+        for day in dates:
+            if not now:
+                break
+            for later in judge_all(self.policy, licenses, appeals, day, self.blocks, self.doubts):
+                before = now.get(id(later.license))
+                if before is not None and later.would_be_eligible:
+                    del now[id(later.license)]
+                    items.append(_watch_item(self.policy, before, later, group, self.as_of, day))
+        return items
 
 
 def _appeals_by_org(
@@ -263,31 +335,6 @@ def _appeals_by_org(
         org = org_of_license.get(name_key(appeal.license_id or ""), name_key(appeal.organization))
         found[org].append(appeal)
     return {k: tuple(v) for k, v in found.items()}
-
-
-def _simulate(
-    policy: Policy,
-    group: Sequence[Judgement],
-    appeals: Sequence[AppealRow],
-    as_of: dt.date,
-    dates: Sequence[dt.date],
-    blocks: Mapping[int, Sequence[str]],
-    doubts: Mapping[int, Sequence[str]],
-) -> list[WatchItem]:
-    licenses = [j.license for j in group]
-    now = {name_key(j.license.license_id): j for j in group}
-    waiting = {k for k, j in now.items() if j.finding != "Cannot judge" and not j.would_be_eligible}
-    items = []
-    for day in dates:
-        if not waiting:
-            break
-        later = judge_all(policy, licenses, appeals, day, blocks, doubts)
-        for j in later:
-            key = name_key(j.license.license_id)
-            if key in waiting and j.would_be_eligible:
-                waiting.discard(key)
-                items.append(_watch_item(policy, now[key], j, group, as_of, day))
-    return items
 
 
 def _watch_item(
@@ -510,18 +557,12 @@ def _against_policy(
         return []
     assert lic.revoked_on is not None
     day = lic.revoked_on
-    still = [
-        other if other is not lic else _unrevoked(lic)
-        for other in organization
-        if other.granted_on <= day
-    ]
-    judged = {id(j.license): j for j in judge_all(policy, still, appeals, day)}
-    mine = next((j for j in judged.values() if j.license.license_id == lic.license_id), None)
+    [mine] = judge_all(without_sole_license(policy), [_unrevoked(lic)], appeals, day)
     found = []
     rules = policy.inactivity.exceptions
     if rules.level4_list_holder and lic.level4_list_holder:
         found.append("the user was a Level 4 List Holder (§1.E2)")
-    if mine is not None:
+    if mine.judged:
         for exemption in mine.exemptions:
             if exemption.clause == "§1.E3":
                 found.append(f"{exemption.label} was in force (§1.E3)")
