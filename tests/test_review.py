@@ -354,6 +354,10 @@ def test_json_says_what_was_written(tmp_path: Path, capsys: pytest.CaptureFixtur
     report = json.loads(capsys.readouterr().out)
     [packet] = report["packets"]
     assert Path(packet["path"]).is_file() and packet["final"] is True
+    if os.name == "posix":  # readable by colleagues as any new file is (umask), not 0600
+        mask = os.umask(0)
+        os.umask(mask)
+        assert Path(packet["path"]).stat().st_mode & 0o777 == 0o666 & ~mask
     assert packet["counts"]["regions"] == 10 and packet["counts"]["regions_over"] == 4
     assert packet["pages"] == len(page_texts(Path(packet["path"])))
 

@@ -51,6 +51,13 @@ def notices_folder(folder: Path) -> Path:
     return folder
 
 
+def _readable_mode() -> int:
+    """What a new file gets under the user's umask (0644 or 0664 on most systems)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
 def save_document(destination: Path, data: bytes) -> None:
     """Write `data` beside its final name, then move it there in one step.
 
@@ -63,6 +70,7 @@ def save_document(destination: Path, data: bytes) -> None:
         )
         with os.fdopen(handle, "wb") as file:
             file.write(data)
+        os.chmod(temporary, _readable_mode())  # mkstemp's 0600 would hide it from colleagues
         os.replace(temporary, destination)
         temporary = None
     except PermissionError:

@@ -35,7 +35,7 @@ from engine.model import (
     WatchItem,
     name_key,
 )
-from workbook.layout import ALLOTMENTS, REVOCATIONS
+from workbook.layout import ALLOTMENTS, REVOCATIONS, WATCH_LIST
 from workbook.review.packet import committee_name
 from workbook.review.text import clean, cut, one_line, safe_file_name, show
 from workbook.run import Outcome
@@ -104,18 +104,24 @@ def organization_notices(outcome: Outcome, *, taken: set[str] | None = None) -> 
         return []
     held = set(results.held_back)
     eligible = [] if REVOCATIONS.name in held else list(results.revocations)
-    watch = [] if "Watch List" in held else list(results.watch_list)
+    watch = [] if WATCH_LIST.name in held else list(results.watch_list)
     emails = {name_key(o.organization): o.contact_email for o in outcome.inputs.organizations}
-    order: dict[str, str] = {}
-    items: list[LicenseDecision | WatchItem] = [*eligible, *watch]
-    for item in items:
-        order.setdefault(name_key(item.organization), one_line(item.organization))
+    names: dict[str, str] = {}
+    eligible_of: dict[str, list[LicenseDecision]] = {}
+    watched_of: dict[str, list[WatchItem]] = {}
+    for decision in eligible:
+        key = name_key(decision.organization)
+        names.setdefault(key, one_line(decision.organization))
+        eligible_of.setdefault(key, []).append(decision)
+    for item in watch:
+        key = name_key(item.organization)
+        names.setdefault(key, one_line(item.organization))
+        watched_of.setdefault(key, []).append(item)
     taken = taken if taken is not None else set()
     as_of: dt.date = outcome.as_of.value  # type: ignore[assignment]
     notices = []
-    for key, name in order.items():
-        mine = [d for d in eligible if name_key(d.organization) == key]
-        coming = [w for w in watch if name_key(w.organization) == key]
+    for key, name in names.items():
+        mine, coming = eligible_of.get(key, []), watched_of.get(key, [])
         to, problem = recipients(emails.get(key))
         subject = one_line(f"HMIS licenses of {name}: {_action(mine, coming)} {_by(results)}")
         text = _organization_text(policy, results, as_of, name, mine, coming)
