@@ -337,6 +337,7 @@ def test_bad_arguments_and_unreadable_workbooks_write_nothing(tmp_path: Path) ->
             ["packet", str(workbook), "--committee", "ce", "--output", str(tmp_path / output)]
         )
         assert code == 2, output
+    assert main(["packet", str(workbook), "--committee", "ce", "--policy", "no-such.yaml"]) == 2
     damaged = tmp_path / "damaged.xlsx"
     damaged.write_bytes(b"PK\x03\x04 not a workbook")
     assert main(["packet", str(damaged), "--committee", "ce"]) == 2

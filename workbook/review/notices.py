@@ -35,7 +35,14 @@ from engine.model import (
     WatchItem,
     name_key,
 )
-from workbook.layout import ALLOTMENTS, REVOCATIONS, WATCH_LIST
+from workbook.layout import (
+    ALLOTMENTS,
+    ORGANIZATIONS,
+    REGIONS,
+    REVOCATIONS,
+    WATCH_LIST,
+    InputSheet,
+)
 from workbook.review.packet import committee_name
 from workbook.review.text import clean, cut, one_line, safe_file_name, show
 from workbook.run import Outcome
@@ -128,7 +135,7 @@ def organization_notices(outcome: Outcome, *, taken: set[str] | None = None) -> 
         message = draft_message(
             to,
             subject,
-            _missing(problem, "Contact Email", "Organizations", name) if not to else "",
+            _missing(problem, ORGANIZATIONS, "contact_email", name) if not to else "",
             text,
         )
         file_name = safe_file_name(f"{name} - HMIS licenses notice {as_of}", NOTICE_SUFFIX, taken)
@@ -260,7 +267,7 @@ def region_notices(outcome: Outcome, *, taken: set[str] | None = None) -> list[N
         )
         text = _region_text(policy, results, as_of, region, row.ce_lead, candidates, requests)
         message = draft_message(
-            to, subject, _missing(problem, "CE Lead Email", "Regions", name) if not to else "", text
+            to, subject, _missing(problem, REGIONS, "ce_lead_email", name) if not to else "", text
         )
         file_name = safe_file_name(f"{name} - CE Lead notice {as_of}", NOTICE_SUFFIX, taken)
         notices.append(
@@ -374,9 +381,10 @@ _DRAFT_NOTE = (
 )
 
 
-def _missing(problem: str, column: str, sheet: str, name: str) -> str:
+def _missing(problem: str, sheet: InputSheet, field: str, name: str) -> str:
+    column = sheet.column(field).header
     return (
-        f"No recipient: the {sheet} sheet has no usable {column} for {name} ({problem})."
+        f"No recipient: the {sheet.name} sheet has no usable {column} for {name} ({problem})."
         f" Add the address here before sending, and record it in the {column} column."
     )
 
