@@ -65,7 +65,10 @@ def test_the_ribbon_has_the_hmis_licensing_tab_and_a_large_recalculate_button(ad
     tabs = ui.findall(f"{UI}ribbon/{UI}tabs/{UI}tab")
     assert [t.get("label") for t in tabs] == ["HMIS Licensing"]
     buttons = tabs[0].findall(f".//{UI}button")
-    assert [(b.get("label"), b.get("size")) for b in buttons] == [("Recalculate", "large")]
+    assert [(b.get("label"), b.get("size")) for b in buttons] == [
+        ("Recalculate", "large"),
+        ("Packet", "large"),  # tests/test_review.py tests its function
+    ]
     assert f'onAction="{buttons[0].get("onAction")}"' == TEMPLATE_CALLBACK
 
 

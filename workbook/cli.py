@@ -23,6 +23,12 @@ from engine.model import Problem
 from policy import adopted_policy_path, load_policy
 from workbook.errors import UsageError
 from workbook.hmis.importer import add_import_parser, run_import
+from workbook.review.commands import (
+    REVIEW_COMMANDS,
+    add_review_parsers,
+    check_review_arguments,
+    run_review,
+)
 from workbook.run import Outcome, evaluate
 from workbook.tables import CellMap
 from workbook.xlsx.package import check_workbook_file
@@ -101,6 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sample.add_argument("--force", action="store_true", help="overwrite an existing file")
     add_import_parser(commands, _date)
+    add_review_parsers(commands, _date)
     _add_excel_commands(commands)
     return parser
 
@@ -141,6 +148,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _sample(args.destination, args.force)
         if args.command == "import-activity":
             return run_import(args)
+        if args.command in REVIEW_COMMANDS:
+            return _review(args)
         if args.command == "excel":
             return _excel_install(args)
     except HmisLicensingError as exc:
@@ -175,11 +184,11 @@ def _recalc(args: argparse.Namespace, *, write: bool) -> int:
         return _recalc_locked(args, write=True)
 
 
-def _recalc_locked(args: argparse.Namespace, *, write: bool) -> int:
+def _evaluate(args: argparse.Namespace) -> Outcome:
+    """Read the workbook and run the policy, as every command that judges does."""
     workbook_path: Path = args.workbook
-    snapshot = read_snapshot(workbook_path)
-    outcome = evaluate(
-        snapshot,
+    return evaluate(
+        read_snapshot(workbook_path),
         workbook_folder=workbook_path.resolve().parent,
         policy_file=args.policy,
         as_of=args.as_of,
@@ -187,6 +196,19 @@ def _recalc_locked(args: argparse.Namespace, *, write: bool) -> int:
         now=dt.datetime.now(),
         ran_from="hmis-licensing " + args.command,
     )
+
+
+def _review(args: argparse.Namespace) -> int:
+    """`packet` and `notices`: the workbook read as `check` reads it; nothing written to it."""
+    check_review_arguments(args)
+    outcome = _evaluate(args)
+    _print_problems(outcome.problems, outcome.cells, sys.stderr)
+    return run_review(args, outcome)
+
+
+def _recalc_locked(args: argparse.Namespace, *, write: bool) -> int:
+    workbook_path: Path = args.workbook
+    outcome = _evaluate(args)
     out = sys.stdout
     print(f"Workbook: {workbook_path}", file=out)
     print(f"Policy:   {outcome.policy_file.value} ({outcome.policy_file.origin})", file=out)

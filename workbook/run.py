@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import engine
-from engine.model import Policy, Problem, Results, Where
+from engine.model import Inputs, Policy, Problem, Results, Where
 from policy import adopted_policy_path, load_policy, load_policy_bytes
 from policy.errors import PolicyError
 from workbook.layout import POLICY_SHEET
@@ -78,6 +78,7 @@ class Outcome:
     cells: CellMap
     tables: list[ResultTable] = field(default_factory=list)
     run_log: RunLogEntry | None = None
+    inputs: Inputs = field(default_factory=Inputs)  # what was read, for the review's notices
 
     @property
     def policy_failed(self) -> bool:
@@ -143,6 +144,7 @@ def evaluate(
         results = engine.recalculate(policy, read.inputs, chosen_date)
         problems = _errors_first(problems + list(results.problems))
     outcome = Outcome(as_of_choice, policy_choice, policy, results, problems, read.cells)
+    outcome.inputs = read.inputs
     tables = result_tables(
         results,
         problems,

@@ -1,0 +1,642 @@
+"""The monthly review's documents (SPEC §8): committee packets (PDF) and notice drafts (.eml).
+
+Packets are read back as a committee member would get them: their text (pypdf), their
+pages rendered to PNG (pdftoppm, as a printer driver would) and the size of every piece
+of text drawn. Until the engine fills Findings History, the Watch List and Revocations
+Done, the sections that show them are tested with `Results` carrying real values; the
+rest runs end to end on the sample through the command line.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import email
+import email.policy
+import hashlib
+import io
+import json
+import math
+import os
+import re
+import shutil
+import subprocess
+from collections import Counter
+from dataclasses import replace
+from pathlib import Path
+
+import openpyxl
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pypdf import PdfReader
+
+from engine.model import Inputs, OrganizationRow, RevocationRecord, WatchItem
+from tests.conftest import AS_OF, SAMPLE, d, minimal_sheets, write_workbook
+from workbook.cli import main
+from workbook.review.commands import write_notices, write_packets
+from workbook.review.notices import organization_notices, recipients
+from workbook.review.packet import build_packet
+from workbook.review.pdf import TABLE_SIZE, render
+from workbook.review.text import one_line, safe_file_name
+from workbook.run import Outcome, evaluate
+from workbook.xlsx.read import read_snapshot
+
+NEXT_REVIEW = d("2026-12-24")
+PREVIOUS = d("2026-10-24")
+
+needs_poppler = pytest.mark.skipif(
+    shutil.which("pdftoppm") is None and not os.environ.get("HMIS_REQUIRE_POPPLER"),
+    reason="pdftoppm (poppler-utils) is not installed; .ci/run installs it",
+)
+
+
+# ------------------------------------------------------------------------------ helpers
+
+
+def sample_copy(folder: Path, name: str = "sample.xlsx", **edits: object) -> Path:
+    """The sample workbook, with cells equal to a key of `edits` replaced by its value,
+    on every sheet (so an organization renamed stays the same organization)."""
+    path = folder / name
+    shutil.copy(SAMPLE, path)
+    if edits:
+        book = openpyxl.load_workbook(path)
+        try:
+            for sheet in book.worksheets:
+                for row in sheet.iter_rows():
+                    for cell in row:
+                        if isinstance(cell.value, str) and cell.value in edits:
+                            cell.value = edits[cell.value]
+            book.save(path)
+        finally:
+            book.close()
+    return path
+
+
+def set_contact(path: Path, organization: str, email_address: str | None) -> None:
+    book = openpyxl.load_workbook(path)
+    try:
+        sheet = book["Organizations"]
+        header = [c.value for c in sheet[1]]
+        column = header.index("Contact Email") + 1
+        for row in sheet.iter_rows(min_row=2):
+            if row[0].value == organization:
+                row[column - 1].value = email_address
+        book.save(path)
+    finally:
+        book.close()
+
+
+def outcome_of(path: Path) -> Outcome:
+    return evaluate(
+        read_snapshot(path),
+        workbook_folder=path.parent,
+        as_of=AS_OF,
+        today=AS_OF,
+        now=dt.datetime(2026, 11, 24, 9, 30),
+        ran_from="test",
+    )
+
+
+@pytest.fixture(scope="module")
+def sample_outcome(tmp_path_factory: pytest.TempPathFactory) -> Outcome:
+    return outcome_of(sample_copy(tmp_path_factory.mktemp("sample")))
+
+
+def with_review(outcome: Outcome) -> Outcome:
+    """The sample's Outcome with what the §8 engine work gives: history, watch list,
+    revocations on record, Next Review, an allotment added by appeal."""
+    results = outcome.results
+    assert results is not None
+    eligible = [x.license_id for x in results.revocations]
+    newly = set(eligible[:3])
+    decisions = tuple(
+        replace(
+            x,
+            eligible_since=(AS_OF if x.license_id in newly else PREVIOUS),
+            change_since_last_review="Newly eligible"
+            if x.license_id in newly
+            else "Still eligible",
+        )
+        if x.eligible
+        else x
+        for x in results.decisions
+    )
+    watch = (
+        WatchItem(
+            "L-9001",
+            "Pat Example",
+            "Dunklin County Shelter",
+            "Housing Project",
+            d("2026-12-02"),
+            "§1.1 no client data",
+            8,
+            "Last client data on 2026-06-01; from 2026-12-02 that is more than six months"
+            " before the as-of date. §1.1",
+            "§1.1",
+        ),
+    )
+    revoked = (
+        RevocationRecord(
+            "L-9002",
+            "Lee Holder",
+            "Rolla Mission",
+            "CE Access Only",
+            d("2026-11-02"),
+            "HMIS Lead",
+            "Inactivity §1.1",
+            True,
+            "Revoked while a Level 4 List Holder (§1.E2): the policy did not allow it.",
+            "§1.E2",
+        ),
+    )
+    allotments = tuple(
+        replace(a, added_by_appeal=1, available=(a.available or 0) + 1)
+        if a.region == "Region 5"
+        else a
+        for a in results.allotments
+    )
+    outcome.results = replace(
+        results,
+        decisions=decisions,
+        watch_list=watch,
+        revocations_done=revoked,
+        allotments=allotments,
+        next_review=NEXT_REVIEW,
+        previous_review=PREVIOUS,
+    )
+    return outcome
+
+
+def page_texts(pdf: Path | bytes) -> list[str]:
+    reader = PdfReader(pdf if isinstance(pdf, Path) else io.BytesIO(pdf))
+    return [page.extract_text() or "" for page in reader.pages]
+
+
+def flat(text: str) -> str:
+    return " ".join(text.split())
+
+
+def text_sizes(pdf: Path) -> Counter[float]:
+    """The size, in points on the page, of every piece of text drawn."""
+    sizes: Counter[float] = Counter()
+    for page in PdfReader(pdf).pages:
+
+        def visit(text: str, cm: list[float], tm: list[float], font: object, size: float) -> None:
+            if text.strip():
+                # The text matrix times the page's: the vertical scale of the text.
+                c = tm[2] * cm[0] + tm[3] * cm[2]
+                d_ = tm[2] * cm[1] + tm[3] * cm[3]
+                sizes[round(size * math.hypot(c, d_), 2)] += 1
+
+        page.extract_text(visitor_text=visit)
+    return sizes
+
+
+def layout_text(pdf: Path) -> str:
+    run = subprocess.run(
+        ["pdftotext", "-layout", str(pdf), "-"], capture_output=True, check=True, text=True
+    )
+    return run.stdout
+
+
+# ------------------------------------------------------------------------ the packets
+
+
+def test_the_performance_packet_lists_every_eligible_license_on_legible_pages(
+    tmp_path: Path, sample_outcome: Outcome
+) -> None:
+    workbook = sample_copy(tmp_path)
+    before = workbook.read_bytes()
+    assert main(["packet", str(workbook), "--committee", "performance"]) == 0
+    pdf = tmp_path / "sample - Performance Committee packet 2026-11-24.pdf"
+    assert pdf.is_file(), "written beside the workbook, named for the committee and As Of"
+    assert workbook.read_bytes() == before, "nothing is written into the workbook"
+    pages = page_texts(pdf)
+    text = "\n".join(pages)
+    assert sample_outcome.results is not None
+    eligible = [x.license_id for x in sample_outcome.results.revocations]
+    assert len(eligible) == 21
+    for license_id in eligible:
+        assert license_id in text
+    assert "Performance Committee packet" in pages[0]
+    assert sample_outcome.policy is not None
+    assert sample_outcome.policy.sha256 in pages[0], "the cover gives the policy's fingerprint"
+    assert "MO-606" in pages[0] and "Eligible for revocation 21" in flat(pages[0])
+    for number, page in enumerate(pages, start=1):
+        assert f"Page {number} of {len(pages)}" in page
+        assert "As Of 2026-11-24" in page and "Policy 1.1.0 (183515faf283)" in page
+    sizes = text_sizes(pdf)
+    assert min(sizes) >= 9, sizes
+    assert sizes[TABLE_SIZE] > 100, "tables are set in 9 pt, not shrunk to fit"
+
+
+@needs_poppler
+def test_the_ce_packet_has_the_allotment_table_and_a_chart_on_non_blank_pages(
+    tmp_path: Path,
+) -> None:
+    from PIL import Image
+
+    workbook = sample_copy(tmp_path)
+    pdf = tmp_path / "ce.pdf"
+    assert main(["packet", str(workbook), "--committee", "ce", "--output", str(pdf)]) == 0
+    text = layout_text(pdf)
+    # Region, Population, Share, Formula Value, Allotment, Minimum Applied, Added By Appeal,
+    # In Use, Available: one line each, as on the Allotments sheet.
+    expected = {
+        "Region 1": "596,788 20.51% 4.10 4 No 0 4 0",
+        "Region 2": "322,655 11.09% 2.22 2 No 0 3 -1",
+        "Region 10": "32,984 1.13% 0.23 2 Yes 0 1 1",
+        "Not charged to a region": "2",
+        "Total": "2,909,430 100.00% 20.00 23 0 27 -4",
+    }
+    lines = {" ".join(line.split()) for line in text.splitlines()}
+    for region, values in expected.items():
+        assert f"{region} {values}" in lines, region
+    assert "and licenses in use, by region" in text
+    assert "Reassignment agenda" in text and "L-1002" in text
+    assert "A-107" in text and "A-106" in text, "the CE appeals and requests"
+    assert "A-104" not in text, "a special request is the Performance Committee's"
+    pngs = tmp_path / "png"
+    pngs.mkdir()
+    subprocess.run(["pdftoppm", "-r", "40", "-png", str(pdf), str(pngs / "p")], check=True)
+    images = sorted(pngs.glob("p-*.png"))
+    assert len(images) == len(page_texts(pdf)) >= 2
+    for image_path in images:
+        with Image.open(image_path) as image:
+            grey = image.convert("L")
+            width, height = grey.size
+            body = grey.crop((0, int(height * 0.08), width, int(height * 0.92)))
+            dark = sum(body.histogram()[:128])
+        assert dark > 0.005 * body.width * body.height, f"{image_path.name} is blank"
+
+
+def test_review_values_are_shown_where_the_committee_reads_them(
+    tmp_path: Path, sample_outcome: Outcome
+) -> None:
+    outcome = with_review(outcome_of(sample_copy(tmp_path)))
+    assert outcome.results is not None
+    [performance, ce] = write_packets(outcome, ("performance", "ce"), tmp_path / "book.xlsx")
+    assert performance.path.name == "book - Performance Committee packet 2026-11-24.pdf"
+    assert ce.path.name == "book - Coordinated Entry Committee packet 2026-11-24.pdf"
+    pages = page_texts(performance.path)
+    text = flat(" ".join(pages))
+    assert "Next Review 2026-12-24" in text and "Previous review 2026-10-24" in text
+    newly = [x for x in outcome.results.decisions if x.change_since_last_review == "Newly eligible"]
+    assert len(newly) == 3
+    section = text.split("Newly eligible for revocation")[1].split("All licenses eligible")[0]
+    for decision in newly:
+        assert decision.license_id in section
+    assert "(As Of 2026-10-24)" in section
+    assert "L-1044" not in section, "still eligible: not newly"
+    assert text.count("2026-10-24") >= 19, "Eligible Since of the still-eligible licenses"
+    watch = text.split("Watch list")[-1]
+    assert (
+        "L-9001" in watch and "2026-12-02" in watch and "by the next review (2026-12-24)" in watch
+    )
+    revoked = text.split("Revoked since the last review")[-1]
+    assert "L-9002" in revoked and "Level 4 List Holder (§1.E2)" in revoked
+    assert performance.counts["revoked_against_policy"] == 1
+    assert performance.counts["newly_eligible"] == 3
+    ce_text = flat(" ".join(page_texts(ce.path)))
+    assert "Region 5 202,186 6.95% 1.39 2 Yes 1 2 1" in ce_text, "Added By Appeal shown"
+    assert "(with licenses added by appeal)" in ce_text
+
+
+def test_a_workbook_with_errors_still_gets_a_packet_marked_not_final(tmp_path: Path) -> None:
+    sheets = minimal_sheets(
+        [
+            {
+                "License ID": "L-1",
+                "User": "A",
+                "Organization": "Org A",
+                "License Type": "Housing Project",
+                "Granted On": "31/02/2026",
+            },
+            {
+                "License ID": "L-2",
+                "User": "B",
+                "Organization": "Org A",
+                "License Type": "Housing Project",
+                "Granted On": d("2024-01-01"),
+            },
+        ]
+    )
+    workbook = write_workbook(tmp_path / "bad.xlsx", sheets)
+    pdf = tmp_path / "bad.pdf"
+    code = main(["packet", str(workbook), "--committee", "performance", "--output", str(pdf)])
+    assert code == 1
+    pages = page_texts(pdf)
+    assert "Licenses!H2" in pages[0], "the cover names the error's cell"
+    for page in pages:
+        assert "NOT FINAL" in page
+
+
+def test_bad_arguments_and_unreadable_workbooks_write_nothing(tmp_path: Path) -> None:
+    workbook = sample_copy(tmp_path)
+    for output in ("packet.txt", "sample.xlsx", "missing-folder/p.pdf"):
+        code = main(
+            ["packet", str(workbook), "--committee", "ce", "--output", str(tmp_path / output)]
+        )
+        assert code == 2, output
+    assert main(["packet", str(workbook), "--committee", "ce", "--policy", "no-such.yaml"]) == 2
+    damaged = tmp_path / "damaged.xlsx"
+    damaged.write_bytes(b"PK\x03\x04 not a workbook")
+    assert main(["packet", str(damaged), "--committee", "ce"]) == 2
+    assert main(["notices", str(damaged), "--output", str(tmp_path / "drafts")]) == 2
+    assert not list(tmp_path.glob("*.pdf")) and not (tmp_path / "drafts").exists()
+    with pytest.raises(SystemExit) as exit_:
+        main(["packet", str(workbook), "--committee", "board"])
+    assert exit_.value.code == 2
+
+
+def test_json_says_what_was_written(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    workbook = sample_copy(tmp_path)
+    capsys.readouterr()
+    assert main(["packet", str(workbook), "--committee", "ce", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    [packet] = report["packets"]
+    assert Path(packet["path"]).is_file() and packet["final"] is True
+    if os.name == "posix":  # readable by colleagues as any new file is (umask), not 0600
+        mask = os.umask(0)
+        os.umask(mask)
+        assert Path(packet["path"]).stat().st_mode & 0o777 == 0o666 & ~mask
+    assert packet["counts"]["regions"] == 10 and packet["counts"]["regions_over"] == 3
+    assert packet["pages"] == len(page_texts(Path(packet["path"])))
+
+
+def test_a_long_table_repeats_its_header_row_on_every_page(
+    tmp_path: Path, sample_outcome: Outcome
+) -> None:
+    from workbook.review.packet import Section, Table, TableColumn
+
+    packet = build_packet(sample_outcome, "performance", workbook_name="w.xlsx")
+    columns = (TableColumn("Zeta Header", 0.2), TableColumn("Explanation", 0.8))
+    rows = tuple((f"R-{n:04}", "A sentence that wraps. " * (n % 7 + 1)) for n in range(400))
+    long = Section("A long list", ("Lead.", Table(columns, rows)))
+    data, count = render(replace(packet, sections=(long,)))
+    pages = page_texts(data)
+    assert count == len(pages) > 5
+    first = next(i for i, p in enumerate(pages) if "R-0000" in p)
+    for page in pages[first:]:
+        assert flat(page).count("Zeta Header") == 1, "the header row, once on each page"
+    assert all(f"R-{n:04}" in " ".join(pages) for n in range(400))
+
+
+def test_long_names_wrap_and_huge_cells_are_bounded_never_shrunk(
+    tmp_path: Path, sample_outcome: Outcome
+) -> None:
+    outcome = outcome_of(sample_copy(tmp_path))
+    assert outcome.results is not None
+    first = outcome.results.revocations[0]
+    huge = "Organization " + "with a very long name " * 2000  # 44,000 characters
+    decisions = tuple(
+        replace(x, organization=huge, user="W" * 500) if x is first else x
+        for x in outcome.results.decisions
+    )
+    outcome.results = replace(outcome.results, decisions=decisions)
+    data, pages = render(build_packet(outcome, "performance", workbook_name="w.xlsx"))
+    path = tmp_path / "huge.pdf"
+    path.write_bytes(data)
+    assert pages == len(page_texts(path)) < 20
+    assert min(text_sizes(path)) >= 9
+    assert "…" in " ".join(page_texts(path)), "the cut is marked"
+
+
+# ------------------------------------------------------------------------ the notices
+
+
+def test_notices_are_drafts_to_the_right_people_that_parse_back(tmp_path: Path) -> None:
+    workbook = sample_copy(
+        tmp_path,
+        **{
+            "Gasconade Valley Services": "x\r\nBcc: a@b",
+            "Kirksville Community Shelter": "<b>Evil</b> & Co <script>alert(1)</script>",
+            # No Contact Email for the renamed one: its draft says so.
+            "hmis@gasconade-valley-services.example.org": None,
+        },
+    )
+    set_contact(workbook, "Dunklin County Shelter", "intake@dunklin.example.org")
+    before = workbook.read_bytes()
+    folder = tmp_path / "drafts"
+    assert main(["notices", str(workbook), "--output", str(folder)]) == 0
+    assert workbook.read_bytes() == before
+    files = sorted(folder.glob("*.eml"))
+    # 25 organizations with licenses eligible or on the watch list, and 10 regions.
+    assert len(files) == 25 + 10
+
+    def parse(name: str) -> email.message.EmailMessage:
+        message = email.message_from_bytes(
+            (folder / name).read_bytes(), policy=email.policy.default
+        )
+        assert isinstance(message, email.message.EmailMessage)
+        return message
+
+    dunklin = parse("Dunklin County Shelter - HMIS licenses notice 2026-11-24.eml")
+    assert dunklin["To"] == "intake@dunklin.example.org"
+    assert dunklin["Subject"] == (
+        "HMIS licenses of Dunklin County Shelter: 2 eligible for revocation; please act"
+        " by 2026-12-24"
+    )
+    assert dunklin["X-Unsent"] == "1", "Outlook opens it as a draft"
+    assert dunklin.get_content_type() == "multipart/alternative"
+    plain = dunklin.get_body(("plain",)).get_content()
+    for expected in ("L-1005", "L-1006", "§1.1", "Addendum 1", "Performance Committee"):
+        assert expected in plain
+    assert "No recipient" not in plain
+
+    injected = parse("x Bcc- a@b - HMIS licenses notice 2026-11-24.eml")
+    assert injected["Bcc"] is None and injected["To"] is None
+    assert set(injected.keys()) == {"Subject", "X-Unsent", "MIME-Version", "Content-Type"}
+    assert injected["Subject"].startswith("HMIS licenses of x Bcc: a@b:")
+    body = injected.get_body(("plain",)).get_content()
+    assert "Dear x Bcc: a@b," in body, "the name stays in the body, as text"
+    assert "No recipient: the Organizations sheet has no usable Contact Email" in body
+
+    [evil] = [f for f in files if f.name.startswith("-b-Evil")]
+    html = parse(evil.name).get_body(("html",)).get_content()
+    assert "&lt;b&gt;Evil&lt;/b&gt; &amp; Co &lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "<b>Evil" not in html and "<script>" not in html
+
+    region = parse("Region 2 - CE Lead notice 2026-11-24.eml")
+    assert region["To"] == "region2.celead@example.org"
+    region_text = region.get_body(("plain",)).get_content()
+    for expected in ("Allotment: 2", "In use: 3", "Available: -1", "L-1027", "Addendum 1"):
+        assert expected in region_text
+    assert "Coordinated Entry Committee" in region_text
+    request = parse("Region 5 - CE Lead notice 2026-11-24.eml").get_body(("plain",))
+    assert "A-107" in request.get_content(), "the region's pending request"
+
+
+def test_watch_list_licenses_get_a_notice_with_the_date_and_the_next_review(
+    tmp_path: Path,
+) -> None:
+    outcome = with_review(outcome_of(sample_copy(tmp_path)))
+    notices = {n.name: n for n in organization_notices(outcome)}
+    notice = notices["Dunklin County Shelter"]
+    assert notice.subject.endswith(
+        "2 eligible for revocation, 1 to watch; please act by 2026-12-24"
+    )
+    text = notice.message.get_body(("plain",)).get_content()
+    assert "L-9001, Pat Example: on 2026-12-02 (§1.1 no client data)" in text
+    assert "The next review is on 2026-12-24." in text
+
+
+def test_a_notice_for_an_organization_only_on_the_watch_list(tmp_path: Path) -> None:
+    outcome = with_review(outcome_of(sample_copy(tmp_path)))
+    assert outcome.results is not None
+    outcome.results = replace(
+        outcome.results,
+        watch_list=(replace(outcome.results.watch_list[0], organization="Watched Org"),),
+    )
+    outcome.inputs = replace(
+        outcome.inputs,
+        organizations=(
+            *outcome.inputs.organizations,
+            OrganizationRow("Watched Org", contact_email="Ann <ann@watched.example>; bad@"),
+        ),
+    )
+    saved = {n.name: (n, p) for n, p in write_notices(outcome, tmp_path)}
+    notice, path = saved["Watched Org"]
+    assert notice.to == ("ann@watched.example",)
+    message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+    assert message["To"] == "ann@watched.example"
+    assert (
+        "1 to watch" in message["Subject"] and "eligible for revocation" not in message["Subject"]
+    )
+
+
+@pytest.mark.parametrize(
+    ("cell", "kept", "refused"),
+    [
+        ("a@b.org", ("a@b.org",), ""),
+        ("A Person <a@b.org>, c@d.org", ("a@b.org", "c@d.org"), ""),
+        ("a@b.org\r\nBcc: evil@x.org", (), "is not an e-mail address"),
+        ("not an address", (), "is not an e-mail address"),
+        ("", (), "none is recorded"),
+        (None, (), "none is recorded"),
+    ],
+)
+def test_only_plain_addresses_become_recipients(
+    cell: str | None, kept: tuple[str, ...], refused: str
+) -> None:
+    addresses, problem = recipients(cell)
+    assert addresses == kept
+    assert (refused in problem) if refused else problem == ""
+
+
+@settings(max_examples=150, deadline=None)
+@given(name=st.text(min_size=1, max_size=80), address=st.text(max_size=60))
+def test_no_workbook_text_can_add_a_header_or_markup(name: str, address: str) -> None:
+    """Any organization name and Contact Email: the draft parses back with only our
+    headers, the name is one line in the subject, and nothing of it is markup."""
+    from workbook.review.notices import Paragraph, draft_message
+
+    addresses, _ = recipients(address)
+    subject = one_line(f"HMIS licenses of {name}")
+    message = draft_message(addresses, subject, "", [Paragraph(f"Dear {name},")])
+    parsed = email.message_from_bytes(message.as_bytes(), policy=email.policy.default)
+    expected = {"Subject", "X-Unsent", "MIME-Version", "Content-Type"} | (
+        {"To"} if addresses else set()
+    )
+    assert set(parsed.keys()) == expected
+    assert "\n" not in str(parsed["Subject"]) and "\r" not in str(parsed["Subject"])
+    html = parsed.get_body(("html",)).get_content()
+    body = html.split("<body", 1)[1]
+    assert "<" not in re.sub(r"</?(p|ul|li|em|br)>|<body[^>]*>|</body></html>\s*$", "", body)
+
+
+@settings(max_examples=200, deadline=None)
+@given(names=st.lists(st.text(max_size=200), min_size=1, max_size=5))
+def test_file_names_are_safe_and_unique_on_every_system(names: list[str]) -> None:
+    taken: set[str] = set()
+    made = [safe_file_name(n, ".eml", taken) for n in names]
+    assert len({m.casefold() for m in made}) == len(made)
+    for name in made:
+        assert not re.search(r'[<>:"/\\|?*\x00-\x1f]', name)
+        stem = name.removesuffix(".eml")
+        assert stem and stem == stem.rstrip(" .") and len(stem) <= 130
+        assert stem.split(".")[0].casefold() not in {"con", "prn", "aux", "nul", "com1", "lpt1"}
+
+
+# ----------------------------------------------------------------------------- Excel
+
+
+def test_the_packet_button_writes_both_packets_from_the_open_book(tmp_path: Path) -> None:
+    """On xlwings' remote engine, with the sample as Excel would send it."""
+    import xlwings as xw
+
+    import hmis_licensing
+    from tests.xlwings_bridge import payload_from_xlsx
+
+    book = xw.Book(json=payload_from_xlsx(SAMPLE))
+    outcome, written = hmis_licensing.book_packets(
+        book, str(tmp_path / "Shared Book.xlsx"), today=AS_OF, now=dt.datetime(2026, 11, 24)
+    )
+    assert [w.path.name for w in written] == [
+        "Shared Book - Performance Committee packet 2026-11-24.pdf",
+        "Shared Book - Coordinated Entry Committee packet 2026-11-24.pdf",
+    ]
+    assert book.json()["actions"] == [], "nothing is written into the workbook"
+    by_command = tmp_path / "cli.pdf"
+    assert (
+        main(["packet", str(SAMPLE), "--committee", "performance", "--output", str(by_command)])
+        == 0
+    )
+    # The same pages as the command's, but for the workbook's name on the cover.
+    button_text = page_texts(written[0].path)
+    command_text = page_texts(by_command)
+    assert [p.replace("Shared Book.xlsx", SAMPLE.name) for p in button_text] == command_text
+    message = hmis_licensing.packet_summary(outcome, written)
+    assert "As of 2026-11-24" in message and re.search(r"\(\d+ pages\)", message)
+
+
+def test_the_packet_button_says_it_needs_desktop_excel_where_there_is_no_folder(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import xlwings as xw
+
+    import hmis_licensing
+    from tests.xlwings_bridge import ALERTS, apply_actions, payload_from_xlsx
+
+    book = xw.Book(json=payload_from_xlsx(SAMPLE))  # a remote book knows only its name
+    monkeypatch.setattr(xw.Book, "caller", classmethod(lambda cls: book))
+    hmis_licensing.packet()
+    copy = openpyxl.load_workbook(SAMPLE)
+    try:
+        ALERTS.clear()
+        applied = apply_actions(copy, book.json()["actions"])
+    finally:
+        copy.close()
+    assert applied == ["alert"]
+    [(title, message)] = ALERTS
+    assert title == "HMIS Licensing"
+    assert message.startswith("No packet was written.") and "desktop Excel" in message
+
+
+def test_the_ribbon_s_packet_button_calls_packet() -> None:
+    from xml.etree import ElementTree
+
+    from workbook.excel.addin.build_addin import custom_ui
+
+    ui = ElementTree.fromstring(custom_ui())
+    namespace = "{http://schemas.microsoft.com/office/2006/01/customui}"
+    [button] = [b for b in ui.iter(f"{namespace}button") if b.get("label") == "Packet"]
+    assert button.get("onAction") == "RibbonMyAddin.RunPacket"
+    assert "Desktop Excel only" in (button.get("supertip") or "")
+    import hmis_licensing
+
+    assert callable(hmis_licensing.packet)
+
+
+def test_the_sample_packet_is_the_same_for_the_same_inputs(tmp_path: Path) -> None:
+    """Two runs, same workbook and date: the same text (a packet is a record)."""
+    first, second = tmp_path / "1.pdf", tmp_path / "2.pdf"
+    for path in (first, second):
+        assert main(["packet", str(SAMPLE), "--committee", "ce", "--output", str(path)]) == 0
+    assert page_texts(first) == page_texts(second)
+    assert hashlib.sha256(first.read_bytes()).hexdigest()  # written whole
+
+
+def test_inputs_travel_with_the_outcome_for_the_notices(sample_outcome: Outcome) -> None:
+    assert isinstance(sample_outcome.inputs, Inputs)
+    assert len(sample_outcome.inputs.regions) == 10

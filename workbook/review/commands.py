@@ -1,0 +1,209 @@
+"""The `packet` and `notices` commands, and the packet writer the Excel button shares.
+
+The command line reads the workbook exactly as `check` does and passes the Outcome in
+(`run_packet(args, outcome)`); the Excel Packet button reads the open book and calls
+`write_packets` with its Outcome. Neither writes anything into the workbook.
+
+Exit codes (SPEC §5): 0 written; 1 written, but the workbook has Errors (the packet is
+marked NOT FINAL and lists them; notices are drafted for what could be judged); 2 bad
+arguments, an unreadable workbook or a bad policy (nothing is written).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TextIO
+
+from workbook.review.files import (
+    check_packet_destination,
+    notices_folder,
+    packet_file_name,
+    save_document,
+)
+from workbook.review.notices import Notice, organization_notices, region_notices
+from workbook.review.packet import COMMITTEES, Committee, build_packet, committee_name
+from workbook.run import Outcome
+
+REVIEW_COMMANDS = ("packet", "notices")
+
+
+@dataclass(frozen=True, slots=True)
+class WrittenPacket:
+    committee: Committee
+    path: Path
+    pages: int
+    final: bool
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+def add_review_parsers(
+    commands: argparse._SubParsersAction, date_type: Callable[[str], dt.date]
+) -> None:
+    """`packet` and `notices`, with the options `check` has (policy, as-of date)."""
+    packet = commands.add_parser(
+        "packet",
+        help="write a committee's meeting packet (PDF) from the workbook",
+        description="Read the workbook as `check` does and write the packet the committee"
+        " reads at its monthly meeting, as a PDF for Letter paper. Writes nothing into the"
+        " workbook.",
+    )
+    packet.add_argument(
+        "--committee",
+        required=True,
+        choices=COMMITTEES,
+        help="performance (inactivity, appeals, watch list) or ce (allotments, reassignment)",
+    )
+    packet.add_argument(
+        "--output",
+        type=Path,
+        help="the PDF to write (default: beside the workbook, named"
+        " '<workbook> - <committee> packet <as of>.pdf')",
+    )
+    notices = commands.add_parser(
+        "notices",
+        help="write e-mail drafts (.eml) to organizations and CE Leads",
+        description="One draft per organization with licenses eligible for revocation or on"
+        " the watch list (to its Contact Email), and one per region (to its CE Lead Email)."
+        " Drafts are never sent.",
+    )
+    notices.add_argument(
+        "--output", type=Path, required=True, help="the folder for the drafts (made if missing)"
+    )
+    for sub in (packet, notices):
+        sub.add_argument("workbook", type=Path, help="the shared workbook (.xlsx)")
+        sub.add_argument("--policy", type=Path, help="policy file (default: as for check)")
+        sub.add_argument(
+            "--as-of", type=date_type, dest="as_of", help="the date to judge on, yyyy-mm-dd"
+        )
+        sub.add_argument("--json", action="store_true", help="print what was written as JSON")
+
+
+def check_review_arguments(args: argparse.Namespace) -> None:
+    """What can be refused before the workbook is read (exit 2)."""
+    if args.command == "packet" and args.output is not None:
+        check_packet_destination(args.output, args.workbook)
+
+
+def run_review(args: argparse.Namespace, outcome: Outcome, out: TextIO | None = None) -> int:
+    out = out or sys.stdout
+    if outcome.results is None:  # the policy did not load: the problems say why
+        return outcome.exit_code
+    if args.command == "packet":
+        written = write_packets(outcome, (args.committee,), args.workbook, destination=args.output)
+        _report_packets(args, outcome, written, out)
+    else:
+        notices = write_notices(outcome, notices_folder(args.output))
+        _report_notices(args, outcome, notices, out)
+    return outcome.exit_code
+
+
+def write_packets(
+    outcome: Outcome,
+    committees: Sequence[Committee],
+    workbook: Path,
+    *,
+    destination: Path | None = None,
+) -> list[WrittenPacket]:
+    """Render and save each committee's packet; beside `workbook` unless `destination`."""
+    from workbook.review.pdf import render  # reportlab loads only when a packet is made
+
+    if outcome.policy is None:
+        raise ValueError("a packet needs a run whose policy loaded")
+    as_of: dt.date = outcome.as_of.value  # type: ignore[assignment]
+    written = []
+    for committee in committees:
+        name = committee_name(outcome.policy, committee)
+        path = destination or workbook.parent / packet_file_name(workbook, name, as_of)
+        packet = build_packet(outcome, committee, workbook_name=workbook.name)
+        data, pages = render(packet)
+        save_document(path, data)
+        written.append(WrittenPacket(committee, path, pages, packet.final, dict(packet.counts)))
+    return written
+
+
+def write_notices(outcome: Outcome, folder: Path) -> list[tuple[Notice, Path]]:
+    """Every draft saved in `folder`; file names unique and safe on every system."""
+    taken: set[str] = set()
+    notices = organization_notices(outcome, taken=taken) + region_notices(outcome, taken=taken)
+    saved = []
+    for notice in notices:
+        path = folder / notice.file_name
+        save_document(path, notice.message.as_bytes())
+        saved.append((notice, path))
+    return saved
+
+
+def _report_packets(
+    args: argparse.Namespace, outcome: Outcome, written: Sequence[WrittenPacket], out: TextIO
+) -> None:
+    if args.json:
+        report = {
+            "command": "packet",
+            "workbook": str(args.workbook),
+            "as_of": str(outcome.as_of.value),
+            "exit_code": outcome.exit_code,
+            "packets": [
+                {
+                    "committee": w.committee,
+                    "path": str(w.path),
+                    "pages": w.pages,
+                    "final": w.final,
+                    "counts": w.counts,
+                }
+                for w in written
+            ],
+        }
+        print(json.dumps(report, indent=2), file=out)
+        return
+    for w in written:
+        state = "" if w.final else "; NOT FINAL: the workbook has errors, listed on its cover"
+        print(f"Wrote:    {w.path} ({w.pages} pages{state})", file=out)
+
+
+def _report_notices(
+    args: argparse.Namespace,
+    outcome: Outcome,
+    saved: Sequence[tuple[Notice, Path]],
+    out: TextIO,
+) -> None:
+    without = [n for n, _ in saved if not n.to]
+    if args.json:
+        report = {
+            "command": "notices",
+            "workbook": str(args.workbook),
+            "as_of": str(outcome.as_of.value),
+            "exit_code": outcome.exit_code,
+            "folder": str(args.output),
+            "drafts": [
+                {
+                    "kind": n.kind,
+                    "name": n.name,
+                    "path": str(p),
+                    "to": list(n.to),
+                    "subject": n.subject,
+                    "no_recipient": n.no_recipient,
+                }
+                for n, p in saved
+            ],
+            "counts": {
+                "organizations": sum(n.kind == "organization" for n, _ in saved),
+                "regions": sum(n.kind == "region" for n, _ in saved),
+                "without_recipient": len(without),
+            },
+        }
+        print(json.dumps(report, indent=2), file=out)
+        return
+    organizations = sum(n.kind == "organization" for n, _ in saved)
+    print(
+        f"Wrote:    {len(saved)} drafts in {args.output} ({organizations} to organizations,"
+        f" {len(saved) - organizations} to CE Leads); none was sent",
+        file=out,
+    )
+    for notice in without:
+        print(f"          No recipient for {notice.name}: {notice.no_recipient}", file=out)

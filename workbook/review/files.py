@@ -1,0 +1,91 @@
+"""Where the review's documents go, and saving them so that a failure leaves no half file."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import os
+import tempfile
+from pathlib import Path
+
+from workbook.errors import UsageError, WorkbookError
+from workbook.review.text import safe_file_name
+
+PACKET_SUFFIX = ".pdf"
+
+
+def packet_file_name(workbook: Path, committee_name: str, as_of: dt.date) -> str:
+    """`<workbook stem> - Performance Committee packet 2026-11-24.pdf`."""
+    return safe_file_name(f"{workbook.stem} - {committee_name} packet {as_of}", PACKET_SUFFIX)
+
+
+def check_packet_destination(destination: Path, workbook: Path) -> None:
+    """A packet is a .pdf, never the workbook itself, in a folder that exists."""
+    if destination.suffix.lower() != PACKET_SUFFIX:
+        raise UsageError(
+            f"{destination}: a packet is a PDF file.",
+            fix=f"Give --output a name ending in {PACKET_SUFFIX}, or leave it out to write"
+            " the packet beside the workbook.",
+        )
+    if destination.exists() and workbook.exists() and destination.samefile(workbook):
+        raise UsageError(f"{destination}: that is the workbook itself.", fix="Choose another name.")
+    if not destination.parent.is_dir():
+        raise UsageError(
+            f"{destination.parent}: no such folder.", fix="Create it, or choose another folder."
+        )
+    if destination.is_dir():
+        raise UsageError(f"{destination}: is a folder.", fix="Give a file name ending in .pdf.")
+
+
+def notices_folder(folder: Path) -> Path:
+    """The folder for notice drafts, made if missing (never a file)."""
+    if folder.exists() and not folder.is_dir():
+        raise UsageError(f"{folder}: is a file, not a folder.", fix="Give a folder for the drafts.")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise WorkbookError(
+            f"{folder}: cannot be created ({exc.strerror or exc}).",
+            fix="Choose a folder you may write to.",
+        ) from None
+    return folder
+
+
+def _readable_mode() -> int:
+    """What a new file gets under the user's umask (0644 or 0664 on most systems)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+def save_document(destination: Path, data: bytes) -> None:
+    """Write `data` beside its final name, then move it there in one step.
+
+    A PDF open in a reader on Windows cannot be replaced: the message says to close it.
+    """
+    temporary: str | None = None
+    try:
+        handle, temporary = tempfile.mkstemp(
+            prefix=f".{destination.name}.", suffix=".tmp", dir=destination.parent
+        )
+        with os.fdopen(handle, "wb") as file:
+            file.write(data)
+        os.chmod(temporary, _readable_mode())  # mkstemp's 0600 would hide it from colleagues
+        os.replace(temporary, destination)
+        temporary = None
+    except PermissionError:
+        raise WorkbookError(
+            f"{destination}: cannot be written (permission denied, or the file is open in"
+            " another program).",
+            fix="Close it in your PDF reader or mail program, check that you may write to"
+            " the folder, and run again.",
+        ) from None
+    except OSError as exc:
+        raise WorkbookError(
+            f"{destination}: cannot be written ({exc.strerror or exc}).",
+            fix="Free some space or choose another folder, and run again.",
+        ) from None
+    finally:
+        if temporary is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(temporary)

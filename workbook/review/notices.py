@@ -1,0 +1,435 @@
+"""E-mail drafts for the monthly review (SPEC §8): one per organization, one per CE Lead.
+
+    drafts = organization_notices(outcome) + region_notices(outcome)
+
+Each draft is an `email.message.EmailMessage` (plain text, with a simple HTML
+alternative) marked `X-Unsent: 1`, so Outlook opens the .eml as a message to edit and
+send rather than one received; Apple Mail and Thunderbird open it too. Nothing is ever
+sent from here. A draft says the facts, the clause, what can be done (sign in, enter
+client data, appeal with the Addendum 1 form to the committee that hears it) and by when
+(Next Review).
+
+Workbook text is never trusted in a message: header values are one line (a name such as
+"x\\r\\nBcc: a@b" stays text in the subject and body, never a header), only addresses of
+the plain form name@domain become recipients, and every value is escaped in the HTML.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.policy import SMTP
+from typing import Literal
+
+from engine.model import (
+    LicenseDecision,
+    Policy,
+    QueuedAppeal,
+    ReassignmentItem,
+    RegionAllotment,
+    Results,
+    WatchItem,
+    name_key,
+)
+from workbook.layout import (
+    ALLOTMENTS,
+    ORGANIZATIONS,
+    REGIONS,
+    REVOCATIONS,
+    WATCH_LIST,
+    InputSheet,
+)
+from workbook.review.packet import committee_name
+from workbook.review.text import clean, cut, one_line, safe_file_name, show
+from workbook.run import Outcome
+
+NOTICE_SUFFIX = ".eml"
+_SUBJECT_LIMIT = 180
+_ADDRESS = re.compile(
+    r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
+    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+"
+)
+_BRACKETED = re.compile(r"<([^<>]*)>")
+_REMOVAL_CANDIDATE = "Removal candidate"
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """One draft: for whom, to which addresses, and the message."""
+
+    kind: Literal["organization", "region"]
+    name: str  # the organization or region, as the workbook spells it (cleaned)
+    file_name: str
+    to: tuple[str, ...]
+    subject: str
+    message: EmailMessage
+    no_recipient: str  # why the draft has no To ("" when it has one)
+
+
+# --------------------------------------------------------------------------- addresses
+
+
+def recipients(raw: str | None) -> tuple[tuple[str, ...], str]:
+    """The e-mail addresses in a Contact Email / CE Lead Email cell, and what was wrong.
+
+    Several may be given, separated by ; or ,. Each must be name@domain (optionally
+    written "Name <name@domain>"; only the address is kept). Anything else is left out
+    and named, so the draft can say so.
+    """
+    text = one_line(raw)
+    if not text:
+        return (), "none is recorded"
+    kept: list[str] = []
+    refused: list[str] = []
+    for part in (p.strip() for p in re.split("[;,]", text)):
+        if not part:
+            continue
+        bracketed = _BRACKETED.fullmatch(part) or _BRACKETED.search(part)
+        address = bracketed.group(1).strip() if bracketed else part
+        if _ADDRESS.fullmatch(address) and len(address) <= 254:
+            if address.casefold() not in {k.casefold() for k in kept}:
+                kept.append(address)
+        else:
+            refused.append(part)
+    if refused:
+        shown = ", ".join(f'"{cut(r, 60)}"' for r in refused)
+        return tuple(kept), f"{shown} is not an e-mail address"
+    return tuple(kept), ""
+
+
+# ----------------------------------------------------------------------- organizations
+
+
+def organization_notices(outcome: Outcome, *, taken: set[str] | None = None) -> list[Notice]:
+    """One draft per organization with licenses eligible for revocation or on the watch list."""
+    policy, results = outcome.policy, outcome.results
+    if policy is None or results is None:
+        return []
+    held = set(results.held_back)
+    eligible = [] if REVOCATIONS.name in held else list(results.revocations)
+    watch = [] if WATCH_LIST.name in held else list(results.watch_list)
+    emails = {name_key(o.organization): o.contact_email for o in outcome.inputs.organizations}
+    names: dict[str, str] = {}
+    eligible_of: dict[str, list[LicenseDecision]] = {}
+    watched_of: dict[str, list[WatchItem]] = {}
+    for decision in eligible:
+        key = name_key(decision.organization)
+        names.setdefault(key, one_line(decision.organization))
+        eligible_of.setdefault(key, []).append(decision)
+    for item in watch:
+        key = name_key(item.organization)
+        names.setdefault(key, one_line(item.organization))
+        watched_of.setdefault(key, []).append(item)
+    taken = taken if taken is not None else set()
+    as_of: dt.date = outcome.as_of.value  # type: ignore[assignment]
+    notices = []
+    for key, name in names.items():
+        mine, coming = eligible_of.get(key, []), watched_of.get(key, [])
+        to, problem = recipients(emails.get(key))
+        subject = one_line(f"HMIS licenses of {name}: {_action(mine, coming)} {_by(results)}")
+        text = _organization_text(policy, results, as_of, name, mine, coming)
+        message = draft_message(
+            to,
+            subject,
+            _missing(problem, ORGANIZATIONS, "contact_email", name) if not to else "",
+            text,
+        )
+        file_name = safe_file_name(f"{name} - HMIS licenses notice {as_of}", NOTICE_SUFFIX, taken)
+        notices.append(
+            Notice(
+                "organization",
+                name,
+                file_name,
+                to,
+                cut(subject, _SUBJECT_LIMIT),
+                message,
+                problem if not to else "",
+            )
+        )
+    return notices
+
+
+def _action(eligible: Sequence[LicenseDecision], coming: Sequence[WatchItem]) -> str:
+    parts = []
+    if eligible:
+        parts.append(f"{len(eligible)} eligible for revocation")
+    if coming:
+        parts.append(f"{len(coming)} to watch")
+    return ", ".join(parts) + "; please act"
+
+
+def _by(results: Results) -> str:
+    """When to act by: Next Review's date, or in words where the workbook gives none."""
+    return f"by {results.next_review}" if results.next_review else "before the next review"
+
+
+def _organization_text(
+    policy: Policy,
+    results: Results,
+    as_of: dt.date,
+    name: str,
+    eligible: Sequence[LicenseDecision],
+    coming: Sequence[WatchItem],
+) -> list[Part]:
+    inactivity = committee_name(policy, "performance")
+    by = _by(results)
+    parts: list[Part] = [
+        Paragraph(f"Dear {name},"),
+        Paragraph(
+            f"The {one_line(policy.name)} (version {one_line(policy.version)}) was applied to"
+            f" your organization's HMIS user licenses as of {as_of}."
+            + (f" The next review is on {results.next_review}." if results.next_review else "")
+        ),
+    ]
+    if eligible:
+        parts.append(Paragraph(f"Eligible for revocation now ({len(eligible)}):"))
+        parts.append(
+            bullets(
+                f"{d.license_id}, {one_line(d.user)} ({one_line(d.license_type)}):"
+                f" {clean(d.explanation)}"
+                for d in eligible
+            )
+        )
+    if coming:
+        parts.append(
+            Paragraph(
+                f"Will become eligible for revocation by {by} if nothing changes ({len(coming)}):"
+            )
+        )
+        parts.append(
+            bullets(
+                f"{w.license_id}, {one_line(w.user)}: on {w.becomes_eligible_on}"
+                f" ({one_line(w.rule)}). {clean(w.explanation)}"
+                for w in coming
+            )
+        )
+    clauses = {d.policy_clause for d in eligible} | {w.policy_clause for w in coming}
+    todo = [
+        "If a license is still needed, its user signs in to HMIS and enters or updates"
+        " client data: logging in or running reports alone does not count (§1.1)."
+    ]
+    if any("1.2" in c for c in clauses):
+        todo.append("A new license must be signed into within the policy's window (§1.2).")
+    todo += [
+        "If your organization needs to keep a license for specific staffing or reporting"
+        " needs (an FMLA absence, for example), file an appeal with the HMIS License"
+        ' Appeal/Request Form (Addendum 1 of the policy), marking "My license was revoked or'
+        f' marked for revocation due to inactivity". The {inactivity} reviews inactivity'
+        " appeals and special requests at its monthly meeting (§4 Inactivity Appeal).",
+        "If a license is no longer needed, tell the HMIS Lead, so that it can go to someone"
+        " who needs it.",
+    ]
+    parts += [
+        Paragraph(f"What you can do, {by}:"),
+        bullets(todo),
+        Paragraph(
+            "The HMIS Lead Agency may revoke licenses that are eligible for revocation (§1)."
+            " This policy is in addition to the HMIS Lead Agency's existing Inactivity"
+            " Policy; its exceptions are exceptions to the CoC's licensing policy only."
+        ),
+    ]
+    return parts
+
+
+# ----------------------------------------------------------------------------- regions
+
+
+def region_notices(outcome: Outcome, *, taken: set[str] | None = None) -> list[Notice]:
+    """One draft per region to its CE Lead: allotment, in use, candidates, pending requests."""
+    policy, results = outcome.policy, outcome.results
+    if policy is None or results is None or ALLOTMENTS.name in results.held_back:
+        return []
+    rows = {name_key(r.region): r for r in outcome.inputs.regions}
+    ce = committee_name(policy, "ce")
+    pending = [q for q in results.appeals_queue if q.committee == ce]
+    taken = taken if taken is not None else set()
+    as_of: dt.date = outcome.as_of.value  # type: ignore[assignment]
+    notices = []
+    for region in results.allotments:
+        row = rows.get(name_key(region.region))
+        if row is None:  # e.g. the "Not charged to a region" line: no CE Lead to tell
+            continue
+        name = one_line(region.region)
+        to, problem = recipients(row.ce_lead_email)
+        key = name_key(region.region)
+        candidates = [
+            i
+            for i in results.reassignment
+            if i.item == _REMOVAL_CANDIDATE and name_key(i.region or "") == key
+        ]
+        requests = [q for q in pending if name_key(q.region or "") == key]
+        subject = one_line(
+            f"{name}: CE Access Only licenses as of {as_of}; please act {_by(results)}"
+        )
+        text = _region_text(policy, results, as_of, region, row.ce_lead, candidates, requests)
+        message = draft_message(
+            to, subject, _missing(problem, REGIONS, "ce_lead_email", name) if not to else "", text
+        )
+        file_name = safe_file_name(f"{name} - CE Lead notice {as_of}", NOTICE_SUFFIX, taken)
+        notices.append(
+            Notice(
+                "region",
+                name,
+                file_name,
+                to,
+                cut(subject, _SUBJECT_LIMIT),
+                message,
+                problem if not to else "",
+            )
+        )
+    return notices
+
+
+def _region_text(
+    policy: Policy,
+    results: Results,
+    as_of: dt.date,
+    region: RegionAllotment,
+    lead: str | None,
+    candidates: Sequence[ReassignmentItem],
+    requests: Sequence[QueuedAppeal],
+) -> list[Part]:
+    ce = committee_name(policy, "ce")
+    name = one_line(region.region)
+    available = region.available or 0
+    facts = [
+        f"Allotment: {region.allotment:,} (§2: the region's population share times the"
+        f" target gives {region.formula_value:.2f}"
+        + (", raised to the minimum)" if region.minimum_applied else ")"),
+        f"Added by approved appeals: {region.added_by_appeal:+,}",
+        f"In use: {region.in_use or 0:,} CE Access Only licenses charged to {name} (§3.2)",
+        f"Available: {available:,}"
+        + (f" (over the allotment by {-available:,})" if available < 0 else ""),
+    ]
+    parts: list[Part] = [
+        Paragraph(f"Dear {one_line(lead) or f'CE Lead of {name}'},"),
+        Paragraph(
+            f"{name}'s CE Access Point Only licenses under the {one_line(policy.name)}"
+            f" (version {one_line(policy.version)}), as of {as_of}:"
+        ),
+        bullets(facts),
+        Paragraph(
+            f"Removal candidates in {name}, ranked by the CE Committee's criteria"
+            " (under-utilized, not geographically unique, not the organization's only"
+            f" license; §4) ({len(candidates)}):"
+        ),
+        bullets(
+            (
+                f"Rank {i.rank}: {i.license_id}, {one_line(i.organization)}"
+                f" ({show(i.client_entries_window) or 'no count'} client entries in the"
+                f" window). {clean(i.reasons)}"
+                for i in candidates
+            ),
+            empty="None.",
+        ),
+        Paragraph(f"Pending appeals and requests for {name} before the {ce} ({len(requests)}):"),
+        bullets(
+            (
+                f"{q.appeal_id}, {one_line(q.organization)}: {one_line(q.reason)}"
+                + (f" for {q.licenses_requested} license(s)" if q.licenses_requested else "")
+                + f", filed {q.filed_on}, {q.days_pending} days pending"
+                + (", overdue" if q.overdue else "")
+                + f"; respond by {q.respond_by}."
+                for q in requests
+            ),
+            empty="None.",
+        ),
+        Paragraph(f"What you can do, {_by(results)}:"),
+        bullets(
+            [
+                f"Designate {name}'s available licenses to organizations in the region (§3).",
+                "Revoke and reassign licenses as needed (§3); then record Revoked On,"
+                " Revoked By (CE Lead) and Revocation Reason (CE allotment §3) on the Licenses"
+                " sheet.",
+                f"Ask the {ce} for additional licenses with the HMIS License Appeal/Request"
+                ' Form (Addendum 1 of the policy), marking "I am a CES lead and wish to'
+                ' request additional license allotment for my region". The committee may'
+                " reassign excess licenses from other regions or request more from HMIS"
+                " (§4 CE-Allotment Appeal).",
+            ]
+        ),
+    ]
+    return parts
+
+
+# ------------------------------------------------------------------------- the message
+
+
+@dataclass(frozen=True, slots=True)
+class Paragraph:
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Bullets:
+    items: tuple[str, ...]
+    empty: str = ""
+
+
+def bullets(items: Iterable[str], empty: str = "") -> Bullets:
+    return Bullets(tuple(items), empty)
+
+
+Part = Paragraph | Bullets
+_DRAFT_NOTE = (
+    "DRAFT prepared by hmis-licensing from the shared workbook; it has not been sent."
+    " Check it, add your signature, and send it yourself."
+)
+
+
+def _missing(problem: str, sheet: InputSheet, field: str, name: str) -> str:
+    column = sheet.column(field).header
+    return (
+        f"No recipient: the {sheet.name} sheet has no usable {column} for {name} ({problem})."
+        f" Add the address here before sending, and record it in the {column} column."
+    )
+
+
+def draft_message(
+    to: Sequence[str], subject: str, missing: str, parts: Sequence[Part]
+) -> EmailMessage:
+    message = EmailMessage(policy=SMTP)  # CRLF line ends, as .eml files have them
+    if to:
+        message["To"] = ", ".join(to)
+    message["Subject"] = cut(subject, _SUBJECT_LIMIT)
+    message["X-Unsent"] = "1"  # Outlook: open as a draft to edit and send
+    notes = [Paragraph(_DRAFT_NOTE)] + ([Paragraph(missing)] if missing else [])
+    message.set_content(_plain([*notes, *parts]))
+    message.add_alternative(_html([*notes, *parts]), subtype="html")
+    return message
+
+
+def _plain(parts: Sequence[Part]) -> str:
+    lines: list[str] = []
+    for part in parts:
+        if isinstance(part, Paragraph):
+            lines += [clean(part.text), ""]
+        else:
+            lines += [f"  - {clean(item)}" for item in part.items] or [f"  {part.empty}"]
+            lines.append("")
+    return "\n".join(lines)
+
+
+def _html(parts: Sequence[Part]) -> str:
+    body: list[str] = []
+    for part in parts:
+        if isinstance(part, Paragraph):
+            body.append(f"<p>{_escape(part.text)}</p>")
+        elif part.items:
+            body.append("<ul>" + "".join(f"<li>{_escape(i)}</li>" for i in part.items) + "</ul>")
+        else:
+            body.append(f"<p><em>{_escape(part.empty)}</em></p>")
+    return (
+        '<!DOCTYPE html><html><head><meta charset="utf-8"></head>'
+        '<body style="font-family: Calibri, Arial, sans-serif; font-size: 11pt">'
+        + "\n".join(body)
+        + "</body></html>"
+    )
+
+
+def _escape(text: str) -> str:
+    return html.escape(clean(text), quote=True).replace("\n", "<br>")

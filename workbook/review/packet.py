@@ -1,0 +1,792 @@
+"""What each committee's packet says (SPEC §8), from one run's Outcome; no layout here.
+
+`build_packet(outcome, committee)` gives a `Packet`: the cover's facts, the summary
+counts and the sections, each a list of paragraphs, tables and charts whose text is
+already the words and numbers a committee member reads. `workbook.review.pdf` lays it
+out. Column headers come from `workbook.layout`, so a table in the packet is headed like
+the sheet it summarizes.
+
+With Errors in the workbook the packet is still made (a meeting goes ahead), marked NOT
+FINAL on every page, with the errors listed on the cover; a section whose result sheet
+the errors hold back says so instead of showing figures the workbook does not show.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from types import SimpleNamespace
+from typing import Literal, TypeVar
+
+import engine
+from engine.model import (
+    LicenseDecision,
+    Policy,
+    QueuedAppeal,
+    ReassignmentItem,
+    RegionAllotment,
+    Results,
+    RevocationRecord,
+)
+from workbook.layout import (
+    ALLOTMENTS,
+    APPEALS_QUEUE,
+    INACTIVITY_REPORT,
+    REASSIGNMENT,
+    REVOCATIONS,
+    REVOCATIONS_DONE,
+    WATCH_LIST,
+    Kind,
+    ResultSheet,
+)
+from workbook.results import allotment_rows
+from workbook.review.text import clean, one_line, show
+from workbook.run import Outcome
+
+Committee = Literal["performance", "ce"]
+COMMITTEES: tuple[Committee, ...] = ("performance", "ce")
+# The policy's committees (policy.yaml `committees`) by the name the command line uses.
+POLICY_COMMITTEE: Mapping[Committee, str] = {
+    "performance": "performance",
+    "ce": "coordinated_entry",
+}
+_MAX_ERRORS_ON_COVER = 12
+_REMOVAL_CANDIDATE = "Removal candidate"
+
+
+# ----------------------------------------------------------------------------- the model
+
+
+@dataclass(frozen=True, slots=True)
+class TableColumn:
+    header: str
+    width: float  # share of the text width
+    numeric: bool = False  # right-aligned
+
+
+@dataclass(frozen=True, slots=True)
+class Table:
+    columns: tuple[TableColumn, ...]
+    rows: tuple[tuple[str, ...], ...]
+    marked: frozenset[int] = frozenset()  # rows to highlight (over, overdue, against policy)
+    empty: str = "None."
+    total_row: bool = False  # the last row is a total, set in bold
+
+
+@dataclass(frozen=True, slots=True)
+class BarChart:
+    title: str
+    categories: tuple[str, ...]
+    series: tuple[tuple[str, tuple[int, ...]], ...]  # (legend, one value per category)
+
+
+Block = str | Table | BarChart  # a str is a paragraph
+
+
+@dataclass(frozen=True, slots=True)
+class Section:
+    title: str
+    blocks: tuple[Block, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Packet:
+    committee: Committee
+    committee_name: str
+    title: str
+    as_of: dt.date
+    running_header: str
+    facts: tuple[tuple[str, str], ...]
+    status: str  # one sentence: final, or NOT FINAL and why
+    final: bool
+    errors: tuple[str, ...]
+    summary: tuple[tuple[str, str], ...]
+    sections: tuple[Section, ...]
+    counts: Mapping[str, int] = field(default_factory=dict)
+
+
+# ----------------------------------------------------------------------------- building
+
+
+def committee_name(policy: Policy, committee: Committee) -> str:
+    """The committee's name as the policy file gives it."""
+    key = POLICY_COMMITTEE[committee]
+    return policy.committees.get(key, key.replace("_", " ").title() + " Committee")
+
+
+def build_packet(outcome: Outcome, committee: Committee, *, workbook_name: str) -> Packet:
+    """The packet for one committee. The Outcome must have a policy (else nothing was judged)."""
+    policy, results = outcome.policy, outcome.results
+    if policy is None or results is None:
+        raise ValueError("a packet needs a run whose policy loaded")
+    name = committee_name(policy, committee)
+    as_of: dt.date = outcome.as_of.value  # type: ignore[assignment]
+    held = _held_back(results, bool(outcome.errors))
+    if committee == "performance":
+        summary, sections, counts = _performance(outcome, results, policy, name, held)
+    else:
+        summary, sections, counts = _coordinated_entry(results, policy, name, held)
+    errors = tuple(_error_line(outcome, i) for i in range(len(outcome.errors)))
+    final = not errors
+    coc = _continuum(policy)
+    marker = "" if final else f" · NOT FINAL: {len(errors)} error(s) in the workbook"
+    return Packet(
+        committee=committee,
+        committee_name=name,
+        title=f"{name} packet",
+        as_of=as_of,
+        running_header=(
+            f"{coc} · {name} · As Of {as_of} · Policy {one_line(policy.version)}"
+            f" ({policy.sha256[:12]}){marker}"
+        ),
+        facts=_facts(outcome, policy, results, name, workbook_name, coc),
+        status=_status(outcome, held),
+        final=final,
+        errors=errors[:_MAX_ERRORS_ON_COVER]
+        + (
+            (f"... and {len(errors) - _MAX_ERRORS_ON_COVER} more on the Problems sheet.",)
+            if len(errors) > _MAX_ERRORS_ON_COVER
+            else ()
+        ),
+        summary=summary,
+        sections=sections,
+        counts={**counts, "errors": len(outcome.errors), "warnings": len(outcome.warnings)},
+    )
+
+
+def _continuum(policy: Policy) -> str:
+    section = policy.raw.get("policy") if isinstance(policy.raw, Mapping) else None
+    code = section.get("continuum_of_care") if isinstance(section, Mapping) else None
+    return one_line(code) if code else one_line(policy.name)
+
+
+def _held_back(results: Results, has_errors: bool) -> Mapping[str, str]:
+    """Result sheets the errors hold back, as recalc holds them back.
+
+    An engine that names no held-back sheet while there are Errors is one where an Error
+    holds back every result sheet but Problems (the rule before SPEC §3 named them).
+    """
+    if results.held_back or not has_errors:
+        return results.held_back
+    why = (
+        "the workbook has errors (see the cover); recalc writes only Problems until they are fixed"
+    )
+    sheets = (ALLOTMENTS, APPEALS_QUEUE, INACTIVITY_REPORT, REASSIGNMENT, REVOCATIONS)
+    return {s.name: why for s in (*sheets, REVOCATIONS_DONE, WATCH_LIST)}
+
+
+def _error_line(outcome: Outcome, index: int) -> str:
+    problem = outcome.errors[index]
+    sheet, cell = outcome.cells.cell(problem.where)
+    place = f"{sheet}!{cell}" if cell and not cell.startswith("row") else sheet
+    return f"{place}: {clean(problem.problem)} How to fix: {clean(problem.how_to_fix)}"
+
+
+def _status(outcome: Outcome, held: Mapping[str, str]) -> str:
+    warnings = len(outcome.warnings)
+    if not outcome.errors:
+        return (
+            f"Final: the workbook has no errors ({warnings} warning(s) for people to decide,"
+            " on its Problems sheet)."
+        )
+    sheets = ", ".join(sorted(held)) or "none"
+    return (
+        f"NOT FINAL: the workbook has {len(outcome.errors)} error(s), listed below; sections"
+        f" they hold back ({sheets}) say so instead of showing figures. Fix the errors,"
+        " recalculate and print the packet again."
+    )
+
+
+def _facts(
+    outcome: Outcome,
+    policy: Policy,
+    results: Results,
+    name: str,
+    workbook_name: str,
+    coc: str,
+) -> tuple[tuple[str, str], ...]:
+    previous = results.previous_review
+    return (
+        ("Continuum of Care", f"{coc}: {one_line(policy.name)}"),
+        ("Committee", name),
+        ("As Of", f"{outcome.as_of.value} ({outcome.as_of.origin})"),
+        (
+            "Next Review",
+            show(results.next_review) or "not set (Settings sheet: Next Review)",
+        ),
+        ("Previous review", show(previous) or "none on record (no Findings History yet)"),
+        (
+            "Policy",
+            f"version {one_line(policy.version)}, effective {policy.effective_date}",
+        ),
+        ("Policy SHA-256", policy.sha256),
+        ("Policy file", f"{clean(outcome.policy_file.value)} ({outcome.policy_file.origin})"),
+        ("Workbook", clean(workbook_name)),
+        ("Prepared by", f"hmis-licensing {engine.ENGINE_VERSION}"),
+    )
+
+
+# ------------------------------------------------------------------------- performance
+
+
+def _performance(
+    outcome: Outcome,
+    results: Results,
+    policy: Policy,
+    name: str,
+    held: Mapping[str, str],
+) -> tuple[tuple[tuple[str, str], ...], tuple[Section, ...], dict[str, int]]:
+    decisions = results.decisions
+    eligible = results.revocations
+    newly = [d for d in eligible if d.change_since_last_review == "Newly eligible"]
+    cleared = [d for d in decisions if d.change_since_last_review.startswith("No longer")]
+    kept = [d for d in decisions if d.exception]
+    appeals = [q for q in results.appeals_queue if q.committee == name]
+    against = [r for r in results.revocations_done if r.against_policy]
+    counts = {
+        "licenses_judged": len(decisions),
+        "eligible": len(eligible),
+        "newly_eligible": len(newly),
+        "no_longer_eligible": len(cleared),
+        "kept_by_exception": len(kept),
+        "watch_list": len(results.watch_list),
+        "revoked_since_last_review": len(results.revocations_done),
+        "revoked_against_policy": len(against),
+        "appeals_pending": len(appeals),
+        "appeals_overdue": sum(q.overdue for q in appeals),
+    }
+    by_finding = _tally(d.finding for d in decisions)
+    summary = (
+        ("Active licenses judged", f"{len(decisions):,} ({by_finding})"),
+        ("Eligible for revocation", f"{len(eligible):,}"),
+        ("Newly eligible since the last review", f"{len(newly):,}"),
+        ("No longer eligible since the last review", f"{len(cleared):,}"),
+        ("Kept by an exception (§1.E1–§1.E3)", f"{len(kept):,}"),
+        ("On the watch list (by Next Review)", f"{len(results.watch_list):,}"),
+        (
+            "Revoked since the last review",
+            f"{len(results.revocations_done):,} ({len(against):,} against the policy)",
+        ),
+        (
+            f"Appeals and special requests pending for the {name}",
+            f"{len(appeals):,} ({counts['appeals_overdue']:,} overdue)",
+        ),
+    )
+    sections = (
+        _newly_eligible(results, newly, cleared, held),
+        _all_eligible(eligible, held),
+        _revoked(results, held, performance=True),
+        _appeals_section(
+            f"Inactivity appeals and special requests before the {name}",
+            appeals,
+            held,
+            f"§4: the {name} must respond to all pending appeals and requests during each"
+            " monthly meeting. An appeal is overdue when it has gone longer than the policy's"
+            f" response period ({policy.appeal_response_period.describe()}) without being"
+            " reviewed.",
+            ("appeal_id", "organization", "reason", "license_id", "filed_on", "days_pending"),
+        ),
+        _watch_section(results, held),
+        _exceptions_section(kept, held),
+    )
+    return summary, sections, counts
+
+
+def _newly_eligible(
+    results: Results,
+    newly: Sequence[LicenseDecision],
+    cleared: Sequence[LicenseDecision],
+    held: Mapping[str, str],
+) -> Section:
+    title = "Newly eligible for revocation"
+    if INACTIVITY_REPORT.name in held:
+        return _held(title, INACTIVITY_REPORT, held)
+    if results.previous_review is None:
+        lead = (
+            "No earlier review is on record (the Findings History sheet is empty), so there is"
+            " nothing to compare with: this review starts the record, and every license"
+            " eligible now is listed in the next section."
+        )
+    else:
+        lead = (
+            f"Licenses eligible for revocation now that were not at the previous review"
+            f" (As Of {results.previous_review})."
+        )
+    blocks: list[Block] = [lead]
+    blocks.append(_decision_table(newly, "No license became eligible since the last review."))
+    if cleared:
+        blocks.append("No longer eligible since the last review, and why:")
+        blocks.append(
+            _table(
+                INACTIVITY_REPORT,
+                cleared,
+                (
+                    ("license_id", 0.11),
+                    ("user", 0.15),
+                    ("organization", 0.22),
+                    ("change_since_last_review", 0.52),
+                ),
+            )
+        )
+    return Section(title, tuple(blocks))
+
+
+def _decision_table(decisions: Sequence[LicenseDecision], empty: str) -> Table:
+    return _table(
+        REVOCATIONS,
+        decisions,
+        (
+            ("license_id", 0.085),
+            ("user", 0.11),
+            ("organization", 0.15),
+            ("license_type", 0.09),
+            ("finding", 0.085),
+            ("eligible_since", 0.09),
+            ("explanation", 0.40),
+        ),
+        empty=empty,
+    )
+
+
+def _all_eligible(eligible: Sequence[LicenseDecision], held: Mapping[str, str]) -> Section:
+    title = "All licenses eligible for revocation"
+    if REVOCATIONS.name in held:
+        return _held(title, REVOCATIONS, held)
+    lead = (
+        f"{len(eligible):,} license(s) are eligible for revocation under the CoC's licensing"
+        " policy (§1.1 no client data in the window, §1.2 never signed in), with no exception."
+        " The engine never revokes: the HMIS Lead decides, and staff record Revoked On,"
+        " Revoked By and Revocation Reason on the Licenses sheet. Eligible Since is the"
+        " first review of the license's current stretch of eligibility."
+    )
+    return Section(
+        title, (lead, _decision_table(eligible, "No license is eligible for revocation."))
+    )
+
+
+def _revoked(results: Results, held: Mapping[str, str], *, performance: bool) -> Section:
+    if performance:
+        title = "Revoked since the last review"
+        records = list(results.revocations_done)
+    else:
+        title = "CE licenses revoked since the last review"
+        records = [r for r in results.revocations_done if _ce_revocation(r)]
+    if REVOCATIONS_DONE.name in held:
+        return _held(title, REVOCATIONS_DONE, held)
+    since = (
+        f"since the previous review (As Of {results.previous_review})"
+        if results.previous_review
+        else "(no earlier review is on record, so every revocation on the Licenses sheet)"
+    )
+    lead = (
+        f"Licenses with Revoked On {since}. A row marked Against Policy = Yes was revoked"
+        " when the policy did not allow it (a Level 4 List Holder, a special request in"
+        " force, an organization left without a license) or has an appeal whose reason"
+        " sends it to the wrong committee; its Explanation says which."
+    )
+    table = _table(
+        REVOCATIONS_DONE,
+        records,
+        (
+            ("license_id", 0.09),
+            ("organization", 0.16),
+            ("revoked_on", 0.09),
+            ("revoked_by", 0.09),
+            ("revocation_reason", 0.11),
+            ("against_policy_text", 0.08),
+            ("explanation", 0.38),
+        ),
+        marked=lambda r: r.against_policy,
+        empty="No license was revoked since the last review.",
+    )
+    return Section(title, (lead, table))
+
+
+def _ce_revocation(record: RevocationRecord) -> bool:
+    return record.revocation_reason.startswith("CE") or record.revoked_by.startswith("CE")
+
+
+def _appeals_section(
+    title: str,
+    appeals: Sequence[QueuedAppeal],
+    held: Mapping[str, str],
+    lead: str,
+    fields: tuple[str, ...],
+) -> Section:
+    if APPEALS_QUEUE.name in held:
+        return _held(title, APPEALS_QUEUE, held)
+    widths = {
+        "appeal_id": 0.07,
+        "organization": 0.15,
+        "reason": 0.12,
+        "license_id": 0.08,
+        "region": 0.08,
+        "licenses_requested": 0.07,
+        "filed_on": 0.085,
+        "days_pending": 0.06,
+    }
+    spec = tuple((f, widths[f]) for f in fields)
+    used = sum(w for _, w in spec) + 0.085 + 0.06
+    table = _table(
+        APPEALS_QUEUE,
+        appeals,
+        (*spec, ("respond_by", 0.085), ("overdue_text", 0.06), ("explanation", 1 - used)),
+        marked=lambda q: q.overdue,
+        empty="No appeal or request is pending.",
+    )
+    return Section(title, (lead, table))
+
+
+def _watch_section(results: Results, held: Mapping[str, str]) -> Section:
+    title = "Watch list"
+    if WATCH_LIST.name in held:
+        return _held(title, WATCH_LIST, held)
+    until = f"by the next review ({results.next_review})" if results.next_review else "soon"
+    lead = (
+        f"Licenses that are not eligible today but will be {until} if nothing changes"
+        " (no client data, never signed in, an exception that ends), and approved special"
+        " requests without an end date that are due for re-review."
+    )
+    table = _table(
+        WATCH_LIST,
+        results.watch_list,
+        (
+            ("license_id", 0.09),
+            ("user", 0.12),
+            ("organization", 0.16),
+            ("becomes_eligible_on", 0.10),
+            ("rule", 0.12),
+            ("days_left", 0.06),
+            ("explanation", 0.35),
+        ),
+        empty="Nothing is on the watch list.",
+    )
+    return Section(title, (lead, table))
+
+
+def _exceptions_section(kept: Sequence[LicenseDecision], held: Mapping[str, str]) -> Section:
+    title = "Kept by an exception"
+    if INACTIVITY_REPORT.name in held:
+        return _held(title, INACTIVITY_REPORT, held)
+    lead = (
+        "Licenses that would be eligible but are kept by an exception: the organization's"
+        " last license (§1.E1), a Level 4 List Holder (§1.E2), or a special request the"
+        " committee approved (§1.E3). Exceptions are to the CoC's licensing policy only,"
+        " not to the HMIS Lead Agency's own inactivity policy."
+    )
+    table = _table(
+        INACTIVITY_REPORT,
+        kept,
+        (
+            ("license_id", 0.09),
+            ("user", 0.12),
+            ("organization", 0.17),
+            ("finding", 0.09),
+            ("exception", 0.17),
+            ("explanation", 0.36),
+        ),
+        empty="No license is kept by an exception.",
+    )
+    return Section(title, (lead, table))
+
+
+# ------------------------------------------------------------------- coordinated entry
+
+
+def _coordinated_entry(
+    results: Results,
+    policy: Policy,
+    name: str,
+    held: Mapping[str, str],
+) -> tuple[tuple[tuple[str, str], ...], tuple[Section, ...], dict[str, int]]:
+    regions = results.allotments
+    over = [a for a in regions if (a.available or 0) < 0]
+    under = [a for a in regions if (a.available or 0) > 0]
+    appeals = [q for q in results.appeals_queue if q.committee == name]
+    candidates = [i for i in results.reassignment if i.item == _REMOVAL_CANDIDATE]
+    summary_row = results.allotment_summary
+    counts = {
+        "regions": len(regions),
+        "allotted": summary_row.total_allotment if summary_row else 0,
+        "in_use": (summary_row.in_use or 0) if summary_row else 0,
+        "regions_over": len(over),
+        "regions_under": len(under),
+        "appeals_pending": len(appeals),
+        "appeals_overdue": sum(q.overdue for q in appeals),
+        "removal_candidates": len(candidates),
+    }
+    summary: list[tuple[str, str]] = [("Regions", f"{len(regions):,}")]
+    if summary_row is not None:
+        summary += [
+            (
+                "CE Access Only licenses allotted",
+                f"{summary_row.total_allotment:,} (target {summary_row.target:,})",
+            ),
+            ("In use", show(summary_row.in_use)),
+            ("Available (negative: over)", show(summary_row.available)),
+        ]
+    summary += [
+        ("Regions over their allotment", f"{len(over):,}"),
+        ("Regions with licenses available", f"{len(under):,}"),
+        (
+            f"Appeals and requests pending for the {name}",
+            f"{len(appeals):,} ({counts['appeals_overdue']:,} overdue)",
+        ),
+        ("Removal candidates on the reassignment agenda", f"{len(candidates):,}"),
+    ]
+    sections = (
+        _allotment_section(results, held),
+        _over_under_section(over, under, held),
+        _appeals_section(
+            f"CE appeals and additional-allotment requests before the {name}",
+            appeals,
+            held,
+            f"§4 CE-Allotment Appeal: the {name} must respond to all appeals and requests"
+            " concerning licensing; each monthly meeting should address any pending"
+            " appeals. It may use one of the originating region's allotments, reassign"
+            " excess licenses from other regions, or request additional licenses from HMIS."
+            f" Overdue: pending longer than {policy.appeal_response_period.describe()}"
+            " without being reviewed.",
+            ("appeal_id", "organization", "reason", "region", "licenses_requested", "filed_on"),
+        ),
+        _reassignment_section(results, held),
+        _revoked(results, held, performance=False),
+    )
+    return tuple(summary), sections, counts
+
+
+def _allotment_section(results: Results, held: Mapping[str, str]) -> Section:
+    title = "Allotments against licenses in use"
+    if ALLOTMENTS.name in held:
+        return _held(title, ALLOTMENTS, held)
+    regions = list(results.allotments)
+    spec = (
+        ("region", 0.19),
+        ("population", 0.12),
+        ("share", 0.10),
+        ("formula_value", 0.10),
+        ("allotment", 0.10),
+        ("minimum_applied_text", 0.10),
+        ("added_by_appeal", 0.10),
+        ("in_use", 0.09),
+        ("available", 0.10),
+    )
+    # The very rows of the Allotments sheet (regions, Not charged to a region, Total), so
+    # the packet and the sheet can never say different things.
+    fields = [c.field for c in ALLOTMENTS.columns]
+    sheet_rows = [
+        SimpleNamespace(**dict(zip(fields, row, strict=True))) for row in allotment_rows(results)
+    ]
+    table = _table(ALLOTMENTS, sheet_rows, spec, marked=lambda a: (a.available or 0) < 0)
+    summary = results.allotment_summary
+    if summary is not None:
+        table = Table(table.columns, table.rows, table.marked, table.empty, True)
+    lead = (
+        "§2: each region's allotment of CE Access Point Only licenses is its population share"
+        " of the Balance of State times the target, and never below the minimum. In Use"
+        " counts the active CE Access Only licenses charged to the region (§3.2); Available"
+        " is the allotment (with licenses added by approved appeals) less In Use, negative"
+        " where a region is over. For the Total row, Formula Value is the target."
+    )
+    blocks: list[Block] = [lead, table]
+    if summary is not None:
+        blocks.append(clean(summary.explanation))
+    blocks.append(_allotment_chart(regions))
+    blocks.append(
+        _table(
+            ALLOTMENTS,
+            regions,
+            (("region", 0.16), ("explanation", 0.84)),
+            empty="No region is on the Regions sheet.",
+        )
+    )
+    return Section(title, tuple(blocks))
+
+
+def _allotment_chart(regions: Sequence[RegionAllotment]) -> BarChart:
+    appeal = any(a.added_by_appeal for a in regions)
+    return BarChart(
+        title="Allotment"
+        + (" (with licenses added by appeal)" if appeal else "")
+        + " and licenses in use, by region",
+        categories=tuple(one_line(a.region) for a in regions),
+        series=(
+            ("Allotment", tuple(a.allotment + a.added_by_appeal for a in regions)),
+            ("In use", tuple(a.in_use or 0 for a in regions)),
+        ),
+    )
+
+
+def _over_under_section(
+    over: Sequence[RegionAllotment],
+    under: Sequence[RegionAllotment],
+    held: Mapping[str, str],
+) -> Section:
+    title = "Regions over and under their allotment"
+    if ALLOTMENTS.name in held:
+        return _held(title, ALLOTMENTS, held)
+    blocks: list[Block] = []
+    for label, regions, empty in (
+        (
+            "Over their allotment (more CE licenses in use than allotted):",
+            over,
+            "No region is over.",
+        ),
+        (
+            "With licenses available to designate or reassign (§3, §4):",
+            under,
+            "No region has a license available.",
+        ),
+    ):
+        blocks.append(label)
+        lines = [_over_under_line(a) for a in regions]
+        blocks.append(
+            Table(
+                (
+                    TableColumn(_header(ALLOTMENTS, "region"), 0.2),
+                    TableColumn("In use against the allotment", 0.8),
+                ),
+                tuple((one_line(a.region), line) for a, line in zip(regions, lines, strict=True)),
+                empty=empty,
+            )
+        )
+    return Section(title, tuple(blocks))
+
+
+def _over_under_line(region: RegionAllotment) -> str:
+    allotted = region.allotment + region.added_by_appeal
+    available = region.available or 0
+    text = f"{region.in_use or 0:,} in use against an allotment of {allotted:,}"
+    if region.added_by_appeal:
+        text += f" ({region.allotment:,} by §2, {region.added_by_appeal:+,} by appeal)"
+    if available < 0:
+        return text + f": {-available:,} over."
+    return text + f": {available:,} available."
+
+
+def _reassignment_section(results: Results, held: Mapping[str, str]) -> Section:
+    title = "Reassignment agenda"
+    if REASSIGNMENT.name in held:
+        return _held(title, REASSIGNMENT, held)
+    lead = (
+        "§4 CE-Allotment Appeal: the CE Committee may remove licenses from users to reassign"
+        " them, and should make sure each is under-utilized (few client entries), not"
+        " geographically unique to its county, and when possible not the organization's"
+        " only license. Candidates are ranked by those criteria, Rank 1 first; the Reasons"
+        " say how each fares. Then the licenses an organization keeps (its last license),"
+        " CE licenses already eligible for revocation, the regions with licenses available"
+        " and the pending requests."
+    )
+    candidates = [i for i in results.reassignment if i.item == _REMOVAL_CANDIDATE]
+    others = [i for i in results.reassignment if i.item != _REMOVAL_CANDIDATE]
+    blocks: list[Block] = [
+        lead,
+        _table(
+            REASSIGNMENT,
+            candidates,
+            (
+                ("rank", 0.06),
+                ("license_id", 0.09),
+                ("organization", 0.17),
+                ("region", 0.09),
+                ("county", 0.11),
+                ("client_entries_window", 0.09),
+                ("reasons", 0.39),
+            ),
+            empty="No CE Access Only license is active.",
+        ),
+    ]
+    if others:
+        blocks.append(
+            "Licenses kept, licenses being revoked, licenses available and pending requests:"
+        )
+        blocks.append(_agenda_table(others))
+    return Section(title, tuple(blocks))
+
+
+def _agenda_table(items: Sequence[ReassignmentItem]) -> Table:
+    return _table(
+        REASSIGNMENT,
+        items,
+        (
+            ("item", 0.14),
+            ("license_id", 0.08),
+            ("region", 0.09),
+            ("organization", 0.17),
+            ("reasons", 0.52),
+        ),
+    )
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def _held(title: str, sheet: ResultSheet, held: Mapping[str, str]) -> Section:
+    return Section(
+        title,
+        (f"Held back: the {sheet.name} sheet is held back because {clean(held[sheet.name])}.",),
+    )
+
+
+def _header(sheet: ResultSheet, field: str) -> str:
+    return next(c.header for c in sheet.columns if c.field == field)
+
+
+def _tally(values: Iterable[str]) -> str:
+    counts: dict[str, int] = {}
+    for value in values:
+        counts[value] = counts.get(value, 0) + 1
+    return ", ".join(f"{n:,} {k}" for k, n in counts.items()) or "none"
+
+
+def _kinds(sheet: ResultSheet) -> dict[str, Kind]:
+    return {c.field: c.kind for c in sheet.columns}
+
+
+_NUMERIC = (Kind.INTEGER, Kind.BALANCE, Kind.NUMBER, Kind.PERCENT, Kind.MONEY)
+
+
+def _format(value: object, kind: Kind) -> str:
+    if value is None:
+        return ""
+    if kind is Kind.PERCENT and isinstance(value, float):
+        return f"{value:.2%}"
+    if kind is Kind.NUMBER and isinstance(value, float):
+        return f"{value:.2f}"
+    return show(value)
+
+
+Record = TypeVar("Record")
+
+
+def _table(
+    sheet: ResultSheet,
+    records: Sequence[Record],
+    spec: Sequence[tuple[str, float]],
+    *,
+    marked: Callable[[Record], bool] | None = None,
+    empty: str = "None.",
+) -> Table:
+    """Rows of `records` as the sheet's columns named in `spec` (field, width share)."""
+    columns = {c.field: c for c in sheet.columns}
+    kinds = _kinds(sheet)
+    table_columns = tuple(
+        TableColumn(columns[f].header, width, kinds[f] in _NUMERIC) for f, width in spec
+    )
+    rows = tuple(tuple(_format(getattr(r, f), kinds[f]) for f, _ in spec) for r in records)
+    flagged = frozenset(i for i, r in enumerate(records) if marked is not None and marked(r))
+    return Table(table_columns, rows, flagged, empty)
+
+
+__all__ = [
+    "COMMITTEES",
+    "BarChart",
+    "Committee",
+    "Packet",
+    "Section",
+    "Table",
+    "TableColumn",
+    "build_packet",
+    "committee_name",
+]
