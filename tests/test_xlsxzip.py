@@ -418,6 +418,7 @@ def test_macro_workbook_keeps_its_vba_project(tmp_path: Path) -> None:
         assert b"macroEnabled.main+xml" in archive.read("[Content_Types].xml")
     assert check_package(path) == []
     book = openpyxl.load_workbook(path, keep_vba=True)
+    book.vba_archive.close()  # keep_vba leaves the archive open otherwise
     assert "Allotments" in book.sheetnames
     code, _out, err = run_cli(["recalc", str(path), "--output", str(tmp_path / "copy.xlsx")])
     assert code == 2 and "must end in .xlsm" in err
