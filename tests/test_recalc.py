@@ -72,7 +72,11 @@ def test_recalc_on_the_sample_writes_every_result_sheet(
 
     book = openpyxl.load_workbook(sample, read_only=True)
     for sheet in (ALLOTMENTS, INACTIVITY_REPORT, REVOCATIONS, PROBLEMS, RUN_LOG):
-        header = next(book[sheet.name].iter_rows(values_only=True))
+        rows = book[sheet.name].iter_rows(values_only=True)
+        if sheet is not RUN_LOG:  # the title line: what it is, As Of, which policy
+            title = next(rows)[0]
+            assert title.startswith(f"{sheet.name} - as of 2026-11-24 - policy 1.0.0, SHA-256")
+        header = next(rows)
         assert list(header) == list(sheet.headers)
     book.close()
 
@@ -243,8 +247,13 @@ def test_errors_exit_1_and_keep_last_good_results(
     assert main(["recalc", str(book), "--as-of", "2026-11-24"]) == 1
     err = capsys.readouterr().err
     assert 'Error: Licenses!H3: "31/02/2026" is not a date.' in err
-    assert read_sheet(book, "Inactivity Report") == good
-    assert read_sheet(book, "Allotments") == [("kept",)]
+    held = read_sheet(book, "Inactivity Report")
+    assert held[1:] == good[1:], "the last good rows are kept"
+    assert held[0][0] == (
+        f"{good[0][0]} - HELD BACK (1 error, first at Licenses!H3: see Problems):"
+        " rows from the last good run"
+    )
+    assert read_sheet(book, "Allotments") == [("kept",)]  # no title line to change
     problems = sheet_dicts(book, "Problems")
     assert problems[0]["Severity"] == "Error"
     assert (problems[0]["Sheet"], problems[0]["Cell"]) == ("Licenses", "H3")

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
-from engine.model import Problem, Results
+from engine.model import Policy, Problem, Results
 from workbook.layout import (
     ALLOTMENTS,
     APPEALS_QUEUE,
@@ -25,6 +25,7 @@ from workbook.layout import (
     SELF_PAY_ESTIMATES,
     ResultSheet,
 )
+from workbook.presentation import TOTAL_LABEL, title_line
 from workbook.tables import CellMap
 
 
@@ -80,18 +81,47 @@ def problem_rows(problems: Sequence[Problem], cells: CellMap) -> tuple[tuple[obj
     return tuple(rows)
 
 
+def _held_back_reason(problems: Sequence[Problem], cells: CellMap) -> str:
+    """Short, for a title line: how many errors and where the first one is."""
+    errors = [p for p in problems if p.severity == "Error"]
+    sheet, cell = cells.cell(errors[0].where)
+    place = f"{sheet}!{cell}" if cell and not cell.startswith("row") else f"{sheet} {cell}".strip()
+    count = "1 error" if len(errors) == 1 else f"{len(errors)} errors"
+    return f"{count}, first at {place}: see Problems"
+
+
 def result_tables(
-    results: Results, problems: Sequence[Problem], cells: CellMap
+    results: Results,
+    problems: Sequence[Problem],
+    cells: CellMap,
+    *,
+    as_of: dt.date | None = None,
+    policy: Policy | None = None,
 ) -> list[ResultTable]:
-    """The result sheets to write. With any Error only Problems is replaced (SPEC §3)."""
-    tables = [ResultTable(PROBLEMS, problem_rows(problems, cells))]
+    """The result sheets to write. With any Error only Problems is replaced (SPEC §3): the
+    others are held back, keeping their rows, with the reason in their title."""
+
+    def title(sheet: ResultSheet) -> str:
+        if as_of is None:
+            return ""
+        return title_line(
+            sheet,
+            as_of=as_of,
+            policy_version=policy.version if policy else "",
+            policy_sha256=policy.sha256 if policy else "",
+        )
+
+    tables = [ResultTable(PROBLEMS, problem_rows(problems, cells), title(PROBLEMS))]
     if any(p.severity == "Error" for p in problems):
-        return tables
+        reason = _held_back_reason(problems, cells)
+        held = (ALLOTMENTS, CE_CHARGES, INACTIVITY_REPORT, REVOCATIONS, APPEALS_QUEUE)
+        held += (REASSIGNMENT, SELF_PAY_ESTIMATES)
+        return [ResultTable(s, (), title(s), held_back=reason) for s in held] + tables
     allotment_rows = list(_rows(ALLOTMENTS, results.allotments))
     summary = results.allotment_summary
     if summary is not None:
         total = {
-            "region": "Total",
+            "region": TOTAL_LABEL,
             "population": summary.total_population,
             "share": 1.0,
             "formula_value": float(summary.target),
@@ -104,7 +134,7 @@ def result_tables(
             "explanation": summary.explanation,
         }
         allotment_rows.append(tuple(total[c.field] for c in ALLOTMENTS.columns))
-    return [
+    written = [
         ResultTable(ALLOTMENTS, tuple(allotment_rows)),
         ResultTable(CE_CHARGES, _rows(CE_CHARGES, results.ce_charges)),
         ResultTable(INACTIVITY_REPORT, _rows(INACTIVITY_REPORT, results.decisions)),
@@ -114,3 +144,4 @@ def result_tables(
         ResultTable(SELF_PAY_ESTIMATES, _rows(SELF_PAY_ESTIMATES, results.self_pay_estimates)),
         *tables,
     ]
+    return [replace(t, title=title(t.sheet)) for t in written]

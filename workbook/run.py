@@ -143,7 +143,9 @@ def evaluate(
         results = engine.recalculate(policy, read.inputs, chosen_date)
         problems = _errors_first(problems + list(results.problems))
     outcome = Outcome(as_of_choice, policy_choice, policy, results, problems, read.cells)
-    outcome.tables = result_tables(results or Results(), problems, read.cells)
+    outcome.tables = result_tables(
+        results or Results(), problems, read.cells, as_of=chosen_date, policy=policy
+    )
     outcome.run_log = RunLogEntry(
         run_at=now.replace(microsecond=0),
         as_of=chosen_date,
