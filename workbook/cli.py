@@ -100,6 +100,24 @@ def build_parser() -> argparse.ArgumentParser:
         help="where to write it (default: hmis-sample.xlsx)",
     )
     sample.add_argument("--force", action="store_true", help="overwrite an existing file")
+
+    init = commands.add_parser(
+        "init",
+        help="write a new, empty workbook to start from",
+        description="Write a new workbook with every input sheet (headers, drop-downs that"
+        " refuse bad entries, date formats, Excel Tables), an Instructions sheet and the"
+        " Settings sheet, for a CoC that has no workbook yet.",
+        epilog="Writes: FILE (nothing else). Exit codes: 0 written; 2 bad arguments, a bad"
+        " policy or FILE exists. Example: hmis-licensing init coc-licenses.xlsx",
+    )
+    init.add_argument("file", type=Path, help="the new workbook (.xlsx)")
+    init.add_argument(
+        "--policy",
+        type=Path,
+        help="the policy whose license types the License Type drop-down lists"
+        " (default: the adopted policy)",
+    )
+    init.add_argument("--force", action="store_true", help="overwrite an existing file")
     add_import_parser(commands, _date)
     _add_excel_commands(commands)
     return parser
@@ -139,6 +157,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _policy_check(args.file)
         if args.command == "sample":
             return _sample(args.destination, args.force)
+        if args.command == "init":
+            return _init(args.file, args.policy, args.force)
         if args.command == "import-activity":
             return run_import(args)
         if args.command == "excel":
@@ -276,6 +296,34 @@ def _excel_install(args: argparse.Namespace) -> int:
     folder = require_folder(args.folder) if args.folder else None
     installed = install(folder, interpreter=args.interpreter, pythonpath=args.pythonpath)
     return 1 if installed.check else 0
+
+
+def _init(destination: Path, policy_file: Path | None, force: bool) -> int:
+    from workbook.xlsx.inputbook import blank_workbook
+
+    if destination.suffix.lower() != ".xlsx":
+        raise UsageError(
+            f"{destination}: a new workbook must end in .xlsx.",
+            fix="Choose a name ending in .xlsx.",
+        )
+    if destination.exists() and not force:
+        raise UsageError(
+            f"{destination}: already exists; init never overwrites a workbook.",
+            fix="Choose another name, or add --force if you really mean to start over.",
+        )
+    chosen = policy_file or adopted_policy_path()
+    policy = load_policy(chosen)
+    where = (
+        f"The License Type drop-down lists the types of {policy.name}, version"
+        f" {policy.version} ({chosen}). Recalculate uses the Settings sheet's Policy File,"
+        " else a policy.yaml beside this workbook, else the adopted policy shipped with"
+        " hmis-licensing; `hmis-licensing policy check FILE` checks a policy file."
+    )
+    blank_workbook(destination, license_types=tuple(policy.license_types), policy_where=where)
+    print(f"Wrote a new workbook: {destination}")
+    print("Next: type your regions, organizations and licenses (see its Instructions sheet),")
+    print(f"then: hmis-licensing recalc {destination}")
+    return 0
 
 
 def _sample(destination: Path, force: bool) -> int:

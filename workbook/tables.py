@@ -16,6 +16,7 @@ from engine.model import Inputs, Problem, Where
 from workbook.layout import (
     INPUT_SHEETS,
     SETTING_AS_OF,
+    SETTING_NEXT_REVIEW,
     SETTING_POLICY_FILE,
     SETTINGS,
     InputSheet,
@@ -79,6 +80,7 @@ class CellMap:
 class Settings:
     as_of: dt.date | None = None
     policy_file: str | None = None
+    next_review: dt.date | None = None
 
 
 @dataclass
@@ -385,16 +387,19 @@ def _settings(rows: list[dict[str, object]], problems: list[Problem]) -> Setting
         name = header_key(values.get("setting"))
         raw = values.get("value")
         where = Where("Settings", int(values["row"]), "Value")  # type: ignore[call-overload]
-        if name == header_key(SETTING_AS_OF):
+        if name in (header_key(SETTING_AS_OF), header_key(SETTING_NEXT_REVIEW)):
             if is_blank(raw):
                 continue
             parsed = parse_date(raw)
+            label = SETTING_AS_OF if name == header_key(SETTING_AS_OF) else SETTING_NEXT_REVIEW
             if isinstance(parsed, CellError):
                 problems.append(
-                    Problem("Error", where, f"As Of: {parsed.problem}", parsed.how_to_fix)
+                    Problem("Error", where, f"{label}: {parsed.problem}", parsed.how_to_fix)
                 )
-            else:
+            elif label == SETTING_AS_OF:
                 settings.as_of = parsed
+            else:
+                settings.next_review = parsed
         elif name == header_key(SETTING_POLICY_FILE):
             if not is_blank(raw):
                 settings.policy_file = parse_text(raw)
@@ -404,7 +409,7 @@ def _settings(rows: list[dict[str, object]], problems: list[Problem]) -> Setting
                     "Warning",
                     Where("Settings", int(values["row"]), "Setting"),  # type: ignore[call-overload]
                     f"Unknown setting {shown(values.get('setting'))}; it is ignored.",
-                    f"Use {SETTING_AS_OF} or {SETTING_POLICY_FILE}.",
+                    f"Use {SETTING_AS_OF}, {SETTING_POLICY_FILE} or {SETTING_NEXT_REVIEW}.",
                 )
             )
     return settings

@@ -343,10 +343,16 @@ def result_sheet_xml(
         if len(values) != width:
             raise ValueError(f"{sheet.name}: a row has {len(values)} values, not {width}")
         suffix = str(head + 1 + offset)
-        cell_styles = by_mark[appearance.marks[offset]]
+        mark = appearance.marks[offset]
+        cell_styles = by_mark[mark]
         cells = "".join(
             [
                 cell_xml(letters[i] + suffix, values[i], cell_styles[i], date1904)
+                or (
+                    f'<c r="{letters[i]}{suffix}"{cell_styles[i]}/>'
+                    if mark is not Mark.PLAIN
+                    else ""
+                )
                 for i in range(width)
             ]
         )
