@@ -580,11 +580,11 @@ def test_injection_strings_round_trip_as_text_everywhere(tmp_path: Path) -> None
     recalc_and_check(path)
     expected = {f"L-{n}": " ".join(t.split()) for n, t in enumerate(INJECTIONS, start=1)}
     sheet = openpyxl.load_workbook(path)["Inactivity Report"]
-    for row in sheet.iter_rows(min_row=2):
+    for row in sheet.iter_rows(min_row=3):  # below the title line and the header
         assert row[1].data_type == "s", row[1].value
         assert row[1].value == expected[row[0].value]
     calamine = python_calamine.CalamineWorkbook.from_path(str(path))
-    rows = calamine.get_sheet_by_name("Inactivity Report").to_python()[1:]
+    rows = calamine.get_sheet_by_name("Inactivity Report").to_python()[2:]
     assert {r[0]: r[1] for r in rows} == expected
     with zipfile.ZipFile(path) as archive:
         part = sheet_part_names(path)["Inactivity Report"]
