@@ -268,3 +268,83 @@ def test_printed_result_sheets_are_legible_and_allotments_has_its_chart(
     with zipfile.ZipFile(saved) as archive:
         charts = [n for n in archive.namelist() if n.startswith("xl/charts/chart")]
         assert len(charts) == 1 and b"In Use" in archive.read(charts[0])
+
+
+# ------------------------------------------------------------- command line
+
+
+def _run(*args: str, shell_tail: str = "") -> subprocess.CompletedProcess[str]:
+    import shlex
+    import sys
+
+    command = " ".join(shlex.quote(a) for a in (sys.executable, "-m", "workbook.cli", *args))
+    return subprocess.run(
+        ["bash", "-c", command + shell_tail], capture_output=True, text=True, timeout=300
+    )
+
+
+def test_every_json_output_parses_and_matches_the_human_output(
+    recalculated: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    path = Path(shutil.copy(recalculated, tmp_path / "j.xlsx"))
+    capsys.readouterr()
+    assert main(["check", str(path)]) == 0
+    human = capsys.readouterr()
+    assert main(["check", str(path), "--json"]) == 0
+    machine = capsys.readouterr()
+    assert machine.err == "", "with --json, stdout holds everything"
+    report = json.loads(machine.out)
+    counts = report["counts"]
+    assert f"Licenses: {counts['licenses_judged']} active judged;" in human.out
+    assert f"{counts['eligible_for_revocation']} eligible for revocation" in human.out
+    assert f"Problems: 0 errors, {counts['warnings']} warnings" in human.out
+    assert report["outcome"] == "ok" and report["exit_code"] == 0
+    assert len(report["problems"]) == counts["warnings"] == human.err.count("Warning: ")
+    assert sum(d["eligible_for_revocation"] for d in report["decisions"]) == 22
+    first = report["problems"][0]
+    assert f"Warning: {first['sheet']}!{first['cell']}: {first['problem']}" in human.err
+    assert main(["recalc", str(path), "--json"]) == 0
+    written = json.loads(capsys.readouterr().out)
+    assert written["written"] == str(path) and "decisions" not in written
+    assert set(written["sheets_written"]) >= {ALLOTMENTS.name, INACTIVITY_REPORT.name}
+    assert main(["policy", "check", "--json"]) == 0
+    policy = json.loads(capsys.readouterr().out)
+    assert policy["outcome"] == "ok" and policy["sha256"] == report["policy"]["sha256"]
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("schema_version: 1\npolicy: [1\n", encoding="utf-8")
+    assert main(["policy", "check", str(bad), "--json"]) == 2
+    assert json.loads(capsys.readouterr().out)["outcome"] == "bad policy"
+
+
+def test_quiet_prints_only_problems(recalculated: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    capsys.readouterr()
+    assert main(["check", str(recalculated), "--quiet"]) == 0
+    out, err = capsys.readouterr()
+    assert out == "" and err.count("Warning: ") == 3
+
+
+def test_recalc_into_a_closed_pipe_exits_0_and_writes_the_workbook_once(
+    recalculated: Path, tmp_path: Path
+) -> None:
+    from tests.conftest import read_sheet
+
+    path = Path(shutil.copy(recalculated, tmp_path / "piped.xlsx"))
+    runs = len(read_sheet(path, "Run Log"))
+    run = _run("recalc", str(path), shell_tail=" | head -1; exit ${PIPESTATUS[0]}")
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.startswith("Workbook:") and run.stdout.count("\n") == 1
+    assert "Traceback" not in run.stderr and "internal error" not in run.stderr
+    assert len(read_sheet(path, "Run Log")) == runs + 1, "written once"
+
+
+def test_help_says_what_each_command_writes_its_exit_codes_and_an_example() -> None:
+    plain = _run()
+    assert plain.returncode == 0 and "COMMAND" in plain.stdout and "recalc" in plain.stdout
+    for command in (["recalc"], ["check"], ["init"], ["policy", "check"]):
+        text = " ".join(_run(*command, "--help").stdout.split())
+        assert "Writes:" in text and "Exit codes:" in text and "Example:" in text, command
+    recalc_help = " ".join(_run("recalc", "--help").stdout.split())
+    for sheet in RESULT_SHEETS:
+        assert sheet.name in recalc_help, sheet.name
