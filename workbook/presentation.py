@@ -29,6 +29,7 @@ from workbook.layout import (
     APPENDED_SHEETS,
     CE_CHARGES,
     LINE_HEIGHT,
+    REVOCATIONS,
     WRAP_WIDTH,
     Column,
     Kind,
@@ -113,7 +114,8 @@ def row_mark(sheet: ResultSheet, row: Sequence[object]) -> Mark:
         return Mark.PLAIN
     if sheet is CE_CHARGES and not values.get("charged_region"):
         return Mark.NOTICE
-    if values.get("eligible_for_revocation") == "Yes" or values.get("overdue_text") == "Yes":
+    eligible = values.get("eligible_for_revocation") == "Yes" and sheet is not REVOCATIONS
+    if eligible or values.get("overdue_text") == "Yes":  # (every Revocations row is eligible)
         return Mark.ALERT
     if values.get("finding") == "Cannot judge":
         return Mark.NOTICE
@@ -166,9 +168,12 @@ def column_widths(
     the prose columns share what is left, at least `PROSE_MIN` each.
     """
     fits: list[float] = []
+    floors: list[float] = []  # a header word is never broken
     for index, column in enumerate(sheet.columns):
         longest = max((_longest_line(display_text(column, r[index])) for r in rows), default=0)
-        fits.append(max(_header_width(column.header), longest + 1.5, 5.0))
+        padding = 0.5 if column.kind in (Kind.DATE, Kind.DATETIME) else 1.5
+        fits.append(max(_header_width(column.header), longest + padding, 5.0))
+        floors.append(max(len(w) for w in column.header.split()) + 1.5)
     kinds = [
         "prose" if is_prose(c) else "text" if c.kind in (Kind.TEXT, Kind.CHOICE) else "fixed"
         for c in sheet.columns
@@ -177,8 +182,8 @@ def column_widths(
 
     def widths_at(cap: float) -> list[float]:
         return [
-            PROSE_MIN if kind == "prose" else min(fit, cap) if kind == "text" else fit
-            for kind, fit in zip(kinds, fits, strict=True)
+            PROSE_MIN if kind == "prose" else min(fit, max(cap, floor)) if kind == "text" else fit
+            for kind, fit, floor in zip(kinds, fits, floors, strict=True)
         ]
 
     cap = float(NARROW_CAP)
@@ -201,7 +206,7 @@ def column_widths(
 def lines_needed(text: str, width: float) -> int:
     """How many lines wrapped text takes in a column (word wrap, a little pessimistic:
     Calibri's average letter is narrower than the digit a width unit measures)."""
-    per_line = max(1, int((width - 1) * 1.15))
+    per_line = max(1, int((width - 1) * 1.3))
     lines = 0
     for paragraph in text.split("\n"):
         used = 0
