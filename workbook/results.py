@@ -114,8 +114,8 @@ def result_tables(
     tables = [ResultTable(PROBLEMS, problem_rows(problems, cells), title(PROBLEMS))]
     if any(p.severity == "Error" for p in problems):
         reason = _held_back_reason(problems, cells)
-        held = (ALLOTMENTS, CE_CHARGES, INACTIVITY_REPORT, REVOCATIONS, APPEALS_QUEUE)
-        held += (REASSIGNMENT, SELF_PAY_ESTIMATES)
+        held: tuple[ResultSheet, ...] = (ALLOTMENTS, CE_CHARGES, INACTIVITY_REPORT, REVOCATIONS)
+        held += (APPEALS_QUEUE, REASSIGNMENT, SELF_PAY_ESTIMATES)
         return [ResultTable(s, (), title(s), held_back=reason) for s in held] + tables
     allotment_rows = list(_rows(ALLOTMENTS, results.allotments))
     summary = results.allotment_summary
