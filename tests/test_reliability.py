@@ -545,7 +545,6 @@ def _without_title(path: Path, part: str) -> bytes:
 def test_result_sheets_are_untouched_when_input_has_errors(tmp_path: Path) -> None:
     path = base_book().write(tmp_path / "b.xlsx")
     assert run_cli(["recalc", str(path), "--as-of", AS_OF])[0] == 0
-    kept = raw_members(path)
     parts = sheet_part_names(path)
     book = base_book()
     book.set("Licenses", 2, "Granted On", "soon")
