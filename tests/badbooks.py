@@ -168,5 +168,7 @@ def problems_of(path: Path) -> list[dict[str, object]]:
         rows = book.get_sheet_by_name("Problems").to_python()
     finally:
         book.close()
-    head = [str(h) for h in rows[0]]
-    return [dict(zip(head, row, strict=False)) for row in rows[1:]]
+    # Below the title line (calamine starts at the first used row, so look for the header).
+    at = next(i for i, row in enumerate(rows) if row and row[0] == "Severity")
+    head = [str(h) for h in rows[at]]
+    return [dict(zip(head, row, strict=False)) for row in rows[at + 1 :]]

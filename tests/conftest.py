@@ -124,7 +124,20 @@ def read_sheet(path: Path, name: str) -> list[tuple[object, ...]]:
         book.close()
 
 
+def header_index(name: str) -> int:
+    """The 0-based row of a sheet's header: result sheets have a title line above it."""
+    from workbook.layout import RESULT_SHEETS
+    from workbook.presentation import header_row
+
+    found = [s for s in RESULT_SHEETS if s.name == name]
+    return header_row(found[0]) - 1 if found else 0
+
+
 def sheet_dicts(path: Path, name: str) -> list[dict[str, object]]:
     rows = read_sheet(path, name)
-    head = [str(h) for h in rows[0]]
-    return [dict(zip(head, r, strict=False)) for r in rows[1:]]
+    at = header_index(name)
+    head = [str(h) for h in rows[at]]
+    # Rows formatted but empty (an input sheet's date formats run ahead of the data) are not rows.
+    return [
+        dict(zip(head, r, strict=False)) for r in rows[at + 1 :] if any(v is not None for v in r)
+    ]

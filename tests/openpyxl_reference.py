@@ -78,7 +78,11 @@ def save_results(
         _replace_sheet(book, table.sheet, table.rows)
     _append_run_log(book, run_log)
     buffer = io.BytesIO()
-    book.save(buffer)
+    try:
+        book.save(buffer)
+    finally:
+        if book.vba_archive is not None:  # keep_vba leaves the source archive open
+            book.vba_archive.close()
     atomic_write(destination, buffer.getvalue())
 
 

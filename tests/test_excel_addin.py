@@ -25,6 +25,7 @@ from workbook.errors import UsageError
 from workbook.excel import udfs
 from workbook.excel.addin.build_addin import (
     ADDIN_NAME,
+    CONF_SHEET,
     TEMPLATE_CALLBACK,
     AddinSettings,
     build_addin,
@@ -94,13 +95,18 @@ def _settings(addin: Path) -> dict[str, object]:
             copy.writestr(info, data)
     buffer.seek(0)
     book = openpyxl.load_workbook(buffer, keep_vba=True)
-    assert book.sheetnames == ["myaddin.conf"], "active (no leading _), the VBA's project name"
-    values: dict[str, object] = {}
-    for key, value in book.active.iter_rows(values_only=True):
-        if key is None:
-            break
-        values[key.upper()] = value
-    return values
+    try:
+        assert book.sheetnames == [CONF_SHEET], "active (no leading _), the VBA's project name"
+        values: dict[str, object] = {}
+        for key, value in book.active.iter_rows(values_only=True):
+            if key is None:
+                break
+            values[key.upper()] = value
+        return values
+    finally:
+        # keep_vba keeps the archive open for a later save; a leaked ZipFile fails a
+        # random later test under warnings-as-errors.
+        book.vba_archive.close()
 
 
 def test_the_settings_sheet_names_this_python_and_the_functions_module(addin: Path) -> None:

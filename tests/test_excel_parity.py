@@ -113,7 +113,10 @@ def test_the_sample_recalculated_in_excel_equals_recalc(tmp_path: Path, client: 
     assert_same_results(by_cli, by_excel, SAMPLE)
     assert set(applied) <= CLIENT_ACTIONS, set(applied) - CLIENT_ACTIONS
     written = sheet_cells(by_excel)
-    assert len(written["Inactivity Report"]) == 1 + len(outcome.results.decisions)
+    # The title line, the header, one row per license.
+    assert len(written["Inactivity Report"]) == 2 + len(outcome.results.decisions)
+    title = written["Inactivity Report"][0][0][0]
+    assert title.startswith("Inactivity Report - as of 2026-11-24 - policy")
     assert len(run_log(by_excel)) == 1
     assert _active_sheet(by_excel) == _active_sheet(SAMPLE), "the user stays where they were"
 
@@ -218,7 +221,7 @@ def test_a_bad_policy_sheet_is_a_problem_naming_its_row(tmp_path: Path) -> None:
     by_cli, by_excel, outcome, _ = recalc_both(source, tmp_path)
     assert outcome.exit_code == 2
     assert_same_results(by_cli, by_excel, source)
-    problems = [row[3][0] for row in sheet_cells(by_excel)["Problems"][1:]]
+    problems = [row[3][0] for row in sheet_cells(by_excel)["Problems"][2:]]
     line = next(
         n for n, t in enumerate(policy_text(minimum="-1").splitlines(), 1) if "minimum: -1" in t
     )
@@ -257,10 +260,10 @@ def test_text_that_looks_like_a_formula_number_or_date_is_written_as_text(tmp_pa
     assert outcome.exit_code == 0
     assert_same_results(by_cli, by_excel, source)
     report = sheet_cells(by_excel)["Inactivity Report"]
-    users = {row[1][0]: row[1][1] for row in report[1:]}
+    users = {row[1][0]: row[1][1] for row in report[2:]}  # below the title and header
     assert set(users) == set(tricky)
     assert set(users.values()) == {"s"}, "every one stored as text"
-    assert {row[0][0] for row in report[1:]} == {f"00{n}" for n in range(1, 8)}
+    assert {row[0][0] for row in report[2:]} == {f"00{n}" for n in range(1, 8)}
 
 
 # ------------------------------------------------------------ generated workbooks

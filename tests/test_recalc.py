@@ -72,7 +72,11 @@ def test_recalc_on_the_sample_writes_every_result_sheet(
 
     book = openpyxl.load_workbook(sample, read_only=True)
     for sheet in (ALLOTMENTS, INACTIVITY_REPORT, REVOCATIONS, PROBLEMS, RUN_LOG):
-        header = next(book[sheet.name].iter_rows(values_only=True))
+        rows = book[sheet.name].iter_rows(values_only=True)
+        if sheet is not RUN_LOG:  # the title line: what it is, As Of, which policy
+            title = next(rows)[0]
+            assert title.startswith(f"{sheet.name} - as of 2026-11-24 - policy 1.1.0, SHA-256")
+        header = next(rows)
         assert list(header) == list(sheet.headers)
     book.close()
 
@@ -267,7 +271,9 @@ def test_a_missing_column_holds_back_the_sheets_that_need_it(
     book2.save(book)
     capsys.readouterr()
     assert main(["recalc", str(book), "--as-of", "2026-11-24"]) == 1
-    assert read_sheet(book, "Inactivity Report") == good  # held back: its last good content
+    held = read_sheet(book, "Inactivity Report")
+    assert held[1:] == good[1:]  # held back: its last good content
+    assert 'HELD BACK (the Licenses sheet has no "Granted On" column)' in str(held[0][0])
     opened = openpyxl.load_workbook(book, read_only=True)
     try:
         assert "Appeals Queue" in opened.sheetnames  # needs no license column: still written

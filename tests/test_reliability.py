@@ -13,6 +13,7 @@ import datetime as dt
 import json
 import os
 import random
+import re
 import shutil
 import signal
 import subprocess
@@ -535,10 +536,15 @@ def test_names_match_whatever_their_case_and_spaces(tmp_path: Path) -> None:
     assert _problems_for(book, tmp_path) == []
 
 
+def _without_title(path: Path, part: str) -> bytes:
+    with zipfile.ZipFile(path) as archive:
+        xml = archive.read(part)
+    return re.sub(rb'<row r="1"[^>]*>.*?</row>', b"", xml, count=1)
+
+
 def test_result_sheets_are_untouched_when_input_has_errors(tmp_path: Path) -> None:
     path = base_book().write(tmp_path / "b.xlsx")
     assert run_cli(["recalc", str(path), "--as-of", AS_OF])[0] == 0
-    kept = raw_members(path)
     parts = sheet_part_names(path)
     book = base_book()
     book.set("Licenses", 1, "Granted On", "Grant Date")  # a required column goes missing
@@ -549,11 +555,14 @@ def test_result_sheets_are_untouched_when_input_has_errors(tmp_path: Path) -> No
         licenses_xml = source.read(sheet_part_names(bad)["Licenses"])
     _replace_member(path, parts["Licenses"], licenses_xml)
     before = raw_members(path)
+    earlier = Path(shutil.copy(path, tmp_path / "before.xlsx"))
     assert run_cli(["recalc", str(path), "--as-of", AS_OF])[0] == 1
     after = raw_members(path)
     for name in ("Allotments", "Inactivity Report", "Revocations"):
-        assert after[parts[name]] == before[parts[name]]
-        assert kept[parts[name]][:4] == after[parts[name]][:4]  # the same content (CRC)
+        # Held back (SPEC §3): every byte kept but the title line, which says why.
+        assert _without_title(path, parts[name]) == _without_title(earlier, parts[name])
+        with zipfile.ZipFile(path) as archive:
+            assert b"HELD BACK (the Licenses sheet has no" in archive.read(parts[name])
     assert after[parts["Problems"]] != before[parts["Problems"]]
 
 
@@ -581,11 +590,11 @@ def test_injection_strings_round_trip_as_text_everywhere(tmp_path: Path) -> None
     recalc_and_check(path)
     expected = {f"L-{n}": " ".join(t.split()) for n, t in enumerate(INJECTIONS, start=1)}
     sheet = openpyxl.load_workbook(path)["Inactivity Report"]
-    for row in sheet.iter_rows(min_row=2):
+    for row in sheet.iter_rows(min_row=3):  # below the title line and the header
         assert row[1].data_type == "s", row[1].value
         assert row[1].value == expected[row[0].value]
     calamine = python_calamine.CalamineWorkbook.from_path(str(path))
-    rows = calamine.get_sheet_by_name("Inactivity Report").to_python()[1:]
+    rows = calamine.get_sheet_by_name("Inactivity Report").to_python()[2:]
     assert {r[0]: r[1] for r in rows} == expected
     with zipfile.ZipFile(path) as archive:
         part = sheet_part_names(path)["Inactivity Report"]

@@ -27,10 +27,17 @@ from tests.badbooks import AS_OF, base_book, raw_members, run_cli
 from tests.conftest import SAMPLE, sheet_dicts
 from tests.ooxml_check import check_package
 from workbook.layout import ALLOTMENTS, PROBLEMS, RESULT_SHEETS, RUN_LOG, ResultSheet, header_key
+from workbook.presentation import PRINT_WIDTH, TAB_COLOUR, look
 from workbook.results import ResultTable, RunLogEntry
 from workbook.run import evaluate
 from workbook.xlsx.read import read_snapshot
-from workbook.xlsx.sheetxml import MAX_CELL_CHARS, cell_text, excel_serial, result_sheet_xml
+from workbook.xlsx.sheetxml import (
+    MAX_CELL_CHARS,
+    cell_text,
+    excel_serial,
+    result_sheet_xml,
+    sheet_styles,
+)
 from workbook.xlsx.write import recalculated_bytes, save_results, sheet_part_names
 
 BOOKKEEPING = {"xl/workbook.xml", "xl/_rels/workbook.xml.rels", "[Content_Types].xml"}
@@ -122,6 +129,17 @@ def changed_members(before: Path, after: Path) -> tuple[set[str], set[str], set[
     return changed, new.keys() - old.keys(), old.keys() - new.keys()
 
 
+def chart_parts(path: Path) -> set[str]:
+    """The Allotments chart: its drawing, the chart, and the relationships to them."""
+    sheet = sheet_part_names(path)[ALLOTMENTS.name]
+    rels = f"xl/worksheets/_rels/{sheet.rsplit('/', 1)[-1]}.rels"
+    with zipfile.ZipFile(path) as archive:
+        [drawing] = re.findall(r'Target="\.\./drawings/([^"]+)"', archive.read(rels).decode())
+        drawing_rels = f"xl/drawings/_rels/{drawing}.rels"
+        [chart] = re.findall(r'Target="\.\./charts/([^"]+)"', archive.read(drawing_rels).decode())
+    return {rels, f"xl/drawings/{drawing}", drawing_rels, f"xl/charts/{chart}"}
+
+
 def result_parts(path: Path) -> set[str]:
     return {p for n, p in sheet_part_names(path).items() if header_key(n) in RESULT_KEYS}
 
@@ -147,7 +165,7 @@ def test_only_result_sheets_and_bookkeeping_parts_change(sample: Path, tmp_path:
     changed, added, removed = changed_members(original, sample)
     assert not removed
     assert changed <= BOOKKEEPING | {STYLES}
-    assert added == result_parts(sample)
+    assert added == result_parts(sample) | chart_parts(sample)  # the Allotments chart
     assert check_package(sample) == []
 
     first = tmp_path / "first.xlsx"
@@ -177,7 +195,7 @@ def test_every_reader_sees_the_tables_that_were_written(sample: Path) -> None:
     by_calamine = values(sample)
     book = openpyxl.load_workbook(sample)
     for table in outcome.tables:
-        expected = [list(table.sheet.headers)] + [list(r) for r in table.rows]
+        expected = [[table.title], list(table.sheet.headers)] + [list(r) for r in table.rows]
         seen = [list(r) for r in book[table.sheet.name].iter_rows(values_only=True)]
         assert len(seen) == len(expected), table.sheet.name
         for want, got_openpyxl, got_calamine in zip(
@@ -191,26 +209,30 @@ def test_every_reader_sees_the_tables_that_were_written(sample: Path) -> None:
                 else:
                     assert same(o, w) and same(c, w), (table.sheet.name, w, o, c)
         sheet = book[table.sheet.name]
-        assert sheet.freeze_panes == "A2"
-        assert (
-            sheet.auto_filter.ref
-            == f"A1:{sheet.cell(1, len(table.sheet.columns)).column_letter}{len(table.rows) + 1}"
-        )
-        assert sheet.page_setup.orientation == "landscape"
+        assert sheet.freeze_panes == "A3"
+        last = sheet.cell(2, len(table.sheet.columns)).column_letter
+        assert sheet.auto_filter.ref == f"A2:{last}{len(table.rows) + 2}"
+        assert sheet.page_setup.orientation == "landscape" and sheet.page_setup.paperSize == 1
         assert sheet.page_setup.fitToWidth == 1 and sheet.page_setup.fitToHeight == 0
-        assert sheet.print_title_rows == "$1:$1"
-        header = sheet.cell(1, 1)
-        assert (
-            header.font.b and header.fill.fgColor.rgb == "FFDDE4EE" and header.alignment.wrap_text
-        )
-        for index, column in enumerate(table.sheet.columns, start=1):
+        assert sheet.print_title_rows == "$1:$2"
+        assert sheet.oddFooter.center.text == "As of 2026-11-24"
+        assert sheet.oddFooter.left.text == "&A" and sheet.oddFooter.right.text == "Page &P of &N"
+        assert sheet.sheet_properties.tabColor.rgb == TAB_COLOUR
+        title, header = sheet.cell(1, 1), sheet.cell(2, 1)
+        assert title.font.b and title.font.name == "Calibri" and title.font.sz == 13
+        assert header.font.b and header.font.name == "Calibri"
+        assert header.fill.fgColor.rgb == "FFDDE4EE" and header.alignment.wrap_text
+        assert sheet.cell(3, 1).font.name == "Calibri"
+        appearance = look(table.sheet, table.rows)
+        for index, width in enumerate(appearance.widths, start=1):
             letter = sheet.cell(1, index).column_letter
-            assert sheet.column_dimensions[letter].width == column.width
+            assert sheet.column_dimensions[letter].width == width
+        assert sum(appearance.widths) <= PRINT_WIDTH + 2, "fits the printed page"
     log = list(book[RUN_LOG.name].iter_rows(values_only=True))
     assert log[0] == RUN_LOG.headers and log[-1][0] == dt.datetime(2026, 11, 24, 9, 30)
     allotments = book[ALLOTMENTS.name]
-    assert allotments["C2"].number_format == "0.00%"
-    assert allotments["B2"].number_format == "#,##0"
+    assert allotments["C3"].number_format == "0.00%"
+    assert allotments["B3"].number_format == "#,##0"
 
 
 @needs_libreoffice
@@ -228,7 +250,9 @@ def test_libreoffice_opens_the_output_and_sees_every_value(sample: Path, tmp_pat
     assert check_package(saved) == []
     after = raw_members(saved)
     kept = set(before) - result_parts(saved) - BOOKKEEPING - {STYLES}
-    kept = {n for n in kept if not n.startswith(("xl/drawings/", "xl/worksheets/_rels/"))}
+    kept = {
+        n for n in kept if not n.startswith(("xl/drawings/", "xl/charts/", "xl/worksheets/_rels/"))
+    }
     assert kept and all(after[n] == before[n] for n in kept)
     assert len(values(saved)["Run Log"]) == 4
     again = libreoffice_roundtrip(saved, tmp_path / "again")
@@ -294,7 +318,7 @@ def test_text_box_x14_validation_comment_and_sparkline_survive(tmp_path: Path) -
     assert recalc(path) == 0
     changed, added, removed = changed_members(original, path)
     assert not removed and changed <= BOOKKEEPING | {STYLES}
-    assert added == result_parts(path)
+    assert added == result_parts(path) | chart_parts(path)
     with zipfile.ZipFile(path) as archive:
         names = set(archive.namelist())
         assert {
@@ -418,6 +442,7 @@ def test_macro_workbook_keeps_its_vba_project(tmp_path: Path) -> None:
         assert b"macroEnabled.main+xml" in archive.read("[Content_Types].xml")
     assert check_package(path) == []
     book = openpyxl.load_workbook(path, keep_vba=True)
+    book.vba_archive.close()  # keep_vba leaves the archive open otherwise
     assert "Allotments" in book.sheetnames
     code, _out, err = run_cli(["recalc", str(path), "--output", str(tmp_path / "copy.xlsx")])
     assert code == 2 and "must end in .xlsm" in err
@@ -519,7 +544,7 @@ def test_calculation_chain_entries_of_replaced_sheets_are_dropped(sample: Path) 
             ids[match.group(1).decode()] = int(match.group(2))
     chain = (
         f'<calcChain xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
-        f'<c r="A1" i="{ids["Problems"]}"/><c r="B1"/><c r="C2" i="{ids["Read Me"]}"/>'
+        f'<c r="A1" i="{ids["Problems"]}"/><c r="B1"/><c r="C2" i="{ids["Instructions"]}"/>'
         "</calcChain>"
     ).encode()
     _add_members(sample, {"xl/calcChain.xml": chain})
@@ -544,7 +569,7 @@ def test_calculation_chain_entries_of_replaced_sheets_are_dropped(sample: Path) 
     assert recalc(sample) == 0
     with zipfile.ZipFile(sample) as archive:
         kept = archive.read("xl/calcChain.xml").decode()
-    assert kept.count("<c ") == 1 and f'r="C2" i="{ids["Read Me"]}"' in kept
+    assert kept.count("<c ") == 1 and f'r="C2" i="{ids["Instructions"]}"' in kept
     assert check_package(sample) == []
 
 
@@ -568,7 +593,7 @@ def test_a_1904_date_system_workbook_gets_1904_dates(tmp_path: Path) -> None:
     report = python_calamine.CalamineWorkbook.from_path(str(path)).get_sheet_by_name(
         "Inactivity Report"
     )
-    first = report.to_python()[1]
+    first = report.to_python()[2]  # below the title line and the header
     assert first[4] == dt.date(2024, 1, 2)  # Granted On of L-1
 
 
@@ -628,7 +653,7 @@ def test_libreoffice_reads_escaped_text_as_typed(tmp_path: Path) -> None:
     out = tmp_path / "out.xlsx"
     out.write_bytes(data)
     converted = libreoffice_roundtrip(out, tmp_path)
-    cell = openpyxl.load_workbook(converted)["Problems"]["D2"]
+    cell = openpyxl.load_workbook(converted)["Problems"]["D3"]
     assert cell.value == "_x0041_ and =1+1 and @x" and cell.data_type == "s"
 
 
@@ -649,24 +674,19 @@ def test_cell_values_of_every_type() -> None:
         "",
         "x",
     )
-    xml = result_sheet_xml(sheet, [row], dict.fromkeys(_styles_for(sheet), 0), date1904=False)
-    text = xml.decode()
-    assert '<c r="B2"><v>1000000000000001</v></c>' in text
-    assert '<c r="C2"><v>0.30000000000000004</v></c>' in text
-    assert 'r="D2"' not in text  # NaN cannot be written; the cell stays blank
-    assert '<c r="E2" t="b"><v>1</v></c>' in text
-    assert '<c r="G2"><v>59</v></c>' in text  # Excel's 1900-02-28
+    styles = dict.fromkeys(sheet_styles(sheet, look(sheet, [row])), 0)
+    text = result_sheet_xml(sheet, [row], styles, date1904=False).decode()
+    # Row 1 is the title line, row 2 the header: the values are on row 3.
+    assert '<c r="B3"><v>1000000000000001</v></c>' in text
+    assert '<c r="C3"><v>0.30000000000000004</v></c>' in text
+    assert 'r="D3"' not in text  # NaN cannot be written; the cell stays blank
+    assert '<c r="E3" t="b"><v>1</v></c>' in text
+    assert '<c r="G3"><v>59</v></c>' in text  # Excel's 1900-02-28
     assert "<t>1899-12-01T00:00:00</t>" in text  # before Excel's calendar: kept as text
-    assert 'r="F2"' not in text and 'r="I2"' not in text
+    assert 'r="F3"' not in text and 'r="I3"' not in text
     assert excel_serial(dt.date(2026, 11, 24), date1904=False) == 46350
     assert excel_serial(dt.date(2026, 11, 24), date1904=True) == 46350 - 1462
     assert cell_text("a\x01b\ufffe") == "ab"
-
-
-def _styles_for(sheet: object) -> set:
-    from workbook.xlsx.sheetxml import HEADER_STYLE, column_style
-
-    return {HEADER_STYLE, *(column_style(c) for c in sheet.columns)}  # type: ignore[attr-defined]
 
 
 def test_the_checker_itself_catches_what_excel_would_repair(sample: Path, tmp_path: Path) -> None:

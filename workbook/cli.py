@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import os
 import shutil
 import sys
@@ -21,8 +22,10 @@ import engine
 from engine.errors import HmisLicensingError
 from engine.model import Problem
 from policy import adopted_policy_path, load_policy
+from policy.errors import PolicyError
 from workbook.errors import UsageError
 from workbook.hmis.importer import add_import_parser, run_import
+from workbook.layout import APPENDED_SHEETS, RESULT_SHEETS
 from workbook.review.commands import (
     REVIEW_COMMANDS,
     add_review_parsers,
@@ -55,17 +58,26 @@ def build_parser() -> argparse.ArgumentParser:
         description="Apply the CoC's HMIS licensing policy to the shared workbook.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {engine.__version__}")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
+    replaced = ", ".join(s.name for s in RESULT_SHEETS if s not in APPENDED_SHEETS)
+    appended = " and ".join(s.name for s in APPENDED_SHEETS)
     recalc = commands.add_parser(
         "recalc",
         help="recalculate the result sheets of a workbook",
-        description="Read the input sheets, apply the policy and write Allotments,"
-        " Inactivity Report, Revocations and Problems, and add a row to the Run Log.",
+        description="Read the input sheets, apply the policy and replace the result sheets"
+        f" ({replaced}); add rows to {appended}. Input sheets are never changed.",
+        epilog=f"Writes: WORKBOOK (or --output): {replaced}; appends to {appended}."
+        f" {_EXIT_CODES} Example: hmis-licensing recalc coc-licenses.xlsx --as-of 2026-11-24",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     check = commands.add_parser(
         "check",
         help="check a workbook and report problems without writing anything",
+        description="Do everything recalc does except writing: list the problems and, with"
+        " --json, every license's decision.",
+        epilog=f"Writes: nothing. {_EXIT_CODES} Example: hmis-licensing check"
+        " coc-licenses.xlsx --json",
     )
     for sub in (recalc, check):
         sub.add_argument("workbook", type=Path, help="the shared workbook (.xlsx)")
@@ -91,9 +103,14 @@ def build_parser() -> argparse.ArgumentParser:
     policy = commands.add_parser("policy", help="work with policy files")
     policy_commands = policy.add_subparsers(dest="policy_command", required=True)
     policy_check = policy_commands.add_parser(
-        "check", help="validate a policy file (default: the adopted policy)"
+        "check",
+        help="validate a policy file (default: the adopted policy)",
+        epilog="Writes: nothing. Exit codes: 0 the policy is valid; 2 it is not (the file,"
+        " line and key are named). Example: hmis-licensing policy check policy.yaml",
     )
     policy_check.add_argument("file", type=Path, nargs="?", help="policy file to check")
+    for sub in (recalc, check, policy_check):
+        _add_reporting_options(sub)
 
     sample = commands.add_parser(
         "sample", help="copy the bundled sample workbook to try the commands on"
@@ -106,10 +123,45 @@ def build_parser() -> argparse.ArgumentParser:
         help="where to write it (default: hmis-sample.xlsx)",
     )
     sample.add_argument("--force", action="store_true", help="overwrite an existing file")
+
+    init = commands.add_parser(
+        "init",
+        help="write a new, empty workbook to start from",
+        description="Write a new workbook with every input sheet (headers, drop-downs that"
+        " refuse bad entries, date formats, Excel Tables), an Instructions sheet and the"
+        " Settings sheet, for a CoC that has no workbook yet.",
+        epilog="Writes: FILE (nothing else). Exit codes: 0 written; 2 bad arguments, a bad"
+        " policy or FILE exists. Example: hmis-licensing init coc-licenses.xlsx",
+    )
+    init.add_argument("file", type=Path, help="the new workbook (.xlsx)")
+    init.add_argument(
+        "--policy",
+        type=Path,
+        help="the policy whose license types the License Type drop-down lists"
+        " (default: the adopted policy)",
+    )
+    init.add_argument("--force", action="store_true", help="overwrite an existing file")
     add_import_parser(commands, _date)
     add_review_parsers(commands, _date)
     _add_excel_commands(commands)
     return parser
+
+
+_EXIT_CODES = (
+    "Exit codes: 0 done (warnings allowed); 1 errors in the workbook (listed, and on the"
+    " Problems sheet); 2 a bad policy, bad arguments or an unreadable file."
+)
+
+
+def _add_reporting_options(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument(
+        "--json",
+        action="store_true",
+        help="print one JSON object instead of text (schema in the README)",
+    )
+    sub.add_argument(
+        "--quiet", "-q", action="store_true", help="print only problems (errors and warnings)"
+    )
 
 
 def _add_excel_commands(commands: argparse._SubParsersAction) -> None:
@@ -139,17 +191,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `hmis-licensing` command; returns the exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command is None:  # plain `hmis-licensing`: say what it can do
+        parser.print_help(_Output(sys.stdout))  # type: ignore[arg-type]
+        return 0
     try:
         if args.command in ("recalc", "check"):
             return _recalc(args, write=args.command == "recalc")
         if args.command == "policy":
-            return _policy_check(args.file)
+            return _policy_check(args)
         if args.command == "sample":
             return _sample(args.destination, args.force)
-        if args.command == "import-activity":
-            return run_import(args)
+        if args.command == "init":
+            return _init(args.file, args.policy, args.force)
         if args.command in REVIEW_COMMANDS:
             return _review(args)
+        if args.command == "import-activity":
+            return run_import(args)
         if args.command == "excel":
             return _excel_install(args)
     except HmisLicensingError as exc:
@@ -184,6 +241,42 @@ def _recalc(args: argparse.Namespace, *, write: bool) -> int:
         return _recalc_locked(args, write=True)
 
 
+def plural(count: int, word: str, many: str | None = None) -> str:
+    """'1 row', '2 rows', '1 policy', '2 policies'."""
+    return f"{count} {word if count == 1 else many or word + 's'}"
+
+
+class _Output:
+    """stdout that a closed pipe cannot break: `recalc X | head -1` still saves and exits 0.
+
+    Once the reader has gone, the rest is written nowhere (Python would otherwise fail
+    when flushing at exit)."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.closed = False
+
+    def write(self, text: str) -> int:
+        if self.closed:
+            return len(text)
+        try:
+            self.stream.write(text)
+            self.stream.flush()
+        except BrokenPipeError:
+            self.closed = True
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            try:
+                os.dup2(devnull, self.stream.fileno())
+            except (OSError, ValueError):
+                pass
+            finally:
+                os.close(devnull)
+        return len(text)
+
+    def flush(self) -> None:
+        """Writes are flushed as they are made."""
+
+
 def _evaluate(args: argparse.Namespace) -> Outcome:
     """Read the workbook and run the policy, as every command that judges does."""
     workbook_path: Path = args.workbook
@@ -209,7 +302,28 @@ def _review(args: argparse.Namespace) -> int:
 def _recalc_locked(args: argparse.Namespace, *, write: bool) -> int:
     workbook_path: Path = args.workbook
     outcome = _evaluate(args)
-    out = sys.stdout
+    out: TextIO = _Output(sys.stdout)  # type: ignore[assignment]
+    human = not (args.json or args.quiet)
+    if human:
+        _print_header(workbook_path, outcome, out)
+        _print_summary(outcome, out)
+    if not args.json:
+        _print_problems(outcome.problems, outcome.cells, sys.stderr)
+    destination: Path | None = None
+    if write:
+        destination = getattr(args, "output", None) or workbook_path
+        if outcome.run_log is None:  # pragma: no cover - evaluate always sets it
+            raise RuntimeError("no Run Log entry")
+        save_results(workbook_path, destination, outcome.tables, outcome.run_log)
+        if human:
+            _print_written(destination, outcome, out)
+    if args.json:
+        report = outcome_json(outcome, workbook_path, destination, decisions=not write)
+        print(json.dumps(report, indent=2, ensure_ascii=False), file=out)
+    return outcome.exit_code
+
+
+def _print_header(workbook_path: Path, outcome: Outcome, out: TextIO) -> None:
     print(f"Workbook: {workbook_path}", file=out)
     print(f"Policy:   {outcome.policy_file.value} ({outcome.policy_file.origin})", file=out)
     if outcome.policy is not None:
@@ -219,22 +333,81 @@ def _recalc_locked(args: argparse.Namespace, *, write: bool) -> int:
             file=out,
         )
     print(f"As of:    {outcome.as_of.value} ({outcome.as_of.origin})", file=out)
-    _print_summary(outcome, out)
-    _print_problems(outcome.problems, outcome.cells, sys.stderr)
-    if write:
-        destination: Path = getattr(args, "output", None) or workbook_path
-        if outcome.run_log is None:  # pragma: no cover - evaluate always sets it
-            raise RuntimeError("no Run Log entry")
-        save_results(workbook_path, destination, outcome.tables, outcome.run_log)
-        names = ", ".join(t.sheet.name for t in outcome.tables)
-        print(f"Wrote:    {destination} ({names}, Run Log)", file=out)
-        if outcome.results is not None and outcome.results.held_back:
-            print(
-                "          The held-back result sheets keep their last good content until"
-                " the errors are fixed.",
-                file=out,
+
+
+def _print_written(destination: Path, outcome: Outcome, out: TextIO) -> None:
+    names = ", ".join(t.sheet.name for t in outcome.tables if t.held_back is None)
+    print(f"Wrote:    {destination} ({names}, Run Log)", file=out)
+    if any(t.held_back is not None for t in outcome.tables):
+        print(
+            "          The held-back result sheets keep their last good content until"
+            " the errors are fixed.",
+            file=out,
+        )
+
+
+def outcome_json(
+    outcome: Outcome, workbook: Path, written: Path | None, *, decisions: bool
+) -> dict[str, object]:
+    """The `--json` object of recalc and check (its schema is in the README)."""
+    results = outcome.results
+    judged = results is not None and "decisions" not in results.held_back
+    report: dict[str, object] = {
+        "command": "recalc" if written is not None else "check",
+        "outcome": ["ok", "errors", "bad policy"][outcome.exit_code],
+        "exit_code": outcome.exit_code,
+        "workbook": str(workbook),
+        "written": str(written) if written is not None else None,
+        "as_of": {"date": str(outcome.as_of.value), "from": outcome.as_of.origin},
+        "policy": {
+            "file": str(outcome.policy_file.value),
+            "from": outcome.policy_file.origin,
+            "name": outcome.policy.name if outcome.policy else None,
+            "version": outcome.policy.version if outcome.policy else None,
+            "sha256": outcome.policy.sha256 if outcome.policy else None,
+        },
+        "counts": {
+            "licenses_judged": sum(
+                d.finding not in ("Not judged", "Cannot judge") for d in results.decisions
             )
-    return outcome.exit_code
+            if judged and results
+            else None,
+            "eligible_for_revocation": len(results.revocations) if judged and results else None,
+            "errors": len(outcome.errors),
+            "warnings": len(outcome.warnings),
+        },
+        "sheets_written": [t.sheet.name for t in outcome.tables if t.held_back is None]
+        if written is not None
+        else [],
+        "sheets_held_back": [t.sheet.name for t in outcome.tables if t.held_back is not None],
+        "problems": [_problem_json(p, outcome.cells) for p in outcome.problems],
+    }
+    if decisions:
+        report["decisions"] = [
+            {
+                "license_id": d.license_id,
+                "organization": d.organization,
+                "license_type": d.license_type,
+                "finding": d.finding,
+                "exception": d.exception,
+                "eligible_for_revocation": d.eligible_for_revocation == "Yes",
+                "policy_clause": d.policy_clause,
+                "explanation": d.explanation,
+            }
+            for d in (results.decisions if judged and results else ())
+        ]
+    return report
+
+
+def _problem_json(problem: Problem, cells: CellMap) -> dict[str, object]:
+    sheet, cell = cells.cell(problem.where)
+    return {
+        "severity": problem.severity,
+        "sheet": sheet,
+        "cell": cell,
+        "problem": problem.problem,
+        "how_to_fix": problem.how_to_fix,
+    }
 
 
 def _print_summary(outcome: Outcome, out: TextIO) -> None:
@@ -252,19 +425,17 @@ def _print_summary(outcome: Outcome, out: TextIO) -> None:
         summary = results.allotment_summary
         if summary is not None:
             print(
-                f"CE allotment: {summary.total_allotment} licenses over"
-                f" {len(results.allotments)} regions (target {summary.target}),"
+                f"CE allotment: {plural(summary.total_allotment, 'license')} over"
+                f" {plural(len(results.allotments), 'region')} (target {summary.target}),"
                 f" {summary.in_use} in use",
                 file=out,
             )
-        if results.held_back:
-            print(
-                "Held back: "
-                + "; ".join(f"{name} ({why})" for name, why in results.held_back.items()),
-                file=out,
-            )
+        held = [t.sheet.name for t in outcome.tables if t.held_back is not None]
+        if held:
+            print(f"Held back: {', '.join(held)} (see Problems)", file=out)
     print(
-        f"Problems: {len(outcome.errors)} errors, {len(outcome.warnings)} warnings",
+        f"Problems: {plural(len(outcome.errors), 'error')},"
+        f" {plural(len(outcome.warnings), 'warning')}",
         file=out,
     )
 
@@ -284,14 +455,38 @@ def _print_problems(problems: Sequence[Problem], cells: CellMap, err: TextIO) ->
         )
 
 
-def _policy_check(path: Path | None) -> int:
-    chosen = path or adopted_policy_path()
-    policy = load_policy(chosen)
-    print(f"{chosen}: OK")
-    print(f"  {policy.name}, version {policy.version}, effective {policy.effective_date}")
-    print(f"  sha256 {policy.sha256}")
+def _policy_check(args: argparse.Namespace) -> int:
+    chosen = args.file or adopted_policy_path()
+    try:
+        policy = load_policy(chosen)
+    except PolicyError as exc:
+        if not args.json:
+            raise
+        report = {"command": "policy check", "outcome": "bad policy", "exit_code": 2}
+        report |= {"file": str(chosen), "problems": [str(exc)], "fix": exc.fix}
+        print(json.dumps(report, indent=2, ensure_ascii=False))
+        return 2
     rules = policy.inactivity
     allot = policy.ce_allotment
+    if args.json:
+        report = {
+            "command": "policy check",
+            "outcome": "ok",
+            "exit_code": 0,
+            "file": str(chosen),
+            "name": policy.name,
+            "version": policy.version,
+            "effective_date": str(policy.effective_date),
+            "sha256": policy.sha256,
+            "problems": [],
+        }
+        print(json.dumps(report, indent=2, ensure_ascii=False))
+        return 0
+    print(f"{chosen}: OK")
+    if args.quiet:
+        return 0
+    print(f"  {policy.name}, version {policy.version}, effective {policy.effective_date}")
+    print(f"  sha256 {policy.sha256}")
     print(
         f"  §1 inactive after {rules.client_data_window.describe()} without client data;"
         f" {rules.first_sign_in_window.describe()} to sign in"
@@ -309,6 +504,34 @@ def _excel_install(args: argparse.Namespace) -> int:
     folder = require_folder(args.folder) if args.folder else None
     installed = install(folder, interpreter=args.interpreter, pythonpath=args.pythonpath)
     return 1 if installed.check else 0
+
+
+def _init(destination: Path, policy_file: Path | None, force: bool) -> int:
+    from workbook.xlsx.inputbook import blank_workbook
+
+    if destination.suffix.lower() != ".xlsx":
+        raise UsageError(
+            f"{destination}: a new workbook must end in .xlsx.",
+            fix="Choose a name ending in .xlsx.",
+        )
+    if destination.exists() and not force:
+        raise UsageError(
+            f"{destination}: already exists; init never overwrites a workbook.",
+            fix="Choose another name, or add --force if you really mean to start over.",
+        )
+    chosen = policy_file or adopted_policy_path()
+    policy = load_policy(chosen)
+    where = (
+        f"The License Type drop-down lists the types of {policy.name}, version"
+        f" {policy.version} ({chosen}). Recalculate uses the Settings sheet's Policy File,"
+        " else a policy.yaml beside this workbook, else the adopted policy shipped with"
+        " hmis-licensing; `hmis-licensing policy check FILE` checks a policy file."
+    )
+    blank_workbook(destination, license_types=tuple(policy.license_types), policy_where=where)
+    print(f"Wrote a new workbook: {destination}")
+    print("Next: type your regions, organizations and licenses (see its Instructions sheet),")
+    print(f"then: hmis-licensing recalc {destination}")
+    return 0
 
 
 def _sample(destination: Path, force: bool) -> int:

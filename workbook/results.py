@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from engine.model import Problem, Results
+from engine.model import Policy, Problem, Results
 from workbook.layout import (
     ALLOTMENTS,
     APPEALS_QUEUE,
@@ -28,6 +28,7 @@ from workbook.layout import (
     WATCH_LIST,
     ResultSheet,
 )
+from workbook.presentation import TOTAL_LABEL, title_line
 from workbook.tables import CellMap
 
 
@@ -103,24 +104,38 @@ def result_tables(
     problems: Sequence[Problem],
     cells: CellMap,
     *,
+    as_of: dt.date | None = None,
+    policy: Policy | None = None,
     policy_failed: str | None = None,
 ) -> list[ResultTable]:
     """The result sheets to write (SPEC §3).
 
-    A result an Error holds back comes with `held_back` set (its rows are not written: the
-    sheet keeps its last good content); with a policy that cannot be used, all are.
+    A result an Error holds back comes with `held_back` set: the writer keeps the sheet's
+    last good rows and says why in its title line. With a policy that cannot be used, all
+    are held back.
     """
+
+    def title(sheet: ResultSheet) -> str:
+        if as_of is None:
+            return ""
+        return title_line(
+            sheet,
+            as_of=as_of,
+            policy_version=policy.version if policy else "",
+            policy_sha256=policy.sha256 if policy else "",
+        )
+
     tables = []
     held = dict(results.held_back) if results is not None else {}
     for name, sheet in SHEET_OF_RESULT:
         why = policy_failed or held.get(name)
         if why is not None or results is None:
-            tables.append(ResultTable(sheet, (), held_back=why or "no results"))
+            tables.append(ResultTable(sheet, (), title(sheet), held_back=why or "no results"))
             continue
         records = getattr(results, name)
         rows = allotment_rows(results) if name == "allotments" else _rows(sheet, records)
-        tables.append(ResultTable(sheet, rows))
-    tables.append(ResultTable(PROBLEMS, problem_rows(problems, cells)))
+        tables.append(ResultTable(sheet, rows, title(sheet)))
+    tables.append(ResultTable(PROBLEMS, problem_rows(problems, cells), title(PROBLEMS)))
     return tables
 
 
@@ -146,7 +161,7 @@ def allotment_rows(results: Results) -> tuple[tuple[object, ...], ...]:
         }
         rows.append(tuple(uncharged[c.field] for c in ALLOTMENTS.columns))
     total = {
-        "region": "Total",
+        "region": TOTAL_LABEL,
         "population": summary.total_population,
         "share": 1.0,
         "formula_value": float(summary.target),

@@ -145,14 +145,14 @@ def evaluate(
         problems = _errors_first(problems + list(results.problems))
     outcome = Outcome(as_of_choice, policy_choice, policy, results, problems, read.cells)
     outcome.inputs = read.inputs
-    tables = result_tables(
+    outcome.tables = result_tables(
         results,
         problems,
         read.cells,
+        as_of=chosen_date,
+        policy=policy,
         policy_failed="the policy could not be used (see Problems)" if policy is None else None,
     )
-    # A held-back sheet keeps its last good content: it is not written at all.
-    outcome.tables = [t for t in tables if t.held_back is None]
     outcome.run_log = RunLogEntry(
         run_at=now.replace(microsecond=0),
         as_of=chosen_date,

@@ -486,6 +486,7 @@ def _settings(rows: list[dict[str, object]]) -> tuple[Settings, list[Problem]]:
             if is_blank(raw):
                 continue
             parsed = parse_date(raw)
+            label = SETTING_AS_OF if name == header_key(SETTING_AS_OF) else SETTING_NEXT_REVIEW
             if isinstance(parsed, CellError):
                 label = SETTING_AS_OF if dates[name] == "as_of" else SETTING_NEXT_REVIEW
                 problems.append(

@@ -39,6 +39,14 @@ from workbook.layout import (
     ResultSheet,
     header_key,
 )
+from workbook.presentation import (
+    HEADER_FILL,
+    MARK_FILLS,
+    header_row,
+    row_mark,
+    shown_title,
+    titled,
+)
 from workbook.results import ResultTable, RunLogEntry
 from workbook.run import Outcome, evaluate
 from workbook.tables import WorkbookSnapshot
@@ -47,7 +55,7 @@ from workbook.values import parse_date
 if TYPE_CHECKING:
     import xlwings as xw
 
-HEADER_COLOUR = "#DDE4EE"  # the header fill the headless writer uses
+HEADER_COLOUR = "#" + HEADER_FILL[2:]  # the header fill the headless writer uses
 RAN_FROM_DESKTOP = "Excel (Recalculate button)"
 RAN_FROM_LITE = "Excel (xlwings Lite)"
 
@@ -178,22 +186,49 @@ def write_outcome(book: xw.Book, outcome: Outcome, snapshot: WorkbookSnapshot) -
 
 
 def replace_sheet(book: xw.Book, table: ResultTable) -> None:
-    """Clear the result sheet (adding it if missing) and write header and rows as one block."""
+    """Clear the result sheet (adding it if missing) and write title, header and rows as
+    one block, the same cells the headless writer writes.
+
+    What every xlwings client can do is done: values, number formats, the header and
+    highlight colours, autofit. Bold, wrapping, widths, print setup and the chart are not
+    in the VBA and Office.js clients' API (shared/research/xlwings.md §4); their absence
+    changes how the sheet looks, never a value.
+    """
     declared = table.sheet
     sheet = _find_sheet(book, declared.name)
+    if table.held_back is not None:
+        if sheet is not None:
+            _retitle(sheet, table)
+        return
     if sheet is None:
         sheet = book.sheets.add(name=declared.name, after=book.sheets[len(book.sheets) - 1])
     elif sheet.name != declared.name:
         sheet.name = declared.name
     sheet.clear()
-    block = [[cell_value(h) for h in declared.headers]]
-    block += [[cell_value(v) for v in row] for row in table.rows]
     width = len(declared.columns)
+    block = []
+    if titled(declared):
+        block.append([cell_value(table.title or None)] + [None] * (width - 1))
+    block.append([cell_value(h) for h in declared.headers])
+    block += [[cell_value(v) for v in row] for row in table.rows]
+    head = header_row(declared)
     sheet.range((1, 1), (len(block), width)).value = block
-    sheet.range((1, 1), (1, width)).color = HEADER_COLOUR
+    sheet.range((head, 1), (head, width)).color = HEADER_COLOUR
     if table.rows:
-        _number_formats(sheet, declared, first_row=2, last_row=len(block))
-    sheet.range((1, 1), (len(block), width)).columns.autofit()
+        _number_formats(sheet, declared, first_row=head + 1, last_row=len(block))
+    for offset, row in enumerate(table.rows):
+        fill = MARK_FILLS.get(row_mark(declared, row))
+        if fill is not None:
+            number = head + 1 + offset
+            sheet.range((number, 1), (number, width)).color = "#" + fill[2:]
+    sheet.range((head, 1), (len(block), width)).columns.autofit()
+
+
+def _retitle(sheet: xw.Sheet, table: ResultTable) -> None:
+    """A held-back sheet keeps its rows; only a title line above a header says why."""
+    top = sheet.range((1, 1), (2, 2)).options(ndim=2).value
+    if top[0][0] is not None and top[0][1] is None and top[1][1] is not None:
+        sheet.range((1, 1)).value = cell_value(shown_title(table.title, table.held_back))
 
 
 def append_run_log(book: xw.Book, entry: RunLogEntry, snapshot: WorkbookSnapshot) -> None:

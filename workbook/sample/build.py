@@ -15,29 +15,37 @@ from __future__ import annotations
 import argparse
 import csv
 import datetime as dt
+import functools
 import random
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from policy import adopted_policy_path, load_policy
 from workbook.layout import (
     APPEALS,
     COUNTIES,
     INTAKES,
     LICENSES,
-    NUMBER_FORMATS,
     ORGANIZATIONS,
     REGIONS,
     SELF_PAY_REQUESTS,
-    SETTINGS,
     InputSheet,
-    Kind,
 )
 from workbook.sample.regions_data import REGION_COUNTIES
+from workbook.xlsx.inputbook import (
+    INSTRUCTIONS,
+    new_workbook,
+    save,
+    settings_rows,
+    write_input_sheet,
+    write_settings,
+)
 
 AS_OF = dt.date(2026, 11, 24)
 HERE = Path(__file__).resolve().parent
 OUTPUT = HERE / "MoBoS-HMIS-Licensing-sample.xlsx"
 DEFAULT_DATA = HERE.parents[2] / "shared" / "data"
+
 
 # (organization, county) -- fictional organizations in real counties.
 ORGANIZATION_LIST: tuple[tuple[str, str], ...] = (
@@ -709,81 +717,15 @@ def _bulk_license(
     add(org, license_type, granted.isoformat(), **fields)  # type: ignore[operator]
 
 
-def _write_sheet(book: object, spec: InputSheet, rows: Iterable[dict[str, object]]) -> None:
-    from openpyxl.styles import Alignment, Font, PatternFill
-    from openpyxl.utils import get_column_letter
-
-    sheet = book.create_sheet(spec.name)  # type: ignore[attr-defined]
-    for index, column in enumerate(spec.columns, start=1):
-        cell = sheet.cell(row=1, column=index, value=column.header)
-        cell.font = Font(bold=True)
-        cell.fill = PatternFill("solid", fgColor="FFF2CC")
-        cell.alignment = Alignment(wrap_text=True, vertical="top")
-        sheet.column_dimensions[get_column_letter(index)].width = column.width
-    count = 0
-    for r, values in enumerate(rows, start=2):
-        count += 1
-        for index, column in enumerate(spec.columns, start=1):
-            value = values.get(column.field)
-            if value is None:
-                continue
-            cell = sheet.cell(row=r, column=index, value=value)
-            if column.kind in NUMBER_FORMATS:
-                cell.number_format = NUMBER_FORMATS[column.kind]
-    sheet.freeze_panes = "A2"
-    _add_dropdowns(sheet, spec, max(count + 200, 500))
-
-
-def _add_dropdowns(sheet: object, spec: InputSheet, last_row: int) -> None:
-    from openpyxl.utils import get_column_letter
-    from openpyxl.worksheet.datavalidation import DataValidation
-
-    for index, column in enumerate(spec.columns, start=1):
-        if column.kind is Kind.YESNO:
-            choices: Sequence[str] = ("Yes", "No")
-        elif column.kind is Kind.CHOICE:
-            choices = column.choices
-        elif column.field == "license_type":
-            choices = ("CE Access Only", "Housing Project", "Other Funded", "Self-Pay")
-        else:
-            continue
-        letter = get_column_letter(index)
-        rule = DataValidation(type="list", formula1='"' + ",".join(choices) + '"', allow_blank=True)
-        rule.error = f"Choose one of: {', '.join(choices)}"
-        rule.errorTitle = column.header
-        sheet.add_data_validation(rule)  # type: ignore[attr-defined]
-        rule.add(f"{letter}2:{letter}{last_row}")
-
-
-README_LINES = (
-    "HMIS Licensing workbook (sample) - Missouri Balance of State CoC",
-    "",
-    "This workbook is the CoC's shared record of HMIS user licenses. Staff keep the yellow"
-    " input sheets; hmis-licensing writes the blue result sheets.",
-    "To recalculate: click HMIS Licensing > Recalculate in Excel, or run"
-    " `hmis-licensing recalc <this file>`.",
-    "",
-    "Input sheets (you edit these):",
-    *(
-        f"  {s.name}: {s.purpose}"
-        for s in (
-            REGIONS,
-            COUNTIES,
-            ORGANIZATIONS,
-            INTAKES,
-            LICENSES,
-            APPEALS,
-            SETTINGS,
-            SELF_PAY_REQUESTS,
-        )
-    ),
-    "",
-    "Result sheets (replaced on every run; do not edit): Allotments, Inactivity Report,"
-    " Revocations, Problems; Run Log gains one row per run.",
-    "",
-    "Sample data: regions and populations are real Missouri counties (2020 Census);"
-    " organizations, users and dates are fictional. As Of is set to 2026-11-24 on the"
-    " Settings sheet so the sample gives the same results on any day.",
+SAMPLE_NOTE = (
+    "This is the sample workbook: regions and populations are real Missouri counties (2020"
+    " Census); organizations, users and dates are fictional. As Of is 2026-11-24 on the"
+    " Settings sheet, so the sample gives the same results on any day."
+)
+POLICY_WHERE = (
+    "The sample uses the adopted policy shipped with hmis-licensing (policy.yaml in its"
+    " policy folder) unless a policy.yaml is beside this workbook or the Settings sheet"
+    " names one."
 )
 
 
@@ -808,8 +750,18 @@ def _organization(org: str, county: str) -> dict[str, object]:
     return row
 
 
+def _write_sheet(book: object, spec: InputSheet, rows: Iterable[dict[str, object]]) -> None:
+    """One input sheet, formatted as `hmis-licensing init` formats it."""
+    write_input_sheet(book, spec, rows, license_types=adopted_license_types())
+
+
+@functools.cache
+def adopted_license_types() -> tuple[str, ...]:
+    """The License Type drop-down: the types of the adopted policy."""
+    return tuple(load_policy(adopted_policy_path()).license_types)
+
+
 def build(data: Path, output: Path) -> Path:
-    import openpyxl
     from openpyxl.styles import Font
 
     rng = random.Random(606)
@@ -819,13 +771,11 @@ def build(data: Path, output: Path) -> Path:
     if missing:
         raise SystemExit(f"county lists disagree: {missing}")
 
-    book = openpyxl.Workbook()
-    readme = book.active
-    readme.title = "Read Me"
-    for r, line in enumerate(README_LINES, start=1):
-        readme.cell(row=r, column=1, value=line)
-    readme["A1"].font = Font(bold=True, size=14)
-    readme.column_dimensions["A"].width = 120
+    book = new_workbook(POLICY_WHERE)
+    instructions = book[INSTRUCTIONS]
+    instructions.insert_rows(2)
+    instructions["A2"] = SAMPLE_NOTE
+    instructions["A2"].font = Font(name="Calibri", size=11, italic=True)
 
     region_totals: dict[str, int] = {}
     for county, region in regions_by_county.items():
@@ -896,21 +846,8 @@ def build(data: Path, output: Path) -> Path:
             },
         ),
     )
-    _write_sheet(
-        book,
-        SETTINGS,
-        (
-            {"setting": "As Of", "value": AS_OF},
-            {"setting": "Policy File", "value": None},
-        ),
-    )
-    settings = book["Settings"]
-    settings["B2"].number_format = NUMBER_FORMATS[Kind.DATE]
-    fixed = dt.datetime(2026, 11, 24, 9, 0, 0)
-    book.properties.creator = "hmis-licensing sample builder"
-    book.properties.created = fixed
-    book.properties.modified = fixed
-    book.save(output)
+    write_settings(book, settings_rows(AS_OF))
+    save(book, output)
     return output
 
 

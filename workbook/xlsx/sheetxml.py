@@ -24,9 +24,19 @@ from workbook.layout import (
     NUMBER_FORMATS,
     WRAP_WIDTH,
     Column,
+    Kind,
     ResultSheet,
     header_key,
-    row_height,
+)
+from workbook.presentation import (
+    MARK_FILLS,
+    TAB_COLOUR,
+    TITLE_HEIGHT,
+    Mark,
+    SheetLook,
+    header_row,
+    look,
+    titled,
 )
 from workbook.tables import column_letter
 from workbook.xlsx.package import MAIN_NS, REL_NS
@@ -47,18 +57,39 @@ _LEAP_BUG_END = dt.datetime(1900, 3, 1)
 
 @dataclass(frozen=True, slots=True)
 class CellStyle:
-    """The formatting of one kind of cell; each becomes one entry of styles.xml cellXfs."""
+    """The formatting of one kind of cell; each becomes one entry of styles.xml cellXfs.
+
+    Every font it uses is named (a font without a name renders in a serif face)."""
 
     number_format: str | None  # None: General
     wrap: bool
-    header: bool = False
+    header: bool = False  # bold on the header fill
+    bold: bool = False
+    fill: str | None = None  # ARGB of a solid fill
+    size: float | None = None  # points; None: the workbook's default size
 
 
 HEADER_STYLE = CellStyle(None, wrap=True, header=True)
+TITLE_STYLE = CellStyle(None, wrap=False, bold=True, size=13)
 
 
-def column_style(column: Column) -> CellStyle:
-    return CellStyle(NUMBER_FORMATS.get(column.kind), wrap=column.width >= WRAP_WIDTH)
+def column_style(column: Column, wrap: bool | None = None, mark: Mark = Mark.PLAIN) -> CellStyle:
+    return CellStyle(
+        NUMBER_FORMATS.get(column.kind),
+        wrap=column.width >= WRAP_WIDTH if wrap is None else wrap,
+        bold=mark is Mark.TOTAL,
+        fill=MARK_FILLS.get(mark),
+    )
+
+
+def sheet_styles(sheet: ResultSheet, appearance: SheetLook) -> list[CellStyle]:
+    """Every cell format a result sheet written with this look refers to."""
+    wanted = [HEADER_STYLE, TITLE_STYLE]
+    for mark in dict.fromkeys((Mark.PLAIN, *appearance.marks)):
+        wanted += [
+            column_style(c, w, mark) for c, w in zip(sheet.columns, appearance.wraps, strict=True)
+        ]
+    return wanted
 
 
 # ------------------------------------------------------------------------------ text
@@ -200,6 +231,11 @@ def _cols(widths: Sequence[tuple[int, float]]) -> str:
 _PAGE_MARGINS = (
     '<pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" footer="0.3"/>'
 )
+# Letter landscape, narrow side margins: the widths in workbook.presentation fit this page.
+_PRINT_MARGINS = (
+    '<pageMargins left="0.4" right="0.4" top="0.6" bottom="0.6" header="0.3" footer="0.3"/>'
+)
+_PAGE_SETUP = '<pageSetup paperSize="1" orientation="landscape" fitToWidth="1" fitToHeight="0"/>'
 
 
 def _row(number: int, cells: str, height: float | None) -> str:
@@ -208,10 +244,47 @@ def _row(number: int, cells: str, height: float | None) -> str:
     return f'<row r="{number}" ht="{height:g}" customHeight="1">{cells}</row>'
 
 
-def header_cells(columns: Sequence[tuple[int, Column]], header_style: int) -> str:
+def header_cells(
+    columns: Sequence[tuple[int, Column]], header_style: int, row_number: int = 1
+) -> str:
     style = style_attr(header_style)
     return "".join(
-        inline_string(f"{column_letter(i)}1", column.header, style) for i, column in columns
+        inline_string(f"{column_letter(i)}{row_number}", column.header, style)
+        for i, column in columns
+    )
+
+
+def title_row(title: str, style: int) -> str:
+    """Row 1 of a titled result sheet: one cell, A1, in the title font."""
+    return _row(1, inline_string("A1", title, style_attr(style)) if title else "", TITLE_HEIGHT)
+
+
+def _sheet_views_at(tab_selected: bool, frozen_rows: int) -> str:
+    selected = ' tabSelected="1"' if tab_selected else ""
+    first = f"A{frozen_rows + 1}"
+    return (
+        f'<sheetViews><sheetView{selected} workbookViewId="0">'
+        f'<pane ySplit="{frozen_rows}" topLeftCell="{first}" activePane="bottomLeft"'
+        ' state="frozen"/>'
+        f'<selection pane="bottomLeft" activeCell="{first}" sqref="{first}"/>'
+        "</sheetView></sheetViews>"
+    )
+
+
+def _ignored_errors(sheet: ResultSheet, first: int, last: int) -> str:
+    """IDs are text on purpose (L-1001, 4107): Excel must not flag "number stored as text"."""
+    if last < first:
+        return ""
+    ranges = [
+        f"{column_letter(i)}{first}:{column_letter(i)}{last}"
+        for i, c in enumerate(sheet.columns)
+        if c.kind is Kind.ID
+    ]
+    if not ranges:
+        return ""
+    return (
+        f'<ignoredErrors><ignoredError sqref="{" ".join(ranges)}" numberStoredAsText="1"/>'
+        "</ignoredErrors>"
     )
 
 
@@ -222,49 +295,118 @@ def result_sheet_xml(
     *,
     date1904: bool,
     tab_selected: bool = False,
+    title: str = "",
+    appearance: SheetLook | None = None,
+    footer: str = "",
+    drawing_rel_id: str | None = None,
 ) -> bytes:
-    """A whole result sheet: styled header, rows, widths, frozen header, filter, print setup.
+    """A whole result sheet: title line, styled header, rows, widths, frozen header,
+    filter, highlights, print setup.
 
-    The result sheets are printed for committee meetings, so they print landscape, one
-    page wide, with the header row repeated (the repeat is a defined name in workbook.xml).
+    The result sheets are printed for committee meetings, so they print landscape on
+    Letter, one page wide, with the title and header rows repeated (the repeat is a
+    defined name in workbook.xml) and a footer with the sheet, As Of and page number.
     """
     columns = sheet.columns
+    appearance = appearance or look(sheet, rows)
+    head = header_row(sheet)
     letters = [column_letter(i) for i in range(len(columns))]
-    cell_styles = [style_attr(styles[column_style(c)]) for c in columns]
-    last_ref = f"{letters[-1]}{len(rows) + 1}"
-    wraps = any(c.width >= WRAP_WIDTH for c in columns)
+    by_mark: dict[Mark, list[str]] = {}
+    for mark in dict.fromkeys(appearance.marks):
+        by_mark[mark] = [
+            style_attr(styles[column_style(c, w, mark)])
+            for c, w in zip(columns, appearance.wraps, strict=True)
+        ]
+    last_row = head + len(rows)
+    last_ref = f"{letters[-1]}{last_row}"
     out = [
         XML_DECLARATION,
         f'<worksheet xmlns="{MAIN_NS}" xmlns:r="{REL_NS}">',
-        '<sheetPr><pageSetUpPr fitToPage="1"/></sheetPr>',
+        f'<sheetPr><tabColor rgb="{TAB_COLOUR}"/><pageSetUpPr fitToPage="1"/></sheetPr>',
         f'<dimension ref="A1:{last_ref}"/>',
-        _sheet_views(tab_selected, freeze=True),
+        _sheet_views_at(tab_selected, head),
         f'<sheetFormatPr defaultRowHeight="{LINE_HEIGHT:g}"/>',
-        _cols([(i + 1, c.width) for i, c in enumerate(columns)]),
+        _cols([(i + 1, w) for i, w in enumerate(appearance.widths)]),
         "<sheetData>",
-        _row(1, header_cells(list(enumerate(columns)), styles[HEADER_STYLE]), HEADER_HEIGHT),
     ]
+    if titled(sheet):
+        out.append(title_row(title, styles[TITLE_STYLE]))
+    out.append(
+        _row(
+            head,
+            header_cells(list(enumerate(columns)), styles[HEADER_STYLE], head),
+            appearance.header_height,
+        )
+    )
     width = len(columns)
-    for number, values in enumerate(rows, start=2):
+    for offset, values in enumerate(rows):
         if len(values) != width:
             raise ValueError(f"{sheet.name}: a row has {len(values)} values, not {width}")
-        suffix = str(number)
+        suffix = str(head + 1 + offset)
+        mark = appearance.marks[offset]
+        cell_styles = by_mark[mark]
         cells = "".join(
             [
                 cell_xml(letters[i] + suffix, values[i], cell_styles[i], date1904)
+                or (
+                    f'<c r="{letters[i]}{suffix}"{cell_styles[i]}/>'
+                    if mark is not Mark.PLAIN
+                    else ""
+                )
                 for i in range(width)
             ]
         )
-        height = row_height(columns, tuple(values)) if wraps else None
-        out.append(_row(number, cells, height))
+        out.append(_row(head + 1 + offset, cells, appearance.heights[offset]))
     out += [
         "</sheetData>",
-        f'<autoFilter ref="A1:{last_ref}"/>',
-        _PAGE_MARGINS,
-        '<pageSetup orientation="landscape" fitToWidth="1" fitToHeight="0"/>',
-        "</worksheet>",
+        f'<autoFilter ref="A{head}:{last_ref}"/>',
+        _PRINT_MARGINS,
+        _PAGE_SETUP,
     ]
+    if footer:
+        out.append(f"<headerFooter><oddFooter>{escape_text(footer)}</oddFooter></headerFooter>")
+    out.append(_ignored_errors(sheet, head + 1, last_row))
+    if drawing_rel_id:
+        out.append(f'<drawing r:id="{drawing_rel_id}"/>')
+    out.append("</worksheet>")
     return "".join(out).encode("utf-8")
+
+
+_TITLE_ROW = re.compile(
+    r"<(?P<p>[A-Za-z_][\w.-]*:)?row\b(?P<attrs>[^>]*?)(?:/>|>(?P<body>.*?)</(?P=p)?row>)", re.S
+)
+
+
+def retitle(old_xml: bytes, title: str, style: int) -> bytes | None:
+    """A held-back sheet with only its title changed; None when it has no title line.
+
+    Every other byte stays: the rows are the last good run's (SPEC §3). A sheet written
+    before result sheets had titles (its header in row 1) is left as it is.
+    """
+    try:
+        text = old_xml.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    data = re.search(r"<(?:[A-Za-z_][\w.-]*:)?sheetData\b[^>]*>", text)
+    if data is None:
+        return None
+    first = _TITLE_ROW.match(text, data.end())
+    if first is None or not re.search(r'\br\s*=\s*"1"', first.group("attrs")):
+        return None
+    body = first.group("body") or ""
+    refs = re.findall(r'<(?:[A-Za-z_][\w.-]*:)?c\b[^>]*\br\s*=\s*"([A-Z]+)1"', body)
+    header = _TITLE_ROW.match(text, first.end())
+    header_cells = (
+        re.findall(r"<(?:[A-Za-z_][\w.-]*:)?c\b", header.group("body") or "") if header else []
+    )
+    if refs != ["A"] or len(header_cells) < 2:  # a title above a header, or not ours
+        return None
+    prefix = first.group("p") or ""
+    new_row = title_row(title, style)
+    if prefix:
+        new_row = re.sub(r"<(/?)([A-Za-z])", rf"<\1{prefix}\2", new_row)
+    result = text[: first.start()] + new_row + text[first.end() :]
+    return result.encode("utf-8")
 
 
 # --------------------------------------------------------------------------- Run Log

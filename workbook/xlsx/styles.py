@@ -16,10 +16,11 @@ from dataclasses import dataclass, field
 from xml.etree import ElementTree as ET
 
 from workbook.errors import WorkbookError
+from workbook.presentation import HEADER_FILL
 from workbook.xlsx.package import MAIN_NS, STRICT_MAIN_NS, local_name, namespace, parse_xml
 from workbook.xlsx.sheetxml import CellStyle, escape_attr
 
-HEADER_FILL_RGB = "FFDDE4EE"
+HEADER_FILL_RGB = HEADER_FILL
 # Number formats every copy of Excel knows by number (ECMA-376 Part 1 §18.8.30).
 BUILTIN_FORMATS = {"General": 0, "0": 1, "0.00": 2, "#,##0": 3, "#,##0.00": 4, "0%": 9}
 BUILTIN_FORMATS["0.00%"] = 10
@@ -156,11 +157,13 @@ def add_cell_styles(
         cell_xfs.append(_PLAIN_XF)
 
     formats = _NumberFormats(containers["numFmts"])
+    named = _NamedFonts(fonts)
     indexes: dict[CellStyle, int] = {}
     for style in dict.fromkeys(wanted):
         format_id = formats.id_of(style.number_format)
-        font_id = fonts.index_of(_bold_font(fonts)) if style.header else 0
-        fill_id = fills.index_of(_header_fill()) if style.header else 0
+        font_id = named.index(bold=style.header or style.bold, size=style.size)
+        fill_rgb = HEADER_FILL_RGB if style.header else style.fill
+        fill_id = fills.index_of(_solid_fill(fill_rgb)) if fill_rgb else 0
         indexes[style] = cell_xfs.index_of(_xf(format_id, font_id, fill_id, style.wrap))
 
     if not any(c.added for c in containers.values()) and not created:
@@ -210,30 +213,50 @@ class _NumberFormats:
         return self.by_code[code]
 
 
-def _bold_font(fonts: _Container) -> str:
-    """The workbook's default font, in bold (so headers match the rest of the workbook)."""
-    base = fonts.existing[0] if fonts.existing else None
-    parts = ["<b/>"]
-    if base is not None:
-        for child in base:
-            if namespace(child.tag) != MAIN_NS or any("}" in a for a in child.attrib):
-                return '<font><b/><sz val="11"/><name val="Calibri"/><family val="2"/></font>'
-            name = local_name(child.tag)
-            if name == "b":
-                continue
-            attributes = "".join(
-                f' {key}="{escape_attr(value)}"' for key, value in child.attrib.items()
+class _NamedFonts:
+    """Fonts in the workbook's default face and size, always with a name.
+
+    A font without a name renders in a serif face (LibreOffice, and Excel for some
+    workbooks written by other programs), so none is ever added without one; the default
+    font itself is reused for plain cells only when it is named.
+    """
+
+    def __init__(self, fonts: _Container) -> None:
+        self.fonts = fonts
+        base = fonts.existing[0] if fonts.existing else None
+        self.name, self.size, self.family = "Calibri", "11", "2"
+        self.base_named = False
+        if base is not None:
+            for child in base:
+                name, value = local_name(child.tag), child.get("val")
+                if value is None:
+                    continue
+                if name == "name":
+                    self.name, self.base_named = value, True
+                elif name == "sz":
+                    self.size = value
+                elif name == "family":
+                    self.family = value
+            self.base_named = self.base_named and not any(
+                local_name(c.tag) in ("b", "i", "u", "strike") for c in base
             )
-            parts.append(f"<{name}{attributes}/>")
-    else:
-        parts.append('<sz val="11"/><name val="Calibri"/><family val="2"/>')
-    return "<font>" + "".join(parts) + "</font>"
+
+    def index(self, *, bold: bool, size: float | None) -> int:
+        if not bold and size is None and self.base_named:
+            return 0
+        points = f"{size:g}" if size is not None else self.size
+        snippet = (
+            f'<font>{"<b/>" if bold else ""}<sz val="{escape_attr(points)}"/>'
+            f'<name val="{escape_attr(self.name)}"/><family val="{escape_attr(self.family)}"/>'
+            "</font>"
+        )
+        return self.fonts.index_of(snippet)
 
 
-def _header_fill() -> str:
+def _solid_fill(rgb: str) -> str:
     return (
         '<fill><patternFill patternType="solid">'
-        f'<fgColor rgb="{HEADER_FILL_RGB}"/><bgColor indexed="64"/></patternFill></fill>'
+        f'<fgColor rgb="{escape_attr(rgb)}"/><bgColor indexed="64"/></patternFill></fill>'
     )
 
 

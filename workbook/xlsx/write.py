@@ -15,8 +15,10 @@ formats, cached formula values), and takes 3 s for 10,000 licenses. Here:
 * every other zip member is copied byte for byte, compressed bytes included.
 
 A workbook that cannot be written this way without losing something (a result sheet
-that is a chart sheet, a chart or comments placed on a result sheet, a protected
+that is a chart sheet, a chart or comments staff placed on a result sheet, a protected
 structure) is refused with a message that says what to do; nothing is dropped silently.
+The chart this writer puts on Allotments is its own (workbook/xlsx/chart.py) and is
+replaced with the sheet. A sheet an Error held back keeps every byte but its title.
 """
 
 from __future__ import annotations
@@ -30,8 +32,20 @@ from pathlib import Path
 
 from workbook.errors import WorkbookError
 from workbook.layout import RUN_LOG, ResultSheet, header_key
+from workbook.presentation import SheetLook, footer, header_row, look, shown_title, titled
 from workbook.results import ResultTable, RunLogEntry
 from workbook.tables import column_letter
+from workbook.xlsx.chart import (
+    CHART_CONTENT_TYPE,
+    CHART_REL,
+    DRAWING_CONTENT_TYPE,
+    ChartData,
+    chart_title,
+    chart_xml,
+    drawing_xml,
+    is_own_drawing,
+    relationships_xml,
+)
 from workbook.xlsx.package import (
     CALC_CHAIN,
     DRAWING,
@@ -64,6 +78,7 @@ from workbook.xlsx.rawzip import Copied, Written, build_zip
 from workbook.xlsx.safesave import atomic_write, check_can_write, workbook_lock
 from workbook.xlsx.sheetxml import (
     HEADER_STYLE,
+    TITLE_STYLE,
     CellStyle,
     column_style,
     escape_attr,
@@ -71,6 +86,8 @@ from workbook.xlsx.sheetxml import (
     extend_run_log,
     is_tab_selected,
     result_sheet_xml,
+    retitle,
+    sheet_styles,
 )
 
 # CT_Workbook's children in schema order (ECMA-376 Part 1 §18.2.27).
@@ -150,6 +167,10 @@ class _Target:
     rel_id: str = ""
     sheet_id: int = 0
     index: int = 0
+    title: str = ""
+    held_back: str | None = None  # why an Error held it back: only its title changes
+    look: SheetLook | None = None
+    rewritten: bool = True  # False: the sheet was kept as it was (held back, untitled)
 
 
 class WorkbookWriter:
@@ -177,10 +198,23 @@ class WorkbookWriter:
         self.overrides_added: list[tuple[str, str]] = []
         self.rels_added: list[tuple[str, str, str]] = []  # id, type, target
         self.rels_removed: set[str] = set()
+        # sheet part -> (drawing, chart) of the chart an earlier run put there: reused by
+        # name, so a workbook recalculated every day keeps the same parts.
+        self.own_charts: dict[str, tuple[str, str]] = {}
         names = [t.sheet.name for t in tables]
         if RUN_LOG.name in names or len(set(names)) != len(names):
             raise ValueError("each result sheet may be given once, and Run Log is separate")
-        self.targets = [_Target(t.sheet, t.rows, None) for t in tables]
+        self.targets = [
+            _Target(
+                t.sheet,
+                t.rows,
+                None,
+                title=shown_title(t.title, t.held_back),
+                held_back=t.held_back,
+                look=None if t.held_back is not None else look(t.sheet, t.rows),
+            )
+            for t in tables
+        ]
         self.targets.append(_Target(RUN_LOG, None, None))
         self._used_rel_ids = {r.rel_id for r in package.workbook_rels}
 
@@ -188,25 +222,28 @@ class WorkbookWriter:
 
     def build(self) -> bytes:
         self._match_sheets()
+        # A held-back sheet the workbook does not have yet is not added (nothing to keep).
+        self.targets = [t for t in self.targets if t.entry is not None or t.held_back is None]
         styles = self._styles()
         for target in self.targets:
             if target.rows is None:
                 data = self._run_log_xml(target, styles)
+            elif target.held_back is not None:
+                assert target.entry is not None  # held-back sheets are never added
+                kept = retitle(self.package.read(target.part), target.title, styles[TITLE_STYLE])
+                if kept is None:
+                    target.rewritten = False
+                    continue
+                data = kept
             else:
-                selected = target.entry is not None and is_tab_selected(
-                    self.package.read_head(target.part, 20_000).decode("utf-8", "replace")
-                )
-                data = result_sheet_xml(
-                    target.sheet,
-                    target.rows,
-                    styles,
-                    date1904=self.package.date1904,
-                    tab_selected=selected,
-                )
+                data = self._result_sheet_xml(target, styles)
             if target.entry is not None:
                 self.replaced[target.part.lower()] = data
             else:
                 self.added.append((target.part, data))
+        for drawing, chart in self.own_charts.values():  # charts no longer drawn
+            self.deleted |= {drawing.lower(), chart.lower()}
+            self.deleted.add(self.package.rels_part(drawing).lower())
         for part, patch in self.input_patches.items():
             self.replaced[part.lower()] = patch(styles)
         self._calc_chain()
@@ -214,6 +251,82 @@ class WorkbookWriter:
         self._workbook_rels()
         self._content_types()
         return self._zip()
+
+    def _result_sheet_xml(self, target: _Target, styles: dict[CellStyle, int]) -> bytes:
+        assert target.rows is not None and target.look is not None
+        selected = target.entry is not None and is_tab_selected(
+            self.package.read_head(target.part, 20_000).decode("utf-8", "replace")
+        )
+        drawing = self._add_chart(target) if target.look.chart is not None else None
+        return result_sheet_xml(
+            target.sheet,
+            target.rows,
+            styles,
+            date1904=self.package.date1904,
+            tab_selected=selected,
+            title=target.title,
+            appearance=target.look,
+            footer=footer(self.run_log.as_of),
+            drawing_rel_id=drawing,
+        )
+
+    def _fresh_part(self, folder: str, stem: str) -> str:
+        taken = {m.lower() for m in self.package.members} | {n.lower() for n, _ in self.added}
+        number = 1
+        while True:
+            part = posixpath.join(folder, f"{stem}{number}.xml")
+            if part.lower() not in taken:
+                return part
+            number += 1
+
+    def _add_chart(self, target: _Target) -> str:
+        """Add the sheet's chart (a drawing and a chart part); returns the drawing's rel id."""
+        assert target.look is not None and target.look.chart is not None and target.rows
+        chart = target.look.chart
+        first = header_row(target.sheet) + 1
+        rows = target.rows[chart.first_row - first : chart.last_row - first + 1]
+        categories = tuple(str(r[chart.category_column - 1]) for r in rows)
+        series = tuple(
+            (
+                target.sheet.columns[column - 1].header,
+                tuple(_number_or_none(r[column - 1]) for r in rows),
+            )
+            for column in chart.series_columns
+        )
+        data = ChartData(chart, target.sheet.name, categories, series)
+        reused = self.own_charts.pop(target.part, None)
+        if reused is not None:
+            drawing, chart_part = reused
+        else:
+            drawing = self._fresh_part(posixpath.join(self.folder, "drawings"), "drawing")
+            self.added.append((drawing, b""))  # reserves the name
+            chart_part = self._fresh_part(posixpath.join(self.folder, "charts"), "chart")
+            self.added.pop()
+            self.overrides_added += [
+                (drawing, DRAWING_CONTENT_TYPE),
+                (chart_part, CHART_CONTENT_TYPE),
+            ]
+        drawing_rels = relationships_xml(
+            [("rId1", CHART_REL, posixpath.relpath(chart_part, posixpath.dirname(drawing)))]
+        )
+        for part, content in (
+            (drawing, drawing_xml(chart, "rId1")),
+            (chart_part, chart_xml(data)),
+            (self.package.rels_part(drawing), drawing_rels),
+        ):
+            if reused is not None and self.package.has(part):
+                self.replaced[part.lower()] = content
+            else:
+                self.added.append((part, content))
+        sheet_rels = self.package.rels_part(target.part)
+        rels = relationships_xml(
+            [("rId1", DRAWING, posixpath.relpath(drawing, posixpath.dirname(target.part)))]
+        )
+        if self.package.has(sheet_rels) and sheet_rels.lower() not in self.deleted:
+            self.replaced[sheet_rels.lower()] = rels
+        else:
+            self.added.append((sheet_rels, rels))
+        return "rId1"
 
     def _match_sheets(self) -> None:
         package = self.package
@@ -230,6 +343,8 @@ class WorkbookWriter:
                     f' "{target.sheet.name}" ({", ".join(s.name for s in found)}).',
                     fix="Rename or delete all but one of them.",
                 )
+            if not found and target.held_back is not None:
+                continue
             if found:
                 entry = found[0]
                 if entry.kind != "worksheet" or entry.part is None:
@@ -243,7 +358,8 @@ class WorkbookWriter:
                         f" hmis-licensing writes its {target.sheet.name} results there.",
                         fix=f'Rename that sheet (e.g. "{entry.name} chart") and run again.',
                     )
-                self._check_replaceable(entry)
+                if target.held_back is None:
+                    self._check_replaceable(entry)
                 target.entry = entry
                 target.part = entry.part
                 target.index = entry.index
@@ -274,9 +390,12 @@ class WorkbookWriter:
         assert entry.part is not None
         rels_part = self.package.rels_part(entry.part)
         relationships = self.package.relationships(entry.part)
+        own_drawings = [r for r in relationships if self._own_drawing(r)]
         for rel in relationships:
             kind = rel.rel_type.rsplit("/", 1)[-1]
             if rel.rel_type == PRINTER_SETTINGS or self._empty_drawing(rel):
+                continue
+            if rel in own_drawings:
                 continue
             what = _WHAT_IT_HOLDS.get(kind, f"other content ({kind})")
             located = f" ({rel.part})" if rel.part else ""
@@ -290,8 +409,32 @@ class WorkbookWriter:
         if relationships:
             self.deleted.add(rels_part.lower())
             for rel in relationships:
+                if rel in own_drawings:
+                    continue
                 if rel.part and not self._referenced_elsewhere(rel.part, rels_part):
                     self.deleted.add(rel.part.lower())
+        for rel in own_drawings:
+            assert rel.part is not None
+            charts = [c.part for c in self.package.relationships(rel.part) if c.part]
+            if len(charts) == 1 and entry.part not in self.own_charts:
+                self.own_charts[entry.part] = (rel.part, charts[0])
+                continue
+            self.deleted |= {rel.part.lower(), self.package.rels_part(rel.part).lower()}
+            self.deleted |= {c.lower() for c in charts}
+
+    def _own_drawing(self, rel: Relationship) -> bool:
+        """The chart this writer put there: a drawing of ours holding only chart parts
+        that refer to nothing else (so replacing them loses nothing of staff's)."""
+        if rel.rel_type != DRAWING or rel.part is None or not self.package.has(rel.part):
+            return False
+        inner = self.package.relationships(rel.part)
+        charts = [r.part for r in inner if r.rel_type == CHART_REL and r.part is not None]
+        if not inner or len(charts) != len(inner):
+            return False
+        if any(not self.package.has(c) or self.package.relationships(c) for c in charts):
+            return False
+        titles = [chart_title(self.package.read(c)) for c in charts]
+        return is_own_drawing(self.package.read(rel.part), titles)
 
     def _empty_drawing(self, rel: Relationship) -> bool:
         """A drawing with nothing in it (LibreOffice writes one for every sheet it saves)."""
@@ -320,9 +463,12 @@ class WorkbookWriter:
     def _styles(self) -> dict[CellStyle, int]:
         from workbook.xlsx.styles import add_cell_styles
 
-        wanted = [HEADER_STYLE]
+        wanted = [HEADER_STYLE, TITLE_STYLE]
         for target in self.targets:
-            wanted += [column_style(c) for c in target.sheet.columns]
+            if target.look is not None:
+                wanted += sheet_styles(target.sheet, target.look)
+            else:
+                wanted += [column_style(c) for c in target.sheet.columns]
         part = self.package.styles_part
         where = f"{self.where}: {part or 'styles.xml'}"
         data, indexes = add_cell_styles(self.package.read(part) if part else None, wanted, where)
@@ -444,22 +590,24 @@ class WorkbookWriter:
         self.replaced[part.lower()] = result
 
     def _defined_names(self, text: str, prefix: str) -> list[tuple[int, int, int, str]]:
-        written = {t.index for t in self.targets}
+        replaced = [t for t in self.targets if t.rows is not None and t.held_back is None]
+        written = {t.index for t in replaced}
         names = []
-        for target in self.targets:
-            if target.rows is None:
-                continue
+        for target in replaced:
+            assert target.rows is not None
             quoted = "'" + target.sheet.name.replace("'", "''") + "'"
             last = column_letter(len(target.sheet.columns) - 1)
+            head = header_row(target.sheet)
+            repeated = f"$1:${head}" if titled(target.sheet) else "$1:$1"
             names.append(
                 f'<{prefix}definedName name="_xlnm._FilterDatabase" localSheetId='
                 f'"{target.index}" hidden="1">'
-                f"{escape_text(f'{quoted}!$A$1:${last}${len(target.rows) + 1}')}"
+                f"{escape_text(f'{quoted}!$A${head}:${last}${len(target.rows) + head}')}"
                 f"</{prefix}definedName>"
             )
             names.append(
                 f'<{prefix}definedName name="_xlnm.Print_Titles" localSheetId="{target.index}">'
-                f"{escape_text(f'{quoted}!$1:$1')}</{prefix}definedName>"
+                f"{escape_text(f'{quoted}!{repeated}')}</{prefix}definedName>"
             )
         order = _WORKBOOK_ORDER.index("definedNames")
         found = locate_element(text, "definedNames", prefix)
@@ -580,6 +728,12 @@ class WorkbookWriter:
         data = build_zip(self.package.data, members, self.where)
         _check_zip(data, self.where)
         return data
+
+
+def _number_or_none(value: object) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return value
 
 
 def _apply(text: str, edits: list[tuple[int, int, int, str]]) -> str:

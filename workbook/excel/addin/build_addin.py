@@ -92,7 +92,7 @@ def template_path() -> Path:
     if spec is None or not spec.submodule_search_locations:
         raise UsageError(
             "The Excel add-in is built from xlwings, which is not installed in this Python.",
-            fix="Install it with: pip install 'hmis-licensing[excel]'",
+            fix='Install it with: pip install "hmis-licensing[excel]"',
         )
     path = Path(next(iter(spec.submodule_search_locations))) / TEMPLATE_NAME
     if not path.is_file():

@@ -116,7 +116,7 @@ def next_steps(installed: Installed) -> str:
             "WARNING: " + installed.check,
             "  The Recalculate button will fail with 'module not found' until this is fixed:",
             "  run `hmis-licensing excel install` with the Python where hmis-licensing is",
-            "  installed (pip install 'hmis-licensing[excel]'), or pass --interpreter.",
+            '  installed (pip install "hmis-licensing[excel]"), or pass --interpreter.',
             "",
         ]
     lines += [

@@ -1,0 +1,313 @@
+"""How the result sheets look on screen and on paper, decided once for every writer.
+
+Pure: from a `ResultTable` to column widths, which columns wrap, which rows are
+highlighted or bold, row heights, the Allotments chart and the print texts. The zip
+writer (`workbook/xlsx/`) applies all of it; the xlwings path applies what every xlwings
+client can (the title line, values, header and highlight colours) and leaves the rest,
+so the values stay the same cell for cell.
+
+Replaced result sheets carry a title line above their header (SPEC §3: what the sheet
+is, As Of, policy version and SHA-256, or why it is held back); the appended sheets (Run
+Log, Findings History) keep their header in row 1 because runs read them back.
+
+Paper: committees print these sheets on Letter paper, landscape, one page wide. Excel and
+LibreOffice shrink a sheet wider than the page, so every sheet is laid out to fit
+`PRINT_WIDTH` character widths, which keeps 11-point text at 8 points or more when
+printed; the long Explanation-like columns take what is left and wrap.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import Enum
+
+from workbook.layout import (
+    ALLOTMENTS,
+    APPENDED_SHEETS,
+    CE_CHARGES,
+    LINE_HEIGHT,
+    REVOCATIONS,
+    WRAP_WIDTH,
+    Column,
+    Kind,
+    ResultSheet,
+)
+
+# Letter landscape with 0.4" side margins leaves 10.2" = 734 pt; 11-point text printed at
+# 8 points or more allows a scale of 8/11, so the sheet may be 1009 pt wide: about 180
+# column-width units of Calibri 11 (7 pixels each, plus 5 pixels of padding per column).
+PRINT_WIDTH = 166
+PROSE_FLOOR = 26  # the narrowest a prose column gets to keep a sheet on the page
+PROSE_MIN = 34  # narrower than this, an Explanation reads as a column of single words
+NARROW_CAP = 24  # the most a short-text column (names, organizations) takes before it wraps
+TITLE_HEIGHT = 21.0
+HEADER_LINE = 14.5
+
+CHART_TITLE = "CE Access Only licenses: allotment and in use, by region (§2, §3)"
+TOTAL_LABEL = "Total"  # the Region of the Allotments row that adds up the regions
+
+TAB_COLOUR = "FF2F5597"  # result sheets: blue, as the README and the Instructions say
+INPUT_TAB_COLOUR = "FFBF9000"  # input sheets: dark yellow
+ALERT_FILL = "FFF8CBAD"  # eligible for revocation, overdue
+NOTICE_FILL = "FFFFE699"  # cannot judge, a CE license charged to no region
+TOTAL_FILL = "FFE7E6E6"
+HEADER_FILL = "FFDDE4EE"
+
+
+class Mark(Enum):
+    """How one data row stands out."""
+
+    PLAIN = ""
+    ALERT = "alert"  # Eligible For Revocation = Yes, Overdue = Yes
+    NOTICE = "notice"  # Cannot judge; a CE license not charged to a region
+    TOTAL = "total"  # the bold Total row
+
+
+MARK_FILLS = {Mark.ALERT: ALERT_FILL, Mark.NOTICE: NOTICE_FILL, Mark.TOTAL: TOTAL_FILL}
+
+
+def titled(sheet: ResultSheet) -> bool:
+    """Whether the sheet has a title line above its header (all but the appended ones)."""
+    return sheet not in APPENDED_SHEETS
+
+
+def header_row(sheet: ResultSheet) -> int:
+    """The 1-based row of the sheet's header; data starts on the row below."""
+    return 2 if titled(sheet) else 1
+
+
+@dataclass(frozen=True, slots=True)
+class Chart:
+    """A clustered column chart: categories and series are 1-based sheet columns."""
+
+    title: str
+    category_column: int
+    series_columns: tuple[int, ...]
+    first_row: int
+    last_row: int
+    anchor_row: int  # 0-based row the chart's top-left corner sits on
+    anchor_column: int
+    rows_tall: int
+    columns_wide: int
+
+
+@dataclass(frozen=True, slots=True)
+class SheetLook:
+    widths: tuple[float, ...]
+    wraps: tuple[bool, ...]
+    marks: tuple[Mark, ...]  # one per data row
+    heights: tuple[float | None, ...]  # one per data row; None: the default height
+    header_height: float
+    chart: Chart | None = None
+
+
+def row_mark(sheet: ResultSheet, row: Sequence[object]) -> Mark:
+    """The highlight a data row gets, from its values (see `Mark`)."""
+    values = {c.field: v for c, v in zip(sheet.columns, row, strict=False)}
+    if sheet is ALLOTMENTS:
+        if values.get("region") == TOTAL_LABEL:
+            return Mark.TOTAL
+        if values.get("population") is None:  # the row of CE licenses charged nowhere
+            return Mark.NOTICE
+        return Mark.PLAIN
+    if sheet is CE_CHARGES and not values.get("charged_region"):
+        return Mark.NOTICE
+    eligible = values.get("eligible_for_revocation") == "Yes" and sheet is not REVOCATIONS
+    if eligible or values.get("overdue_text") == "Yes":  # (every Revocations row is eligible)
+        return Mark.ALERT
+    if values.get("finding") == "Cannot judge":
+        return Mark.NOTICE
+    return Mark.PLAIN
+
+
+def display_text(column: Column, value: object) -> str:
+    """Roughly what Excel shows for a value under the column's number format."""
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        return value.strftime("%Y-%m-%d %H:%M:%S")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, bool):
+        return "TRUE"
+    if isinstance(value, int | float) and math.isfinite(value):
+        if column.kind is Kind.PERCENT:
+            return f"{value:.2%}"
+        if column.kind is Kind.MONEY:
+            return f"${value:,.2f}"
+        if column.kind is Kind.NUMBER:
+            return f"{value:,.2f}"
+        return f"{value:,.0f}" if float(value).is_integer() else f"{value:,}"
+    return str(value)
+
+
+def _longest_line(text: str) -> int:
+    return max((len(line) for line in text.split("\n")), default=0)
+
+
+def _header_width(header: str) -> float:
+    """Headers wrap onto up to three lines: the longest word, or a third of the header."""
+    words = header.split()
+    return max(max(len(w) for w in words), math.ceil(len(header) / 3)) + 1.5
+
+
+def is_prose(column: Column) -> bool:
+    """A column of sentences (Explanation, Basis, Reasons, Problem): it always wraps."""
+    return column.width >= WRAP_WIDTH
+
+
+def column_widths(
+    sheet: ResultSheet, rows: Sequence[Sequence[object]]
+) -> tuple[tuple[float, ...], tuple[bool, ...]]:
+    """Widths that fit the content and, together, the printed page; and which wrap.
+
+    Numbers, dates and IDs get what they need. Short-text columns (names, findings) get
+    theirs up to a cap, lowered until the sheet fits `PRINT_WIDTH`, and wrap beyond it;
+    the prose columns share what is left, at least `PROSE_MIN` each.
+    """
+    fits: list[float] = []
+    floors: list[float] = []  # a header word is never broken
+    for index, column in enumerate(sheet.columns):
+        longest = max((_longest_line(display_text(column, r[index])) for r in rows), default=0)
+        padding = 0.5 if column.kind in (Kind.DATE, Kind.DATETIME) else 1.5
+        fits.append(max(_header_width(column.header), longest + padding, 5.0))
+        floors.append(max(len(w) for w in column.header.split()) + 1.5)
+    kinds = [
+        "prose" if is_prose(c) else "text" if c.kind in (Kind.TEXT, Kind.CHOICE) else "fixed"
+        for c in sheet.columns
+    ]
+    prose = kinds.count("prose")
+
+    def widths_at(cap: float) -> list[float]:
+        return [
+            PROSE_MIN if kind == "prose" else min(fit, max(cap, floor)) if kind == "text" else fit
+            for kind, fit, floor in zip(kinds, fits, floors, strict=True)
+        ]
+
+    cap = float(NARROW_CAP)
+    while cap > 8 and sum(widths_at(cap)) > PRINT_WIDTH:
+        cap -= 1
+    widths = widths_at(cap)
+    if prose:
+        # The prose columns share what is left; on a sheet with many fixed columns (the
+        # Inactivity Report) they give up a little of their minimum before the page would
+        # have to shrink below legible.
+        share = (PRINT_WIDTH - sum(widths)) / prose + PROSE_MIN
+        floor = min(PROSE_MIN, max(PROSE_FLOOR, share))
+        widths = [
+            max(floor, min(fit, share)) if kind == "prose" else width
+            for kind, fit, width in zip(kinds, fits, widths, strict=True)
+        ]
+    wraps = [
+        kind == "prose" or (kind == "text" and fit > width)
+        for kind, fit, width in zip(kinds, fits, widths, strict=True)
+    ]
+    return tuple(round(w, 1) for w in widths), tuple(wraps)
+
+
+def lines_needed(text: str, width: float) -> int:
+    """How many lines wrapped text takes in a column (word wrap, a little pessimistic:
+    Calibri's average letter is narrower than the digit a width unit measures)."""
+    per_line = max(1, int((width - 1) * 1.3))
+    lines = 0
+    for paragraph in text.split("\n"):
+        used = 0
+        count = 1
+        for word in paragraph.split(" "):
+            size = len(word)
+            if used and used + 1 + size > per_line:
+                count += 1
+                used = 0
+            while size > per_line:  # a word longer than the line breaks anywhere
+                count += 1
+                size -= per_line
+            used += size + (1 if used else 0)
+        lines += count
+    return lines
+
+
+def _height(
+    columns: Sequence[Column],
+    values: Sequence[object],
+    widths: Sequence[float],
+    wraps: Sequence[bool],
+) -> float | None:
+    lines = 1
+    for column, value, width, wrap in zip(columns, values, widths, wraps, strict=False):
+        if wrap and value is not None:
+            lines = max(lines, lines_needed(display_text(column, value), width))
+    return LINE_HEIGHT * lines if lines > 1 else None
+
+
+def look(sheet: ResultSheet, rows: Sequence[Sequence[object]]) -> SheetLook:
+    """Everything about a result sheet's appearance that depends on its rows."""
+    widths, wraps = column_widths(sheet, rows)
+    header_lines = max(
+        lines_needed(c.header, w) for c, w in zip(sheet.columns, widths, strict=True)
+    )
+    marks = tuple(row_mark(sheet, r) for r in rows)
+    heights = tuple(_height(sheet.columns, r, widths, wraps) for r in rows)
+    return SheetLook(
+        widths=widths,
+        wraps=wraps,
+        marks=marks,
+        heights=heights,
+        header_height=max(2, header_lines) * HEADER_LINE,
+        chart=allotment_chart(sheet, rows, len(widths)),
+    )
+
+
+def allotment_chart(
+    sheet: ResultSheet, rows: Sequence[Sequence[object]], width: int
+) -> Chart | None:
+    """Allotment against In Use per region, below the Allotments table (on screen and paper)."""
+    if sheet is not ALLOTMENTS:
+        return None
+    fields = [c.field for c in sheet.columns]
+    regions = 0
+    for row in rows:
+        if row_mark(sheet, row) is not Mark.PLAIN:
+            break
+        regions += 1
+    if regions == 0:
+        return None
+    first = header_row(sheet) + 1
+    return Chart(
+        title=CHART_TITLE,
+        category_column=fields.index("region") + 1,
+        series_columns=(fields.index("allotment") + 1, fields.index("in_use") + 1),
+        first_row=first,
+        last_row=first + regions - 1,
+        anchor_row=first + len(rows) + 1,
+        anchor_column=0,
+        rows_tall=15,
+        columns_wide=min(width, 10),
+    )
+
+
+def footer(as_of: dt.date) -> str:
+    """The printed footer: sheet name left, As Of centre, page right (Excel's codes: &L &C
+    &R the sections, &A the sheet's name, &P the page, &N the pages)."""
+    return f"&L&A&CAs of {as_of.isoformat()}&RPage &P of &N"
+
+
+def title_line(
+    sheet: ResultSheet, *, as_of: dt.date, policy_version: str, policy_sha256: str
+) -> str:
+    """The line above a result sheet's header: what it is, As Of, which policy.
+
+    Short on purpose: text that runs past the last column widens the printed page."""
+    if not policy_version:
+        return f"{sheet.name} - as of {as_of.isoformat()} - no usable policy"
+    digest = f", SHA-256 {policy_sha256[:12]}" if policy_sha256 else ""
+    return f"{sheet.name} - as of {as_of.isoformat()} - policy {policy_version}{digest}"
+
+
+def shown_title(title: str, held_back: str | None) -> str:
+    """The title as written; a sheet an Error held back keeps its last good rows (SPEC §3)."""
+    if held_back is None:
+        return title
+    return f"{title} - HELD BACK ({held_back}): rows from the last good run"
