@@ -183,8 +183,9 @@ def _queued(policy: Policy, appeal: AppealRow, reason: Reason, as_of: dt.date) -
         f"{reason.reason or appeal.reason}: {heard}.",
         *([reason.note] if reason.note else []),
         f"Pending {days} days since it was filed on {appeal.filed_on}, {last}. The"
-        f" committee responds at each monthly meeting ({period.describe()}), though"
-        f" resolution may take several months, so {status}. {clause}",
+        f" committee is to respond within {period.describe()} of a discussion"
+        " (appeals.response_period; the policy asks for a response at each monthly"
+        f" meeting, though resolution may take several months), so {status}. {clause}",
     ]
     return _Queued(
         reason.committee,

@@ -435,3 +435,43 @@ def test_an_exception_ending_before_its_decision_is_flagged(adopted: Policy) -> 
         p.where.column == "Exception Until" and "never applied" in p.problem
         for p in results.problems
     )
+
+
+# ---------------------------------------------------------------- 11. check prints decisions
+
+
+def test_check_prints_the_eligible_licenses_the_allotments_and_the_problems(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["check", str(SAMPLE), "--as-of", "2026-11-24"]) == 0
+    captured = capsys.readouterr()
+    assert "Eligible for revocation (21), §1:" in captured.out
+    assert "  L-1003  Gasconade Valley Services  Inactive (§1.1)" in captured.out
+    assert "Not exempt under §1.E1: Gasconade Valley Services keeps license L-1002" in (
+        captured.out
+    )
+    assert "  Region 1: 4.10 -> 4, in use 4, available 0" in captured.out
+    assert "  Not charged to a region: in use 2" in captured.out
+    assert "  Total: 20.00 -> 23, in use 27, available -4" in captured.out
+    assert "Warning: Intakes!C7" in captured.err
+
+
+def test_a_misspelt_header_that_decides_results_is_an_error(tmp_path: Path) -> None:
+    rows = [
+        {
+            "License ID": "L-1",
+            "User": "U",
+            "Organization": "Org A",
+            "License Type": "Housing Project",
+            "Granted On": dt.date(2025, 1, 1),
+            "Revoked On": dt.date(2026, 1, 1),
+        }
+    ]
+    sheets = minimal_sheets(rows)
+    header = sheets["Licenses"][0]
+    header[header.index("Revoked On")] = "Revoked"
+    book = write_workbook(tmp_path / "b.xlsx", sheets)
+    assert main(["recalc", str(book), "--as-of", "2026-11-24"]) == 1
+    [error] = [p for p in sheet_dicts(book, "Problems") if p["Severity"] == "Error"]
+    assert 'The header "Revoked" is not a column' in str(error["Problem"])
+    assert 'Did you mean "Revoked On"?' in str(error["Problem"])

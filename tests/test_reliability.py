@@ -279,7 +279,8 @@ class Plant:
         )
         index = self.book.column("Licenses", header)
         self.book.sheets["Licenses"][0][index] = typo
-        self.expected.append(("Warning", "Licenses", f"{_letter(index)}1"))
+        # Both columns decide results: a misspelt header is an Error (it holds Licenses back).
+        self.expected.append(("Error", "Licenses", f"{_letter(index)}1"))
 
     def extra_column(self) -> None:
         self.book.sheets["Licenses"][0].append("Staff Notes")

@@ -25,7 +25,8 @@ from policy import adopted_policy_path, load_policy
 from policy.errors import PolicyError
 from workbook.errors import UsageError
 from workbook.hmis.importer import add_import_parser, run_import
-from workbook.layout import APPENDED_SHEETS, RESULT_SHEETS
+from workbook.layout import ALLOTMENTS, APPENDED_SHEETS, RESULT_SHEETS
+from workbook.results import allotment_rows
 from workbook.review.commands import (
     REVIEW_COMMANDS,
     add_review_parsers,
@@ -307,6 +308,8 @@ def _recalc_locked(args: argparse.Namespace, *, write: bool) -> int:
     if human:
         _print_header(workbook_path, outcome, out)
         _print_summary(outcome, out)
+        if not write:
+            _print_decisions(outcome, out)
     if not args.json:
         _print_problems(outcome.problems, outcome.cells, sys.stderr)
     destination: Path | None = None
@@ -438,6 +441,43 @@ def _print_summary(outcome: Outcome, out: TextIO) -> None:
         f" {plural(len(outcome.warnings), 'warning')}",
         file=out,
     )
+
+
+def _print_decisions(outcome: Outcome, out: TextIO) -> None:
+    """What `check` decided, as the result sheets would show it (README: Commands)."""
+    results = outcome.results
+    if results is None:
+        return
+    eligible = results.revocations
+    if "decisions" in results.held_back:
+        print(f"Inactivity: held back ({results.held_back['decisions']})", file=out)
+    else:
+        print(f"\nEligible for revocation ({len(eligible)}), §1:", file=out)
+        for d in eligible:
+            print(f"  {d.license_id}  {d.organization}  {d.finding} ({d.policy_clause})", file=out)
+            print(f"      {d.explanation}", file=out)
+    if "allotments" in results.held_back:
+        print(f"Allotments: held back ({results.held_back['allotments']})", file=out)
+        return
+    if results.allotment_summary is None:
+        return
+    print("\nAllotments, §2 (region: formula value, allotment, in use, available):", file=out)
+    for row in allotment_rows(results):
+        values = dict(zip((c.field for c in ALLOTMENTS.columns), row, strict=True))
+        value = values["formula_value"]
+        if not isinstance(value, float):  # Not charged to a region: only In Use
+            print(f"  {values['region']}: in use {_blank(values['in_use'])}", file=out)
+            continue
+        print(
+            f"  {values['region']}: {value:.2f} -> {_blank(values['allotment'])},"
+            f" in use {_blank(values['in_use'])}, available {_blank(values['available'])}",
+            file=out,
+        )
+    print("", file=out)
+
+
+def _blank(value: object) -> str:
+    return "-" if value is None else str(value)
 
 
 def _print_problems(problems: Sequence[Problem], cells: CellMap, err: TextIO) -> None:

@@ -67,6 +67,8 @@ class Column:
     note: str = ""  # what to enter, for the instructions and drop-downs
     # Yes/No columns: a blank cell is "not recorded" (None) rather than No.
     blank_unknown: bool = False
+    # Shown or passed on, never deciding a result: a misspelt header is only a Warning.
+    informational: bool = False
 
     @property
     def needs_value(self) -> bool:
@@ -142,8 +144,8 @@ REGIONS = InputSheet(
             minimum=1,
             note="blank when the Counties sheet gives it",
         ),
-        Column("CE Lead", "ce_lead", width=22),
-        Column("CE Lead Email", "ce_lead_email", width=28),
+        Column("CE Lead", "ce_lead", width=22, informational=True),
+        Column("CE Lead Email", "ce_lead_email", width=28, informational=True),
     ),
     RegionRow,
     row_label="{name}",
@@ -168,7 +170,13 @@ ORGANIZATIONS = InputSheet(
     (
         Column("Organization", "organization", required=True, width=40),
         Column("County", "county", width=22),
-        Column("Contact Email", "contact_email", width=30, note="where notices go (§8)"),
+        Column(
+            "Contact Email",
+            "contact_email",
+            width=30,
+            note="where notices go (§8)",
+            informational=True,
+        ),
         Column(
             "Level 3 Access Point",
             "level3_access_point",
@@ -216,7 +224,7 @@ LICENSES = InputSheet(
         ),
         Column("Region", "region", note="blank unless a CE Lead or the CE Committee chose one"),
         Column("County", "county", width=20),
-        Column("HMIS User ID", "hmis_user_id", Kind.ID),
+        Column("HMIS User ID", "hmis_user_id", Kind.ID, informational=True),
         Column("Granted On", "granted_on", Kind.DATE, required=True, width=13),
         Column("First Sign-In", "first_sign_in", Kind.DATE, width=13),
         Column("Last Client Data Entry", "last_client_data_entry", Kind.DATE, width=13),
@@ -271,7 +279,7 @@ APPEALS = InputSheet(
             width=24,
             note="Region allotment, Additional from HMIS, or Reassigned from <Region> (§4)",
         ),
-        Column("Notes", "notes", width=40),
+        Column("Notes", "notes", width=40, informational=True),
     ),
     AppealRow,
     optional=True,

@@ -172,21 +172,25 @@ def read_table(
     positions, unknown, problems = _match_headers(spec, header_row, cells)
     near, near_problems = _near_misses(spec, positions, unknown)
     problems += near_problems
+    misspelt = [p for p in near_problems if p.severity == "Error"]
     missing = [c for c in spec.columns if c.required and c.field not in positions]
     if missing:
         problems += _missing_columns(spec, grid, header_row, missing, near)
         names = ", ".join(f'"{c.header}"' for c in missing)
         return TableRead(problems=problems, unusable=f"the {spec.name} sheet has no {names} column")
+    unusable = None
+    if misspelt:
+        where = ", ".join(p.where.column or "" for p in misspelt)
+        unusable = f"a header of the {spec.name} sheet is misspelt ({where})"
     merged_problems = _merged_cells(spec, merged, set(positions.values()))
     if merged_problems:
         where = ", ".join(p.where.column or "" for p in merged_problems)
-        return TableRead(
-            problems=problems + merged_problems,
-            unusable=f"the {spec.name} sheet has merged cells ({where})",
-        )
+        unusable = unusable or f"the {spec.name} sheet has merged cells ({where})"
+    problems += merged_problems
     problems += _data_without_header(spec, grid, header_row)
     read = _data_rows(spec, grid, positions, cells)
     read.problems[:0] = problems
+    read.unusable = unusable
     return read
 
 
@@ -365,12 +369,21 @@ def _near_misses(
         if column.required:
             guesses.setdefault(column.field, (index, text))
             continue
+        # A column that decides something (Revoked On, Level 4 List Holder, ...) read as
+        # absent would change decisions silently: an Error that holds the sheet back.
+        decides = not column.informational
         problems.append(
             Problem(
-                "Warning",
+                "Error" if decides else "Warning",
                 Where(spec.name, column=f"{column_letter(index)}1"),
                 f'The header "{text}" is not a column hmis-licensing reads, so this column'
-                f' is ignored. Did you mean "{column.header}"?',
+                f' is ignored. Did you mean "{column.header}"?'
+                + (
+                    f" Its values decide results, so the sheets that need {spec.name} are"
+                    " held back until it is renamed."
+                    if decides
+                    else ""
+                ),
                 f'Rename the header to "{column.header}" if that is what the column holds.',
             )
         )
