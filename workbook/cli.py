@@ -21,6 +21,7 @@ import engine
 from engine.errors import HmisLicensingError
 from engine.model import Problem
 from policy import adopted_policy_path, load_policy
+from policy.adoption import check_notes
 from workbook.errors import UsageError
 from workbook.hmis.importer import add_import_parser, run_import
 from workbook.run import Outcome, evaluate
@@ -267,7 +268,10 @@ def _policy_check(path: Path | None) -> int:
         f"  §2 {allot.target} CE licenses, minimum {allot.minimum}, rounding {allot.rounding},"
         f" method {allot.method}"
     )
-    return 0
+    notes = check_notes(policy, Path(chosen).read_bytes())  # versions: policy/adoption.py
+    for line in notes.lines:
+        print(f"  {line}")
+    return 1 if notes.must_fix else 0
 
 
 def _excel_install(args: argparse.Namespace) -> int:
