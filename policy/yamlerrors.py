@@ -107,7 +107,9 @@ def _scan(text: str, depth: int = 0) -> _Scan:
     )
 
 
-def _parse_line(number: int, raw: str) -> tuple[_Line, _Scan]:
+def _parse_line(number: int, raw: str) -> tuple[list[_Line], _Scan]:
+    """One line as the walker sees it. `- name: x` is two: the dash of a list item, which
+    opens a block, and the key `name` two columns in, where the item's other keys line up."""
     scan = _scan(raw)
     content = scan.content
     indent = len(content) - len(content.lstrip(" "))
@@ -116,7 +118,14 @@ def _parse_line(number: int, raw: str) -> tuple[_Line, _Scan]:
     key = match.group("key").strip("\"'") if match else None
     opens = match is not None and body[match.end() :].strip() == ""
     item = body.startswith(("- ", "-\t")) or body == "-"
-    return _Line(number, indent, body, key, item, opens), scan
+    if item and key is not None:
+        inner = body[1:].lstrip(" \t")
+        column = indent + len(body) - len(inner)
+        return [
+            _Line(number, indent, "-", None, True, True),
+            _Line(number, column, inner, key, False, opens),
+        ], scan
+    return [_Line(number, indent, body, key, item, opens)], scan
 
 
 def _indent_step(lines: list[_Line]) -> int:
@@ -146,8 +155,8 @@ def diagnose(text: str, upto: int, top_level: frozenset[str] = frozenset()) -> D
             break
         if not raw.strip() or raw.lstrip().startswith("#"):
             continue
-        line, scan = _parse_line(number, raw)
-        significant.append(line)
+        parsed, scan = _parse_line(number, raw)
+        significant += parsed
         if number <= upto and scan.open_quote is not None:
             stop = _open_quote(number, raw, scan.open_quote)
         elif number <= upto and scan.open_bracket is not None:
@@ -260,7 +269,7 @@ class _Walker:
         if outer is not None and line.indent > outer.indent:
             return _under_first(opener, outer, line)
         before = self.closed_at.get(opener.number)
-        agreeing = previous is not None and previous.number != popped.number
+        agreeing = previous is not None and previous is not popped
         known = opener.indent == 0 and opener.key in self.top_level
         if before is not None and agreeing and not known and before.indent == line.indent:
             return _under_between(opener, before, line)
@@ -333,7 +342,8 @@ def _open_bracket(number: int, raw: str, column: int) -> Diagnosis:
 
 def _parent(lines: list[_Line], child: _Line) -> _Line | None:
     """The line that opened the block `child` starts."""
-    before = [c for c in lines if c.number < child.number and c.indent < child.indent]
+    position = next(i for i, c in enumerate(lines) if c is child)
+    before = [c for c in lines[:position] if c.indent < child.indent]
     return before[-1] if before else None
 
 
@@ -341,7 +351,7 @@ def _odd_one(lines: list[_Line], first: _Line, line: _Line, step: int) -> Diagno
     """When a block's first key is off the file's grid and `line` is on it, blame the first."""
     parent = _parent(lines, first)
     expected = parent.indent + step if parent else 0
-    if first.number == line.number or first.indent == expected or line.indent != expected:
+    if first is line or first.indent == expected or line.indent != expected:
         return None
     where = f"the other keys of {parent.name}" if parent else "the other top-level keys"
     more = "more" if first.indent > expected else "less"

@@ -25,6 +25,7 @@ from policy.adoption import check_notes
 from workbook.errors import UsageError
 from workbook.hmis.importer import add_import_parser, run_import
 from workbook.run import Outcome, evaluate
+from workbook.scenarios import add_policy_test_parser, run_policy_test
 from workbook.tables import CellMap
 from workbook.xlsx.package import check_workbook_file
 from workbook.xlsx.read import read_snapshot
@@ -102,6 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sample.add_argument("--force", action="store_true", help="overwrite an existing file")
     add_import_parser(commands, _date)
+    add_policy_test_parser(policy_commands)
     _add_excel_commands(commands)
     return parser
 
@@ -136,6 +138,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command in ("recalc", "check"):
             return _recalc(args, write=args.command == "recalc")
+        if args.command == "policy" and args.policy_command == "test":
+            return run_policy_test(args)
         if args.command == "policy":
             return _policy_check(args.file)
         if args.command == "sample":
