@@ -22,6 +22,7 @@ from engine.errors import HmisLicensingError
 from engine.model import Problem
 from policy import adopted_policy_path, load_policy
 from policy.adoption import check_notes
+from workbook.diff import add_diff_parser, run_diff
 from workbook.errors import UsageError
 from workbook.hmis.importer import add_import_parser, run_import
 from workbook.run import Outcome, evaluate
@@ -103,6 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sample.add_argument("--force", action="store_true", help="overwrite an existing file")
     add_import_parser(commands, _date)
+    add_diff_parser(commands, _date)
     add_policy_test_parser(policy_commands)
     _add_excel_commands(commands)
     return parser
@@ -142,6 +144,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_policy_test(args)
         if args.command == "policy":
             return _policy_check(args.file)
+        if args.command == "diff":
+            return run_diff(args)
         if args.command == "sample":
             return _sample(args.destination, args.force)
         if args.command == "import-activity":
