@@ -194,7 +194,10 @@ def test_the_base_defaults_to_the_adopted_policy_and_output_goes_to_a_file(
     code, printed = diff(capsys, workbook, "--policy", target_25(tmp_path), "--output", out)
     assert code == 0 and printed == ""
     report = out.read_text(encoding="utf-8")
-    assert f"**Base:** `{adopted_policy_path().name}` version 1.0.0" in report
+    assert (
+        f"**Base:** `{adopted_policy_path().name}` (the adopted policy shipped with"
+        " hmis-licensing) version 1.0.0" in report
+    )
     assert "Region 1: 4 → 5" in report
 
 

@@ -415,10 +415,19 @@ def _code(text: object) -> str:
 
 
 def _policy_line(label: str, side: PolicySide) -> str:
+    shipped = " (the adopted policy shipped with hmis-licensing)" if _is_shipped(side) else ""
     return (
-        f"**{label}:** {_code(Path(side.source).name or 'policy')} version {_md(side.version)},"
+        f"**{label}:** {_code(Path(side.source).name or 'policy')}{shipped} version"
+        f" {_md(side.version)},"
         f" effective {side.effective_date}, SHA-256 `{side.sha256[:12]}`"
     )
+
+
+def _is_shipped(side: PolicySide) -> bool:
+    try:
+        return Path(side.source).resolve() == adopted_policy_path().resolve()
+    except OSError:
+        return False
 
 
 def _summary(report: DiffReport) -> str:
