@@ -59,7 +59,8 @@ def test_target_25_moves_region_1_from_4_to_5(
     assert "| `ce_allotment.target` | 20 | 25 |" in report
     assert "| `policy.version` | 1.0.0 | 1.1.0 |" in report
     assert "- Total: 23 → 27 (target 20 → 25)" in report
-    assert "**Base:** `policy.yaml` version 1.0.0" in report
+    assert "**Base:** `policy.yaml` (the adopted policy shipped with hmis-licensing)" in report
+    assert "**New:** `policy.yaml` version 1.1.0, effective 2025-01-01, SHA-256" in report
     assert "## Policy diff: 1.0.0 → 1.1.0" in report
     assert "0 licenses change finding, exception or eligibility" in report
 
