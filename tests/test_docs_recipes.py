@@ -139,6 +139,17 @@ _COMMAND = re.compile(r"""^\s*(?:"?[$%]\{?HMIS_LICENSING\}?%?"?|hmis-licensing)\
 _SHELL_END = re.compile(r"\s(?:\d?>>?|\||;|&&|2>&1)")
 
 
+def code_lines(markdown: str) -> list[str]:
+    """The lines inside the fenced code blocks of a Markdown text, continuations joined."""
+    inside, lines = False, []
+    for line in markdown.replace("\\\n", " ").splitlines():
+        if line.lstrip().startswith("```"):
+            inside = not inside
+        elif inside:
+            lines.append(line)
+    return lines
+
+
 def documented_commands() -> list[tuple[str, str]]:
     """Every `hmis-licensing ...` line in the recipes and the README's code blocks."""
     sources = [DOCS / "policy-ci.yml", DOCS / "nightly-recalc.sh", DOCS / "nightly-recalc.cmd"]
@@ -146,9 +157,12 @@ def documented_commands() -> list[tuple[str, str]]:
     for path in sources:
         text = path.read_text(encoding="utf-8").replace("\\\n", " ")
         found += [(path.name, line) for line in text.splitlines()]
-    readme = (REPO / "README.md").read_text(encoding="utf-8")
-    for block in re.findall(r"```(?:sh|bash|text|bat|cmd|powershell)?\n(.*?)```", readme, re.S):
-        found += [("README.md", line) for line in block.replace("\\\n", " ").splitlines()]
+    readme = (REPO / "README.md").read_text("utf-8")
+    found += [("README.md", line) for line in code_lines(readme)]
+    spans = re.findall(r"`(hmis-licensing [^`]+)`", readme.replace("\n", " "))
+    found += [  # a command named in prose (`hmis-licensing recalc`) is not a command line
+        ("README.md", span) for span in spans if not set(span) & set("[]|<>") and " " in span[15:]
+    ]
     commands = []
     for where, line in found:
         match = _COMMAND.match(line.split(" && ")[-1] if " && " in line else line)
@@ -168,3 +182,19 @@ def test_every_documented_command_is_one_the_command_line_accepts() -> None:
             parser.parse_args(argv)
         except SystemExit:  # pragma: no cover - the message says which
             pytest.fail(f"{where}: `hmis-licensing {command}` is not accepted")
+
+
+def test_the_readme_scenarios_pass(tmp_path: Path) -> None:
+    from policy import adopted_policy_path, load_policy
+    from workbook.scenarios import run_files
+
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    blocks = [b for b in re.findall(r"```yaml\n(.*?)```", readme, re.S) if b.startswith("- name:")]
+    assert blocks
+    for number, block in enumerate(blocks):
+        path = tmp_path / f"readme-{number}.yaml"
+        path.write_text(block, encoding="utf-8")
+        run = run_files([path], load_policy(adopted_policy_path()))
+        assert run.count("passed") == len(run.all) > 0, [
+            f.message for r in run.all for f in r.failures
+        ]

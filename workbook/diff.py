@@ -589,7 +589,10 @@ def _problems_markdown(report: DiffReport) -> list[str]:
     for label, rows in (("base", report.problems_only_base), ("new", report.problems_only_new)):
         if rows:
             out += ["", f"### Problems only under the {label} policy ({len(rows)})", ""]
-            out += [f"- {_md(s)} {_md(sh)}!{_md(c)}: {_md(p)}" for s, sh, c, p, _ in rows]
+            out += [
+                f"- {_md(s)} {_md(sh)}{'!' + _md(c) if c else ''}: {_md(p)}"
+                for s, sh, c, p, _ in rows
+            ]
     if any(report.errors):
         out += [
             "",
