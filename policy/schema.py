@@ -179,34 +179,42 @@ def _describe(
         line = _line(lines, path)
         return [(line, f"{source}:{line} {_dotted((*path, missing))}: missing (required).")]
     line = _line(lines, path)
-    message = error.message
-    if error.validator == "type" and error.validator_value == "boolean":
-        message = f"{instance!r} is not true or false; write true or false"
-    elif error.validator == "type" and error.validator_value == "string":
-        message = f"{instance!r} is not text; write it in quotes"
-    elif (
-        error.validator == "type"
-        and error.validator_value == "object"
-        and isinstance(instance, str)
-    ):
-        message = _section_expected(path, instance, data)
-    elif error.validator == "type" and error.validator_value == "object" and instance is None:
-        message = (
+    return [(line, f"{source}:{line} {where}: {_value_message(error, path, data)}")]
+
+
+def _type_message(error: ValidationError, path: Path_, data: Any) -> str | None:
+    """A value of the wrong kind, in the words of what to write instead."""
+    instance, wanted = error.instance, error.validator_value
+    if wanted == "boolean":
+        return f"{instance!r} is not true or false; write true or false"
+    if wanted == "string":
+        return f"{instance!r} is not text; write it in quotes"
+    if wanted == "object" and isinstance(instance, str):
+        return _section_expected(path, instance, data)
+    if wanted == "object" and instance is None:
+        return (
             f"`{path[-1] if path else ''}` has nothing under it: its keys must be indented"
             " further than it"
         )
-    elif error.validator == "format" and error.validator_value == "date":
-        message = f"{instance!r} is not a real date; write yyyy-mm-dd"
-    elif error.validator == "enum":
-        message = f"{instance!r} is not allowed; use one of: " + ", ".join(
+    return None
+
+
+def _value_message(error: ValidationError, path: Path_, data: Any) -> str:
+    instance = error.instance
+    if error.validator == "type":
+        return _type_message(error, path, data) or error.message
+    if error.validator == "format" and error.validator_value == "date":
+        return f"{instance!r} is not a real date; write yyyy-mm-dd"
+    if error.validator == "enum":
+        return f"{instance!r} is not allowed; use one of: " + ", ".join(
             str(v) for v in cast(list[Any], error.validator_value)
         )
-    elif error.validator == "const":
-        message = f"{instance!r} is not supported; it must be {error.validator_value!r}"
-    elif error.validator in ("maxProperties", "minProperties") and set(_properties(error)) == {
+    if error.validator == "const":
+        return f"{instance!r} is not supported; it must be {error.validator_value!r}"
+    if error.validator in ("maxProperties", "minProperties") and set(_properties(error)) == {
         "months",
         "weeks",
         "days",
     }:
-        message = f"{instance!r}: give exactly one of months, weeks or days"
-    return [(line, f"{source}:{line} {where}: {message}")]
+        return f"{instance!r}: give exactly one of months, weeks or days"
+    return error.message
