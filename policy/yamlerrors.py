@@ -19,9 +19,12 @@ Only the failing file's own text is inspected; nothing here decides what is vali
 from __future__ import annotations
 
 import itertools
+import json
 import re
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
 from typing import Any
 
 _KEY = re.compile(
@@ -474,10 +477,11 @@ def explain(exc: Any, text: str, source: str) -> tuple[str, str]:
     return _shown(found, text, source), found.fix
 
 
+@cache
 def _top_level_keys() -> frozenset[str]:
-    from policy.schema import policy_schema  # here: policy.schema imports the loader
-
-    return frozenset(policy_schema().get("properties", {}))
+    """The schema's top-level keys, read here: policy.schema imports the loader, and so this."""
+    text = resources.files("policy").joinpath("policy.schema.json").read_text("utf-8")
+    return frozenset(json.loads(text).get("properties", {}))
 
 
 def _unclosed_quote(text: str, mark: Any) -> Diagnosis:
