@@ -22,6 +22,8 @@ from policy.yamlerrors import show_line
 MAX_POLICY_BYTES = 1_000_000
 
 Path_ = tuple[str | int, ...]
+# In the line map, the line of a value written below its key: lines[(*path, VALUE_LINE)].
+VALUE_LINE = "\x00value"
 
 
 class _StrictLoader(yaml.SafeLoader):
@@ -160,6 +162,8 @@ def _to_python(
     value = loader.construct_object(node)
     if isinstance(value, float) and not math.isfinite(value):
         raise _Refused(node.start_mark, f"{value} is not a usable number", "write a number")
+    if node.start_mark.line + 1 != lines[path]:  # a value on a line of its own
+        lines[(*path, VALUE_LINE)] = node.start_mark.line + 1
     return value
 
 

@@ -16,7 +16,7 @@ from typing import Any, cast
 from jsonschema import Draft202012Validator, FormatChecker  # type: ignore[import-untyped,unused-ignore]
 from jsonschema.exceptions import ValidationError  # type: ignore[import-untyped,unused-ignore]
 
-from policy.loader import Path_, _dotted
+from policy.loader import VALUE_LINE, Path_, _dotted
 
 
 @cache
@@ -122,10 +122,7 @@ def _section_expected(path: Path_, text: str, data: Any) -> str:
         return _misplaced_message(path, elsewhere[0])
     words = text.rsplit(" ", 1)
     example = f"`{words[0]}: {words[1]}`" if len(words) == 2 else "`key: value`"
-    return (
-        f"{text!r} is text where keys and values belong (on the line below): a colon is"
-        f" missing; write {example}"
-    )
+    return f"{text!r} is text where keys and values belong: a colon is missing; write {example}"
 
 
 def _properties(error: ValidationError) -> dict[str, Any]:
@@ -179,6 +176,7 @@ def _describe(
         line = _line(lines, path)
         return [(line, f"{source}:{line} {_dotted((*path, missing))}: missing (required).")]
     line = _line(lines, path)
+    line = lines.get((*path, VALUE_LINE), line) if error.validator == "type" else line
     return [(line, f"{source}:{line} {where}: {_value_message(error, path, data)}")]
 
 

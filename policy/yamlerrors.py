@@ -22,7 +22,7 @@ import itertools
 import json
 import re
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -55,6 +55,7 @@ class _Line:
     key: str | None
     item: bool  # a list item ("- ...")
     opens: bool  # "key:" with nothing after it: a nested block follows
+    comment_indent: int | None = None  # indentation of the comment right above, if any
 
     @property
     def name(self) -> str:
@@ -144,6 +145,7 @@ def diagnose(text: str, upto: int, top_level: frozenset[str] = frozenset()) -> D
     """The first line, up to line `upto`, that breaks the file's own pattern."""
     significant: list[_Line] = []
     stop: Diagnosis | None = None  # a tab, or a bracket or quote left open: read no further
+    comment: int | None = None  # the indentation of the comment lines just read
     for number, raw in enumerate(text.split("\n"), start=1):
         lead = raw[: len(raw) - len(raw.lstrip(" \t"))]
         if "\t" in lead and raw.strip() and stop is None and number <= upto:
@@ -157,8 +159,12 @@ def diagnose(text: str, upto: int, top_level: frozenset[str] = frozenset()) -> D
         if stop is not None and number >= stop.line:
             break
         if not raw.strip() or raw.lstrip().startswith("#"):
+            blank = not raw.strip()
+            comment = None if blank else len(raw) - len(raw.lstrip(" "))
             continue
         parsed, scan = _parse_line(number, raw)
+        parsed[-1] = replace(parsed[-1], comment_indent=comment)
+        comment = None
         significant += parsed
         if number <= upto and scan.open_quote is not None:
             stop = _open_quote(number, raw, scan.open_quote)
@@ -233,6 +239,12 @@ class _Walker:
             return _missing_colon(previous, opens=True)
         closed = self.closed_at.get(previous.number)
         if closed is not None and closed.indent == line.indent:
+            # Its own comment, left where it was, says which of the two lines moved.
+            if line.comment_indent == previous.indent and previous.comment_indent in (
+                None,
+                previous.indent,
+            ):
+                return _over_indented(line, previous, self.blocks[-1])
             return _under_between(previous, closed, line)
         outer = self.childless.get(previous.number)
         if outer is not None and line.indent > outer.indent:

@@ -10,12 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from policy import adopted_policy_path
+from policy import adopted_policy_path, load_policy
 from tests.conftest import SAMPLE
 from workbook.cli import main
 from workbook.diff import _md
 
 AS_OF = "2026-11-24"
+V = load_policy(adopted_policy_path()).version  # the adopted version (1.0.0 today)
+VERSION_LINE = f'version: "{V}"'
 
 
 def policy_variant(tmp_path: Path, name: str, *pairs: tuple[str, str]) -> Path:
@@ -46,7 +48,7 @@ def target_25(tmp_path: Path) -> Path:
         tmp_path,
         "policy.yaml",
         ("target: 20", "target: 25"),
-        ('version: "1.0.0"', 'version: "1.1.0"'),
+        (VERSION_LINE, 'version: "9.0.0"'),
     )
 
 
@@ -57,11 +59,11 @@ def test_target_25_moves_region_1_from_4_to_5(
     assert code == 0
     assert "\n- Region 1: 4 → 5 (formula value 4.10 → 5.13;" in report
     assert "| `ce_allotment.target` | 20 | 25 |" in report
-    assert "| `policy.version` | 1.0.0 | 1.1.0 |" in report
+    assert f"| `policy.version` | {V} | 9.0.0 |" in report
     assert "- Total: 23 → 27 (target 20 → 25)" in report
     assert "**Base:** `policy.yaml` (the adopted policy shipped with hmis-licensing)" in report
-    assert "**New:** `policy.yaml` version 1.1.0, effective 2025-01-01, SHA-256" in report
-    assert "## Policy diff: 1.0.0 → 1.1.0" in report
+    assert "**New:** `policy.yaml` version 9.0.0, effective 2025-01-01, SHA-256" in report
+    assert f"## Policy diff: {V} → 9.0.0" in report
     assert "0 licenses change finding, exception or eligibility" in report
 
 
@@ -72,7 +74,7 @@ def test_a_shorter_window_lists_the_licenses_that_become_eligible_with_both_expl
         tmp_path,
         "three-months.yaml",
         ("client_data_window: {months: 6}", "client_data_window: {months: 3}"),
-        ('version: "1.0.0"', 'version: "1.1.0"'),
+        (VERSION_LINE, 'version: "9.0.0"'),
     )
     code, text = diff(capsys, workbook, "--policy", three, "--as-of", AS_OF, "--json")
     assert code == 0
@@ -197,7 +199,7 @@ def test_the_base_defaults_to_the_adopted_policy_and_output_goes_to_a_file(
     report = out.read_text(encoding="utf-8")
     assert (
         f"**Base:** `{adopted_policy_path().name}` (the adopted policy shipped with"
-        " hmis-licensing) version 1.0.0" in report
+        f" hmis-licensing) version {V}" in report
     )
     assert "Region 1: 4 → 5" in report
 

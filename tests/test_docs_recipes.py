@@ -55,7 +55,8 @@ def test_the_ci_workflow_checks_tests_and_diffs_a_policy_change(tmp_path: Path) 
     git(repo, "commit", "-q", "-m", "adopted")
     git(repo, "update-ref", "refs/remotes/origin/main", "HEAD")
     text = (repo / "policy.yaml").read_text(encoding="utf-8")
-    text = text.replace("target: 20", "target: 25").replace('"1.0.0"', '"1.1.0"')
+    version = yaml.safe_load(text)["policy"]["version"]
+    text = text.replace("target: 20", "target: 25").replace(f'"{version}"', '"9.0.0"')
     (repo / "policy.yaml").write_text(text, encoding="utf-8")
     output, summary = tmp_path / "output", tmp_path / "summary"
     result = subprocess.run(
@@ -73,7 +74,7 @@ def test_the_ci_workflow_checks_tests_and_diffs_a_policy_change(tmp_path: Path) 
     assert outputs == {"check": "0", "test": "1"}  # the worked example now gives 5, not 4
     report = (repo / "report-short.md").read_text(encoding="utf-8")
     assert report.startswith("## hmis-licensing: this policy change\n\n**policy check** passed")
-    assert "Version 1.1.0 is not adopted yet" in report
+    assert "Version 9.0.0 is not adopted yet" in report
     assert "**policy test** **failed** (exit 1): " in report
     assert "Allotments, Region 1, Allotment: expected 4, found 5." in report
     assert "- Region 1: 4 → 5 (formula value 4.10 → 5.13;" in report

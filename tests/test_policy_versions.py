@@ -29,6 +29,11 @@ from tests.conftest import SAMPLE
 from workbook.cli import main
 
 ADOPTED_TEXT = adopted_policy_path().read_text(encoding="utf-8")
+SHIPPED = load_policy(adopted_policy_path())
+V = SHIPPED.version  # the adopted version the repository ships (1.0.0 today)
+VERSION_LINE = f'version: "{V}"'
+NEW = "9.0.0"  # higher than any version adopted
+OLD = "0.0.1"  # lower than any
 
 
 def variant(tmp_path: Path, name: str, *pairs: tuple[str, str]) -> Path:
@@ -43,16 +48,15 @@ def variant(tmp_path: Path, name: str, *pairs: tuple[str, str]) -> Path:
 
 def test_the_shipped_policy_is_the_latest_adopted_version_byte_for_byte() -> None:
     latest = adopted_versions()[-1]
-    policy = load_policy(adopted_policy_path())
-    assert (latest.version, latest.effective_date) == ("1.0.0", dt.date(2025, 1, 1))
     assert latest.path.read_bytes() == adopted_policy_path().read_bytes(), (
-        "policy.yaml differs from policy/adopted/1.0.0.yaml. If this change is a new version"
-        " of the policy, raise policy.version and adopt it (README, Changing the policy). If"
-        " 1.0.0 was never used in a real run (policy.yaml changed before the first release),"
-        " copy policy.yaml over policy/adopted/1.0.0.yaml once and put its new SHA-256 in"
-        " policy/CHANGELOG.md."
+        f"policy.yaml (version {V}) is not the latest adopted file"
+        f" (policy/adopted/{latest.version}.yaml). A new version of the policy is adopted by"
+        f" copying policy.yaml to policy/adopted/{V}.yaml and adding it, with its SHA-256"
+        f" ({SHIPPED.sha256}), to policy/CHANGELOG.md (README, Changing the policy)."
     )
-    assert policy.sha256 == latest.sha256
+    assert (latest.version, latest.effective_date) == (V, SHIPPED.effective_date)
+    assert SHIPPED.sha256 == latest.sha256
+    assert adopted_versions()[0].version == "1.0.0"  # the first adoption is kept forever
 
 
 def test_the_changelog_records_every_adopted_file_and_its_fingerprint() -> None:
@@ -75,7 +79,7 @@ def kept(tmp_path: Path) -> tuple[Path, Path]:
 
 def test_an_edited_adopted_version_is_caught(tmp_path: Path) -> None:
     folder, changelog = kept(tmp_path)
-    path = folder / "1.0.0.yaml"
+    path = folder / "1.0.0.yaml"  # the first adopted version
     path.write_text(path.read_text().replace("target: 20", "target: 25"), encoding="utf-8")
     problems = verify_adopted(folder, changelog)
     assert len(problems) == 1
@@ -86,11 +90,11 @@ def test_an_edited_adopted_version_is_caught(tmp_path: Path) -> None:
 
 def test_an_adopted_file_without_changelog_entry_or_misnamed_is_caught(tmp_path: Path) -> None:
     folder, changelog = kept(tmp_path)
-    text = ADOPTED_TEXT.replace('version: "1.0.0"', 'version: "1.1.0"')
-    (folder / "1.2.0.yaml").write_text(text, encoding="utf-8")
+    text = ADOPTED_TEXT.replace(VERSION_LINE, 'version: "8.0.0"')
+    (folder / "8.1.0.yaml").write_text(text, encoding="utf-8")
     problems = verify_adopted(folder, changelog)
-    assert any("holds policy.version 1.1.0" in p for p in problems)
-    assert any("version 1.2.0 has no entry in CHANGELOG.md" in p for p in problems)
+    assert any("holds policy.version 8.0.0" in p for p in problems)
+    assert any("version 8.1.0 has no entry in CHANGELOG.md" in p for p in problems)
     (folder / "1.0.0.yaml").unlink()
     assert any(
         "version 1.0.0 is listed but adopted/1.0.0.yaml is not kept" in p
@@ -107,7 +111,7 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
 def test_policy_check_names_the_adopted_version(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "policy", "check")
     assert code == 0
-    assert "Adopted version 1.0.0 (policy/adopted/1.0.0.yaml), byte for byte." in out
+    assert f"Adopted version {V} (policy/adopted/{V}.yaml), byte for byte." in out
 
 
 def test_a_change_that_keeps_the_version_is_refused_with_what_changed(
@@ -116,7 +120,7 @@ def test_a_change_that_keeps_the_version_is_refused_with_what_changed(
     edited = variant(tmp_path, "policy.yaml", ("target: 20", "target: 25"))
     code, out, _ = run(capsys, "policy", "check", str(edited))
     assert code == 1
-    assert "Changed but still 1.0.0: raise policy.version." in out
+    assert f"Changed but still {V}: raise policy.version." in out
     assert "ce_allotment.target: 20 → 25" in out
 
 
@@ -127,15 +131,15 @@ def test_a_raised_version_is_not_adopted_yet(
         tmp_path,
         "policy.yaml",
         ("target: 20", "target: 25"),
-        ('version: "1.0.0"', 'version: "1.1.0"'),
+        (VERSION_LINE, f'version: "{NEW}"'),
     )
     code, out, _ = run(capsys, "policy", "check", str(raised))
     assert code == 0
-    assert "Version 1.1.0 is not adopted yet (the latest adopted is 1.0.0" in out
-    assert "copy it to policy/adopted/1.1.0.yaml" in out
-    lower = variant(tmp_path, "lower.yaml", ('version: "1.0.0"', 'version: "0.9.0"'))
+    assert f"Version {NEW} is not adopted yet (the latest adopted is {V}" in out
+    assert f"copy it to policy/adopted/{NEW}.yaml" in out
+    lower = variant(tmp_path, "lower.yaml", (VERSION_LINE, f'version: "{OLD}"'))
     code, out, _ = run(capsys, "policy", "check", str(lower))
-    assert "a new version must be higher than 1.0.0" in out
+    assert f"a new version must be higher than {V}" in out
 
 
 def test_comments_only_keep_the_values_but_not_the_fingerprint(tmp_path: Path) -> None:
@@ -147,14 +151,15 @@ def test_comments_only_keep_the_values_but_not_the_fingerprint(tmp_path: Path) -
 
 
 def kept_versions(tmp_path: Path) -> Path:
-    """Two adopted versions: 0.9.0 from 2024-01-01, and today's 1.0.0 from 2025-01-01."""
+    """Two adopted versions: OLD from 2024-01-01, and the shipped one from 2025-01-01."""
+    assert SHIPPED.effective_date == dt.date(2025, 1, 1)
     folder = tmp_path / "adopted"
     folder.mkdir()
-    shutil.copyfile(adopted_folder() / "1.0.0.yaml", folder / "1.0.0.yaml")
-    older = ADOPTED_TEXT.replace('version: "1.0.0"', 'version: "0.9.0"').replace(
+    shutil.copyfile(adopted_policy_path(), folder / f"{V}.yaml")
+    older = ADOPTED_TEXT.replace(VERSION_LINE, f'version: "{OLD}"').replace(
         "effective_date: 2025-01-01", "effective_date: 2024-01-01"
     )
-    (folder / "0.9.0.yaml").write_text(older, encoding="utf-8")
+    (folder / f"{OLD}.yaml").write_text(older, encoding="utf-8")
     return folder
 
 
@@ -166,24 +171,24 @@ def test_the_adopted_version_in_force_on_a_date(tmp_path: Path) -> None:
     }
     assert on["2023-12-31"] is None
     assert {day: a.version for day, a in on.items() if a} == {
-        "2024-01-01": "0.9.0",
-        "2024-12-31": "0.9.0",
-        "2025-01-01": "1.0.0",
-        "2026-11-24": "1.0.0",
+        "2024-01-01": OLD,
+        "2024-12-31": OLD,
+        "2025-01-01": V,
+        "2026-11-24": V,
     }
 
 
 def test_an_as_of_date_before_the_effective_date_names_the_version_then(tmp_path: Path) -> None:
-    policy = load_policy(adopted_policy_path())
+    policy = SHIPPED
     folder = kept_versions(tmp_path)
     assert in_force_warning(policy, dt.date(2025, 1, 1), folder) is None
     warning = in_force_warning(policy, dt.date(2024, 6, 1), folder)
     assert warning is not None and warning.severity == "Warning"
     assert warning.problem == (
-        "On 2024-06-01 the adopted policy in force was version 0.9.0 (effective 2024-01-01,"
-        " policy/adopted/0.9.0.yaml), not 1.0.0, which took effect on 2025-01-01."
+        f"On 2024-06-01 the adopted policy in force was version {OLD} (effective 2024-01-01,"
+        f" policy/adopted/{OLD}.yaml), not {V}, which took effect on 2025-01-01."
     )
-    assert str(folder / "0.9.0.yaml") in warning.how_to_fix
+    assert str(folder / f"{OLD}.yaml") in warning.how_to_fix
     none_kept = in_force_warning(policy, dt.date(2023, 6, 1), folder)
     assert none_kept is not None
     assert "No adopted policy version kept in policy/adopted/ was in force on 2023-06-01" in (
@@ -195,7 +200,7 @@ def test_check_warns_on_a_back_dated_run(capsys: pytest.CaptureFixture[str]) -> 
     code, _, err = run(capsys, "check", str(SAMPLE), "--as-of", "2024-06-01")
     assert code == 0
     assert "Warning: policy.yaml: No adopted policy version kept in policy/adopted/ was in" in err
-    assert "force on 2024-06-01: version 1.0.0 took effect on 2025-01-01" in err
+    assert f"force on 2024-06-01: version {V} took effect on 2025-01-01" in err
 
 
 # ----------------------------------------------------------------------- schema versions
