@@ -238,27 +238,35 @@ def in_force_warning(policy: Policy, as_of: dt.date, folder: Path | None = None)
     if as_of >= policy.effective_date:
         return None
     try:
-        in_force = adopted_version_on(as_of, folder)
+        kept = adopted_versions(folder)
     except PolicyError:
-        in_force = None
+        kept = []
+    in_force = [a for a in kept if a.effective_date <= as_of]
     where = Where(Path(policy.source).name if policy.source else "policy.yaml")
-    if in_force is None:
+    where = Where(where.sheet, column="policy.effective_date")
+    if not in_force:
+        earliest = (
+            f": the earliest kept, {kept[0].version}, took effect on {kept[0].effective_date}"
+            if kept
+            else ""
+        )
         return Problem(
             "Warning",
             where,
-            f"No adopted policy version kept in policy/adopted/ was in force on {as_of}:"
-            f" version {policy.version} took effect on {policy.effective_date}, and no"
-            " earlier version is kept.",
+            f"No adopted policy version kept in policy/adopted/ was in force on {as_of}"
+            f"{earliest}; version {policy.version}, used here, took effect on"
+            f" {policy.effective_date}.",
             "Judge this date with the policy that was in force then (--policy FILE), or"
             " choose an as-of date on or after the effective date.",
         )
+    then = in_force[-1]
     return Problem(
         "Warning",
         where,
-        f"On {as_of} the adopted policy in force was version {in_force.version} (effective"
-        f" {in_force.effective_date}, policy/adopted/{in_force.path.name}), not"
-        f" {policy.version}, which took effect on {policy.effective_date}.",
-        f"To judge {as_of} by the rules then in force, recalculate with --policy {in_force.path}.",
+        f"On {as_of} the adopted policy in force was version {then.version} (effective"
+        f" {then.effective_date}, policy/adopted/{then.path.name}), not {policy.version},"
+        f" which took effect on {policy.effective_date}.",
+        f"To judge {as_of} by the rules then in force, recalculate with --policy {then.path}.",
     )
 
 

@@ -191,16 +191,21 @@ def test_an_as_of_date_before_the_effective_date_names_the_version_then(tmp_path
     assert str(folder / f"{OLD}.yaml") in warning.how_to_fix
     none_kept = in_force_warning(policy, dt.date(2023, 6, 1), folder)
     assert none_kept is not None
-    assert "No adopted policy version kept in policy/adopted/ was in force on 2023-06-01" in (
-        none_kept.problem
+    assert none_kept.problem == (
+        f"No adopted policy version kept in policy/adopted/ was in force on 2023-06-01: the"
+        f" earliest kept, {OLD}, took effect on 2024-01-01; version {V}, used here, took effect"
+        " on 2025-01-01."
     )
 
 
 def test_check_warns_on_a_back_dated_run(capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run(capsys, "check", str(SAMPLE), "--as-of", "2024-06-01")
     assert code == 0
-    assert "Warning: policy.yaml: No adopted policy version kept in policy/adopted/ was in" in err
-    assert f"force on 2024-06-01: version {V} took effect on 2025-01-01" in err
+    assert (
+        "Warning: policy.yaml!policy.effective_date: No adopted policy version kept in"
+        " policy/adopted/ was in force on 2024-06-01: the earliest kept, 1.0.0, took effect on"
+        f" 2025-01-01; version {V}, used here, took effect on 2025-01-01." in err
+    )
 
 
 # ----------------------------------------------------------------------- schema versions
