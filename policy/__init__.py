@@ -27,7 +27,7 @@ from engine.model import (
 from policy.errors import PolicyError
 from policy.loader import parse_policy_yaml
 from policy.schema import policy_schema, schema_messages, with_defaults
-from policy.versions import CURRENT_SCHEMA_VERSION, check_schema_version
+from policy.versions import CURRENT_SCHEMA_VERSION, migrate
 
 __all__ = [
     "CURRENT_SCHEMA_VERSION",
@@ -66,8 +66,9 @@ def load_policy(path: str | Path) -> Policy:
 
 def load_policy_bytes(data: bytes, source: str = "policy.yaml") -> Policy:
     """The same as `load_policy`, for policy text that is already in memory."""
-    raw, lines = parse_policy_yaml(data, source)
-    check_schema_version(raw, source, lines.get(("schema_version",), 1))
+    parsed, parsed_lines = parse_policy_yaml(data, source)
+    migrated = migrate(parsed, parsed_lines, source)  # an older schema_version is brought up
+    raw, lines = migrated.data, migrated.lines
     messages = schema_messages(raw, lines, source)
     if messages:
         count = "1 problem" if len(messages) == 1 else f"{len(messages)} problems"

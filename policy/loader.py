@@ -13,13 +13,17 @@ import math
 import re
 from typing import Any
 
-import yaml
+import yaml  # type: ignore[import-untyped,unused-ignore]
 
 from policy.errors import PolicyError
+from policy.yamlerrors import explain as explain_yaml_error
+from policy.yamlerrors import show_line
 
 MAX_POLICY_BYTES = 1_000_000
 
 Path_ = tuple[str | int, ...]
+# In the line map, the line of a value written below its key: lines[(*path, VALUE_LINE)].
+VALUE_LINE = "\x00value"
 
 
 class _StrictLoader(yaml.SafeLoader):
@@ -89,15 +93,11 @@ def parse_policy_yaml(data: bytes, source: str) -> tuple[Any, dict[Path_, int]]:
         lines: dict[Path_, int] = {}
         value = _to_python(loader, node, (), lines, source)
     except _Refused as exc:
-        raise PolicyError(f"{source}:{exc.mark.line + 1}: {exc.problem}.", fix=exc.fix) from None
+        shown = show_line(text, source, exc.mark.line + 1, exc.mark.column, exc.problem)
+        raise PolicyError(shown, fix=exc.fix) from None
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = f":{mark.line + 1}" if mark is not None else ""
-        problem = exc.problem or exc.context or "not valid YAML"
-        fix = "Check the indentation and punctuation on that line."
-        if "\t" in problem or "'\\t'" in str(exc):
-            fix = "Indent with spaces, not tabs."
-        raise PolicyError(f"{source}{line}: {problem}.", fix=fix) from None
+        message, fix = explain_yaml_error(exc, text, source)
+        raise PolicyError(message, fix=fix) from None
     except yaml.reader.ReaderError as exc:
         raise _control_character(exc, text, source) from None
     except RecursionError:
@@ -146,6 +146,7 @@ def _to_python(
             key = str(loader.construct_object(key_node))
             if key in result:
                 first = lines[(*path, key)]
+                _refuse_empty_key_above(node, key_node, first, path)
                 raise _Refused(
                     key_node.start_mark,
                     f"{_dotted((*path, key))} is written twice (first on line {first})",
@@ -161,7 +162,34 @@ def _to_python(
     value = loader.construct_object(node)
     if isinstance(value, float) and not math.isfinite(value):
         raise _Refused(node.start_mark, f"{value} is not a usable number", "write a number")
+    if node.start_mark.line + 1 != lines[path]:  # a value on a line of its own
+        lines[(*path, VALUE_LINE)] = node.start_mark.line + 1
     return value
+
+
+def _refuse_empty_key_above(node: Any, repeated: Any, first: int, path: Path_) -> None:
+    """A key written twice right after a key with no value: that key is over-indented.
+
+    `Housing Project:` indented like the keys of `CE Access Only` becomes one of them, with
+    no value, and the keys meant for it repeat CE Access Only's; say that, on its line.
+    """
+    empty = [
+        key
+        for key, value in node.value
+        if first <= key.start_mark.line + 1 < repeated.start_mark.line + 1
+        and isinstance(value, yaml.ScalarNode)
+        and value.tag.endswith(":null")
+        and value.value == ""
+    ]
+    if empty and path:
+        key = empty[-1]
+        raise _Refused(
+            key.start_mark,
+            f"`{key.value}` is indented more than the keys above it, so it is read as a key"
+            f" of `{path[-1]}` with no value, and the keys below it repeat those of"
+            f" `{path[-1]}`",
+            f"indent `{key.value}` like `{path[-1]}`, so that the keys below belong to it",
+        )
 
 
 def _dotted(path: Path_) -> str:

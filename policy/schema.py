@@ -12,12 +12,12 @@ import difflib
 import json
 from functools import cache
 from importlib import resources
-from typing import Any
+from typing import Any, cast
 
-from jsonschema import Draft202012Validator, FormatChecker
-from jsonschema.exceptions import ValidationError
+from jsonschema import Draft202012Validator, FormatChecker  # type: ignore[import-untyped,unused-ignore]
+from jsonschema.exceptions import ValidationError  # type: ignore[import-untyped,unused-ignore]
 
-from policy.loader import Path_, _dotted
+from policy.loader import VALUE_LINE, Path_, _dotted
 
 
 @cache
@@ -63,10 +63,106 @@ def _filled(value: Any, node: dict[str, Any], root: dict[str, Any]) -> Any:
 def schema_messages(data: Any, lines: dict[Path_, int], source: str) -> list[str]:
     """Every way `data` breaks the schema, one line each, in file order."""
     validator = Draft202012Validator(policy_schema(), format_checker=FormatChecker())
+    errors = list(validator.iter_errors(data))
+    misplaced = _misplaced_keys(errors)
     found: list[tuple[int, str]] = []
-    for error in validator.iter_errors(data):
-        found.extend(_describe(error, lines, source))
+    for error in errors:
+        found.extend(_describe(error, lines, source, misplaced, data))
     return [message for _, message in sorted(set(found))]
+
+
+ANY_NAME = "*"  # in a declared path: any name (a license type, a fee)
+
+
+@cache
+def _declared_paths() -> dict[str, tuple[Path_, ...]]:
+    """Where each named section key of the schema belongs, e.g. minimum -> ce_allotment."""
+    found: dict[str, list[Path_]] = {}
+
+    def walk(node: dict[str, Any], prefix: Path_) -> None:
+        for key, sub in node.get("properties", {}).items():
+            found.setdefault(key, []).append((*prefix, key))
+            walk(sub, (*prefix, key))
+        extra = node.get("additionalProperties")
+        if isinstance(extra, dict):  # e.g. every license type: license_types.*.description
+            walk(extra, (*prefix, ANY_NAME))
+
+    walk(policy_schema(), ())
+    return {key: tuple(paths) for key, paths in found.items()}
+
+
+def _misplaced_keys(errors: list[ValidationError]) -> dict[Path_, Path_]:
+    """Unknown keys that the schema knows elsewhere: a key indented too far or too little.
+
+    Maps where the key was found to where it belongs (preferring a place where that key
+    is reported missing, which is what an indentation slip produces).
+    """
+    missing: set[Path_] = set()
+    unknown: list[Path_] = []
+    for error in errors:
+        path: Path_ = tuple(error.absolute_path)
+        if error.validator == "required" and "'" in error.message:
+            missing.add((*path, error.message.split("'")[1]))
+        elif error.validator == "additionalProperties" and isinstance(error.instance, dict):
+            allowed = _properties(error)
+            unknown.extend((*path, key) for key in error.instance if key not in allowed)
+    misplaced = {}
+    for found in unknown:
+        places = [
+            p for p in _declared_paths().get(str(found[-1]), ()) if p != found and ANY_NAME not in p
+        ]
+        belongs = next((p for p in places if p in missing), None)
+        if belongs is None and len(places) == 1:
+            belongs = places[0]
+        if belongs is not None:
+            misplaced[found] = belongs
+    return misplaced
+
+
+def _misplaced_message(found: Path_, belongs: Path_) -> str:
+    key = found[-1]
+    home = f"inside `{_dotted(belongs[:-1])}`" if belongs[:-1] else "at the top level"
+    now = f"inside `{_dotted(found[:-1])}`" if found[:-1] else "at the top level"
+    if len(belongs) < len(found):
+        how = "it is indented too far"
+    elif len(belongs) > len(found):
+        how = "it is indented too little"
+    else:
+        how = "it is under the wrong section"
+    like = (
+        f"indent it like the other keys of `{_dotted(belongs[:-1])}`"
+        if belongs[:-1]
+        else "start it at the beginning of the line, like the other top-level keys"
+    )
+    return f"`{key}` belongs {home}, not {now}: {how}. Move it there and {like}."
+
+
+def _section_expected(path: Path_, text: str, data: Any) -> str:
+    """Text where a section belongs: a key dedented out of the section above, or a lost colon."""
+    key = path[-1] if path else ""
+    parent = data
+    for part in path[:-1]:
+        parent = parent.get(part) if isinstance(parent, dict) else None
+    siblings = list(parent) if isinstance(parent, dict) else []
+    above = siblings[siblings.index(key) - 1] if key in siblings[1:] else None
+    declared = _declared_paths().get(str(key), ())
+    if above is not None and (*path[:-1], ANY_NAME, key) in declared:
+        return (
+            f"`{key}` belongs inside `{above}` (the section above it): it is indented too"
+            f" little. Indent it like the other keys of `{above}`"
+        )
+    elsewhere = [p for p in declared if ANY_NAME not in p and p != path]
+    if len(elsewhere) == 1:
+        return _misplaced_message(path, elsewhere[0])
+    words = text.rsplit(" ", 1)
+    example = f"`{words[0]}: {words[1]}`" if len(words) == 2 else "`key: value`"
+    return f"{text!r} is text where keys and values belong: a colon is missing; write {example}"
+
+
+def _properties(error: ValidationError) -> dict[str, Any]:
+    """The `properties` of the schema part an error is about (empty when it has none)."""
+    schema = error.schema
+    return schema.get("properties", {}) if isinstance(schema, dict) else {}
 
 
 def _line(lines: dict[Path_, int], path: Path_) -> int:
@@ -76,48 +172,81 @@ def _line(lines: dict[Path_, int], path: Path_) -> int:
 
 
 def _describe(
-    error: ValidationError, lines: dict[Path_, int], source: str
+    error: ValidationError,
+    lines: dict[Path_, int],
+    source: str,
+    misplaced: dict[Path_, Path_] | None = None,
+    data: Any = None,
 ) -> list[tuple[int, str]]:
     path: Path_ = tuple(error.absolute_path)
     where = _dotted(path)
     instance = error.instance
     if error.validator == "additionalProperties" and isinstance(instance, dict):
-        allowed = list(error.schema.get("properties", {}))
+        allowed = list(_properties(error))
         out = []
         for key in instance:
             if key in allowed:
                 continue
             key_path = (*path, key)
+            line = _line(lines, key_path)
+            if misplaced and key_path in misplaced:
+                text = _misplaced_message(key_path, misplaced[key_path])
+                out.append((line, f"{source}:{line} {_dotted(key_path)}: {text}"))
+                continue
             close = difflib.get_close_matches(key, allowed, n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
+            hint = f"; did you mean {close[0]!r}?" if close else "."
             out.append(
                 (
-                    _line(lines, key_path),
-                    f"{source}:{_line(lines, key_path)} {_dotted(key_path)}: unknown key"
-                    f"{hint} Allowed here: {', '.join(allowed)}.",
+                    line,
+                    f"{source}:{line} {_dotted(key_path)}: unknown key{hint}"
+                    f" Allowed here: {', '.join(allowed)}.",
                 )
             )
         return out
     if error.validator == "required":
         missing = error.message.split("'")[1] if "'" in error.message else error.message
+        if misplaced and (*path, missing) in misplaced.values():
+            return []  # said where it is, with the key found in the wrong place
         line = _line(lines, path)
         return [(line, f"{source}:{line} {_dotted((*path, missing))}: missing (required).")]
     line = _line(lines, path)
-    message = error.message
-    if error.validator == "type" and error.validator_value == "boolean":
-        message = f"{instance!r} is not true or false; write true or false"
-    elif error.validator == "type" and error.validator_value == "string":
-        message = f"{instance!r} is not text; write it in quotes"
-    elif error.validator == "format" and error.validator_value == "date":
-        message = f"{instance!r} is not a real date; write yyyy-mm-dd"
-    elif error.validator == "enum":
-        message = f"{instance!r} is not allowed; use one of: " + ", ".join(
-            str(v) for v in error.validator_value
+    line = lines.get((*path, VALUE_LINE), line) if error.validator == "type" else line
+    return [(line, f"{source}:{line} {where}: {_value_message(error, path, data)}")]
+
+
+def _type_message(error: ValidationError, path: Path_, data: Any) -> str | None:
+    """A value of the wrong kind, in the words of what to write instead."""
+    instance, wanted = error.instance, error.validator_value
+    if wanted == "boolean":
+        return f"{instance!r} is not true or false; write true or false"
+    if wanted == "string":
+        return f"{instance!r} is not text; write it in quotes"
+    if wanted == "object" and isinstance(instance, str):
+        return _section_expected(path, instance, data)
+    if wanted == "object" and instance is None:
+        return (
+            f"`{path[-1] if path else ''}` has nothing under it: its keys must be indented"
+            " further than it"
         )
-    elif error.validator == "const":
-        message = f"{instance!r} is not supported; it must be {error.validator_value!r}"
-    elif error.validator in ("maxProperties", "minProperties") and set(
-        error.schema.get("properties", {})
-    ) == {"months", "weeks", "days"}:
-        message = f"{instance!r}: give exactly one of months, weeks or days"
-    return [(line, f"{source}:{line} {where}: {message}")]
+    return None
+
+
+def _value_message(error: ValidationError, path: Path_, data: Any) -> str:
+    instance = error.instance
+    if error.validator == "type":
+        return _type_message(error, path, data) or error.message
+    if error.validator == "format" and error.validator_value == "date":
+        return f"{instance!r} is not a real date; write yyyy-mm-dd"
+    if error.validator == "enum":
+        return f"{instance!r} is not allowed; use one of: " + ", ".join(
+            str(v) for v in cast(list[Any], error.validator_value)
+        )
+    if error.validator == "const":
+        return f"{instance!r} is not supported; it must be {error.validator_value!r}"
+    if error.validator in ("maxProperties", "minProperties") and set(_properties(error)) == {
+        "months",
+        "weeks",
+        "days",
+    }:
+        return f"{instance!r}: give exactly one of months, weeks or days"
+    return error.message

@@ -121,7 +121,7 @@ def test_huge_file_is_refused() -> None:
 def test_tabs_and_syntax_errors_name_the_line() -> None:
     message = refusal("schema_version: 1\npolicy:\n\tname: x\n")
     assert message.startswith("policy.yaml:3:")
-    assert "Indent with spaces, not tabs." in message
+    assert "Replace the tab with spaces" in message
     assert refusal("a: [1, 2\nb: 3\n").startswith("policy.yaml:")
 
 

@@ -22,7 +22,9 @@ import engine
 from engine.errors import HmisLicensingError
 from engine.model import Problem
 from policy import adopted_policy_path, load_policy
+from policy.adoption import check_notes
 from policy.errors import PolicyError
+from workbook.diff import add_diff_parser, run_diff
 from workbook.errors import UsageError
 from workbook.hmis.importer import add_import_parser, run_import
 from workbook.layout import ALLOTMENTS, APPENDED_SHEETS, RESULT_SHEETS
@@ -34,6 +36,7 @@ from workbook.review.commands import (
     run_review,
 )
 from workbook.run import Outcome, evaluate
+from workbook.scenarios import add_policy_test_parser, run_policy_test
 from workbook.tables import CellMap
 from workbook.xlsx.package import check_workbook_file
 from workbook.xlsx.read import read_snapshot
@@ -144,6 +147,8 @@ def build_parser() -> argparse.ArgumentParser:
     init.add_argument("--force", action="store_true", help="overwrite an existing file")
     add_import_parser(commands, _date)
     add_review_parsers(commands, _date)
+    add_diff_parser(commands, _date)
+    add_policy_test_parser(policy_commands)
     _add_excel_commands(commands)
     return parser
 
@@ -198,8 +203,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command in ("recalc", "check"):
             return _recalc(args, write=args.command == "recalc")
+        if args.command == "policy" and args.policy_command == "test":
+            return run_policy_test(args)
         if args.command == "policy":
             return _policy_check(args)
+        if args.command == "diff":
+            return run_diff(args)
         if args.command == "sample":
             return _sample(args.destination, args.force)
         if args.command == "init":
@@ -508,34 +517,38 @@ def _policy_check(args: argparse.Namespace) -> int:
         return 2
     rules = policy.inactivity
     allot = policy.ce_allotment
+    notes = check_notes(policy, Path(chosen).read_bytes())  # versions: policy/adoption.py
+    code = 1 if notes.must_fix else 0
     if args.json:
         report = {
             "command": "policy check",
-            "outcome": "ok",
-            "exit_code": 0,
+            "outcome": "version notes" if code else "ok",
+            "exit_code": code,
             "file": str(chosen),
             "name": policy.name,
             "version": policy.version,
             "effective_date": str(policy.effective_date),
             "sha256": policy.sha256,
             "problems": [],
+            "notes": list(notes.lines),
         }
         print(json.dumps(report, indent=2, ensure_ascii=False))
-        return 0
+        return code
     print(f"{chosen}: OK")
-    if args.quiet:
-        return 0
-    print(f"  {policy.name}, version {policy.version}, effective {policy.effective_date}")
-    print(f"  sha256 {policy.sha256}")
-    print(
-        f"  §1 inactive after {rules.client_data_window.describe()} without client data;"
-        f" {rules.first_sign_in_window.describe()} to sign in"
-    )
-    print(
-        f"  §2 {allot.target} CE licenses, minimum {allot.minimum}, rounding {allot.rounding},"
-        f" method {allot.method}"
-    )
-    return 0
+    if not args.quiet:
+        print(f"  {policy.name}, version {policy.version}, effective {policy.effective_date}")
+        print(f"  sha256 {policy.sha256}")
+        print(
+            f"  §1 inactive after {rules.client_data_window.describe()} without client data;"
+            f" {rules.first_sign_in_window.describe()} to sign in"
+        )
+        print(
+            f"  §2 {allot.target} CE licenses, minimum {allot.minimum}, rounding"
+            f" {allot.rounding}, method {allot.method}"
+        )
+    for line in notes.lines if not args.quiet or code else ():
+        print(f"  {line}")
+    return code
 
 
 def _excel_install(args: argparse.Namespace) -> int:

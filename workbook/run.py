@@ -18,6 +18,7 @@ from pathlib import Path
 import engine
 from engine.model import Inputs, Policy, Problem, Results, Where
 from policy import adopted_policy_path, load_policy, load_policy_bytes
+from policy.adoption import in_force_warning
 from policy.errors import PolicyError
 from workbook.layout import POLICY_SHEET
 from workbook.policy_sheet import PolicySheet, policy_text
@@ -142,7 +143,8 @@ def evaluate(
             problems = policy_problems(exc, Path(str(policy_choice.value))) + problems
     if policy is not None:
         results = engine.recalculate(policy, read.inputs, chosen_date)
-        problems = _errors_first(problems + list(results.problems))
+        in_force = in_force_warning(policy, chosen_date)  # names the adopted version then
+        problems = _errors_first(problems + list(results.problems) + [*filter(None, [in_force])])
     outcome = Outcome(as_of_choice, policy_choice, policy, results, problems, read.cells)
     outcome.inputs = read.inputs
     outcome.tables = result_tables(

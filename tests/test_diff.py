@@ -1,0 +1,216 @@
+"""`hmis-licensing diff`: what a policy change would change, read once and written nowhere."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from policy import adopted_policy_path, load_policy
+from tests.conftest import SAMPLE
+from workbook.cli import main
+from workbook.diff import _md
+
+AS_OF = "2026-11-24"
+V = load_policy(adopted_policy_path()).version  # the adopted version (1.0.0 today)
+VERSION_LINE = f'version: "{V}"'
+
+
+def policy_variant(tmp_path: Path, name: str, *pairs: tuple[str, str]) -> Path:
+    text = adopted_policy_path().read_text(encoding="utf-8")
+    for old, new in pairs:
+        assert old in text, old
+        text = text.replace(old, new, 1)
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def workbook(tmp_path: Path) -> Path:
+    path = tmp_path / "hmis-licensing.xlsx"
+    shutil.copyfile(SAMPLE, path)
+    return path
+
+
+def diff(capsys: pytest.CaptureFixture[str], *argv: object) -> tuple[int, str]:
+    code = main(["diff", *map(str, argv)])
+    captured = capsys.readouterr()
+    return code, captured.out
+
+
+def target_25(tmp_path: Path) -> Path:
+    return policy_variant(
+        tmp_path,
+        "policy.yaml",
+        ("target: 20", "target: 25"),
+        (VERSION_LINE, 'version: "9.0.0"'),
+    )
+
+
+def test_target_25_moves_region_1_from_4_to_5(
+    workbook: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, report = diff(capsys, workbook, "--policy", target_25(tmp_path), "--as-of", AS_OF)
+    assert code == 0
+    assert "\n- Region 1: 4 → 5 (formula value 4.10 → 5.13;" in report
+    assert "| `ce_allotment.target` | 20 | 25 |" in report
+    assert f"| `policy.version` | {V} | 9.0.0 |" in report
+    assert "- Total: 23 → 27 (target 20 → 25)" in report
+    assert "**Base:** `policy.yaml` (the adopted policy shipped with hmis-licensing)" in report
+    assert "**New:** `policy.yaml` version 9.0.0, effective 2025-01-01, SHA-256" in report
+    assert f"## Policy diff: {V} → 9.0.0" in report
+    assert "0 licenses change finding, exception or eligibility" in report
+
+
+def test_a_shorter_window_lists_the_licenses_that_become_eligible_with_both_explanations(
+    workbook: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    three = policy_variant(
+        tmp_path,
+        "three-months.yaml",
+        ("client_data_window: {months: 6}", "client_data_window: {months: 3}"),
+        (VERSION_LINE, 'version: "9.0.0"'),
+    )
+    code, text = diff(capsys, workbook, "--policy", three, "--as-of", AS_OF, "--json")
+    assert code == 0
+    report = json.loads(text)
+    licenses = next(s for s in report["sections"] if s["sheet"] == "Inactivity Report")["rows"]
+    newly = [
+        r
+        for r in licenses
+        if r["changes"]["Eligible For Revocation"]["new"] == "Yes"
+        and r["changes"]["Eligible For Revocation"]["base"] == "No"
+    ]
+    assert len(newly) == report["counts"]["Newly eligible for revocation"] > 10
+    code, markdown = diff(capsys, workbook, "--policy", three, "--as-of", AS_OF)
+    for row in newly:
+        base, new = row["explanation"]["base"], row["explanation"]["new"]
+        assert "within six months before 2026-11-24" in base
+        assert "three months before 2026-11-24" in new
+        assert re.search(
+            rf"- \*\*{re.escape(_md(row['label']))}\*\*\n  - Base: {re.escape(_md(base))}\n"
+            rf"  - New: {re.escape(_md(new))}\n",
+            markdown,
+        ), row["label"]
+        assert f"| {_md(row['label'])} |" in markdown
+    assert "| L-1012 | Sage Brooks | Bolivar Community Table | CE Access Only | Active →" in (
+        markdown
+    )
+    assert "| `inactivity.client_data_window` | {months: 6} | {months: 3} |" in markdown
+
+
+def test_identical_policies_report_no_change(
+    workbook: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    same = policy_variant(tmp_path, "copy.yaml")
+    code, report = diff(capsys, workbook, "--base-policy", same, "--policy", same)
+    assert code == 0
+    assert "**No change:** the two policies have the same values and give the same results." in (
+        report
+    )
+    assert "###" not in report
+    code, text = diff(capsys, workbook, "--policy", same, "--format", "json")
+    data = json.loads(text)
+    assert code == 0 and data["changed"] is False and data["parameters"] == []
+    assert all(section["rows"] == [] for section in data["sections"])
+
+
+def test_comment_only_change_has_no_parameters_and_no_result_change(
+    workbook: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    commented = policy_variant(tmp_path, "c.yaml", ("# Missouri", "# Reworded. Missouri"))
+    code, report = diff(capsys, workbook, "--policy", commented)
+    assert code == 0
+    assert "**No change:**" in report
+
+
+def test_json_parses_and_says_what_the_markdown_says(
+    workbook: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    new = policy_variant(
+        tmp_path,
+        "policy.yaml",
+        ("target: 20", "target: 25"),
+        ("client_data_window: {months: 6}", "client_data_window: {months: 4}"),
+        ("response_period: {months: 1}", "response_period: {months: 3}"),
+        ("Staff support fee: 2000", "Staff support fee: 2100"),
+    )
+    argv = (workbook, "--policy", new, "--as-of", AS_OF)
+    _, markdown = diff(capsys, *argv)
+    _, text = diff(capsys, *argv, "--format", "json")
+    data = json.loads(text)
+    assert data["as_of"] == AS_OF and data["changed"] is True
+    assert data["base"]["sha256"] != data["new"]["sha256"]
+    for parameter in data["parameters"]:
+        assert f"| `{parameter['key']}` |" in markdown
+    assert {p["key"] for p in data["parameters"]} == {
+        "ce_allotment.target",
+        "inactivity.client_data_window",
+        "appeals.response_period",
+        "self_pay.annual_fees.Staff support fee",
+    }
+    sheets = {s["sheet"]: s["rows"] for s in data["sections"]}
+    for row in sheets["Allotments"]:
+        change = row["changes"]["Allotment"]
+        assert f"- {_md(row['label'])}: {change['base']} → {change['new']}" in markdown
+    assert sheets["Appeals Queue"] and sheets["Self-Pay Estimates"]
+    for sheet, rows in sheets.items():
+        if sheet == "Allotments" or not rows:
+            continue
+        assert f"### {sheet} (" in markdown
+        for row in rows:
+            assert f"| {_md(row['key'][next(iter(row['key']))])} |" in markdown
+    for name, count in data["counts"].items():
+        if isinstance(count, dict):
+            assert f"| {name} | {count['base']:,} | {count['new']:,} |" in markdown
+        else:
+            assert f"| {name} | | {count:,} |" in markdown
+    totals = data["totals"]
+    assert f"- Total: {totals['Allotment']['base']} → {totals['Allotment']['new']}" in markdown
+
+
+def test_diff_leaves_the_workbook_bytes_untouched(
+    workbook: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    policies = tmp_path / "policies"
+    policies.mkdir()
+    new = target_25(policies)
+    before = hashlib.sha256(workbook.read_bytes()).hexdigest()
+    stat = workbook.stat()
+    listing = sorted(p.name for p in workbook.parent.iterdir())
+    code, _ = diff(capsys, workbook, "--policy", new, "--as-of", AS_OF)
+    assert code == 0
+    assert hashlib.sha256(workbook.read_bytes()).hexdigest() == before
+    assert workbook.stat().st_mtime_ns == stat.st_mtime_ns
+    assert sorted(p.name for p in workbook.parent.iterdir()) == listing  # no lock, no temp
+
+
+def test_the_base_defaults_to_the_adopted_policy_and_output_goes_to_a_file(
+    workbook: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "diff.md"
+    code, printed = diff(capsys, workbook, "--policy", target_25(tmp_path), "--output", out)
+    assert code == 0 and printed == ""
+    report = out.read_text(encoding="utf-8")
+    assert (
+        f"**Base:** `{adopted_policy_path().name}` (the adopted policy shipped with"
+        f" hmis-licensing) version {V}" in report
+    )
+    assert "Region 1: 4 → 5" in report
+
+
+def test_a_bad_policy_or_workbook_is_exit_2(
+    workbook: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = policy_variant(tmp_path, "bad.yaml", ("  minimum: 2", "    minimum: 2"))
+    code = main(["diff", str(workbook), "--policy", str(bad)])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert f"{bad}:" in err and "`minimum` is indented more than the keys above it" in err
+    code = main(["diff", str(tmp_path / "missing.xlsx"), "--policy", str(bad)])
+    assert code == 2

@@ -1,0 +1,783 @@
+"""`hmis-licensing diff`: what a policy change would change in a workbook, before it is adopted.
+
+The workbook is read once; the engine runs on it under the base policy and under the new
+one, through the same `workbook.run.evaluate` that `recalc` and `check` use, and nothing
+is written. The report names the parameters that changed, then each result row whose
+decision changes (a region's allotment, a license's finding, an appeal's committee, ...)
+with the explanations under both policies, then counts, so that a committee can read what
+it is being asked to adopt:
+
+    Region 1: 4 → 5 (formula value 4.10 → 5.13; in use 3; available 1 → 2)
+
+The same report is written as Markdown (for a pull request comment) or JSON (for scripts).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import math
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from engine.model import Policy, Results
+from policy import adopted_policy_path, load_policy
+from policy.changes import ParameterChange, as_json, parameter_changes, shown
+from policy.errors import PolicyError
+from workbook.errors import UsageError
+from workbook.layout import (
+    ALLOTMENTS,
+    APPEALS_QUEUE,
+    CE_CHARGES,
+    INACTIVITY_REPORT,
+    REASSIGNMENT,
+    SELF_PAY_ESTIMATES,
+    WATCH_LIST,
+    Column,
+    Kind,
+    ResultSheet,
+)
+from workbook.results import problem_rows
+from workbook.run import Outcome, evaluate
+from workbook.xlsx.read import read_snapshot
+
+FORMATS = ("markdown", "json")
+_BLANK = "(blank)"
+_UNFOLDED = 5  # more rows than this: their explanations fold away under <details>
+
+
+# ------------------------------------------------------------------------- what is compared
+
+
+@dataclass(frozen=True, slots=True)
+class Section:
+    """One result sheet, and which of its columns make a row's decision."""
+
+    sheet: ResultSheet
+    clause: str
+    records: Callable[[Results], Sequence[object]]
+    key: tuple[str, ...]  # fields that identify a row
+    compared: tuple[str, ...]  # fields whose change is reported
+    context: tuple[str, ...] = ()  # fields shown beside a change
+    explanation: str | None = "explanation"
+
+
+SECTIONS: tuple[Section, ...] = (
+    Section(
+        ALLOTMENTS,
+        "§2, §3",
+        lambda r: r.allotments,
+        ("region",),
+        ("allotment", "in_use", "available"),
+        ("formula_value", "minimum_applied_text", "added_by_appeal"),
+    ),
+    Section(
+        INACTIVITY_REPORT,
+        "§1",
+        lambda r: r.decisions,
+        ("license_id",),
+        ("finding", "exception", "eligible_for_revocation"),
+        ("user", "organization", "license_type"),
+    ),
+    Section(
+        WATCH_LIST,
+        "§8",
+        lambda r: r.watch_list,
+        ("license_id", "rule"),
+        ("becomes_eligible_on",),
+        ("user", "organization", "days_left"),
+    ),
+    Section(
+        CE_CHARGES,
+        "§3.2",
+        lambda r: r.ce_charges,
+        ("license_id",),
+        ("charged_region",),
+        ("organization",),
+        "basis",
+    ),
+    Section(
+        APPEALS_QUEUE,
+        "§4",
+        lambda r: r.appeals_queue,
+        ("appeal_id",),
+        ("committee", "overdue_text", "respond_by"),
+        ("organization", "reason"),
+    ),
+    Section(
+        REASSIGNMENT,
+        "§4",
+        lambda r: r.reassignment,
+        ("item", "license_id", "region"),
+        ("rank",),
+        ("organization",),
+        "reasons",
+    ),
+    Section(
+        SELF_PAY_ESTIMATES,
+        "Addendum 2",
+        lambda r: r.self_pay_estimates,
+        ("request_id",),
+        ("one_time", "annual", "total"),
+        ("organization", "licenses", "years"),
+        "breakdown",
+    ),
+)
+
+
+# ------------------------------------------------------------------------------- the report
+
+
+@dataclass(frozen=True, slots=True)
+class PolicySide:
+    source: str
+    version: str
+    sha256: str
+    effective_date: dt.date
+
+    @classmethod
+    def of(cls, policy: Policy) -> PolicySide:
+        return cls(policy.source, policy.version, policy.sha256, policy.effective_date)
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One column of one row, under the base policy and under the new one."""
+
+    column: Column
+    base: object
+    new: object
+
+    @property
+    def changed(self) -> bool:
+        return _cell(self.base) != _cell(self.new)
+
+    def describe(self) -> str:
+        if not self.changed:
+            return text_of(self.column, self.new)
+        return f"{text_of(self.column, self.base)} → {text_of(self.column, self.new)}"
+
+
+@dataclass(frozen=True, slots=True)
+class RowChange:
+    key: tuple[tuple[Column, object], ...]
+    status: str  # changed, added (only under the new policy), removed (only under the base)
+    changes: tuple[Change, ...]  # the compared columns (changed or not)
+    context: tuple[Change, ...]
+    explanation: tuple[str | None, str | None]  # base, new
+
+    @property
+    def label(self) -> str:
+        return " / ".join(text_of(c, v) for c, v in self.key if v not in (None, ""))
+
+
+@dataclass(frozen=True, slots=True)
+class SectionDiff:
+    section: Section
+    rows: tuple[RowChange, ...]
+
+    def count(self, status: str) -> int:
+        return sum(1 for r in self.rows if r.status == status)
+
+
+@dataclass(frozen=True, slots=True)
+class Count:
+    name: str
+    base: int
+    new: int
+
+
+@dataclass
+class DiffReport:
+    workbook: str
+    as_of: dt.date
+    base: PolicySide
+    new: PolicySide
+    parameters: list[ParameterChange]
+    sections: list[SectionDiff]
+    totals: list[Change]
+    total_explanation: tuple[str, str]
+    counts: list[Count]
+    newly_eligible: int
+    no_longer_eligible: int
+    problems_only_base: list[tuple[object, ...]] = field(default_factory=list)
+    problems_only_new: list[tuple[object, ...]] = field(default_factory=list)
+    errors: tuple[int, int] = (0, 0)
+
+    @property
+    def changed(self) -> bool:
+        """Does the new policy change any result (not only parameters) on this workbook?"""
+        return bool(
+            any(s.rows for s in self.sections)
+            or any(c.changed for c in self.totals)
+            or self.problems_only_base
+            or self.problems_only_new
+        )
+
+
+def compare(
+    base: Outcome, new: Outcome, *, workbook: str, base_policy: Policy, new_policy: Policy
+) -> DiffReport:
+    """The report of what changes from `base` to `new` (two evaluations of one workbook)."""
+    base_results, new_results = base.results or Results(), new.results or Results()
+    sections = [
+        SectionDiff(section, tuple(_row_changes(section, base_results, new_results)))
+        for section in SECTIONS
+    ]
+    decisions = sections[1].rows
+    newly = sum(1 for r in decisions if _eligibility(r) == ("No", "Yes"))
+    no_longer = sum(1 for r in decisions if _eligibility(r) == ("Yes", "No"))
+    base_problems = set(problem_rows(base.problems, base.cells))
+    new_problems = set(problem_rows(new.problems, new.cells))
+    return DiffReport(
+        workbook=workbook,
+        as_of=new.as_of.value,  # type: ignore[arg-type]
+        base=PolicySide.of(base_policy),
+        new=PolicySide.of(new_policy),
+        parameters=parameter_changes(base_policy.raw, new_policy.raw),
+        sections=sections,
+        totals=_totals(base_results, new_results),
+        total_explanation=(
+            _summary_explanation(base_results),
+            _summary_explanation(new_results),
+        ),
+        counts=_counts(base, new),
+        newly_eligible=newly,
+        no_longer_eligible=no_longer,
+        problems_only_base=[
+            p for p in problem_rows(base.problems, base.cells) if p not in new_problems
+        ],
+        problems_only_new=[
+            p for p in problem_rows(new.problems, new.cells) if p not in base_problems
+        ],
+        errors=(len(base.errors), len(new.errors)),
+    )
+
+
+def _column(sheet: ResultSheet, name: str) -> Column:
+    found = next((c for c in sheet.columns if c.field == name), None)
+    return found or Column(name.replace("_", " ").title(), name)
+
+
+def _row_changes(section: Section, base: Results, new: Results) -> list[RowChange]:
+    def keyed(results: Results) -> dict[tuple[object, ...], object]:
+        rows: dict[tuple[object, ...], object] = {}
+        for record in section.records(results):
+            rows.setdefault(tuple(getattr(record, k, None) for k in section.key), record)
+        return rows
+
+    before, after = keyed(base), keyed(new)
+    out = []
+    for key in [*before, *(k for k in after if k not in before)]:
+        old, now = before.get(key), after.get(key)
+        compared = tuple(_pair(section, name, old, now) for name in section.compared)
+        if old is not None and now is not None and not any(c.changed for c in compared):
+            continue
+        status = "changed" if old is not None and now is not None else "added"
+        if now is None:
+            status = "removed"
+        explanation = section.explanation
+        out.append(
+            RowChange(
+                key=tuple(
+                    (_column(section.sheet, k), v) for k, v in zip(section.key, key, strict=True)
+                ),
+                status=status,
+                changes=compared,
+                context=tuple(_pair(section, name, old, now) for name in section.context),
+                explanation=(
+                    getattr(old, explanation, None) if old is not None and explanation else None,
+                    getattr(now, explanation, None) if now is not None and explanation else None,
+                ),
+            )
+        )
+    return out
+
+
+def _pair(section: Section, name: str, old: object, new: object) -> Change:
+    return Change(
+        _column(section.sheet, name),
+        getattr(old, name, None) if old is not None else None,
+        getattr(new, name, None) if new is not None else None,
+    )
+
+
+def _eligibility(row: RowChange) -> tuple[str, str]:
+    change = next(c for c in row.changes if c.column.field == "eligible_for_revocation")
+    return (str(change.base or "No"), str(change.new or "No"))
+
+
+def _totals(base: Results, new: Results) -> list[Change]:
+    a, b = base.allotment_summary, new.allotment_summary
+    allotment, in_use, available = (
+        _column(ALLOTMENTS, n) for n in ("allotment", "in_use", "available")
+    )
+    target = Column("Target", "target", Kind.INTEGER)
+    return [
+        Change(allotment, a.total_allotment if a else None, b.total_allotment if b else None),
+        Change(target, a.target if a else None, b.target if b else None),
+        Change(in_use, a.in_use if a else None, b.in_use if b else None),
+        Change(available, a.available if a else None, b.available if b else None),
+    ]
+
+
+def _summary_explanation(results: Results) -> str:
+    return results.allotment_summary.explanation if results.allotment_summary else ""
+
+
+def _counts(base: Outcome, new: Outcome) -> list[Count]:
+    def count(outcome: Outcome, what: Callable[[Results], int]) -> int:
+        return what(outcome.results) if outcome.results is not None else 0
+
+    return [
+        Count(
+            "Licenses judged",
+            count(base, lambda r: len(r.decisions)),
+            count(new, lambda r: len(r.decisions)),
+        ),
+        Count(
+            "Eligible for revocation",
+            count(base, lambda r: len(r.revocations)),
+            count(new, lambda r: len(r.revocations)),
+        ),
+        Count(
+            "Watch list",
+            count(base, lambda r: len(r.watch_list)),
+            count(new, lambda r: len(r.watch_list)),
+        ),
+        Count(
+            "Appeals overdue",
+            count(base, lambda r: sum(q.overdue for q in r.appeals_queue)),
+            count(new, lambda r: sum(q.overdue for q in r.appeals_queue)),
+        ),
+        Count("Errors", len(base.errors), len(new.errors)),
+        Count("Warnings", len(base.warnings), len(new.warnings)),
+    ]
+
+
+# ------------------------------------------------------------------------------ the values
+
+
+def _cell(value: object) -> object:
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, float) and math.isfinite(value):
+        return round(value, 9)
+    return value
+
+
+def text_of(column: Column, value: object) -> str:
+    """A cell value as the result sheet shows it: 4.10, 20.51%, $14,259, 2026-11-24."""
+    value = _cell(value)
+    if value is None or value == "":
+        return _BLANK
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
+    if isinstance(value, int | float):
+        if column.kind is Kind.NUMBER:
+            return f"{value:,.2f}"
+        if column.kind is Kind.PERCENT:
+            return f"{value:.2%}"
+        if column.kind is Kind.MONEY:
+            return f"${value:,.2f}".replace(".00", "")
+        return f"{value:,}" if isinstance(value, int) else f"{value:,.2f}"
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+def json_value(value: object) -> object:
+    value = _cell(value)
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
+
+
+# -------------------------------------------------------------------------------- Markdown
+
+
+def _md(text: object) -> str:
+    """Text from the workbook, safe inside Markdown (a table cell or a list item)."""
+    out = str(text).replace("\\", "\\\\").replace("\n", " ")
+    for ch in "|*_`<>[]#$":  # $ too: GitHub reads $...$ as mathematics
+        out = out.replace(ch, "\\" + ch)
+    return out
+
+
+def _code(text: object) -> str:
+    """Text inside `backticks`, where Markdown escapes do not work."""
+    return "`" + str(text).replace("`", "'").replace("\n", " ") + "`"
+
+
+def _policy_line(label: str, side: PolicySide) -> str:
+    shipped = " (the adopted policy shipped with hmis-licensing)" if _is_shipped(side) else ""
+    return (
+        f"**{label}:** {_code(Path(side.source).name or 'policy')}{shipped} version"
+        f" {_md(side.version)},"
+        f" effective {side.effective_date}, SHA-256 `{side.sha256[:12]}`"
+    )
+
+
+def _is_shipped(side: PolicySide) -> bool:
+    try:
+        return Path(side.source).resolve() == adopted_policy_path().resolve()
+    except OSError:
+        return False
+
+
+def _summary(report: DiffReport) -> str:
+    parts = [_plural(len(report.parameters), "parameter") + " changed"]
+    by_sheet = {s.section.sheet.name: s for s in report.sections}
+    allotments = by_sheet[ALLOTMENTS.name]
+    total = report.totals[0]
+    regions = _plural(len(allotments.rows), "region") + " change allotment, in use or available"
+    if total.changed:
+        regions += f" (total {total.describe()})"
+    parts.append(regions)
+    licenses = by_sheet[INACTIVITY_REPORT.name]
+    text = _plural(len(licenses.rows), "license") + " change finding, exception or eligibility"
+    if report.newly_eligible or report.no_longer_eligible:
+        text += (
+            f" ({report.newly_eligible} newly eligible for revocation,"
+            f" {report.no_longer_eligible} no longer)"
+        )
+    parts.append(text)
+    watch = by_sheet[WATCH_LIST.name]
+    parts.append(f"watch list: {_section_count(watch, none='no change')}")
+    shown_already = {ALLOTMENTS.name, INACTIVITY_REPORT.name, WATCH_LIST.name}
+    parts += [
+        f"{d.section.sheet.name}: {_section_count(d)}"
+        for d in report.sections
+        if d.rows and d.section.sheet.name not in shown_already
+    ]
+    return "; ".join(parts) + "."
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def to_markdown(report: DiffReport) -> str:
+    out = [
+        f"## Policy diff: {_md(report.base.version)} → {_md(report.new.version)}",
+        "",
+        f"**Workbook:** {_code(Path(report.workbook).name)}, as of {report.as_of}  ",
+        _policy_line("Base", report.base) + "  ",
+        _policy_line("New", report.new),
+        "",
+    ]
+    if not report.parameters and not report.changed:
+        out.append(
+            "**No change:** the two policies have the same values and give the same results."
+        )
+        return "\n".join(out) + "\n"
+    out.append(f"**Summary:** {_summary(report)}")
+    if not report.changed:
+        out += ["", "**No change in the results:** on this workbook both policies decide the same."]
+    out += ["", f"### Parameters ({len(report.parameters)})", ""]
+    if report.parameters:
+        out += ["| Key | Base | New |", "| --- | --- | --- |"]
+        out += [
+            f"| {_code(p.path)} | {_md(shown(p.old))} | {_md(shown(p.new))} |"
+            for p in report.parameters
+        ]
+    else:
+        out.append("None: the same values (only comments or layout differ).")
+    for diff in report.sections:
+        out += _section_markdown(report, diff)
+    out += _counts_markdown(report)
+    out += _problems_markdown(report)
+    return "\n".join(out).rstrip() + "\n"
+
+
+def _section_markdown(report: DiffReport, diff: SectionDiff) -> list[str]:
+    sheet = diff.section.sheet
+    is_allotments = sheet is ALLOTMENTS
+    if not diff.rows and not (is_allotments and any(c.changed for c in report.totals)):
+        return []
+    out = ["", f"### {sheet.name} ({diff.section.clause}): {_section_count(diff)}", ""]
+    if is_allotments:
+        out += [f"- {_allotment_line(row)}" for row in diff.rows]
+        out.append(f"- {_total_line(report.totals)}")
+        if report.total_explanation[0] != report.total_explanation[1]:
+            out += _why(("Total", *report.total_explanation))
+        return out
+    headers = [c.header for c, _ in diff.rows[0].key] + [
+        c.column.header for c in diff.rows[0].context
+    ]
+    headers += [c.column.header for c in diff.rows[0].changes] + ["Change"]
+    out += ["| " + " | ".join(headers) + " |", "|" + " --- |" * len(headers)]
+    for row in diff.rows:
+        cells = [_md(text_of(c, v)) for c, v in row.key]
+        cells += [_md(c.describe()) for c in row.context]
+        cells += [_md(_status_text(row, c)) for c in row.changes] + [_STATUS[row.status]]
+        out.append("| " + " | ".join(cells) + " |")
+    if any(a or b for row in diff.rows for a, b in [row.explanation]):
+        folded = len(diff.rows) > _UNFOLDED
+        title = f"Why, under each policy ({_plural(len(diff.rows), 'row')})"
+        out += ["", f"<details><summary>{title}</summary>", ""] if folded else ["", f"{title}:"]
+        for row in diff.rows:
+            out += _why((row.label, *row.explanation))
+        out += ["", "</details>"] if folded else []
+    return out
+
+
+def _section_count(diff: SectionDiff, none: str = "totals change") -> str:
+    parts = [f"{diff.count(s)} {s}" for s in ("changed", "added", "removed") if diff.count(s)]
+    return ", ".join(parts) or none
+
+
+_STATUS = {
+    "changed": "changed",
+    "added": "only under the new policy",
+    "removed": "only under the base policy",
+}
+
+
+def _status_text(row: RowChange, change: Change) -> str:
+    if row.status == "added":
+        return text_of(change.column, change.new)
+    if row.status == "removed":
+        return text_of(change.column, change.base)
+    return change.describe()
+
+
+def _allotment_line(row: RowChange) -> str:
+    allotment, in_use, available = row.changes
+    formula = next(c for c in row.context if c.column.field == "formula_value")
+    region = _md(row.label)
+    if row.status != "changed":
+        return f"{region}: {_status_text(row, allotment)}"
+    return (
+        f"{region}: {allotment.describe()} (formula value {formula.describe()};"
+        f" in use {in_use.describe()}; available {available.describe()})"
+    )
+
+
+def _total_line(totals: list[Change]) -> str:
+    allotment, target, in_use, available = totals
+    return (
+        f"Total: {allotment.describe()} (target {target.describe()}); in use"
+        f" {in_use.describe()}; available {available.describe()}"
+    )
+
+
+def _why(entry: tuple[str, str | None, str | None]) -> list[str]:
+    label, base, new = entry
+    return [
+        f"- **{_md(label)}**",
+        f"  - Base: {_md(base) if base else '(not listed)'}",
+        f"  - New: {_md(new) if new else '(not listed)'}",
+    ]
+
+
+def _counts_markdown(report: DiffReport) -> list[str]:
+    out = ["", "### Counts", "", "| | Base | New |", "| --- | ---: | ---: |"]
+    out += [f"| {c.name} | {c.base:,} | {c.new:,} |" for c in report.counts]
+    out.append(f"| Newly eligible for revocation | | {report.newly_eligible:,} |")
+    out.append(f"| No longer eligible for revocation | | {report.no_longer_eligible:,} |")
+    return out
+
+
+def _problems_markdown(report: DiffReport) -> list[str]:
+    out: list[str] = []
+    for label, rows in (("base", report.problems_only_base), ("new", report.problems_only_new)):
+        if rows:
+            out += ["", f"### Problems only under the {label} policy ({len(rows)})", ""]
+            out += [
+                f"- {_md(s)} {_md(sh)}{'!' + _md(c) if c else ''}: {_md(p)}"
+                for s, sh, c, p, _ in rows
+            ]
+    if any(report.errors):
+        out += [
+            "",
+            f"**The workbook has errors** ({report.errors[0]} under the base policy,"
+            f" {report.errors[1]} under the new): `recalc` writes only the Problems sheet"
+            " until they are fixed, so the comparison above covers what the engine could"
+            " still judge.",
+        ]
+    return out
+
+
+# ------------------------------------------------------------------------------------ JSON
+
+
+def to_json(report: DiffReport) -> dict[str, Any]:
+    def side(s: PolicySide) -> dict[str, Any]:
+        return {
+            "source": s.source,
+            "version": s.version,
+            "sha256": s.sha256,
+            "effective_date": s.effective_date.isoformat(),
+        }
+
+    def change(c: Change) -> dict[str, Any]:
+        return {"base": json_value(c.base), "new": json_value(c.new), "changed": c.changed}
+
+    return {
+        "workbook": report.workbook,
+        "as_of": report.as_of.isoformat(),
+        "base": side(report.base),
+        "new": side(report.new),
+        "changed": report.changed,
+        "parameters": [
+            {"key": p.path, "base": as_json(p.old), "new": as_json(p.new)}
+            for p in report.parameters
+        ],
+        "sections": [
+            {
+                "sheet": d.section.sheet.name,
+                "clause": d.section.clause,
+                "rows": [
+                    {
+                        "key": {c.header: json_value(v) for c, v in r.key},
+                        "label": r.label,
+                        "status": r.status,
+                        "changes": {c.column.header: change(c) for c in r.changes},
+                        "context": {c.column.header: change(c) for c in r.context},
+                        "explanation": {"base": r.explanation[0], "new": r.explanation[1]},
+                    }
+                    for r in d.rows
+                ],
+            }
+            for d in report.sections
+        ],
+        "totals": {c.column.header: change(c) for c in report.totals},
+        "total_explanation": {
+            "base": report.total_explanation[0],
+            "new": report.total_explanation[1],
+        },
+        "counts": {
+            **{c.name: {"base": c.base, "new": c.new} for c in report.counts},
+            "Newly eligible for revocation": report.newly_eligible,
+            "No longer eligible for revocation": report.no_longer_eligible,
+        },
+        "problems": {
+            "only_base": [_problem_json(p) for p in report.problems_only_base],
+            "only_new": [_problem_json(p) for p in report.problems_only_new],
+        },
+    }
+
+
+def _problem_json(row: tuple[object, ...]) -> dict[str, object]:
+    severity, sheet, cell, problem, fix = row
+    return {
+        "severity": severity,
+        "sheet": sheet,
+        "cell": cell,
+        "problem": problem,
+        "how_to_fix": fix,
+    }
+
+
+# ---------------------------------------------------------------------------- the command
+
+
+def add_diff_parser(
+    commands: argparse._SubParsersAction, date_type: Callable[[str], dt.date]
+) -> None:
+    """`hmis-licensing diff WORKBOOK [--base-policy OLD] [--policy NEW] [--as-of] [--format]`."""
+    command = commands.add_parser(
+        "diff",
+        help="show what a policy change would change in a workbook (writes nothing)",
+        description="Recalculate WORKBOOK under two policies without writing anything, and"
+        " report the parameters that changed, each region whose allotment, in use or"
+        " available changes, each license whose finding, exception or eligibility changes"
+        " (with both explanations), the watch list's changes and counts. Exit 0 whether or"
+        " not anything changed; 1 if the workbook has errors; 2 for a bad policy or file.",
+    )
+    command.add_argument("workbook", type=Path, help="the workbook (.xlsx); it is only read")
+    command.add_argument(
+        "--base-policy",
+        type=Path,
+        dest="base_policy",
+        help="the policy as it is (default: the adopted policy shipped with hmis-licensing)",
+    )
+    command.add_argument(
+        "--policy",
+        type=Path,
+        help="the changed policy (default: the policy recalc would use for WORKBOOK)",
+    )
+    command.add_argument(
+        "--as-of",
+        type=date_type,
+        dest="as_of",
+        help="the date to judge on, yyyy-mm-dd (default: the Settings sheet's As Of, else today)",
+    )
+    command.add_argument(
+        "--format", choices=FORMATS, default="markdown", help="markdown (default) or json"
+    )
+    command.add_argument(
+        "--json",
+        action="store_const",
+        const="json",
+        dest="format",
+        help="the same as --format json",
+    )
+    command.add_argument(
+        "--output", type=Path, help="write the report to this file instead of the screen"
+    )
+
+
+def run_diff(args: argparse.Namespace) -> int:
+    """Run `diff`; the report goes to stdout (or --output), nothing else is written."""
+    workbook: Path = args.workbook
+    snapshot = read_snapshot(workbook)
+    folder = workbook.resolve().parent
+    today, now = dt.date.today(), dt.datetime.now()
+
+    def run(policy_file: Path | None, policy: Policy | None, as_of: dt.date | None) -> Outcome:
+        return evaluate(
+            snapshot,
+            workbook_folder=folder,
+            policy_file=policy_file,
+            as_of=as_of,
+            today=today,
+            now=now,
+            ran_from="hmis-licensing diff",
+            loaded_policy=policy,
+        )
+
+    base_policy = load_policy(args.base_policy or adopted_policy_path())
+    new_policy = load_policy(args.policy) if args.policy else None
+    new = run(args.policy, new_policy, args.as_of)
+    if new.policy is None:
+        details = "\n".join(p.problem for p in new.problems if p.severity == "Error")
+        raise PolicyError(f"{new.policy_file.value}: the new policy cannot be used:\n{details}")
+    base = run(args.base_policy, base_policy, new.as_of.value)  # type: ignore[arg-type]
+    report = compare(
+        base, new, workbook=str(workbook), base_policy=base_policy, new_policy=new.policy
+    )
+    text = (
+        json.dumps(to_json(report), indent=2, ensure_ascii=False) + "\n"
+        if args.format == "json"
+        else to_markdown(report)
+    )
+    if args.output:
+        _write(args.output, text)
+    else:
+        sys.stdout.write(text)
+    return 1 if any(report.errors) else 0
+
+
+def _write(path: Path, text: str) -> None:
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot be written ({exc.strerror}).") from None
+
+
+__all__ = [
+    "SECTIONS",
+    "DiffReport",
+    "add_diff_parser",
+    "compare",
+    "run_diff",
+    "to_json",
+    "to_markdown",
+]
