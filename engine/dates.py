@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import functools
 from dataclasses import dataclass
 
 _NUMBER_WORDS = [
@@ -23,6 +24,7 @@ _NUMBER_WORDS = [
 ]
 
 
+@functools.lru_cache(maxsize=65536)
 def add_months(day: dt.date, months: int) -> dt.date:
     """Move by calendar months, clamping to the month's end: 2026-08-31 - 6 = 2026-02-28."""
     month_index = day.year * 12 + (day.month - 1) + months
@@ -53,6 +55,7 @@ class Period:
         """The date this period after `day`."""
         return add_months(day, self.months) + dt.timedelta(weeks=self.weeks, days=self.days)
 
+    @functools.cache  # noqa: B019 - a frozen value object: few distinct periods, kept for good
     def describe(self) -> str:
         """In words, as in the policy: "six months", "30 days"."""
         parts = []

@@ -8,6 +8,7 @@ problem can name its cell) and writes the results back as sheets.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -95,21 +96,28 @@ class Policy:
     source: str = ""
     sha256: str = ""
     raw: Mapping[str, object] = field(default_factory=dict, compare=False, repr=False)
+    _types_by_key: Mapping[str, LicenseTypeRule] = field(
+        default_factory=dict, init=False, compare=False, repr=False
+    )
+
+    def __post_init__(self) -> None:
+        index = {name_key(rule.name): rule for rule in self.license_types.values()}
+        object.__setattr__(self, "_types_by_key", index)
 
     def license_type(self, name: str) -> LicenseTypeRule | None:
         """The rule for a license type, matched the way the workbook matches names."""
-        wanted = name_key(name)
-        for rule in self.license_types.values():
-            if name_key(rule.name) == wanted:
-                return rule
-        return None
+        return self._types_by_key.get(name_key(name))
 
 
 # ---------------------------------------------------------------------------- inputs
 
 
+@functools.lru_cache(maxsize=65536)
 def name_key(name: str) -> str:
-    """How names are compared: case, surrounding and repeated spaces do not matter."""
+    """How names are compared: case, surrounding and repeated spaces do not matter.
+
+    Cached: the same few thousand names (licenses, organizations, regions) are compared
+    over and over in one recalculation."""
     return " ".join(name.split()).casefold()
 
 
