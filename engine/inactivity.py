@@ -69,6 +69,7 @@ class Judgement:
     exemptions: list[Exemption] = field(default_factory=list)
     entry: dt.date | None = None  # the client-data date that counts on the as-of date
     signed_in: dt.date | None = None  # the earliest sign-in evidence that counts
+    last_sign_in: dt.date | None = None  # the most recent (First Sign-In or Last Login)
     license_is_active: bool = True  # False: revoked, or not yet granted, on the date
 
     @property
@@ -146,6 +147,8 @@ def base_finding(policy: Policy, lic: LicenseRow, as_of: dt.date) -> Judgement:
     entry = seen.entry
     sentences = list(seen.set_aside)
     sign_in = _sign_in(policy, lic, as_of, seen)
+    signs = [d for d in (seen.first_sign_in, seen.login) if d is not None]
+    latest = max(signs) if signs else None
 
     inactive = entry < window_start if entry is not None else lic.granted_on < window_start
     if inactive:
@@ -167,10 +170,26 @@ def base_finding(policy: Policy, lic: LicenseRow, as_of: dt.date) -> Judgement:
                 f"The last login on {seen.login} does not count: logins and reports are"
                 " not client data activity (§1.1)."
             )
-        return Judgement(lic, "Inactive", "§1.1", sentences, entry=entry, signed_in=sign_in.on)
+        return Judgement(
+            lic,
+            "Inactive",
+            "§1.1",
+            sentences,
+            entry=entry,
+            signed_in=sign_in.on,
+            last_sign_in=latest,
+        )
     if sign_in.overdue or (sign_in.late and rules.late_first_sign_in_revocable):
         sentences.append(sign_in.text + " §1.2")
-        return Judgement(lic, "Not signed in", "§1.2", sentences, entry=entry, signed_in=sign_in.on)
+        return Judgement(
+            lic,
+            "Not signed in",
+            "§1.2",
+            sentences,
+            entry=entry,
+            signed_in=sign_in.on,
+            last_sign_in=latest,
+        )
     if entry is not None:
         text = (
             f"Client data entered on {entry}, within {window} before {as_of} (on or after"
@@ -184,7 +203,9 @@ def base_finding(policy: Policy, lic: LicenseRow, as_of: dt.date) -> Judgement:
     sentences.append(text)
     if sign_in.text:
         sentences.append(sign_in.text + " §1.2")
-    return Judgement(lic, "Active", "§1.1", sentences, entry=entry, signed_in=sign_in.on)
+    return Judgement(
+        lic, "Active", "§1.1", sentences, entry=entry, signed_in=sign_in.on, last_sign_in=latest
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -393,7 +414,7 @@ def keep_one_per_organization(judgements: Iterable[Judgement]) -> None:
 
 def _keep_order(j: Judgement) -> tuple[int, int, tuple[tuple[int, int, str], ...]]:
     last = j.entry.toordinal() if j.entry else 0
-    signed = j.signed_in.toordinal() if j.signed_in else 0
+    signed = j.last_sign_in.toordinal() if j.last_sign_in else 0
     return (-last, -signed, natural_key(j.license.license_id))
 
 
@@ -402,8 +423,8 @@ def _why_kept(kept: Judgement, runner_up: Judgement) -> str:
         if kept.entry is None:
             return "is kept"
         return f"has the most recent client data activity ({kept.entry})"
-    if kept.signed_in != runner_up.signed_in and kept.signed_in is not None:
-        return f"ties on client data activity and has the most recent sign-in ({kept.signed_in})"
+    if kept.last_sign_in != runner_up.last_sign_in and kept.last_sign_in is not None:
+        return f"ties on client data activity and has the most recent sign-in ({kept.last_sign_in})"
     return "ties on client data activity and sign-in and has the lowest License ID"
 
 

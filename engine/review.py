@@ -434,7 +434,7 @@ def _open_ended(
             continue
         assert appeal.decided_on is not None  # in force implies decided
         due = period.after(appeal.decided_on)
-        if due > until:
+        if due >= as_of:  # SPEC §8: decided longer ago than the period, on the as-of date
             continue
         lic = by_id.get(name_key(appeal.license_id or ""))
         scope = f"license {appeal.license_id}" if lic else f"every license of {appeal.organization}"

@@ -475,3 +475,21 @@ def test_a_misspelt_header_that_decides_results_is_an_error(tmp_path: Path) -> N
     [error] = [p for p in sheet_dicts(book, "Problems") if p["Severity"] == "Error"]
     assert 'The header "Revoked" is not a column' in str(error["Problem"])
     assert 'Did you mean "Revoked On"?' in str(error["Problem"])
+
+
+def test_sole_license_keeps_the_most_recent_sign_in_a_login_included(adopted: Policy) -> None:
+    # SPEC §1.E1: most recent client data, then most recent sign-in, then lowest ID.
+    licenses = [
+        lic("2020-01-01", last="2025-01-01", signed="2025-06-01", license_id="L-1"),
+        lic(
+            "2020-01-01",
+            last="2025-01-01",
+            signed="2024-01-01",
+            last_login="2026-10-01",
+            license_id="L-2",
+        ),
+    ]
+    decisions = by_id(run(adopted, licenses))
+    assert "Sole license kept" in decisions["L-2"].exception
+    assert "most recent sign-in (2026-10-01)" in decisions["L-2"].explanation
+    assert decisions["L-1"].eligible
