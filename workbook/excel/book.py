@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from workbook.layout import (
+    APPENDED_SHEETS,
     INPUT_SHEETS,
     NUMBER_FORMATS,
     POLICY_SHEET,
@@ -47,7 +48,7 @@ from workbook.presentation import (
     shown_title,
     titled,
 )
-from workbook.results import ResultTable, RunLogEntry
+from workbook.results import ResultTable
 from workbook.run import Outcome, evaluate
 from workbook.tables import WorkbookSnapshot
 from workbook.values import parse_date
@@ -61,9 +62,14 @@ RAN_FROM_LITE = "Excel (xlwings Lite)"
 
 _NOT_IN_A_FILE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 
-# The sheets whose values a run reads; the others (result sheets, notes, charts) are only
-# named in the snapshot, which saves reading thousands of result cells over COM or JSON.
-_READ = {header_key(s.name) for s in (*INPUT_SHEETS, RUN_LOG)} | {header_key(POLICY_SHEET)}
+# The sheets whose values a run reads (the inputs, the Policy sheet, and the appended
+# sheets: Findings History is the review's memory, the Run Log where its next row goes);
+# the others (result sheets, notes, charts) are only named in the snapshot, which saves
+# reading thousands of result cells over COM or JSON.
+_READ = {
+    header_key(name)
+    for name in (*(s.name for s in INPUT_SHEETS), *(s.name for s in APPENDED_SHEETS), POLICY_SHEET)
+}
 
 
 def recalculate(
@@ -98,7 +104,8 @@ def recalculate(
 
 
 def read_book(book: xw.Book) -> WorkbookSnapshot:
-    """Every sheet by title, with the values of those a run reads (inputs, Policy, Run Log)."""
+    """Every sheet by title, with the values of those a run reads (inputs, Policy, Run Log,
+    Findings History)."""
     sheets: dict[str, list[list[object]]] = {}
     for sheet in book.sheets:
         sheets[sheet.name] = sheet_values(sheet) if header_key(sheet.name) in _READ else []
@@ -176,12 +183,21 @@ def _is_number(value: object) -> bool:
 
 
 def write_outcome(book: xw.Book, outcome: Outcome, snapshot: WorkbookSnapshot) -> None:
-    """Replace each result sheet whole, append the Run Log row, keep the user's sheet active."""
+    """Replace each result sheet whole, append to Run Log and Findings History, and keep
+    the user's sheet active.
+
+    The order is the headless writer's (workbook/xlsx/write.py), so that sheets a run adds
+    come in the same order: the replaced sheets, then Run Log, then Findings History.
+    """
     active = book.sheets.active.index  # sheets are only ever added after the last one
+    appended = [t for t in outcome.tables if t.sheet in APPENDED_SHEETS]
     for table in outcome.tables:
-        replace_sheet(book, table)
+        if table.sheet not in APPENDED_SHEETS:
+            replace_sheet(book, table)
     if outcome.run_log is not None:
-        append_run_log(book, outcome.run_log, snapshot)
+        append_rows(book, RUN_LOG, [outcome.run_log.row()], snapshot)
+    for table in appended:
+        append_rows(book, table.sheet, table.rows, snapshot)
     book.sheets[active - 1].activate()
 
 
@@ -231,40 +247,51 @@ def _retitle(sheet: xw.Sheet, table: ResultTable) -> None:
         sheet.range((1, 1)).value = cell_value(shown_title(table.title, table.held_back))
 
 
-def append_run_log(book: xw.Book, entry: RunLogEntry, snapshot: WorkbookSnapshot) -> None:
-    """Add one row below the last used row of Run Log, adding the sheet or headers if missing.
+def append_rows(
+    book: xw.Book,
+    declared: ResultSheet,
+    rows: Sequence[Sequence[object]],
+    snapshot: WorkbookSnapshot,
+) -> None:
+    """Add rows below the last used row of an appended sheet (Run Log, Findings History),
+    adding the sheet, or the headers it lacks, if missing.
 
-    The Run Log is never replaced: it is the record of every run. Its columns are found by
-    header like an input sheet's, so a column a person moved or added is respected.
+    Such a sheet is never replaced: it is the record of every run. Its columns are found
+    by header like an input sheet's, so a column a person moved or added is respected. All
+    the rows go in one block, whatever their number.
     """
-    sheet = _find_sheet(book, RUN_LOG.name)
+    sheet = _find_sheet(book, declared.name)
     grid: list[list[object]] = []
     if sheet is None:
-        sheet = book.sheets.add(name=RUN_LOG.name, after=book.sheets[len(book.sheets) - 1])
+        sheet = book.sheets.add(name=declared.name, after=book.sheets[len(book.sheets) - 1])
     else:
         grid = snapshot.sheets.get(sheet.name, [])
-    header_row = grid[0] if grid else []
-    positions = {str(h).strip().casefold(): i for i, h in enumerate(header_row) if not _blank(h)}
+    top = grid[0] if grid else []
+    positions = {header_key(h): i for i, h in enumerate(top) if not _blank(h)}
     next_column = max(positions.values(), default=-1) + 1
-    new_headers: list[tuple[int, str]] = []
-    for column in RUN_LOG.columns:
-        if column.header.casefold() not in positions:
-            positions[column.header.casefold()] = next_column
-            new_headers.append((next_column, column.header))
+    for column in declared.columns:
+        if header_key(column.header) not in positions:
+            positions[header_key(column.header)] = next_column
+            cell = sheet.range((1, next_column + 1))
+            cell.value = cell_value(column.header)
+            cell.color = HEADER_COLOUR
             next_column += 1
-    for index, header in new_headers:
-        cell = sheet.range((1, index + 1))
-        cell.value = cell_value(header)
-        cell.color = HEADER_COLOUR
-    row_number = max(_last_used_row(grid), 1) + 1
-    places = [positions[c.header.casefold()] for c in RUN_LOG.columns]
-    row: list[object] = [None] * (max(places) + 1)
-    for place, value in zip(places, entry.row(), strict=True):
-        row[place] = cell_value(value)
-    sheet.range((row_number, 1), (row_number, len(row))).value = [row]
-    for place, column in zip(places, RUN_LOG.columns, strict=True):
+    if not rows:
+        return
+    places = [positions[header_key(c.header)] for c in declared.columns]
+    first = max(_last_used_row(grid), 1) + 1
+    last = first + len(rows) - 1
+    block: list[list[object]] = []
+    for values in rows:
+        row: list[object] = [None] * (max(places) + 1)
+        for place, value in zip(places, values, strict=True):
+            row[place] = cell_value(value)
+        block.append(row)
+    sheet.range((first, 1), (last, len(block[0]))).value = block
+    for place, column in zip(places, declared.columns, strict=True):
         if column.kind in NUMBER_FORMATS:
-            sheet.range((row_number, place + 1)).number_format = NUMBER_FORMATS[column.kind]
+            target = sheet.range((first, place + 1), (last, place + 1))
+            target.number_format = NUMBER_FORMATS[column.kind]
 
 
 def cell_value(value: object) -> object:
