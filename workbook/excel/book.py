@@ -121,9 +121,25 @@ def sheet_values(sheet: xw.Sheet) -> list[list[object]]:
     starts at the first used cell, which need not be A1, while rows and columns must keep
     their numbers for problems to name the right cell.
     """
-    last = sheet.used_range.last_cell
-    block = sheet.range((1, 1), (last.row, last.column)).options(ndim=2, err_to_str=True)
+    rows, columns = _extent(sheet)
+    block = sheet.range((1, 1), (rows, columns)).options(ndim=2, err_to_str=True)
     return [[normalize(value) for value in row] for row in block.value]
+
+
+def _extent(sheet: xw.Sheet) -> tuple[int, int]:
+    """The row and column of the sheet's last used cell (counted from A1).
+
+    xlwings' remote engine (xlwings Server and Lite) has `used_range` from 0.37.0 on; the
+    0.33.15 that new xlwings Lite workbooks name in requirements.txt raises
+    NotImplementedError. There, and only there, the sheet is the JSON the client sent,
+    whose values run from A1 to the last used cell, which is all `used_range` reads too.
+    """
+    try:
+        last = sheet.used_range.last_cell
+    except NotImplementedError:
+        values = sheet.api["values"]  # the remote engine's sheet: the client's JSON
+        return max(len(values), 1), max((len(row) for row in values), default=1) or 1
+    return last.row, last.column
 
 
 def normalize(value: object) -> object:
