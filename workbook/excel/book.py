@@ -399,3 +399,48 @@ def summary(outcome: Outcome) -> str:
     else:
         lines.append("No problems.")
     return "\n".join(lines)
+
+
+PROBLEMS_SHOWN = 8  # a message box holds about 1,000 characters
+
+
+def problems_summary(outcome: Outcome) -> str:
+    """What the Check button says: the problems, as on the Problems sheet, nothing written."""
+    errors, warnings = len(outcome.errors), len(outcome.warnings)
+    lines = [
+        f"Check only: nothing was written. As of {outcome.as_of.value}; policy"
+        f" {outcome.policy.version if outcome.policy else outcome.policy_file.value}.",
+    ]
+    if not outcome.problems:
+        lines.append("No problems: Recalculate would write every result sheet.")
+        return "\n".join(lines)
+    lines.append(f"{errors} error(s) and {warnings} warning(s):")
+    for problem in outcome.problems[:PROBLEMS_SHOWN]:
+        sheet, cell = outcome.cells.cell(problem.where)
+        where = f"{sheet}!{cell}" if cell else sheet
+        text = f"{problem.severity}: {where + ': ' if where else ''}{problem.problem}"
+        lines.append(text if len(text) <= 200 else text[:199] + "…")
+    if len(outcome.problems) > PROBLEMS_SHOWN:
+        lines.append(
+            f"... and {len(outcome.problems) - PROBLEMS_SHOWN} more: press Recalculate to list"
+            " them all on the Problems sheet (with how to fix each)."
+        )
+    return "\n".join(lines)
+
+
+def about_text(outcome: Outcome, versions: Sequence[tuple[str, str]]) -> str:
+    """What the About button says: the versions running, and the policy this workbook uses."""
+    lines = [f"{name} {version}" for name, version in versions]
+    policy = outcome.policy
+    if policy is not None:
+        lines += [
+            "",
+            f"Policy in use: {policy.name}, version {policy.version}, effective"
+            f" {policy.effective_date}, SHA-256 {policy.sha256[:12]}",
+            f"  from {outcome.policy_file.value} ({outcome.policy_file.origin})",
+        ]
+    else:
+        lines += ["", f"The policy ({outcome.policy_file.value}) cannot be used:"]
+        lines += [p.problem for p in outcome.errors[:2]]
+    lines.append(f"As of: {outcome.as_of.value} ({outcome.as_of.origin})")
+    return "\n".join(lines)
