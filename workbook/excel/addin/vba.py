@@ -187,57 +187,55 @@ def read_compound_file(data: bytes) -> CompoundFile:
     first_mini_fat, _mini_fat_count, first_difat, difat_count = struct.unpack_from(
         "<I I I I", data, 0x3C
     )
-    sectors = (len(data) - _SECTOR) // _SECTOR
-
-    def sector(number: int) -> bytes:
-        if number >= sectors:
-            raise ValueError(f"sector {number} is past the end of the file")
-        return data[_SECTOR * (number + 1) : _SECTOR * (number + 2)]
-
     fat_sectors = list(struct.unpack_from("<109I", data, 0x4C))
     next_difat = first_difat
     for _ in range(difat_count):
-        block = struct.unpack("<128I", sector(next_difat))
+        block = struct.unpack("<128I", _sector(data, next_difat))
         fat_sectors += block[:127]
         next_difat = block[127]
     fat: list[int] = []
     for number in fat_sectors[:fat_count]:
-        fat += struct.unpack("<128I", sector(number))
-
-    def chain(first: int, table: list[int]) -> list[int]:
-        numbers: list[int] = []
-        while first not in (_END, _FREE):
-            if first >= len(table) or len(numbers) > len(table):
-                raise ValueError("a sector chain is broken or loops")
-            numbers.append(first)
-            first = table[first]
-        return numbers
-
-    directory = b"".join(sector(n) for n in chain(first_directory, fat))
+        fat += struct.unpack("<128I", _sector(data, number))
+    directory = b"".join(_sector(data, n) for n in _chain(first_directory, fat))
     entries = []
     for offset in range(0, len(directory), 128):
         raw = directory[offset : offset + 128]
         length = struct.unpack_from("<H", raw, 64)[0]
-        name = raw[: max(length - 2, 0)].decode("utf-16-le")
-        entries.append(Entry(raw, name, raw[66]))
-    root = entries[0]
-    mini_stream = b"".join(sector(n) for n in chain(_start(root.raw), fat))
-    mini_fat_bytes = b"".join(sector(n) for n in chain(first_mini_fat, fat))
+        entries.append(Entry(raw, raw[: max(length - 2, 0)].decode("utf-16-le"), raw[66]))
+    mini_stream = b"".join(_sector(data, n) for n in _chain(_start(entries[0].raw), fat))
+    mini_fat_bytes = b"".join(_sector(data, n) for n in _chain(first_mini_fat, fat))
     mini_fat = list(struct.unpack(f"<{len(mini_fat_bytes) // 4}I", mini_fat_bytes))
     for entry in entries:
         if entry.kind != _STREAM:
             continue
         size, start = _size(entry.raw), _start(entry.raw)
         if size < _CUTOFF:
-            blocks = [mini_stream[_MINI * n : _MINI * (n + 1)] for n in chain(start, mini_fat)]
+            blocks = [mini_stream[_MINI * n : _MINI * (n + 1)] for n in _chain(start, mini_fat)]
         else:
-            blocks = [sector(n) for n in chain(start, fat)]
+            blocks = [_sector(data, n) for n in _chain(start, fat)]
         entry.data = b"".join(blocks)[:size]
         if len(entry.data) != size:
             raise ValueError(f"the stream {entry.name} is shorter than its directory entry says")
     compound = CompoundFile(entries)
-    _name_paths(compound, struct.unpack_from("<I", root.raw, 76)[0], "")
+    _name_paths(compound, struct.unpack_from("<I", entries[0].raw, 76)[0], "")
     return compound
+
+
+def _sector(data: bytes, number: int) -> bytes:
+    if number >= (len(data) - _SECTOR) // _SECTOR:
+        raise ValueError(f"sector {number} is past the end of the file")
+    return data[_SECTOR * (number + 1) : _SECTOR * (number + 2)]
+
+
+def _chain(first: int, table: list[int]) -> list[int]:
+    """The sector numbers of a chain, from a FAT or the mini FAT."""
+    numbers: list[int] = []
+    while first not in (_END, _FREE):
+        if first >= len(table) or len(numbers) > len(table):
+            raise ValueError("a sector chain is broken or loops")
+        numbers.append(first)
+        first = table[first]
+    return numbers
 
 
 def _start(raw: bytes) -> int:
