@@ -1,19 +1,27 @@
 """The module the HMIS Licensing ribbon add-in (hmis_licensing.xlam) runs in desktop Excel.
 
-The add-in's Recalculate button runs `import hmis_licensing; hmis_licensing.main()` (the
-xlwings ribbon template imports the module named like the add-in file), its Packet button
-`hmis_licensing.packet()` (desktop Excel only: it saves PDFs beside the workbook), and its worksheet
-functions are imported from here ("UDF Modules" in the add-in's settings). This module is
-therefore top level and installed with hmis-licensing, so Excel finds it in the Python
-that `hmis-licensing excel install` wrote into the add-in, whatever folder the workbook
-is in. The work itself is in `workbook.excel.book` (the button) and `workbook.excel.udfs` (the
-functions), which Excel on the web (`workbook.excel.lite`) shares.
+Each button of the add-in's ribbon runs one function here, through a VBA callback of the
+add-in's module RibbonMyAddin (`RunPython "import hmis_licensing; hmis_licensing.X()"`; the
+xlwings ribbon template imports the module named like the add-in file):
+
+    Recalculate  RunMain    main()    the result sheets, as `hmis-licensing recalc`
+    Check        RunCheck   check()   the problems only; writes nothing, as `check`
+    Packet       RunPacket  packet()  both committee packets beside the workbook (desktop
+                                       Excel only: it saves PDFs)
+    About        RunAbout   about()   the versions running and the policy in use
+
+Its worksheet functions are imported from here too ("UDF Modules" in the add-in's
+settings). This module is therefore top level and installed with hmis-licensing, so Excel
+finds it in the Python that `hmis-licensing excel install` wrote into the add-in, whatever
+folder the workbook is in. The work itself is in `workbook.excel.book` (the buttons) and
+`workbook.excel.udfs` (the functions), which Excel on the web (`workbook.excel.lite`) shares.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -29,6 +37,8 @@ __all__ = [
     "HMIS_LICENSE_FINDING",
     "HMIS_POLICY",
     "HMIS_SELF_PAY_COST",
+    "about",
+    "check",
     "main",
     "packet",
 ]
@@ -39,36 +49,56 @@ if TYPE_CHECKING:
 
 TITLE = "HMIS Licensing"
 RAN_FROM_PACKET = "Excel (Packet button)"
+RAN_FROM_CHECK = "Excel (Check button)"
 
 
 def main() -> None:
     """Recalculate the active workbook (the Recalculate button) and say what came of it."""
-    import xlwings as xw
 
-    from engine.errors import HmisLicensingError
-    from workbook.excel.book import recalculate, summary, workbook_folder_of
+    def recalculated(book: object) -> str:
+        from workbook.excel.book import recalculate, summary, workbook_folder_of
 
-    try:
-        # From the add-in, the caller is the active workbook, not the add-in itself.
-        book = xw.Book.caller()
-    except Exception:
-        raise SystemExit(
-            "hmis_licensing.main() recalculates the workbook that is active in Excel: click"
-            " Recalculate on the HMIS Licensing tab, or run `hmis-licensing recalc WORKBOOK`."
-        ) from None
-    try:
-        outcome = recalculate(book, workbook_folder=workbook_folder_of(_full_name(book)))
-        message = summary(outcome)
-    except HmisLicensingError as exc:
-        message = f"The recalculation stopped.\n{exc}"
-    except Exception as exc:  # a bug: a plain message in Excel instead of a traceback
-        if os.environ.get("HMIS_LICENSING_DEBUG"):
-            raise
-        message = (
-            f"Internal error ({type(exc).__name__}: {exc}). Some result sheets may be"
-            " incomplete: press Recalculate again, and please report this."
-        )
-    book.app.alert(message, title=TITLE)
+        folder = workbook_folder_of(_full_name(book))
+        return summary(recalculate(book, workbook_folder=folder))  # type: ignore[arg-type]
+
+    _button(
+        recalculated,
+        button="Recalculate",
+        instead="`hmis-licensing recalc WORKBOOK`",
+        stopped="The recalculation stopped.",
+        failed="Some result sheets may be incomplete: press Recalculate again, and please"
+        " report this.",
+    )
+
+
+def check() -> None:
+    """Run the checks on the active workbook and show its problems (the Check button).
+
+    Nothing is written: not the result sheets, not the Run Log. The same as `hmis-licensing
+    check`, on the workbook as it is open now (unsaved edits included).
+    """
+    from workbook.excel.book import problems_summary
+
+    _button(
+        lambda book: problems_summary(evaluate_book(book, RAN_FROM_CHECK)),
+        button="Check",
+        instead="`hmis-licensing check WORKBOOK`",
+        stopped="The check stopped.",
+        failed="Nothing was written.",
+    )
+
+
+def about() -> None:
+    """Say which hmis-licensing, xlwings and Python run, and which policy the workbook uses."""
+    from workbook.excel.book import about_text
+
+    _button(
+        lambda book: about_text(evaluate_book(book, RAN_FROM_CHECK), versions()),
+        button="About",
+        instead="`hmis-licensing excel status`",
+        stopped="hmis-licensing cannot read this workbook.",
+        failed="",
+    )
 
 
 def packet() -> None:
@@ -79,27 +109,74 @@ def packet() -> None:
     workbook. Desktop Excel only: Excel on the web and xlwings Lite have no folder to
     save a file in.
     """
+    _button(
+        lambda book: packet_summary(*book_packets(book, _full_name(book))),
+        button="Packet",
+        instead="`hmis-licensing packet WORKBOOK --committee performance`",
+        stopped="No packet was written.",
+        failed="No packet was written.",
+    )
+
+
+def versions() -> list[tuple[str, str]]:
+    """The versions About shows, and `excel status` checks."""
+    import platform
+    import sys
+
+    import xlwings
+
+    from engine import ENGINE_VERSION
+
+    return [
+        ("hmis-licensing", ENGINE_VERSION),
+        ("xlwings", xlwings.__version__),
+        ("Python", f"{platform.python_version()} ({sys.executable})"),
+    ]
+
+
+def _button(
+    compute: Callable[[object], str], *, button: str, instead: str, stopped: str, failed: str
+) -> None:
+    """Run one ribbon button on the active workbook and show what came of it in Excel.
+
+    A problem of the workbook or the policy is a message; a bug is a plain message too,
+    never a traceback in Excel (HMIS_LICENSING_DEBUG=1 shows the traceback).
+    """
     import xlwings as xw
 
     from engine.errors import HmisLicensingError
 
     try:
+        # From the add-in, the caller is the active workbook, not the add-in itself.
         book = xw.Book.caller()
     except Exception:
         raise SystemExit(
-            "hmis_licensing.packet() makes the packets of the workbook that is active in"
-            " Excel: click Packet on the HMIS Licensing tab, or run"
-            " `hmis-licensing packet WORKBOOK --committee performance`."
+            f"This works on the workbook that is active in Excel: click {button} on the HMIS"
+            f" Licensing tab, or run {instead}."
         ) from None
     try:
-        message = packet_summary(*book_packets(book, _full_name(book)))
+        message = compute(book)
     except HmisLicensingError as exc:
-        message = f"No packet was written.\n{exc}"
+        message = f"{stopped}\n{exc}"
     except Exception as exc:  # a bug: a plain message in Excel instead of a traceback
         if os.environ.get("HMIS_LICENSING_DEBUG"):
             raise
-        message = f"Internal error ({type(exc).__name__}: {exc}). No packet was written."
+        message = f"Internal error ({type(exc).__name__}: {exc}). {failed}".strip()
     book.app.alert(message, title=TITLE)
+
+
+def evaluate_book(book: object, ran_from: str) -> Outcome:
+    """The open workbook read and judged as Recalculate would, without writing anything."""
+    from workbook.excel.book import read_book, workbook_folder_of
+    from workbook.run import evaluate
+
+    return evaluate(
+        read_book(book),  # type: ignore[arg-type]
+        workbook_folder=workbook_folder_of(_full_name(book)),
+        today=dt.date.today(),
+        now=dt.datetime.now(),
+        ran_from=ran_from,
+    )
 
 
 def book_packets(

@@ -25,7 +25,18 @@ from hypothesis import strategies as st
 from tests.conftest import SAMPLE, minimal_sheets, policy_text, write_workbook
 from tests.xlwings_bridge import CLIENTS, OFFICE_JS, VBA, recalculate_as_excel, sheet_cells
 from workbook.cli import main
-from workbook.layout import INPUT_SHEETS, LICENSES, POLICY_SHEET, RESULT_SHEETS, RUN_LOG
+from workbook.layout import (
+    APPENDED_SHEETS,
+    FINDINGS_HISTORY,
+    INACTIVITY_REPORT,
+    INPUT_SHEETS,
+    LICENSES,
+    POLICY_SHEET,
+    RESULT_SHEETS,
+    RUN_LOG,
+    SETTINGS,
+    WATCH_LIST,
+)
 
 AS_OF = dt.date(2026, 11, 24)
 NOT_COMPARED = {"Run At", "Ran From"}
@@ -77,23 +88,31 @@ def recalc_both(
 
 
 def assert_same_results(by_cli: Path, by_excel: Path, source: Path) -> None:
-    """Every result sheet equal cell for cell; the Run Log but for Run At/Ran From; inputs kept."""
+    """Every result sheet equal cell for cell; Run Log and Findings History but for Run At
+    and Ran From; inputs kept."""
     expected, actual, original = sheet_cells(by_cli), sheet_cells(by_excel), sheet_cells(source)
     assert list(actual) == list(expected), "the same sheets, in the same order"
     for sheet in RESULT_SHEETS:
-        if sheet is RUN_LOG:
+        if sheet in APPENDED_SHEETS:
+            assert appended_rows(by_excel, sheet.name) == appended_rows(by_cli, sheet.name)
             continue
         assert actual.get(sheet.name) == expected.get(sheet.name), sheet.name
-    assert run_log(by_excel) == run_log(by_cli)
     for title, rows in original.items():
         if title.casefold() in INPUT_TITLES:
             assert actual[title] == rows, f"input sheet {title} changed"
 
 
 def run_log(path: Path) -> list[dict[str, object]]:
+    return appended_rows(path, RUN_LOG.name)
+
+
+def appended_rows(path: Path, title: str) -> list[dict[str, object]]:
+    """An appended sheet's rows by header, without the columns that say when and from where."""
     book = openpyxl.load_workbook(path)
     try:
-        rows = list(book[RUN_LOG.name].iter_rows(values_only=True))
+        if title not in book.sheetnames:
+            return []
+        rows = list(book[title].iter_rows(values_only=True))
     finally:
         book.close()
     head = [str(h) for h in rows[0]]
@@ -174,6 +193,111 @@ def test_a_bad_cell_is_contained_the_same_way_in_both(tmp_path: Path) -> None:
     assert sum("Cannot judge" in row for row in report) == 1
     assert after["Problems"] != before["Problems"]
     assert any(cell[0] == "H5" for row in after["Problems"] for cell in row)
+
+
+# ---------------------------------------------------------- three monthly reviews
+
+
+def _edit(paths: tuple[Path, ...], changes: Mapping[tuple[str, str, str], object]) -> None:
+    """Set cells on each copy, openpyxl as a person's Excel would save them: (sheet, key
+    of the row in column A, column header) -> value."""
+    for path in paths:
+        book = openpyxl.load_workbook(path)
+        try:
+            for (title, key, header), value in changes.items():
+                sheet = book[title]
+                headers = [c.value for c in sheet[1]]
+                column = headers.index(header) + 1
+                row = next(r for r in range(2, sheet.max_row + 1) if sheet.cell(r, 1).value == key)
+                sheet.cell(row, column).value = value
+            book.save(path)
+        finally:
+            book.close()
+
+
+def _report(path: Path) -> dict[str, dict[str, object]]:
+    """The Inactivity Report by License ID: each column's value by header."""
+    rows = [[cell[0] for cell in row] for row in sheet_cells(path)[INACTIVITY_REPORT.name][1:]]
+    head = [str(h) for h in rows[0]]
+    return {str(r[0]): dict(zip(head, r, strict=False)) for r in rows[1:]}
+
+
+def test_three_monthly_reviews_give_the_same_history_and_watch_list_in_excel(
+    tmp_path: Path,
+) -> None:
+    """Issue 12: the button keeps Findings History as `recalc` does, month after month.
+
+    2026-09-24, 2026-10-24 and 2026-11-24 on the sample, each run on the previous run's
+    file (the Excel copy on the Excel copy), with edits between them: a license cleared by
+    data entry, one revoked; licenses lapse as the months pass. Then the last review is
+    repeated, which records nothing.
+    """
+    month = tmp_path / "2026-09-24"
+    month.mkdir()
+    start = Path(shutil.copy(SAMPLE, month / "start.xlsx"))
+    _edit((start,), {(SETTINGS.name, "As Of", "Value"): dt.datetime(2026, 9, 24)})
+    by_cli, by_excel, outcome, applied = recalc_both(start, month, client=VBA)
+    assert outcome.exit_code == 0 and set(applied) <= CLIENT_ACTIONS
+    assert_same_results(by_cli, by_excel, start)
+    first = _report(by_excel)
+    history = appended_rows(by_excel, FINDINGS_HISTORY.name)
+    assert len(history) == len(first), "the first review records every license"
+    eligible = sorted(k for k, r in first.items() if r["Eligible For Revocation"] == "Yes")
+    assert {first[k]["Eligible Since"] for k in eligible} == {dt.datetime(2026, 9, 24)}
+    cleared, revoked = eligible[0], eligible[1]
+
+    reviews = [
+        (
+            dt.datetime(2026, 10, 24),
+            {(LICENSES.name, cleared, "Last Client Data Entry"): dt.datetime(2026, 10, 20)},
+        ),
+        (
+            dt.datetime(2026, 11, 24),
+            {
+                (LICENSES.name, revoked, "Revoked On"): dt.datetime(2026, 11, 2),
+                (LICENSES.name, revoked, "Revoked By"): "HMIS Lead",
+                (LICENSES.name, revoked, "Revocation Reason"): "Inactivity §1.1",
+            },
+        ),
+        (dt.datetime(2026, 11, 24), {}),  # the same review again
+    ]
+    reports = [first]
+    for number, (as_of, edits) in enumerate(reviews, start=2):
+        _edit((by_cli, by_excel), {(SETTINGS.name, "As Of", "Value"): as_of, **edits})
+        month = tmp_path / f"run-{number}"
+        month.mkdir()
+        before = len(appended_rows(by_excel, FINDINGS_HISTORY.name))
+        by_cli, by_excel, outcome, applied = recalc_both(
+            by_cli, month, excel_source=by_excel, client=VBA if number % 2 else OFFICE_JS
+        )
+        assert outcome.exit_code == 0 and set(applied) <= CLIENT_ACTIONS
+        assert_same_results(by_cli, by_excel, by_excel)
+        assert len(run_log(by_excel)) == number
+        added = appended_rows(by_excel, FINDINGS_HISTORY.name)[before:]
+        report = _report(by_excel)
+        assert {str(r["License ID"]) for r in added} <= set(report)
+        reports.append(report)
+        if number == 2:
+            assert report[cleared]["Change Since Last Review"] == (
+                "No longer eligible: client data entered on 2026-10-20"
+            )
+            assert report[revoked]["Change Since Last Review"] == "Still eligible"
+            assert report[revoked]["Eligible Since"] == dt.datetime(2026, 9, 24)
+            change = {k: r["Change Since Last Review"] for k, r in report.items()}
+            newly = [k for k, c in change.items() if c == "Newly eligible"]
+            assert newly, "a license lapsed between the reviews"
+            assert {report[k]["Eligible Since"] for k in newly} == {dt.datetime(2026, 10, 24)}
+            assert {cleared, *newly} <= {str(r["License ID"]) for r in added}
+        if number == 3:
+            assert report[revoked]["Change Since Last Review"] == (
+                "No longer eligible: revoked on 2026-11-02"
+            )
+            assert revoked in {str(r["License ID"]) for r in added}
+        if number == 4:
+            assert added == [], "a repeated review records nothing"
+            assert report == reports[2]
+    watch = sheet_cells(by_excel)[WATCH_LIST.name]
+    assert len(watch) > 2, "the Watch List has rows"
 
 
 # ------------------------------------------------------------------ where the policy is

@@ -179,11 +179,17 @@ def _add_excel_commands(commands: argparse._SubParsersAction) -> None:
         description="Build hmis_licensing.xlam for the Python running this command and"
         " print how to add it to Excel. Run it again after upgrading.",
     )
-    install.add_argument(
+    where = install.add_mutually_exclusive_group()
+    where.add_argument(
         "--dir",
         type=Path,
         dest="folder",
         help='folder for the add-in (default: "HMIS Licensing" in your home folder)',
+    )
+    where.add_argument(
+        "--xlstart",
+        action="store_true",
+        help="put it in Excel's startup folder, so that Excel loads it every time it starts",
     )
     install.add_argument("--interpreter", help="the Python Excel should run (default: this Python)")
     install.add_argument(
@@ -191,6 +197,29 @@ def _add_excel_commands(commands: argparse._SubParsersAction) -> None:
         default="",
         help="folders Python should also import from, separated by ; (rarely needed)",
     )
+    for name, summary, description in (
+        (
+            "uninstall",
+            "remove the add-in that excel install wrote",
+            "Remove hmis_licensing.xlam (and README-Excel.txt) from the default folder and"
+            " Excel's startup folder, or from --dir / --xlstart only. Quit Excel first."
+            " Exit 0 also when there was nothing to remove.",
+        ),
+        (
+            "status",
+            "say which add-in is installed, which Python it runs and whether it is current",
+            "Read the installed add-in back: its VBA project and buttons, whether the"
+            " worksheet functions are imported, the Python it runs and that Python's"
+            " hmis-licensing and xlwings. Exit 0 when an add-in is found and current, 1"
+            " otherwise.",
+        ),
+    ):
+        sub = excel_commands.add_parser(name, help=summary, description=description)
+        group = sub.add_mutually_exclusive_group()
+        group.add_argument("--dir", type=Path, dest="folder", help="look only in this folder")
+        group.add_argument(
+            "--xlstart", action="store_true", help="look only in Excel's startup folder"
+        )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -552,10 +581,34 @@ def _policy_check(args: argparse.Namespace) -> int:
 
 
 def _excel_install(args: argparse.Namespace) -> int:
+    from workbook.excel.addin import status
     from workbook.excel.addin.install import install, require_folder
 
     folder = require_folder(args.folder) if args.folder else None
-    installed = install(folder, interpreter=args.interpreter, pythonpath=args.pythonpath)
+    if args.excel_command == "status":
+        found = status.find(folder, args.xlstart)
+        looked = [p for p, _ in status.places(folder, args.xlstart)]
+        print(status.status_text(found, looked), end="", file=_Output(sys.stdout))
+        return 0 if found and all(s.current for s in found) else 1
+    if args.excel_command == "uninstall":
+        removed, looked = status.uninstall(folder, args.xlstart)
+        for path in removed:
+            print(f"Removed {path}", file=_Output(sys.stdout))
+        if not removed:
+            print(
+                f"No HMIS Licensing add-in in {', '.join(str(p) for p in looked)}.",
+                file=_Output(sys.stdout),
+            )
+        else:
+            print(
+                "If Excel's Add-ins dialog still lists HMIS Licensing, untick it (Excel offers"
+                " to delete it from the list).",
+                file=_Output(sys.stdout),
+            )
+        return 0
+    installed = install(
+        folder, interpreter=args.interpreter, pythonpath=args.pythonpath, xlstart=args.xlstart
+    )
     return 1 if installed.check else 0
 
 

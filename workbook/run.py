@@ -22,7 +22,7 @@ from policy.adoption import in_force_warning
 from policy.errors import PolicyError
 from workbook.layout import POLICY_SHEET
 from workbook.policy_sheet import PolicySheet, policy_text
-from workbook.results import ResultTable, RunLogEntry, result_tables
+from workbook.results import ResultTable, RunLogEntry, history_table, result_tables
 from workbook.tables import CellMap, InputRead, Settings, WorkbookSnapshot, read_inputs
 
 POLICY_BESIDE_WORKBOOK = "policy.yaml"
@@ -168,6 +168,8 @@ def evaluate(
         policy_file=str(policy_choice.value),
         ran_from=ran_from,
     )
+    if results is not None:  # SPEC §8: this review's changes, appended like the Run Log
+        outcome.tables.append(history_table(results, outcome.run_log.run_at))
     return outcome
 
 

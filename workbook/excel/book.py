@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from workbook.layout import (
+    APPENDED_SHEETS,
     INPUT_SHEETS,
     NUMBER_FORMATS,
     POLICY_SHEET,
@@ -47,7 +48,7 @@ from workbook.presentation import (
     shown_title,
     titled,
 )
-from workbook.results import ResultTable, RunLogEntry
+from workbook.results import ResultTable
 from workbook.run import Outcome, evaluate
 from workbook.tables import WorkbookSnapshot
 from workbook.values import parse_date
@@ -61,9 +62,14 @@ RAN_FROM_LITE = "Excel (xlwings Lite)"
 
 _NOT_IN_A_FILE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 
-# The sheets whose values a run reads; the others (result sheets, notes, charts) are only
-# named in the snapshot, which saves reading thousands of result cells over COM or JSON.
-_READ = {header_key(s.name) for s in (*INPUT_SHEETS, RUN_LOG)} | {header_key(POLICY_SHEET)}
+# The sheets whose values a run reads (the inputs, the Policy sheet, and the appended
+# sheets: Findings History is the review's memory, the Run Log where its next row goes);
+# the others (result sheets, notes, charts) are only named in the snapshot, which saves
+# reading thousands of result cells over COM or JSON.
+_READ = {
+    header_key(name)
+    for name in (*(s.name for s in INPUT_SHEETS), *(s.name for s in APPENDED_SHEETS), POLICY_SHEET)
+}
 
 
 def recalculate(
@@ -98,7 +104,8 @@ def recalculate(
 
 
 def read_book(book: xw.Book) -> WorkbookSnapshot:
-    """Every sheet by title, with the values of those a run reads (inputs, Policy, Run Log)."""
+    """Every sheet by title, with the values of those a run reads (inputs, Policy, Run Log,
+    Findings History)."""
     sheets: dict[str, list[list[object]]] = {}
     for sheet in book.sheets:
         sheets[sheet.name] = sheet_values(sheet) if header_key(sheet.name) in _READ else []
@@ -114,9 +121,25 @@ def sheet_values(sheet: xw.Sheet) -> list[list[object]]:
     starts at the first used cell, which need not be A1, while rows and columns must keep
     their numbers for problems to name the right cell.
     """
-    last = sheet.used_range.last_cell
-    block = sheet.range((1, 1), (last.row, last.column)).options(ndim=2, err_to_str=True)
+    rows, columns = _extent(sheet)
+    block = sheet.range((1, 1), (rows, columns)).options(ndim=2, err_to_str=True)
     return [[normalize(value) for value in row] for row in block.value]
+
+
+def _extent(sheet: xw.Sheet) -> tuple[int, int]:
+    """The row and column of the sheet's last used cell (counted from A1).
+
+    xlwings' remote engine (xlwings Server and Lite) has `used_range` from 0.37.0 on; the
+    0.33.15 that new xlwings Lite workbooks name in requirements.txt raises
+    NotImplementedError. There, and only there, the sheet is the JSON the client sent,
+    whose values run from A1 to the last used cell, which is all `used_range` reads too.
+    """
+    try:
+        last = sheet.used_range.last_cell
+    except NotImplementedError:
+        values = sheet.api["values"]  # the remote engine's sheet: the client's JSON
+        return max(len(values), 1), max((len(row) for row in values), default=1) or 1
+    return last.row, last.column
 
 
 def normalize(value: object) -> object:
@@ -176,12 +199,21 @@ def _is_number(value: object) -> bool:
 
 
 def write_outcome(book: xw.Book, outcome: Outcome, snapshot: WorkbookSnapshot) -> None:
-    """Replace each result sheet whole, append the Run Log row, keep the user's sheet active."""
+    """Replace each result sheet whole, append to Run Log and Findings History, and keep
+    the user's sheet active.
+
+    The order is the headless writer's (workbook/xlsx/write.py), so that sheets a run adds
+    come in the same order: the replaced sheets, then Run Log, then Findings History.
+    """
     active = book.sheets.active.index  # sheets are only ever added after the last one
+    appended = [t for t in outcome.tables if t.sheet in APPENDED_SHEETS]
     for table in outcome.tables:
-        replace_sheet(book, table)
+        if table.sheet not in APPENDED_SHEETS:
+            replace_sheet(book, table)
     if outcome.run_log is not None:
-        append_run_log(book, outcome.run_log, snapshot)
+        append_rows(book, RUN_LOG, [outcome.run_log.row()], snapshot)
+    for table in appended:
+        append_rows(book, table.sheet, table.rows, snapshot)
     book.sheets[active - 1].activate()
 
 
@@ -231,40 +263,51 @@ def _retitle(sheet: xw.Sheet, table: ResultTable) -> None:
         sheet.range((1, 1)).value = cell_value(shown_title(table.title, table.held_back))
 
 
-def append_run_log(book: xw.Book, entry: RunLogEntry, snapshot: WorkbookSnapshot) -> None:
-    """Add one row below the last used row of Run Log, adding the sheet or headers if missing.
+def append_rows(
+    book: xw.Book,
+    declared: ResultSheet,
+    rows: Sequence[Sequence[object]],
+    snapshot: WorkbookSnapshot,
+) -> None:
+    """Add rows below the last used row of an appended sheet (Run Log, Findings History),
+    adding the sheet, or the headers it lacks, if missing.
 
-    The Run Log is never replaced: it is the record of every run. Its columns are found by
-    header like an input sheet's, so a column a person moved or added is respected.
+    Such a sheet is never replaced: it is the record of every run. Its columns are found
+    by header like an input sheet's, so a column a person moved or added is respected. All
+    the rows go in one block, whatever their number.
     """
-    sheet = _find_sheet(book, RUN_LOG.name)
+    sheet = _find_sheet(book, declared.name)
     grid: list[list[object]] = []
     if sheet is None:
-        sheet = book.sheets.add(name=RUN_LOG.name, after=book.sheets[len(book.sheets) - 1])
+        sheet = book.sheets.add(name=declared.name, after=book.sheets[len(book.sheets) - 1])
     else:
         grid = snapshot.sheets.get(sheet.name, [])
-    header_row = grid[0] if grid else []
-    positions = {str(h).strip().casefold(): i for i, h in enumerate(header_row) if not _blank(h)}
+    top = grid[0] if grid else []
+    positions = {header_key(h): i for i, h in enumerate(top) if not _blank(h)}
     next_column = max(positions.values(), default=-1) + 1
-    new_headers: list[tuple[int, str]] = []
-    for column in RUN_LOG.columns:
-        if column.header.casefold() not in positions:
-            positions[column.header.casefold()] = next_column
-            new_headers.append((next_column, column.header))
+    for column in declared.columns:
+        if header_key(column.header) not in positions:
+            positions[header_key(column.header)] = next_column
+            cell = sheet.range((1, next_column + 1))
+            cell.value = cell_value(column.header)
+            cell.color = HEADER_COLOUR
             next_column += 1
-    for index, header in new_headers:
-        cell = sheet.range((1, index + 1))
-        cell.value = cell_value(header)
-        cell.color = HEADER_COLOUR
-    row_number = max(_last_used_row(grid), 1) + 1
-    places = [positions[c.header.casefold()] for c in RUN_LOG.columns]
-    row: list[object] = [None] * (max(places) + 1)
-    for place, value in zip(places, entry.row(), strict=True):
-        row[place] = cell_value(value)
-    sheet.range((row_number, 1), (row_number, len(row))).value = [row]
-    for place, column in zip(places, RUN_LOG.columns, strict=True):
+    if not rows:
+        return
+    places = [positions[header_key(c.header)] for c in declared.columns]
+    first = max(_last_used_row(grid), 1) + 1
+    last = first + len(rows) - 1
+    block: list[list[object]] = []
+    for values in rows:
+        row: list[object] = [None] * (max(places) + 1)
+        for place, value in zip(places, values, strict=True):
+            row[place] = cell_value(value)
+        block.append(row)
+    sheet.range((first, 1), (last, len(block[0]))).value = block
+    for place, column in zip(places, declared.columns, strict=True):
         if column.kind in NUMBER_FORMATS:
-            sheet.range((row_number, place + 1)).number_format = NUMBER_FORMATS[column.kind]
+            target = sheet.range((first, place + 1), (last, place + 1))
+            target.number_format = NUMBER_FORMATS[column.kind]
 
 
 def cell_value(value: object) -> object:
@@ -355,4 +398,49 @@ def summary(outcome: Outcome) -> str:
         lines.append(f"{warnings} warning(s): see the Problems sheet.")
     else:
         lines.append("No problems.")
+    return "\n".join(lines)
+
+
+PROBLEMS_SHOWN = 8  # a message box holds about 1,000 characters
+
+
+def problems_summary(outcome: Outcome) -> str:
+    """What the Check button says: the problems, as on the Problems sheet, nothing written."""
+    errors, warnings = len(outcome.errors), len(outcome.warnings)
+    lines = [
+        f"Check only: nothing was written. As of {outcome.as_of.value}; policy"
+        f" {outcome.policy.version if outcome.policy else outcome.policy_file.value}.",
+    ]
+    if not outcome.problems:
+        lines.append("No problems: Recalculate would write every result sheet.")
+        return "\n".join(lines)
+    lines.append(f"{errors} error(s) and {warnings} warning(s):")
+    for problem in outcome.problems[:PROBLEMS_SHOWN]:
+        sheet, cell = outcome.cells.cell(problem.where)
+        where = f"{sheet}!{cell}" if cell else sheet
+        text = f"{problem.severity}: {where + ': ' if where else ''}{problem.problem}"
+        lines.append(text if len(text) <= 200 else text[:199] + "…")
+    if len(outcome.problems) > PROBLEMS_SHOWN:
+        lines.append(
+            f"... and {len(outcome.problems) - PROBLEMS_SHOWN} more: press Recalculate to list"
+            " them all on the Problems sheet (with how to fix each)."
+        )
+    return "\n".join(lines)
+
+
+def about_text(outcome: Outcome, versions: Sequence[tuple[str, str]]) -> str:
+    """What the About button says: the versions running, and the policy this workbook uses."""
+    lines = [f"{name} {version}" for name, version in versions]
+    policy = outcome.policy
+    if policy is not None:
+        lines += [
+            "",
+            f"Policy in use: {policy.name}, version {policy.version}, effective"
+            f" {policy.effective_date}, SHA-256 {policy.sha256[:12]}",
+            f"  from {outcome.policy_file.value} ({outcome.policy_file.origin})",
+        ]
+    else:
+        lines += ["", f"The policy ({outcome.policy_file.value}) cannot be used:"]
+        lines += [p.problem for p in outcome.errors[:2]]
+    lines.append(f"As of: {outcome.as_of.value} ({outcome.as_of.origin})")
     return "\n".join(lines)

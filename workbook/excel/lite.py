@@ -13,9 +13,13 @@ decorators (`xlwings.server`, which Lite provides) instead of the classic ones.
 Lite cannot read files from the user's disk, so the policy comes from a sheet named
 Policy holding policy.yaml's text (else the adopted policy shipped with hmis-licensing),
 and the workbook has no folder for a Settings Policy File to be relative to.
-"""
 
-from __future__ import annotations
+This module must not use `from __future__ import annotations`: xlwings before 0.37 (Lite's
+default, 0.33.15) hands a script its book by comparing each parameter's annotation with
+`xw.Book` itself, and a string annotation never matches ("Scripts currently only allow
+Book and CurrentUser as params"). tests/test_excel_pyodide.py runs this in Pyodide with
+both versions.
+"""
 
 import functools
 import inspect

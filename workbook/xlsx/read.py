@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from workbook.errors import WorkbookError
-from workbook.layout import RESULT_SHEETS, header_key
+from workbook.layout import FINDINGS_HISTORY, RESULT_SHEETS, header_key
 from workbook.tables import WorkbookSnapshot
 from workbook.values import CellError
 from workbook.xlsx.package import XlsxPackage, check_workbook_file, open_package
@@ -34,7 +34,8 @@ _TYPE = re.compile(rb'\bt\s*=\s*"([a-zA-Z]+)"')
 
 
 def read_snapshot(path: Path, sheet_names: Iterable[str] | None = None) -> WorkbookSnapshot:
-    """The cell values of every worksheet but the result sheets (or of the sheets named).
+    """The cell values of every worksheet but the result sheets, Findings History excepted
+    (or of the sheets named).
 
     The result sheets are skipped because nothing reads them and they are the largest
     sheets of the workbook (thousands of rows of explanations). Blank cells are None;
@@ -46,7 +47,8 @@ def read_snapshot(path: Path, sheet_names: Iterable[str] | None = None) -> Workb
 
     check_workbook_file(path)
     wanted = {header_key(n) for n in sheet_names} if sheet_names is not None else None
-    skipped = {header_key(s.name) for s in RESULT_SHEETS}
+    # Findings History is read back: it is the monthly review's memory (SPEC §8).
+    skipped = {header_key(s.name) for s in RESULT_SHEETS if s is not FINDINGS_HISTORY}
     try:
         book = python_calamine.CalamineWorkbook.from_path(str(path))
     except python_calamine.PasswordError:

@@ -445,17 +445,18 @@ def _row_number(attrs: str, previous: int) -> int:
 def extend_run_log(
     old_xml: bytes | None,
     columns: Sequence[Column],
-    values: Sequence[object],
+    new_rows: Sequence[Sequence[object]],
     styles: Mapping[CellStyle, int],
     shared_string: Callable[[int], str],
     *,
     date1904: bool,
     where: str,
 ) -> bytes:
-    """The Run Log with one more row: every existing row is kept as it was, byte for byte.
+    """An appended sheet (Run Log, Findings History) with more rows: every existing row is
+    kept as it was, byte for byte.
 
     Row 1 gets any header it lacks (an older Run Log without newer columns), at the first
-    free column; the new row goes below the last row.
+    free column; the new rows go below the last row.
     """
     header_style = styles[HEADER_STYLE]
     if old_xml is None:
@@ -474,9 +475,9 @@ def extend_run_log(
             rows_before="",
             header_row=_row(1, header_cells(list(enumerate(columns)), header_style), HEADER_HEIGHT),
             rows_after="",
-            new_row=_log_row(2, columns, values, positions, styles, date1904),
+            new_row=_log_rows(2, columns, new_rows, positions, styles, date1904),
             max_column=len(columns) - 1,
-            last_row=2,
+            last_row=1 + len(new_rows),
             extra_cols=[(i + 1, c.width) for i, c in enumerate(columns)],
         )
 
@@ -552,9 +553,9 @@ def extend_run_log(
         rows_before=rows_before,
         header_row=header_row,
         rows_after=rows_after,
-        new_row=_log_row(new_number, columns, values, positions, styles, date1904),
+        new_row=_log_rows(new_number, columns, new_rows, positions, styles, date1904),
         max_column=max_column,
-        last_row=new_number,
+        last_row=max(last_row, 1) + len(new_rows),
         extra_cols=extra_cols,
         where=where,
         tab_selected=is_tab_selected(text),
@@ -635,6 +636,19 @@ def _merge_cols(
     entries = "".join(f'<col min="{n}" max="{n}" width="{w:g}" customWidth="1"/>' for n, w in extra)
     closing = f"</{prefix}cols>"
     return old[: -len(closing)] + entries + closing, []
+
+
+def _log_rows(
+    first: int,
+    columns: Sequence[Column],
+    rows: Sequence[Sequence[object]],
+    positions: Mapping[str, int],
+    styles: Mapping[CellStyle, int],
+    date1904: bool,
+) -> str:
+    return "".join(
+        _log_row(first + n, columns, row, positions, styles, date1904) for n, row in enumerate(rows)
+    )
 
 
 def _log_row(

@@ -31,7 +31,7 @@ from io import BytesIO
 from pathlib import Path
 
 from workbook.errors import WorkbookError
-from workbook.layout import RUN_LOG, ResultSheet, header_key
+from workbook.layout import APPENDED_SHEETS, RUN_LOG, ResultSheet, header_key
 from workbook.presentation import SheetLook, footer, header_row, look, shown_title, titled
 from workbook.results import ResultTable, RunLogEntry
 from workbook.tables import column_letter
@@ -161,7 +161,7 @@ def _check_suffix(package: XlsxPackage, source: Path, destination: Path) -> None
 @dataclass
 class _Target:
     sheet: ResultSheet
-    rows: tuple[tuple[object, ...], ...] | None  # None for Run Log
+    rows: tuple[tuple[object, ...], ...] | None  # None for an appended sheet (Run Log, ...)
     entry: SheetEntry | None  # the sheet it replaces, if the workbook has one
     part: str = ""
     rel_id: str = ""
@@ -171,6 +171,7 @@ class _Target:
     held_back: str | None = None  # why an Error held it back: only its title changes
     look: SheetLook | None = None
     rewritten: bool = True  # False: the sheet was kept as it was (held back, untitled)
+    appended_rows: tuple[tuple[object, ...], ...] = ()  # an appended sheet's new rows
 
 
 class WorkbookWriter:
@@ -214,8 +215,14 @@ class WorkbookWriter:
                 look=None if t.held_back is not None else look(t.sheet, t.rows),
             )
             for t in tables
+            if t.sheet not in APPENDED_SHEETS
         ]
-        self.targets.append(_Target(RUN_LOG, None, None))
+        self.targets.append(_Target(RUN_LOG, None, None, appended_rows=(run_log.row(),)))
+        self.targets += [
+            _Target(t.sheet, None, None, appended_rows=t.rows)
+            for t in tables
+            if t.sheet in APPENDED_SHEETS
+        ]
         self._used_rel_ids = {r.rel_id for r in package.workbook_rels}
 
     # ------------------------------------------------------------------ planning
@@ -227,6 +234,9 @@ class WorkbookWriter:
         styles = self._styles()
         for target in self.targets:
             if target.rows is None:
+                if target.entry is not None and not target.appended_rows:
+                    target.rewritten = False  # nothing to add: kept byte for byte
+                    continue
                 data = self._run_log_xml(target, styles)
             elif target.held_back is not None:
                 assert target.entry is not None  # held-back sheets are never added
@@ -502,8 +512,8 @@ class WorkbookWriter:
 
         return extend_run_log(
             old,
-            RUN_LOG.columns,
-            self.run_log.row(),
+            target.sheet.columns,
+            target.appended_rows,
             styles,
             shared_string,
             date1904=self.package.date1904,

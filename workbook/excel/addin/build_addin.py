@@ -4,24 +4,32 @@
         [--pythonpath DIR]
 
 (`hmis-licensing excel install` runs this for users.) The template is
-`quickstart_addin_ribbon.xlam` inside the installed xlwings package: its VBA project, the
-xlwings RunPython machinery written for exactly that xlwings version (it loads
-`xlwings64-<version>.dll`), is copied byte for byte. That coupling is why the add-in is
-built on each machine from the xlwings installed there, and not kept in git. Only text
-parts change:
+`quickstart_addin_ribbon.xlam` inside the installed xlwings package. What changes:
 
-* `customUI/customUI.xml`: the ribbon, tab "HMIS Licensing" with a large Recalculate
-  button (`customUI.xml` beside this file). The button calls the template's own callback
-  `RibbonMyAddin.RunMain`, which runs `import <file stem>; <file stem>.main()`; the file
-  is named hmis_licensing.xlam, so Excel runs `hmis_licensing.main()`.
-* the settings sheet: the template's inactive `_myaddin.conf` becomes `myaddin.conf` (the
-  template's VBA project is called "myaddin"; renaming it would mean recompiling VBA) and
-  holds the Python interpreter, PYTHONPATH and the module with the worksheet functions.
-  Every key is written, blanks included, so that no other xlwings configuration on the
-  machine (a ~/.myaddin/myaddin.conf of another add-in) changes what this add-in runs.
-* `docProps/core.xml`: the title and description Excel's Add-ins dialog shows.
+* `customUI/customUI.xml`: the ribbon, tab "HMIS Licensing" with the buttons Recalculate,
+  Check, Packet and About (`customUI.xml` beside this file). Recalculate calls the
+  template's own callback `RibbonMyAddin.RunMain`, which runs `import <file stem>;
+  <file stem>.main()`; the file is named hmis_licensing.xlam, so Excel runs
+  `hmis_licensing.main()`.
+* `xl/vbaProject.bin` (`vba.py`): the VBA project is renamed from the template's `MyAddin`,
+  which every add-in made from the template shares, to `HMISLicensing`; and the module
+  RibbonMyAddin gains the other buttons' callbacks, `RunCheck`, `RunPacket` and
+  `RunAbout`, written like `RunMain` (they run `check()`, `packet()`, `about()`). The
+  template's VBA is source only (no compiled cache), so Excel compiles the edited source
+  when it loads the add-in; every other module, the xlwings RunPython machinery written
+  for that xlwings version (it loads `xlwings64-<version>.dll`), is kept as it is.
+* the settings sheet: the template's inactive `_myaddin.conf` becomes `myaddin.conf`
+  (xlwings' VBA finds its settings by its constant PROJECT_NAME, "myaddin", which is not
+  the VBA project's name and stays) and holds the Python interpreter, PYTHONPATH and the
+  module with the worksheet functions. Every key is written, blanks included, so that no
+  other xlwings configuration on the machine (a ~/.myaddin/myaddin.conf of another add-in)
+  changes what this add-in runs.
+* `docProps/core.xml`: the title and description Excel's Add-ins dialog shows, and in its
+  keywords what built it (`hmis-licensing 0.1.0; xlwings 0.37.8`), for `excel status`.
 
-The output is deterministic: the same template and settings give the same bytes.
+That coupling to the installed xlwings is why the add-in is built on each machine, and
+not kept in git. The output is deterministic: the same template and settings give the same
+bytes.
 """
 
 from __future__ import annotations
@@ -37,9 +45,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from xml.etree import ElementTree
 from xml.sax.saxutils import escape
 
+from engine import ENGINE_VERSION
 from workbook.errors import UsageError
+from workbook.excel.addin.vba import edit_project
 
 ADDIN_NAME = "hmis_licensing.xlam"  # its stem is the module the Recalculate button imports
 MODULE = Path(ADDIN_NAME).stem
@@ -47,16 +58,29 @@ TEMPLATE_NAME = "quickstart_addin_ribbon.xlam"
 TEMPLATE_CALLBACK = 'onAction="RibbonMyAddin.RunMain"'
 TEMPLATE_CONF_SHEET = "_myaddin.conf"
 CONF_SHEET = "myaddin.conf"
+VBA_PROJECT = "HMISLicensing"  # the template's is "MyAddin", shared by every add-in made from it
+RIBBON_MODULE = "RibbonMyAddin"  # the template's module with the ribbon's callback, RunMain
+# The other buttons' callbacks, each written like the template's RunMain.
+CALLBACKS = {"RunCheck": "check", "RunPacket": "packet", "RunAbout": "about"}
+CALLBACKS_VBA = "".join(
+    f"Sub {sub}(control As IRibbonControl)\r\n"
+    '    mymodule = Left(ThisWorkbook.Name, (InStrRev(ThisWorkbook.Name, ".", -1,'
+    " vbTextCompare) - 1))\r\n"
+    f'    RunPython "import " & mymodule & ";" & mymodule & ".{function}()"\r\n'
+    "End Sub\r\n\r\n"
+    for sub, function in CALLBACKS.items()
+)
 TITLE = "HMIS Licensing"
 DESCRIPTION = (
-    "Recalculate button and HMIS_* worksheet functions for the CoC's HMIS licensing"
-    " policy workbook (hmis-licensing)."
+    "Recalculate, Check, Packet and About buttons and HMIS_* worksheet functions for the"
+    " CoC's HMIS licensing policy workbook (hmis-licensing)."
 )
 
 _CUSTOM_UI = "customUI/customUI.xml"
 _WORKBOOK = "xl/workbook.xml"
 _CORE = "docProps/core.xml"
 _STRINGS = "xl/sharedStrings.xml"
+_VBA = "xl/vbaProject.bin"
 _MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 
 
@@ -170,23 +194,40 @@ def _replaced_parts(
     ribbon = custom_ui()
     if TEMPLATE_CALLBACK.encode() not in ribbon:  # pragma: no cover - shipped file
         raise UsageError("customUI.xml must call the template's RibbonMyAddin.RunMain.")
+    try:
+        vba = edit_project(parts[_VBA], name=VBA_PROJECT, appended={RIBBON_MODULE: CALLBACKS_VBA})
+    except (KeyError, ValueError) as exc:
+        raise UsageError(
+            f"{template}: its VBA project cannot be given the HMIS Licensing buttons safely"
+            f" ({exc}).",
+            fix="Install an xlwings version this hmis-licensing was tested with"
+            " (see the README, Excel section).",
+        ) from None
     sheet_xml, strings_xml = _conf_sheet(parts[sheet_part].decode("utf-8"), settings.rows())
     return {
         _CUSTOM_UI: ribbon,
+        _VBA: vba,
         _WORKBOOK: workbook_xml.replace(
             f'name="{TEMPLATE_CONF_SHEET}"', f'name="{CONF_SHEET}"'
         ).encode("utf-8"),
         sheet_part: sheet_xml.encode("utf-8"),
         _STRINGS: strings_xml.encode("utf-8"),
-        _CORE: _core_properties(parts[_CORE].decode("utf-8")).encode("utf-8"),
+        _CORE: _core_properties(
+            parts[_CORE].decode("utf-8"), built_by(xlwings_version(template))
+        ).encode("utf-8"),
     }
 
 
-def _conf_sheet_part(parts: dict[str, bytes], workbook_xml: str) -> str | None:
-    """The worksheet part of the template's settings sheet, found through the rels."""
-    sheet = re.search(
-        rf'<sheet name="{re.escape(TEMPLATE_CONF_SHEET)}"[^>]*r:id="(\w+)"', workbook_xml
-    )
+def built_by(xlwings: str) -> str:
+    """What the add-in records about its build (docProps/core.xml's keywords)."""
+    return f"hmis-licensing {ENGINE_VERSION}; xlwings {xlwings}"
+
+
+def _conf_sheet_part(
+    parts: dict[str, bytes], workbook_xml: str, name: str = TEMPLATE_CONF_SHEET
+) -> str | None:
+    """The worksheet part of the settings sheet (the template's, or a built add-in's)."""
+    sheet = re.search(rf'<sheet name="{re.escape(name)}"[^>]*r:id="(\w+)"', workbook_xml)
     rels = parts.get("xl/_rels/workbook.xml.rels", b"").decode("utf-8")
     if sheet is None:
         return None
@@ -229,13 +270,44 @@ def _conf_sheet(template_sheet: str, rows: Sequence[tuple[str, str | bool]]) -> 
     return sheet, strings_xml
 
 
-def _core_properties(core: str) -> str:
+def _core_properties(core: str, keywords: str) -> str:
     core = re.sub(r"<dc:title\s*/>|<dc:title>.*?</dc:title>", f"<dc:title>{TITLE}</dc:title>", core)
+    core = re.sub(
+        r"<cp:keywords\s*/>|<cp:keywords>.*?</cp:keywords>",
+        f"<cp:keywords>{escape(keywords)}</cp:keywords>",
+        core,
+    )
     return re.sub(
         r"<dc:description\s*/>|<dc:description>.*?</dc:description>",
         f"<dc:description>{escape(DESCRIPTION)}</dc:description>",
         core,
     )
+
+
+def read_settings(parts: dict[str, bytes]) -> dict[str, str | bool]:
+    """A built add-in's settings sheet as xlwings' VBA reads it (keys upper-cased)."""
+    workbook_xml = parts.get(_WORKBOOK, b"").decode("utf-8")
+    part = _conf_sheet_part(parts, workbook_xml, CONF_SHEET)
+    if part is None:
+        return {}
+    ns = {"m": _MAIN_NS}
+    strings = [
+        "".join(t.text or "" for t in si.iter(f"{{{_MAIN_NS}}}t"))
+        for si in ElementTree.fromstring(parts[_STRINGS]).findall("m:si", ns)
+    ]
+    cells: dict[str, str | bool] = {}
+    for cell in ElementTree.fromstring(parts[part]).iter(f"{{{_MAIN_NS}}}c"):
+        value = cell.findtext("m:v", "", ns)
+        kind = cell.get("t")
+        cells[cell.get("r", "")] = (
+            strings[int(value)] if kind == "s" else value == "1" if kind == "b" else value
+        )
+    settings: dict[str, str | bool] = {}
+    row = 1
+    while f"A{row}" in cells:
+        settings[str(cells[f"A{row}"]).upper()] = cells.get(f"B{row}", "")
+        row += 1
+    return settings
 
 
 def main(argv: Sequence[str] | None = None) -> int:
