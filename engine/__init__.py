@@ -53,6 +53,7 @@ ENGINE_VERSION = __version__
 
 __all__ = [
     "ENGINE_VERSION",
+    "__version__",
     "HmisLicensingError",
     "Inputs",
     "Policy",

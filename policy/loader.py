@@ -31,7 +31,7 @@ class _StrictLoader(yaml.SafeLoader):
 
     def compose_node(self, parent: Any, index: Any) -> Any:
         if self.check_event(yaml.AliasEvent):
-            event = self.peek_event()
+            event = self.peek_event()  # type: ignore[no-untyped-call]
             raise _Refused(
                 event.start_mark,
                 "anchors and aliases (& and *) are not allowed in a policy file",
@@ -149,7 +149,7 @@ def _to_python(
                 _refuse_empty_key_above(node, key_node, first, path)
                 raise _Refused(
                     key_node.start_mark,
-                    f"{_dotted((*path, key))} is written twice (first on line {first})",
+                    f"{dotted((*path, key))} is written twice (first on line {first})",
                     "keep one of the two and delete the other",
                 )
             lines[(*path, key)] = key_node.start_mark.line + 1
@@ -192,5 +192,5 @@ def _refuse_empty_key_above(node: Any, repeated: Any, first: int, path: Path_) -
         )
 
 
-def _dotted(path: Path_) -> str:
+def dotted(path: Path_) -> str:
     return ".".join(str(p) for p in path) if path else "(top level)"

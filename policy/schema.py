@@ -17,14 +17,15 @@ from typing import Any, cast
 from jsonschema import Draft202012Validator, FormatChecker  # type: ignore[import-untyped,unused-ignore]
 from jsonschema.exceptions import ValidationError  # type: ignore[import-untyped,unused-ignore]
 
-from policy.loader import VALUE_LINE, Path_, _dotted
+from policy.loader import VALUE_LINE, Path_, dotted
 
 
 @cache
 def policy_schema() -> dict[str, Any]:
     """The JSON Schema shipped in this package (policy/policy.schema.json)."""
     text = resources.files("policy").joinpath("policy.schema.json").read_text("utf-8")
-    return json.loads(text)
+    schema: dict[str, Any] = json.loads(text)
+    return schema
 
 
 def with_defaults(data: dict[str, Any]) -> dict[str, Any]:
@@ -35,7 +36,8 @@ def with_defaults(data: dict[str, Any]) -> dict[str, Any]:
     nothing in code decides a value on its own.
     """
     schema = policy_schema()
-    return _filled(copy.deepcopy(data), schema, schema)
+    filled: dict[str, Any] = _filled(copy.deepcopy(data), schema, schema)
+    return filled
 
 
 def _resolved(node: dict[str, Any], root: dict[str, Any]) -> dict[str, Any]:
@@ -121,8 +123,8 @@ def _misplaced_keys(errors: list[ValidationError]) -> dict[Path_, Path_]:
 
 def _misplaced_message(found: Path_, belongs: Path_) -> str:
     key = found[-1]
-    home = f"inside `{_dotted(belongs[:-1])}`" if belongs[:-1] else "at the top level"
-    now = f"inside `{_dotted(found[:-1])}`" if found[:-1] else "at the top level"
+    home = f"inside `{dotted(belongs[:-1])}`" if belongs[:-1] else "at the top level"
+    now = f"inside `{dotted(found[:-1])}`" if found[:-1] else "at the top level"
     if len(belongs) < len(found):
         how = "it is indented too far"
     elif len(belongs) > len(found):
@@ -130,7 +132,7 @@ def _misplaced_message(found: Path_, belongs: Path_) -> str:
     else:
         how = "it is under the wrong section"
     like = (
-        f"indent it like the other keys of `{_dotted(belongs[:-1])}`"
+        f"indent it like the other keys of `{dotted(belongs[:-1])}`"
         if belongs[:-1]
         else "start it at the beginning of the line, like the other top-level keys"
     )
@@ -179,7 +181,7 @@ def _describe(
     data: Any = None,
 ) -> list[tuple[int, str]]:
     path: Path_ = tuple(error.absolute_path)
-    where = _dotted(path)
+    where = dotted(path)
     instance = error.instance
     if error.validator == "additionalProperties" and isinstance(instance, dict):
         allowed = list(_properties(error))
@@ -191,14 +193,14 @@ def _describe(
             line = _line(lines, key_path)
             if misplaced and key_path in misplaced:
                 text = _misplaced_message(key_path, misplaced[key_path])
-                out.append((line, f"{source}:{line} {_dotted(key_path)}: {text}"))
+                out.append((line, f"{source}:{line} {dotted(key_path)}: {text}"))
                 continue
             close = difflib.get_close_matches(key, allowed, n=1)
             hint = f"; did you mean {close[0]!r}?" if close else "."
             out.append(
                 (
                     line,
-                    f"{source}:{line} {_dotted(key_path)}: unknown key{hint}"
+                    f"{source}:{line} {dotted(key_path)}: unknown key{hint}"
                     f" Allowed here: {', '.join(allowed)}.",
                 )
             )
@@ -208,7 +210,7 @@ def _describe(
         if misplaced and (*path, missing) in misplaced.values():
             return []  # said where it is, with the key found in the wrong place
         line = _line(lines, path)
-        return [(line, f"{source}:{line} {_dotted((*path, missing))}: missing (required).")]
+        return [(line, f"{source}:{line} {dotted((*path, missing))}: missing (required).")]
     line = _line(lines, path)
     line = lines.get((*path, VALUE_LINE), line) if error.validator == "type" else line
     return [(line, f"{source}:{line} {where}: {_value_message(error, path, data)}")]

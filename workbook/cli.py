@@ -227,7 +227,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:  # plain `hmis-licensing`: say what it can do
-        parser.print_help(_Output(sys.stdout))  # type: ignore[arg-type]
+        parser.print_help(_Output(sys.stdout))
         return 0
     try:
         if args.command in ("recalc", "check"):

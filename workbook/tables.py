@@ -363,9 +363,10 @@ def _near_misses(
     guesses: dict[str, tuple[int, str]] = {}
     problems: list[Problem] = []
     for index, text in unknown:
-        column = _closest_column(header_key(text), by_key)
-        if column is None:
+        closest = _closest_column(header_key(text), by_key)
+        if closest is None:
             continue
+        column = closest
         if column.required:
             guesses.setdefault(column.field, (index, text))
             continue

@@ -104,7 +104,7 @@ def _numeric_date_fix(text: str) -> str | None:
             f'Write the year in full, as yyyy-mm-dd: "{text}" has a two-digit year, which'
             " is not guessed (19xx or 20xx?)."
         )
-    readings = []
+    readings: list[tuple[str, str]] = []
     for label, month, day in (("month first", first, second), ("day first", second, first)):
         try:
             candidate = dt.date(year_text, month, day).isoformat()

@@ -477,8 +477,9 @@ def build_licenses(
     for org, _county in ORGANIZATION_LIST:
         if org in small_orgs:
             continue
+        types = [name for name, _ in type_weights]
+        weights = [weight for _, weight in type_weights]
         for _ in range(rng.randint(2, 4)):
-            types, weights = zip(*type_weights, strict=True)
             _bulk_license(rng, add, org, rng.choices(types, weights)[0])
 
     review = _review_cases(add)

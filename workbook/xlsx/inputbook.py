@@ -139,7 +139,7 @@ def new_workbook(policy_where: str) -> Any:
     from openpyxl.styles import Alignment, Font
 
     book = openpyxl.Workbook()
-    sheet = book.active
+    sheet = book.worksheets[0]  # a new workbook has one sheet: it becomes Instructions
     sheet.title = INSTRUCTIONS
     sheet.sheet_properties.tabColor = INPUT_TAB_COLOUR
     sheet.column_dimensions["A"].width = 110
