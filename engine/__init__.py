@@ -53,11 +53,11 @@ ENGINE_VERSION = __version__
 
 __all__ = [
     "ENGINE_VERSION",
-    "__version__",
     "HmisLicensingError",
     "Inputs",
     "Policy",
     "Results",
+    "__version__",
     "recalculate",
 ]
 
