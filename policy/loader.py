@@ -16,8 +16,7 @@ from typing import Any
 import yaml
 
 from policy.errors import PolicyError
-
-MAX_POLICY_BYTES = 1_000_000
+from policy.files import MAX_POLICY_BYTES
 
 Path_ = tuple[str | int, ...]
 
@@ -158,7 +157,14 @@ def _to_python(
         return [
             _to_python(loader, item, (*path, i), lines, source) for i, item in enumerate(node.value)
         ]
-    value = loader.construct_object(node)
+    try:
+        value = loader.construct_object(node)
+    except ValueError:  # an integer longer than Python converts (4,300 digits)
+        raise _Refused(
+            node.start_mark,
+            f"{_dotted(path)}: the number is far longer than any policy value",
+            "write the number the policy means (a few digits)",
+        ) from None
     if isinstance(value, float) and not math.isfinite(value):
         raise _Refused(node.start_mark, f"{value} is not a usable number", "write a number")
     return value

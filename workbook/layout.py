@@ -67,6 +67,9 @@ class Column:
     note: str = ""  # what to enter, for the instructions and drop-downs
     # Yes/No columns: a blank cell is "not recorded" (None) rather than No.
     blank_unknown: bool = False
+    # Date columns: 9999-12-31 is accepted as "no end date" (only where nothing is ever
+    # added to the date: another column's 9999 would overflow the calendar).
+    open_ended: bool = False
 
     @property
     def needs_value(self) -> bool:
@@ -255,7 +258,7 @@ APPEALS = InputSheet(
             width=13,
             note="the committee meeting that last discussed it (§4)",
         ),
-        Column("Exception Until", "exception_until", Kind.DATE, width=13),
+        Column("Exception Until", "exception_until", Kind.DATE, width=13, open_ended=True),
         Column("Licenses Requested", "licenses_requested", Kind.INTEGER, minimum=0),
         Column(
             "Granted From",

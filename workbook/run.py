@@ -176,7 +176,7 @@ def load_chosen_policy(
             fix="Give the policy file's full path, or clear Policy File and paste the"
             f" policy into a sheet named {POLICY_SHEET} (Excel on the web cannot read files).",
         )
-    return load_policy(path)
+    return load_policy(path, from_workbook=choice.origin == FROM_SETTINGS)
 
 
 def _errors_first(problems: list[Problem]) -> list[Problem]:

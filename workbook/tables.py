@@ -22,7 +22,15 @@ from workbook.layout import (
     Kind,
     header_key,
 )
-from workbook.values import CellError, is_blank, parse_cell, parse_date, parse_text, shown
+from workbook.values import (
+    CellError,
+    is_blank,
+    parse_cell,
+    parse_date,
+    parse_text,
+    plausible_date,
+    shown,
+)
 
 Range = tuple[int, int, int, int]  # merged cells: first row, first column, last row, last column
 
@@ -389,6 +397,8 @@ def _settings(rows: list[dict[str, object]], problems: list[Problem]) -> Setting
             if is_blank(raw):
                 continue
             parsed = parse_date(raw)
+            if not isinstance(parsed, CellError):
+                parsed = plausible_date(raw, parsed)  # the windows must stay in the calendar
             if isinstance(parsed, CellError):
                 problems.append(
                     Problem("Error", where, f"As Of: {parsed.problem}", parsed.how_to_fix)

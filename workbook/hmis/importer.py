@@ -34,7 +34,7 @@ from xml.etree import ElementTree as ET
 import engine
 from engine.model import Policy
 from workbook.errors import WorkbookError
-from workbook.hmis.export import ExportActivity, Progress
+from workbook.hmis.export import MAX_LINE_CHARS, ExportActivity, Progress
 from workbook.hmis.reader import read_export_activity
 from workbook.layout import LICENSES, POLICY_SHEET, RUN_LOG, SETTINGS, header_key
 from workbook.results import RunLogEntry
@@ -417,7 +417,7 @@ def import_activity(
             data = _build(package, sheet, plan, run_log)
         finally:
             package.close()
-        atomic_write(destination, data)
+        atomic_write(destination, data, replace_link=output is not None and output != workbook)
     outcome.written = destination
     return outcome
 
@@ -482,6 +482,11 @@ def warnings(activity: ExportActivity, plan: Plan | None) -> list[str]:
             found.append(
                 f"{file.name}: {file.malformed_rows:,} rows with a different number of fields"
                 " from the header were not used."
+            )
+        if file.long_lines:
+            found.append(
+                f"{file.name}: {file.long_lines:,} lines longer than {MAX_LINE_CHARS:,}"
+                " characters were skipped unread."
             )
         if file.note and "csv module" not in file.note:
             found.append(f"{file.name}: {file.note}.")

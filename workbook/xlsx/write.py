@@ -127,7 +127,7 @@ def save_results(
             data = WorkbookWriter(package, tables, run_log).build()
         finally:
             package.close()
-        atomic_write(destination, data)
+        atomic_write(destination, data, replace_link=destination.absolute() != source.absolute())
 
 
 def recalculated_bytes(source: Path, tables: Sequence[ResultTable], run_log: RunLogEntry) -> bytes:
