@@ -20,7 +20,9 @@ from pathlib import Path, PureWindowsPath
 from policy.errors import PolicyError
 
 MAX_POLICY_BYTES = 1_000_000
-_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+://")
+# A URL (scheme://...; a path object keeps only one slash of it); a scheme has two or more
+# letters, so a Windows drive ("C:/") is not one.
+_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+:/")
 
 
 def read_policy_file(path: Path, *, from_workbook: bool = False) -> bytes:
@@ -48,16 +50,21 @@ def read_policy_file(path: Path, *, from_workbook: bool = False) -> bytes:
         os.close(handle)
 
 
-def refuse_network_path(path: Path) -> None:
-    """A path from a workbook that would reach another computer (UNC, a URL, a mapped
-    network drive): PolicyError."""
-    text = str(path).strip()
+def is_network_path(text: str) -> bool:
+    """Whether a path would reach another computer: UNC (\\\\server\\share, //server/share,
+    \\\\?\\UNC\\...), a URL, or on Windows a mapped network drive."""
+    text = text.strip()
     windows = PureWindowsPath(text)
-    remote = text.startswith(("\\\\", "//")) or bool(_URL.match(text))
-    remote = remote or (windows.drive.startswith("\\\\") if windows.drive else False)
-    if not remote and os.name == "nt" and windows.drive:
-        remote = _is_network_drive(windows.drive)
-    if remote:
+    if text.startswith(("\\\\", "//")) or _URL.match(text):
+        return True
+    if windows.drive.startswith("\\\\"):
+        return True
+    return os.name == "nt" and bool(windows.drive) and _is_network_drive(windows.drive)
+
+
+def refuse_network_path(path: Path) -> None:
+    """A path from a workbook that would reach another computer: PolicyError."""
+    if is_network_path(str(path)):
         raise PolicyError(
             f"{path}: the Settings sheet's Policy File is on another computer (a network"
             " path); a policy named by a workbook is read only from this computer, so that"

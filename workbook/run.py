@@ -19,6 +19,7 @@ import engine
 from engine.model import Policy, Problem, Results, Where
 from policy import adopted_policy_path, load_policy, load_policy_bytes
 from policy.errors import PolicyError
+from policy.files import is_network_path
 from workbook.layout import POLICY_SHEET
 from workbook.policy_sheet import PolicySheet, policy_text
 from workbook.results import ResultTable, RunLogEntry, result_tables
@@ -46,7 +47,8 @@ def choose_policy_file(
         return Choice(given, "--policy")
     if settings.policy_file:
         path = Path(settings.policy_file).expanduser()
-        if not path.is_absolute() and workbook_folder is not None:
+        remote = is_network_path(settings.policy_file)  # kept as written: refused on loading
+        if not path.is_absolute() and workbook_folder is not None and not remote:
             path = workbook_folder / path
         return Choice(path, FROM_SETTINGS)
     if policy_sheet is not None:

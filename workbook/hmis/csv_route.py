@@ -191,7 +191,7 @@ def _read_rows(text: TextIO, tally: Tally, as_of: str, window_start: str, dates:
     for line in lines:  # each row's other fields are dropped with it, unread
         if '"' in line:
             feed.first = line
-            fields = _quoted_row(reader, width)
+            fields = _quoted_row(reader, width, lines)
             if fields is None or not fields:
                 malformed += fields is None
                 continue
@@ -228,12 +228,16 @@ def _read_rows(text: TextIO, tally: Tally, as_of: str, window_start: str, dates:
     file.rows_without_user += no_user
 
 
-def _quoted_row(reader: Iterator[list[str]], width: int) -> list[str] | None:
+def _quoted_row(reader: Iterator[list[str]], width: int, lines: Iterator[str]) -> list[str] | None:
     """A row with a quote, read by the csv module (which may take more lines): its
     fields, [] for a blank row, None for a row that cannot be used."""
     try:
         fields = next(reader)
-    except csv.Error:  # e.g. a NUL byte, a field over the limit: that row is not used
+    except csv.Error as exc:  # e.g. a NUL byte, a field over the limit: that row is not used
+        if "field limit" in str(exc):  # skip the rest of the field: to its closing quote
+            for line in lines:
+                if line.count('"') % 2:
+                    break
         return None
     except StopIteration:  # pragma: no cover - the reader was just fed a line
         return []

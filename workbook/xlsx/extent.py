@@ -14,6 +14,7 @@ the last value element is not even scanned.
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass
 
@@ -84,12 +85,13 @@ def column_name(number: int) -> str:
     return letters
 
 
-def sheet_extent(xml: bytes) -> SheetExtent:
-    """The extent of a worksheet's values; ExtentError for a sheet no reader should get."""
+def sheet_extent(xml: bytes, limit: int | None = MAX_SHEET_CELLS) -> SheetExtent:
+    """The extent of a worksheet's values; ExtentError for a sheet no reader should get
+    (with `limit` None, one that is merely too large is returned, not refused)."""
     extent = _fast_extent(xml)
     if extent is None:
         extent = _thorough(xml)
-    if extent.cells > MAX_SHEET_CELLS:
+    if limit is not None and extent.cells > limit:
         far = f"{column_name(extent.columns)}{extent.rows}"
         raise ExtentError(
             f"its values reach {far}: {extent.rows:,} rows × {extent.columns:,} columns, more"
@@ -147,8 +149,9 @@ def _check_ref(letters: bytes, digits: bytes) -> None:
     row = int(digits) if digits else 0
     if column > MAX_COLUMNS or row > MAX_ROWS:
         ref = (letters + digits).decode()
+        what = f"a cell at {ref}" if letters else f"a row numbered {ref}"
         raise ExtentError(
-            f"it has a cell at {ref}, outside Excel's grid (columns A to XFD, rows 1 to"
+            f"it has {what}, outside Excel's grid (columns A to XFD, rows 1 to"
             f" {MAX_ROWS:,}); Excel itself would not open the file",
             "Save the sheet again from the program that made it, or copy its table into a"
             " new workbook.",
@@ -208,3 +211,33 @@ def _refuse_duplicate_row(row: int) -> None:
         " lose the other's cells (Excel never writes a file like this)",
         "Open the workbook in Excel or LibreOffice, check that row's cells, and save it.",
     )
+
+
+def keep_last_rows(xml: bytes, rows: int) -> tuple[bytes, int] | None:
+    """A sheet too large to read whole, cut to its header row and its last `rows` rows,
+    with the header moved to just above them, so that a reader allocates for those only.
+
+    Returns the XML and the true number of the first row kept (the header now stands
+    one row above it); None when the sheet is not written plainly enough to be cut.
+    """
+    data_open = re.search(rb"<sheetData\b[^>]*>", xml)
+    data_end = xml.rfind(b"</sheetData>")
+    if data_open is None or data_open.group(0).endswith(b"/>") or data_end < 0:
+        return None
+    found = [
+        (int(m.group(1)), m.start()) for m in _ROW_NUMBERS.finditer(xml, data_open.end(), data_end)
+    ]
+    if not found or any(a[0] >= b[0] for a, b in itertools.pairwise(found)):
+        return None
+    cut = max(2, found[-1][0] - rows + 1)
+    first = next(i for i, (number, _) in enumerate(found) if number >= cut)
+    number, start = found[first]
+    if number <= 2:
+        return xml, 1
+    header = b""
+    if found[0][0] == 1:
+        header = xml[found[0][1] : found[1][1]]
+        moved = str(number - 1).encode()
+        header = re.sub(rb'^<row r="1"', b'<row r="' + moved + b'"', header)
+        header = re.sub(rb'(<c r="[A-Z]{1,3})1"', rb"\g<1>" + moved + b'"', header)
+    return xml[: data_open.end()] + header + xml[start:], number

@@ -10,6 +10,7 @@ assuming the usual file names.
 from __future__ import annotations
 
 import html
+import os
 import posixpath
 import re
 import stat
@@ -122,6 +123,8 @@ def check_workbook_file(path: Path) -> None:
             " and save it as an Excel Workbook (.xlsx).",
         )
     if not zipfile.is_zipfile(path):
+        if head.startswith(b"PK"):
+            raise damaged(path, "its list of parts (the zip directory) is missing or cut short")
         raise WorkbookError(
             f"{path}: is not an Excel workbook (.xlsx).",
             fix="Save it from Excel as Excel Workbook (.xlsx).",
@@ -380,7 +383,8 @@ def _file_bytes(path: Path) -> bytes:
     check_workbook_file(path)
     try:
         with path.open("rb") as handle:
-            data = handle.read(MAX_FILE_BYTES + 1)
+            size = min(os.fstat(handle.fileno()).st_size, MAX_FILE_BYTES)
+            data = handle.read(size + 1)  # never a buffer larger than the file
     except PermissionError:
         raise WorkbookError(
             f"{path}: permission denied.",

@@ -30,7 +30,8 @@ import os
 import re
 import tempfile
 import zipfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from io import BytesIO
 from pathlib import Path
 
@@ -40,7 +41,7 @@ from workbook.tables import WorkbookSnapshot
 from workbook.values import CellError
 from workbook.xlsx.appended import continuation_number
 from workbook.xlsx.cells import date_styles
-from workbook.xlsx.extent import ExtentError, sheet_extent
+from workbook.xlsx.extent import MAX_SHEET_CELLS, ExtentError, keep_last_rows, sheet_extent
 from workbook.xlsx.package import (
     SheetEntry,
     XlsxPackage,
@@ -72,6 +73,7 @@ _SST_COUNTS = re.compile(rb"""\s(?:count|uniqueCount)\s*=\s*("[^"]*"|'[^']*')"""
 _ODD_NUMBER = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?v>\s*[-+nNiI]")
 _STYLE_ATTRIBUTE = re.compile(rb"""\ss\s*=\s*("[^"]*"|'[^']*')""")
 _LAST_DATE_SERIAL = 2958466  # 10000-01-01: Excel shows no date from here on
+_EMPTY_ROW: list[object] = []  # the rows of an appended sheet that were not read
 
 
 def wanted_sheets() -> list[str]:
@@ -84,44 +86,61 @@ def read_snapshot(path: Path, sheet_names: Iterable[str] | None = None) -> Workb
 
     Result sheets are never read: nothing needs them and they are the largest sheets of
     the workbook; the appended ones (Run Log, Findings History) are, with their
-    continuations. Blank cells are None; dates and date-times are `date`/`datetime`
-    values; numbers are floats; unusable cells (uncalculated formulas, error values) are
-    `CellError`s.
+    continuations, from their newest rows back as far as MAX_SHEET_CELLS cells reach
+    (older rows stay in the workbook; their places in the grid are empty rows). Blank
+    cells are None; dates and date-times are `date`/`datetime` values; numbers are
+    floats; unusable cells (uncalculated formulas, error values) are `CellError`s.
     """
     package = open_package(path)
     try:
         entries = _chosen(package, sheet_names)
         copy, parts = reader_copy(package, entries)
-        sheets, merged = _read_with_calamine(path, copy, entries)
+        sheets, merged = _read_with_calamine(path, copy, entries, parts)
     finally:
         package.close()
-    for entry in entries:
-        _mark_unusable_cells(parts[entry.name], sheets[entry.name])
+    for name, part in parts.items():
+        _mark_unusable_cells(part.xml, sheets[name], part.first_row - 1)
     _join_continuations(sheets, merged)
     return WorkbookSnapshot(sheets, merged=merged)
+
+
+@dataclass(frozen=True, slots=True)
+class SheetPart:
+    """A wanted sheet's XML as calamine gets it; `first_row` > 1 when only the rows from
+    there on were kept (an appended sheet too long to read whole)."""
+
+    xml: bytes
+    first_row: int = 1
 
 
 def _chosen(package: XlsxPackage, sheet_names: Iterable[str] | None) -> list[SheetEntry]:
     names = list(sheet_names) if sheet_names is not None else wanted_sheets()
     wanted = {header_key(n) for n in names}
-    appended = [s.name for s in APPENDED_SHEETS] if sheet_names is None else []
     chosen = []
     for entry in package.sheets:
         if entry.kind != "worksheet" or entry.part is None:
             continue
-        key = header_key(entry.name)
-        if key in wanted or any(continuation_number(a, entry.name) for a in appended):
+        if header_key(entry.name) in wanted or (sheet_names is None and _family(entry.name)):
             chosen.append(entry)
     return chosen
 
 
-def reader_copy(package: XlsxPackage, entries: list[SheetEntry]) -> tuple[bytes, dict[str, bytes]]:
+def _family(title: str) -> tuple[str, int] | None:
+    """(appended sheet, continuation number) for "Run Log", "Run Log 2", ...; else None."""
+    for spec in APPENDED_SHEETS:
+        number = continuation_number(spec.name, title)
+        if number is not None:
+            return spec.name, number
+    return None
+
+
+def reader_copy(
+    package: XlsxPackage, entries: list[SheetEntry]
+) -> tuple[bytes, dict[str, SheetPart]]:
     """A small zip for calamine: the parts it reads, checked; stand-ins for other sheets.
 
-    Also returns each wanted sheet's XML by sheet name (without the rows after its last
-    value, which hold nothing a reader shows).
+    Also returns each wanted sheet's XML as calamine gets it, by sheet name.
     """
-    parts: dict[str, bytes] = {}
     members: dict[str, bytes] = {}
     for name in ("[Content_Types].xml", "_rels/.rels", package.workbook_part):
         members[package.info(name).filename] = package.read(name)
@@ -133,31 +152,59 @@ def reader_copy(package: XlsxPackage, entries: list[SheetEntry]) -> tuple[bytes,
     strings = package.shared_strings_part
     if strings is not None:
         members[strings] = _without_counts(package.read(strings))
-    wanted = {e.part for e in entries}
+    parts: dict[str, SheetPart] = {}
+    budget = {spec.name: MAX_SHEET_CELLS for spec in APPENDED_SHEETS}
     dates: set[int] | None = None
-    for entry in package.sheets:
-        if entry.part is None or entry.part in members:
+    newest_first = sorted(entries, key=lambda e: -(_family(e.name) or ("", 0))[1])
+    for entry in newest_first:
+        assert entry.part is not None
+        if entry.part in members:  # a part two sheets share: read once
             continue
-        if entry.part not in wanted:
-            members[entry.part] = _EMPTY_SHEET
-            continue
-        xml = package.read(entry.part)
         try:
-            xml = sheet_extent(xml).without_trailing_rows(xml)
+            part = _checked_sheet(package.read(entry.part), _family(entry.name), budget)
         except ExtentError as exc:
             raise WorkbookError(
                 f'{package.path}: the sheet "{entry.name}" cannot be read: {exc.problem}.',
                 fix=exc.fix,
             ) from None
-        parts[entry.name] = xml
-        if _ODD_NUMBER.search(xml):
+        if part is None:  # an older continuation beyond what is read back
+            continue
+        parts[entry.name] = part
+        if _ODD_NUMBER.search(part.xml):
             dates = date_styles(package)[0] if dates is None else dates
-        members[entry.part] = _for_calamine(xml, dates or set())
+        members[entry.part] = _for_calamine(part.xml, dates or set())
+    for entry in package.sheets:
+        if entry.part is not None and entry.part not in members:
+            members[entry.part] = _EMPTY_SHEET
     buffer = BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
         for name, data in members.items():
             archive.writestr(name, data)
     return buffer.getvalue(), parts
+
+
+def _checked_sheet(
+    xml: bytes, family: tuple[str, int] | None, budget: dict[str, int]
+) -> SheetPart | None:
+    """The sheet as a reader may get it: refused when no reader should (ExtentError);
+    an appended sheet cut to the rows its family's budget of cells still allows."""
+    if family is None:
+        return SheetPart(sheet_extent(xml).without_trailing_rows(xml))
+    extent = sheet_extent(xml, limit=None)
+    name = family[0]
+    xml = extent.without_trailing_rows(xml)
+    if extent.cells <= budget[name]:
+        budget[name] -= extent.cells
+        return SheetPart(xml)
+    rows = budget[name] // max(extent.columns, 1) - 1
+    if rows < 1:
+        return None
+    cut = keep_last_rows(xml, rows)
+    if cut is None:
+        sheet_extent(xml)  # not cut plainly: refused with the cell that does it
+        return SheetPart(xml)
+    budget[name] = 0
+    return SheetPart(cut[0], cut[1])
 
 
 def _without_counts(xml: bytes) -> bytes:
@@ -211,7 +258,7 @@ def _for_calamine(xml: bytes, dates: set[int]) -> bytes:
 
 
 def _read_with_calamine(
-    path: Path, copy: bytes, entries: list[SheetEntry]
+    path: Path, copy: bytes, entries: list[SheetEntry], parts: dict[str, SheetPart]
 ) -> tuple[dict[str, list[list[object]]], dict[str, list[tuple[int, int, int, int]]]]:
     import python_calamine
 
@@ -221,11 +268,16 @@ def _read_with_calamine(
         book = python_calamine.CalamineWorkbook.from_filelike(BytesIO(copy))
     try:
         for entry in entries:
+            part = parts.get(entry.name)
+            if part is None:
+                continue
             with _reader_errors(path, entry.name):
                 sheet = book.get_sheet_by_name(entry.name)
-                raw = sheet.to_python(skip_empty_area=False)
+                cut = part.first_row > 1
+                raw = sheet.to_python(skip_empty_area=cut)
+                start = sheet.start if cut else (0, 0)
                 ranges = sheet.merged_cell_ranges or []
-            sheets[entry.name] = [[None if value == "" else value for value in row] for row in raw]
+            sheets[entry.name] = _grid(raw, start, part.first_row)
             if ranges:
                 merged[entry.name] = [
                     (top + 1, left + 1, bottom + 1, right + 1)
@@ -234,6 +286,25 @@ def _read_with_calamine(
     finally:
         book.close()
     return sheets, merged
+
+
+def _grid(
+    raw: Sequence[Sequence[object]], start: tuple[int, int] | None, first_row: int
+) -> list[list[object]]:
+    """calamine's rows as the snapshot's grid. For a sheet cut to its last rows (with its
+    header moved to just above them), the header goes back to row 1 and the rows that
+    were not read are empty (one shared empty row: the grid is never written to)."""
+    rows = [[None if value == "" else value for value in row] for row in raw]
+    if first_row <= 1:
+        return rows
+    top, left = start or (0, 0)
+    grid: list[list[object]] = [_EMPTY_ROW] * (top + len(rows))
+    grid[0] = []
+    for index, row in enumerate(rows):
+        line = [None] * left + row if left else row
+        at = top + index
+        grid[0 if at == first_row - 2 else at] = line
+    return grid
 
 
 @contextlib.contextmanager
@@ -323,13 +394,17 @@ def _join_continuations(
                 base.append(line)
 
 
-def _mark_unusable_cells(xml: bytes, grid: list[list[object]]) -> None:
+def _mark_unusable_cells(xml: bytes, grid: list[list[object]], from_row: int = 0) -> None:
     if not any(mark in xml for mark in _FORMULA_OR_ERROR_MARKS):
         return
     for row, column, error in unusable_cells(xml):
+        if row < from_row:
+            continue
         while len(grid) <= row:
             grid.append([])
         line = grid[row]
+        if line is _EMPTY_ROW:
+            line = grid[row] = []
         while len(line) <= column:
             line.append(None)
         line[column] = error

@@ -65,10 +65,18 @@ def cell_text(value: str) -> str:
     """Text as a cell can hold it: no characters XML forbids, at most Excel's length."""
     text = value if value.isprintable() else _NOT_XML.sub("", value)
     if len(text) > MAX_CELL_CHARS // 2 and len(text.encode("utf-16-le")) // 2 > MAX_CELL_CHARS:
-        kept = text[: MAX_CELL_CHARS - 1]
-        while len(kept.encode("utf-16-le")) // 2 > MAX_CELL_CHARS - 1:
-            kept = kept[:-1]
-        text = kept + "…"
+        text = _first_units(text, MAX_CELL_CHARS - 1) + "…"
+    return text
+
+
+def _first_units(text: str, units: int) -> str:
+    """The longest start of `text` that is at most `units` UTF-16 code units long (a
+    character beyond the Basic Multilingual Plane counts two), in one pass."""
+    count = 0
+    for index, char in enumerate(text):
+        count += 2 if ord(char) > 0xFFFF else 1
+        if count > units:
+            return text[:index]
     return text
 
 
