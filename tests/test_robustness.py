@@ -21,7 +21,14 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from tests.badbooks import AS_OF, base_book, problems_of, raw_members, run_cli
+from tests.badbooks import (
+    AS_OF,
+    base_book,
+    problems_of,
+    raw_members,
+    run_cli,
+    write_with_xlsxwriter,
+)
 from tests.conftest import REPO, minimal_sheets, write_workbook
 from tests.crafted import (
     MEMORY_PROMISE_MB,
@@ -144,35 +151,21 @@ def test_a_doctype_anywhere_in_a_part_is_refused(book: Path) -> None:
 # ------------------------------------------------------------------ what makes calamine panic
 
 
-def shared_strings_book(path: Path) -> Path:
-    """The base workbook with its text in a shared-string table, as Excel saves it."""
-    import xlsxwriter
+def shared_strings_book(path: Path, claimed: bytes | None = None) -> Path:
+    """The base workbook with its text in a shared-string table, as Excel saves it; with
+    `claimed`, the table says it holds that many strings."""
+    write_with_xlsxwriter(base_book(), path)
+    if claimed is not None:
 
-    source = base_book()
-    workbook = xlsxwriter.Workbook(str(path))
-    dates = workbook.add_format({"num_format": "yyyy-mm-dd"})
-    for name, rows in source.sheets.items():
-        sheet = workbook.add_worksheet(name)
-        for r, values in enumerate(rows):
-            for c, value in enumerate(values):
-                if isinstance(value, dt.date):
-                    sheet.write_datetime(r, c, dt.datetime.combine(value, dt.time()), dates)
-                elif value is not None:
-                    sheet.write(r, c, value)
-    workbook.close()
+        def claim(xml: bytes) -> bytes:
+            return re.sub(rb'uniqueCount="\d+"', b'uniqueCount="' + claimed + b'"', xml)
+
+        rewrite(path, {"xl/sharedStrings.xml": claim})
     return path
 
 
 def test_shared_strings_that_claim_two_to_the_64_strings(tmp_path: Path) -> None:
-    path = shared_strings_book(tmp_path / "sst.xlsx")
-    rewrite(
-        path,
-        {
-            "xl/sharedStrings.xml": lambda xml: re.sub(
-                rb'uniqueCount="\d+"', b'uniqueCount="18446744073709551615"', xml
-            )
-        },
-    )
+    path = shared_strings_book(tmp_path / "sst.xlsx", b"18446744073709551615")
     done = run_limited(["recalc", str(path), "--as-of", AS_OF])
     assert done.code == 0, done.err
     assert "panicked" not in done.err
@@ -201,15 +194,7 @@ def test_a_reader_panic_becomes_a_clear_error(tmp_path: Path) -> None:
     from workbook.errors import WorkbookError
     from workbook.xlsx.read import _reader_errors
 
-    path = shared_strings_book(tmp_path / "sst.xlsx")
-    rewrite(
-        path,
-        {
-            "xl/sharedStrings.xml": lambda xml: re.sub(
-                rb'uniqueCount="\d+"', b'uniqueCount="18446744073709551615"', xml
-            )
-        },
-    )
+    path = shared_strings_book(tmp_path / "sst.xlsx", b"18446744073709551615")
     with pytest.raises(WorkbookError) as raised, _reader_errors(path, "Licenses"):
         python_calamine.CalamineWorkbook.from_path(str(path)).close()
     assert 'the file is damaged: the sheet "Licenses" cannot be read' in str(raised.value)

@@ -88,6 +88,13 @@ class Console(io.TextIOBase):
     def writable(self) -> bool:
         return True
 
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return getattr(self.inner, "encoding", None) or "utf-8"
+
+    def fileno(self) -> int:
+        return self.inner.fileno()
+
     def isatty(self) -> bool:
         try:
             return self.inner.isatty()

@@ -53,7 +53,6 @@ import contextlib
 import datetime as dt
 import io
 import re
-import struct
 import sys
 import threading
 import time
@@ -66,6 +65,7 @@ from pathlib import Path, PurePosixPath
 from typing import IO, TextIO
 
 from workbook.errors import UsageError
+from workbook.xlsx.rawzip import ZIP_ERRORS
 
 MAX_EXPORT_BYTES = 64 * 1024**3  # the client-data files, unpacked (a large HMIS: a few GB)
 MAX_RATIO = 200  # unpacked ÷ packed size of a zip member; CSV packs 3-20 times, a bomb 1000
@@ -421,15 +421,7 @@ def export_files(export: Path) -> Iterator[list[ExportFile]]:
         )
     try:
         archive = zipfile.ZipFile(export)
-    except (
-        zipfile.BadZipFile,
-        zipfile.LargeZipFile,
-        NotImplementedError,
-        ValueError,
-        EOFError,
-        OSError,
-        struct.error,
-    ) as exc:
+    except ZIP_ERRORS as exc:
         raise UsageError(
             f"{export}: the file is damaged: its list of files cannot be read ({exc}).",
             fix="Download or export it again from the HMIS.",

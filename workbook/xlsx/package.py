@@ -14,7 +14,6 @@ import os
 import posixpath
 import re
 import stat
-import struct
 import zipfile
 from dataclasses import dataclass, field
 from io import BytesIO
@@ -22,7 +21,7 @@ from pathlib import Path
 from xml.etree import ElementTree as ET
 
 from workbook.errors import WorkbookError
-from workbook.xlsx.rawzip import MemberError, inflate_member
+from workbook.xlsx.rawzip import ZIP_ERRORS, MemberError, inflate_member
 
 MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 STRICT_MAIN_NS = "http://purl.oclc.org/ooxml/spreadsheetml/main"
@@ -61,23 +60,18 @@ DAMAGED_FIX = (
     "Open the workbook in Excel and save it again (Excel repairs what it can), or use an"
     " earlier copy of the file."
 )
-# zipfile raises any of these for a damaged central directory (a flipped byte can make it
-# claim a huge offset, an impossible name encoding or a method it does not know).
-_ZIP_ERRORS = (
-    zipfile.BadZipFile,
-    zipfile.LargeZipFile,
-    NotImplementedError,
-    ValueError,
-    EOFError,
-    OSError,
-    struct.error,
-    OverflowError,
-    IndexError,
-    KeyError,
-)
 
 
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+
+
+def _unreadable(path: Path, exc: OSError) -> WorkbookError:
+    if isinstance(exc, PermissionError):
+        return WorkbookError(
+            f"{path}: permission denied.",
+            fix="Check that you may read the file (and that no one has it locked).",
+        )
+    return WorkbookError(f"{path}: cannot be read ({exc.strerror}).")
 
 
 def damaged(path: Path | str, detail: str) -> WorkbookError:
@@ -109,13 +103,8 @@ def check_workbook_file(path: Path) -> None:
     try:
         with path.open("rb") as handle:
             head = handle.read(8)
-    except PermissionError:
-        raise WorkbookError(
-            f"{path}: permission denied.",
-            fix="Check that you may read the file (and that no one has it locked).",
-        ) from None
     except OSError as exc:
-        raise WorkbookError(f"{path}: cannot be read ({exc.strerror}).") from None
+        raise _unreadable(path, exc) from None
     if head.startswith(_OLE_MAGIC):
         raise WorkbookError(
             f"{path}: is password-protected or an old .xls workbook.",
@@ -385,13 +374,8 @@ def _file_bytes(path: Path) -> bytes:
         with path.open("rb") as handle:
             size = min(os.fstat(handle.fileno()).st_size, MAX_FILE_BYTES)
             data = handle.read(size + 1)  # never a buffer larger than the file
-    except PermissionError:
-        raise WorkbookError(
-            f"{path}: permission denied.",
-            fix="Check that you may read the file (and that no one has it locked).",
-        ) from None
     except OSError as exc:
-        raise WorkbookError(f"{path}: cannot be read ({exc.strerror}).") from None
+        raise _unreadable(path, exc) from None
     if len(data) > MAX_FILE_BYTES:
         raise WorkbookError(f"{path}: is larger than {MAX_FILE_BYTES:,} bytes.")
     return data
@@ -404,7 +388,7 @@ def _zip_directory(path: Path, data: bytes) -> list[zipfile.ZipInfo]:
     try:
         with zipfile.ZipFile(BytesIO(data)) as archive:
             return archive.infolist()
-    except _ZIP_ERRORS as exc:
+    except ZIP_ERRORS as exc:
         raise damaged(path, f"its list of parts cannot be read ({_reason(exc)})") from None
 
 

@@ -49,6 +49,22 @@ _METHODS = {
 }
 
 
+# zipfile raises any of these for a damaged zip directory (a flipped byte can make it claim
+# a huge offset, an impossible name encoding or a method it does not know).
+ZIP_ERRORS = (
+    zipfile.BadZipFile,
+    zipfile.LargeZipFile,
+    NotImplementedError,
+    ValueError,
+    EOFError,
+    OSError,
+    struct.error,
+    OverflowError,
+    IndexError,
+    KeyError,
+)
+
+
 class MemberError(Exception):
     """A member that cannot be read; `bomb` when it was refused for what it inflates to."""
 
