@@ -98,7 +98,7 @@ def test_a_far_cell_on_a_read_sheet_is_refused_with_its_cell(book: Path, ref: st
     assert f"{last_row:,} rows × " in done.err
 
 
-@pytest.mark.parametrize("ref", ["N5000000", "XFE1", "AAAA1"])
+@pytest.mark.parametrize("ref", ["N5000000", "XFE9", "AAAA9"])
 def test_a_cell_outside_excels_grid_is_refused(book: Path, ref: str) -> None:
     add_cell(book, "Licenses", ref)
     before = book.read_bytes()
@@ -822,3 +822,13 @@ def test_a_pipe_or_a_device_as_the_workbook_or_the_export(tmp_path: Path) -> Non
     ):
         done = run_limited(argv, timeout=20)
         assert done.code == 2 and "is not a file" in done.err, (argv, done.err)
+
+
+def test_a_run_log_renamed_with_a_year_is_not_a_continuation() -> None:
+    from workbook.xlsx.appended import continuation_number
+
+    assert continuation_number("Run Log", " run log ") == 1
+    assert continuation_number("Run Log", "Run Log 2") == 2
+    assert continuation_number("Run Log", "Run Log 2026") is None
+    assert continuation_number("Run Log", "Run Log 1") is None
+    assert continuation_number("Findings History", "Findings History 12") == 12

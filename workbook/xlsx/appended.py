@@ -57,11 +57,12 @@ def continuation_name(name: str, number: int) -> str:
 
 
 def continuation_number(name: str, title: str) -> int | None:
-    """1 for the sheet itself, N for its Nth continuation, None for any other sheet."""
+    """1 for the sheet itself, N (2-999) for its Nth continuation, None for any other
+    sheet (a sheet staff renamed with a year, "Run Log 2026", is theirs)."""
     wanted, found = header_key(name), header_key(title)
     if found == wanted:
         return 1
-    match = re.fullmatch(re.escape(wanted) + r" (\d{1,4})", found)
+    match = re.fullmatch(re.escape(wanted) + r" (\d{1,3})", found)  # not "Run Log 2026"
     if match is None or int(match.group(1)) < 2:
         return None
     return int(match.group(1))

@@ -14,6 +14,7 @@ the last value element is not even scanned.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 from dataclasses import dataclass
@@ -24,14 +25,14 @@ MAX_COLUMNS = 16_384  # XFD
 # 2,000,000 cells is 100,000 licenses of 20 columns, and about 120 MB.
 MAX_SHEET_CELLS = 2_000_000
 
-_CELL_OPENINGS = (b"<c ", b"<c\t", b"<c\n", b"<c\r", b"<c>", b"<c/")
-_ROW_OPENINGS = (b"<row ", b"<row\t", b"<row\n", b"<row\r", b"<row>", b"<row/")
 _CELL_LETTERS = re.compile(rb'<c r="([A-Z]+)')
 _CELL_ROWS = re.compile(rb'<c r="[A-Z]+(\d+)')
 _ROW_NUMBERS = re.compile(rb'<row r="(\d+)"')
-_FAR_REF = re.compile(rb' r="([A-Z]{3,})(\d*)"| r="([A-Z]*)(\d{7,})"')
+_WIDE = re.compile(rb'<c r="[A-Z]{2}')  # a column past Z
+# A cell or row whose reference does not come first (or that has none).
+_IRREGULAR = re.compile(rb'<(?:c|row)(?:[\t\n\r>/]| (?!r="))')
 # Markup that uses a namespace prefix on the elements the fast scan counts.
-_PREFIXED = (b":c ", b":c>", b":row ", b":row>", b":v>", b":f>", b":f ", b":is>")
+_PREFIXED = re.compile(rb":(?:c|row|v|f|is)[\s>/]")
 # The thorough scan, for XML written another way (prefixes, other attribute order).
 _ELEMENT = re.compile(
     rb"<(?:[A-Za-z_][\w.-]*:)?(row|c)(?=[\s/>])((?:[^>\"']|\"[^\"]*\"|'[^']*')*)>"
@@ -119,29 +120,19 @@ def _fast_extent(xml: bytes) -> SheetExtent | None:
         return None
     values_end += len(b"</row>")
     region = xml[data_start:values_end]
-    if not _regular(region):
+    if _PREFIXED.search(region) or _IRREGULAR.search(region):
         return None
-    _refuse_outside_grid(region)
     rows, columns = _fast(region)
     return SheetExtent(rows, columns, values_end, data_end)
 
 
-def _regular(region: bytes) -> bool:
-    """No prefix on rows, cells and values, and `r="..."` first in every row and cell
-    (which the fast scan relies on)."""
-    if any(mark in region for mark in _PREFIXED):
-        return False
-    return sum(region.count(p) for p in _CELL_OPENINGS) == region.count(b'<c r="') and sum(
-        region.count(p) for p in _ROW_OPENINGS
-    ) == region.count(b'<row r="')
-
-
-def _refuse_outside_grid(region: bytes) -> None:
-    for match in _FAR_REF.finditer(region):
-        if match.group(1) is not None:
-            _check_ref(match.group(1), match.group(2))
-        else:
-            _check_ref(match.group(3), match.group(4))
+def _refuse_far_cell(region: bytes, ref: bytes) -> None:
+    """ExtentError naming the first cell whose reference matches `ref` (a pattern)."""
+    found = re.search(rb'<c r="(' + ref + rb')"', region)
+    cell = _REF.match(found.group(1) if found else b"")
+    assert cell is not None
+    _check_ref(cell.group(1), cell.group(2))
+    raise AssertionError("a cell outside the grid was expected")  # pragma: no cover
 
 
 def _check_ref(letters: bytes, digits: bytes) -> None:
@@ -160,14 +151,40 @@ def _check_ref(letters: bytes, digits: bytes) -> None:
 
 def _fast(region: bytes) -> tuple[int, int]:
     """The last row and column of `region` (sheetData up to the row of its last value),
-    which holds no prefixes and has every row's and cell's reference first."""
+    which holds no prefixes and has every row's and cell's reference first.
+
+    A reader places a cell by its own reference, so the rows' numbers are only a first
+    guess: one search for a cell reference below the last row (rare) decides whether every
+    cell's row must be read; the columns are read only when 26 of them (A-Z) could make the
+    sheet too large.
+    """
     rows = _ROW_NUMBERS.findall(region)
     if len(set(rows)) != len(rows):
         _refuse_duplicate_row(_first_repeated([int(r) for r in rows]))
-    letters = set(_CELL_LETTERS.findall(region))
-    widest = max(letters, key=lambda text: (len(text), text), default=b"")
-    deepest = max(set(_CELL_ROWS.findall(region)), key=lambda text: (len(text), text), default=b"0")
-    return int(deepest), column_number(widest)
+    deepest = max((int(r) for r in rows), default=0)
+    if _deeper_than(deepest).search(region):
+        found = _CELL_ROWS.findall(region)
+        deepest = max(deepest, *(int(r) for r in found)) if found else deepest
+    if deepest > MAX_ROWS:
+        _refuse_far_cell(region, rb"[A-Z]+" + str(deepest).encode())
+    if deepest * 26 <= MAX_SHEET_CELLS and not _WIDE.search(region):
+        return deepest, 26  # no column past Z: 26 is enough to know the sheet is small
+    widest = max(set(_CELL_LETTERS.findall(region)), key=lambda t: (len(t), t), default=b"")
+    if column_number(widest) > MAX_COLUMNS:
+        _refuse_far_cell(region, widest + rb"\d+")
+    return deepest, column_number(widest)
+
+
+@functools.lru_cache(maxsize=64)
+def _deeper_than(row: int) -> re.Pattern[bytes]:
+    """A cell reference whose row number is greater than `row`."""
+    digits = str(row)
+    greater = [rf"[1-9]\d{{{len(digits)},}}"]  # more digits
+    for i, digit in enumerate(digits):
+        if digit != "9":
+            rest = len(digits) - i - 1
+            greater.append(rf"{digits[:i]}[{int(digit) + 1}-9]\d{{{rest}}}")
+    return re.compile(rf'<c r="[A-Z]+0*(?:{"|".join(greater)})"'.encode())
 
 
 def _thorough(xml: bytes) -> SheetExtent:

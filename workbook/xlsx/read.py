@@ -70,7 +70,7 @@ _DIMENSION = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?dimension\b[^>]*>")
 _SST_COUNTS = re.compile(rb"""\s(?:count|uniqueCount)\s*=\s*("[^"]*"|'[^']*')""")
 # A value that is not an ordinary non-negative number (a sign, nan, inf): the only ones
 # that, in a date-formatted cell, calamine turns into nonsense or a panic.
-_ODD_NUMBER = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?v>\s*[-+nNiI]")
+_ODD_NUMBER = re.compile(rb"v>[-+nNiI]")  # in <v> or <x:v>
 _STYLE_ATTRIBUTE = re.compile(rb"""\ss\s*=\s*("[^"]*"|'[^']*')""")
 _LAST_DATE_SERIAL = 2958466  # 10000-01-01: Excel shows no date from here on
 _EMPTY_ROW: list[object] = []  # the rows of an appended sheet that were not read
