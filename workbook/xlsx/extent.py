@@ -154,25 +154,31 @@ def _fast(region: bytes) -> tuple[int, int]:
     which holds no prefixes and has every row's and cell's reference first.
 
     A reader places a cell by its own reference, so the rows' numbers are only a first
-    guess: one search for a cell reference below the last row (rare) decides whether every
-    cell's row must be read; the columns are read only when 26 of them (A-Z) could make the
-    sheet too large.
+    guess. A cell reference with more digits than the last row is always looked for (one
+    cheap search); one with as many digits but a larger number only where such a cell
+    could make the grid larger than twice MAX_SHEET_CELLS (so that a file whose cells
+    contradict its rows still gives a reader no more than that). The columns are read
+    only when 26 of them (A-Z) could make the sheet too large.
     """
     rows = _ROW_NUMBERS.findall(region)
     if len(set(rows)) != len(rows):
         _refuse_duplicate_row(_first_repeated([int(r) for r in rows]))
     deepest = max((int(r) for r in rows), default=0)
-    if _deeper_than(deepest).search(region):
+    columns = 26
+    if deepest * 26 > MAX_SHEET_CELLS or _WIDE.search(region):
+        widest = max(set(_CELL_LETTERS.findall(region)), key=lambda t: (len(t), t), default=b"")
+        if column_number(widest) > MAX_COLUMNS:
+            _refuse_far_cell(region, widest + rb"\d+")
+        columns = column_number(widest)
+    ceiling = 10 ** len(str(deepest)) - 1  # the largest number with as many digits
+    if _deeper_than(ceiling).search(region) or (
+        ceiling * columns > 2 * MAX_SHEET_CELLS and _deeper_than(deepest).search(region)
+    ):
         found = _CELL_ROWS.findall(region)
         deepest = max(deepest, *(int(r) for r in found)) if found else deepest
     if deepest > MAX_ROWS:
         _refuse_far_cell(region, rb"[A-Z]+" + str(deepest).encode())
-    if deepest * 26 <= MAX_SHEET_CELLS and not _WIDE.search(region):
-        return deepest, 26  # no column past Z: 26 is enough to know the sheet is small
-    widest = max(set(_CELL_LETTERS.findall(region)), key=lambda t: (len(t), t), default=b"")
-    if column_number(widest) > MAX_COLUMNS:
-        _refuse_far_cell(region, widest + rb"\d+")
-    return deepest, column_number(widest)
+    return deepest, columns
 
 
 @functools.lru_cache(maxsize=64)
