@@ -25,6 +25,7 @@ from engine.model import (
     Policy,
 )
 from policy.errors import PolicyError
+from policy.files import read_policy_file
 from policy.loader import parse_policy_yaml
 from policy.schema import policy_schema, schema_messages, with_defaults
 from policy.versions import CURRENT_SCHEMA_VERSION, migrate
@@ -47,20 +48,14 @@ def adopted_policy_path() -> Path:
     return Path(__file__).resolve().parent.parent / "policy.yaml"
 
 
-def load_policy(path: str | Path) -> Policy:
-    """Read, check and type a policy file; PolicyError says what is wrong and where."""
+def load_policy(path: str | Path, *, from_workbook: bool = False) -> Policy:
+    """Read, check and type a policy file; PolicyError says what is wrong and where.
+
+    Only a regular file is read, at most 1 MB of it; `from_workbook` (the path is a
+    workbook's Settings cell) refuses a path on another computer (policy/files.py).
+    """
     path = Path(path)
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise PolicyError(
-            f"{path}: no such policy file.",
-            fix="Check the path, or leave --policy out to use the adopted policy.",
-        ) from None
-    except IsADirectoryError:
-        raise PolicyError(f"{path}: is a folder, not a policy file.") from None
-    except OSError as exc:
-        raise PolicyError(f"{path}: cannot be read ({exc.strerror}).") from None
+    data = read_policy_file(path, from_workbook=from_workbook)
     return load_policy_bytes(data, source=str(path))
 
 

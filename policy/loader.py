@@ -16,10 +16,9 @@ from typing import Any
 import yaml  # type: ignore[import-untyped,unused-ignore]
 
 from policy.errors import PolicyError
+from policy.files import MAX_POLICY_BYTES
 from policy.yamlerrors import explain as explain_yaml_error
 from policy.yamlerrors import show_line
-
-MAX_POLICY_BYTES = 1_000_000
 
 Path_ = tuple[str | int, ...]
 # In the line map, the line of a value written below its key: lines[(*path, VALUE_LINE)].
@@ -159,7 +158,14 @@ def _to_python(
         return [
             _to_python(loader, item, (*path, i), lines, source) for i, item in enumerate(node.value)
         ]
-    value = loader.construct_object(node)
+    try:
+        value = loader.construct_object(node)
+    except ValueError:  # an integer longer than Python converts (4,300 digits)
+        raise _Refused(
+            node.start_mark,
+            f"{dotted(path)}: the number is far longer than any policy value",
+            "write the number the policy means (a few digits)",
+        ) from None
     if isinstance(value, float) and not math.isfinite(value):
         raise _Refused(node.start_mark, f"{value} is not a usable number", "write a number")
     if node.start_mark.line + 1 != lines[path]:  # a value on a line of its own

@@ -85,6 +85,25 @@ class Book:
 letter = column_letter
 
 
+def write_with_xlsxwriter(book: Book, path: Path, **options: object) -> Path:
+    """`book` saved by xlsxwriter, as Excel saves (text in shared strings, dates with a
+    date format); `options` go to xlsxwriter.Workbook (e.g. date_1904=True)."""
+    import xlsxwriter
+
+    workbook = xlsxwriter.Workbook(str(path), options)
+    date = workbook.add_format({"num_format": NUMBER_FORMATS[Kind.DATE]})
+    for name, rows in book.sheets.items():
+        sheet = workbook.add_worksheet(name)
+        for r, row in enumerate(rows):
+            for c, value in enumerate(row):
+                if isinstance(value, dt.date):
+                    sheet.write_datetime(r, c, dt.datetime.combine(value, dt.time()), date)
+                elif value is not None:
+                    sheet.write(r, c, value)
+    workbook.close()
+    return path
+
+
 LICENSE_HEADERS = [c.header for c in LICENSES.columns]
 APPEAL_HEADERS = [c.header for c in APPEALS.columns]
 

@@ -4,7 +4,10 @@ Hypothesis builds thousands of bad workbooks (real .xlsx files) and runs the com
 on each: no traceback ever, exit 1 exactly when the Problems sheet has an Error (else 0),
 every problem names a sheet and a cell, each planted bad cell is reported at its cell,
 and the input sheets' zip members keep their bytes. The number of examples per test is
-HMIS_FUZZ_EXAMPLES (default: 200 to 700 each, 1,900 bad workbooks in this file).
+HMIS_FUZZ_EXAMPLES (default: 200 to 700 each, 1,900 bad workbooks in this file); with it
+set, Hypothesis' example database is not used, so a run is replayed by its seed alone
+(`--hypothesis-seed=N`; .ci/run prints it). The slowest tests are marked `stress`: off in
+a developer's `python -m pytest`, run by `python -m pytest -m stress` and by .ci/run.
 """
 
 from __future__ import annotations
@@ -57,6 +60,7 @@ def fuzz(default: int) -> settings:
         max_examples=EXAMPLES or default,
         deadline=None,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+        **({"database": None} if EXAMPLES else {}),
     )
 
 
@@ -326,6 +330,7 @@ ROW_PLANTS = [
 LATE_PLANTS = [Plant.data_without_header, Plant.near_miss_header, Plant.extra_column]
 
 
+@pytest.mark.stress
 @fuzz(700)
 @given(data=st.data())
 def test_every_planted_bad_cell_is_reported_at_its_cell(data: st.DataObject) -> None:
@@ -357,6 +362,7 @@ ANY_VALUE = st.one_of(
 )
 
 
+@pytest.mark.stress
 @fuzz(700)
 @given(data=st.data())
 def test_any_cells_and_any_structure_never_crash(data: st.DataObject) -> None:
@@ -411,12 +417,19 @@ def good_bytes(tmp_path_factory: pytest.TempPathFactory) -> bytes:
     return path.read_bytes()
 
 
+DAMAGE = ["truncate", "flip", "garbage", "zip of junk"]
+# The shapes of issue 11: files a few KB long that a reader library must never be given.
+CRAFTED = ["far cell", "dimension", "odd date", "row twice", "doctype", "bomb", "alias"]
+
+
 @fuzz(300)
 @given(data=st.data())
 def test_damaged_files_exit_2_and_stay_as_they_were(data: st.DataObject, good_bytes: bytes) -> None:
-    damage = data.draw(st.sampled_from(["truncate", "flip", "garbage", "zip of junk"]))
+    damage = data.draw(st.sampled_from(DAMAGE + CRAFTED))
     raw = bytearray(good_bytes)
-    if damage == "truncate":
+    if damage in CRAFTED:
+        raw = bytearray(_crafted(damage, good_bytes, data.draw))
+    elif damage == "truncate":
         raw = raw[: data.draw(st.integers(0, len(raw) - 1))]
     elif damage == "flip":
         for _ in range(data.draw(st.integers(1, 8))):
@@ -450,6 +463,72 @@ def test_damaged_files_exit_2_and_stay_as_they_were(data: st.DataObject, good_by
             assert code in (0, 1)
             assert _damaged_members(path) <= _damaged_members_of(bytes(raw))
         assert not [p for p in Path(folder).iterdir() if p.name != "damaged.xlsx"]
+
+
+def _crafted(damage: str, good: bytes, draw: Callable[..., object]) -> bytes:
+    """The good workbook with one of issue 11's shapes put into a sheet or part of it."""
+    from tests.crafted import RawMember, deflate_bomb, members_of, raw_zip, rewrite
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "crafted.xlsx"
+        path.write_bytes(good)
+        parts = sheet_part_names(path)
+        sheet = parts[draw(st.sampled_from(sorted(parts)))]
+        if damage == "bomb":
+            name = draw(st.sampled_from(sorted(raw_members(path))))
+            mebibytes = draw(st.integers(1, 64))
+            declared = draw(st.sampled_from([mebibytes * 2**20, 1000]))
+            members = [
+                m if m.name != name else RawMember(name, deflate_bomb(mebibytes), declared)
+                for m in members_of(path)
+            ]
+            raw_zip(path, members)
+            return path.read_bytes()
+        edit = _xml_edit(damage, draw)
+        if damage == "alias":
+            rewrite(path, {"xl/_rels/workbook.xml.rels": edit(sheet.split("/", 1)[1])})
+            rewrite(path, {"xl/workbook.xml": _alias_sheet})
+        else:
+            rewrite(path, {sheet: edit})
+        return path.read_bytes()
+
+
+def _xml_edit(damage: str, draw: Callable[..., object]) -> Callable:  # type: ignore[type-arg]
+    import re
+
+    if damage == "far cell":
+        ref = draw(st.sampled_from(["XFD1048576", "AMJ1048576", "A1048576", "N5000000", "B9"]))
+        row = re.sub("[A-Z]", "", ref)
+        cell = f'<row r="{row}"><c r="{ref}"><v>1</v></c></row>'.encode()
+        return lambda xml: xml.replace(b"</sheetData>", cell + b"</sheetData>")
+    if damage == "dimension":
+        claim = draw(st.sampled_from([b"A1:XFD1048576", b"A1:B2", b"ZZZZ9", b""]))
+        return lambda xml: re.sub(
+            rb'<dimension ref="[^"]*"', b'<dimension ref="' + claim + b'"', xml
+        )
+    if damage == "odd date":
+        number = draw(st.sampled_from([b"-1e308", b"-1", b"nan", b"inf", b"1e308", b"-0"]))
+        return lambda xml: re.sub(
+            rb'(<c r="[A-Z]+\d+" s="1" t="n"><v>)[^<]*', rb"\g<1>" + number, xml, count=1
+        )
+    if damage == "row twice":
+        return lambda xml: re.sub(rb'(<row r="2".*?</row>)', rb"\1\1", xml, count=1, flags=re.S)
+    if damage == "doctype":
+        at = draw(st.integers(0, 10_000))
+        return lambda xml: xml[: at % (len(xml) + 1)] + b"<!DOCTYPE x>" + xml[at % (len(xml) + 1) :]
+    rel = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+
+    def alias(target: str) -> Callable[[bytes], bytes]:
+        link = f'<Relationship Id="rIdAlias" Type="{rel}/worksheet" Target="{target}"/>'
+        return lambda xml: xml.replace(b"</Relationships>", link.encode() + b"</Relationships>")
+
+    return alias
+
+
+def _alias_sheet(xml: bytes) -> bytes:
+    rel = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+    sheet = f'<sheet name="Problems" sheetId="99" r:id="rIdAlias" xmlns:r="{rel}"/>'
+    return xml.replace(b"</sheets>", sheet.encode() + b"</sheets>")
 
 
 def _damaged_members_of(data: bytes) -> set[str]:
@@ -821,6 +900,7 @@ def _assert_whole_and_inputs_kept(path: Path, inputs: dict[str, bytes]) -> None:
     assert input_parts(path) == inputs
 
 
+@pytest.mark.stress
 def test_sigkill_at_any_moment_leaves_a_whole_workbook(tmp_path: Path) -> None:
     path = _big_workbook(tmp_path / "shared.xlsx", 3000)
     inputs = input_parts(path)

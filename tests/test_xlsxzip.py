@@ -23,7 +23,7 @@ import pytest
 import python_calamine
 import xlsxwriter
 
-from tests.badbooks import AS_OF, base_book, raw_members, run_cli
+from tests.badbooks import AS_OF, base_book, raw_members, run_cli, write_with_xlsxwriter
 from tests.conftest import SAMPLE, sheet_dicts
 from tests.ooxml_check import check_package
 from workbook.layout import (
@@ -584,19 +584,7 @@ def test_calculation_chain_entries_of_replaced_sheets_are_dropped(sample: Path) 
 
 
 def test_a_1904_date_system_workbook_gets_1904_dates(tmp_path: Path) -> None:
-    path = tmp_path / "mac.xlsx"
-    book = base_book()
-    workbook = xlsxwriter.Workbook(str(path), {"date_1904": True})
-    date = workbook.add_format({"num_format": "yyyy-mm-dd"})
-    for name, rows in book.sheets.items():
-        sheet = workbook.add_worksheet(name)
-        for r, row in enumerate(rows):
-            for c, value in enumerate(row):
-                if isinstance(value, dt.date):
-                    sheet.write_datetime(r, c, dt.datetime.combine(value, dt.time()), date)
-                elif value is not None:
-                    sheet.write(r, c, value)
-    workbook.close()
+    path = write_with_xlsxwriter(base_book(), tmp_path / "mac.xlsx", date_1904=True)
     assert recalc(path) == 0
     log = sheet_dicts(path, "Run Log")
     assert log[-1]["As Of"] == dt.datetime(2026, 11, 24)

@@ -3,17 +3,28 @@
 Exit codes (SPEC §5): 0 done (warnings allowed); 1 errors in the workbook (listed on
 stderr and on the Problems sheet); 2 a bad policy, bad arguments or an unreadable file.
 No traceback reaches the user; set HMIS_LICENSING_DEBUG=1 to see one.
+
+What is printed can never change what is done, nor make a false statement about the
+file: output goes through `Console`, which escapes terminal control characters that came
+from a workbook or an export, writes what a console cannot show as escapes (a Windows
+console and "Nguyễn"), and stops writing when the reader goes away (`recalc ... | head`)
+while the command carries on and saves. Every message after a failure says whether the
+workbook had already been saved.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
+import errno
+import io
 import json
 import os
+import re
 import shutil
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from importlib import resources
 from pathlib import Path
 from typing import TextIO
@@ -38,22 +49,122 @@ from workbook.review.commands import (
 from workbook.run import Outcome, evaluate
 from workbook.scenarios import add_policy_test_parser, run_policy_test
 from workbook.tables import CellMap
+from workbook.values import FIRST_PLAUSIBLE_DATE, LAST_PLAUSIBLE_DATE
 from workbook.xlsx.package import check_workbook_file
 from workbook.xlsx.read import read_snapshot
-from workbook.xlsx.safesave import check_can_write, workbook_lock
+from workbook.xlsx.safesave import check_can_write, recorded_saves, workbook_lock
 from workbook.xlsx.write import save_results
 
 SAMPLE_NAME = "MoBoS-HMIS-Licensing-sample.xlsx"
 _MAX_LISTED = 25
+# An as-of date is a day a license can carry (as the Settings sheet's As Of): the windows
+# reach back up to 100 years and the review period forward, inside the calendar.
+FIRST_AS_OF = FIRST_PLAUSIBLE_DATE
+LAST_AS_OF = LAST_PLAUSIBLE_DATE
+# Terminal control characters (C0 but tab, newline and carriage return; DEL; C1) and the
+# bidirectional overrides that make text display as something else.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
 def _date(text: str) -> dt.date:
     try:
-        return dt.date.fromisoformat(text)
+        day = dt.date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(
             f"{text!r} is not a date; write it as yyyy-mm-dd, e.g. 2026-11-24"
         ) from None
+    if not FIRST_AS_OF <= day <= LAST_AS_OF:
+        raise argparse.ArgumentTypeError(
+            f"{text} is not a date a policy can be applied on (between {FIRST_AS_OF} and"
+            f" {LAST_AS_OF})"
+        )
+    return day
+
+
+def printable(text: str) -> str:
+    """Text as it may reach a terminal: control characters shown as escapes (\\x1b)."""
+    return _CONTROL.sub(
+        lambda m: (
+            f"\\x{ord(m.group()):02x}" if ord(m.group()) < 256 else f"\\u{ord(m.group()):04x}"
+        ),
+        text,
+    )
+
+
+class Console(io.TextIOBase):
+    """A stream for the user's console that never raises (see the module docstring)."""
+
+    def __init__(self, inner: TextIO) -> None:
+        self.inner = inner
+        self.broken = False
+
+    def writable(self) -> bool:
+        return True
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return getattr(self.inner, "encoding", None) or "utf-8"
+
+    def fileno(self) -> int:
+        return self.inner.fileno()
+
+    def isatty(self) -> bool:
+        try:
+            return self.inner.isatty()
+        except (OSError, ValueError):
+            return False
+
+    def write(self, text: str) -> int:
+        if self.broken:
+            return len(text)
+        shown = printable(text)
+        try:
+            try:
+                self.inner.write(shown)
+            except UnicodeEncodeError:
+                encoding = getattr(self.inner, "encoding", None) or "ascii"
+                self.inner.write(shown.encode(encoding, "backslashreplace").decode(encoding))
+        except (BrokenPipeError, ConnectionResetError):
+            self._gone()
+        except OSError as exc:
+            if exc.errno not in (errno.EPIPE, errno.EINVAL):
+                raise
+            self._gone()
+        return len(text)
+
+    def flush(self) -> None:
+        if self.broken:
+            return
+        try:
+            self.inner.flush()
+        except (BrokenPipeError, ConnectionResetError, ValueError):
+            self._gone()
+        except OSError as exc:
+            if exc.errno not in (errno.EPIPE, errno.EINVAL):
+                raise
+            self._gone()
+
+    def _gone(self) -> None:
+        """The reader went away: write nothing more, not even when Python exits."""
+        self.broken = True
+        with contextlib.suppress(OSError, ValueError, AttributeError, io.UnsupportedOperation):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, self.inner.fileno())
+            os.close(devnull)
+
+
+@contextlib.contextmanager
+def _console() -> Iterator[None]:
+    """sys.stdout and sys.stderr as `Console`s while a command runs."""
+    saved = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = Console(saved[0]), Console(saved[1])  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        with contextlib.suppress(Exception):
+            sys.stdout.flush()
+            sys.stderr.flush()
+        sys.stdout, sys.stderr = saved
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -224,48 +335,64 @@ def _add_excel_commands(commands: argparse._SubParsersAction) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `hmis-licensing` command; returns the exit code."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if args.command is None:  # plain `hmis-licensing`: say what it can do
-        parser.print_help(_Output(sys.stdout))
-        return 0
-    try:
-        if args.command in ("recalc", "check"):
-            return _recalc(args, write=args.command == "recalc")
-        if args.command == "policy" and args.policy_command == "test":
-            return run_policy_test(args)
-        if args.command == "policy":
-            return _policy_check(args)
-        if args.command == "diff":
-            return run_diff(args)
-        if args.command == "sample":
-            return _sample(args.destination, args.force)
-        if args.command == "init":
-            return _init(args.file, args.policy, args.force)
-        if args.command in REVIEW_COMMANDS:
-            return _review(args)
-        if args.command == "import-activity":
-            return run_import(args)
-        if args.command == "excel":
-            return _excel_install(args)
-    except HmisLicensingError as exc:
-        print(f"hmis-licensing: {exc}", file=sys.stderr)
-        return exc.exit_code
-    except KeyboardInterrupt:
-        print("hmis-licensing: interrupted; the workbook was not changed.", file=sys.stderr)
-        return 2
-    except Exception as exc:  # a bug: say so plainly instead of showing a traceback
-        if os.environ.get("HMIS_LICENSING_DEBUG"):
-            raise
-        print(
-            f"hmis-licensing: internal error ({type(exc).__name__}: {exc}). The workbook"
-            " was not changed. Run again with HMIS_LICENSING_DEBUG=1 to see details, and"
-            " please report it.",
-            file=sys.stderr,
-        )
-        return 2
+    with _console():
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        if args.command is None:  # plain `hmis-licensing`: say what it can do
+            parser.print_help(sys.stdout)
+            return 0
+        with recorded_saves() as saved:
+            try:
+                return _run(parser, args)
+            except HmisLicensingError as exc:
+                print(f"hmis-licensing: {exc}{_after(saved)}", file=sys.stderr)
+                return exc.exit_code
+            except KeyboardInterrupt:
+                print(f"hmis-licensing: interrupted.{_after(saved, always=True)}", file=sys.stderr)
+                return 2
+            except Exception as exc:  # a bug: say so plainly instead of showing a traceback
+                if os.environ.get("HMIS_LICENSING_DEBUG"):
+                    raise
+                print(
+                    f"hmis-licensing: internal error ({type(exc).__name__}: {exc})."
+                    f"{_after(saved, always=True)} Run again with HMIS_LICENSING_DEBUG=1 to"
+                    " see details, and please report it.",
+                    file=sys.stderr,
+                )
+                return 2
+
+
+def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    if args.command in ("recalc", "check"):
+        return _recalc(args, write=args.command == "recalc")
+    if args.command == "policy" and args.policy_command == "test":
+        return run_policy_test(args)
+    if args.command == "policy":
+        return _policy_check(args)
+    if args.command == "diff":
+        return run_diff(args)
+    if args.command == "sample":
+        return _sample(args.destination, args.force)
+    if args.command == "init":
+        return _init(args.file, args.policy, args.force)
+    if args.command in REVIEW_COMMANDS:
+        return _review(args)
+    if args.command == "import-activity":
+        return run_import(args)
+    if args.command == "excel":
+        return _excel_install(args)
     parser.error(f"unknown command {args.command!r}")
     return 2
+
+
+def _after(saved: list[Path], *, always: bool = False) -> str:
+    """What happened to the workbook, when a command stops: the truth either way."""
+    if saved:
+        return (
+            f" The workbook had already been saved ({saved[-1]}): do not run the command"
+            " again to retry, it would add another Run Log row."
+        )
+    return " The workbook was not changed." if always else ""
 
 
 def _recalc(args: argparse.Namespace, *, write: bool) -> int:
@@ -283,37 +410,6 @@ def _recalc(args: argparse.Namespace, *, write: bool) -> int:
 def plural(count: int, word: str, many: str | None = None) -> str:
     """'1 row', '2 rows', '1 policy', '2 policies'."""
     return f"{count} {word if count == 1 else many or word + 's'}"
-
-
-class _Output:
-    """stdout that a closed pipe cannot break: `recalc X | head -1` still saves and exits 0.
-
-    Once the reader has gone, the rest is written nowhere (Python would otherwise fail
-    when flushing at exit)."""
-
-    def __init__(self, stream: TextIO) -> None:
-        self.stream = stream
-        self.closed = False
-
-    def write(self, text: str) -> int:
-        if self.closed:
-            return len(text)
-        try:
-            self.stream.write(text)
-            self.stream.flush()
-        except BrokenPipeError:
-            self.closed = True
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            try:
-                os.dup2(devnull, self.stream.fileno())
-            except (OSError, ValueError):
-                pass
-            finally:
-                os.close(devnull)
-        return len(text)
-
-    def flush(self) -> None:
-        """Writes are flushed as they are made."""
 
 
 def _evaluate(args: argparse.Namespace) -> Outcome:
@@ -341,7 +437,7 @@ def _review(args: argparse.Namespace) -> int:
 def _recalc_locked(args: argparse.Namespace, *, write: bool) -> int:
     workbook_path: Path = args.workbook
     outcome = _evaluate(args)
-    out: TextIO = _Output(sys.stdout)  # type: ignore[assignment]
+    out: TextIO = sys.stdout
     human = not (args.json or args.quiet)
     if human:
         _print_header(workbook_path, outcome, out)
@@ -588,22 +684,22 @@ def _excel_install(args: argparse.Namespace) -> int:
     if args.excel_command == "status":
         found = status.find(folder, args.xlstart)
         looked = [p for p, _ in status.places(folder, args.xlstart)]
-        print(status.status_text(found, looked), end="", file=_Output(sys.stdout))
+        print(status.status_text(found, looked), end="", file=sys.stdout)
         return 0 if found and all(s.current for s in found) else 1
     if args.excel_command == "uninstall":
         removed, looked = status.uninstall(folder, args.xlstart)
         for path in removed:
-            print(f"Removed {path}", file=_Output(sys.stdout))
+            print(f"Removed {path}", file=sys.stdout)
         if not removed:
             print(
                 f"No HMIS Licensing add-in in {', '.join(str(p) for p in looked)}.",
-                file=_Output(sys.stdout),
+                file=sys.stdout,
             )
         else:
             print(
                 "If Excel's Add-ins dialog still lists HMIS Licensing, untick it (Excel offers"
                 " to delete it from the list).",
-                file=_Output(sys.stdout),
+                file=sys.stdout,
             )
         return 0
     installed = install(

@@ -69,6 +69,9 @@ class Column:
     blank_unknown: bool = False
     # Shown or passed on, never deciding a result: a misspelt header is only a Warning.
     informational: bool = False
+    # Date columns: 9999-12-31 is accepted as "no end date" (only where nothing is ever
+    # added to the date: another column's 9999 would overflow the calendar).
+    open_ended: bool = False
 
     @property
     def needs_value(self) -> bool:
@@ -271,7 +274,7 @@ APPEALS = InputSheet(
             width=13,
             note="the committee meeting that last discussed it (§4)",
         ),
-        Column("Exception Until", "exception_until", Kind.DATE, width=13),
+        Column("Exception Until", "exception_until", Kind.DATE, width=13, open_ended=True),
         Column("Licenses Requested", "licenses_requested", Kind.INTEGER, minimum=0),
         Column(
             "Granted From",

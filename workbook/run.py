@@ -20,6 +20,7 @@ from engine.model import Inputs, Policy, Problem, Results, Where
 from policy import adopted_policy_path, load_policy, load_policy_bytes
 from policy.adoption import in_force_warning
 from policy.errors import PolicyError
+from policy.files import is_network_path
 from workbook.layout import POLICY_SHEET
 from workbook.policy_sheet import PolicySheet, policy_text
 from workbook.results import ResultTable, RunLogEntry, history_table, result_tables
@@ -47,7 +48,8 @@ def choose_policy_file(
         return Choice(given, "--policy")
     if settings.policy_file:
         path = Path(settings.policy_file).expanduser()
-        if not path.is_absolute() and workbook_folder is not None:
+        remote = is_network_path(settings.policy_file)  # kept as written: refused on loading
+        if not path.is_absolute() and workbook_folder is not None and not remote:
             path = workbook_folder / path
         return Choice(path, FROM_SETTINGS)
     if policy_sheet is not None:
@@ -189,7 +191,7 @@ def load_chosen_policy(
             fix="Give the policy file's full path, or clear Policy File and paste the"
             f" policy into a sheet named {POLICY_SHEET} (Excel on the web cannot read files).",
         )
-    return load_policy(path)
+    return load_policy(path, from_workbook=choice.origin == FROM_SETTINGS)
 
 
 def _errors_first(problems: list[Problem]) -> list[Problem]:

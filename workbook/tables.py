@@ -26,7 +26,15 @@ from workbook.layout import (
     Kind,
     header_key,
 )
-from workbook.values import CellError, is_blank, parse_cell, parse_date, parse_text, shown
+from workbook.values import (
+    CellError,
+    is_blank,
+    parse_cell,
+    parse_date,
+    parse_text,
+    plausible_date,
+    shown,
+)
 
 Range = tuple[int, int, int, int]  # merged cells: first row, first column, last row, last column
 
@@ -500,7 +508,8 @@ def _settings(rows: list[dict[str, object]]) -> tuple[Settings, list[Problem]]:
             if is_blank(raw):
                 continue
             parsed = parse_date(raw)
-            label = SETTING_AS_OF if name == header_key(SETTING_AS_OF) else SETTING_NEXT_REVIEW
+            if not isinstance(parsed, CellError):
+                parsed = plausible_date(raw, parsed)  # the windows must stay in the calendar
             if isinstance(parsed, CellError):
                 label = SETTING_AS_OF if dates[name] == "as_of" else SETTING_NEXT_REVIEW
                 problems.append(

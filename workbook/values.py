@@ -27,6 +27,8 @@ _NO = {"no", "n", "false", "f", "0", "-", "off", "✗", "✘", "☐", "❌"}
 # is not a date (a population, a count) landed in a date column.
 FIRST_PLAUSIBLE_DATE = dt.date(1990, 1, 1)
 LAST_PLAUSIBLE_DATE = dt.date(2099, 12, 31)
+# No count, population or fee in the workbook comes near this; Excel keeps 15 digits.
+LARGEST_NUMBER = 1e15
 _NUMERIC_DATE = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{2}|\d{4})(?:\s.*)?$")
 _NUMBER_TEXT = re.compile(r"^[+-]?(\d{1,3}(,\d{3})+|\d+)(\.\d+)?$")
 
@@ -46,7 +48,7 @@ def shown(raw: object) -> str:
     if isinstance(raw, str):
         text = raw if len(raw) <= 60 else raw[:57] + "..."
         return f'"{text}"'
-    if isinstance(raw, float) and raw.is_integer():
+    if isinstance(raw, float) and raw.is_integer() and abs(raw) < 1e16:
         return str(int(raw))
     if isinstance(raw, dt.datetime) and raw.time() == dt.time(0):
         return raw.date().isoformat()
@@ -127,12 +129,13 @@ def _numeric_date_fix(text: str) -> str | None:
     )
 
 
-def plausible_date(raw: object, value: dt.date) -> dt.date | CellError:
-    """A date within the years a license can carry, or why it is refused."""
+def plausible_date(raw: object, value: dt.date, *, open_ended: bool = False) -> dt.date | CellError:
+    """A date within the years a license can carry, or why it is refused; with
+    `open_ended`, also the usual "no end date" of 9999 (Exception Until)."""
     if FIRST_PLAUSIBLE_DATE <= value <= LAST_PLAUSIBLE_DATE:
         return value
     typed_as_date = isinstance(raw, dt.date | str)
-    if typed_as_date and value.year == 9999:  # the usual "no end date" (Exception Until)
+    if open_ended and typed_as_date and value.year == 9999:
         return value
     if isinstance(raw, int | float) and not isinstance(raw, bool):
         return CellError(
@@ -160,6 +163,11 @@ def parse_number(raw: object, whole: bool) -> float | int | CellError:
         return CellError(f"{shown(raw)} is not a {kind}.", f"Enter a {kind}, e.g. 12.")
     if not math.isfinite(value):
         return CellError(f"{shown(raw)} is not a {kind}.", f"Enter a {kind}.")
+    if abs(value) > LARGEST_NUMBER:
+        return CellError(
+            f"{shown(raw)} is too large to be a {kind} in this workbook.",
+            f"Enter a {kind} of at most {LARGEST_NUMBER:,.0f}.",
+        )
     if whole:
         if not float(value).is_integer():
             return CellError(
@@ -201,7 +209,9 @@ def parse_cell(column: Column, raw: object) -> object:
     kind = column.kind
     if kind in (Kind.DATE, Kind.DATETIME):
         parsed = parse_date(raw)
-        return parsed if isinstance(parsed, CellError) else plausible_date(raw, parsed)
+        if isinstance(parsed, CellError):
+            return parsed
+        return plausible_date(raw, parsed, open_ended=column.open_ended)
     if kind in (Kind.INTEGER, Kind.NUMBER, Kind.MONEY, Kind.PERCENT):
         value = parse_number(raw, whole=kind is Kind.INTEGER)
         if (

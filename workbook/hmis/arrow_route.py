@@ -21,6 +21,7 @@ import csv
 import datetime as dt
 import io
 import os
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import IO
 
@@ -60,8 +61,9 @@ def read_files_arrow(
     as_of: dt.date,
     window_start: dt.date,
     progress: Progress | None,
-) -> list[Tally]:
-    """One Tally per file, reading up to one file per core at a time, largest first."""
+) -> Iterator[Tally]:
+    """One Tally per file, reading up to one file per core at a time, largest first;
+    each is handed on as soon as it is done, so that its totals can be merged and let go."""
     order = sorted(files, key=lambda f: -f.size)
     workers = max(1, min(len(order), MAX_PARALLEL_FILES, os.cpu_count() or 1))
 
@@ -69,7 +71,7 @@ def read_files_arrow(
         return _read_file(source, as_of, window_start, progress)
 
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="hmis-csv") as pool:
-        return list(pool.map(one, order))
+        yield from pool.map(one, order)
 
 
 def _read_file(

@@ -8,12 +8,16 @@ from __future__ import annotations
 import csv
 import functools
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import TextIO
 
 from workbook.hmis.export import (
     DATE_COLUMNS,
+    MAX_LINE_CHARS,
+    MAX_USER_IDS,
     USER_ID,
     ExportFile,
+    FileRead,
     Progress,
     Skip,
     Tally,
@@ -23,10 +27,11 @@ from workbook.hmis.export import (
     normalize_user_id,
     open_text,
     read_date,
+    too_many_users,
     usable_columns,
 )
 
-_FIELD_LIMIT = 1 << 30  # a long free-text field must not stop the import
+_FIELD_LIMIT = MAX_LINE_CHARS  # a longer field is one row skipped, never held in memory
 
 
 def read_file_csv(
@@ -114,48 +119,81 @@ class _Feed:
         return next(self.lines)
 
 
-def _read_rows(text: TextIO, tally: Tally, as_of: str, window_start: str, dates: DateCache) -> None:
-    file = tally.file
-    lines = iter(text)
-    feed = _Feed(lines)
-    reader = csv.reader(feed)
-    try:
-        header = next(reader)
-    except StopIteration:
-        file.note = "; ".join(n for n in (file.note, "empty file") if n)
-        return
-    except csv.Error:
-        file.note = "; ".join(n for n in (file.note, "header cannot be read") if n)
-        return
+def _bounded_lines(text: TextIO, file: FileRead) -> Iterator[str]:
+    """The file's lines, each at most MAX_LINE_CHARS long: a longer one is read through
+    in pieces, counted and skipped, so it never sits in memory whole."""
+    limit = MAX_LINE_CHARS
+    readline = text.readline
+    while True:
+        line = readline(limit)
+        if len(line) < limit or line.endswith(("\n", "\r")):
+            if not line:
+                return
+            yield line
+            continue
+        while len(line) == limit and not line.endswith(("\n", "\r")):
+            line = readline(limit)
+        file.long_lines += 1
+
+
+@dataclass(frozen=True, slots=True)
+class _Layout:
+    """Where the audit fields are in a file's rows, from its header."""
+
+    width: int
+    splits: int  # a quote-free line split from the right: field i is parts[i - base]
+    base: int
+    user_index: int
+    date_items: list[tuple[str, int]]
+
+
+def _layout(text: TextIO, file: FileRead) -> _Layout | None:
+    """The file's header read (None, with a note, when the file cannot be credited)."""
+    first = text.readline(MAX_LINE_CHARS + 1)
+    problem = ""
+    header: list[str] = []
+    if not first:
+        problem = "empty file"
+    elif len(first) > MAX_LINE_CHARS:
+        problem = f"header line longer than {MAX_LINE_CHARS:,} characters"
+    else:
+        try:
+            header = next(csv.reader([first]))
+        except (csv.Error, StopIteration):
+            problem = "header cannot be read"
+    if problem:
+        file.note = "; ".join(n for n in (file.note, problem) if n)
+        return None
     positions = header_positions(header)
     usable, note = usable_columns(positions)
     file.note = "; ".join(n for n in (file.note, note) if n)
     if not usable:
-        return
+        return None
     width = len(header)
-    commas = width - 1
     first_needed = min(positions.values())
-    # A quote-free line split from the right: field i is parts[i - base].
     splits, base = (width - first_needed, first_needed - 1) if first_needed else (-1, 0)
-    user_index = positions[USER_ID]
     date_items = [(c, positions[c]) for c in DATE_COLUMNS if c in positions]
-    iso_days, us_days = dates.iso_days, dates.us_days
-    iso_times, us_times = dates.iso_times, dates.us_times
+    return _Layout(width, splits, base, positions[USER_ID], date_items)
+
+
+def _read_rows(text: TextIO, tally: Tally, as_of: str, window_start: str, dates: DateCache) -> None:
+    file = tally.file
+    layout = _layout(text, file)
+    if layout is None:
+        return
+    lines = _bounded_lines(text, file)
+    feed = _Feed(lines)
+    reader = csv.reader(feed)
+    width, commas, splits, base = layout.width, layout.width - 1, layout.splits, layout.base
+    user_index, date_items = layout.user_index, layout.date_items
     per_user = tally.users
     rows = malformed = no_user = 0
     for line in lines:  # each row's other fields are dropped with it, unread
         if '"' in line:
             feed.first = line
-            try:
-                fields = next(reader)
-            except csv.Error:  # e.g. a NUL byte: that row is not used, the rest are
-                malformed += 1
-                continue
-            except StopIteration:  # pragma: no cover - the reader was just fed a line
-                break
-            if len(fields) != width:
-                if fields:
-                    malformed += 1
+            fields = _quoted_row(reader, width, lines)
+            if fields is None or not fields:
+                malformed += fields is None
                 continue
             offset = 0
         else:
@@ -167,24 +205,7 @@ def _read_rows(text: TextIO, tally: Tally, as_of: str, window_start: str, dates:
             fields = line.rsplit(",", splits)
             offset = base
         rows += 1
-        best = ""
-        for column, index in date_items:
-            value = fields[index - offset]
-            if not value:
-                continue
-            head, space, tail = value.partition(" ")
-            day = iso_days.get(head)
-            if day is None or (space and tail not in iso_times):
-                day = us_days.get(head)
-                if day is None or (space and tail not in us_times):
-                    day = dates.read(value)  # anything out of the ordinary
-                    if day is None:
-                        continue
-                    if isinstance(day, Skip):
-                        tally.skip(column, day, value)
-                        continue
-            if best < day <= as_of:
-                best = day
+        best = _row_day(fields, offset, date_items, dates, tally, as_of)
         user_id = fields[user_index - offset]
         if not (user_id.isascii() and user_id.isalnum()):
             user_id = normalize_user_id(_redecode(user_id))
@@ -193,6 +214,8 @@ def _read_rows(text: TextIO, tally: Tally, as_of: str, window_start: str, dates:
                 continue
         entry = per_user.get(user_id)
         if entry is None:
+            if len(per_user) >= MAX_USER_IDS:
+                raise too_many_users(file.name)
             entry = per_user[user_id] = [0, "", 0]
         entry[0] += 1
         if best:
@@ -203,6 +226,57 @@ def _read_rows(text: TextIO, tally: Tally, as_of: str, window_start: str, dates:
     file.rows += rows
     file.malformed_rows += malformed
     file.rows_without_user += no_user
+
+
+def _quoted_row(reader: Iterator[list[str]], width: int, lines: Iterator[str]) -> list[str] | None:
+    """A row with a quote, read by the csv module (which may take more lines): its
+    fields, [] for a blank row, None for a row that cannot be used."""
+    try:
+        fields = next(reader)
+    except csv.Error as exc:  # e.g. a NUL byte, a field over the limit: that row is not used
+        if "field limit" in str(exc):  # skip the rest of the field: to its closing quote
+            for line in lines:
+                if line.count('"') % 2:
+                    break
+        return None
+    except StopIteration:  # pragma: no cover - the reader was just fed a line
+        return []
+    if len(fields) != width:
+        return None if fields else []
+    return fields
+
+
+def _row_day(
+    fields: list[str],
+    offset: int,
+    date_items: list[tuple[str, int]],
+    dates: DateCache,
+    tally: Tally,
+    as_of: str,
+) -> str:
+    """The row's activity day (the latest of its dates on or before `as_of`), or ""."""
+    iso_days, us_days = dates.iso_days, dates.us_days
+    iso_times, us_times = dates.iso_times, dates.us_times
+    best = ""
+    for column, index in date_items:
+        value = fields[index - offset]
+        if not value:
+            continue
+        head, space, tail = value.partition(" ")
+        day = iso_days.get(head)
+        if day is None or (space and tail not in iso_times):
+            day = us_days.get(head)
+            if day is None or (space and tail not in us_times):
+                read = dates.read(value)  # anything out of the ordinary
+                if isinstance(read, Skip):
+                    tally.skip(column, read, value)
+                    continue
+                if read is None:
+                    continue
+                day = read
+        if best < day <= as_of:
+            best = day
+    return best
 
 
 def _redecode(text: str) -> str:

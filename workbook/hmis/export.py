@@ -36,6 +36,14 @@ Two routes read the files and give the same result: the csv module (always avail
 and, when pyarrow is installed (`pip install hmis-licensing[fast]`), `workbook.hmis.arrow_route`,
 which hands a file back to the csv-module route whenever it meets a value it cannot read
 exactly as `read_date` does.
+
+Bounds (an export is a file from outside; memory must stay flat whatever it holds): the
+client-data files may unpack to at most `MAX_EXPORT_BYTES` together, a zip member may not
+unpack to more than `MAX_RATIO` times its size (a zip bomb does), checked before anything
+is unpacked; a line longer than `MAX_LINE_CHARS` (a field too) is skipped and counted,
+never held in memory; an export with more than `MAX_USER_IDS` different UserIDs is
+refused. A damaged member (a bad checksum, an unknown compression method) is refused
+with its name: "the file is damaged".
 """
 
 from __future__ import annotations
@@ -49,6 +57,7 @@ import sys
 import threading
 import time
 import zipfile
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from enum import Enum
@@ -56,6 +65,13 @@ from pathlib import Path, PurePosixPath
 from typing import IO, TextIO
 
 from workbook.errors import UsageError
+from workbook.xlsx.rawzip import ZIP_ERRORS
+
+MAX_EXPORT_BYTES = 64 * 1024**3  # the client-data files, unpacked (a large HMIS: a few GB)
+MAX_RATIO = 200  # unpacked ÷ packed size of a zip member; CSV packs 3-20 times, a bomb 1000
+RATIO_FLOOR = 64 * 1024**2  # smaller members are not judged by their ratio
+MAX_LINE_CHARS = 1 << 20  # one CSV line (and one field); HUD's widest rows are a few KB
+MAX_USER_IDS = 100_000  # different UserIDs in one export; an HMIS has at most thousands
 
 # ---------------------------------------------------------------------------- the files
 
@@ -269,6 +285,7 @@ class FileRead:
     kind: str  # the HUD file it is, e.g. "Services"
     rows: int = 0
     malformed_rows: int = 0  # a different number of fields from the header: not used
+    long_lines: int = 0  # longer than MAX_LINE_CHARS: skipped unread
     rows_without_user: int = 0
     reader: str = "csv"  # "csv" or "pyarrow"
     note: str = ""  # e.g. why the fast reader handed it back; missing columns
@@ -321,6 +338,8 @@ class Tally:
     def add_user(self, user_id: str, rows: int, latest: str | None, window_rows: int) -> None:
         entry = self.users.get(user_id)
         if entry is None:
+            if len(self.users) >= MAX_USER_IDS:
+                raise too_many_users(self.file.name)
             self.users[user_id] = [rows, latest or "", window_rows]
             return
         entry[0] += rows
@@ -336,16 +355,30 @@ class Tally:
             entry[0] += count
 
     def merge_into(self, activity: ExportActivity) -> None:
+        """Add this file's totals to the export's, and let go of them (so that memory
+        holds one file's users at a time, not every file's)."""
         for user_id, (rows, latest, window_rows) in self.users.items():
             user = activity.users.get(user_id)
             if user is None:
+                if len(activity.users) >= MAX_USER_IDS:
+                    raise too_many_users(self.file.name)
                 user = activity.users[user_id] = UserActivity(user_id)
             user.rows += rows
             if latest and (user.latest is None or latest > user.latest):
                 user.latest = latest
             user.window_rows += window_rows
+        self.users = {}
         for (column, reason), (count, example) in self.skipped.items():
             activity.skipped.append(SkippedValues(self.file.name, column, reason, count, example))
+
+
+def too_many_users(file_name: str) -> UsageError:
+    return UsageError(
+        f"{file_name}: the export holds more than {MAX_USER_IDS:,} different UserIDs; an HMIS"
+        " has at most a few thousand users, so this is not an HMIS CSV export's UserID"
+        " column (it was not imported).",
+        fix="Check that the file is the HUD HMIS CSV export, as the HMIS produced it.",
+    )
 
 
 # ----------------------------------------------------------------------- export files
@@ -372,8 +405,14 @@ def export_files(export: Path) -> Iterator[list[ExportFile]]:
             if p.is_file() and p.suffix.lower() == ".csv" and not _hidden(p.relative_to(export))
         ]
         _check_one_export(export, found, nested_zips=[p.name for p in export.rglob("*.zip")])
+        _check_sizes(export, found)
         yield found
         return
+    if not export.is_file():
+        raise UsageError(
+            f"{export}: is not a file or folder (a device, pipe or socket).",
+            fix="Give the HMIS CSV export's .zip or its folder.",
+        )
     if not zipfile.is_zipfile(export):
         raise UsageError(
             f"{export}: is neither a folder nor a zip file.",
@@ -382,8 +421,11 @@ def export_files(export: Path) -> Iterator[list[ExportFile]]:
         )
     try:
         archive = zipfile.ZipFile(export)
-    except (zipfile.BadZipFile, OSError) as exc:
-        raise UsageError(f"{export}: cannot be read as a zip file ({exc}).") from None
+    except ZIP_ERRORS as exc:
+        raise UsageError(
+            f"{export}: the file is damaged: its list of files cannot be read ({exc}).",
+            fix="Download or export it again from the HMIS.",
+        ) from None
     with archive:
         found = []
         nested = []
@@ -405,10 +447,11 @@ def export_files(export: Path) -> Iterator[list[ExportFile]]:
                     info.filename,
                     _kind(path.name),
                     info.file_size,
-                    _member_opener(archive, info),
+                    _member_opener(export, archive, info),
                 )
             )
         _check_one_export(export, found, nested_zips=nested)
+        _check_sizes(export, found, {i.filename: i for i in archive.infolist()})
         yield found
 
 
@@ -416,8 +459,75 @@ def _opener(path: Path) -> Callable[[], IO[bytes]]:
     return lambda: path.open("rb")
 
 
-def _member_opener(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> Callable[[], IO[bytes]]:
-    return lambda: archive.open(info)
+def _member_opener(
+    export: Path, archive: zipfile.ZipFile, info: zipfile.ZipInfo
+) -> Callable[[], IO[bytes]]:
+    def opener() -> IO[bytes]:
+        try:
+            return io.BufferedReader(_Member(archive.open(info), export, info.filename))
+        except (zipfile.BadZipFile, NotImplementedError, zlib.error, EOFError, OSError) as exc:
+            raise _damaged_member(export, info.filename, exc) from None
+
+    return opener
+
+
+def _damaged_member(export: Path, name: str, exc: BaseException) -> UsageError:
+    reason = " ".join(str(exc).split()) or type(exc).__name__
+    return UsageError(
+        f"{export}: the file is damaged: {name} cannot be unpacked ({reason}); nothing was"
+        " imported.",
+        fix="Download or export it again from the HMIS.",
+    )
+
+
+class _Member(io.RawIOBase):
+    """A zip member's bytes, with zipfile's complaints about a damaged member (a bad CRC
+    at its end, corrupt deflate data) turned into a message naming it."""
+
+    def __init__(self, inner: IO[bytes], export: Path, name: str) -> None:
+        self.inner = inner
+        self.export = export
+        self.name_in_zip = name
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:  # type: ignore[no-untyped-def]
+        try:
+            data = self.inner.read(len(buffer))
+        except (zipfile.BadZipFile, NotImplementedError, zlib.error, EOFError, OSError) as exc:
+            raise _damaged_member(self.export, self.name_in_zip, exc) from None
+        count = len(data)
+        buffer[:count] = data
+        return count
+
+    def close(self) -> None:
+        self.inner.close()
+        super().close()
+
+
+def _check_sizes(
+    export: Path, found: list[ExportFile], infos: dict[str, zipfile.ZipInfo] | None = None
+) -> None:
+    """Refuse, before unpacking anything, an export that unpacks to more than any HMIS
+    export (its sizes as declared: zipfile never unpacks more than a member declares)."""
+    client = [f for f in found if f.kind in CLIENT_BY_KEY.values()]
+    total = sum(f.size for f in client)
+    if total > MAX_EXPORT_BYTES:
+        raise UsageError(
+            f"{export}: its client-data files unpack to {total:,} bytes, more than the"
+            f" {MAX_EXPORT_BYTES:,} hmis-licensing reads; nothing was imported.",
+            fix="Export a shorter period from the HMIS (the window needs six months).",
+        )
+    for f in client if infos is not None else ():
+        info = infos[f.name]  # type: ignore[index]
+        if info.file_size > RATIO_FLOOR and info.file_size > MAX_RATIO * max(info.compress_size, 1):
+            raise UsageError(
+                f"{export}: {f.name} would unpack to {info.file_size:,} bytes from"
+                f" {info.compress_size:,}, more than {MAX_RATIO} times its size, as only a zip"
+                " bomb does; nothing was imported.",
+                fix="Do not open it; ask for the export again, exported by the HMIS itself.",
+            )
 
 
 def _relative(path: Path, root: Path) -> str:
@@ -470,7 +580,7 @@ def _check_one_export(export: Path, found: list[ExportFile], nested_zips: list[s
 def open_text(raw: IO[bytes]) -> TextIO:
     """The file as text, split-safe for any bytes (see the module docstring); closing it
     closes `raw`."""
-    buffered = raw if isinstance(raw, io.BufferedIOBase) else io.BufferedReader(raw)  # type: ignore[arg-type]
+    buffered = raw if isinstance(raw, io.BufferedIOBase) else io.BufferedReader(raw)  # type: ignore[arg-type,type-var]
     head = buffered.peek(4)[:4] if hasattr(buffered, "peek") else b""
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return io.TextIOWrapper(buffered, encoding="utf-16", newline="")

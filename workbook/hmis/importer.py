@@ -34,7 +34,7 @@ from xml.etree import ElementTree as ET
 import engine
 from engine.model import Policy
 from workbook.errors import WorkbookError
-from workbook.hmis.export import ExportActivity, Progress
+from workbook.hmis.export import MAX_LINE_CHARS, ExportActivity, Progress, UserActivity
 from workbook.hmis.reader import read_export_activity
 from workbook.layout import LICENSES, POLICY_SHEET, RUN_LOG, SETTINGS, header_key
 from workbook.results import RunLogEntry
@@ -42,11 +42,14 @@ from workbook.run import Choice, choose_as_of, choose_policy_file, load_chosen_p
 from workbook.tables import column_letter, read_inputs
 from workbook.values import CellError, is_blank, parse_date, parse_text, shown
 from workbook.xlsx.cells import (
+    DuplicateError,
+    FormulaRange,
     SharedStrings,
     XmlRow,
     cell_value,
     column_index,
     date_styles,
+    formula_ranges,
     serial_day,
     set_number_cells,
     sheet_rows,
@@ -132,7 +135,14 @@ def read_licenses(package: XlsxPackage, shared: Callable[[int], str]) -> License
             f"Add a sheet named {LICENSES.name} with an HMIS User ID column.",
         )
     text = utf8_text(package.read(entry.part), f"{package.path}: {entry.part}")
-    rows = sheet_rows(text)
+    try:
+        rows = sheet_rows(text)
+    except DuplicateError as exc:
+        raise _SheetProblem(
+            f"The {entry.name} sheet's XML holds {exc.what} twice (Excel never writes a file"
+            " like this), so which of its values counts cannot be told; nothing was imported.",
+            f"Open the workbook in Excel or LibreOffice, check {exc.what}, and save it.",
+        ) from None
     header = next((r for r in rows if r.number == 1), None)
     columns: dict[str, int] = {}
     for index, cell in sorted(header.cells.items()) if header else ():
@@ -155,17 +165,22 @@ def read_licenses(package: XlsxPackage, shared: Callable[[int], str]) -> License
             f' "{_header(COUNT_FIELD)}" column to import into.',
             f'Add columns headed "{_header(DATE_FIELD)}" and "{_header(COUNT_FIELD)}" in row 1.',
         )
+    ranges = formula_ranges(text)
     found = []
     for row in rows:
         if row.number < 2:
             continue
-        found.append(_license_row(row, columns, shared, package.date1904))
+        found.append(_license_row(row, columns, shared, package.date1904, ranges))
     letters = {name: column_letter(index) for name, index in columns.items()}
     return LicensesSheet(entry.name, entry.part, letters, found, text, rows)
 
 
 def _license_row(
-    row: XmlRow, columns: Mapping[str, int], shared: Callable[[int], str], date1904: bool
+    row: XmlRow,
+    columns: Mapping[str, int],
+    shared: Callable[[int], str],
+    date1904: bool,
+    ranges: list[FormulaRange],
 ) -> LicenseRowCells:
     def value(name: str) -> object:
         cell = row.cells.get(columns[name]) if name in columns else None
@@ -181,7 +196,15 @@ def _license_row(
     )
     for name, problem_attr in ((DATE_FIELD, "last_entry_problem"), (COUNT_FIELD, "count_problem")):
         cell = row.cells.get(columns[name]) if name in columns else None
-        if cell is not None and cell.has_formula:
+        owner = (
+            next((r for r in ranges if r.holds(row.number, columns[name])), None)
+            if name in columns
+            else None
+        )
+        if owner is not None and owner.kind in ("array", "dataTable"):
+            what = "an array formula" if owner.kind == "array" else "a data table"
+            setattr(found, problem_attr, f"is part of {what} ({owner.ref}); it was left as it is")
+        elif (cell is not None and cell.has_formula) or owner is not None:
             setattr(found, problem_attr, "holds a formula; it was left as it is")
     raw_date = value(DATE_FIELD)
     if not found.last_entry_problem and not is_blank(raw_date):
@@ -203,7 +226,6 @@ def _license_row(
 def plan_updates(sheet: LicensesSheet, activity: ExportActivity) -> Plan:
     """Which cells change, and the summary's lists. Pure: reads, decides, writes nothing."""
     plan = Plan()
-    has_date, has_count = DATE_FIELD in sheet.letters, COUNT_FIELD in sheet.letters
     licensed: set[str] = set()
     for row in sheet.rows:
         if not row.user_id:
@@ -218,26 +240,8 @@ def plan_updates(sheet: LicensesSheet, activity: ExportActivity) -> Plan:
         if user is None:
             continue
         plan.matched.append(row)
-        latest = user.latest_date
-        if has_date and latest is not None:
-            if row.last_entry_problem:
-                plan.not_written.append(
-                    f"{sheet.title}!{sheet.letters[DATE_FIELD]}{row.row}:"
-                    f" {row.last_entry_problem}; the export's latest activity is {latest}."
-                )
-            elif row.last_entry is None or latest > row.last_entry:
-                plan.updates.append(CellUpdate(row.row, DATE_FIELD, latest, row.last_entry))
-                plan.dates_moved += 1
-            else:
-                plan.dates_kept += 1
-        if has_count:
-            if row.count_problem:
-                plan.not_written.append(
-                    f"{sheet.title}!{sheet.letters[COUNT_FIELD]}{row.row}:"
-                    f" {row.count_problem}; the export counts {user.window_rows:,}."
-                )
-            elif not _same_number(row.count, user.window_rows):
-                plan.updates.append(CellUpdate(row.row, COUNT_FIELD, user.window_rows, row.count))
+        _plan_date(plan, sheet, row, user)
+        _plan_count(plan, sheet, row, user)
     for user in activity.users.values():
         if user.user_id in licensed:
             continue
@@ -247,6 +251,35 @@ def plan_updates(sheet: LicensesSheet, activity: ExportActivity) -> Plan:
             plan.unlicensed_older += 1
     plan.unlicensed_active.sort(key=lambda pair: (-pair[1], pair[0]))
     return plan
+
+
+def _plan_date(plan: Plan, sheet: LicensesSheet, row: LicenseRowCells, user: UserActivity) -> None:
+    """Last Client Data Entry only ever moves later."""
+    latest = user.latest_date
+    if DATE_FIELD not in sheet.letters or latest is None:
+        return
+    if row.last_entry_problem:
+        plan.not_written.append(
+            f"{sheet.title}!{sheet.letters[DATE_FIELD]}{row.row}:"
+            f" {row.last_entry_problem}; the export's latest activity is {latest}."
+        )
+    elif row.last_entry is None or latest > row.last_entry:
+        plan.updates.append(CellUpdate(row.row, DATE_FIELD, latest, row.last_entry))
+        plan.dates_moved += 1
+    else:
+        plan.dates_kept += 1
+
+
+def _plan_count(plan: Plan, sheet: LicensesSheet, row: LicenseRowCells, user: UserActivity) -> None:
+    if COUNT_FIELD not in sheet.letters:
+        return
+    if row.count_problem:
+        plan.not_written.append(
+            f"{sheet.title}!{sheet.letters[COUNT_FIELD]}{row.row}:"
+            f" {row.count_problem}; the export counts {user.window_rows:,}."
+        )
+    elif not _same_number(row.count, user.window_rows):
+        plan.updates.append(CellUpdate(row.row, COUNT_FIELD, user.window_rows, row.count))
 
 
 def _same_number(value: object, number: int) -> bool:
@@ -417,7 +450,7 @@ def import_activity(
             data = _build(package, sheet, plan, run_log)
         finally:
             package.close()
-        atomic_write(destination, data)
+        atomic_write(destination, data, replace_link=output is not None and output != workbook)
     outcome.written = destination
     return outcome
 
@@ -482,6 +515,11 @@ def warnings(activity: ExportActivity, plan: Plan | None) -> list[str]:
             found.append(
                 f"{file.name}: {file.malformed_rows:,} rows with a different number of fields"
                 " from the header were not used."
+            )
+        if file.long_lines:
+            found.append(
+                f"{file.name}: {file.long_lines:,} lines longer than {MAX_LINE_CHARS:,}"
+                " characters were skipped unread."
             )
         if file.note and "csv module" not in file.note:
             found.append(f"{file.name}: {file.note}.")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+from collections.abc import Iterator
 from pathlib import Path
 
 from workbook.hmis.csv_route import DateCache, read_file_csv
@@ -55,26 +56,34 @@ def read_export_activity(
         if progress is not None and not progress.start(sum(f.size for f in client)):
             progress = None
         try:
-            if use_arrow:
-                from workbook.hmis.arrow_route import read_files_arrow
-
-                tallies = read_files_arrow(client, as_of, window_start, progress)
-            else:
-                tallies = []
-                dates = DateCache()
-                for source in client:
-                    tally = Tally(FileRead(source.name, source.kind))
-                    read_file_csv(
-                        source, tally, as_of.isoformat(), window_start.isoformat(), progress, dates
-                    )
-                    tallies.append(tally)
+            for tally in _tallies(client, as_of, window_start, progress, use_arrow):
+                activity.files.append(tally.file)
+                tally.merge_into(activity)  # one file's users in memory at a time
         finally:
             if progress is not None:
                 progress.finish()
-    for tally in sorted(tallies, key=lambda t: t.file.name.casefold()):
-        activity.files.append(tally.file)
-        tally.merge_into(activity)
+    activity.files.sort(key=lambda f: f.name.casefold())
+    activity.skipped.sort(key=lambda s: s.file.casefold())
     return activity
+
+
+def _tallies(
+    client: list[ExportFile],
+    as_of: dt.date,
+    window_start: dt.date,
+    progress: Progress | None,
+    use_arrow: bool,
+) -> Iterator[Tally]:
+    if use_arrow:
+        from workbook.hmis.arrow_route import read_files_arrow
+
+        yield from read_files_arrow(client, as_of, window_start, progress)
+        return
+    dates = DateCache()
+    for source in client:
+        tally = Tally(FileRead(source.name, source.kind))
+        read_file_csv(source, tally, as_of.isoformat(), window_start.isoformat(), progress, dates)
+        yield tally
 
 
 def _read_export_csv(source: ExportFile, activity: ExportActivity) -> None:

@@ -7,6 +7,12 @@ written), and edited at exactly the cells that change (`set_number_cells`): each
 is a plain number (`<c r="J12" s="5"><v>46129</v></c>`) with a style the workbook
 already has. Anything else in the part (formulas, other cells, conditional formats, data
 validations, extension lists, namespace declarations) stays byte for byte.
+
+A formula can own cells that hold no formula of their own: an array formula
+(`{=I2:I5+600}`) or a data table is written once, on its first cell, with the range it
+fills (`<f t="array" ref="J2:J5">`); `formula_ranges` finds them, so that a caller leaves
+every cell of such a range alone. A row or cell written twice (Excel never does) is
+reported by `sheet_rows`, never silently merged.
 """
 
 from __future__ import annotations
@@ -36,6 +42,8 @@ _VALUE = re.compile(rf"<{_P}v\b[^>]*?(?:/>|>(.*?)</{_P}v>)", re.S)
 _TEXT = re.compile(rf"<{_P}t\b[^>]*?(?:/>|>(.*?)</{_P}t>)", re.S)
 _PHONETIC = re.compile(rf"<{_P}rPh\b.*?</{_P}rPh>", re.S)
 _REF = re.compile(r"([A-Z]{1,3})(\d+)$")
+_FORMULA_RANGE = re.compile(rf"<{_P}f\b([^>]*?\bref\s*=\s*[\"'][^>]*?)/?>")
+_RANGE = re.compile(r"\$?([A-Z]{1,3})\$?(\d+)(?::\$?([A-Z]{1,3})\$?(\d+))?$")
 _DOUBLE_QUOTED = re.compile(r'([\w:.-]+)\s*=\s*"([^"]*)"')
 _SPANS = re.compile(r"""\s+spans\s*=\s*("[^"]*"|'[^']*')""")
 # Excel's built-in number formats that show a date or a time (ECMA-376 Part 1 §18.8.30).
@@ -72,8 +80,48 @@ class XmlRow:
     cells: dict[int, XmlCell] = field(default_factory=dict)
 
 
+class DuplicateError(ValueError):
+    """A row or a cell the sheet's XML holds twice (which one counts is anyone's guess)."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__(what)
+        self.what = what
+
+
+@dataclass(frozen=True, slots=True)
+class FormulaRange:
+    kind: str  # "array", "dataTable" or "shared"
+    ref: str  # as written, e.g. J2:J5
+    top: int  # rows 1-based, columns 0-based, as XmlRow and XmlCell count them
+    left: int
+    bottom: int
+    right: int
+
+    def holds(self, row: int, column: int) -> bool:
+        return self.top <= row <= self.bottom and self.left <= column <= self.right
+
+
+def formula_ranges(text: str) -> list[FormulaRange]:
+    """The ranges that array, data-table and shared formulas fill (each written once)."""
+    found = []
+    for match in _FORMULA_RANGE.finditer(text):
+        values = attributes(match.group(1))
+        ref = _RANGE.match(values.get("ref", "").strip())
+        if ref is None:
+            continue
+        left, top = column_index(ref.group(1)), int(ref.group(2))
+        right = column_index(ref.group(3)) if ref.group(3) else left
+        bottom = int(ref.group(4)) if ref.group(4) else top
+        kind = values.get("t", "normal")
+        found.append(FormulaRange(kind, values["ref"], top, left, bottom, right))
+    return found
+
+
 def sheet_rows(text: str) -> list[XmlRow]:
-    """Every <row> of a worksheet and its cells, with their places in the text."""
+    """Every <row> of a worksheet and its cells, with their places in the text.
+
+    DuplicateError for a row number or a cell reference written twice.
+    """
     open_data = re.search(rf"<{_P}sheetData\b[^>]*?(/?)>", text)
     if open_data is None or open_data.group(1):
         return []
@@ -82,10 +130,14 @@ def sheet_rows(text: str) -> list[XmlRow]:
     rows: list[XmlRow] = []
     previous = 0
     columns: dict[str, int] = {}
+    seen: set[int] = set()
     for match in _ROW.finditer(text, open_data.end(), end):
         row_attrs = attributes(match.group(1))
         number = int(row_attrs["r"]) if row_attrs.get("r", "").isdigit() else previous + 1
         previous = number
+        if number in seen:
+            raise DuplicateError(f"row {number}")
+        seen.add(number)
         self_closing = match.group(2) == "/>"
         start_tag_end = text.find(">", match.start()) + 1
         row = XmlRow(number, match.start(), match.end(), start_tag_end, self_closing)
@@ -107,6 +159,8 @@ def sheet_rows(text: str) -> list[XmlRow]:
                 else:
                     column += 1
                 inner = None if cell.group(2) == "/>" else cell.group(3) or ""
+                if column in row.cells:
+                    raise DuplicateError(f"cell {column_letter(column)}{number}")
                 row.cells[column] = XmlCell(column, cell.start(), cell.end(), cell_attrs, inner)
         rows.append(row)
     return rows

@@ -10,16 +10,18 @@ assuming the usual file names.
 from __future__ import annotations
 
 import html
+import os
 import posixpath
 import re
+import stat
 import zipfile
-import zlib
 from dataclasses import dataclass, field
 from io import BytesIO
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
 from workbook.errors import WorkbookError
+from workbook.xlsx.rawzip import ZIP_ERRORS, MemberError, inflate_member
 
 MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 STRICT_MAIN_NS = "http://purl.oclc.org/ooxml/spreadsheetml/main"
@@ -48,28 +50,61 @@ WORKBOOK_CONTENT_TYPES = {
     "application/vnd.openxmlformats-officedocument.spreadsheetml.template.main+xml": ".xltx",
     "application/vnd.ms-excel.template.macroEnabled.main+xml": ".xltm",
 }
-MAX_UNCOMPRESSED_BYTES = 2 * 1024**3  # a shared workbook is megabytes; refuse zip bombs
+# A shared workbook is a few megabytes (10,000 licenses: 0.6 MB, its largest part 8 MB of
+# XML). What one run may unpack is bounded while it is unpacked (workbook.xlsx.rawzip),
+# so a zip bomb is refused in milliseconds instead of filling memory.
+MAX_FILE_BYTES = 512 * 1024**2  # the .xlsx file itself
+MAX_PART_BYTES = 256 * 1024**2  # one part (a sheet's XML, the shared strings), unpacked
+MAX_READ_BYTES = 1024**3  # every part one run unpacks, together
+DAMAGED_FIX = (
+    "Open the workbook in Excel and save it again (Excel repairs what it can), or use an"
+    " earlier copy of the file."
+)
 
 
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
 
+def _unreadable(path: Path, exc: OSError) -> WorkbookError:
+    if isinstance(exc, PermissionError):
+        return WorkbookError(
+            f"{path}: permission denied.",
+            fix="Check that you may read the file (and that no one has it locked).",
+        )
+    return WorkbookError(f"{path}: cannot be read ({exc.strerror}).")
+
+
+def damaged(path: Path | str, detail: str) -> WorkbookError:
+    """The one message for a package a reader cannot take apart."""
+    return WorkbookError(f"{path}: the file is damaged: {detail}.", fix=DAMAGED_FIX)
+
+
 def check_workbook_file(path: Path) -> None:
     """Refuse, with a reason, anything that is not a readable .xlsx/.xlsm file."""
-    if not path.exists():
-        raise WorkbookError(f"{path}: no such file.", fix="Check the workbook's path.")
-    if path.is_dir():
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        raise WorkbookError(f"{path}: no such file.", fix="Check the workbook's path.") from None
+    except OSError as exc:
+        raise WorkbookError(f"{path}: cannot be read ({exc.strerror}).") from None
+    if stat.S_ISDIR(info.st_mode):
         raise WorkbookError(f"{path}: is a folder, not a workbook.")
+    if not stat.S_ISREG(info.st_mode):  # a pipe would block, a device never end
+        raise WorkbookError(
+            f"{path}: is not a file (a device, pipe or socket).",
+            fix="Give the path of the workbook file itself.",
+        )
+    if info.st_size > MAX_FILE_BYTES:
+        raise WorkbookError(
+            f"{path}: is {info.st_size:,} bytes; a workbook hmis-licensing reads is at most"
+            f" {MAX_FILE_BYTES:,} bytes.",
+            fix="Check that this is the shared workbook; remove pictures or old sheets from it.",
+        )
     try:
         with path.open("rb") as handle:
             head = handle.read(8)
-    except PermissionError:
-        raise WorkbookError(
-            f"{path}: permission denied.",
-            fix="Check that you may read the file (and that no one has it locked).",
-        ) from None
     except OSError as exc:
-        raise WorkbookError(f"{path}: cannot be read ({exc.strerror}).") from None
+        raise _unreadable(path, exc) from None
     if head.startswith(_OLE_MAGIC):
         raise WorkbookError(
             f"{path}: is password-protected or an old .xls workbook.",
@@ -77,6 +112,8 @@ def check_workbook_file(path: Path) -> None:
             " and save it as an Excel Workbook (.xlsx).",
         )
     if not zipfile.is_zipfile(path):
+        if head.startswith(b"PK"):
+            raise damaged(path, "its list of parts (the zip directory) is missing or cut short")
         raise WorkbookError(
             f"{path}: is not an Excel workbook (.xlsx).",
             fix="Save it from Excel as Excel Workbook (.xlsx).",
@@ -119,7 +156,8 @@ class XlsxPackage:
     sheets: list[SheetEntry] = field(default_factory=list)
     workbook_rels: list[Relationship] = field(default_factory=list)
     date1904: bool = False
-    _zip: zipfile.ZipFile | None = None
+    unpacked: int = 0  # bytes unpacked so far, against MAX_READ_BYTES
+    _cache: dict[str, bytes] = field(default_factory=dict)
 
     # --------------------------------------------------------------------- parts
 
@@ -130,24 +168,36 @@ class XlsxPackage:
         return self.members[part.lower()]
 
     def read(self, part: str) -> bytes:
-        if self._zip is None:
-            self._zip = zipfile.ZipFile(BytesIO(self.data))
+        """An XML part, unpacked within its budget and refused if it declares a DOCTYPE
+        (which no workbook does: entities are how XML bombs multiply)."""
+        key = part.lower()
+        cached = self._cache.get(key)
+        if cached is not None:
+            return cached
+        info = self.info(part)
+        room = min(MAX_PART_BYTES, MAX_READ_BYTES - self.unpacked)
         try:
-            return self._zip.read(self.info(part))
-        except (zipfile.BadZipFile, zlib.error, KeyError, EOFError) as exc:
-            raise WorkbookError(
-                f"{self.path}: the part {part} is damaged ({exc}).",
-                fix="Open the workbook in Excel and save it again.",
-            ) from None
+            data = inflate_member(self.data, info, room)
+        except MemberError as exc:
+            if exc.bomb:
+                raise WorkbookError(
+                    f"{self.path}: the part {info.filename} is refused: {exc.detail}. A"
+                    " workbook's parts are at most a few megabytes; this file is a zip"
+                    " bomb or is damaged.",
+                    fix="Do not open it; ask for the workbook again, or use an earlier copy.",
+                ) from None
+            raise damaged(self.path, f"the part {info.filename}: {exc.detail}") from None
+        self.unpacked += len(data)
+        refuse_doctype(data, f"{self.path}: {info.filename}")
+        if len(data) < 1 << 20:  # the small bookkeeping parts are read more than once
+            self._cache[key] = data
+        return data
 
     def read_head(self, part: str, size: int) -> bytes:
         """The first bytes of a part, without unpacking the rest of it."""
-        if self._zip is None:
-            self._zip = zipfile.ZipFile(BytesIO(self.data))
         try:
-            with self._zip.open(self.info(part)) as stream:
-                return stream.read(size)
-        except (zipfile.BadZipFile, zlib.error, KeyError, EOFError):
+            return inflate_member(self.data, self.info(part), size, head=size)
+        except (MemberError, KeyError):
             return b""
 
     def content_type(self, part: str) -> str | None:
@@ -185,9 +235,8 @@ class XlsxPackage:
         return next((s for s in self.sheets if s.name == name), None)
 
     def close(self) -> None:
-        if self._zip is not None:
-            self._zip.close()
-            self._zip = None
+        """Nothing stays open (the file is held in memory); kept for the callers' symmetry."""
+        self._cache.clear()
 
 
 def utf8_text(data: bytes, where: str) -> str:
@@ -257,19 +306,24 @@ def namespace(tag: str) -> str:
     return tag[1:].split("}", 1)[0] if tag.startswith("{") else ""
 
 
-def parse_xml(data: bytes, where: str) -> ET.Element:
-    """Parse XML that must be well formed; a clear refusal when it is not."""
-    if b"<!DOCTYPE" in data[:2048] or b"<!ENTITY" in data[:4096]:
+def refuse_doctype(data: bytes, where: str) -> None:
+    """A DOCTYPE or entity declaration anywhere in a part, refused before any parser sees it."""
+    if b"<!DOCTYPE" in data or b"<!ENTITY" in data:
         raise WorkbookError(
             f"{where}: declares a DOCTYPE or entities, which a workbook never does.",
-            fix="Open the workbook in Excel and save it again.",
+            fix=DAMAGED_FIX,
         )
+
+
+def parse_xml(data: bytes, where: str) -> ET.Element:
+    """Parse XML that must be well formed; a clear refusal when it is not."""
+    refuse_doctype(data, where)
     try:
         return ET.fromstring(data)
-    except ET.ParseError as exc:
+    except (ET.ParseError, ValueError, LookupError) as exc:  # LookupError: unknown encoding
         raise WorkbookError(
-            f"{where}: is not well-formed XML ({exc}).",
-            fix="Open the workbook in Excel and save it again.",
+            f"{where}: the file is damaged: this part is not well-formed XML ({exc}).",
+            fix=DAMAGED_FIX,
         ) from None
 
 
@@ -283,22 +337,9 @@ def _not_understood(path: Path, what: str) -> WorkbookError:
 def open_package(path: Path, data: bytes | None = None) -> XlsxPackage:
     """Parse the structure of a workbook file; WorkbookError when it is not one we know."""
     if data is None:
-        try:
-            data = path.read_bytes()
-        except PermissionError:
-            raise WorkbookError(
-                f"{path}: permission denied.",
-                fix="Check that you may read the file (and that no one has it locked).",
-            ) from None
-        except OSError as exc:
-            raise WorkbookError(f"{path}: cannot be read ({exc.strerror}).") from None
-    try:
-        archive = zipfile.ZipFile(BytesIO(data))
-        infos = archive.infolist()
-    except (zipfile.BadZipFile, ValueError, EOFError, OSError) as exc:
-        raise _not_understood(path, f"is not an Excel workbook (.xlsx): {exc}.") from None
+        data = _file_bytes(path)
+    infos = _zip_directory(path, data)
     members: dict[str, zipfile.ZipInfo] = {}
-    total = 0
     for info in infos:
         key = info.filename.lower()
         if key in members:
@@ -310,9 +351,6 @@ def open_package(path: Path, data: bytes | None = None) -> XlsxPackage:
                 " and save it again.",
             )
         members[key] = info
-        total += info.file_size
-    if total > MAX_UNCOMPRESSED_BYTES:
-        raise _not_understood(path, f"unpacks to {total:,} bytes, far more than a workbook holds.")
     package = XlsxPackage(
         path=path,
         data=data,
@@ -322,8 +360,45 @@ def open_package(path: Path, data: bytes | None = None) -> XlsxPackage:
         defaults={},
         workbook_part="",
         workbook_content_type="",
-        _zip=archive,
     )
+    _read_content_types(package)
+    _find_workbook_part(package)
+    _read_workbook(package)
+    return package
+
+
+def _file_bytes(path: Path) -> bytes:
+    """The file, read whole: at most MAX_FILE_BYTES, and only from a regular file."""
+    check_workbook_file(path)
+    try:
+        with path.open("rb") as handle:
+            size = min(os.fstat(handle.fileno()).st_size, MAX_FILE_BYTES)
+            data = handle.read(size + 1)  # never a buffer larger than the file
+    except OSError as exc:
+        raise _unreadable(path, exc) from None
+    if len(data) > MAX_FILE_BYTES:
+        raise WorkbookError(f"{path}: is larger than {MAX_FILE_BYTES:,} bytes.")
+    return data
+
+
+def _zip_directory(path: Path, data: bytes) -> list[zipfile.ZipInfo]:
+    """The zip's list of members (only the directory is read here, nothing unpacked)."""
+    if not data.startswith(b"PK"):
+        raise _not_understood(path, "is not an Excel workbook (.xlsx).")
+    try:
+        with zipfile.ZipFile(BytesIO(data)) as archive:
+            return archive.infolist()
+    except ZIP_ERRORS as exc:
+        raise damaged(path, f"its list of parts cannot be read ({_reason(exc)})") from None
+
+
+def _reason(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= 160 else text[:157] + "..."
+
+
+def _read_content_types(package: XlsxPackage) -> None:
+    path = package.path
     if not package.has("[Content_Types].xml"):
         raise _not_understood(path, "has no [Content_Types].xml, so it is not an Excel workbook.")
     types = parse_xml(package.read("[Content_Types].xml"), f"{path}: [Content_Types].xml")
@@ -333,6 +408,10 @@ def open_package(path: Path, data: bytes | None = None) -> XlsxPackage:
             package.defaults[element.get("Extension", "").lower()] = element.get("ContentType", "")
         elif name == "Override":
             package.overrides[element.get("PartName", "").lower()] = element.get("ContentType", "")
+
+
+def _find_workbook_part(package: XlsxPackage) -> None:
+    path = package.path
     if not package.has("_rels/.rels"):
         raise _not_understood(path, "has no _rels/.rels, so it is not an Excel workbook.")
     root_rels = parse_relationships(package.read("_rels/.rels"), "", f"{path}: _rels/.rels")
@@ -346,8 +425,6 @@ def open_package(path: Path, data: bytes | None = None) -> XlsxPackage:
             path, f"is not an Excel workbook (its main part is {content_type or 'untyped'})."
         )
     package.workbook_content_type = content_type
-    _read_workbook(package)
-    return package
 
 
 def _read_workbook(package: XlsxPackage) -> None:

@@ -1,25 +1,54 @@
 """Reading the input sheets fast with python-calamine, plus what calamine does not say.
 
 calamine reads cell values about six times faster than openpyxl (shared/research/perf.md)
-but shows two kinds of bad cell as blank: a formula whose value was never calculated (a
-file written by a program that does not calculate) and an error such as #N/A. A blank
+but it is a compiled library that trusts the file: given the workbook itself, a zip bomb
+inflates to gigabytes inside it, a stray value at XFD1048576 makes it allocate 17 billion
+cells and abort the process, and a few crafted attributes make it panic. So it is never
+given the file. It gets a small in-memory copy (`reader_copy`) holding only the parts a
+run reads (the workbook's bookkeeping, styles, shared strings and the sheets wanted), each
+unpacked within a budget by workbook.xlsx.rawzip, checked by workbook.xlsx.extent (no
+cell outside Excel's grid, no row twice, no more cells than a sheet may hold) and cleaned
+of what makes calamine misbehave; the other sheets are empty stand-ins. Whatever calamine
+still raises, panics included, becomes a WorkbookError naming the file and the sheet.
+
+calamine shows two kinds of bad cell as blank: a formula whose value was never calculated
+(a file written by a program that does not calculate) and an error such as #N/A. A blank
 would silently change a decision, so the sheets' XML is scanned for exactly those cells
 (only when the sheet has a formula or an error at all) and they arrive in the snapshot as
 `CellError`s, which become Problems naming the cell. Merged ranges come from calamine.
+
+Sheets that grow (`APPENDED_SHEETS`) continue on "Run Log 2", "Run Log 3", ... once full;
+their rows are joined back under the first sheet's name, so a reader sees one table.
 """
 
 from __future__ import annotations
 
+import contextlib
 import html
+import math
+import os
 import re
-from collections.abc import Iterable
+import tempfile
+import zipfile
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from io import BytesIO
 from pathlib import Path
 
 from workbook.errors import WorkbookError
-from workbook.layout import FINDINGS_HISTORY, RESULT_SHEETS, header_key
+from workbook.layout import APPENDED_SHEETS, INPUT_SHEETS, POLICY_SHEET, header_key
 from workbook.tables import WorkbookSnapshot
 from workbook.values import CellError
-from workbook.xlsx.package import XlsxPackage, check_workbook_file, open_package
+from workbook.xlsx.appended import continuation_number
+from workbook.xlsx.cells import date_styles
+from workbook.xlsx.extent import MAX_SHEET_CELLS, ExtentError, keep_last_rows, sheet_extent
+from workbook.xlsx.package import (
+    SheetEntry,
+    XlsxPackage,
+    attributes,
+    damaged,
+    open_package,
+)
 
 _PREFIX = r"(?:[A-Za-z_][\w.-]*:)?"
 # Byte strings whose absence proves a sheet has no formula and no error cell (a literal
@@ -31,26 +60,262 @@ _FORMULA = re.compile(rf"<{_PREFIX}f\b[^>]*?(?:/>|>(.*?)</{_PREFIX}f>)".encode()
 _VALUE = re.compile(rf"<{_PREFIX}v\b[^>]*?(?:/>|>(.*?)</{_PREFIX}v>)".encode(), re.S)
 _REF = re.compile(rb'\br\s*=\s*"([A-Z]{1,3})?(\d+)?"')
 _TYPE = re.compile(rb'\bt\s*=\s*"([a-zA-Z]+)"')
+# What calamine is given instead of a sheet the run does not read.
+_EMPTY_SHEET = (
+    b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+    b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+    b"<sheetData/></worksheet>"
+)
+_DIMENSION = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?dimension\b[^>]*>")
+_SST_COUNTS = re.compile(rb"""\s(?:count|uniqueCount)\s*=\s*("[^"]*"|'[^']*')""")
+# A value that is not an ordinary non-negative number (a sign, nan, inf): the only ones
+# that, in a date-formatted cell, calamine turns into nonsense or a panic.
+_ODD_NUMBER = re.compile(rb"v>[-+nNiI]")  # in <v> or <x:v>
+_STYLE_ATTRIBUTE = re.compile(rb"""\ss\s*=\s*("[^"]*"|'[^']*')""")
+_LAST_DATE_SERIAL = 2958466  # 10000-01-01: Excel shows no date from here on
+_EMPTY_ROW: list[object] = []  # the rows of an appended sheet that were not read
+
+
+def wanted_sheets() -> list[str]:
+    """The sheets a recalculation reads: inputs, the Policy sheet and the appended sheets."""
+    return [s.name for s in INPUT_SHEETS] + [POLICY_SHEET] + [s.name for s in APPENDED_SHEETS]
 
 
 def read_snapshot(path: Path, sheet_names: Iterable[str] | None = None) -> WorkbookSnapshot:
-    """The cell values of every worksheet but the result sheets, Findings History excepted
-    (or of the sheets named).
+    """The cell values of the sheets a run reads (or of the sheets named).
 
-    The result sheets are skipped because nothing reads them and they are the largest
-    sheets of the workbook (thousands of rows of explanations). Blank cells are None;
-    dates and date-times are `datetime` values; numbers are floats; unusable cells
-    (uncalculated formulas, error values) are `CellError`s.
+    Result sheets are never read: nothing needs them and they are the largest sheets of
+    the workbook; the appended ones (Run Log, Findings History) are, with their
+    continuations, from their newest rows back as far as MAX_SHEET_CELLS cells reach
+    (older rows stay in the workbook; their places in the grid are empty rows). Blank
+    cells are None; dates and date-times are `date`/`datetime` values; numbers are
+    floats; unusable cells (uncalculated formulas, error values) are `CellError`s.
     """
+    package = open_package(path)
+    try:
+        entries = _chosen(package, sheet_names)
+        copy, parts = reader_copy(package, entries)
+        sheets, merged = _read_with_calamine(path, copy, entries, parts)
+    finally:
+        package.close()
+    for name, part in parts.items():
+        _mark_unusable_cells(part.xml, sheets[name], part.first_row - 1)
+    _join_continuations(sheets, merged)
+    return WorkbookSnapshot(sheets, merged=merged)
 
+
+@dataclass(frozen=True, slots=True)
+class SheetPart:
+    """A wanted sheet's XML as calamine gets it; `first_row` > 1 when only the rows from
+    there on were kept (an appended sheet too long to read whole)."""
+
+    xml: bytes
+    first_row: int = 1
+
+
+def _chosen(package: XlsxPackage, sheet_names: Iterable[str] | None) -> list[SheetEntry]:
+    names = list(sheet_names) if sheet_names is not None else wanted_sheets()
+    wanted = {header_key(n) for n in names}
+    chosen = []
+    for entry in package.sheets:
+        if entry.kind != "worksheet" or entry.part is None:
+            continue
+        if header_key(entry.name) in wanted or (sheet_names is None and _family(entry.name)):
+            chosen.append(entry)
+    return chosen
+
+
+def _family(title: str) -> tuple[str, int] | None:
+    """(appended sheet, continuation number) for "Run Log", "Run Log 2", ...; else None."""
+    for spec in APPENDED_SHEETS:
+        number = continuation_number(spec.name, title)
+        if number is not None:
+            return spec.name, number
+    return None
+
+
+def reader_copy(
+    package: XlsxPackage, entries: list[SheetEntry]
+) -> tuple[bytes, dict[str, SheetPart]]:
+    """A small zip for calamine: the parts it reads, checked; stand-ins for other sheets.
+
+    Also returns each wanted sheet's XML as calamine gets it, by sheet name.
+    """
+    members: dict[str, bytes] = {}
+    for name in ("[Content_Types].xml", "_rels/.rels", package.workbook_part):
+        members[package.info(name).filename] = package.read(name)
+    rels = package.rels_part(package.workbook_part)
+    if package.has(rels):
+        members[package.info(rels).filename] = package.read(rels)
+    if package.styles_part is not None:
+        members[package.styles_part] = package.read(package.styles_part)
+    strings = package.shared_strings_part
+    if strings is not None:
+        members[strings] = _without_counts(package.read(strings))
+    parts: dict[str, SheetPart] = {}
+    budget = {spec.name: MAX_SHEET_CELLS for spec in APPENDED_SHEETS}
+    dates: set[int] | None = None
+    newest_first = sorted(entries, key=lambda e: -(_family(e.name) or ("", 0))[1])
+    for entry in newest_first:
+        assert entry.part is not None
+        if entry.part in members:  # a part two sheets share: read once
+            continue
+        try:
+            part = _checked_sheet(package.read(entry.part), _family(entry.name), budget)
+        except ExtentError as exc:
+            raise WorkbookError(
+                f'{package.path}: the sheet "{entry.name}" cannot be read: {exc.problem}.',
+                fix=exc.fix,
+            ) from None
+        if part is None:  # an older continuation beyond what is read back
+            continue
+        parts[entry.name] = part
+        if _ODD_NUMBER.search(part.xml):
+            dates = date_styles(package)[0] if dates is None else dates
+        members[entry.part] = _for_calamine(part.xml, dates or set())
+    for entry in package.sheets:
+        if entry.part is not None and entry.part not in members:
+            members[entry.part] = _EMPTY_SHEET
+    buffer = BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return buffer.getvalue(), parts
+
+
+def _checked_sheet(
+    xml: bytes, family: tuple[str, int] | None, budget: dict[str, int]
+) -> SheetPart | None:
+    """The sheet as a reader may get it: refused when no reader should (ExtentError);
+    an appended sheet cut to the rows its family's budget of cells still allows."""
+    if family is None:
+        return SheetPart(sheet_extent(xml).without_trailing_rows(xml))
+    extent = sheet_extent(xml, limit=None)
+    name = family[0]
+    xml = extent.without_trailing_rows(xml)
+    if extent.cells <= budget[name]:
+        budget[name] -= extent.cells
+        return SheetPart(xml)
+    rows = budget[name] // max(extent.columns, 1) - 1
+    if rows < 1:
+        return None
+    cut = keep_last_rows(xml, rows)
+    if cut is None:
+        sheet_extent(xml)  # not cut plainly: refused with the cell that does it
+        return SheetPart(xml)
+    budget[name] = 0
+    return SheetPart(cut[0], cut[1])
+
+
+def _without_counts(xml: bytes) -> bytes:
+    """Shared strings without the counts in <sst> (calamine reserves memory for the
+    claimed uniqueCount first: 18446744073709551615 is a panic)."""
+    start = xml.find(b"<sst")
+    if start < 0:
+        start = xml.find(b":sst")
+    end = xml.find(b">", start)
+    if start < 0 or end < 0:
+        return xml
+    return xml[:start] + _SST_COUNTS.sub(b"", xml[start:end]) + xml[end:]
+
+
+def _for_calamine(xml: bytes, dates: set[int]) -> bytes:
+    """The sheet without its <dimension> (a claim calamine need not trust) and with the
+    date format taken off cells whose number is no date (negative, nan, inf): calamine
+    would show them as a time of day, or panic; as plain numbers they are reported."""
+    head = _DIMENSION.search(xml, 0, 8192)
+    if head is not None:
+        xml = xml[: head.start()] + xml[head.end() :]
+    if not dates:
+        return xml
+    pieces: list[bytes] = []
+    done = 0
+    for match in _ODD_NUMBER.finditer(xml):
+        start = max(xml.rfind(b"<c ", done, match.start()), xml.rfind(b":c ", done, match.start()))
+        if start < 0:
+            continue
+        start = xml.rfind(b"<", done, start + 1)
+        tag_end = xml.find(b">", start)
+        tag = xml[start : tag_end + 1].decode("utf-8", "replace")
+        values = attributes(tag)
+        style = values.get("s", "")
+        if values.get("t", "n") != "n" or not style.isdigit() or int(style) not in dates:
+            continue
+        end = xml.find(b"<", match.end())
+        text = xml[match.end() - 1 : end].decode("ascii", "replace").strip()
+        try:
+            number = float(text)
+        except ValueError:
+            continue  # not a number at all: calamine says so, and that is reported
+        if math.isfinite(number) and 0 <= number < _LAST_DATE_SERIAL:
+            continue
+        pieces += [
+            xml[done:start],
+            re.sub(rb"""\ss\s*=\s*("[^"]*"|'[^']*')""", b"", xml[start : tag_end + 1]),
+        ]
+        done = tag_end + 1
+    return b"".join([*pieces, xml[done:]]) if pieces else xml
+
+
+def _read_with_calamine(
+    path: Path, copy: bytes, entries: list[SheetEntry], parts: dict[str, SheetPart]
+) -> tuple[dict[str, list[list[object]]], dict[str, list[tuple[int, int, int, int]]]]:
     import python_calamine
 
-    check_workbook_file(path)
-    wanted = {header_key(n) for n in sheet_names} if sheet_names is not None else None
-    # Findings History is read back: it is the monthly review's memory (SPEC §8).
-    skipped = {header_key(s.name) for s in RESULT_SHEETS if s is not FINDINGS_HISTORY}
+    sheets: dict[str, list[list[object]]] = {}
+    merged: dict[str, list[tuple[int, int, int, int]]] = {}
+    with _reader_errors(path, None):
+        book = python_calamine.CalamineWorkbook.from_filelike(BytesIO(copy))
     try:
-        book = python_calamine.CalamineWorkbook.from_path(str(path))
+        for entry in entries:
+            part = parts.get(entry.name)
+            if part is None:
+                continue
+            with _reader_errors(path, entry.name):
+                sheet = book.get_sheet_by_name(entry.name)
+                cut = part.first_row > 1
+                raw = sheet.to_python(skip_empty_area=cut)
+                start = sheet.start if cut else (0, 0)
+                ranges = sheet.merged_cell_ranges or []
+            sheets[entry.name] = _grid(raw, start, part.first_row)
+            if ranges:
+                merged[entry.name] = [
+                    (top + 1, left + 1, bottom + 1, right + 1)
+                    for (top, left), (bottom, right) in ranges
+                ]
+    finally:
+        book.close()
+    return sheets, merged
+
+
+def _grid(
+    raw: Sequence[Sequence[object]], start: tuple[int, int] | None, first_row: int
+) -> list[list[object]]:
+    """calamine's rows as the snapshot's grid. For a sheet cut to its last rows (with its
+    header moved to just above them), the header goes back to row 1 and the rows that
+    were not read are empty (one shared empty row: the grid is never written to)."""
+    rows = [[None if value == "" else value for value in row] for row in raw]
+    if first_row <= 1:
+        return rows
+    top, left = start or (0, 0)
+    grid: list[list[object]] = [_EMPTY_ROW] * (top + len(rows))
+    grid[0] = []
+    for index, row in enumerate(rows):
+        line = [None] * left + row if left else row
+        at = top + index
+        grid[0 if at == first_row - 2 else at] = line
+    return grid
+
+
+@contextlib.contextmanager
+def _reader_errors(path: Path, sheet: str | None) -> Iterator[None]:
+    """Whatever calamine raises, or a Rust panic (a BaseException), as a WorkbookError."""
+    import python_calamine
+
+    what = f'the sheet "{sheet}" cannot be read' if sheet else "it cannot be read as a workbook"
+    try:
+        with _native_errors_quiet():
+            yield
     except python_calamine.PasswordError:
         raise WorkbookError(
             f"{path}: is password-protected.",
@@ -58,64 +323,88 @@ def read_snapshot(path: Path, sheet_names: Iterable[str] | None = None) -> Workb
             " and save it again.",
         ) from None
     except Exception as exc:  # calamine raises several unrelated types for a bad file
-        raise WorkbookError(
-            f"{path}: cannot be read as an Excel workbook ({_short(exc)}).",
-            fix="Open it in Excel and save it again as Excel Workbook (.xlsx).",
-        ) from None
-    package: XlsxPackage | None = None
+        raise damaged(path, f"{what} ({_short(exc)})") from None
+    except BaseException as exc:
+        if type(exc).__name__ != "PanicException":
+            raise
+        raise damaged(path, f"{what} (the reader stopped: {_short(exc)})") from None
+
+
+@contextlib.contextmanager
+def _native_errors_quiet() -> Iterator[None]:
+    """Keep what compiled code writes to the process's stderr (a Rust panic message and
+    backtrace) off the user's screen; the panic itself is reported in words. With
+    HMIS_LICENSING_DEBUG set it is shown."""
+    if os.environ.get("HMIS_LICENSING_DEBUG"):
+        yield
+        return
     try:
-        sheets: dict[str, list[list[object]]] = {}
-        merged: dict[str, list[tuple[int, int, int, int]]] = {}
-        for meta in book.sheets_metadata:
-            if meta.typ != python_calamine.SheetTypeEnum.WorkSheet:
-                continue
-            key = header_key(meta.name)
-            if (key not in wanted) if wanted is not None else (key in skipped):
-                continue
+        saved = os.dup(2)
+    except OSError:
+        yield
+        return
+    try:
+        with tempfile.TemporaryFile() as sink:
+            os.dup2(sink.fileno(), 2)
             try:
-                sheet = book.get_sheet_by_name(meta.name)
-                raw = sheet.to_python(skip_empty_area=False)
-                ranges = sheet.merged_cell_ranges or []
-            except Exception as exc:  # a damaged sheet part
-                raise WorkbookError(
-                    f'{path}: the sheet "{meta.name}" cannot be read ({_short(exc)}).',
-                    fix="Open the workbook in Excel and save it again.",
-                ) from None
-            grid: list[list[object]] = [
-                [None if value == "" else value for value in row] for row in raw
-            ]
-            if package is None:
-                package = open_package(path)
-            _mark_unusable_cells(package, meta.name, grid)
-            sheets[meta.name] = grid
-            if ranges:
-                merged[meta.name] = [
-                    (top + 1, left + 1, bottom + 1, right + 1)
-                    for (top, left), (bottom, right) in ranges
-                ]
-        return WorkbookSnapshot(sheets, merged=merged)
+                yield
+            finally:
+                os.dup2(saved, 2)
     finally:
-        book.close()
-        if package is not None:
-            package.close()
+        os.close(saved)
 
 
-def _short(exc: Exception) -> str:
+def _short(exc: BaseException) -> str:
     text = " ".join(str(exc).split()) or type(exc).__name__
     return text if len(text) <= 200 else text[:197] + "..."
 
 
-def _mark_unusable_cells(package: XlsxPackage, name: str, grid: list[list[object]]) -> None:
-    entry = package.sheet(name)
-    if entry is None or entry.part is None:
-        return
-    xml = package.read(entry.part)
+def _join_continuations(
+    sheets: dict[str, list[list[object]]], merged: dict[str, list[tuple[int, int, int, int]]]
+) -> None:
+    """Each appended sheet's continuations ("Run Log 2", ...) as more rows of the first,
+    matched to its columns by header."""
+    for spec in APPENDED_SHEETS:
+        found = sorted(
+            (number, title)
+            for title in sheets
+            if (number := continuation_number(spec.name, title)) is not None
+        )
+        if len(found) < 2:
+            continue
+        base_title = found[0][1]
+        base = sheets[base_title]
+        header = [header_key(h) for h in (base[0] if base else [])]
+        for _number, title in found[1:]:
+            rows = sheets.pop(title)
+            merged.pop(title, None)
+            if not rows:
+                continue
+            own = [header_key(h) for h in rows[0]]
+            if not base:
+                base.append(list(rows[0]))
+                header = own
+            where = [header.index(key) if key in header else None for key in own]
+            width = len(header)
+            for row in rows[1:]:
+                line: list[object] = [None] * width
+                for value, index in zip(row, where, strict=False):
+                    if index is not None and value is not None:
+                        line[index] = value
+                base.append(line)
+
+
+def _mark_unusable_cells(xml: bytes, grid: list[list[object]], from_row: int = 0) -> None:
     if not any(mark in xml for mark in _FORMULA_OR_ERROR_MARKS):
         return
     for row, column, error in unusable_cells(xml):
+        if row < from_row:
+            continue
         while len(grid) <= row:
             grid.append([])
         line = grid[row]
+        if line is _EMPTY_ROW:
+            line = grid[row] = []
         while len(line) <= column:
             line.append(None)
         line[column] = error
@@ -139,9 +428,9 @@ def unusable_cells(xml: bytes) -> list[tuple[int, int, CellError]]:
             position = xml.find(mark, position + 1)
     position = xml.find(b"/></c>")  # a formula that is only a reference: <f t="shared" .../>
     while position >= 0:
-        cell = xml.rfind(b"<c ", 0, position)
-        if xml.rfind(b"<f", 0, position) > cell:
-            starts.add(cell)
+        cell_start = xml.rfind(b"<c ", 0, position)
+        if xml.rfind(b"<f", 0, position) > cell_start:
+            starts.add(cell_start)
         position = xml.find(b"/></c>", position + 1)
     found = []
     for start in sorted(starts - {-1}):
@@ -182,6 +471,8 @@ def _judge(attrs: bytes, body: bytes) -> CellError | None:
     value = _VALUE.search(body)
     shown = _text(value.group(1)) if value else ""
     formula = _FORMULA.search(body)
+    if cell_type == "e" and value is None and formula is None:
+        return None  # an error type with nothing in it: every reader shows it blank
     if cell_type == "e":
         return CellError(
             f"The cell shows the error {shown or '#VALUE!'}"

@@ -9,6 +9,8 @@
 * A lock file beside the workbook keeps two recalculations from interleaving (both read,
   both write, and one Run Log row is lost). A lock left behind by a killed process is
   recognised and taken over.
+* Every save is recorded (`recorded_saves`), so that whatever goes wrong afterwards (a
+  closed pipe, a console that cannot show a name) is never reported as "not changed".
 """
 
 from __future__ import annotations
@@ -32,6 +34,18 @@ LOCK_SUFFIX = ".hmis-licensing.lock"
 STALE_LOCK_SECONDS = 10 * 60  # a recalculation takes seconds; a lock this old is abandoned
 UNREADABLE_LOCK_SECONDS = 30  # an empty lock file this old was never finished
 _held: set[Path] = set()
+_recorders: list[list[Path]] = []
+
+
+@contextlib.contextmanager
+def recorded_saves() -> Iterator[list[Path]]:
+    """The files `atomic_write` replaced while the block ran, in order."""
+    saved: list[Path] = []
+    _recorders.append(saved)
+    try:
+        yield saved
+    finally:
+        _recorders.remove(saved)
 
 
 def lock_path(workbook: Path) -> Path:
@@ -77,6 +91,11 @@ def check_can_write(destination: Path) -> None:
     if destination.exists():
         if destination.is_dir():
             raise WorkbookError(f"{destination}: is a folder, not a workbook.")
+        if not destination.is_file():
+            raise WorkbookError(
+                f"{destination}: is not a file (a device, pipe or socket); it was not changed.",
+                fix="Give the path of a workbook file, or a new file name.",
+            )
         holder = open_elsewhere(destination)
         if holder is not None:
             raise WorkbookError(
@@ -233,9 +252,17 @@ def _remove_leftover_temporaries(workbook: Path) -> None:
                     os.unlink(entry.path)
 
 
-def atomic_write(destination: Path, data: bytes) -> None:
-    """Replace `destination` with `data` in one step; on any failure it is left as it was."""
-    target = destination.resolve()  # a symbolic link keeps pointing at the workbook
+def atomic_write(destination: Path, data: bytes, *, replace_link: bool = False) -> None:
+    """Replace `destination` with `data` in one step; on any failure it is left as it was.
+
+    A symbolic link keeps pointing at the workbook it names, which gets the new bytes;
+    with `replace_link` (a copy written with --output) the link itself is replaced by the
+    new file and what it pointed to is left alone.
+    """
+    if replace_link and destination.is_symlink():
+        target = destination.parent.resolve() / destination.name
+    else:
+        target = destination.resolve()
     temporary: str | None = None
     try:
         handle, temporary = tempfile.mkstemp(
@@ -249,6 +276,8 @@ def atomic_write(destination: Path, data: bytes) -> None:
             os.chmod(temporary, _mode_for(target))
         os.replace(temporary, target)
         temporary = None
+        for saved in _recorders:
+            saved.append(destination)
         _sync_folder(target.parent)
     except PermissionError:
         raise WorkbookError(

@@ -14,11 +14,9 @@ import datetime as dt
 import functools
 import math
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from xml.etree import ElementTree as ET
 
-from workbook.errors import WorkbookError
 from workbook.layout import (
     LINE_HEIGHT,
     NUMBER_FORMATS,
@@ -26,7 +24,6 @@ from workbook.layout import (
     Column,
     Kind,
     ResultSheet,
-    header_key,
 )
 from workbook.presentation import (
     MARK_FILLS,
@@ -99,10 +96,18 @@ def cell_text(value: str) -> str:
     """Text as a cell can hold it: no characters XML forbids, at most Excel's length."""
     text = value if value.isprintable() else _NOT_XML.sub("", value)
     if len(text) > MAX_CELL_CHARS // 2 and len(text.encode("utf-16-le")) // 2 > MAX_CELL_CHARS:
-        kept = text[: MAX_CELL_CHARS - 1]
-        while len(kept.encode("utf-16-le")) // 2 > MAX_CELL_CHARS - 1:
-            kept = kept[:-1]
-        text = kept + "…"
+        text = _first_units(text, MAX_CELL_CHARS - 1) + "…"
+    return text
+
+
+def _first_units(text: str, units: int) -> str:
+    """The longest start of `text` that is at most `units` UTF-16 code units long (a
+    character beyond the Basic Multilingual Plane counts two), in one pass."""
+    count = 0
+    for index, char in enumerate(text):
+        count += 2 if ord(char) > 0xFFFF else 1
+        if count > units:
+            return text[:index]
     return text
 
 
@@ -409,301 +414,13 @@ def retitle(old_xml: bytes, title: str, style: int) -> bytes | None:
     return result.encode("utf-8")
 
 
-# --------------------------------------------------------------------------- Run Log
+# ------------------------------------------------------------------- appended sheets
+# (Run Log and Findings History are extended in place by workbook/xlsx/appended.py.)
 
-_ROOT = re.compile(r"<([A-Za-z_][\w.-]*:)?worksheet\b([^>]*)>")
-_ATTRIBUTE = re.compile(r"""([A-Za-z_][\w.:-]*)\s*=\s*("[^"]*"|'[^']*')""")
-_ROW = re.compile(
-    r"<(?:[A-Za-z_][\w.-]*:)?row\b([^>]*?)(/>|>(.*?)</(?:[A-Za-z_][\w.-]*:)?row>)", re.S
-)
 _PREFIX = r"(?:[A-Za-z_][\w.-]*:)?"
-_CELL_REF = re.compile(r'\br="([A-Z]{1,3})[0-9]+"')
-_SPANS = re.compile(r"""\s+spans\s*=\s*("[^"]*"|'[^']*')""")
-
-
-def _refuse_run_log(where: str, why: str) -> WorkbookError:
-    return WorkbookError(
-        f"{where}: the Run Log sheet cannot be extended ({why}).",
-        fix="Rename the Run Log sheet (e.g. to 'Run Log 2026'); the next recalculation"
-        " starts a new one.",
-    )
-
-
-def letters_to_index(letters: str) -> int:
-    """A -> 0, Z -> 25, AA -> 26."""
-    index = 0
-    for char in letters:
-        index = index * 26 + (ord(char) - 64)
-    return index - 1
-
-
-def _row_number(attrs: str, previous: int) -> int:
-    match = re.search(r'\br\s*=\s*"(\d+)"', attrs)
-    return int(match.group(1)) if match else previous + 1
-
-
-def extend_run_log(
-    old_xml: bytes | None,
-    columns: Sequence[Column],
-    new_rows: Sequence[Sequence[object]],
-    styles: Mapping[CellStyle, int],
-    shared_string: Callable[[int], str],
-    *,
-    date1904: bool,
-    where: str,
-) -> bytes:
-    """An appended sheet (Run Log, Findings History) with more rows: every existing row is
-    kept as it was, byte for byte.
-
-    Row 1 gets any header it lacks (an older Run Log without newer columns), at the first
-    free column; the new rows go below the last row.
-    """
-    header_style = styles[HEADER_STYLE]
-    if old_xml is None:
-        text = None
-    else:
-        try:
-            text = old_xml.decode("utf-8")
-        except UnicodeDecodeError:
-            raise _refuse_run_log(where, "its XML is not UTF-8") from None
-    root = _ROOT.search(text) if text else None
-    if text is None or root is None:
-        positions = {c.header: i for i, c in enumerate(columns)}
-        return _run_log_sheet(
-            root_attrs="",
-            cols="",
-            rows_before="",
-            header_row=_row(1, header_cells(list(enumerate(columns)), header_style), HEADER_HEIGHT),
-            rows_after="",
-            new_row=_log_rows(2, columns, new_rows, positions, styles, date1904),
-            max_column=len(columns) - 1,
-            last_row=1 + len(new_rows),
-            extra_cols=[(i + 1, c.width) for i, c in enumerate(columns)],
-        )
-
-    root_attrs = _foreign_namespaces(root.group(2), where)
-    prefix = root.group(1) or ""
-    data_open = re.search(rf"<{re.escape(prefix)}sheetData\b[^>]*?(/?)>", text)
-    if data_open is None:
-        raise _refuse_run_log(where, "it has no sheetData")
-    if data_open.group(1):
-        inner = ""
-    else:
-        close = text.find(f"</{prefix}sheetData>", data_open.end())
-        if close < 0:
-            raise _refuse_run_log(where, "its sheetData is not closed")
-        inner = text[data_open.end() : close]
-
-    rows = []
-    previous = 0
-    for match in _ROW.finditer(inner):
-        number = _row_number(match.group(1), previous)
-        if number <= previous:
-            raise _refuse_run_log(where, "its rows are out of order")
-        rows.append((number, match))
-        previous = number
-    last_row = previous
-
-    headers: dict[str, int] = {}
-    max_header_col = -1
-    first = rows[0] if rows and rows[0][0] == 1 else None
-    if first is not None:
-        for index, label in _row_cells(first[1].group(0), root_attrs, shared_string, where):
-            max_header_col = max(max_header_col, index)
-            key = header_key(label)
-            if key and key not in headers:
-                headers[key] = index
-    positions: dict[str, int] = {}
-    added: list[tuple[int, Column]] = []
-    next_free = max_header_col + 1
-    for column in columns:
-        key = header_key(column.header)
-        if key in headers:
-            positions[column.header] = headers[key]
-        else:
-            positions[column.header] = next_free
-            added.append((next_free, column))
-            next_free += 1
-
-    new_header = header_cells(added, header_style)
-    if first is not None:
-        match = first[1]
-        start_tag_end = inner.find(">", match.start()) + 1
-        start_tag = inner[match.start() : start_tag_end]
-        if added:
-            start_tag = _SPANS.sub("", start_tag)
-        if match.group(2) == "/>":
-            header_row = start_tag[:-2].rstrip() + f">{new_header}</{prefix}row>"
-        else:
-            body = match.group(3) or ""
-            header_row = f"{start_tag}{body}{new_header}</{prefix}row>"
-        rows_before = inner[: match.start()]
-        rows_after = inner[match.end() :]
-    else:
-        header_row = _row(1, new_header, HEADER_HEIGHT)
-        rows_before = ""
-        rows_after = inner
-    used_columns = [letters_to_index(m.group(1)) for m in _CELL_REF.finditer(inner)]
-    max_column = max([len(columns) - 1, next_free - 1, *used_columns])
-    new_number = max(last_row, 1) + 1
-    cols, extra_cols = _merge_cols(text, prefix, [(i + 1, c.width) for i, c in added])
-    return _run_log_sheet(
-        root_attrs=root_attrs,
-        cols=cols,
-        rows_before=rows_before,
-        header_row=header_row,
-        rows_after=rows_after,
-        new_row=_log_rows(new_number, columns, new_rows, positions, styles, date1904),
-        max_column=max_column,
-        last_row=max(last_row, 1) + len(new_rows),
-        extra_cols=extra_cols,
-        where=where,
-        tab_selected=is_tab_selected(text),
-    )
 
 
 def is_tab_selected(sheet_xml: str) -> bool:
     """Whether the sheet was the selected tab, so that a replaced sheet stays selected."""
     view = re.search(rf"<{_PREFIX}sheetView\b[^>]*>", sheet_xml[:20000])
     return bool(view and re.search(r'\btabSelected\s*=\s*"(1|true)"', view.group(0)))
-
-
-def _foreign_namespaces(attrs: str, where: str) -> str:
-    """The old root's namespace declarations that kept rows may rely on (e.g. x14ac)."""
-    kept = []
-    for name, quoted in _ATTRIBUTE.findall(attrs):
-        value = quoted[1:-1]
-        if name == "xmlns":
-            if value != MAIN_NS:
-                raise _refuse_run_log(where, "it is not in the SpreadsheetML namespace")
-            continue
-        if name == "xmlns:r":
-            if value != REL_NS:
-                raise _refuse_run_log(where, "its r: prefix is not the relationships namespace")
-            continue
-        if name.startswith("xmlns:") or name == "mc:Ignorable":
-            kept.append(f" {name}={quoted}")
-    return "".join(kept)
-
-
-def _row_cells(
-    row_xml: str,
-    root_attrs: str,
-    shared_string: Callable[[int], str],
-    where: str,
-) -> list[tuple[int, str]]:
-    """(0-based column, text) of each cell of a row, read with a real XML parser."""
-    wrapper = f'<w xmlns="{MAIN_NS}" xmlns:r="{REL_NS}"{root_attrs}>{row_xml}</w>'
-    try:
-        row = ET.fromstring(wrapper)[0]
-    except (ET.ParseError, IndexError) as exc:
-        raise _refuse_run_log(where, f"its first row cannot be read: {exc}") from None
-    cells = []
-    column = -1
-    for cell in row:
-        if cell.tag != f"{{{MAIN_NS}}}c":
-            continue
-        ref = cell.get("r")
-        match = re.match(r"([A-Z]{1,3})\d+$", ref or "")
-        column = letters_to_index(match.group(1)) if match else column + 1
-        kind = cell.get("t", "n")
-        value = cell.find(f"{{{MAIN_NS}}}v")
-        label = ""
-        if kind == "s" and value is not None and (value.text or "").strip().isdigit():
-            label = shared_string(int((value.text or "").strip()))
-        elif kind == "inlineStr":
-            label = "".join(t.text or "" for t in cell.iter(f"{{{MAIN_NS}}}t"))
-        elif value is not None:
-            label = value.text or ""
-        cells.append((column, label))
-    return cells
-
-
-def _merge_cols(
-    text: str, prefix: str, wanted: list[tuple[int, float]]
-) -> tuple[str, list[tuple[int, float]]]:
-    """The old <cols> kept as it was, plus widths for new columns it does not cover."""
-    match = re.search(
-        rf"<{re.escape(prefix)}cols\b[^>]*>.*?</{re.escape(prefix)}cols>", text, flags=re.S
-    )
-    if match is None:
-        return "", wanted
-    old = match.group(0)
-    highest = max((int(m) for m in re.findall(r'\bmax\s*=\s*"(\d+)"', old)), default=0)
-    extra = [(n, w) for n, w in wanted if n > highest]
-    if not extra:
-        return old, []
-    entries = "".join(f'<col min="{n}" max="{n}" width="{w:g}" customWidth="1"/>' for n, w in extra)
-    closing = f"</{prefix}cols>"
-    return old[: -len(closing)] + entries + closing, []
-
-
-def _log_rows(
-    first: int,
-    columns: Sequence[Column],
-    rows: Sequence[Sequence[object]],
-    positions: Mapping[str, int],
-    styles: Mapping[CellStyle, int],
-    date1904: bool,
-) -> str:
-    return "".join(
-        _log_row(first + n, columns, row, positions, styles, date1904) for n, row in enumerate(rows)
-    )
-
-
-def _log_row(
-    number: int,
-    columns: Sequence[Column],
-    values: Sequence[object],
-    positions: Mapping[str, int],
-    styles: Mapping[CellStyle, int],
-    date1904: bool,
-) -> str:
-    placed = sorted((positions[c.header], c, v) for c, v in zip(columns, values, strict=True))
-    cells = "".join(
-        cell_xml(
-            f"{column_letter(i)}{number}", value, style_attr(styles[column_style(c)]), date1904
-        )
-        for i, c, value in placed
-    )
-    return _row(number, cells, None)
-
-
-def _run_log_sheet(
-    *,
-    root_attrs: str,
-    cols: str,
-    rows_before: str,
-    header_row: str,
-    rows_after: str,
-    new_row: str,
-    max_column: int,
-    last_row: int,
-    extra_cols: list[tuple[int, float]],
-    where: str = "Run Log",
-    tab_selected: bool = False,
-) -> bytes:
-    body = "".join(
-        [
-            XML_DECLARATION,
-            f'<worksheet xmlns="{MAIN_NS}" xmlns:r="{REL_NS}"{root_attrs}>',
-            f'<dimension ref="A1:{column_letter(max_column)}{last_row}"/>',
-            _sheet_views(tab_selected, freeze=True),
-            f'<sheetFormatPr defaultRowHeight="{LINE_HEIGHT:g}"/>',
-            cols or _cols(extra_cols),
-            "<sheetData>",
-            rows_before,
-            header_row,
-            rows_after,
-            new_row,
-            "</sheetData>",
-            _PAGE_MARGINS,
-            "</worksheet>",
-        ]
-    )
-    data = body.encode("utf-8")
-    try:
-        ET.fromstring(data)
-    except ET.ParseError as exc:
-        raise _refuse_run_log(where, f"the extended sheet would not be valid XML: {exc}") from None
-    return data

@@ -7,7 +7,9 @@ does not model (text boxes, form controls, slicers, x14 data validations and con
 formats, cached formula values), and takes 3 s for 10,000 licenses. Here:
 
 * each result sheet's own part is written anew (replaced in place, keeping its position;
-  a new one is added at the end); Run Log keeps its rows and gets one more;
+  a new one is added at the end); the appended sheets (Run Log, Findings History) get
+  their new rows added and keep everything else byte for byte (workbook/xlsx/appended.py),
+  continuing on "Run Log 2" once Excel's last row is reached;
 * the few bookkeeping parts that must change are edited as text at the places that
   change: xl/workbook.xml (new sheets, print titles, recalculate-on-open),
   xl/_rels/workbook.xml.rels, [Content_Types].xml, and xl/styles.xml when the header and
@@ -16,13 +18,15 @@ formats, cached formula values), and takes 3 s for 10,000 licenses. Here:
 
 A workbook that cannot be written this way without losing something (a result sheet
 that is a chart sheet, a chart or comments staff placed on a result sheet, a protected
-structure) is refused with a message that says what to do; nothing is dropped silently.
+structure, a result sheet stored in another sheet's part) is refused with a message that
+says what to do; nothing is dropped silently.
 The chart this writer puts on Allotments is its own (workbook/xlsx/chart.py) and is
 replaced with the sheet. A sheet an Error held back keeps every byte but its title.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import posixpath
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -35,6 +39,12 @@ from workbook.layout import APPENDED_SHEETS, RUN_LOG, ResultSheet, header_key
 from workbook.presentation import SheetLook, footer, header_row, look, shown_title, titled
 from workbook.results import ResultTable, RunLogEntry
 from workbook.tables import column_letter
+from workbook.xlsx.appended import (
+    append_rows,
+    continuation_name,
+    continuation_number,
+    log_floor,
+)
 from workbook.xlsx.chart import (
     CHART_CONTENT_TYPE,
     CHART_REL,
@@ -46,6 +56,7 @@ from workbook.xlsx.chart import (
     is_own_drawing,
     relationships_xml,
 )
+from workbook.xlsx.extent import MAX_ROWS
 from workbook.xlsx.package import (
     CALC_CHAIN,
     DRAWING,
@@ -83,7 +94,6 @@ from workbook.xlsx.sheetxml import (
     column_style,
     escape_attr,
     escape_text,
-    extend_run_log,
     is_tab_selected,
     result_sheet_xml,
     retitle,
@@ -134,7 +144,7 @@ def save_results(
             data = WorkbookWriter(package, tables, run_log).build()
         finally:
             package.close()
-        atomic_write(destination, data)
+        atomic_write(destination, data, replace_link=destination.absolute() != source.absolute())
 
 
 def recalculated_bytes(source: Path, tables: Sequence[ResultTable], run_log: RunLogEntry) -> bytes:
@@ -161,8 +171,9 @@ def _check_suffix(package: XlsxPackage, source: Path, destination: Path) -> None
 @dataclass
 class _Target:
     sheet: ResultSheet
-    rows: tuple[tuple[object, ...], ...] | None  # None for an appended sheet (Run Log, ...)
-    entry: SheetEntry | None  # the sheet it replaces, if the workbook has one
+    rows: Sequence[Sequence[object]]  # all of them; for an appended sheet, the new ones
+    entry: SheetEntry | None  # the sheet it replaces (or extends), if the workbook has one
+    appended: bool = False
     part: str = ""
     rel_id: str = ""
     sheet_id: int = 0
@@ -171,7 +182,6 @@ class _Target:
     held_back: str | None = None  # why an Error held it back: only its title changes
     look: SheetLook | None = None
     rewritten: bool = True  # False: the sheet was kept as it was (held back, untitled)
-    appended_rows: tuple[tuple[object, ...], ...] = ()  # an appended sheet's new rows
 
 
 class WorkbookWriter:
@@ -205,6 +215,7 @@ class WorkbookWriter:
         names = [t.sheet.name for t in tables]
         if RUN_LOG.name in names or len(set(names)) != len(names):
             raise ValueError("each result sheet may be given once, and Run Log is separate")
+        appended = {s.name for s in APPENDED_SHEETS}
         self.targets = [
             _Target(
                 t.sheet,
@@ -215,13 +226,10 @@ class WorkbookWriter:
                 look=None if t.held_back is not None else look(t.sheet, t.rows),
             )
             for t in tables
-            if t.sheet not in APPENDED_SHEETS
+            if t.sheet.name not in appended
         ]
-        self.targets.append(_Target(RUN_LOG, None, None, appended_rows=(run_log.row(),)))
-        self.targets += [
-            _Target(t.sheet, None, None, appended_rows=t.rows)
-            for t in tables
-            if t.sheet in APPENDED_SHEETS
+        self.appended = [(RUN_LOG, (run_log.row(),))] + [
+            (t.sheet, t.rows) for t in tables if t.sheet.name in appended
         ]
         self._used_rel_ids = {r.rel_id for r in package.workbook_rels}
 
@@ -233,11 +241,11 @@ class WorkbookWriter:
         self.targets = [t for t in self.targets if t.entry is not None or t.held_back is None]
         styles = self._styles()
         for target in self.targets:
-            if target.rows is None:
-                if target.entry is not None and not target.appended_rows:
+            if target.appended:
+                if target.entry is not None and not target.rows:
                     target.rewritten = False  # nothing to add: kept byte for byte
                     continue
-                data = self._run_log_xml(target, styles)
+                data = self._appended_xml(target, styles)
             elif target.held_back is not None:
                 assert target.entry is not None  # held-back sheets are never added
                 kept = retitle(self.package.read(target.part), target.title, styles[TITLE_STYLE])
@@ -263,7 +271,7 @@ class WorkbookWriter:
         return self._zip()
 
     def _result_sheet_xml(self, target: _Target, styles: dict[CellStyle, int]) -> bytes:
-        assert target.rows is not None and target.look is not None
+        assert target.look is not None
         selected = target.entry is not None and is_tab_selected(
             self.package.read_head(target.part, 20_000).decode("utf-8", "replace")
         )
@@ -344,7 +352,11 @@ class WorkbookWriter:
         next_index = len(package.sheets)
         taken = set(package.members)
         number = 1
+        for sheet, rows in self.appended:
+            self.targets += self._appended_targets(sheet, rows)
         for target in self.targets:
+            if target.entry is not None:  # an appended sheet, matched already
+                continue
             key = header_key(target.sheet.name)
             found = [s for s in package.sheets if header_key(s.name) == key]
             if len(found) > 1:
@@ -368,6 +380,7 @@ class WorkbookWriter:
                         f" hmis-licensing writes its {target.sheet.name} results there.",
                         fix=f'Rename that sheet (e.g. "{entry.name} chart") and run again.',
                     )
+                self._check_own_part(entry)
                 if target.held_back is None:
                     self._check_replaceable(entry)
                 target.entry = entry
@@ -386,6 +399,77 @@ class WorkbookWriter:
             target.index = next_index
             next_sheet_id += 1
             next_index += 1
+
+    def _appended_targets(
+        self, sheet: ResultSheet, rows: Sequence[Sequence[object]]
+    ) -> list[_Target]:
+        """Where an appended sheet's new rows go: the last of its sheets ("Run Log", or
+        its latest continuation "Run Log 3") as far as Excel's grid allows, then new
+        continuations."""
+        found: dict[int, list[SheetEntry]] = {}
+        for entry in self.package.sheets:
+            number = continuation_number(sheet.name, entry.name)
+            if number is not None:
+                found.setdefault(number, []).append(entry)
+        for number, entries in found.items():
+            if len(entries) > 1:
+                raise WorkbookError(
+                    f"{self.where}: has {len(entries)} sheets named like"
+                    f' "{continuation_name(sheet.name, number)}"'
+                    f" ({', '.join(e.name for e in entries)}).",
+                    fix="Rename or delete all but one of them.",
+                )
+        targets: list[_Target] = []
+        remaining = list(rows)
+        number = max(found, default=0)
+        if number:
+            entry = found[number][0]
+            self._check_appendable(entry, sheet)
+            assert entry.part is not None
+            room = log_floor(self.package.read(entry.part), f"{self.where}: {entry.part}").room
+            if remaining[:room]:
+                target = _Target(sheet, remaining[:room], entry, appended=True)
+                target.part, target.index = entry.part, entry.index
+                targets.append(target)
+            remaining = remaining[room:]
+        while remaining or not number:  # no sheet yet: it is created, if need be empty
+            number += 1
+            name = continuation_name(sheet.name, number)
+            more = sheet if number == 1 else dataclasses.replace(sheet, name=name)
+            targets.append(_Target(more, remaining[: MAX_ROWS - 1], None, appended=True))
+            remaining = remaining[MAX_ROWS - 1 :]
+        return targets
+
+    def _check_appendable(self, entry: SheetEntry, sheet: ResultSheet) -> None:
+        if entry.kind != "worksheet" or entry.part is None:
+            raise WorkbookError(
+                f'{self.where}: the sheet "{entry.name}" is not an ordinary worksheet, but'
+                f" hmis-licensing adds its {sheet.name} rows there.",
+                fix=f'Rename that sheet (e.g. "{entry.name} old") and run again.',
+            )
+        self._check_own_part(entry)
+
+    def _check_own_part(self, entry: SheetEntry) -> None:
+        """A result sheet must be stored in a worksheet part of its own: were its part
+        another sheet's (or any other part), writing results would overwrite that."""
+        assert entry.part is not None
+        key = entry.part.lower()
+        shared = [
+            s for s in self.package.sheets if s is not entry and (s.part or "").lower() == key
+        ]
+        other = f'the sheet "{shared[0].name}"' if shared else None
+        if other is None and self.package.content_type(entry.part) != WORKSHEET_CONTENT_TYPE:
+            other = f"a part that is not a worksheet ({self.package.content_type(entry.part)})"
+        if other is None and self._referenced_elsewhere(entry.part, ""):
+            other = "a part that other parts of the workbook point to"
+        if other is not None:
+            raise WorkbookError(
+                f'{self.where}: the result sheet "{entry.name}" is stored in'
+                f" {entry.part}, which is also {other}; writing the results would overwrite"
+                " it, so the workbook was not changed.",
+                fix="Open the workbook in Excel and save it (Excel gives every sheet its own"
+                " part), or delete that result sheet; then run again.",
+            )
 
     def _new_rel_id(self) -> str:
         number = 1
@@ -456,9 +540,15 @@ class WorkbookWriter:
         return len(root) == 0
 
     def _referenced_elsewhere(self, part: str, except_rels: str) -> bool:
+        """Whether a relationship other than the workbook's (and `except_rels`) points at
+        `part`."""
+        workbook_rels = self.package.rels_part(self.package.workbook_part).lower()
         for info in self.package.infos:
             name = info.filename
-            if not name.lower().endswith(".rels") or name.lower() == except_rels.lower():
+            if not name.lower().endswith(".rels") or name.lower() in (
+                except_rels.lower(),
+                workbook_rels,
+            ):
                 continue
             source = posixpath.join(
                 posixpath.dirname(posixpath.dirname(name)), posixpath.basename(name)[:-5]
@@ -500,7 +590,7 @@ class WorkbookWriter:
 
     # ------------------------------------------------------------------- Run Log
 
-    def _run_log_xml(self, target: _Target, styles: dict[CellStyle, int]) -> bytes:
+    def _appended_xml(self, target: _Target, styles: dict[CellStyle, int]) -> bytes:
         old = self.package.read(target.part) if target.entry is not None else None
         strings: list[str] | None = None
 
@@ -510,10 +600,10 @@ class WorkbookWriter:
                 strings = read_shared_strings(self.package)
             return strings[index] if 0 <= index < len(strings) else ""
 
-        return extend_run_log(
+        return append_rows(
             old,
             target.sheet.columns,
-            target.appended_rows,
+            target.rows,
             styles,
             shared_string,
             date1904=self.package.date1904,
@@ -528,7 +618,9 @@ class WorkbookWriter:
         rel = self.package.relationship(CALC_CHAIN)
         if rel is None or rel.part is None or not self.package.has(rel.part):
             return
-        replaced_ids = {t.entry.sheet_id for t in self.targets if t.entry is not None}
+        replaced_ids = {
+            t.entry.sheet_id for t in self.targets if t.entry is not None and not t.appended
+        }
         where = f"{self.where}: {rel.part}"
         root = parse_xml(self.package.read(rel.part), where)
         kept: list[str] = []
@@ -600,11 +692,10 @@ class WorkbookWriter:
         self.replaced[part.lower()] = result
 
     def _defined_names(self, text: str, prefix: str) -> list[tuple[int, int, int, str]]:
-        replaced = [t for t in self.targets if t.rows is not None and t.held_back is None]
+        replaced = [t for t in self.targets if not t.appended and t.held_back is None]
         written = {t.index for t in replaced}
         names = []
         for target in replaced:
-            assert target.rows is not None
             quoted = "'" + target.sheet.name.replace("'", "''") + "'"
             last = column_letter(len(target.sheet.columns) - 1)
             head = header_row(target.sheet)

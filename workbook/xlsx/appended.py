@@ -1,0 +1,383 @@
+"""The sheets that grow (Run Log, Findings History): new rows appended, nothing else touched.
+
+Such a sheet is the CoC's record of every run, and staff may have formatted it: protected
+it, merged a title, added conditional formats, drop-downs or links. So it is never
+rebuilt. Its XML is edited at three places only: row 1 gets the headers it lacks (an
+older Run Log without newer columns), the new rows go in before `</sheetData>`, and the
+`<dimension>` (and `<cols>` for a new column) follow; every other byte stays as it was.
+
+Excel's grid ends at row 1,048,576. A sheet that is full continues on a new sheet named
+like it with a number ("Run Log 2", "Run Log 3", ...), created with the same headers;
+`continuation_names` lists them in order, and the reader (workbook.xlsx.read) joins their
+rows back into one table, so whatever reads the log sees every row.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from xml.etree import ElementTree as ET
+
+from workbook.errors import WorkbookError
+from workbook.layout import LINE_HEIGHT, Column, header_key
+from workbook.tables import column_letter
+from workbook.xlsx.extent import MAX_ROWS, column_number
+from workbook.xlsx.package import MAIN_NS, REL_NS, attributes, refuse_doctype
+from workbook.xlsx.sheetxml import (
+    HEADER_HEIGHT,
+    HEADER_STYLE,
+    XML_DECLARATION,
+    CellStyle,
+    _cols,
+    _sheet_views,
+    cell_xml,
+    column_style,
+    header_cells,
+    style_attr,
+)
+
+_P = r"(?:[A-Za-z_][\w.-]*:)?"
+_ROOT = re.compile(r"<([A-Za-z_][\w.-]*:)?worksheet\b([^>]*)>")
+_ROW = re.compile(rf"<{_P}row\b([^>]*?)(/>|>(.*?)</{_P}row>)", re.S)
+_CELL = re.compile(rf"<{_P}c\b([^>]*?)(?:/>|>(.*?)</{_P}c>)", re.S)
+_CELL_REF = re.compile(r'\br\s*=\s*"([A-Z]{1,3})[0-9]+"')
+_SPANS = re.compile(r"""\s+spans\s*=\s*("[^"]*"|'[^']*')""")
+_RANGE = re.compile(r"([A-Z]{1,3})(\d+)(?::([A-Z]{1,3})(\d+))?$")
+_MERGE = re.compile(rf"<{_P}mergeCell\b[^>]*?\bref\s*=\s*\"([^\"]+)\"")
+_HYPERLINK = re.compile(rf"<{_P}hyperlink\b[^>]*?\bref\s*=\s*\"([^\"]+)\"")
+_PAGE_MARGINS = (
+    '<pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" footer="0.3"/>'
+)
+
+
+def continuation_name(name: str, number: int) -> str:
+    """The sheet an appended sheet continues on once it is full: "Run Log 2"."""
+    return name if number == 1 else f"{name} {number}"
+
+
+def continuation_number(name: str, title: str) -> int | None:
+    """1 for the sheet itself, N (2-999) for its Nth continuation, None for any other
+    sheet (a sheet staff renamed with a year, "Run Log 2026", is theirs)."""
+    wanted, found = header_key(name), header_key(title)
+    if found == wanted:
+        return 1
+    match = re.fullmatch(re.escape(wanted) + r" (\d{1,3})", found)  # not "Run Log 2026"
+    if match is None or int(match.group(1)) < 2:
+        return None
+    return int(match.group(1))
+
+
+@dataclass(frozen=True, slots=True)
+class LogSheet:
+    """What an appended sheet holds already: where new rows go, which columns are where."""
+
+    floor: int  # the last row in use (new rows start below it)
+
+    @property
+    def room(self) -> int:
+        return MAX_ROWS - self.floor
+
+
+def refuse(where: str, why: str) -> WorkbookError:
+    return WorkbookError(
+        f"{where}: cannot add rows to this sheet ({why}); the workbook was not changed.",
+        fix="Rename the sheet (e.g. add the year to its name); the next run starts a new one"
+        " and keeps the renamed sheet as it is.",
+    )
+
+
+def log_floor(old_xml: bytes, where: str) -> LogSheet:
+    """The last row in use on an appended sheet: its last row, or the bottom of a merged
+    range or a link below it (a new row there would be merged, or become a link)."""
+    text = _text(old_xml, where)
+    floor = 0
+    for match in _ROW.finditer(text):
+        number = _row_number(match.group(1), floor)
+        floor = max(floor, number)
+    for pattern in (_MERGE, _HYPERLINK):
+        for match in pattern.finditer(text):
+            for ref in match.group(1).split():
+                found = _RANGE.match(ref.replace("$", ""))
+                if found:
+                    floor = max(floor, int(found.group(4) or found.group(2)))
+    return LogSheet(min(floor, MAX_ROWS))
+
+
+def append_rows(
+    old_xml: bytes | None,
+    columns: Sequence[Column],
+    rows: Sequence[Sequence[object]],
+    styles: Mapping[CellStyle, int],
+    shared_string: Callable[[int], str],
+    *,
+    date1904: bool,
+    where: str,
+    tab_selected: bool = False,
+) -> bytes:
+    """The sheet with `rows` added below its last row (which must leave room for them).
+
+    Without `old_xml`, a new sheet with the headers and the rows.
+    """
+    if old_xml is None:
+        return _new_sheet(columns, rows, styles, date1904, tab_selected)
+    text = _text(old_xml, where)
+    root = _ROOT.search(text)
+    if root is None:
+        raise refuse(where, "it has no <worksheet> element")
+    prefix = root.group(1) or ""
+    _check_namespace(root.group(2), prefix, where)
+    data_open = re.search(rf"<{re.escape(prefix)}sheetData\b[^>]*?(/?)>", text)
+    if data_open is None:
+        raise refuse(where, "it has no sheetData")
+    if data_open.group(1):  # <sheetData/>: open it
+        opening = data_open.group(0)[:-2].rstrip() + ">"
+        text = (
+            text[: data_open.start()] + opening + f"</{prefix}sheetData>" + text[data_open.end() :]
+        )
+        data_open = re.search(rf"<{re.escape(prefix)}sheetData\b[^>]*>", text)
+        assert data_open is not None
+    close = text.find(f"</{prefix}sheetData>", data_open.end())
+    if close < 0:
+        raise refuse(where, "its sheetData is not closed")
+    inner_start = data_open.end()
+    first = _ROW.search(text, inner_start, close)
+    first_number = _row_number(first.group(1), 0) if first else 0
+    header_row = first if first is not None and first_number == 1 else None
+    header_xml = header_row.group(0) if header_row else ""
+    labels = _header_labels(header_xml, root.group(2), shared_string, where)
+    positions, added = _positions(columns, labels)
+    floor = log_floor(old_xml, where).floor
+    if floor + len(rows) > MAX_ROWS:
+        raise ValueError("more rows than the sheet has room for")
+    edits: list[tuple[int, int, str]] = []
+    header_style = styles[HEADER_STYLE]
+    if added:
+        _refuse_merged_header(text, [i for i, _ in added], where)
+        new_header = _prefixed(header_cells(added, header_style), prefix)
+        if header_row is None:
+            row_one = _prefixed(_row(1, "", HEADER_HEIGHT), prefix).replace(
+                "></", f">{new_header}</"
+            )
+            edits.append((inner_start, inner_start, row_one))
+        else:
+            edits += _extend_row(text, header_row, new_header, prefix)
+    new_rows = "".join(
+        _log_row(floor + 1 + n, columns, values, positions, styles, date1904)
+        for n, values in enumerate(rows)
+    )
+    edits.append((close, close, _prefixed(new_rows, prefix)))
+    widest = max([len(columns) - 1, *positions.values(), *_used_columns(text)])
+    last = max(floor + len(rows), 1)
+    edits += _dimension(text, prefix, f"A1:{column_letter(widest)}{last}")
+    edits += _widths(text, prefix, data_open.start(), [(i + 1, c.width) for i, c in added])
+    for start, end, replacement in sorted(edits, key=lambda e: (e[0], e[1]), reverse=True):
+        text = text[:start] + replacement + text[end:]
+    return text.encode("utf-8")
+
+
+def _prefixed(markup: str, prefix: str) -> str:
+    """Markup this module wrote (rows, cells, values, inline text: none holds a raw `<` in
+    its text), in the namespace prefix the sheet uses."""
+    if not prefix:
+        return markup
+    return re.sub(r"<(/?)(row|c|v|is|t)\b", rf"<\1{prefix}\2", markup)
+
+
+def _text(old_xml: bytes, where: str) -> str:
+    refuse_doctype(old_xml, where)
+    try:
+        return old_xml.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise refuse(where, "its XML is not UTF-8") from None
+
+
+def _check_namespace(root_attrs: str, prefix: str, where: str) -> None:
+    declared = attributes(root_attrs)
+    own = declared.get(f"xmlns:{prefix[:-1]}" if prefix else "xmlns")
+    if own != MAIN_NS:
+        raise refuse(where, "it is not in the SpreadsheetML namespace")
+
+
+def _row_number(attrs: str, previous: int) -> int:
+    match = re.search(r'\br\s*=\s*"(\d+)"', attrs)
+    return int(match.group(1)) if match else previous + 1
+
+
+def _header_labels(
+    row_xml: str, root_attrs: str, shared_string: Callable[[int], str], where: str
+) -> dict[str, int]:
+    """header key -> 0-based column of each label in row 1, read with a real XML parser."""
+    if not row_xml:
+        return {}
+    declarations = "".join(
+        f' {name}="{value}"'
+        for name, value in attributes(root_attrs).items()
+        if name.startswith("xmlns:") and name not in ("xmlns:r",)
+    )
+    wrapper = f'<w xmlns="{MAIN_NS}" xmlns:r="{REL_NS}"{declarations}>{row_xml}</w>'
+    try:
+        row = ET.fromstring(wrapper)[0]
+    except (ET.ParseError, IndexError) as exc:
+        raise refuse(where, f"its first row cannot be read: {exc}") from None
+    labels: dict[str, int] = {}
+    column = -1
+    for cell in row:
+        if cell.tag != f"{{{MAIN_NS}}}c":
+            continue
+        match = re.match(r"([A-Z]{1,3})\d+$", cell.get("r") or "")
+        column = column_number(match.group(1)) - 1 if match else column + 1
+        key = header_key(_cell_text(cell, shared_string))
+        if key and key not in labels:
+            labels[key] = column
+    return labels
+
+
+def _cell_text(cell: ET.Element, shared_string: Callable[[int], str]) -> str:
+    kind = cell.get("t", "n")
+    value = cell.find(f"{{{MAIN_NS}}}v")
+    if kind == "s" and value is not None and (value.text or "").strip().isdigit():
+        return shared_string(int((value.text or "").strip()))
+    if kind == "inlineStr":
+        return "".join(t.text or "" for t in cell.iter(f"{{{MAIN_NS}}}t"))
+    return value.text or "" if value is not None else ""
+
+
+def _positions(
+    columns: Sequence[Column], labels: Mapping[str, int]
+) -> tuple[dict[str, int], list[tuple[int, Column]]]:
+    """Where each declared column's values go, and the headers row 1 lacks (at the first
+    free columns)."""
+    positions: dict[str, int] = {}
+    added: list[tuple[int, Column]] = []
+    next_free = max(labels.values(), default=-1) + 1
+    for column in columns:
+        found = labels.get(header_key(column.header))
+        if found is not None:
+            positions[column.header] = found
+        else:
+            positions[column.header] = next_free
+            added.append((next_free, column))
+            next_free += 1
+    return positions, added
+
+
+def _refuse_merged_header(text: str, new_columns: list[int], where: str) -> None:
+    for match in _MERGE.finditer(text):
+        found = _RANGE.match(match.group(1).replace("$", ""))
+        if found is None or found.group(2) != "1":
+            continue
+        left = column_number(found.group(1)) - 1
+        right = column_number(found.group(3) or found.group(1)) - 1
+        if any(left <= c <= right for c in new_columns):
+            raise refuse(where, f"row 1 has merged cells ({match.group(1)}) where new headers go")
+
+
+def _extend_row(
+    text: str, row: re.Match[str], cells: str, prefix: str
+) -> list[tuple[int, int, str]]:
+    start_tag_end = text.find(">", row.start()) + 1
+    start_tag = text[row.start() : start_tag_end]
+    new_tag = _SPANS.sub("", start_tag)
+    if row.group(2) == "/>":
+        opening = new_tag[:-2].rstrip() + ">"
+        return [(row.start(), row.end(), f"{opening}{cells}</{prefix}row>")]
+    closing = row.end() - len(f"</{prefix}row>")
+    edits = [(closing, closing, cells)]
+    if new_tag != start_tag:
+        edits.append((row.start(), start_tag_end, new_tag))
+    return edits
+
+
+def _used_columns(text: str) -> list[int]:
+    letters = set(_CELL_REF.findall(text))
+    return [column_number(letter) - 1 for letter in letters]
+
+
+def _dimension(text: str, prefix: str, ref: str) -> list[tuple[int, int, str]]:
+    match = re.search(rf"<{re.escape(prefix)}dimension\b[^>]*?/?>", text)
+    if match is None:
+        return []
+    return [(match.start(), match.end(), f'<{prefix}dimension ref="{ref}"/>')]
+
+
+def _widths(
+    text: str, prefix: str, sheet_data: int, wanted: list[tuple[int, float]]
+) -> list[tuple[int, int, str]]:
+    """Widths for new columns: added to the old <cols> (beyond what it covers), or a new
+    <cols> just before <sheetData> (where the schema puts it)."""
+    if not wanted:
+        return []
+    match = re.search(
+        rf"<{re.escape(prefix)}cols\b[^>]*>.*?</{re.escape(prefix)}cols>", text, flags=re.S
+    )
+    if match is None:
+        entries = "".join(
+            f'<{prefix}col min="{n}" max="{n}" width="{w:g}" customWidth="1"/>' for n, w in wanted
+        )
+        return [(sheet_data, sheet_data, f"<{prefix}cols>{entries}</{prefix}cols>")]
+    highest = max((int(m) for m in re.findall(r'\bmax\s*=\s*"(\d+)"', match.group(0))), default=0)
+    entries = "".join(
+        f'<{prefix}col min="{n}" max="{n}" width="{w:g}" customWidth="1"/>'
+        for n, w in wanted
+        if n > highest
+    )
+    closing = match.end() - len(f"</{prefix}cols>")
+    return [(closing, closing, entries)] if entries else []
+
+
+def _row(number: int, cells: str, height: float | None) -> str:
+    if height is None:
+        return f'<row r="{number}">{cells}</row>'
+    return f'<row r="{number}" ht="{height:g}" customHeight="1">{cells}</row>'
+
+
+def _log_row(
+    number: int,
+    columns: Sequence[Column],
+    values: Sequence[object],
+    positions: Mapping[str, int],
+    styles: Mapping[CellStyle, int],
+    date1904: bool,
+) -> str:
+    placed = sorted((positions[c.header], c, v) for c, v in zip(columns, values, strict=True))
+    cells = "".join(
+        cell_xml(
+            f"{column_letter(i)}{number}", value, style_attr(styles[column_style(c)]), date1904
+        )
+        for i, c, value in placed
+    )
+    return _row(number, cells, None)
+
+
+def _new_sheet(
+    columns: Sequence[Column],
+    rows: Sequence[Sequence[object]],
+    styles: Mapping[CellStyle, int],
+    date1904: bool,
+    tab_selected: bool,
+) -> bytes:
+    if len(rows) + 1 > MAX_ROWS:
+        raise ValueError("more rows than a sheet holds")
+    positions = {c.header: i for i, c in enumerate(columns)}
+    last = len(rows) + 1
+    body = "".join(
+        [
+            XML_DECLARATION,
+            f'<worksheet xmlns="{MAIN_NS}" xmlns:r="{REL_NS}">',
+            f'<dimension ref="A1:{column_letter(len(columns) - 1)}{last}"/>',
+            _sheet_views(tab_selected, freeze=True),
+            f'<sheetFormatPr defaultRowHeight="{LINE_HEIGHT:g}"/>',
+            _cols([(i + 1, c.width) for i, c in enumerate(columns)]),
+            "<sheetData>",
+            _row(1, header_cells(list(enumerate(columns)), styles[HEADER_STYLE]), HEADER_HEIGHT),
+            *(
+                _log_row(n + 2, columns, values, positions, styles, date1904)
+                for n, values in enumerate(rows)
+            ),
+            "</sheetData>",
+            _PAGE_MARGINS,
+            "</worksheet>",
+        ]
+    )
+    return body.encode("utf-8")
