@@ -12,7 +12,6 @@ from __future__ import annotations
 import io
 import os
 import re
-import resource
 import struct
 import subprocess
 import sys
@@ -156,6 +155,17 @@ class Finished:
     peak_mb: float
 
 
+# The limit is set by a tiny launcher that then becomes hmis-licensing, not by a
+# preexec_fn: a forked copy of this test process would count its own memory (a test's
+# 256 MB buffer, say) in the child's peak, and a spawned launcher starts from nothing.
+_LIMITED_LAUNCH = (
+    "import os, resource, sys; "
+    "ceiling = int(sys.argv[1]); "
+    "resource.setrlimit(resource.RLIMIT_AS, (ceiling, ceiling)); "
+    "os.execv(sys.executable, [sys.executable, '-m', 'workbook.cli', *sys.argv[2:]])"
+)
+
+
 def run_limited(
     argv: list[str],
     *,
@@ -167,17 +177,13 @@ def run_limited(
     MEMORY_CEILING nor run longer than `timeout` (then the test fails, nothing hangs);
     its own peak memory comes from wait4."""
 
-    def limit() -> None:
-        resource.setrlimit(resource.RLIMIT_AS, (MEMORY_CEILING, MEMORY_CEILING))
-
     environment = {**os.environ, "PYTHONPATH": str(REPO), **(env or {})}
     environment.pop("HMIS_LICENSING_DEBUG", None)
     started = time.monotonic()
     child = subprocess.Popen(
-        [sys.executable, "-m", "workbook.cli", *argv],
+        [sys.executable, "-c", _LIMITED_LAUNCH, str(MEMORY_CEILING), *argv],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
-        preexec_fn=limit,
         env=environment,
         cwd=REPO,
     )

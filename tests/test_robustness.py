@@ -286,7 +286,10 @@ def test_one_enormous_line_is_skipped_and_memory_stays_flat(tmp_path: Path) -> N
     with (folder / "Client.csv").open("wb") as handle:
         handle.write(b"PersonalID,FirstName,DateCreated,DateUpdated,UserID,DateDeleted\r\n")
         handle.write(b"1,Al,2026-07-01,2026-07-01,4101,\r\n")
-        handle.write(b"2," + b"x" * (256 * 2**20) + b",2026-08-01,2026-08-01,4101,\r\n")
+        handle.write(b"2,")
+        for _ in range(256):  # a 256 MB field, written a megabyte at a time
+            handle.write(b"x" * 2**20)
+        handle.write(b",2026-08-01,2026-08-01,4101,\r\n")
         handle.write(b'3,"' + b"y\n" * (4 * 2**20) + b'",2026-09-01,2026-09-01,4101,\r\n')
         handle.write(b"4,Cy,2026-10-01,2026-10-01,4101,\r\n")
     done = run_limited(["import-activity", str(book), str(folder), "--as-of", AS_OF], timeout=120)
