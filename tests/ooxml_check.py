@@ -15,6 +15,7 @@ from __future__ import annotations
 import posixpath
 import re
 import zipfile
+from collections.abc import Callable
 from io import BytesIO
 from pathlib import Path
 from xml.etree import ElementTree as ET
@@ -160,11 +161,15 @@ def resolve(source: str, target: str) -> str:
 
 def check_package(workbook: Path | bytes) -> list[str]:
     data = workbook.read_bytes() if isinstance(workbook, Path) else workbook
+    with zipfile.ZipFile(BytesIO(data)) as archive:
+        bad = archive.testzip()
+        if bad is not None:
+            return [f"zip member {bad} fails its CRC check"]
+        return _check_parts(archive)
+
+
+def _check_parts(archive: zipfile.ZipFile) -> list[str]:
     problems: list[str] = []
-    archive = zipfile.ZipFile(BytesIO(data))
-    bad = archive.testzip()
-    if bad is not None:
-        return [f"zip member {bad} fails its CRC check"]
     names = [i.filename for i in archive.infolist()]
     lower = {n.lower(): n for n in names}
     if len(lower) != len(names):
@@ -173,7 +178,36 @@ def check_package(workbook: Path | bytes) -> list[str]:
     def read(name: str) -> ET.Element:
         return ET.fromstring(archive.read(lower[name.lower()]))
 
-    types = read("[Content_Types].xml")
+    problems += _check_content_types(read("[Content_Types].xml"), names, lower)
+    relationships = _relationships(names, lower, read, problems)
+    root_rels = relationships.get("", {})
+    workbook_part = next(
+        (p for t, p in root_rels.values() if t.endswith("/officeDocument")), "xl/workbook.xml"
+    )
+    book = read(workbook_part)
+    problems += check_order(book, WORKBOOK, workbook_part)
+    book_rels = relationships.get(workbook_part.lower(), {})
+    sheet_names, sheet_parts = _check_sheets(book, book_rels, problems)
+    problems += _check_defined_names(book, len(sheet_names))
+
+    style_rel = next((p for t, p in book_rels.values() if t.endswith("/styles")), None)
+    xf_count = 1
+    if style_rel is not None:
+        styles = read(style_rel)
+        problems += check_order(styles, STYLESHEET, style_rel)
+        problems += _check_styles(styles, style_rel)
+        xfs = styles.find(f"{{{MAIN}}}cellXfs")
+        xf_count = len(xfs) if xfs is not None else 0
+    strings_rel = next((p for t, p in book_rels.values() if t.endswith("/sharedStrings")), None)
+    string_count = len(read(strings_rel)) if strings_rel else 0
+
+    for name, part in sheet_parts:
+        problems += check_worksheet(read(part), f"{name} ({part})", xf_count, string_count)
+    return problems
+
+
+def _check_content_types(types: ET.Element, names: list[str], lower: dict[str, str]) -> list[str]:
+    problems = []
     defaults = {
         e.get("Extension", "").lower(): e.get("ContentType")
         for e in types
@@ -193,7 +227,16 @@ def check_package(workbook: Path | bytes) -> list[str]:
         extension = name.rsplit("/", 1)[-1].rsplit(".", 1)[-1].lower()
         if name.lower() not in overrides and extension not in defaults:
             problems.append(f"{name} has no content type")
+    return problems
 
+
+def _relationships(
+    names: list[str],
+    lower: dict[str, str],
+    read: Callable[[str], ET.Element],
+    problems: list[str],
+) -> dict[str, dict[str, tuple[str, str]]]:
+    """Each source part's relationships (id -> type, target part), problems appended."""
     relationships: dict[str, dict[str, tuple[str, str]]] = {}
     for name in names:
         if not name.endswith(".rels"):
@@ -214,14 +257,13 @@ def check_package(workbook: Path | bytes) -> list[str]:
             else:
                 rels[rel_id] = (rel.get("Type", ""), "")
         relationships[source.lower()] = rels
+    return relationships
 
-    root_rels = relationships.get("", {})
-    workbook_part = next(
-        (p for t, p in root_rels.values() if t.endswith("/officeDocument")), "xl/workbook.xml"
-    )
-    book = read(workbook_part)
-    problems += check_order(book, WORKBOOK, workbook_part)
-    book_rels = relationships.get(workbook_part.lower(), {})
+
+def _check_sheets(
+    book: ET.Element, book_rels: dict[str, tuple[str, str]], problems: list[str]
+) -> tuple[list[str], list[tuple[str, str]]]:
+    """The sheet names and (name, worksheet part) pairs, problems appended."""
     sheets = book.find(f"{{{MAIN}}}sheets")
     sheet_names: list[str] = []
     sheet_parts: list[tuple[str, str]] = []
@@ -243,6 +285,11 @@ def check_package(workbook: Path | bytes) -> list[str]:
             continue
         if rel[0].endswith("/worksheet"):
             sheet_parts.append((name, rel[1]))
+    return sheet_names, sheet_parts
+
+
+def _check_defined_names(book: ET.Element, sheet_count: int) -> list[str]:
+    problems = []
     names_seen: set[tuple[str, str]] = set()
     defined = book.find(f"{{{MAIN}}}definedNames")
     for item in defined if defined is not None else ():
@@ -251,22 +298,8 @@ def check_package(workbook: Path | bytes) -> list[str]:
             problems.append(f"defined name {key} is defined twice")
         names_seen.add(key)
         scope = item.get("localSheetId")
-        if scope is not None and not (scope.isdigit() and int(scope) < len(sheet_names)):
+        if scope is not None and not (scope.isdigit() and int(scope) < sheet_count):
             problems.append(f"defined name {key} has localSheetId {scope} out of range")
-
-    style_rel = next((p for t, p in book_rels.values() if t.endswith("/styles")), None)
-    xf_count = 1
-    if style_rel is not None:
-        styles = read(style_rel)
-        problems += check_order(styles, STYLESHEET, style_rel)
-        problems += _check_styles(styles, style_rel)
-        xfs = styles.find(f"{{{MAIN}}}cellXfs")
-        xf_count = len(xfs) if xfs is not None else 0
-    strings_rel = next((p for t, p in book_rels.values() if t.endswith("/sharedStrings")), None)
-    string_count = len(read(strings_rel)) if strings_rel else 0
-
-    for name, part in sheet_parts:
-        problems += check_worksheet(read(part), f"{name} ({part})", xf_count, string_count)
     return problems
 
 
@@ -301,6 +334,32 @@ def _check_styles(styles: ET.Element, where: str) -> list[str]:
 
 def check_worksheet(sheet: ET.Element, where: str, xf_count: int, string_count: int) -> list[str]:
     problems = check_order(sheet, WORKSHEET, where)
+    problems += _check_views_and_columns(sheet, where)
+    data = sheet.find(f"{{{MAIN}}}sheetData")
+    if data is None:
+        return [*problems, f"{where}: no sheetData"]
+    previous_row = 0
+    max_row = max_column = 0
+    for row in data:
+        if local(row.tag) != "row":
+            problems.append(f"{where}: <{local(row.tag)}> in sheetData")
+            continue
+        number = int(row.get("r", previous_row + 1))
+        if number <= previous_row:
+            problems.append(f"{where}: row {number} is out of order")
+        previous_row = number
+        problems += check_order(row, ROW, f"{where} row {number}")
+        if row.get("customHeight") in ("1", "true") and row.get("ht") is None:
+            problems.append(f"{where}: row {number} has customHeight but no ht")
+        last_column = _check_row_cells(row, number, where, xf_count, string_count, problems)
+        if last_column:
+            max_row, max_column = max(max_row, number), max(max_column, last_column)
+    problems += _check_extent(sheet, where, max_row, max_column)
+    return problems
+
+
+def _check_views_and_columns(sheet: ET.Element, where: str) -> list[str]:
+    problems = []
     properties = sheet.find(f"{{{MAIN}}}sheetPr")
     if properties is not None:
         problems += check_order(properties, SHEET_PR, f"{where} sheetPr")
@@ -319,66 +378,73 @@ def check_worksheet(sheet: ET.Element, where: str, xf_count: int, string_count: 
         if not 1 <= low <= high <= 16384 or low <= columns_seen:
             problems.append(f"{where}: <col min={low} max={high}> overlaps or is out of order")
         columns_seen = high
-    data = sheet.find(f"{{{MAIN}}}sheetData")
-    if data is None:
-        return [*problems, f"{where}: no sheetData"]
-    previous_row = 0
-    max_row = max_column = 0
-    for row in data:
-        if local(row.tag) != "row":
-            problems.append(f"{where}: <{local(row.tag)}> in sheetData")
-            continue
-        number = int(row.get("r", previous_row + 1))
-        if number <= previous_row:
-            problems.append(f"{where}: row {number} is out of order")
-        previous_row = number
-        problems += check_order(row, ROW, f"{where} row {number}")
-        if row.get("customHeight") in ("1", "true") and row.get("ht") is None:
-            problems.append(f"{where}: row {number} has customHeight but no ht")
-        previous_column = 0
-        for cell in row.iter(f"{{{MAIN}}}c"):
-            ref = cell.get("r")
-            match = _REF.match(ref or "")
-            if match is None:
-                column = previous_column + 1
-            else:
-                column = column_number(match.group(1))
-                if int(match.group(2)) != number:
-                    problems.append(f"{where}: cell {ref} is in row {number}")
-            if column <= previous_column:
-                problems.append(f"{where}: cell {ref} is out of column order")
-            previous_column = column
-            max_row, max_column = max(max_row, number), max(max_column, column)
-            problems += check_order(cell, CELL, f"{where} {ref}")
-            kind = cell.get("t", "n")
-            if kind not in CELL_TYPES:
-                problems.append(f"{where} {ref}: t={kind!r} is not a cell type")
-            style = int(cell.get("s", "0"))
-            if style >= max(xf_count, 1):
-                problems.append(f"{where} {ref}: style {style} is not in cellXfs ({xf_count})")
-            value = cell.find(f"{{{MAIN}}}v")
-            inline = cell.find(f"{{{MAIN}}}is")
-            if kind == "inlineStr":
-                if value is not None:
-                    problems.append(f"{where} {ref}: an inline string has a <v>")
-                elif inline is not None:
-                    text = "".join(t.text or "" for t in inline.iter(f"{{{MAIN}}}t"))
-                    if len(text.encode("utf-16-le")) // 2 > 32767:
-                        problems.append(f"{where} {ref}: more than 32,767 characters")
-            elif inline is not None:
-                problems.append(f"{where} {ref}: <is> in a cell of type {kind}")
-            if kind == "s":
-                if value is None or not (value.text or "").isdigit():
-                    problems.append(f"{where} {ref}: a shared string cell without an index")
-                elif int(value.text or "0") >= string_count:
-                    problems.append(f"{where} {ref}: shared string {value.text} does not exist")
-            if kind == "n" and value is not None and value.text:
-                try:
-                    float(value.text)
-                except ValueError:
-                    problems.append(f"{where} {ref}: {value.text!r} is not a number")
-            if kind == "b" and value is not None and value.text not in ("0", "1"):
-                problems.append(f"{where} {ref}: a boolean must be 0 or 1")
+    return problems
+
+
+def _check_row_cells(
+    row: ET.Element,
+    number: int,
+    where: str,
+    xf_count: int,
+    string_count: int,
+    problems: list[str],
+) -> int:
+    """The row's last column (0 when it has no cells), problems appended."""
+    previous_column = 0
+    for cell in row.iter(f"{{{MAIN}}}c"):
+        ref = cell.get("r")
+        match = _REF.match(ref or "")
+        if match is None:
+            column = previous_column + 1
+        else:
+            column = column_number(match.group(1))
+            if int(match.group(2)) != number:
+                problems.append(f"{where}: cell {ref} is in row {number}")
+        if column <= previous_column:
+            problems.append(f"{where}: cell {ref} is out of column order")
+        previous_column = column
+        problems += check_order(cell, CELL, f"{where} {ref}")
+        style = int(cell.get("s", "0"))
+        if style >= max(xf_count, 1):
+            problems.append(f"{where} {ref}: style {style} is not in cellXfs ({xf_count})")
+        problems += _check_cell_value(cell, f"{where} {ref}", string_count)
+    return previous_column
+
+
+def _check_cell_value(cell: ET.Element, where: str, string_count: int) -> list[str]:
+    problems = []
+    kind = cell.get("t", "n")
+    if kind not in CELL_TYPES:
+        problems.append(f"{where}: t={kind!r} is not a cell type")
+    value = cell.find(f"{{{MAIN}}}v")
+    inline = cell.find(f"{{{MAIN}}}is")
+    if kind == "inlineStr":
+        if value is not None:
+            problems.append(f"{where}: an inline string has a <v>")
+        elif inline is not None:
+            text = "".join(t.text or "" for t in inline.iter(f"{{{MAIN}}}t"))
+            if len(text.encode("utf-16-le")) // 2 > 32767:
+                problems.append(f"{where}: more than 32,767 characters")
+    elif inline is not None:
+        problems.append(f"{where}: <is> in a cell of type {kind}")
+    if kind == "s":
+        if value is None or not (value.text or "").isdigit():
+            problems.append(f"{where}: a shared string cell without an index")
+        elif int(value.text or "0") >= string_count:
+            problems.append(f"{where}: shared string {value.text} does not exist")
+    if kind == "n" and value is not None and value.text:
+        try:
+            float(value.text)
+        except ValueError:
+            problems.append(f"{where}: {value.text!r} is not a number")
+    if kind == "b" and value is not None and value.text not in ("0", "1"):
+        problems.append(f"{where}: a boolean must be 0 or 1")
+    return problems
+
+
+def _check_extent(sheet: ET.Element, where: str, max_row: int, max_column: int) -> list[str]:
+    """The dimension covers every cell; autoFilter and pageSetup are well formed."""
+    problems = []
     dimension = sheet.find(f"{{{MAIN}}}dimension")
     if dimension is not None and max_row:
         match = _RANGE.match(dimension.get("ref", ""))

@@ -62,7 +62,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path, PurePosixPath
-from typing import IO, TextIO
+from typing import IO, Any, TextIO
 
 from workbook.errors import UsageError
 from workbook.xlsx.rawzip import ZIP_ERRORS
@@ -492,7 +492,7 @@ class _Member(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer) -> int:  # type: ignore[no-untyped-def]
+    def readinto(self, buffer: Any) -> int:
         try:
             data = self.inner.read(len(buffer))
         except (zipfile.BadZipFile, NotImplementedError, zlib.error, EOFError, OSError) as exc:
@@ -580,7 +580,7 @@ def _check_one_export(export: Path, found: list[ExportFile], nested_zips: list[s
 def open_text(raw: IO[bytes]) -> TextIO:
     """The file as text, split-safe for any bytes (see the module docstring); closing it
     closes `raw`."""
-    buffered = raw if isinstance(raw, io.BufferedIOBase) else io.BufferedReader(raw)  # type: ignore[arg-type,type-var]
+    buffered = raw if isinstance(raw, io.BufferedIOBase) else io.BufferedReader(raw)  # type: ignore[type-var]
     head = buffered.peek(4)[:4] if hasattr(buffered, "peek") else b""
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return io.TextIOWrapper(buffered, encoding="utf-16", newline="")
@@ -620,7 +620,7 @@ class _Counting(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer) -> int:  # type: ignore[no-untyped-def]
+    def readinto(self, buffer: Any) -> int:
         data = self.inner.read(len(buffer))
         count = len(data)
         buffer[:count] = data

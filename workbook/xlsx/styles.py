@@ -104,15 +104,9 @@ class _Container:
         return len(self.canon)
 
 
-def add_cell_styles(
-    xml: bytes | None, wanted: Iterable[CellStyle], where: str
-) -> tuple[bytes | None, dict[CellStyle, int]]:
-    """styles.xml with the wanted cell formats present, and each one's cellXfs index.
-
-    Returns None for the bytes when nothing had to be added (the part stays as it was).
-    """
-    created = xml is None
-    source = MINIMAL_STYLESHEET if xml is None else xml
+def _style_sheet(source: bytes, where: str) -> tuple[str, ET.Element]:
+    """The part's text and parsed root, refused with a fix unless it is a transitional
+    SpreadsheetML style sheet in UTF-8."""
     try:
         text = source.decode("utf-8")
     except UnicodeDecodeError:
@@ -130,6 +124,19 @@ def add_cell_styles(
             f"{where}: is not a SpreadsheetML style sheet.",
             fix="Open the workbook in Excel and save it again.",
         )
+    return text, root
+
+
+def add_cell_styles(
+    xml: bytes | None, wanted: Iterable[CellStyle], where: str
+) -> tuple[bytes | None, dict[CellStyle, int]]:
+    """styles.xml with the wanted cell formats present, and each one's cellXfs index.
+
+    Returns None for the bytes when nothing had to be added (the part stays as it was).
+    """
+    created = xml is None
+    source = MINIMAL_STYLESHEET if xml is None else xml
+    text, root = _style_sheet(source, where)
     children: dict[str, ET.Element] = {}
     for child in root:
         if namespace(child.tag) == MAIN_NS:
