@@ -40,6 +40,7 @@ from engine.model import (
     RegionAllotment,
     name_key,
 )
+from engine.words import plural
 
 _DUTIES_CLAUSE = (
     '"Organizations that are not providing the necessary CE access and data entry for HMIS,'
@@ -50,10 +51,6 @@ KEPT = "Kept: last license"
 BEING_REVOKED = "Eligible for revocation"
 AVAILABLE = "Licenses available"
 REQUEST = "Pending request"
-
-
-def _plural(n: int, word: str, plural: str | None = None) -> str:
-    return f"{n} {word if n == 1 else plural or word + 's'}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -250,12 +247,12 @@ def _criteria(policy: Policy, c: _Candidate) -> list[str]:
         used = "under-utilized: not known (Client Entries (Window) is blank)"
     elif c.under_utilized:
         used = (
-            f"under-utilized: yes, {_plural(entries, 'client entry', 'client entries')} in the"
+            f"under-utilized: yes, {plural(entries, 'client entry', 'client entries')} in the"
             f" window (at most {limit}, reassignment.under_utilized_at_most)"
         )
     else:
         used = (
-            f"under-utilized: no, {_plural(entries, 'client entry', 'client entries')} in the"
+            f"under-utilized: no, {plural(entries, 'client entry', 'client entries')} in the"
             f" window (more than {limit})"
         )
     if not c.county:
@@ -263,7 +260,7 @@ def _criteria(policy: Policy, c: _Candidate) -> list[str]:
     elif c.others_in_county:
         unique = (
             f"geographically unique: no, {c.county} has"
-            f" {_plural(len(c.others_in_county), 'other license')} that"
+            f" {plural(len(c.others_in_county), 'other license')} that"
             f" stay{'s' if len(c.others_in_county) == 1 else ''}"
             f" ({_listed(c.others_in_county)}; funded licenses still serve as access"
             " points, §3.3)"
@@ -273,7 +270,7 @@ def _criteria(policy: Policy, c: _Candidate) -> list[str]:
     if c.others_in_org:
         only = (
             f"the organization's only license: no, {lic.organization} keeps"
-            f" {_plural(len(c.others_in_org), 'other license')} ({_listed(c.others_in_org)})"
+            f" {plural(len(c.others_in_org), 'other license')} ({_listed(c.others_in_org)})"
         )
     else:
         only = (
@@ -358,7 +355,7 @@ def _available(allotments: Sequence[RegionAllotment]) -> list[ReassignmentItem]:
                 county=None,
                 client_entries_window=None,
                 reasons=f"{allotment.region}: allotment {allotment.allotment}{added},"
-                f" {allotment.in_use} in use, so {_plural(allotment.available, 'license')}"
+                f" {allotment.in_use} in use, so {plural(allotment.available, 'license')}"
                 " available to reassign. §4",
             )
         )
@@ -379,7 +376,7 @@ def _requests(
         }:
             continue
         wanted = (
-            f" for {_plural(queued.licenses_requested, 'license')}"
+            f" for {plural(queued.licenses_requested, 'license')}"
             if queued.licenses_requested
             else ""
         )
@@ -387,7 +384,7 @@ def _requests(
         if region is None or region.available is None:
             origin = "; the originating region is not known" if not queued.region else ""
         elif region.available > 0:
-            origin = f"; {region.region} has {_plural(region.available, 'license')} available"
+            origin = f"; {region.region} has {plural(region.available, 'license')} available"
         elif region.available == 0:
             origin = f"; {region.region} has none available"
         else:

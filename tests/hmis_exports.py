@@ -155,6 +155,7 @@ def export_files(
     users: Sequence[str] = (),
     header: Callable[[str], str] = str,
     export_start: str = "2019-01-01",
+    export_end: str = "2026-11-20",
     csv_version: str = "2024 v1.4",
 ) -> dict[str, list[list[str]]]:
     """File name -> rows (header first) of an export holding `files` plus the usual
@@ -178,7 +179,7 @@ def export_files(
             "Test HMIS",
             stamp,
             export_start,
-            "2026-11-20",
+            export_end,
             "Test",
             csv_version,
             "1",

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 import shutil
 import tempfile
 import zipfile
@@ -477,7 +478,13 @@ def test_no_client_field_of_the_samples_reaches_the_result(tmp_path: Path, capsy
         assert main(import_args(book, sample)) == 0
         printed = capsys.readouterr()
         written = b"".join(members(book).values())
-        assert not [v for v in private if v.encode() in written]
+        # A number-only value (an SSN) counts only as a number of its own, not as digits
+        # inside another number (a Run At serial such as 46357.945138888888).
+        assert not [
+            v
+            for v in private
+            if re.search(rb"(?<![0-9])" + re.escape(v.encode()) + rb"(?![0-9])", written)
+        ]
         assert not [v for v in private if v in printed.out + printed.err]
 
 
@@ -575,15 +582,15 @@ def test_import_updates_the_two_columns(tmp_path: Path, capsys) -> None:
     assert book_["Licenses"]["J4"].number_format == "yyyy-mm-dd"  # a date, shown as one
     out = capsys.readouterr().out
     assert "Matched:  3 of 4 licenses with an HMIS User ID" in out
-    assert "No activity in the export: 1 licenses: L-4 (5000)" in out
-    assert "No license: 1 UserIDs entered client data in the window" in out
-    assert "7777 (1 rows)" in out
+    assert "No activity in the export: 1 license: L-4 (5000)" in out
+    assert "No license: 1 UserID entered client data in the window but has no license row" in out
+    assert "7777 (1 row)" in out
     assert "Read:     2 client-data files, 7 rows" in out
     log = list(book_["Run Log"].iter_rows(values_only=True))
     assert log[0][:2] == ("Run At", "As Of")
     entry = dict(zip(log[0], log[-1], strict=True))
     assert entry["Ran From"].startswith("hmis-licensing import-activity: export: 2 client-data")
-    assert "1 UserIDs active in the window with no license: 7777" in entry["Ran From"]
+    assert "1 UserID active in the window with no license: 7777" in entry["Ran From"]
     assert entry["Licenses"] == 3 and entry["Eligible"] is None and entry["Errors"] == 0
 
 
@@ -688,6 +695,112 @@ def test_an_export_that_starts_late_is_flagged(tmp_path: Path, capsys) -> None:
     files = export_files({"Services": [row("4101", "2026-10-01")]}, export_start="2026-09-01")
     assert main(import_args(book, write_folder(tmp_path / "e", files))) == 0
     assert "The export starts on 2026-09-01, after the window starts" in capsys.readouterr().out
+
+
+def test_an_export_that_ends_before_the_window_is_flagged(tmp_path: Path, capsys) -> None:
+    """An old export (ending 2025-05-01, the window starting 2026-05-24) cannot show the
+    window's activity: said plainly, since every license would look inactive."""
+    book = make_workbook(tmp_path)
+    files = export_files(
+        {"Services": [row("4101", "2025-04-01")]},
+        export_start="2024-05-01",
+        export_end="2025-05-01",
+    )
+    assert main(import_args(book, write_folder(tmp_path / "e", files))) == 0
+    assert (
+        "Warning:  The export ends on 2025-05-01, before the window starts (2026-05-24): it"
+        " cannot show client data entry in the window. Is it the right export, or an old one?"
+    ) in capsys.readouterr().out
+
+
+def test_without_export_dates_the_latest_activity_tells_an_old_export(tmp_path: Path) -> None:
+    book = make_workbook(tmp_path)
+    folder = write_folder(tmp_path / "e", export_files({"Services": [row("4101", "2025-04-01")]}))
+    (folder / "Export.csv").unlink()
+    report = run_json(import_args(book, folder, "--json"))
+    assert report["export_read"]["export_end"] is None
+    assert report["warnings"] == [
+        "The export's latest client data entry is on 2025-04-01, before the window starts"
+        " (2026-05-24): it cannot show client data entry in the window. Is it the right"
+        " export, or an old one?"
+    ]
+
+
+def test_an_export_matching_no_license_is_flagged(tmp_path: Path, capsys) -> None:
+    book = make_workbook(tmp_path)
+    files = export_files({"Services": [row("9001", "2026-10-01"), row("9002", "2026-10-02")]})
+    assert main(import_args(book, write_folder(tmp_path / "e", files))) == 0
+    out = capsys.readouterr().out
+    assert "Matched:  0 of 4 licenses with an HMIS User ID" in out
+    assert (
+        "Warning:  No HMIS User ID matched a UserID in the export: wrong export, or IDs missing"
+        " on Licenses? (4 licenses have an HMIS User ID; none is in the export.)"
+    ) in out
+
+
+def run_json(argv: list[str]) -> dict:
+    import contextlib
+    import json
+
+    buffer = io.StringIO()
+    errors = io.StringIO()
+    with contextlib.redirect_stdout(buffer), contextlib.redirect_stderr(errors):
+        main(argv)
+    assert errors.getvalue() == "", "with --json, stdout holds everything"
+    return json.loads(buffer.getvalue())
+
+
+def test_json_output_matches_the_human_output(tmp_path: Path, capsys) -> None:
+    human_book = make_workbook(tmp_path, name="human.xlsx")
+    export = basic_export(tmp_path)
+    assert main(import_args(human_book, export)) == 0
+    human = capsys.readouterr().out
+    machine_book = make_workbook(tmp_path, name="machine.xlsx")
+    report = run_json(import_args(machine_book, export, "--json"))
+    assert report["command"] == "import-activity"
+    assert (report["outcome"], report["exit_code"]) == ("ok", 0)
+    assert report["written"] == str(machine_book)
+    assert report["as_of"] == {"date": "2026-11-24", "from": "--as-of"}
+    assert report["window"] == {"start": "2026-05-24", "end": "2026-11-24"}
+    assert report["counts"] == {
+        "rows": 7,
+        "user_ids": 4,
+        "licenses_with_user_id": 4,
+        "licenses_without_user_id": 1,
+        "matched": 3,
+        "dates_moved_later": 2,
+        "dates_kept": 1,
+        "cells_updated": 5,
+        "skipped_values": 0,
+    }
+    assert report["licenses_without_activity"] == [
+        {"license_id": "L-4", "row": 5, "hmis_user_id": "5000"}
+    ]
+    assert report["user_ids_without_license"] == [{"hmis_user_id": "7777", "window_rows": 1}]
+    assert [f["name"] for f in report["export_read"]["files"]] == ["Client.csv", "Services.csv"]
+    # the same facts as the human summary, and the same workbook written
+    assert "Matched:  3 of 4 licenses with an HMIS User ID" in human
+    assert "moved later on 2 (1 already had that date or a later one)" in human
+    assert "Wrote:    " in human and "(5 Licenses cells updated; a Run Log row added)" in human
+    assert cells(machine_book)["Licenses"] == cells(human_book)["Licenses"]
+    assert report["warnings"] == [
+        "1 UserID entered client data in the window but has no license row."
+    ]
+    assert (
+        "No license: 1 UserID entered client data in the window but has no license row:"
+        " 7777 (1 row)"
+    ) in human
+
+
+def test_quiet_prints_only_problems(tmp_path: Path, capsys) -> None:
+    book = make_workbook(tmp_path)
+    assert main(import_args(book, basic_export(tmp_path), "--quiet")) == 0
+    printed = capsys.readouterr()
+    assert printed.out == ""
+    assert printed.err == (
+        "Warning: 1 UserID entered client data in the window but has no license row.\n"
+    )
+    assert cells(book)["Licenses"]["K2"] == 2  # it still imported
 
 
 def test_a_formula_or_a_bad_date_is_left_alone_and_reported(tmp_path: Path, capsys) -> None:

@@ -295,8 +295,8 @@ def test_one_enormous_line_is_skipped_and_memory_stays_flat(tmp_path: Path) -> N
     done = run_limited(["import-activity", str(book), str(folder), "--as-of", AS_OF], timeout=120)
     assert done.code == 0, done.err
     assert done.peak_mb < 256  # the 256 MB line was never held whole
-    assert "Client.csv: 1 lines longer than 1,048,576 characters were skipped unread" in done.out
-    assert "Client.csv: 1 rows with a different number of fields" in done.out
+    assert "Client.csv: 1 line longer than 1,048,576 characters was skipped unread" in done.out
+    assert "Client.csv: 1 row with a different number of fields" in done.out
     assert dict(openpyxl_rows(book, "Licenses")[1])["Client Entries (Window)"] == 3
 
 

@@ -32,12 +32,14 @@ from typing import TextIO
 import engine
 from engine.errors import HmisLicensingError
 from engine.model import Problem
+from engine.words import plural
 from policy import adopted_policy_path, load_policy
 from policy.adoption import check_notes
 from policy.errors import PolicyError
 from workbook.diff import add_diff_parser, run_diff
 from workbook.errors import UsageError
-from workbook.hmis.importer import add_import_parser, run_import
+from workbook.hmis.export import Progress
+from workbook.hmis.importer import ImportOutcome, import_activity, summary_lines, warnings
 from workbook.layout import ALLOTMENTS, APPENDED_SHEETS, RESULT_SHEETS
 from workbook.results import allotment_rows
 from workbook.review.commands import (
@@ -157,7 +159,7 @@ class Console(io.TextIOBase):
 def _console() -> Iterator[None]:
     """sys.stdout and sys.stderr as `Console`s while a command runs."""
     saved = sys.stdout, sys.stderr
-    sys.stdout, sys.stderr = Console(saved[0]), Console(saved[1])  # type: ignore[assignment]
+    sys.stdout, sys.stderr = Console(saved[0]), Console(saved[1])
     try:
         yield
     finally:
@@ -256,7 +258,7 @@ def build_parser() -> argparse.ArgumentParser:
         " (default: the adopted policy)",
     )
     init.add_argument("--force", action="store_true", help="overwrite an existing file")
-    add_import_parser(commands, _date)
+    _add_import_parser(commands)
     add_review_parsers(commands, _date)
     add_diff_parser(commands, _date)
     add_policy_test_parser(policy_commands)
@@ -268,6 +270,136 @@ _EXIT_CODES = (
     "Exit codes: 0 done (warnings allowed); 1 errors in the workbook (listed, and on the"
     " Problems sheet); 2 a bad policy, bad arguments or an unreadable file."
 )
+
+
+def _add_import_parser(commands: argparse._SubParsersAction) -> None:
+    command = commands.add_parser(
+        "import-activity",
+        help="update Last Client Data Entry and Client Entries (Window) from an HMIS export",
+        description="Read a HUD HMIS CSV export (FY2022, FY2024 or FY2026; a .zip or a"
+        " folder), find each UserID's latest client-data activity and the rows in the §1.1"
+        " window, and update those two columns on the Licenses rows whose HMIS User ID"
+        " matches. Last Client Data Entry only ever moves later. Only UserID and the"
+        " three audit dates are read from client files. Then run recalc.",
+        epilog="Writes: WORKBOOK (or --output): two columns of Licenses and a Run Log row;"
+        f" nothing else. {_EXIT_CODES} Example: hmis-licensing import-activity"
+        " coc-licenses.xlsx hmis-export.zip --as-of 2026-11-24",
+    )
+    command.add_argument("workbook", type=Path, help="the shared workbook (.xlsx)")
+    command.add_argument("export", type=Path, help="the HMIS CSV export: a .zip or a folder")
+    command.add_argument(
+        "--as-of",
+        type=_date,
+        dest="as_of",
+        help="activity after this date is ignored; the window ends on it, yyyy-mm-dd"
+        " (default: the Settings sheet's As Of, else today)",
+    )
+    command.add_argument(
+        "--policy",
+        type=Path,
+        help="policy file whose client_data_window sets the window (chosen as recalc does)",
+    )
+    command.add_argument(
+        "--output", type=Path, help="write the updated workbook here instead of over WORKBOOK"
+    )
+    _add_reporting_options(command)
+
+
+def _import_activity(args: argparse.Namespace) -> int:
+    """Import, then the summary on stdout (or one JSON object) and errors on stderr."""
+    outcome = import_activity(
+        args.workbook,
+        args.export,
+        as_of=args.as_of,
+        policy_file=args.policy,
+        output=args.output,
+        today=dt.date.today(),
+        now=dt.datetime.now(),
+        progress=None if args.json or args.quiet else Progress(sys.stderr),
+    )
+    errors = [*outcome.errors, *(outcome.plan.not_written if outcome.plan else ())]
+    if args.json:
+        report = import_json(outcome, args.workbook, args.export)
+        print(json.dumps(report, indent=2, ensure_ascii=False))
+        return outcome.exit_code
+    if args.quiet:
+        found = warnings(outcome.activity, outcome.plan) if outcome.activity else []
+        for line in found:
+            print(f"Warning: {line}", file=sys.stderr)
+    else:
+        for line in summary_lines(outcome, args.workbook, args.export):
+            print(line)
+    for error in errors:
+        print(f"Error: {error}", file=sys.stderr)
+    if args.quiet:
+        return outcome.exit_code
+    if outcome.written is None:
+        print("The workbook was not changed.")
+        return outcome.exit_code
+    changed = len(outcome.plan.updates) if outcome.plan else 0
+    print(
+        f"Wrote:    {outcome.written} ({plural(changed, 'Licenses cell')} updated;"
+        " a Run Log row added)"
+    )
+    print(f"Next:     hmis-licensing recalc {outcome.written} --as-of {outcome.as_of.value}")
+    return outcome.exit_code
+
+
+def import_json(outcome: ImportOutcome, workbook: Path, export: Path) -> dict[str, object]:
+    """The `--json` object of import-activity (its schema is in the README)."""
+    activity, plan, policy = outcome.activity, outcome.plan, outcome.policy
+    report: dict[str, object] = {
+        "command": "import-activity",
+        "outcome": "ok" if outcome.exit_code == 0 else "errors",
+        "exit_code": outcome.exit_code,
+        "workbook": str(workbook),
+        "export": str(export),
+        "written": str(outcome.written) if outcome.written is not None else None,
+        "as_of": {"date": str(outcome.as_of.value), "from": outcome.as_of.origin},
+        "policy": {
+            "file": str(outcome.policy_file.value),
+            "from": outcome.policy_file.origin,
+            "name": policy.name if policy else None,
+            "version": policy.version if policy else None,
+            "sha256": policy.sha256 if policy else None,
+        },
+        "window": None,
+        "export_read": None,
+        "counts": None,
+        "licenses_without_activity": [],
+        "user_ids_without_license": [],
+        "warnings": warnings(activity, plan) if activity else [],
+        "errors": [*outcome.errors, *(plan.not_written if plan else ())],
+    }
+    if activity is not None:
+        report["window"] = {"start": str(activity.window_start), "end": str(activity.as_of)}
+        report["export_read"] = {
+            "csv_version": activity.csv_version or None,
+            "export_start": str(activity.export_start) if activity.export_start else None,
+            "export_end": str(activity.export_end) if activity.export_end else None,
+            "files": [{"name": f.name, "rows": f.rows, "reader": f.reader} for f in activity.files],
+            "other_files": len(activity.other_files),
+        }
+    if activity is not None and plan is not None:
+        report["counts"] = {
+            "rows": activity.rows,
+            "user_ids": len(activity.users),
+            "licenses_with_user_id": plan.with_user_id,
+            "licenses_without_user_id": plan.without_user_id,
+            "matched": len(plan.matched),
+            "dates_moved_later": plan.dates_moved,
+            "dates_kept": plan.dates_kept,
+            "cells_updated": len(plan.updates) if outcome.written is not None else 0,
+            "skipped_values": activity.skipped_values,
+        }
+        report["licenses_without_activity"] = [
+            {"license_id": r.license_id, "row": r.row, "hmis_user_id": r.user_id}
+            for r in plan.without_activity
+        ]
+        report["user_ids_without_license"] = [
+            {"hmis_user_id": user, "window_rows": rows} for user, rows in plan.unlicensed_active
+        ]
+    return report
 
 
 def _add_reporting_options(sub: argparse.ArgumentParser) -> None:
@@ -378,7 +510,7 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     if args.command in REVIEW_COMMANDS:
         return _review(args)
     if args.command == "import-activity":
-        return run_import(args)
+        return _import_activity(args)
     if args.command == "excel":
         return _excel_install(args)
     parser.error(f"unknown command {args.command!r}")
@@ -405,11 +537,6 @@ def _recalc(args: argparse.Namespace, *, write: bool) -> int:
     check_can_write(destination)
     with workbook_lock(destination):
         return _recalc_locked(args, write=True)
-
-
-def plural(count: int, word: str, many: str | None = None) -> str:
-    """'1 row', '2 rows', '1 policy', '2 policies'."""
-    return f"{count} {word if count == 1 else many or word + 's'}"
 
 
 def _evaluate(args: argparse.Namespace) -> Outcome:

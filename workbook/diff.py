@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.model import Policy, Results
+from engine.words import plural
 from policy import adopted_policy_path, load_policy
 from policy.changes import ParameterChange, as_json, parameter_changes, shown
 from policy.errors import PolicyError
@@ -431,16 +432,16 @@ def _is_shipped(side: PolicySide) -> bool:
 
 
 def _summary(report: DiffReport) -> str:
-    parts = [_plural(len(report.parameters), "parameter") + " changed"]
+    parts = [plural(len(report.parameters), "parameter") + " changed"]
     by_sheet = {s.section.sheet.name: s for s in report.sections}
     allotments = by_sheet[ALLOTMENTS.name]
     total = report.totals[0]
-    regions = _plural(len(allotments.rows), "region") + " change allotment, in use or available"
+    regions = plural(len(allotments.rows), "region") + " change allotment, in use or available"
     if total.changed:
         regions += f" (total {total.describe()})"
     parts.append(regions)
     licenses = by_sheet[INACTIVITY_REPORT.name]
-    text = _plural(len(licenses.rows), "license") + " change finding, exception or eligibility"
+    text = plural(len(licenses.rows), "license") + " change finding, exception or eligibility"
     if report.newly_eligible or report.no_longer_eligible:
         text += (
             f" ({report.newly_eligible} newly eligible for revocation,"
@@ -456,10 +457,6 @@ def _summary(report: DiffReport) -> str:
         if d.rows and d.section.sheet.name not in shown_already
     ]
     return "; ".join(parts) + "."
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
 
 
 def to_markdown(report: DiffReport) -> str:
@@ -519,7 +516,7 @@ def _section_markdown(report: DiffReport, diff: SectionDiff) -> list[str]:
         out.append("| " + " | ".join(cells) + " |")
     if any(a or b for row in diff.rows for a, b in [row.explanation]):
         folded = len(diff.rows) > _UNFOLDED
-        title = f"Why, under each policy ({_plural(len(diff.rows), 'row')})"
+        title = f"Why, under each policy ({plural(len(diff.rows), 'row')})"
         out += ["", f"<details><summary>{title}</summary>", ""] if folded else ["", f"{title}:"]
         for row in diff.rows:
             out += _why((row.label, *row.explanation))

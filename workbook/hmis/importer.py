@@ -22,9 +22,7 @@ are fresh when Excel opens the file. The save is atomic and holds the workbook's
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
-import sys
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -33,7 +31,7 @@ from xml.etree import ElementTree as ET
 
 import engine
 from engine.model import Policy
-from workbook.errors import WorkbookError
+from engine.words import plural
 from workbook.hmis.export import MAX_LINE_CHARS, ExportActivity, Progress, UserActivity
 from workbook.hmis.reader import read_export_activity
 from workbook.layout import LICENSES, POLICY_SHEET, RUN_LOG, SETTINGS, header_key
@@ -55,7 +53,6 @@ from workbook.xlsx.cells import (
     sheet_rows,
 )
 from workbook.xlsx.package import (
-    WORKBOOK_CONTENT_TYPES,
     XlsxPackage,
     check_workbook_file,
     open_package,
@@ -63,7 +60,7 @@ from workbook.xlsx.package import (
 )
 from workbook.xlsx.safesave import atomic_write, check_can_write, workbook_lock
 from workbook.xlsx.sheetxml import CellStyle, column_style, excel_serial, number_text
-from workbook.xlsx.write import WorkbookWriter
+from workbook.xlsx.write import WorkbookWriter, check_copy_suffix
 
 RAN_FROM = "hmis-licensing import-activity"
 USER_ID_FIELD = "hmis_user_id"
@@ -307,7 +304,7 @@ def changed_cells(
         column = column_index(sheet.letters[update.field])
         own = existing_styles.get((update.row, column))
         if update.field == DATE_FIELD:
-            serial = excel_serial(update.value, date1904)  # type: ignore[arg-type]
+            serial = excel_serial(update.value, date1904)
             if serial is None:  # before 1900: Excel cannot show it (never from an export)
                 continue
             style = own if own is not None and is_date_style(own) else date_style
@@ -424,7 +421,7 @@ def import_activity(
     with workbook_lock(destination):
         package = open_package(workbook)
         try:
-            _check_suffix(package, workbook, destination)
+            check_copy_suffix(package, workbook, destination)
             shared = SharedStrings(package)
             try:
                 sheet = read_licenses(package, shared)
@@ -440,7 +437,7 @@ def import_activity(
                 policy_sha256=policy.sha256,
                 engine_version=engine.ENGINE_VERSION,
                 licenses=len(plan.matched),
-                eligible=None,  # type: ignore[arg-type]  # an import judges nothing: blank
+                eligible=None,  # an import judges nothing: blank
                 errors=len(plan.not_written),
                 warnings=len(warnings(activity, plan)),
                 policy_file=str(policy_choice.value),
@@ -488,18 +485,6 @@ def _build(package: XlsxPackage, sheet: LicensesSheet, plan: Plan, run_log: RunL
     return WorkbookWriter(package, [], run_log, input_patches={sheet.part: patch}).build()
 
 
-def _check_suffix(package: XlsxPackage, source: Path, destination: Path) -> None:
-    """Excel will not open a macro workbook saved as .xlsx (or the reverse)."""
-    if source.resolve() == destination.resolve():
-        return
-    wanted = WORKBOOK_CONTENT_TYPES[package.workbook_content_type]
-    if destination.suffix.lower() != wanted:
-        raise WorkbookError(
-            f"{destination}: a copy of {source.name} must end in {wanted}.",
-            fix=f"Choose an --output name ending in {wanted}.",
-        )
-
-
 def _header(field_name: str) -> str:
     return LICENSES.column(field_name).header
 
@@ -513,30 +498,73 @@ def warnings(activity: ExportActivity, plan: Plan | None) -> list[str]:
     for file in activity.files:
         if file.malformed_rows:
             found.append(
-                f"{file.name}: {file.malformed_rows:,} rows with a different number of fields"
-                " from the header were not used."
+                f"{file.name}: {plural(file.malformed_rows, 'row')} with a different number of"
+                " fields from the header "
+                + ("was" if file.malformed_rows == 1 else "were")
+                + " not used."
             )
         if file.long_lines:
             found.append(
-                f"{file.name}: {file.long_lines:,} lines longer than {MAX_LINE_CHARS:,}"
-                " characters were skipped unread."
+                f"{file.name}: {plural(file.long_lines, 'line')} longer than {MAX_LINE_CHARS:,}"
+                " characters " + ("was" if file.long_lines == 1 else "were") + " skipped unread."
             )
         if file.note and "csv module" not in file.note:
             found.append(f"{file.name}: {file.note}.")
     if activity.rows_without_user:
-        found.append(f"{activity.rows_without_user:,} rows without a UserID were not credited.")
+        found.append(
+            f"{plural(activity.rows_without_user, 'row')} without a UserID"
+            + (" was" if activity.rows_without_user == 1 else " were")
+            + " not credited."
+        )
     start = activity.export_start
     if start is not None and start > activity.window_start:
         found.append(
             f"The export starts on {start}, after the window starts ({activity.window_start}):"
             " Client Entries (Window) counts only what the export holds."
         )
+    found += _coverage_warnings(activity)
+    if plan is not None:
+        found += match_warnings(plan)
     if plan is not None and plan.unlicensed_active:
         found.append(
-            f"{len(plan.unlicensed_active):,} UserIDs entered client data in the window but"
-            " have no license row."
+            f"{plural(len(plan.unlicensed_active), 'UserID')} entered client data in the window"
+            " but " + ("has" if len(plan.unlicensed_active) == 1 else "have") + " no license row."
         )
     return found
+
+
+def _coverage_warnings(activity: ExportActivity) -> list[str]:
+    """An export that cannot speak for the window: it ends before the window starts."""
+    end, start = activity.export_end, activity.window_start
+    if end is not None and end < start:
+        return [
+            f"The export ends on {end}, before the window starts ({start}): it cannot show"
+            " client data entry in the window. Is it the right export, or an old one?"
+        ]
+    latest = max((u.latest for u in activity.users.values() if u.latest), default=None)
+    if end is None and latest is not None and dt.date.fromisoformat(latest) < start:
+        return [
+            f"The export's latest client data entry is on {latest}, before the window starts"
+            f" ({start}): it cannot show client data entry in the window. Is it the right"
+            " export, or an old one?"
+        ]
+    return []
+
+
+def match_warnings(plan: Plan) -> list[str]:
+    """An import that changed nothing because no license could be matched."""
+    if plan.with_user_id == 0:
+        return [
+            f"No Licenses row has an {_header(USER_ID_FIELD)}, so nothing could be matched:"
+            f" fill in {_header(USER_ID_FIELD)} (the user's ID in the HMIS) on Licenses."
+        ]
+    if not plan.matched:
+        return [
+            f"No {_header(USER_ID_FIELD)} matched a UserID in the export: wrong export, or"
+            f" IDs missing on Licenses? ({plan.with_user_id:,} licenses have an"
+            f" {_header(USER_ID_FIELD)}; none is in the export.)"
+        ]
+    return []
 
 
 def summary_lines(outcome: ImportOutcome, workbook: Path, export: Path) -> list[str]:
@@ -559,49 +587,57 @@ def summary_lines(outcome: ImportOutcome, workbook: Path, export: Path) -> list[
     readers = sorted({f.reader for f in activity.files})
     lines.append(f"Export:   {export}{version}")
     lines.append(
-        f"Read:     {len(activity.files)} client-data files, {activity.rows:,} rows"
-        f" ({' and '.join(_reader_name(r) for r in readers)}); UserID and the three dates"
-        " only"
+        f"Read:     {plural(len(activity.files), 'client-data file')},"
+        f" {plural(activity.rows, 'row')}"
+        f" ({' and '.join(_reader_name(r) for r in readers)}); UserID and the three dates only"
     )
     fallback = [f for f in activity.files if "csv module" in f.note]
     for file in fallback:
         lines.append(f"          {file.name}: {file.note}")
     if activity.other_files:
         lines.append(
-            f"          {len(activity.other_files)} other files not read (not client data)"
+            f"          {plural(len(activity.other_files), 'other file')} not read"
+            " (not client data)"
         )
-    lines.append(f"Users:    {len(activity.users):,} UserIDs in the export")
+    lines.append(f"Users:    {plural(len(activity.users), 'UserID')} in the export")
     if plan is None:
         return lines
     lines.append(
-        f"Matched:  {len(plan.matched):,} of {plan.with_user_id:,} licenses with an HMIS User ID;"
+        f"Matched:  {len(plan.matched):,} of {plural(plan.with_user_id, 'license')} with an HMIS"
+        " User ID;"
         f" Last Client Data Entry moved later on {plan.dates_moved:,}"
         f" ({plan.dates_kept:,} already had that date or a later one)"
     )
     if plan.without_user_id:
-        lines.append(f"          {plan.without_user_id:,} licenses have no HMIS User ID")
+        lines.append(
+            f"          {plural(plan.without_user_id, 'license')}"
+            + (" has" if plan.without_user_id == 1 else " have")
+            + " no HMIS User ID"
+        )
     lines.append(
-        f"No activity in the export: {len(plan.without_activity):,} licenses"
+        f"No activity in the export: {plural(len(plan.without_activity), 'license')}"
         + (": " if plan.without_activity else "")
         + _listed(
             [f"{r.license_id or f'row {r.row}'} ({r.user_id})" for r in plan.without_activity]
         )
     )
     lines.append(
-        f"No license: {len(plan.unlicensed_active):,} UserIDs entered client data in the window"
-        " but have no license row"
+        f"No license: {plural(len(plan.unlicensed_active), 'UserID')} entered client data in the"
+        " window but "
+        + ("has" if len(plan.unlicensed_active) == 1 else "have")
+        + " no license row"
         + (": " if plan.unlicensed_active else "")
-        + _listed([f"{u} ({n:,} rows)" for u, n in plan.unlicensed_active])
+        + _listed([f"{u} ({plural(n, 'row')})" for u, n in plan.unlicensed_active])
     )
     if plan.unlicensed_older:
         lines.append(
-            f"          and {plan.unlicensed_older:,} more UserIDs without a license have only"
-            " older activity"
+            f"          and {plural(plan.unlicensed_older, 'more UserID')} without a"
+            " license " + ("has" if plan.unlicensed_older == 1 else "have") + " only older activity"
         )
     skipped = activity.skipped_values
-    lines.append(f"Skipped:  {skipped:,} unreadable date values (never guessed)")
+    lines.append(f"Skipped:  {plural(skipped, 'unreadable date value')} (never guessed)")
     lines += [f"          {s.describe()}" for s in activity.skipped]
-    for line in warnings(activity, None):
+    for line in [*warnings(activity, None), *match_warnings(plan)]:
         if not any(line == s.describe() for s in activity.skipped):
             lines.append(f"Warning:  {line}")
     return lines
@@ -624,15 +660,17 @@ def _printable(text: str) -> str:
 def log_summary(activity: ExportActivity, plan: Plan, export: Path) -> str:
     """The import's summary in one line, for the Run Log's Ran From cell."""
     parts = [
-        f"{export.name}: {len(activity.files)} client-data files, {activity.rows:,} rows,"
-        f" {len(activity.users):,} UserIDs",
-        f"{len(plan.matched):,} licenses matched, {plan.dates_moved:,} dates moved later",
-        f"{len(plan.without_activity):,} licenses with no activity in the export",
+        f"{export.name}: {plural(len(activity.files), 'client-data file')},"
+        f" {plural(activity.rows, 'row')}, {plural(len(activity.users), 'UserID')}",
+        f"{plural(len(plan.matched), 'license')} matched,"
+        f" {plural(plan.dates_moved, 'date')} moved later",
+        f"{plural(len(plan.without_activity), 'license')} with no activity in the export",
     ]
     if plan.unlicensed_active:
         ids = _listed([u for u, _ in plan.unlicensed_active], LISTED_IN_LOG)
         parts.append(
-            f"{len(plan.unlicensed_active):,} UserIDs active in the window with no license: {ids}"
+            f"{plural(len(plan.unlicensed_active), 'UserID')} active in the window with no"
+            f" license: {ids}"
         )
     else:
         parts.append("no UserID active in the window without a license")
@@ -647,66 +685,3 @@ def log_summary(activity: ExportActivity, plan: Plan, export: Path) -> str:
     if plan.not_written:
         parts.append(f"{len(plan.not_written)} cells not updated (see the command's output)")
     return "; ".join(parts)
-
-
-# ------------------------------------------------------------------------ command line
-
-
-def add_import_parser(
-    commands: argparse._SubParsersAction, date_type: Callable[[str], dt.date]
-) -> None:
-    """`hmis-licensing import-activity WORKBOOK EXPORT [--as-of] [--policy] [--output]`."""
-    command = commands.add_parser(
-        "import-activity",
-        help="update Last Client Data Entry and Client Entries (Window) from an HMIS export",
-        description="Read a HUD HMIS CSV export (FY2022, FY2024 or FY2026; a .zip or a"
-        " folder), find each UserID's latest client-data activity and the rows in the §1.1"
-        " window, and update those two columns on the Licenses rows whose HMIS User ID"
-        " matches. Last Client Data Entry only ever moves later. Only UserID and the"
-        " three audit dates are read from client files. Then run recalc.",
-    )
-    command.add_argument("workbook", type=Path, help="the shared workbook (.xlsx)")
-    command.add_argument("export", type=Path, help="the HMIS CSV export: a .zip or a folder")
-    command.add_argument(
-        "--as-of",
-        type=date_type,
-        dest="as_of",
-        help="activity after this date is ignored; the window ends on it, yyyy-mm-dd"
-        " (default: the Settings sheet's As Of, else today)",
-    )
-    command.add_argument(
-        "--policy",
-        type=Path,
-        help="policy file whose client_data_window sets the window (chosen as recalc does)",
-    )
-    command.add_argument(
-        "--output", type=Path, help="write the updated workbook here instead of over WORKBOOK"
-    )
-
-
-def run_import(args: argparse.Namespace) -> int:
-    """The command: import, print the summary on stdout and errors on stderr."""
-    outcome = import_activity(
-        args.workbook,
-        args.export,
-        as_of=args.as_of,
-        policy_file=args.policy,
-        output=args.output,
-        today=dt.date.today(),
-        now=dt.datetime.now(),
-        progress=Progress(sys.stderr),
-    )
-    for line in summary_lines(outcome, args.workbook, args.export):
-        print(line)
-    for error in outcome.errors:
-        print(f"Error: {error}", file=sys.stderr)
-    if outcome.plan is not None:
-        for line in outcome.plan.not_written:
-            print(f"Error: {line}", file=sys.stderr)
-    if outcome.written is None:
-        print("The workbook was not changed.")
-        return outcome.exit_code
-    changed = len(outcome.plan.updates) if outcome.plan else 0
-    print(f"Wrote:    {outcome.written} ({changed:,} Licenses cells updated; a Run Log row added)")
-    print(f"Next:     hmis-licensing recalc {outcome.written} --as-of {outcome.as_of.value}")
-    return outcome.exit_code

@@ -140,7 +140,7 @@ def save_results(
     with workbook_lock(destination):
         package = open_package(source)
         try:
-            _check_suffix(package, source, destination)
+            check_copy_suffix(package, source, destination)
             data = WorkbookWriter(package, tables, run_log).build()
         finally:
             package.close()
@@ -156,7 +156,9 @@ def recalculated_bytes(source: Path, tables: Sequence[ResultTable], run_log: Run
         package.close()
 
 
-def _check_suffix(package: XlsxPackage, source: Path, destination: Path) -> None:
+def check_copy_suffix(package: XlsxPackage, source: Path, destination: Path) -> None:
+    """A copy keeps the source's kind: Excel will not open a macro workbook saved as .xlsx
+    (or the reverse)."""
     if source.resolve() == destination.resolve():
         return
     wanted = WORKBOOK_CONTENT_TYPES[package.workbook_content_type]
