@@ -206,9 +206,10 @@ def _lapse_dates(
         for day in (appeal.decided_on, appeal.filed_on):
             if day is not None and as_of < day <= until:
                 found.add(day)
-        if appeal.exception_until is not None:
+        # 9999-12-31 ("no end date") never ends before Next Review.
+        if appeal.exception_until is not None and appeal.exception_until < until:
             end = appeal.exception_until + dt.timedelta(days=1)
-            if as_of < end <= until:
+            if as_of < end:
                 found.add(end)
     return found
 

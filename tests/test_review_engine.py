@@ -308,3 +308,69 @@ def test_only_revocations_since_the_previous_review_are_listed(adopted: Policy) 
     history = (HistoryRow(d("2026-10-24"), "STAYS", "Active", "", False),)
     results = review(adopted, licenses, "2026-11-24", history)
     assert [r.license_id for r in results.revocations_done] == ["RECENT"]
+
+
+# ------------------------------------------------------------------- any dates at all
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_DAYS = st.dates(dt.date(1990, 1, 1), dt.date(2099, 12, 31))
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    rows=st.lists(
+        st.tuples(_DAYS, st.none() | _DAYS, st.none() | _DAYS, st.none() | _DAYS, st.booleans()),
+        min_size=1,
+        max_size=6,
+    ),
+    until=st.none() | _DAYS | st.just(dt.date(9999, 12, 31)),
+    as_of=_DAYS,
+    next_review=st.none() | _DAYS,
+)
+def test_the_review_never_fails_on_dates_the_workbook_accepts(
+    adopted: Policy,
+    rows: list[tuple[dt.date, dt.date | None, dt.date | None, dt.date | None, bool]],
+    until: dt.date | None,
+    as_of: dt.date,
+    next_review: dt.date | None,
+) -> None:
+    licenses = tuple(
+        LicenseRow(
+            f"L-{i}",
+            "u",
+            "Org A",
+            "Housing Project",
+            granted,
+            first_sign_in=signed,
+            last_client_data_entry=entry,
+            revoked_on=revoked,
+            level4_list_holder=level4,
+            row=i + 2,
+        )
+        for i, (granted, signed, entry, revoked, level4) in enumerate(rows)
+    )
+    request = AppealRow(
+        "A-1",
+        d("1990-01-01"),
+        "Org A",
+        "Special request",
+        "Approved",
+        license_id="L-0",
+        decided_on=d("1990-01-02"),
+        exception_until=until,
+        row=2,
+    )
+    inputs = Inputs(
+        regions=REGIONS,
+        organizations=ORGS,
+        licenses=licenses,
+        appeals=(request,),
+        next_review=next_review,
+    )
+    results = engine.recalculate(adopted, inputs, as_of)
+    assert len(results.decisions) == len(licenses)
+    assert all(
+        w.becomes_eligible_on > as_of or w.rule == "§1.E3 re-review" for w in results.watch_list
+    )
