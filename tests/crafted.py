@@ -15,7 +15,6 @@ import re
 import struct
 import subprocess
 import sys
-import threading
 import time
 import zipfile
 import zlib
@@ -155,15 +154,22 @@ class Finished:
     peak_mb: float
 
 
-# The limit is set by a tiny launcher that then becomes hmis-licensing, not by a
-# preexec_fn: a forked copy of this test process would count its own memory (a test's
-# 256 MB buffer, say) in the child's peak, and a spawned launcher starts from nothing.
-_LIMITED_LAUNCH = (
-    "import os, resource, sys; "
-    "ceiling = int(sys.argv[1]); "
-    "resource.setrlimit(resource.RLIMIT_AS, (ceiling, ceiling)); "
-    "os.execv(sys.executable, [sys.executable, '-m', 'workbook.cli', *sys.argv[2:]])"
-)
+# The peak is measured by a small middleman: a child's ru_maxrss starts from the memory of
+# whoever started it (a fork, or even posix_spawn, counts this test process and its 256 MB
+# buffers), so the middleman, small itself, starts hmis-licensing under the limit, waits
+# for it and reports its exit status and peak on a pipe.
+_MIDDLEMAN = """
+import os, resource, subprocess, sys, threading
+report, ceiling, timeout = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])
+folder = sys.argv[4]
+resource.setrlimit(resource.RLIMIT_AS, (ceiling, ceiling))
+child = subprocess.Popen([sys.executable, "-m", "workbook.cli", *sys.argv[5:]], cwd=folder)
+timer = threading.Timer(timeout, child.kill)
+timer.start()
+_pid, status, usage = os.wait4(child.pid, 0)
+timer.cancel()
+os.write(report, f"{status} {usage.ru_maxrss}".encode())
+"""
 
 
 def run_limited(
@@ -180,39 +186,44 @@ def run_limited(
     environment = {**os.environ, "PYTHONPATH": str(REPO), **(env or {})}
     environment.pop("HMIS_LICENSING_DEBUG", None)
     started = time.monotonic()
-    child = subprocess.Popen(
-        [sys.executable, "-c", _LIMITED_LAUNCH, str(MEMORY_CEILING), *argv],
+    report_read, report_write = os.pipe()
+    middleman = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            _MIDDLEMAN,
+            str(report_write),
+            str(MEMORY_CEILING),
+            str(timeout),
+            str(REPO),
+            *argv,
+        ],
+        stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         env=environment,
-        cwd=REPO,
+        pass_fds=(report_write,),
     )
-    timer = threading.Timer(timeout, child.kill)
-    outputs: dict[str, bytes] = {}
-    readers = [
-        threading.Thread(target=lambda n=n, s=s: outputs.__setitem__(n, s.read()))
-        for n, s in (("out", child.stdout), ("err", child.stderr))
-    ]
-    timer.start()
-    for reader in readers:
-        reader.start()
+    os.close(report_write)
     try:
-        _pid, status, usage = os.wait4(child.pid, 0)
+        out, err = middleman.communicate(timeout=timeout + 30)
     finally:
-        timer.cancel()
-    child.returncode = os.waitstatus_to_exitcode(status)
-    for reader in readers:
-        reader.join()
-    for stream in (child.stdout, child.stderr):
-        assert stream is not None
-        stream.close()
+        if middleman.poll() is None:
+            middleman.kill()
+            middleman.wait()
+    with os.fdopen(report_read, "rb") as report:
+        reported = report.read().decode().split()
+    if len(reported) != 2:
+        raise AssertionError(f"hmis-licensing {' '.join(argv)} was not waited for: {err!r}")
+    status_text, peak_kb = reported
+    returncode = os.waitstatus_to_exitcode(int(status_text))
     seconds = time.monotonic() - started
     if seconds >= timeout:
         raise AssertionError(f"hmis-licensing {' '.join(argv)} did not finish in {timeout} s")
     return Finished(
-        child.returncode,
-        outputs.get("out", b"").decode(encoding, "replace"),
-        outputs.get("err", b"").decode(encoding, "replace"),
+        returncode,
+        out.decode(encoding, "replace"),
+        err.decode(encoding, "replace"),
         seconds,
-        usage.ru_maxrss / 1024,
+        int(peak_kb) / 1024,
     )
