@@ -231,20 +231,16 @@ def _decisions(
     as_of: dt.date,
     cross_references: Mapping[str, str],
 ) -> list[LicenseDecision]:
-    decisions = []
-    for j in judgements:
-        d = decision(j, as_of)
-        extra = cross_references.get(name_key(d.license_id))
-        if extra:
-            d = replace(d, explanation=f"{d.explanation} {extra}")
-        decisions.append(
-            replace(
-                d,
-                eligible_since=eligible_since(history, d, as_of),
-                change_since_last_review=change_since_last_review(history, d, j),
-            )
+    return [
+        decision(
+            j,
+            as_of,
+            cross_reference=cross_references.get(name_key(j.license.license_id)),
+            eligible_since=eligible_since(history, j, as_of),
+            change_since_last_review=change_since_last_review(history, j),
         )
-    return decisions
+        for j in judgements
+    ]
 
 
 def _with_unreadable(decisions: list[LicenseDecision], inputs: Inputs) -> list[LicenseDecision]:

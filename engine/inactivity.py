@@ -428,8 +428,16 @@ def _why_kept(kept: Judgement, runner_up: Judgement) -> str:
     return "ties on client data activity and sign-in and has the lowest License ID"
 
 
-def decision(j: Judgement, as_of: dt.date) -> LicenseDecision:
-    """The Inactivity Report row of one judgement."""
+def decision(
+    j: Judgement,
+    as_of: dt.date,
+    *,
+    cross_reference: str | None = None,
+    eligible_since: dt.date | None = None,
+    change_since_last_review: str = "",
+) -> LicenseDecision:
+    """The Inactivity Report row of one judgement; the review's columns and a closing
+    sentence from another result (the reassignment agenda) when given."""
     lic = j.license
     sentences = list(j.sentences)
     sentences.extend(e.reason for e in j.exemptions)
@@ -438,6 +446,9 @@ def decision(j: Judgement, as_of: dt.date) -> LicenseDecision:
         sentences.append(ELIGIBLE if eligible else NOT_ELIGIBLE)
     clauses = [j.clause, *(e.clause for e in j.exemptions)]
     entry = j.entry if j.judged else None
+    explanation = " ".join(sentences)
+    if cross_reference:
+        explanation = f"{explanation} {cross_reference}"
     return LicenseDecision(
         license_id=lic.license_id,
         user=lic.user,
@@ -451,8 +462,10 @@ def decision(j: Judgement, as_of: dt.date) -> LicenseDecision:
         exception="; ".join(f"{e.label} ({e.clause})" for e in j.exemptions),
         eligible=eligible,
         policy_clause="; ".join(dict.fromkeys(clauses)),
-        explanation=" ".join(sentences),
+        explanation=explanation,
         row=lic.row,
+        eligible_since=eligible_since,
+        change_since_last_review=change_since_last_review,
     )
 
 
