@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import functools
 import random
 import sys
 from pathlib import Path
@@ -45,6 +46,7 @@ from workbook.layout import (  # noqa: E402
     ORGANIZATIONS,
     REGIONS,
     SELF_PAY_REQUESTS,
+    InputSheet,
 )
 from workbook.results import ResultTable, RunLogEntry  # noqa: E402
 from workbook.sample.build import (  # noqa: E402
@@ -77,6 +79,7 @@ def size(text: str) -> int:
     return SIZES.get(text) or int(text.replace(",", "").replace("_", ""))
 
 
+@functools.cache
 def _sample_places() -> tuple[list[dict[str, object]], list[dict[str, object]]]:
     """The sample's Regions and Counties rows, read through the product's own reader."""
     from workbook.tables import read_inputs
@@ -172,9 +175,9 @@ def _licenses(
             for _ in range(min(rng.choice((1, 2, 3, 4, 4, 5, 6, 7)), total - len(book.rows))):
                 _bulk_license(rng, book.add, name, rng.choices(types, weights)[0])
                 row = book.rows[-1]
-                if name in covered and row["license_type"] == "CE Access Only":
-                    if rng.random() < 0.5:
-                        row["region"] = rng.choice(covered[name])
+                ce = name in covered and row["license_type"] == "CE Access Only"
+                if ce and rng.random() < 0.5:
+                    row["region"] = rng.choice(covered[name])
     _record_revocations(book.rows)
     for row in book.rows:
         if row.get("revoked_on") is not None and rng.random() < 0.1:
@@ -235,33 +238,8 @@ def _history_months(
     return months
 
 
-def _add_history(path: Path, rng: random.Random, licenses: list[dict[str, object]]) -> None:
-    from workbook.xlsx.write import save_results
-
-    for as_of, changes in _history_months(rng, licenses):
-        run_at = dt.datetime.combine(as_of, dt.time(9, 30))
-        rows = tuple(
-            (run_at, as_of, license_id, finding, exception, "Yes" if eligible else "No")
-            for license_id, finding, exception, eligible in changes
-        )
-        entry = RunLogEntry(
-            run_at=run_at,
-            as_of=as_of,
-            policy_version="2025-09",
-            policy_sha256="0" * 64,
-            engine_version="0.9.0",
-            licenses=len(licenses),
-            eligible=sum(1 for r in rows if r[5] == "Yes"),
-            errors=0,
-            warnings=rng.randint(0, 12),
-            policy_file="policy.yaml",
-            ran_from="command line",
-        )
-        save_results(path, path, [ResultTable(FINDINGS_HISTORY, rows)], entry)
-
-
-def generate(path: Path, licenses: int, *, seed: int = SEED, history: bool = True) -> Path:
-    """A workbook of `licenses` licenses at `path` (see the module's docstring)."""
+def input_rows(licenses: int, *, seed: int = SEED) -> dict[InputSheet, list[dict[str, object]]]:
+    """Every input sheet's rows (dicts keyed by the layout's fields), Settings aside."""
     rng = random.Random(seed)
     regions, counties = _sample_places()
     region_names = [str(r["region"]) for r in regions]
@@ -290,23 +268,61 @@ def generate(path: Path, licenses: int, *, seed: int = SEED, history: bool = Tru
         }
         for n in range(1, 11)
     ]
+    return {
+        REGIONS: regions,
+        COUNTIES: counties,
+        ORGANIZATIONS: orgs,
+        INTAKES: intakes,
+        LICENSES: rows,
+        APPEALS: appeals,
+        SELF_PAY_REQUESTS: requests,
+    }
+
+
+def history_rows(
+    licenses: list[dict[str, object]], *, seed: int = SEED
+) -> list[tuple[RunLogEntry, tuple[tuple[object, ...], ...]]]:
+    """A year of monthly runs: each run's Run Log row and its Findings History rows."""
+    rng = random.Random(seed + 1)
+    runs = []
+    for as_of, changes in _history_months(rng, licenses):
+        run_at = dt.datetime.combine(as_of, dt.time(9, 30))
+        rows = tuple(
+            (run_at, as_of, license_id, finding, exception, "Yes" if eligible else "No")
+            for license_id, finding, exception, eligible in changes
+        )
+        entry = RunLogEntry(
+            run_at=run_at,
+            as_of=as_of,
+            policy_version="2025-09",
+            policy_sha256="0" * 64,
+            engine_version="0.9.0",
+            licenses=len(licenses),
+            eligible=sum(1 for r in rows if r[5] == "Yes"),
+            errors=0,
+            warnings=rng.randint(0, 12),
+            policy_file="policy.yaml",
+            ran_from="command line",
+        )
+        runs.append((entry, rows))
+    return runs
+
+
+def generate(path: Path, licenses: int, *, seed: int = SEED, history: bool = True) -> Path:
+    """A workbook of `licenses` licenses at `path` (see the module's docstring)."""
+    from workbook.xlsx.write import save_results
+
+    sheets = input_rows(licenses, seed=seed)
     types = adopted_license_types()
     book = new_workbook(SAMPLE_NOTE)
-    for spec, sheet_rows in (
-        (REGIONS, regions),
-        (COUNTIES, counties),
-        (ORGANIZATIONS, orgs),
-        (INTAKES, intakes),
-        (LICENSES, rows),
-        (APPEALS, appeals),
-        (SELF_PAY_REQUESTS, requests),
-    ):
+    for spec, sheet_rows in sheets.items():
         write_input_sheet(book, spec, sheet_rows, license_types=types)
     write_settings(book, settings_rows(AS_OF))
     path.parent.mkdir(parents=True, exist_ok=True)
     save(book, path)
     if history:
-        _add_history(path, rng, rows)
+        for entry, rows in history_rows(sheets[LICENSES], seed=seed):
+            save_results(path, path, [ResultTable(FINDINGS_HISTORY, rows)], entry)
     return path
 
 
