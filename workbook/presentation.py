@@ -178,13 +178,10 @@ def _longest_line(text: str) -> int:
 
 def _longest_shown(column: Column, values: Iterable[object]) -> int:
     """The longest line of any value as shown (text is shown as it is)."""
-    longest = 0
-    for value in values:
-        text = value if value.__class__ is str else display_text(column, value)
-        size = _longest_line(text)
-        if size > longest:
-            longest = size
-    return longest
+    texts = [v if v.__class__ is str else display_text(column, v) for v in values]
+    if "\n" in "".join(texts):
+        return max(map(_longest_line, texts), default=0)
+    return max(map(len, texts), default=0)
 
 
 def _header_width(header: str) -> float:
@@ -283,6 +280,7 @@ def _heights(
         if wrap
     ]
     heights: list[float | None] = []
+    needed: dict[tuple[str, float], int] = {}  # the same text recurs down a column
     for values in rows:
         lines = 1
         count = len(values)
@@ -292,7 +290,10 @@ def _heights(
                 continue
             text = value if value.__class__ is str else display_text(column, value)
             if len(text) > per_line or "\n" in text:  # else it fits on one line
-                lines = max(lines, lines_needed(text, width))
+                known = needed.get((text, width))
+                if known is None:
+                    known = needed[(text, width)] = lines_needed(text, width)
+                lines = max(lines, known)
         heights.append(LINE_HEIGHT * lines if lines > 1 else None)
     return tuple(heights)
 
