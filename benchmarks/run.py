@@ -16,8 +16,8 @@ hits all alike), three whole processes:
                   formula columns: eligible for inactivity, and the regions' allotments;
                   no explanations), when `soffice` is installed.
 
-Each is timed by wall clock and its own peak memory (wait4's ru_maxrss: the children are
-started without preexec_fn, so none inherits this script's memory); medians (min-max),
+Each is timed by wall clock and its own peak memory (wait4's ru_maxrss, measured by a
+small helper process so that none counts this script's memory); medians (min-max),
 and the ratios pair by pair within each round. Then the phases inside one recalc (read,
 engine, result tables, layout, write), the engine alone, the Excel path's Python time for
 1,000 licenses (xlwings' remote engine: payload in, actions out), and the start-up of
@@ -61,25 +61,37 @@ class Timed:
     peaks: list[float] = field(default_factory=list)  # MiB
 
 
-def run_process(argv: list[str], *, env: dict[str, str] | None = None) -> tuple[float, float]:
-    """Wall seconds and the child's own peak RSS in MiB (wait4)."""
-    started = time.perf_counter()
-    child = subprocess.Popen(
-        argv,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+# The measured process is started by this small helper, not by the benchmark itself: on
+# Linux a child's ru_maxrss includes the peak of the process that spawned it (exec records
+# the spawning process's memory, with fork, vfork or posix_spawn alike, and a launcher
+# that exec()s again keeps it), and the benchmark has built workbooks in memory. The
+# helper starts from nothing, so its child's peak is the child's own.
+_MEASURE = (
+    "import json, os, subprocess, sys, time; "
+    "started = time.perf_counter(); "
+    "child = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL); "
+    "_pid, status, usage = os.wait4(child.pid, 0); "
+    "wall = time.perf_counter() - started; "
+    "print(json.dumps([wall, usage.ru_maxrss / 1024, os.waitstatus_to_exitcode(status)]))"
+)
+
+
+def run_process(argv: list[str]) -> tuple[float, float]:
+    """Wall seconds and the process's own peak RSS in MiB (wait4, in a fresh helper)."""
+    done = subprocess.run(
+        [sys.executable, "-c", _MEASURE, *argv],
+        capture_output=True,
+        text=True,
         cwd=REPO,
-        env={**os.environ, **(env or {})},
+        check=False,
     )
-    assert child.stderr is not None
-    errors = child.stderr.read()
-    child.stderr.close()
-    _pid, status, usage = os.wait4(child.pid, 0)
-    wall = time.perf_counter() - started
-    child.returncode = os.waitstatus_to_exitcode(status)
-    if child.returncode not in (0, 1):  # 1: the workbook has Errors, still written
-        raise SystemExit(f"{' '.join(argv[:4])} failed ({child.returncode}):\n{errors.decode()}")
-    return wall, usage.ru_maxrss / 1024
+    try:
+        wall, peak, code = json.loads(done.stdout.strip().splitlines()[-1])
+    except (IndexError, ValueError):
+        raise SystemExit(f"{' '.join(argv[:4])} could not be measured:\n{done.stderr}") from None
+    if code not in (0, 1):  # 1: the workbook has Errors, and is still written
+        raise SystemExit(f"{' '.join(argv[:4])} failed ({code}):\n{done.stderr}")
+    return wall, peak
 
 
 def _summary(values: list[float], digits: int = 3) -> str:
