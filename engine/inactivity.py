@@ -135,6 +135,19 @@ def evidence(lic: LicenseRow, as_of: dt.date) -> Evidence:
     )
 
 
+def counted_dates(
+    lic: LicenseRow, as_of: dt.date
+) -> tuple[dt.date | None, dt.date | None, dt.date | None]:
+    """(Last Client Data Entry, First Sign-In, Last Login) as `evidence` keeps them on the
+    as-of date, without the sentences that say why one is set aside."""
+    granted = lic.granted_on
+
+    def kept(day: dt.date | None) -> dt.date | None:
+        return day if day is not None and granted <= day <= as_of else None
+
+    return kept(lic.last_client_data_entry), kept(lic.first_sign_in), kept(lic.last_login)
+
+
 # ----------------------------------------------------------------------- §1.1 and §1.2
 
 
@@ -444,7 +457,11 @@ def decision(
     eligible = j.would_be_eligible
     if j.judged and j.finding != "Active":
         sentences.append(ELIGIBLE if eligible else NOT_ELIGIBLE)
-    clauses = [j.clause, *(e.clause for e in j.exemptions)]
+    if j.exemptions:
+        exception = "; ".join(f"{e.label} ({e.clause})" for e in j.exemptions)
+        clauses = "; ".join(dict.fromkeys([j.clause, *(e.clause for e in j.exemptions)]))
+    else:
+        exception, clauses = "", j.clause
     entry = j.entry if j.judged else None
     explanation = " ".join(sentences)
     if cross_reference:
@@ -459,9 +476,9 @@ def decision(
         last_client_data_entry=lic.last_client_data_entry,
         days_since_activity=(as_of - entry).days if entry is not None else None,
         finding=j.finding,  # type: ignore[arg-type]
-        exception="; ".join(f"{e.label} ({e.clause})" for e in j.exemptions),
+        exception=exception,
         eligible=eligible,
-        policy_clause="; ".join(dict.fromkeys(clauses)),
+        policy_clause=clauses,
         explanation=explanation,
         row=lic.row,
         eligible_since=eligible_since,

@@ -31,7 +31,7 @@ from dataclasses import dataclass, replace
 from engine.appeals import committee_for_revocation, read_reason
 from engine.inactivity import (
     Judgement,
-    evidence,
+    counted_dates,
     judge_all,
     natural_key,
     special_request_in_force,
@@ -189,15 +189,15 @@ def _lapse_dates(
     for day in (lic.granted_on, lic.revoked_on):
         if day is not None and as_of < day <= until:
             found.add(day)
-    seen = evidence(lic, until)
-    start = seen.entry or lic.granted_on
+    entry, first_sign_in, login = counted_dates(lic, until)
+    start = entry or lic.granted_on
     lapse = _first_day_before_window(policy, start, as_of)
     if lapse <= until:
         found.add(lapse)
     due = rules.first_sign_in_window.after(lic.granted_on) + dt.timedelta(days=1)
     if as_of < due <= until:
         found.add(due)
-    for day in (seen.entry, seen.first_sign_in, seen.login):
+    for day in (entry, first_sign_in, login):
         if day is not None and as_of < day <= until:
             found.add(day)  # a back-dated run: the recorded date counts from then
     for appeal in appeals:
