@@ -47,7 +47,12 @@ from tests.reference_engine.review import (
     watch_list,
 )
 from tests.reference_engine.selfpay import quotes
-from tests.reference_engine.validate import exemption_doubts, license_blocks, sorted_problems, validate
+from tests.reference_engine.validate import (
+    exemption_doubts,
+    license_blocks,
+    sorted_problems,
+    validate,
+)
 
 ENGINE_VERSION = __version__
 
