@@ -3,9 +3,9 @@
     python benchmarks/recalc_io.py                       # the sample and 10,000 licenses
     python benchmarks/recalc_io.py --licenses 10000 --runs 7 --keep /tmp/hmis-bench
 
-Two workbooks: the bundled sample (154 licenses) and a generated one with the sample's
-regions, counties and organizations and N licenses (seeded, so every run builds the same
-file). For each, whole processes are timed in interleaved pairs (old, new, old, new, ...,
+Two workbooks: the bundled sample (154 licenses) and a generated one of N licenses
+(benchmarks/generate.py, the same seeded workbooks benchmarks/run.py times). For each,
+whole processes are timed in interleaved pairs (old, new, old, new, ...,
 after one warm-up each) so that machine drift hits both alike:
 
 * `old` - the path `hmis-licensing recalc` took before: openpyxl read_only read, then
@@ -21,9 +21,7 @@ figures, not a test: nothing here asserts a time.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
-import random
 import shutil
 import statistics
 import subprocess
@@ -71,52 +69,6 @@ save_results(path, path, outcome.tables, outcome.run_log)
 t4 = time.perf_counter()
 print(json.dumps({"import": t1 - t0, "read": t2 - t1, "evaluate": t3 - t2, "write": t4 - t3}))
 """
-
-
-def generate(path: Path, licenses: int) -> Path:
-    """The sample's inputs with its Licenses sheet grown to `licenses` rows."""
-    import python_calamine
-    import xlsxwriter
-
-    from workbook.layout import INPUT_SHEETS, LICENSES, header_key
-
-    source = python_calamine.CalamineWorkbook.from_path(str(SAMPLE))
-    inputs = {header_key(s.name) for s in INPUT_SHEETS}
-    rng = random.Random(20261124)
-    book = xlsxwriter.Workbook(str(path))
-    date_format = book.add_format({"num_format": "yyyy-mm-dd"})
-    for name in source.sheet_names:
-        if header_key(name) not in inputs:
-            continue
-        rows = source.get_sheet_by_name(name).to_python()
-        if header_key(name) == header_key(LICENSES.name):
-            head, body = rows[0], rows[1:]
-            grown = [head]
-            for n in range(licenses):
-                row = list(body[n % len(body)])
-                row[0] = f"L-{100000 + n}"
-                for index, header in enumerate(head):
-                    dated = header in ("Granted On", "First Sign-In", "Last Client Data Entry")
-                    if dated and row[index]:
-                        row[index] = dt.date(2023, 1, 1) + dt.timedelta(rng.randrange(1400))
-                grown.append(row)
-            rows = grown
-        sheet = book.add_worksheet(name)
-        for r, row in enumerate(rows):
-            for c, value in enumerate(row):
-                if isinstance(value, dt.datetime):
-                    sheet.write_datetime(r, c, value, date_format)
-                elif isinstance(value, dt.date):
-                    moment = dt.datetime.combine(value, dt.time())
-                    sheet.write_datetime(r, c, moment, date_format)
-                elif isinstance(value, str):
-                    if value:
-                        sheet.write_string(r, c, value)
-                elif value is not None:
-                    sheet.write(r, c, value)
-    book.close()
-    source.close()
-    return path
 
 
 def _time(argv: list[str], workbook: Path, fresh: Path) -> tuple[float, float]:
@@ -201,6 +153,8 @@ def main() -> int:
     folder = args.keep or Path(tempfile.mkdtemp(prefix="hmis-bench-"))
     folder.mkdir(parents=True, exist_ok=True)
     sample = Path(shutil.copy(SAMPLE, folder / "sample.xlsx"))
+    from benchmarks.generate import generate
+
     big = generate(folder / f"licenses-{args.licenses}.xlsx", args.licenses)
     bench("Sample workbook", sample, folder, args.runs)
     bench(f"Generated workbook, {args.licenses:,} licenses", big, folder, args.runs)

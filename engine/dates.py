@@ -49,11 +49,19 @@ class Period:
 
     def before(self, day: dt.date) -> dt.date:
         """The date this period before `day` (calendar months clamp to month end)."""
-        return add_months(day, -self.months) - dt.timedelta(weeks=self.weeks, days=self.days)
+        if self.months:
+            day = add_months(day, -self.months)
+        if self.weeks or self.days:
+            day -= dt.timedelta(weeks=self.weeks, days=self.days)
+        return day
 
     def after(self, day: dt.date) -> dt.date:
         """The date this period after `day`."""
-        return add_months(day, self.months) + dt.timedelta(weeks=self.weeks, days=self.days)
+        if self.months:
+            day = add_months(day, self.months)
+        if self.weeks or self.days:
+            day += dt.timedelta(weeks=self.weeks, days=self.days)
+        return day
 
     @functools.cache  # noqa: B019 - a frozen value object: few distinct periods, kept for good
     def describe(self) -> str:

@@ -135,6 +135,19 @@ def evidence(lic: LicenseRow, as_of: dt.date) -> Evidence:
     )
 
 
+def counted_dates(
+    lic: LicenseRow, as_of: dt.date
+) -> tuple[dt.date | None, dt.date | None, dt.date | None]:
+    """(Last Client Data Entry, First Sign-In, Last Login) as `evidence` keeps them on the
+    as-of date, without the sentences that say why one is set aside."""
+    granted = lic.granted_on
+
+    def kept(day: dt.date | None) -> dt.date | None:
+        return day if day is not None and granted <= day <= as_of else None
+
+    return kept(lic.last_client_data_entry), kept(lic.first_sign_in), kept(lic.last_login)
+
+
 # ----------------------------------------------------------------------- §1.1 and §1.2
 
 
@@ -428,16 +441,31 @@ def _why_kept(kept: Judgement, runner_up: Judgement) -> str:
     return "ties on client data activity and sign-in and has the lowest License ID"
 
 
-def decision(j: Judgement, as_of: dt.date) -> LicenseDecision:
-    """The Inactivity Report row of one judgement."""
+def decision(
+    j: Judgement,
+    as_of: dt.date,
+    *,
+    cross_reference: str | None = None,
+    eligible_since: dt.date | None = None,
+    change_since_last_review: str = "",
+) -> LicenseDecision:
+    """The Inactivity Report row of one judgement; the review's columns and a closing
+    sentence from another result (the reassignment agenda) when given."""
     lic = j.license
     sentences = list(j.sentences)
     sentences.extend(e.reason for e in j.exemptions)
     eligible = j.would_be_eligible
     if j.judged and j.finding != "Active":
         sentences.append(ELIGIBLE if eligible else NOT_ELIGIBLE)
-    clauses = [j.clause, *(e.clause for e in j.exemptions)]
+    if j.exemptions:
+        exception = "; ".join(f"{e.label} ({e.clause})" for e in j.exemptions)
+        clauses = "; ".join(dict.fromkeys([j.clause, *(e.clause for e in j.exemptions)]))
+    else:
+        exception, clauses = "", j.clause
     entry = j.entry if j.judged else None
+    explanation = " ".join(sentences)
+    if cross_reference:
+        explanation = f"{explanation} {cross_reference}"
     return LicenseDecision(
         license_id=lic.license_id,
         user=lic.user,
@@ -448,11 +476,13 @@ def decision(j: Judgement, as_of: dt.date) -> LicenseDecision:
         last_client_data_entry=lic.last_client_data_entry,
         days_since_activity=(as_of - entry).days if entry is not None else None,
         finding=j.finding,  # type: ignore[arg-type]
-        exception="; ".join(f"{e.label} ({e.clause})" for e in j.exemptions),
+        exception=exception,
         eligible=eligible,
-        policy_clause="; ".join(dict.fromkeys(clauses)),
-        explanation=" ".join(sentences),
+        policy_clause=clauses,
+        explanation=explanation,
         row=lic.row,
+        eligible_since=eligible_since,
+        change_since_last_review=change_since_last_review,
     )
 
 

@@ -62,13 +62,53 @@ class Agenda:
 
 
 @dataclass(frozen=True, slots=True)
+class _Others:
+    """The other staying licenses of a county or organization: how many, and the first
+    few IDs (the agenda names at most `_NAMED`). Counted, not listed, because a county
+    can have thousands."""
+
+    count: int
+    first: tuple[str, ...]
+
+    def __bool__(self) -> bool:
+        return self.count > 0
+
+
+_NAMED = 4
+
+
+class _Group:
+    """Staying licenses of one county or organization, in sheet order."""
+
+    def __init__(self) -> None:
+        self.judgements: list[Judgement] = []
+        self.members: set[int] = set()  # id() of each license
+
+    def add(self, j: Judgement) -> None:
+        self.judgements.append(j)
+        self.members.add(id(j.license))
+
+    def others(self, lic: LicenseRow) -> _Others:
+        first = []
+        for o in self.judgements:
+            if o.license is not lic:
+                first.append(o.license.license_id)
+                if len(first) == _NAMED:
+                    break
+        return _Others(len(self.judgements) - (id(lic) in self.members), tuple(first))
+
+
+_NO_GROUP = _Group()
+
+
+@dataclass(frozen=True, slots=True)
 class _Candidate:
     judgement: Judgement
     county: str | None
     region: str | None
     duties: list[str]  # §3 duties recorded as not met
-    others_in_county: list[str]  # other staying licenses in the county
-    others_in_org: list[str]  # other staying licenses of the organization
+    others_in_county: _Others  # other staying licenses in the county
+    others_in_org: _Others  # other staying licenses of the organization
     under_utilized: bool | None  # None: no count
 
     @property
@@ -99,13 +139,13 @@ def reassignment_agenda(
     """The CE Committee's agenda: ranked candidates, keepers, then availability and requests."""
     organizations = {name_key(o.organization): o for o in inputs.organizations}
     staying = [j for j in judgements if j.stays]
-    by_org: dict[str, list[Judgement]] = defaultdict(list)
-    by_county: dict[str, list[Judgement]] = defaultdict(list)
+    by_org: dict[str, _Group] = defaultdict(_Group)
+    by_county: dict[str, _Group] = defaultdict(_Group)
     for j in staying:
-        by_org[name_key(j.license.organization)].append(j)
+        by_org[name_key(j.license.organization)].add(j)
         county = _county(j.license, organizations)
         if county:
-            by_county[name_key(county)].append(j)
+            by_county[name_key(county)].add(j)
     charged = {name_key(c.license_id): c.charged_region for c in charges}
     pending = _pending_by_license(policy, inputs.appeals or ())
 
@@ -174,8 +214,8 @@ def _candidate(
     policy: Policy,
     j: Judgement,
     organizations: Mapping[str, OrganizationRow],
-    by_org: Mapping[str, list[Judgement]],
-    by_county: Mapping[str, list[Judgement]],
+    by_org: Mapping[str, _Group],
+    by_county: Mapping[str, _Group],
     region: str | None,
 ) -> _Candidate:
     lic = j.license
@@ -186,13 +226,9 @@ def _candidate(
     if org is not None and org.data_entry_agreement is False:
         duties.append("having no data entry agreement")
     county = _county(lic, organizations)
-    in_county = by_county.get(name_key(county), []) if county else []
-    others_in_county = [o.license.license_id for o in in_county if o.license is not lic]
-    others_in_org = [
-        o.license.license_id
-        for o in by_org.get(name_key(lic.organization), [])
-        if o.license is not lic
-    ]
+    in_county = by_county.get(name_key(county), _NO_GROUP) if county else _NO_GROUP
+    others_in_county = in_county.others(lic)
+    others_in_org = by_org.get(name_key(lic.organization), _NO_GROUP).others(lic)
     entries = lic.client_entries_window
     under = None if entries is None else entries <= policy.under_utilized_at_most
     return _Candidate(
@@ -201,7 +237,7 @@ def _candidate(
 
 
 def _keepers(
-    policy: Policy, candidates: Sequence[_Candidate], by_org: Mapping[str, list[Judgement]]
+    policy: Policy, candidates: Sequence[_Candidate], by_org: Mapping[str, _Group]
 ) -> list[_Candidate]:
     """Per organization whose staying licenses are all CE licenses: the one it keeps."""
     by_org_candidates: dict[str, list[_Candidate]] = defaultdict(list)
@@ -209,7 +245,7 @@ def _keepers(
         by_org_candidates[name_key(c.license.organization)].append(c)
     keepers = []
     for org_key, group in by_org_candidates.items():
-        if len(group) < len(by_org.get(org_key, [])):
+        if len(group) < len(by_org.get(org_key, _NO_GROUP).judgements):
             continue  # it keeps a license the agenda never removes (a funded one)
         keepers.append(min(group, key=_keep_order))
     return keepers
@@ -260,8 +296,8 @@ def _criteria(policy: Policy, c: _Candidate) -> list[str]:
     elif c.others_in_county:
         unique = (
             f"geographically unique: no, {c.county} has"
-            f" {plural(len(c.others_in_county), 'other license')} that"
-            f" stay{'s' if len(c.others_in_county) == 1 else ''}"
+            f" {plural(c.others_in_county.count, 'other license')} that"
+            f" stay{'s' if c.others_in_county.count == 1 else ''}"
             f" ({_listed(c.others_in_county)}; funded licenses still serve as access"
             " points, §3.3)"
         )
@@ -270,7 +306,7 @@ def _criteria(policy: Policy, c: _Candidate) -> list[str]:
     if c.others_in_org:
         only = (
             f"the organization's only license: no, {lic.organization} keeps"
-            f" {plural(len(c.others_in_org), 'other license')} ({_listed(c.others_in_org)})"
+            f" {plural(c.others_in_org.count, 'other license')} ({_listed(c.others_in_org)})"
         )
     else:
         only = (
@@ -288,9 +324,10 @@ def _criteria(policy: Policy, c: _Candidate) -> list[str]:
     return found
 
 
-def _listed(ids: Sequence[str], most: int = 4) -> str:
-    shown = ", ".join(ids[:most])
-    return shown + (f" and {len(ids) - most} more" if len(ids) > most else "")
+def _listed(others: _Others) -> str:
+    shown = ", ".join(others.first)
+    more = others.count - len(others.first)
+    return shown + (f" and {more} more" if more > 0 else "")
 
 
 def _candidate_reasons(policy: Policy, c: _Candidate, pending: Mapping[str, list[str]]) -> str:

@@ -31,7 +31,7 @@ from dataclasses import dataclass, replace
 from engine.appeals import committee_for_revocation, read_reason
 from engine.inactivity import (
     Judgement,
-    evidence,
+    counted_dates,
     judge_all,
     natural_key,
     special_request_in_force,
@@ -118,30 +118,28 @@ def history_entries(
     return entries
 
 
-def eligible_since(history: History, decision: LicenseDecision, as_of: dt.date) -> dt.date | None:
+def eligible_since(history: History, j: Judgement, as_of: dt.date) -> dt.date | None:
     """The As Of of the first review of the license's current stretch of eligibility."""
-    if not decision.eligible:
+    if not j.would_be_eligible:
         return None
     start = as_of
-    for row in reversed(history.rows.get(name_key(decision.license_id), [])):
+    for row in reversed(history.rows.get(name_key(j.license.license_id), [])):
         if not row.eligible:
             break
         start = row.as_of
     return start
 
 
-def change_since_last_review(
-    history: History, decision: LicenseDecision, judgement: Judgement
-) -> str:
-    if history.previous_review is None or decision.finding == "Cannot judge":
+def change_since_last_review(history: History, j: Judgement) -> str:
+    if history.previous_review is None or j.finding == "Cannot judge":
         return ""
-    before = history.at_previous.get(name_key(decision.license_id))
+    before = history.at_previous.get(name_key(j.license.license_id))
     if before is None:
         return NEW_LICENSE
-    if decision.eligible:
+    if j.would_be_eligible:
         return STILL_ELIGIBLE if before.eligible else NEWLY_ELIGIBLE
     if before.eligible:
-        return f"{NO_LONGER_ELIGIBLE}: {_why_not_eligible(judgement)}"
+        return f"{NO_LONGER_ELIGIBLE}: {_why_not_eligible(j)}"
     return ""
 
 
@@ -191,15 +189,15 @@ def _lapse_dates(
     for day in (lic.granted_on, lic.revoked_on):
         if day is not None and as_of < day <= until:
             found.add(day)
-    seen = evidence(lic, until)
-    start = seen.entry or lic.granted_on
+    entry, first_sign_in, login = counted_dates(lic, until)
+    start = entry or lic.granted_on
     lapse = _first_day_before_window(policy, start, as_of)
     if lapse <= until:
         found.add(lapse)
     due = rules.first_sign_in_window.after(lic.granted_on) + dt.timedelta(days=1)
     if as_of < due <= until:
         found.add(due)
-    for day in (seen.entry, seen.first_sign_in, seen.login):
+    for day in (entry, first_sign_in, login):
         if day is not None and as_of < day <= until:
             found.add(day)  # a back-dated run: the recorded date counts from then
     for appeal in appeals:
@@ -472,7 +470,8 @@ def revocations_done(
     """Licenses revoked in (since, as_of], each checked against the policy on its date."""
     records: list[RevocationRecord] = []
     problems: list[Problem] = []
-    appeals = tuple(inputs.appeals or ())
+    appeals = _AppealIndex(inputs.appeals or ())
+    alone = without_sole_license(policy)
     by_org: dict[str, list[LicenseRow]] = defaultdict(list)
     for lic in inputs.licenses:
         by_org[name_key(lic.organization)].append(lic)
@@ -480,8 +479,10 @@ def revocations_done(
         day = lic.revoked_on
         if day is None or not since < day <= as_of:
             continue
-        findings = _against_policy(policy, lic, by_org[name_key(lic.organization)], appeals)
-        mismatched = _wrong_committee(policy, lic, appeals)
+        findings = _against_policy(
+            policy, alone, lic, by_org[name_key(lic.organization)], appeals.bearing_on(lic)
+        )
+        mismatched = _wrong_committee(policy, lic, appeals.naming(lic))
         against = bool(findings)
         recorded = [
             f"Revoked on {day}"
@@ -543,12 +544,34 @@ def revocations_done(
     return records, problems
 
 
+class _AppealIndex:
+    """Appeals by the license they name, and by organization for those naming none."""
+
+    def __init__(self, appeals: Iterable[AppealRow]) -> None:
+        self.by_license: dict[str, list[AppealRow]] = defaultdict(list)
+        self.by_organization: dict[str, list[AppealRow]] = defaultdict(list)
+        for appeal in appeals:
+            if appeal.license_id:
+                self.by_license[name_key(appeal.license_id)].append(appeal)
+            else:
+                self.by_organization[name_key(appeal.organization)].append(appeal)
+
+    def naming(self, lic: LicenseRow) -> list[AppealRow]:
+        return self.by_license.get(name_key(lic.license_id), [])
+
+    def bearing_on(self, lic: LicenseRow) -> list[AppealRow]:
+        """Every appeal that can exempt this license under §1.E3: its own and its
+        organization's (the only ones `judge_all` looks at for one license)."""
+        return self.naming(lic) + self.by_organization.get(name_key(lic.organization), [])
+
+
 def _is_inactivity(reason: str | None) -> bool:
     return committee_for_revocation(reason) == "performance"
 
 
 def _against_policy(
     policy: Policy,
+    alone: Policy,
     lic: LicenseRow,
     organization: Sequence[LicenseRow],
     appeals: Sequence[AppealRow],
@@ -558,7 +581,7 @@ def _against_policy(
         return []
     assert lic.revoked_on is not None
     day = lic.revoked_on
-    [mine] = judge_all(without_sole_license(policy), [_unrevoked(lic)], appeals, day)
+    [mine] = judge_all(alone, [_unrevoked(lic)], appeals, day)  # alone: §1.E1 off
     found = []
     rules = policy.inactivity.exceptions
     if rules.level4_list_holder and lic.level4_list_holder:

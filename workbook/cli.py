@@ -25,50 +25,37 @@ import re
 import shutil
 import sys
 from collections.abc import Iterator, Sequence
-from importlib import resources
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
+# The rest is imported where a command needs it, so that `--version` and `--help` start
+# quickly (benchmarks/run.py times them).
 import engine
 from engine.errors import HmisLicensingError
-from engine.model import Problem
 from engine.words import plural
-from policy import adopted_policy_path, load_policy
-from policy.adoption import check_notes
-from policy.errors import PolicyError
-from workbook.diff import add_diff_parser, run_diff
 from workbook.errors import UsageError
-from workbook.hmis.export import Progress
-from workbook.hmis.importer import ImportOutcome, import_activity, summary_lines, warnings
-from workbook.layout import ALLOTMENTS, APPENDED_SHEETS, RESULT_SHEETS
-from workbook.results import allotment_rows
-from workbook.review.commands import (
-    REVIEW_COMMANDS,
-    add_review_parsers,
-    check_review_arguments,
-    run_review,
-)
-from workbook.run import Outcome, evaluate
-from workbook.scenarios import add_policy_test_parser, run_policy_test
-from workbook.tables import CellMap
-from workbook.values import FIRST_PLAUSIBLE_DATE, LAST_PLAUSIBLE_DATE
-from workbook.xlsx.package import check_workbook_file
-from workbook.xlsx.read import read_snapshot
 from workbook.xlsx.safesave import check_can_write, recorded_saves, workbook_lock
-from workbook.xlsx.write import save_results
+
+if TYPE_CHECKING:
+    from engine.model import Problem
+    from workbook.hmis.importer import ImportOutcome
+    from workbook.results import ResultTable, RunLogEntry
+    from workbook.run import Outcome
+    from workbook.tables import CellMap
 
 SAMPLE_NAME = "MoBoS-HMIS-Licensing-sample.xlsx"
 _MAX_LISTED = 25
-# An as-of date is a day a license can carry (as the Settings sheet's As Of): the windows
-# reach back up to 100 years and the review period forward, inside the calendar.
-FIRST_AS_OF = FIRST_PLAUSIBLE_DATE
-LAST_AS_OF = LAST_PLAUSIBLE_DATE
 # Terminal control characters (C0 but tab, newline and carriage return; DEL; C1) and the
 # bidirectional overrides that make text display as something else.
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
 def _date(text: str) -> dt.date:
+    # An as-of date is a day a license can carry (as the Settings sheet's As Of): the
+    # windows reach back up to 100 years and the review period forward, in the calendar.
+    from workbook.values import FIRST_PLAUSIBLE_DATE as FIRST_AS_OF
+    from workbook.values import LAST_PLAUSIBLE_DATE as LAST_AS_OF
+
     try:
         day = dt.date.fromisoformat(text)
     except ValueError:
@@ -170,6 +157,11 @@ def _console() -> Iterator[None]:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from workbook.diff import add_diff_parser
+    from workbook.layout import APPENDED_SHEETS, RESULT_SHEETS
+    from workbook.review.commands import add_review_parsers
+    from workbook.scenarios import add_policy_test_parser
+
     parser = argparse.ArgumentParser(
         prog="hmis-licensing",
         description="Apply the CoC's HMIS licensing policy to the shared workbook.",
@@ -307,6 +299,9 @@ def _add_import_parser(commands: argparse._SubParsersAction) -> None:
 
 def _import_activity(args: argparse.Namespace) -> int:
     """Import, then the summary on stdout (or one JSON object) and errors on stderr."""
+    from workbook.hmis.export import Progress
+    from workbook.hmis.importer import import_activity, summary_lines, warnings
+
     outcome = import_activity(
         args.workbook,
         args.export,
@@ -347,6 +342,8 @@ def _import_activity(args: argparse.Namespace) -> int:
 
 def import_json(outcome: ImportOutcome, workbook: Path, export: Path) -> dict[str, object]:
     """The `--json` object of import-activity (its schema is in the README)."""
+    from workbook.hmis.importer import warnings
+
     activity, plan, policy = outcome.activity, outcome.plan, outcome.policy
     report: dict[str, object] = {
         "command": "import-activity",
@@ -467,6 +464,9 @@ def _add_excel_commands(commands: argparse._SubParsersAction) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `hmis-licensing` command; returns the exit code."""
+    if list(sys.argv[1:] if argv is None else argv) == ["--version"]:  # without the parser
+        print(f"hmis-licensing {engine.__version__}")
+        return 0
     with _console():
         parser = build_parser()
         args = parser.parse_args(argv)
@@ -495,6 +495,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    from workbook.diff import run_diff
+    from workbook.review.commands import REVIEW_COMMANDS
+    from workbook.scenarios import run_policy_test
+
     if args.command in ("recalc", "check"):
         return _recalc(args, write=args.command == "recalc")
     if args.command == "policy" and args.policy_command == "test":
@@ -530,6 +534,8 @@ def _after(saved: list[Path], *, always: bool = False) -> str:
 def _recalc(args: argparse.Namespace, *, write: bool) -> int:
     """`recalc` holds the workbook's lock from reading to saving, so two runs cannot
     interleave (and lose a Run Log row); `check` only reads."""
+    from workbook.xlsx.package import check_workbook_file
+
     if not write:
         return _recalc_locked(args, write=False)
     destination: Path = getattr(args, "output", None) or args.workbook
@@ -541,6 +547,9 @@ def _recalc(args: argparse.Namespace, *, write: bool) -> int:
 
 def _evaluate(args: argparse.Namespace) -> Outcome:
     """Read the workbook and run the policy, as every command that judges does."""
+    from workbook.run import evaluate
+    from workbook.xlsx.read import read_snapshot
+
     workbook_path: Path = args.workbook
     return evaluate(
         read_snapshot(workbook_path),
@@ -555,10 +564,21 @@ def _evaluate(args: argparse.Namespace) -> Outcome:
 
 def _review(args: argparse.Namespace) -> int:
     """`packet` and `notices`: the workbook read as `check` reads it; nothing written to it."""
+    from workbook.review.commands import check_review_arguments, run_review
+
     check_review_arguments(args)
     outcome = _evaluate(args)
     _print_problems(outcome.problems, outcome.cells, sys.stderr)
     return run_review(args, outcome)
+
+
+def save_results(
+    source: Path, destination: Path, tables: Sequence[ResultTable], run_log: RunLogEntry
+) -> None:
+    """workbook.xlsx.write.save_results, imported when a command first saves."""
+    from workbook.xlsx.write import save_results as save
+
+    save(source, destination, tables, run_log)
 
 
 def _recalc_locked(args: argparse.Namespace, *, write: bool) -> int:
@@ -706,6 +726,9 @@ def _print_summary(outcome: Outcome, out: TextIO) -> None:
 
 def _print_decisions(outcome: Outcome, out: TextIO) -> None:
     """What `check` decided, as the result sheets would show it (README: Commands)."""
+    from workbook.layout import ALLOTMENTS
+    from workbook.results import allotment_rows
+
     results = outcome.results
     if results is None:
         return
@@ -757,6 +780,10 @@ def _print_problems(problems: Sequence[Problem], cells: CellMap, err: TextIO) ->
 
 
 def _policy_check(args: argparse.Namespace) -> int:
+    from policy import adopted_policy_path, load_policy
+    from policy.adoption import check_notes
+    from policy.errors import PolicyError
+
     chosen = args.file or adopted_policy_path()
     try:
         policy = load_policy(chosen)
@@ -836,6 +863,7 @@ def _excel_install(args: argparse.Namespace) -> int:
 
 
 def _init(destination: Path, policy_file: Path | None, force: bool) -> int:
+    from policy import adopted_policy_path, load_policy
     from workbook.xlsx.inputbook import blank_workbook
 
     if destination.suffix.lower() != ".xlsx":
@@ -868,6 +896,8 @@ def _sample(destination: Path, force: bool) -> int:
         raise UsageError(
             f"{destination}: already exists.", fix="Choose another name or add --force."
         )
+    from importlib import resources
+
     source = resources.files("workbook").joinpath("sample", SAMPLE_NAME)
     with resources.as_file(source) as path:
         shutil.copyfile(path, destination)

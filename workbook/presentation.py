@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
 
@@ -106,7 +106,33 @@ class SheetLook:
 
 def row_mark(sheet: ResultSheet, row: Sequence[object]) -> Mark:
     """The highlight a data row gets, from its values (see `Mark`)."""
-    values = {c.field: v for c, v in zip(sheet.columns, row, strict=False)}
+    return _Marker(sheet).mark(row)
+
+
+class _Marker:
+    """`row_mark` for many rows of one sheet: where the deciding fields are, found once."""
+
+    _FIELDS = (
+        "region",
+        "population",
+        "charged_region",
+        "eligible_for_revocation",
+        "overdue_text",
+        "finding",
+    )
+
+    def __init__(self, sheet: ResultSheet) -> None:
+        self.sheet = sheet
+        where = {c.field: i for i, c in enumerate(sheet.columns)}  # the last of a repeat
+        self.where = {f: where[f] for f in self._FIELDS if f in where}
+
+    def mark(self, row: Sequence[object]) -> Mark:
+        width = len(row)
+        values = {f: row[i] for f, i in self.where.items() if i < width}
+        return _mark(self.sheet, values)
+
+
+def _mark(sheet: ResultSheet, values: Mapping[str, object]) -> Mark:
     if sheet is ALLOTMENTS:
         if values.get("region") == TOTAL_LABEL:
             return Mark.TOTAL
@@ -145,7 +171,17 @@ def display_text(column: Column, value: object) -> str:
 
 
 def _longest_line(text: str) -> int:
+    if "\n" not in text:
+        return len(text)
     return max((len(line) for line in text.split("\n")), default=0)
+
+
+def _longest_shown(column: Column, values: Iterable[object]) -> int:
+    """The longest line of any value as shown (text is shown as it is)."""
+    texts = [v if v.__class__ is str else display_text(column, v) for v in values]
+    if "\n" in "".join(texts):
+        return max(map(_longest_line, texts), default=0)
+    return max(map(len, texts), default=0)
 
 
 def _header_width(header: str) -> float:
@@ -171,7 +207,7 @@ def column_widths(
     fits: list[float] = []
     floors: list[float] = []  # a header word is never broken
     for index, column in enumerate(sheet.columns):
-        longest = max((_longest_line(display_text(column, r[index])) for r in rows), default=0)
+        longest = _longest_shown(column, [r[index] for r in rows])
         padding = 0.5 if column.kind in (Kind.DATE, Kind.DATETIME) else 1.5
         fits.append(max(_header_width(column.header), longest + padding, 5.0))
         floors.append(max(len(w) for w in column.header.split()) + 1.5)
@@ -212,6 +248,8 @@ def lines_needed(text: str, width: float) -> int:
     """How many lines wrapped text takes in a column (word wrap, a little pessimistic:
     Calibri's average letter is narrower than the digit a width unit measures)."""
     per_line = max(1, int((width - 1) * 1.3))
+    if len(text) <= per_line and "\n" not in text:
+        return 1  # it fits: no word can reach the end of the line
     lines = 0
     for paragraph in text.split("\n"):
         used = 0
@@ -229,17 +267,35 @@ def lines_needed(text: str, width: float) -> int:
     return lines
 
 
-def _height(
+def _heights(
     columns: Sequence[Column],
-    values: Sequence[object],
+    rows: Sequence[Sequence[object]],
     widths: Sequence[float],
     wraps: Sequence[bool],
-) -> float | None:
-    lines = 1
-    for column, value, width, wrap in zip(columns, values, widths, wraps, strict=False):
-        if wrap and value is not None:
-            lines = max(lines, lines_needed(display_text(column, value), width))
-    return LINE_HEIGHT * lines if lines > 1 else None
+) -> tuple[float | None, ...]:
+    """Each row's height: enough lines for its longest wrapped text (None: one line)."""
+    wrapped = [
+        (index, column, width, max(1, int((width - 1) * 1.3)))
+        for index, (column, width, wrap) in enumerate(zip(columns, widths, wraps, strict=False))
+        if wrap
+    ]
+    heights: list[float | None] = []
+    needed: dict[tuple[str, float], int] = {}  # the same text recurs down a column
+    for values in rows:
+        lines = 1
+        count = len(values)
+        for index, column, width, per_line in wrapped:
+            value = values[index] if index < count else None
+            if value is None:
+                continue
+            text = value if value.__class__ is str else display_text(column, value)
+            if len(text) > per_line or "\n" in text:  # else it fits on one line
+                known = needed.get((text, width))
+                if known is None:
+                    known = needed[(text, width)] = lines_needed(text, width)
+                lines = max(lines, known)
+        heights.append(LINE_HEIGHT * lines if lines > 1 else None)
+    return tuple(heights)
 
 
 def look(sheet: ResultSheet, rows: Sequence[Sequence[object]]) -> SheetLook:
@@ -248,8 +304,9 @@ def look(sheet: ResultSheet, rows: Sequence[Sequence[object]]) -> SheetLook:
     header_lines = max(
         lines_needed(c.header, w) for c, w in zip(sheet.columns, widths, strict=True)
     )
-    marks = tuple(row_mark(sheet, r) for r in rows)
-    heights = tuple(_height(sheet.columns, r, widths, wraps) for r in rows)
+    marker = _Marker(sheet)
+    marks = tuple(marker.mark(r) for r in rows)
+    heights = _heights(sheet.columns, rows, widths, wraps)
     return SheetLook(
         widths=widths,
         wraps=wraps,

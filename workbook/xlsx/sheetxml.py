@@ -352,7 +352,10 @@ def result_sheet_xml(
         cell_styles = by_mark[mark]
         cells = "".join(
             [
-                cell_xml(letters[i] + suffix, values[i], cell_styles[i], date1904)
+                # text, most cells, written here directly: what cell_xml writes for it
+                f'<c r="{letters[i]}{suffix}"{cell_styles[i]} t="inlineStr">{_inline_body(v)}</c>'
+                if (v := values[i]).__class__ is str and v
+                else cell_xml(letters[i] + suffix, v, cell_styles[i], date1904)
                 or (
                     f'<c r="{letters[i]}{suffix}"{cell_styles[i]}/>'
                     if mark is not Mark.PLAIN

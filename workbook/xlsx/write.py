@@ -184,6 +184,7 @@ class _Target:
     held_back: str | None = None  # why an Error held it back: only its title changes
     look: SheetLook | None = None
     rewritten: bool = True  # False: the sheet was kept as it was (held back, untitled)
+    floor: int | None = None  # an appended sheet's last row in use, once scanned
 
 
 class WorkbookWriter:
@@ -428,10 +429,12 @@ class WorkbookWriter:
             entry = found[number][0]
             self._check_appendable(entry, sheet)
             assert entry.part is not None
-            room = log_floor(self.package.read(entry.part), f"{self.where}: {entry.part}").room
+            floor = log_floor(self.package.read(entry.part), f"{self.where}: {entry.part}")
+            room = floor.room
             if remaining[:room]:
                 target = _Target(sheet, remaining[:room], entry, appended=True)
                 target.part, target.index = entry.part, entry.index
+                target.floor = floor.floor
                 targets.append(target)
             remaining = remaining[room:]
         while remaining or not number:  # no sheet yet: it is created, if need be empty
@@ -610,6 +613,7 @@ class WorkbookWriter:
             shared_string,
             date1904=self.package.date1904,
             where=f"{self.where}: {target.part}",
+            floor=target.floor,
         )
 
     # ---------------------------------------------------------------- calcChain

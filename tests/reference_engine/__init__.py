@@ -1,0 +1,258 @@
+"""The policy engine: pure functions from a policy, input tables and a date to results.
+
+    results = engine.recalculate(policy, inputs, as_of)
+
+No file, Excel, clock or network is touched here; the command line, the Excel button and
+the worksheet functions all call this same function.
+
+An Error holds back only what it affects (SPEC §3): a license row that cannot be read is
+`Cannot judge` while the others are judged; a bad population holds back Allotments and
+what derives from it; a sheet that cannot be read holds back the result sheets that need
+it. `Results.held_back` names each held-back result (by its field name) and why.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import replace
+from pathlib import PurePath
+
+from tests.reference_engine._version import __version__
+from tests.reference_engine.allotment import allot, region_populations
+from tests.reference_engine.appeals import allotment_changes, appeals_queue, reason_problems
+from tests.reference_engine.charging import charge_ce_licenses, not_charged_text, with_use
+from tests.reference_engine.errors import HmisLicensingError
+from tests.reference_engine.inactivity import Judgement, decision, judge_all, unreadable_decision
+from tests.reference_engine.model import (
+    AllotmentSummary,
+    CeCharge,
+    Inputs,
+    LicenseDecision,
+    Policy,
+    Problem,
+    RegionAllotment,
+    Results,
+    name_key,
+)
+from tests.reference_engine.reassignment import reassignment_agenda
+from tests.reference_engine.review import (
+    History,
+    change_since_last_review,
+    eligible_since,
+    history_entries,
+    next_review,
+    read_history,
+    revocations_done,
+    watch_list,
+)
+from tests.reference_engine.selfpay import quotes
+from tests.reference_engine.validate import (
+    exemption_doubts,
+    license_blocks,
+    sorted_problems,
+    validate,
+)
+
+ENGINE_VERSION = __version__
+
+__all__ = [
+    "ENGINE_VERSION",
+    "HmisLicensingError",
+    "Inputs",
+    "Policy",
+    "Results",
+    "__version__",
+    "recalculate",
+]
+
+# Which input sheets each result needs: a sheet that cannot be read holds these back.
+_NEEDS: Mapping[str, tuple[str, ...]] = {
+    "Regions": ("allotments", "ce_charges", "reassignment"),
+    "Counties": ("allotments", "ce_charges", "reassignment"),
+    "Organizations": ("ce_charges", "allotments", "reassignment"),
+    "Intakes": ("ce_charges", "allotments", "reassignment"),
+    "Licenses": (
+        "decisions",
+        "revocations",
+        "watch_list",
+        "revocations_done",
+        "ce_charges",
+        "allotments",
+        "reassignment",
+    ),
+    "Appeals": (
+        "decisions",
+        "revocations",
+        "watch_list",
+        "revocations_done",
+        "appeals_queue",
+        "allotments",
+        "reassignment",
+    ),
+    "Self-Pay Requests": ("self_pay_estimates",),
+    "Settings": (
+        "decisions",
+        "revocations",
+        "watch_list",
+        "revocations_done",
+        "appeals_queue",
+        "allotments",
+        "ce_charges",
+        "reassignment",
+        "self_pay_estimates",
+    ),
+}
+
+
+# A row of these sheets that cannot be read holds these back (Licenses and Appeals rows
+# are contained to the licenses they affect instead: Cannot judge).
+_UNREADABLE_ROW_HOLDS: Mapping[str, tuple[str, ...]] = {
+    "Regions": ("allotments", "reassignment"),
+    "Counties": ("allotments", "reassignment"),
+    "Organizations": ("ce_charges", "allotments", "reassignment"),
+    "Intakes": ("ce_charges", "allotments", "reassignment"),
+}
+
+
+def recalculate(policy: Policy, inputs: Inputs, as_of: dt.date) -> Results:
+    """Apply the policy to the workbook's inputs as of a date."""
+    problems = validate(policy, inputs, as_of)
+    held: dict[str, str] = {}
+    for sheet, why in inputs.unusable_sheets.items():
+        for result in _NEEDS.get(sheet, ()):
+            held.setdefault(result, why)
+    for row in inputs.unreadable:
+        for result in _UNREADABLE_ROW_HOLDS.get(row.sheet, ()):
+            held.setdefault(result, f"{row.sheet} row {row.row} could not be read (see Problems)")
+        if row.sheet in ("Regions", "Counties") and not row.text(row.sheet[:-1].lower()):
+            held.setdefault("ce_charges", f"{row.sheet} row {row.row} names no region or county")
+
+    blocks = license_blocks(policy, inputs)
+    doubts = exemption_doubts(inputs)
+    judgements = judge_all(policy, inputs.licenses, inputs.appeals, as_of, blocks, doubts)
+    history = read_history(inputs.history, as_of)
+    revoked = {name_key(lic.license_id): lic for lic in inputs.licenses if lic.revoked_on}
+
+    appeals = tuple(inputs.appeals or ())
+    problems += reason_problems(policy, appeals)
+    queue = appeals_queue(policy, appeals, as_of, revoked)
+
+    allotments, summary, charges, allotment_problems = _allotments(policy, inputs, as_of, revoked)
+    problems += allotment_problems
+    if summary is None and "allotments" not in held:
+        why = "a region's population could not be used (see Problems)"
+        if any(p.severity == "Error" for p in allotment_problems):
+            for result in ("allotments", "reassignment"):
+                held.setdefault(result, why)
+
+    agenda = reassignment_agenda(policy, inputs, judgements, allotments, charges, queue)
+    until, review_problems = next_review(policy, inputs, as_of)
+    problems += review_problems
+    watch = watch_list(policy, inputs, judgements, as_of, until, blocks, doubts)
+    since = history.previous_review or policy.review_every.before(as_of)
+    done, done_problems = revocations_done(policy, inputs, as_of, since)
+    problems += done_problems
+
+    decisions = _with_unreadable(
+        _decisions(judgements, history, as_of, agenda.cross_references), inputs
+    )
+    entries = history_entries(history, decisions, as_of)
+    if any(p.severity == "Error" and p.where.sheet == "Settings" for p in problems):
+        for result in _NEEDS["Settings"]:
+            held.setdefault(result, "the Settings sheet's As Of could not be read")
+    return Results(
+        decisions=tuple(decisions),
+        allotments=tuple(allotments),
+        allotment_summary=summary,
+        problems=tuple(sorted_problems(problems)),
+        ce_charges=tuple(charges),
+        appeals_queue=tuple(queue),
+        reassignment=agenda.items,
+        self_pay_estimates=tuple(quotes(policy, inputs.self_pay_requests or ())),
+        watch_list=tuple(watch),
+        revocations_done=tuple(done),
+        history_entries=() if "decisions" in held else tuple(entries),
+        next_review=until,
+        previous_review=history.previous_review,
+        held_back=held,
+    )
+
+
+def _allotments(
+    policy: Policy, inputs: Inputs, as_of: dt.date, revoked: Mapping[str, object]
+) -> tuple[list[RegionAllotment], AllotmentSummary | None, list[CeCharge], list[Problem]]:
+    """§2 allotments with §3 use and §4 appeal changes, and the Total's summary."""
+    populations, problems = region_populations(inputs.regions, inputs.counties)
+    population_errors = [p for p in problems if p.severity == "Error"]
+    allotments, summary, allotment_problems = allot(
+        policy.ce_allotment,
+        [(region.region, population) for region, population in populations],
+        policy_file=PurePath(policy.source).name if policy.source else "policy.yaml",
+    )
+    problems += allotment_problems
+    charges, charge_problems = charge_ce_licenses(policy, inputs, as_of)
+    problems += charge_problems
+    changes, change_problems = allotment_changes(
+        policy,
+        inputs.appeals or (),
+        as_of,
+        [r.region for r in inputs.regions],
+        revoked,  # type: ignore[arg-type]
+    )
+    problems += change_problems
+    allotments = with_use(allotments, charges, changes)
+    if population_errors:
+        return allotments, None, charges, problems
+    if summary is not None:
+        in_use = len(charges)
+        added = sum(a.added_by_appeal for a in allotments)
+        ids, text = not_charged_text(charges)
+        explanation = summary.explanation
+        hmis = [c for c in changes if c.from_hmis]
+        if hmis:
+            count = sum(c.licenses for c in hmis)
+            explanation += (
+                f" Additional licenses from HMIS by appeal ({', '.join(c.appeal_id for c in hmis)})"
+                f" raise the total above the target by {count} (§4)."
+            )
+        if ids:
+            explanation += f" In Use counts every active CE license: {text}"
+        summary = replace(
+            summary,
+            in_use=in_use,
+            available=summary.total_allotment + added - in_use,
+            added_by_appeal=added,
+            not_charged=ids,
+            not_charged_explanation=text,
+            explanation=explanation,
+        )
+    return allotments, summary, charges, problems
+
+
+def _decisions(
+    judgements: list[Judgement],
+    history: History,
+    as_of: dt.date,
+    cross_references: Mapping[str, str],
+) -> list[LicenseDecision]:
+    decisions = []
+    for j in judgements:
+        d = decision(j, as_of)
+        extra = cross_references.get(name_key(d.license_id))
+        if extra:
+            d = replace(d, explanation=f"{d.explanation} {extra}")
+        decisions.append(
+            replace(
+                d,
+                eligible_since=eligible_since(history, d, as_of),
+                change_since_last_review=change_since_last_review(history, d, j),
+            )
+        )
+    return decisions
+
+
+def _with_unreadable(decisions: list[LicenseDecision], inputs: Inputs) -> list[LicenseDecision]:
+    """Every Licenses row on the report, in sheet order, the unreadable ones included."""
+    extra = [unreadable_decision(r) for r in inputs.unreadable if r.sheet == "Licenses"]
+    return sorted([*decisions, *extra], key=lambda d: d.row) if extra else decisions

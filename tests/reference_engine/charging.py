@@ -1,0 +1,272 @@
+"""§3 Delegation: which region's allotment each CE Access Only license uses.
+
+§3.2 in the order the policy gives it: a region a CE Lead or the CE Committee entered on
+the license; else, for an organization that covers several regions, the region of its
+most average intakes ("Organizations that cover multiple regions should take the license
+from the region they provide the most coverage, as measured by average intakes"); else
+the region of the organization's county. A tie in intakes is the CE Committee's call
+("The CE committee may determine allocation for multi-region organizations"), so it is
+reported, never silently picked. §3.3: licenses of types that do not count against the
+CE allotment (Housing Project and other funded licenses) are never charged.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import replace
+
+from tests.reference_engine.appeals import AllotmentChange
+from tests.reference_engine.model import (
+    CeCharge,
+    Inputs,
+    IntakeRow,
+    LicenseRow,
+    Policy,
+    Problem,
+    RegionAllotment,
+    Where,
+    name_key,
+)
+
+
+def _number(value: float) -> str:
+    return f"{value:,.2f}".rstrip("0").rstrip(".")
+
+
+def counts_against_allotment(policy: Policy, lic: LicenseRow) -> bool:
+    rule = policy.license_type(lic.license_type)
+    return rule is not None and rule.counts_against_ce_allotment
+
+
+def charge_ce_licenses(
+    policy: Policy, inputs: Inputs, as_of: dt.date
+) -> tuple[list[CeCharge], list[Problem]]:
+    """§3.2 for every active license whose type counts against the CE allotment."""
+    regions = {name_key(r.region): r.region for r in inputs.regions}
+    county_region = {
+        name_key(c.county): regions[name_key(c.region)]
+        for c in inputs.counties or ()
+        if name_key(c.region) in regions
+    }
+    org_county = {name_key(o.organization): o.county for o in inputs.organizations}
+    intakes: dict[str, list[IntakeRow]] = defaultdict(list)
+    for row in inputs.intakes or ():
+        if name_key(row.region) in regions:
+            intakes[name_key(row.organization)].append(row)
+
+    charges: list[CeCharge] = []
+    problems: list[Problem] = []
+    tied_organizations: dict[str, list[LicenseRow]] = defaultdict(list)
+    for lic in inputs.licenses:
+        if not lic.is_active(as_of) or not counts_against_allotment(policy, lic):
+            continue
+        notes: list[str] = []
+        if lic.region:
+            entered = regions.get(name_key(lic.region))
+            if entered is not None:
+                charges.append(
+                    _charge(
+                        lic,
+                        entered,
+                        f"Region entered on the license ({entered}): a CE Lead's or the CE"
+                        " Committee's decision. §3.2",
+                    )
+                )
+                continue
+            notes.append(f'The Region entered, "{lic.region}", is not on the Regions sheet.')
+        org_key = name_key(lic.organization)
+        if org_key in intakes:
+            charge = _by_intakes(lic, intakes[org_key], notes)
+            charges.append(charge)
+            if charge.charged_region is None:
+                tied_organizations[org_key].append(lic)
+            continue
+        county = org_county.get(org_key)
+        region = county_region.get(name_key(county)) if county else None
+        if region is not None:
+            charges.append(
+                _charge(
+                    lic,
+                    region,
+                    " ".join(
+                        [
+                            *notes,
+                            f"{lic.organization} is in {county}, which is in {region}"
+                            " (Counties sheet); it has no Intakes rows. §3.2",
+                        ]
+                    ),
+                )
+            )
+            continue
+        if org_key not in org_county:
+            missing = f"{lic.organization} is not on the Organizations sheet"
+        elif not county:
+            missing = f"{lic.organization} has no County on the Organizations sheet"
+        else:
+            missing = f"{county} is not on the Counties sheet"
+        basis = " ".join(
+            [
+                *notes,
+                f"No region could be determined: no Region on the license, no Intakes rows"
+                f" for the organization, and {missing}. §3.2",
+            ]
+        )
+        charges.append(_charge(lic, None, basis))
+        problems.append(
+            Problem(
+                "Warning",
+                Where("Licenses", lic.row, "Region"),
+                f"License {lic.license_id} ({lic.license_type}) is not charged to any"
+                f" region: {missing}, and there is no Region or Intakes row for it.",
+                "Enter the region in the license's Region column (the CE Lead's decision),"
+                " or give the organization a County that is on the Counties sheet.",
+            )
+        )
+    for org_key, licenses in tied_organizations.items():
+        problems.append(_tie_problem(intakes[org_key], licenses))
+    charges.extend(_unreadable_ce_rows(policy, inputs, as_of))
+    return charges, problems
+
+
+def _unreadable_ce_rows(policy: Policy, inputs: Inputs, as_of: dt.date) -> list[CeCharge]:
+    """Licenses rows that could not be read but are CE licenses: charged nowhere, counted."""
+    found = []
+    for row in inputs.unreadable:
+        if row.sheet != "Licenses":
+            continue
+        rule = policy.license_type(row.text("license_type"))
+        revoked = row.values.get("revoked_on")
+        if rule is None or not rule.counts_against_ce_allotment:
+            continue
+        if isinstance(revoked, dt.date) and revoked <= as_of:
+            continue
+        found.append(
+            CeCharge(
+                license_id=row.text("license_id") or f"(row {row.row})",
+                organization=row.text("organization"),
+                license_type=rule.name,
+                charged_region=None,
+                basis="Not charged: the row could not be read ("
+                + "; ".join(row.reasons)
+                + "). It is counted as in use until it is fixed. §3.2",
+                row=row.row,
+            )
+        )
+    return found
+
+
+def _charge(lic: LicenseRow, region: str | None, basis: str) -> CeCharge:
+    return CeCharge(
+        license_id=lic.license_id,
+        organization=lic.organization,
+        license_type=lic.license_type,
+        charged_region=region,
+        basis=basis,
+        row=lic.row,
+    )
+
+
+def _intake_totals(rows: Sequence[IntakeRow]) -> dict[str, float]:
+    totals: dict[str, float] = {}
+    names: dict[str, str] = {}
+    for row in rows:
+        key = name_key(row.region)
+        names.setdefault(key, row.region)
+        totals[names[key]] = totals.get(names[key], 0.0) + row.average_intakes
+    return totals
+
+
+def _by_intakes(lic: LicenseRow, rows: Sequence[IntakeRow], notes: list[str]) -> CeCharge:
+    totals = _intake_totals(rows)
+    best = max(totals.values())
+    leaders = [region for region, value in totals.items() if value == best]
+    listing = ", ".join(f"{region} {_number(value)}" for region, value in totals.items())
+    if len(leaders) == 1:
+        basis = (
+            f"Most average intakes in {leaders[0]} ({listing}): an organization covering"
+            " several regions takes the license from the region it covers most. §3.2"
+        )
+        return _charge(lic, leaders[0], " ".join([*notes, basis]))
+    basis = (
+        f"Tie in average intakes between {' and '.join(leaders)} ({_number(best)} each):"
+        " the CE Committee decides which region this license is charged to. Not charged"
+        " until the decision is entered in the license's Region column. §3.2"
+    )
+    return _charge(lic, None, " ".join([*notes, basis]))
+
+
+def _tie_problem(rows: Sequence[IntakeRow], licenses: Sequence[LicenseRow]) -> Problem:
+    totals = _intake_totals(rows)
+    best = max(totals.values())
+    leaders = [region for region, value in totals.items() if value == best]
+    first = min(r.row for r in rows if name_key(r.region) in {name_key(x) for x in leaders})
+    ids = ", ".join(lic.license_id for lic in licenses)
+    return Problem(
+        "Warning",
+        Where("Intakes", first, "Average Intakes"),
+        f"For the CE Committee: {licenses[0].organization} has equal average intakes in"
+        f" {' and '.join(leaders)} ({_number(best)} each), so its CE license(s) {ids}"
+        " cannot be charged to a region by intakes (§3.2).",
+        "The CE Committee decides the region and enters it in the Region column of those"
+        " licenses on the Licenses sheet.",
+    )
+
+
+def with_use(
+    allotments: Sequence[RegionAllotment],
+    charges: Sequence[CeCharge],
+    changes: Sequence[AllotmentChange] = (),
+) -> list[RegionAllotment]:
+    """Allotments with Added By Appeal, In Use and Available filled in (§3.2, §4)."""
+    in_use: dict[str, int] = defaultdict(int)
+    for charge in charges:
+        if charge.charged_region is not None:
+            in_use[name_key(charge.charged_region)] += 1
+    by_region: dict[str, list[AllotmentChange]] = defaultdict(list)
+    for change in changes:
+        by_region[name_key(change.region)].append(change)
+    result = []
+    for allotment in allotments:
+        used = in_use.get(name_key(allotment.region), 0)
+        found = by_region.get(name_key(allotment.region), [])
+        added = sum(c.licenses for c in found)
+        available = allotment.allotment + added - used
+        if available < 0:
+            status = f"Over the allotment by {-available}."
+        elif available == 0:
+            status = "All licenses in use."
+        else:
+            status = f"{available} available."
+        appeal_text = " ".join(c.text.rstrip(".") + "." for c in found)
+        with_appeals = f" {appeal_text.rstrip('.')} (§4)." if appeal_text else ""
+        text = (
+            f"{allotment.explanation}{with_appeals} In use: {used} CE Access Only"
+            f" license{'' if used == 1 else 's'} charged here (§3.2). {status}"
+        )
+        result.append(
+            replace(
+                allotment,
+                in_use=used,
+                available=available,
+                added_by_appeal=added,
+                explanation=text,
+            )
+        )
+    return result
+
+
+def not_charged_text(charges: Sequence[CeCharge]) -> tuple[tuple[str, ...], str]:
+    """§3: the active CE licenses charged to no region, for their own Allotments row."""
+    ids = tuple(c.license_id for c in charges if c.charged_region is None)
+    if not ids:
+        return (), ""
+    count = len(ids)
+    text = (
+        f"{count} active CE Access Only license{'' if count == 1 else 's'}"
+        f" ({', '.join(ids)}) {'is' if count == 1 else 'are'} charged to no region: see CE"
+        " Charges and Problems for why. They count in the Total's In Use, so its Available"
+        " is true. §3.2"
+    )
+    return ids, text

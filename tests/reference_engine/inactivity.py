@@ -1,0 +1,585 @@
+"""§1 HMIS License Inactivity Policy: which licenses are eligible for revocation.
+
+The base rules (§1.1 no client data, §1.2 never signed in) find a license inactive; the
+exceptions (§1.E2 Level 4 List Holder, §1.E3 special request, then §1.E1 an organization
+keeps one license) can exempt it. §1.E1 is decided last because it asks whether *every*
+active license of the organization would otherwise be eligible.
+
+Every license row gets a decision: licenses that are not active on the as-of date, and
+types the policy does not judge (`inactivity_policy_applies: false`), are `Not judged`;
+rows the rules cannot be applied to (a cell that could not be read, a duplicate License
+ID, a type the policy does not know) are `Cannot judge`, and never count as a license
+that stays, so §1.E1 still keeps one of the organization's other licenses.
+
+Dates that cannot be evidence on the as-of date are set aside and said: anything after
+the as-of date (a back-dated run sees the workbook as it stood then), and anything before
+the license was granted (it belongs to the license's previous holder).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from tests.reference_engine.model import (
+    AppealRow,
+    LicenseDecision,
+    LicenseRow,
+    Policy,
+    UnreadableRow,
+    name_key,
+)
+
+_CHUNKS = re.compile(r"(\d+)")
+
+NOT_ELIGIBLE = (
+    "Not eligible for revocation under the CoC's licensing policy (the HMIS Lead Agency's"
+    " own Inactivity Policy still applies: §1 footnote)."
+)
+ELIGIBLE = "Eligible for revocation."
+
+
+def natural_key(text: str) -> tuple[tuple[int, int, str], ...]:
+    """Order IDs as people do: L-2 before L-10."""
+    return tuple(
+        (0, int(chunk), "") if chunk.isdigit() else (1, 0, chunk.casefold())
+        for chunk in _CHUNKS.split(text)
+        if chunk
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Exemption:
+    label: str  # for the Exception column
+    clause: str
+    reason: str  # a sentence for the Explanation
+
+
+@dataclass(slots=True)
+class Judgement:
+    """§1 for one license on one date, before it becomes a LicenseDecision."""
+
+    license: LicenseRow
+    finding: str
+    clause: str
+    sentences: list[str]
+    exemptions: list[Exemption] = field(default_factory=list)
+    entry: dt.date | None = None  # the client-data date that counts on the as-of date
+    signed_in: dt.date | None = None  # the earliest sign-in evidence that counts
+    last_sign_in: dt.date | None = None  # the most recent (First Sign-In or Last Login)
+    license_is_active: bool = True  # False: revoked, or not yet granted, on the date
+
+    @property
+    def judged(self) -> bool:
+        return self.finding not in ("Not judged", "Cannot judge")
+
+    @property
+    def would_be_eligible(self) -> bool:
+        return self.judged and self.finding != "Active" and not self.exemptions
+
+    @property
+    def stays(self) -> bool:
+        """Active on the date and not eligible: a license the organization keeps."""
+        if self.finding == "Cannot judge":
+            return False
+        if self.finding == "Not judged":
+            return self.license_is_active
+        return not self.would_be_eligible
+
+
+# ------------------------------------------------------------------------------ evidence
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """The dates of a license row that count on the as-of date, and what was set aside."""
+
+    entry: dt.date | None
+    first_sign_in: dt.date | None
+    login: dt.date | None
+    set_aside: tuple[str, ...]
+
+
+_DATE_COLUMNS = (
+    ("last_client_data_entry", "Last Client Data Entry"),
+    ("first_sign_in", "First Sign-In"),
+    ("last_login", "Last Login"),
+)
+
+
+def evidence(lic: LicenseRow, as_of: dt.date) -> Evidence:
+    """SPEC §2 Dates: only dates from the grant to the as-of date count."""
+    kept: dict[str, dt.date | None] = {}
+    notes = []
+    for name, header in _DATE_COLUMNS:
+        day: dt.date | None = getattr(lic, name)
+        if day is not None and day > as_of:
+            notes.append(
+                f"{header} {day} is after the as-of date {as_of}, so it does not count on"
+                " that date."
+            )
+            day = None
+        elif day is not None and day < lic.granted_on:
+            notes.append(
+                f"{header} {day} is before the license was granted on {lic.granted_on}"
+                " (a reassigned license): it belongs to the previous holder and does not"
+                " count."
+            )
+            day = None
+        kept[name] = day
+    return Evidence(
+        kept["last_client_data_entry"], kept["first_sign_in"], kept["last_login"], tuple(notes)
+    )
+
+
+# ----------------------------------------------------------------------- §1.1 and §1.2
+
+
+def base_finding(policy: Policy, lic: LicenseRow, as_of: dt.date) -> Judgement:
+    """§1.1/§1.2 for one active license of a judged type, before exceptions."""
+    rules = policy.inactivity
+    window = rules.client_data_window.describe()
+    window_start = rules.client_data_window.before(as_of)
+    seen = evidence(lic, as_of)
+    entry = seen.entry
+    sentences = list(seen.set_aside)
+    sign_in = _sign_in(policy, lic, as_of, seen)
+    signs = [d for d in (seen.first_sign_in, seen.login) if d is not None]
+    latest = max(signs) if signs else None
+
+    inactive = entry < window_start if entry is not None else lic.granted_on < window_start
+    if inactive:
+        if entry is not None:
+            text = (
+                f"No client data since {entry} (before {window_start}, {window} before"
+                f" {as_of}). §1.1"
+            )
+        else:
+            text = (
+                f"No client data entered since the license was granted on"
+                f" {lic.granted_on} (before {window_start}, {window} before {as_of}). §1.1"
+            )
+        sentences.append(text)
+        if sign_in.overdue:
+            sentences.append(f"It has also never been signed in ({sign_in.text}). §1.2")
+        if seen.login is not None and (entry is None or seen.login > entry):
+            sentences.append(
+                f"The last login on {seen.login} does not count: logins and reports are"
+                " not client data activity (§1.1)."
+            )
+        return Judgement(
+            lic,
+            "Inactive",
+            "§1.1",
+            sentences,
+            entry=entry,
+            signed_in=sign_in.on,
+            last_sign_in=latest,
+        )
+    if sign_in.overdue or (sign_in.late and rules.late_first_sign_in_revocable):
+        sentences.append(sign_in.text + " §1.2")
+        return Judgement(
+            lic,
+            "Not signed in",
+            "§1.2",
+            sentences,
+            entry=entry,
+            signed_in=sign_in.on,
+            last_sign_in=latest,
+        )
+    if entry is not None:
+        text = (
+            f"Client data entered on {entry}, within {window} before {as_of} (on or after"
+            f" {window_start}). §1.1"
+        )
+    else:
+        text = (
+            f"No client data yet, but the license was granted on {lic.granted_on},"
+            f" within {window} before {as_of} (on or after {window_start}). §1.1"
+        )
+    sentences.append(text)
+    if sign_in.text:
+        sentences.append(sign_in.text + " §1.2")
+    return Judgement(
+        lic, "Active", "§1.1", sentences, entry=entry, signed_in=sign_in.on, last_sign_in=latest
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _SignIn:
+    on: dt.date | None  # the earliest evidence of a sign-in that counts
+    overdue: bool  # never signed in, and the window has ended
+    late: bool  # First Sign-In recorded after the window ended
+    text: str
+
+
+def _sign_in(policy: Policy, lic: LicenseRow, as_of: dt.date, seen: Evidence) -> _SignIn:
+    """§1.2: a login is a sign-in, and entering client data needs one (SPEC §2)."""
+    window = policy.inactivity.first_sign_in_window
+    due = window.after(lic.granted_on)
+    words = window.describe()
+    proofs = [d for d in (seen.first_sign_in, seen.login, seen.entry) if d is not None]
+    if not proofs:
+        if as_of > due:
+            return _SignIn(
+                None,
+                True,
+                False,
+                f"Granted on {lic.granted_on} and never signed in; the {words} to sign in"
+                f" ended on {due}, before {as_of}.",
+            )
+        return _SignIn(
+            None, False, False, f"Not signed in yet; the {words} to sign in run to {due}."
+        )
+    first = min(proofs)
+    if seen.first_sign_in is not None and seen.first_sign_in > due:
+        revocable = policy.inactivity.late_first_sign_in_revocable
+        consequence = (
+            "a late first sign-in is revocable (inactivity.late_first_sign_in_revocable)"
+            if revocable
+            else "it is signed in now, so it is not revocable for that"
+            " (inactivity.late_first_sign_in_revocable: false)"
+        )
+        return _SignIn(
+            first,
+            False,
+            True,
+            f"First signed in on {seen.first_sign_in}, after the {words} to sign in ended on"
+            f" {due}; {consequence}.",
+        )
+    if seen.first_sign_in is None:
+        shown = "a login" if seen.login == first else "client data entered"
+        text = f"First Sign-In is blank, but {shown} on {first} shows the license was signed into."
+        return _SignIn(first, False, False, text)
+    return _SignIn(first, False, False, "")
+
+
+# ------------------------------------------------------------------------- the whole §1
+
+
+def judge_all(
+    policy: Policy,
+    licenses: Sequence[LicenseRow],
+    appeals: Sequence[AppealRow] | None,
+    as_of: dt.date,
+    cannot_judge: Mapping[int, Sequence[str]] | None = None,
+    doubts: Mapping[int, Sequence[str]] | None = None,
+) -> list[Judgement]:
+    """§1 for every license row, in sheet order.
+
+    `cannot_judge` maps a row number to why the rules cannot be applied to it at all (a
+    duplicate License ID, an unknown type); `doubts` to why an exemption cannot be ruled
+    out (an Appeals row that could not be read). Those rows get Finding `Cannot judge`,
+    the second only when the license would otherwise be eligible.
+    """
+    rules = policy.inactivity
+    requests = special_requests(policy, appeals or (), as_of)
+    blocked = cannot_judge or {}
+    doubtful = doubts or {}
+    judgements = []
+    for lic in licenses:
+        judgement = _judge_one(policy, lic, as_of, requests)
+        reasons = blocked.get(lic.row)
+        if not reasons and judgement.would_be_eligible:
+            reasons = doubtful.get(lic.row)
+        if reasons and (judgement.judged or judgement.license_is_active):
+            judgement = Judgement(
+                lic,
+                "Cannot judge",
+                "§1",
+                [
+                    *reasons,
+                    "Fix what is named and recalculate: this license is not judged until then. §1",
+                ],
+            )
+        judgements.append(judgement)
+    if rules.exceptions.sole_license:
+        keep_one_per_organization(judgements)
+    return judgements
+
+
+def judge_licenses(
+    policy: Policy,
+    licenses: Sequence[LicenseRow],
+    appeals: Sequence[AppealRow] | None,
+    as_of: dt.date,
+) -> list[LicenseDecision]:
+    """§1 for every license row, as Inactivity Report rows (without the review columns)."""
+    return [decision(j, as_of) for j in judge_all(policy, licenses, appeals, as_of)]
+
+
+def _judge_one(
+    policy: Policy, lic: LicenseRow, as_of: dt.date, requests: SpecialRequests
+) -> Judgement:
+    not_judged = _not_judged(policy, lic, as_of)
+    if not_judged is not None:
+        return not_judged
+    judgement = base_finding(policy, lic, as_of)
+    if judgement.finding == "Active":
+        return judgement
+    rules = policy.inactivity
+    if rules.exceptions.level4_list_holder and lic.level4_list_holder:
+        judgement.exemptions.append(
+            Exemption(
+                "Level 4 List Holder",
+                "§1.E2",
+                "Exempt: the user is a Level 4 List Holder for Coordinated Entry. §1.E2",
+            )
+        )
+    if rules.exceptions.special_request:
+        judgement.exemptions.extend(requests.exemptions_for(lic))
+        if not judgement.exemptions:
+            judgement.sentences.extend(requests.lapsed_for(lic, as_of))
+    return judgement
+
+
+def _not_judged(policy: Policy, lic: LicenseRow, as_of: dt.date) -> Judgement | None:
+    if lic.granted_on > as_of:
+        return Judgement(
+            lic,
+            "Not judged",
+            "§1",
+            [
+                f"Granted on {lic.granted_on}, after the as-of date {as_of}: not yet a license"
+                " on that date."
+            ],
+            license_is_active=False,
+        )
+    if not lic.is_active(as_of):
+        by = f" by the {lic.revoked_by}" if lic.revoked_by else ""
+        why = f" ({lic.revocation_reason})" if lic.revocation_reason else ""
+        return Judgement(
+            lic,
+            "Not judged",
+            "§1",
+            [f"Revoked on {lic.revoked_on}{by}{why}: not active on {as_of}."],
+            license_is_active=False,
+        )
+    rule = policy.license_type(lic.license_type)
+    if rule is not None and not rule.inactivity_policy_applies:
+        return Judgement(
+            lic,
+            "Not judged",
+            "§1",
+            [
+                f"{rule.name} licenses are not judged by the CoC's inactivity policy"
+                f" (license_types.{rule.name}.inactivity_policy_applies: false); a self-pay"
+                " license is governed by the organization's agreement with ICA (Addendum 2)."
+                if "self" in rule.name.casefold()
+                else f"{rule.name} licenses are not judged by the CoC's inactivity policy"
+                f" (license_types.{rule.name}.inactivity_policy_applies: false)."
+            ],
+        )
+    return None
+
+
+def keep_one_per_organization(judgements: Iterable[Judgement]) -> None:
+    """§1.E1: when every active license of an organization would be eligible, keep one.
+
+    Licenses that cannot be judged do not count as staying: an organization never loses
+    its last license because one of its rows could not be read.
+    """
+    by_org: dict[str, list[Judgement]] = defaultdict(list)
+    for j in judgements:
+        if j.finding == "Cannot judge" or not j.license_is_active:
+            continue
+        by_org[name_key(j.license.organization)].append(j)
+    for group in by_org.values():
+        if any(j.stays for j in group):
+            continue
+        ranked = sorted(group, key=_keep_order)
+        kept, others = ranked[0], ranked[1:]
+        org = kept.license.organization
+        if not others:
+            reason = (
+                f"Exempt: it is the only active license of {org}, and an organization"
+                " keeps at least one license. §1.E1"
+            )
+        else:
+            every = "both" if len(group) == 2 else f"all {len(group)}"
+            reason = (
+                f"Exempt: {every} active licenses of {org} would be eligible,"
+                f" and an organization keeps at least one license; this one"
+                f" {_why_kept(kept, others[0])}. §1.E1"
+            )
+        kept.exemptions.append(Exemption("Sole license kept", "§1.E1", reason))
+        for other in others:
+            other.sentences.append(
+                f"Not exempt under §1.E1: {org} keeps license {kept.license.license_id} instead."
+            )
+
+
+def _keep_order(j: Judgement) -> tuple[int, int, tuple[tuple[int, int, str], ...]]:
+    last = j.entry.toordinal() if j.entry else 0
+    signed = j.last_sign_in.toordinal() if j.last_sign_in else 0
+    return (-last, -signed, natural_key(j.license.license_id))
+
+
+def _why_kept(kept: Judgement, runner_up: Judgement) -> str:
+    if kept.entry != runner_up.entry:
+        if kept.entry is None:
+            return "is kept"
+        return f"has the most recent client data activity ({kept.entry})"
+    if kept.last_sign_in != runner_up.last_sign_in and kept.last_sign_in is not None:
+        return f"ties on client data activity and has the most recent sign-in ({kept.last_sign_in})"
+    return "ties on client data activity and sign-in and has the lowest License ID"
+
+
+def decision(j: Judgement, as_of: dt.date) -> LicenseDecision:
+    """The Inactivity Report row of one judgement."""
+    lic = j.license
+    sentences = list(j.sentences)
+    sentences.extend(e.reason for e in j.exemptions)
+    eligible = j.would_be_eligible
+    if j.judged and j.finding != "Active":
+        sentences.append(ELIGIBLE if eligible else NOT_ELIGIBLE)
+    clauses = [j.clause, *(e.clause for e in j.exemptions)]
+    entry = j.entry if j.judged else None
+    return LicenseDecision(
+        license_id=lic.license_id,
+        user=lic.user,
+        organization=lic.organization,
+        license_type=lic.license_type,
+        granted_on=lic.granted_on,
+        first_sign_in=lic.first_sign_in,
+        last_client_data_entry=lic.last_client_data_entry,
+        days_since_activity=(as_of - entry).days if entry is not None else None,
+        finding=j.finding,  # type: ignore[arg-type]
+        exception="; ".join(f"{e.label} ({e.clause})" for e in j.exemptions),
+        eligible=eligible,
+        policy_clause="; ".join(dict.fromkeys(clauses)),
+        explanation=" ".join(sentences),
+        row=lic.row,
+    )
+
+
+def unreadable_decision(row: UnreadableRow) -> LicenseDecision:
+    """A Licenses row with a cell that could not be read: listed, never judged (SPEC §3)."""
+
+    def date(name: str) -> dt.date | None:
+        value = row.values.get(name)
+        return value if isinstance(value, dt.date) else None
+
+    return LicenseDecision(
+        license_id=row.text("license_id"),
+        user=row.text("user"),
+        organization=row.text("organization"),
+        license_type=row.text("license_type"),
+        granted_on=date("granted_on"),
+        first_sign_in=date("first_sign_in"),
+        last_client_data_entry=date("last_client_data_entry"),
+        days_since_activity=None,
+        finding="Cannot judge",
+        exception="",
+        eligible=False,
+        policy_clause="§1",
+        explanation="Cannot judge: "
+        + "; ".join(r.rstrip(".") for r in row.reasons)
+        + ". Fix the cell(s) named and recalculate: this license is not judged until then,"
+        " and it does not count as a license its organization keeps (§1.E1). §1",
+        row=row.row,
+    )
+
+
+def finding_for(policy: Policy, license_row: LicenseRow, as_of: dt.date) -> tuple[str, str]:
+    """§1.1/§1.2 for one license on its own, before exceptions: (finding, explanation).
+
+    The exceptions need the rest of the workbook (the organization's other licenses, the
+    appeals), so a single license can only be given its base finding.
+    """
+    judgement = _not_judged(policy, license_row, as_of) or base_finding(policy, license_row, as_of)
+    return judgement.finding, " ".join(judgement.sentences)
+
+
+# ------------------------------------------------------------------ §1.E3 special requests
+
+
+@dataclass(frozen=True, slots=True)
+class SpecialRequests:
+    """Approved special requests in force on the as-of date, by license and organization."""
+
+    by_license: dict[str, list[AppealRow]]
+    by_organization: dict[str, list[AppealRow]]
+    other_by_license: dict[str, list[AppealRow]]
+    other_by_organization: dict[str, list[AppealRow]]
+
+    def lapsed_for(self, lic: LicenseRow, as_of: dt.date) -> list[str]:
+        """Why a special request on record does not exempt this license (yet, or any more)."""
+        appeals = self.other_by_license.get(name_key(lic.license_id), []) + (
+            self.other_by_organization.get(name_key(lic.organization), [])
+        )
+        return [_not_in_force(appeal, as_of) for appeal in appeals]
+
+    def exemptions_for(self, lic: LicenseRow) -> list[Exemption]:
+        found = [
+            _special_request_exemption(appeal, f"license {lic.license_id}")
+            for appeal in self.by_license.get(name_key(lic.license_id), [])
+        ]
+        found.extend(
+            _special_request_exemption(appeal, f"every license of {lic.organization}")
+            for appeal in self.by_organization.get(name_key(lic.organization), [])
+        )
+        return found[:1]
+
+
+def _special_request_exemption(appeal: AppealRow, scope: str) -> Exemption:
+    until = f"until {appeal.exception_until}" if appeal.exception_until else "with no end date"
+    return Exemption(
+        f"Special request {appeal.appeal_id}",
+        "§1.E3",
+        f"Exempt: special request {appeal.appeal_id}, approved on {appeal.decided_on}"
+        f" {until}, keeps {scope}. §1.E3",
+    )
+
+
+def _not_in_force(appeal: AppealRow, as_of: dt.date) -> str:
+    decision_ = name_key(appeal.decision)
+    if decision_ == "pending":
+        why = "is still pending; only an approved request exempts"
+    elif decision_ == "denied":
+        why = "was denied"
+    elif appeal.decided_on is None:
+        why = "has no Decided On date"
+    elif appeal.decided_on > as_of:
+        why = f"was decided on {appeal.decided_on}, after {as_of}"
+    else:
+        why = f"expired on {appeal.exception_until}"
+    return f"Special request {appeal.appeal_id} {why}, so it does not exempt it. §1.E3"
+
+
+def special_request_reasons(policy: Policy) -> set[str]:
+    """The reasons (and their aliases) that §1.E3 honours, as name keys."""
+    wanted = {name_key(r) for r in policy.inactivity.special_request_reasons}
+    aliases = {name_key(a) for a, r in policy.reason_aliases.items() if name_key(r) in wanted}
+    return wanted | aliases
+
+
+def special_request_in_force(policy: Policy, appeal: AppealRow, as_of: dt.date) -> bool:
+    """§1.E3: approved, decided on or before the as-of date, not yet expired."""
+    return (
+        name_key(appeal.decision) == "approved"
+        and name_key(appeal.reason) in special_request_reasons(policy)
+        and appeal.decided_on is not None
+        and appeal.decided_on <= as_of
+        and (appeal.exception_until is None or appeal.exception_until >= as_of)
+    )
+
+
+def special_requests(
+    policy: Policy, appeals: Iterable[AppealRow], as_of: dt.date
+) -> SpecialRequests:
+    reasons = special_request_reasons(policy)
+    in_force: tuple[dict[str, list[AppealRow]], dict[str, list[AppealRow]]] = ({}, {})
+    others: tuple[dict[str, list[AppealRow]], dict[str, list[AppealRow]]] = ({}, {})
+    for appeal in appeals:
+        if name_key(appeal.reason) not in reasons or appeal.filed_on > as_of:
+            continue
+        by_license, by_org = in_force if special_request_in_force(policy, appeal, as_of) else others
+        if appeal.license_id:
+            by_license.setdefault(name_key(appeal.license_id), []).append(appeal)
+        else:
+            by_org.setdefault(name_key(appeal.organization), []).append(appeal)
+    return SpecialRequests(*in_force, *others)

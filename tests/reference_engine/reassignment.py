@@ -1,0 +1,411 @@
+"""§4 CE-Allotment Appeal: the CE Committee's reassignment agenda.
+
+"The CE committee may reassign excess allotted licenses from other regions ... The CE
+committee should work to ensure any licenses removed from users are either under-utilized
+(i.e. low number of client entries), not geographically unique to their county, and when
+possible - not the only HMIS licenses for a given organization." §3 adds: "Organizations
+that are not providing the necessary CE access and data entry for HMIS, may lose HMIS
+access."
+
+So the CE licenses that stay (active, not eligible for revocation under §1) are ranked as
+removal candidates: first those of organizations recorded as not serving as a level 3
+access point or without a data-entry agreement (§3), then under-utilized ones (at most
+`reassignment.under_utilized_at_most` client entries in the window), then those whose
+county has another access point that stays (§3.3: funded licenses still serve as access
+points), then fewest client entries, then License ID. Only licenses that stay count as an
+organization's "other" licenses. An organization whose staying licenses are all CE
+licenses keeps its best-used one off the list of candidates ("when possible"), so no
+removal the agenda ranks, in any region, together with the Revocations sheet, leaves an
+organization without a license.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from tests.reference_engine.appeals import read_reason
+from tests.reference_engine.charging import counts_against_allotment
+from tests.reference_engine.inactivity import Judgement, natural_key
+from tests.reference_engine.model import (
+    AppealRow,
+    CeCharge,
+    Inputs,
+    LicenseRow,
+    OrganizationRow,
+    Policy,
+    QueuedAppeal,
+    ReassignmentItem,
+    RegionAllotment,
+    name_key,
+)
+
+_DUTIES_CLAUSE = (
+    '"Organizations that are not providing the necessary CE access and data entry for HMIS,'
+    ' may lose HMIS access" (§3)'
+)
+CANDIDATE = "Removal candidate"
+KEPT = "Kept: last license"
+BEING_REVOKED = "Eligible for revocation"
+AVAILABLE = "Licenses available"
+REQUEST = "Pending request"
+
+
+def _plural(n: int, word: str, plural: str | None = None) -> str:
+    return f"{n} {word if n == 1 else plural or word + 's'}"
+
+
+@dataclass(frozen=True, slots=True)
+class Agenda:
+    items: tuple[ReassignmentItem, ...]
+    # License ID key -> a sentence for the Inactivity Report, where a license kept by a
+    # §1 exception is also a removal candidate (both rows say so).
+    cross_references: Mapping[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class _Candidate:
+    judgement: Judgement
+    county: str | None
+    region: str | None
+    duties: list[str]  # §3 duties recorded as not met
+    others_in_county: list[str]  # other staying licenses in the county
+    others_in_org: list[str]  # other staying licenses of the organization
+    under_utilized: bool | None  # None: no count
+
+    @property
+    def license(self) -> LicenseRow:
+        return self.judgement.license
+
+    def key(self) -> tuple[object, ...]:
+        entries = self.license.client_entries_window
+        return (
+            not self.duties,
+            self.under_utilized is not True,
+            not self.others_in_county,
+            not self.others_in_org,
+            entries is None,
+            entries or 0,
+            natural_key(self.license.license_id),
+        )
+
+
+def reassignment_agenda(
+    policy: Policy,
+    inputs: Inputs,
+    judgements: Sequence[Judgement],
+    allotments: Sequence[RegionAllotment],
+    charges: Sequence[CeCharge],
+    queue: Sequence[QueuedAppeal],
+) -> Agenda:
+    """The CE Committee's agenda: ranked candidates, keepers, then availability and requests."""
+    organizations = {name_key(o.organization): o for o in inputs.organizations}
+    staying = [j for j in judgements if j.stays]
+    by_org: dict[str, list[Judgement]] = defaultdict(list)
+    by_county: dict[str, list[Judgement]] = defaultdict(list)
+    for j in staying:
+        by_org[name_key(j.license.organization)].append(j)
+        county = _county(j.license, organizations)
+        if county:
+            by_county[name_key(county)].append(j)
+    charged = {name_key(c.license_id): c.charged_region for c in charges}
+    pending = _pending_by_license(policy, inputs.appeals or ())
+
+    candidates: list[_Candidate] = []
+    keepers: list[_Candidate] = []
+    leaving: list[Judgement] = []
+    for j in judgements:
+        lic = j.license
+        if not j.license_is_active or j.finding == "Cannot judge":
+            continue
+        if not counts_against_allotment(policy, lic):
+            continue
+        if not j.stays:
+            leaving.append(j)
+            continue
+        candidate = _candidate(
+            policy, j, organizations, by_org, by_county, charged.get(name_key(lic.license_id))
+        )
+        candidates.append(candidate)
+    keepers = _keepers(policy, candidates, by_org)
+    kept_ids = {id(k) for k in keepers}
+    ranked = sorted((c for c in candidates if id(c) not in kept_ids), key=_Candidate.key)
+
+    items: list[ReassignmentItem] = []
+    references: dict[str, str] = {}
+    for rank, candidate in enumerate(ranked, start=1):
+        reasons = _candidate_reasons(policy, candidate, pending)
+        items.append(_item(CANDIDATE, rank, candidate, reasons))
+        exempted = candidate.judgement.exemptions
+        if exempted:
+            labels = "; ".join(f"{e.label} ({e.clause})" for e in exempted)
+            references[name_key(candidate.license.license_id)] = (
+                f"The CE Committee's Reassignment agenda lists it as removal candidate"
+                f" {rank} (§4): its §1 exception ({labels}) does not decide CE reassignment."
+            )
+    for keeper in sorted(keepers, key=lambda c: natural_key(c.license.license_id)):
+        items.append(_item(KEPT, None, keeper, _keeper_reasons(policy, keeper, pending)))
+    for j in leaving:
+        region = charged.get(name_key(j.license.license_id)) or j.license.region
+        items.append(
+            ReassignmentItem(
+                item=BEING_REVOKED,
+                rank=None,
+                license_id=j.license.license_id,
+                organization=j.license.organization,
+                region=region,
+                county=_county(j.license, organizations),
+                client_entries_window=j.license.client_entries_window,
+                reasons=f"Eligible for revocation under §1 (on the Revocations sheet): once"
+                f" revoked it frees one of {region or 'its region'}'s CE licenses. §4",
+            )
+        )
+    items.extend(_available(allotments))
+    items.extend(_requests(queue, allotments))
+    return Agenda(tuple(items), references)
+
+
+def _county(lic: LicenseRow, organizations: Mapping[str, OrganizationRow]) -> str | None:
+    if lic.county:
+        return lic.county
+    org = organizations.get(name_key(lic.organization))
+    return org.county if org else None
+
+
+def _candidate(
+    policy: Policy,
+    j: Judgement,
+    organizations: Mapping[str, OrganizationRow],
+    by_org: Mapping[str, list[Judgement]],
+    by_county: Mapping[str, list[Judgement]],
+    region: str | None,
+) -> _Candidate:
+    lic = j.license
+    org = organizations.get(name_key(lic.organization))
+    duties = []
+    if org is not None and org.level3_access_point is False:
+        duties.append("not serving as a level 3 access point")
+    if org is not None and org.data_entry_agreement is False:
+        duties.append("having no data entry agreement")
+    county = _county(lic, organizations)
+    in_county = by_county.get(name_key(county), []) if county else []
+    others_in_county = [o.license.license_id for o in in_county if o.license is not lic]
+    others_in_org = [
+        o.license.license_id
+        for o in by_org.get(name_key(lic.organization), [])
+        if o.license is not lic
+    ]
+    entries = lic.client_entries_window
+    under = None if entries is None else entries <= policy.under_utilized_at_most
+    return _Candidate(
+        j, county, region or lic.region, duties, others_in_county, others_in_org, under
+    )
+
+
+def _keepers(
+    policy: Policy, candidates: Sequence[_Candidate], by_org: Mapping[str, list[Judgement]]
+) -> list[_Candidate]:
+    """Per organization whose staying licenses are all CE licenses: the one it keeps."""
+    by_org_candidates: dict[str, list[_Candidate]] = defaultdict(list)
+    for c in candidates:
+        by_org_candidates[name_key(c.license.organization)].append(c)
+    keepers = []
+    for org_key, group in by_org_candidates.items():
+        if len(group) < len(by_org.get(org_key, [])):
+            continue  # it keeps a license the agenda never removes (a funded one)
+        keepers.append(min(group, key=_keep_order))
+    return keepers
+
+
+def _keep_order(c: _Candidate) -> tuple[object, ...]:
+    entries = c.license.client_entries_window
+    entry = c.judgement.entry
+    return (
+        0 if any(e.clause == "§1.E1" for e in c.judgement.exemptions) else 1,
+        -(entries or 0),
+        -(entry.toordinal() if entry else 0),
+        natural_key(c.license.license_id),
+    )
+
+
+def _item(item: str, rank: int | None, c: _Candidate, reasons: str) -> ReassignmentItem:
+    return ReassignmentItem(
+        item=item,
+        rank=rank,
+        license_id=c.license.license_id,
+        organization=c.license.organization,
+        region=c.region,
+        county=c.county,
+        client_entries_window=c.license.client_entries_window,
+        reasons=reasons,
+    )
+
+
+def _criteria(policy: Policy, c: _Candidate) -> list[str]:
+    lic = c.license
+    limit = policy.under_utilized_at_most
+    entries = lic.client_entries_window
+    if entries is None:
+        used = "under-utilized: not known (Client Entries (Window) is blank)"
+    elif c.under_utilized:
+        used = (
+            f"under-utilized: yes, {_plural(entries, 'client entry', 'client entries')} in the"
+            f" window (at most {limit}, reassignment.under_utilized_at_most)"
+        )
+    else:
+        used = (
+            f"under-utilized: no, {_plural(entries, 'client entry', 'client entries')} in the"
+            f" window (more than {limit})"
+        )
+    if not c.county:
+        unique = "geographically unique: not known (no county on the license or organization)"
+    elif c.others_in_county:
+        unique = (
+            f"geographically unique: no, {c.county} has"
+            f" {_plural(len(c.others_in_county), 'other license')} that"
+            f" stay{'s' if len(c.others_in_county) == 1 else ''}"
+            f" ({_listed(c.others_in_county)}; funded licenses still serve as access"
+            " points, §3.3)"
+        )
+    else:
+        unique = f"geographically unique: yes, the only access point that stays in {c.county}"
+    if c.others_in_org:
+        only = (
+            f"the organization's only license: no, {lic.organization} keeps"
+            f" {_plural(len(c.others_in_org), 'other license')} ({_listed(c.others_in_org)})"
+        )
+    else:
+        only = (
+            "the organization's only license: yes, the only license of"
+            f" {lic.organization} that stays"
+        )
+    found = [used, unique, only]
+    if c.duties:
+        found.insert(
+            0,
+            f"§3 duties: {lic.organization} is recorded on the Organizations sheet as"
+            f" {' and '.join(c.duties)}: " + _DUTIES_CLAUSE + ", so it is ranked"
+            " first",
+        )
+    return found
+
+
+def _listed(ids: Sequence[str], most: int = 4) -> str:
+    shown = ", ".join(ids[:most])
+    return shown + (f" and {len(ids) - most} more" if len(ids) > most else "")
+
+
+def _candidate_reasons(policy: Policy, c: _Candidate, pending: Mapping[str, list[str]]) -> str:
+    parts = _criteria(policy, c)
+    exempted = c.judgement.exemptions
+    if exempted:
+        labels = "; ".join(f"{e.label} ({e.clause})" for e in exempted)
+        parts.append(
+            f"kept under §1 by {labels} (Inactivity Report): that exception does not decide"
+            " CE reassignment"
+        )
+    parts.extend(pending.get(name_key(c.license.license_id), []))
+    return "; ".join(parts) + ". §4"
+
+
+def _keeper_reasons(policy: Policy, c: _Candidate, pending: Mapping[str, list[str]]) -> str:
+    org = c.license.organization
+    e1 = any(e.clause == "§1.E1" for e in c.judgement.exemptions)
+    why = (
+        f"§1.E1 keeps it as the license {org} retains"
+        if e1
+        else f"the licenses of {org} that stay are all CE licenses and this is its best-used one"
+    )
+    parts = [
+        f"Not a removal candidate: {why}, and removing it would leave {org} without an"
+        ' HMIS license ("when possible - not the only HMIS licenses for a given'
+        ' organization", §4). Listed last; remove it only if the CE Committee decides the'
+        " organization should lose HMIS access (§3)",
+        *_criteria(policy, c),
+        *pending.get(name_key(c.license.license_id), []),
+    ]
+    return "; ".join(parts) + ". §4"
+
+
+def _pending_by_license(policy: Policy, appeals: Sequence[AppealRow]) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = defaultdict(list)
+    for appeal in appeals:
+        if name_key(appeal.decision) != "pending" or not appeal.license_id:
+            continue
+        reason = read_reason(policy, appeal)
+        committee = policy.committees.get(reason.committee or "", "no committee yet")
+        found[name_key(appeal.license_id)].append(
+            f"appeal {appeal.appeal_id} on this license is pending"
+            f" ({reason.reason or appeal.reason}, {committee})"
+        )
+    return found
+
+
+def _available(allotments: Sequence[RegionAllotment]) -> list[ReassignmentItem]:
+    items = []
+    for allotment in allotments:
+        if allotment.available is None or allotment.available <= 0:
+            continue
+        added = f" ({allotment.added_by_appeal:+d} by appeal)" if allotment.added_by_appeal else ""
+        items.append(
+            ReassignmentItem(
+                item=AVAILABLE,
+                rank=None,
+                license_id=None,
+                organization=None,
+                region=allotment.region,
+                county=None,
+                client_entries_window=None,
+                reasons=f"{allotment.region}: allotment {allotment.allotment}{added},"
+                f" {allotment.in_use} in use, so {_plural(allotment.available, 'license')}"
+                " available to reassign. §4",
+            )
+        )
+    return items
+
+
+def _requests(
+    queue: Sequence[QueuedAppeal], allotments: Sequence[RegionAllotment]
+) -> list[ReassignmentItem]:
+    """Pending CE-allotment appeals and requests, with the originating region's balance."""
+    balance = {name_key(a.region): a for a in allotments}
+    items = []
+    for queued in queue:
+        if name_key(queued.reason) not in {
+            "additional allotment request",
+            "ce allotment denial",
+            "ce allotment revocation",
+        }:
+            continue
+        wanted = (
+            f" for {_plural(queued.licenses_requested, 'license')}"
+            if queued.licenses_requested
+            else ""
+        )
+        region = balance.get(name_key(queued.region or ""))
+        if region is None or region.available is None:
+            origin = "; the originating region is not known" if not queued.region else ""
+        elif region.available > 0:
+            origin = f"; {region.region} has {_plural(region.available, 'license')} available"
+        elif region.available == 0:
+            origin = f"; {region.region} has none available"
+        else:
+            origin = f"; {region.region} is over its allotment by {-region.available}"
+        items.append(
+            ReassignmentItem(
+                item=REQUEST,
+                rank=None,
+                license_id=queued.license_id,
+                organization=queued.organization,
+                region=queued.region,
+                county=None,
+                client_entries_window=None,
+                reasons=f"Appeal {queued.appeal_id}: {queued.reason}{wanted}, pending"
+                f" {queued.days_pending} days since {queued.filed_on}"
+                + ("; overdue" if queued.overdue else "")
+                + origin
+                + ". §4",
+            )
+        )
+    return items

@@ -1,0 +1,612 @@
+"""SPEC §8, the monthly review: history, the watch list, and revocations on record.
+
+The policy is a monthly cycle: "The Lead Agency and the HMIS lead will meet on a monthly
+basis to review inactive users", the HMIS Lead presents an inactivity report to the
+Performance Committee, and CE Leads revoke and reassign. So each recalculation is read
+against the previous review:
+
+* **History.** Findings History (kept in the workbook) holds one row per license whose
+  finding, exception or eligibility changed, with the As Of of the review. The previous
+  review is the latest As Of in it before this one. `Eligible Since` is the As Of of the
+  first review of a license's current stretch of eligibility; `Change Since Last Review`
+  compares with the previous review. A run whose As Of is before the latest recorded one
+  (back-dated) reads history up to its date and records nothing; a repeated run on the
+  same As Of records only what changed since the earlier run of that day. `Cannot judge`
+  is never recorded: a cell that cannot be read is not a finding.
+* **Watch list.** What is not eligible on the as-of date but will be by Next Review if
+  nothing changes: the organization's licenses are judged again on each date in between
+  on which something lapses (a window ends, an exception expires, a license is granted
+  or revoked), so §1.E1's "keep one" is decided as it would be on that day.
+* **Revocations done.** Licenses revoked since the previous review, each checked against
+  the policy on its date.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+
+from tests.reference_engine.appeals import committee_for_revocation, read_reason
+from tests.reference_engine.inactivity import (
+    Judgement,
+    evidence,
+    judge_all,
+    natural_key,
+    special_request_in_force,
+)
+from tests.reference_engine.model import (
+    AppealRow,
+    HistoryRow,
+    Inputs,
+    LicenseDecision,
+    LicenseRow,
+    Policy,
+    Problem,
+    RevocationRecord,
+    WatchItem,
+    Where,
+    name_key,
+)
+
+NEWLY_ELIGIBLE = "Newly eligible"
+STILL_ELIGIBLE = "Still eligible"
+NO_LONGER_ELIGIBLE = "No longer eligible"
+NEW_LICENSE = "New license"
+
+
+# ----------------------------------------------------------------------------- history
+
+
+@dataclass(frozen=True, slots=True)
+class History:
+    """Findings History as it stood on the as-of date."""
+
+    previous_review: dt.date | None
+    at_previous: Mapping[str, HistoryRow]  # license key -> its state at the previous review
+    recorded: Mapping[str, HistoryRow]  # license key -> its latest state up to the as-of date
+    rows: Mapping[str, list[HistoryRow]]  # license key -> its rows up to the as-of date
+    back_dated: bool  # history already holds a later review: record nothing
+    first: bool  # no history yet: record every license
+
+
+def read_history(history: Sequence[HistoryRow] | None, as_of: dt.date) -> History:
+    rows = sorted(history or (), key=lambda r: r.as_of)  # stable: sheet order within a day
+    earlier = [r.as_of for r in rows if r.as_of < as_of]
+    previous = max(earlier) if earlier else None
+    at_previous: dict[str, HistoryRow] = {}
+    recorded: dict[str, HistoryRow] = {}
+    by_license: dict[str, list[HistoryRow]] = defaultdict(list)
+    for row in rows:
+        key = name_key(row.license_id)
+        if previous is not None and row.as_of <= previous:
+            at_previous[key] = row
+        if row.as_of <= as_of:
+            recorded[key] = row
+            by_license[key].append(row)
+    return History(
+        previous_review=previous,
+        at_previous=at_previous,
+        recorded=recorded,
+        rows=by_license,
+        back_dated=any(r.as_of > as_of for r in rows),
+        first=not rows,
+    )
+
+
+def _state(row: HistoryRow | LicenseDecision) -> tuple[str, str, bool]:
+    return (row.finding, row.exception, row.eligible)
+
+
+def history_entries(
+    history: History, decisions: Iterable[LicenseDecision], as_of: dt.date
+) -> list[HistoryRow]:
+    """The Findings History rows this review adds: only what changed."""
+    if history.back_dated:
+        return []
+    entries = []
+    for d in decisions:
+        if not d.license_id or d.finding == "Cannot judge":
+            continue
+        before = history.recorded.get(name_key(d.license_id))
+        if before is not None and _state(before) == _state(d):
+            continue
+        entries.append(
+            HistoryRow(as_of, d.license_id, d.finding, d.exception, d.eligible, row=d.row)
+        )
+    return entries
+
+
+def eligible_since(history: History, decision: LicenseDecision, as_of: dt.date) -> dt.date | None:
+    """The As Of of the first review of the license's current stretch of eligibility."""
+    if not decision.eligible:
+        return None
+    start = as_of
+    for row in reversed(history.rows.get(name_key(decision.license_id), [])):
+        if not row.eligible:
+            break
+        start = row.as_of
+    return start
+
+
+def change_since_last_review(
+    history: History, decision: LicenseDecision, judgement: Judgement
+) -> str:
+    if history.previous_review is None or decision.finding == "Cannot judge":
+        return ""
+    before = history.at_previous.get(name_key(decision.license_id))
+    if before is None:
+        return NEW_LICENSE
+    if decision.eligible:
+        return STILL_ELIGIBLE if before.eligible else NEWLY_ELIGIBLE
+    if before.eligible:
+        return f"{NO_LONGER_ELIGIBLE}: {_why_not_eligible(judgement)}"
+    return ""
+
+
+def _why_not_eligible(j: Judgement) -> str:
+    lic = j.license
+    if j.finding == "Not judged":
+        if not j.license_is_active and lic.revoked_on is not None:
+            return f"revoked on {lic.revoked_on}"
+        return "not judged (" + (j.sentences[0].rstrip(".") if j.sentences else "") + ")"
+    if j.exemptions:
+        return "exempt: " + "; ".join(f"{e.label} ({e.clause})" for e in j.exemptions)
+    if j.entry is not None:
+        return f"client data entered on {j.entry}"
+    if j.signed_in is not None:
+        return f"signed in on {j.signed_in}"
+    return "active"
+
+
+# --------------------------------------------------------------------------- watch list
+
+
+def next_review(policy: Policy, inputs: Inputs, as_of: dt.date) -> tuple[dt.date, list[Problem]]:
+    """Settings' Next Review, else As Of + the policy's review period."""
+    default = policy.review_every.after(as_of)
+    given = inputs.next_review
+    if given is None:
+        return default, []
+    if given <= as_of:
+        return default, [
+            Problem(
+                "Warning",
+                Where("Settings", column="Next Review"),
+                f"Next Review {given} is not after the as-of date {as_of}; {default}"
+                f" ({policy.review_every.describe()} later, review.every) is used instead.",
+                "Enter the date of the next monthly review, or leave it blank.",
+            )
+        ]
+    return given, []
+
+
+def _lapse_dates(
+    policy: Policy, lic: LicenseRow, as_of: dt.date, until: dt.date, appeals: Sequence[AppealRow]
+) -> set[dt.date]:
+    """Dates in (as_of, until] on which this license's §1 standing can change by itself."""
+    found: set[dt.date] = set()
+    rules = policy.inactivity
+    for day in (lic.granted_on, lic.revoked_on):
+        if day is not None and as_of < day <= until:
+            found.add(day)
+    seen = evidence(lic, until)
+    start = seen.entry or lic.granted_on
+    lapse = _first_day_before_window(policy, start, as_of)
+    if lapse <= until:
+        found.add(lapse)
+    due = rules.first_sign_in_window.after(lic.granted_on) + dt.timedelta(days=1)
+    if as_of < due <= until:
+        found.add(due)
+    for day in (seen.entry, seen.first_sign_in, seen.login):
+        if day is not None and as_of < day <= until:
+            found.add(day)  # a back-dated run: the recorded date counts from then
+    for appeal in appeals:
+        for day in (appeal.decided_on, appeal.filed_on):
+            if day is not None and as_of < day <= until:
+                found.add(day)
+        # 9999-12-31 ("no end date") never ends before Next Review (main's a2e551d).
+        if appeal.exception_until is not None and appeal.exception_until < until:
+            end = appeal.exception_until + dt.timedelta(days=1)
+            if as_of < end:
+                found.add(end)
+    return found
+
+
+def _first_day_before_window(policy: Policy, activity: dt.date, after: dt.date) -> dt.date:
+    """The first day after `after` on which `activity` lies before the §1.1 window."""
+    window = policy.inactivity.client_data_window
+    day = max(after + dt.timedelta(days=1), window.after(activity))
+    while window.before(day) <= activity:  # calendar months clamp: a few steps at most
+        day += dt.timedelta(days=1)
+    return day
+
+
+def watch_list(
+    policy: Policy,
+    inputs: Inputs,
+    judgements: Sequence[Judgement],
+    as_of: dt.date,
+    until: dt.date,
+    blocks: Mapping[int, Sequence[str]],
+    doubts: Mapping[int, Sequence[str]],
+) -> list[WatchItem]:
+    """SPEC §8: what becomes eligible by Next Review, and exceptions due for re-review."""
+    appeals = tuple(inputs.appeals or ())
+    by_org: dict[str, list[Judgement]] = defaultdict(list)
+    for j in judgements:
+        by_org[name_key(j.license.organization)].append(j)
+    related = _appeals_by_org(appeals, judgements)
+    watch = _Watch(policy, as_of, until, blocks, doubts)
+    items: list[WatchItem] = []
+    for org_key, group in by_org.items():
+        items.extend(watch.organization(group, related.get(org_key, ())))
+    items.extend(_open_ended(policy, appeals, inputs.licenses, as_of, until))
+    items.sort(key=lambda w: (w.becomes_eligible_on, natural_key(w.license_id)))
+    return items
+
+
+def without_sole_license(policy: Policy) -> Policy:
+    """The policy with §1.E1 off: a license judged on its own, as if others stay."""
+    exceptions = replace(policy.inactivity.exceptions, sole_license=False)
+    return replace(policy, inactivity=replace(policy.inactivity, exceptions=exceptions))
+
+
+@dataclass
+class _Watch:
+    """Judges licenses again on the dates in (as_of, until] where something lapses."""
+
+    policy: Policy
+    as_of: dt.date
+    until: dt.date
+    blocks: Mapping[int, Sequence[str]]
+    doubts: Mapping[int, Sequence[str]]
+
+    def __post_init__(self) -> None:
+        self.alone = without_sole_license(self.policy)
+
+    def dates(self, j: Judgement, appeals: Sequence[AppealRow]) -> set[dt.date]:
+        mine = [
+            a
+            for a in appeals
+            if not a.license_id or name_key(a.license_id) == name_key(j.license.license_id)
+        ]
+        return _lapse_dates(self.policy, j.license, self.as_of, self.until, mine)
+
+    def organization(
+        self, group: Sequence[Judgement], appeals: Sequence[AppealRow]
+    ) -> list[WatchItem]:
+        waiting = [j for j in group if j.finding != "Cannot judge" and not j.would_be_eligible]
+        if not waiting:
+            return []
+        dates = {id(j): self.dates(j, appeals) for j in group}
+        if any(j.stays and not dates[id(j)] for j in group):
+            # A license that stays and cannot lapse before Next Review: §1.E1 cannot apply
+            # in between, so each license is judged on its own (fast).
+            return [
+                item
+                for j in waiting
+                if (item := self._first(j, group, appeals, sorted(dates[id(j)]))) is not None
+            ]
+        return self._together(group, waiting, appeals, sorted(set().union(*dates.values())))
+
+    def _first(
+        self,
+        j: Judgement,
+        group: Sequence[Judgement],
+        appeals: Sequence[AppealRow],
+        dates: Sequence[dt.date],
+    ) -> WatchItem | None:
+        for day in dates:
+            [later] = judge_all(self.alone, [j.license], appeals, day, self.blocks, self.doubts)
+            if later.would_be_eligible:
+                return _watch_item(self.policy, j, later, group, self.as_of, day)
+        return None
+
+    def _together(
+        self,
+        group: Sequence[Judgement],
+        waiting: Sequence[Judgement],
+        appeals: Sequence[AppealRow],
+        dates: Sequence[dt.date],
+    ) -> list[WatchItem]:
+        licenses = [j.license for j in group]
+        now = {id(j.license): j for j in waiting}
+        items = []
+        for day in dates:
+            if not now:
+                break
+            for later in judge_all(self.policy, licenses, appeals, day, self.blocks, self.doubts):
+                before = now.get(id(later.license))
+                if before is not None and later.would_be_eligible:
+                    del now[id(later.license)]
+                    items.append(_watch_item(self.policy, before, later, group, self.as_of, day))
+        return items
+
+
+def _appeals_by_org(
+    appeals: Sequence[AppealRow], judgements: Sequence[Judgement]
+) -> dict[str, tuple[AppealRow, ...]]:
+    org_of_license = {
+        name_key(j.license.license_id): name_key(j.license.organization) for j in judgements
+    }
+    found: dict[str, list[AppealRow]] = defaultdict(list)
+    for appeal in appeals:
+        org = org_of_license.get(name_key(appeal.license_id or ""), name_key(appeal.organization))
+        found[org].append(appeal)
+    return {k: tuple(v) for k, v in found.items()}
+
+
+def _watch_item(
+    policy: Policy,
+    before: Judgement,
+    after: Judgement,
+    group: Sequence[Judgement],
+    as_of: dt.date,
+    day: dt.date,
+) -> WatchItem:
+    lic = before.license
+    rule, clause, text = _watch_reason(policy, before, after, group, day)
+    return WatchItem(
+        license_id=lic.license_id,
+        user=lic.user,
+        organization=lic.organization,
+        license_type=lic.license_type,
+        becomes_eligible_on=day,
+        rule=rule,
+        days_left=(day - as_of).days,
+        explanation=f"{text} If nothing changes it is eligible for revocation from {day}"
+        f" ({(day - as_of).days} days after {as_of}). {clause}",
+        policy_clause=clause,
+    )
+
+
+def _watch_reason(
+    policy: Policy,
+    before: Judgement,
+    after: Judgement,
+    group: Sequence[Judgement],
+    day: dt.date,
+) -> tuple[str, str, str]:
+    lic = before.license
+    lost = [e for e in before.exemptions if e.clause not in {x.clause for x in after.exemptions}]
+    if before.finding != "Active" and lost:
+        ended = lost[0]
+        if ended.clause == "§1.E3":
+            return (
+                "§1.E3 ends",
+                "§1.E3",
+                f"{ended.label} keeps it until the day before {day} (Exception Until); it is"
+                f" inactive ({before.clause}).",
+            )
+        if ended.clause == "§1.E1":
+            others = [
+                j.license.license_id
+                for j in group
+                if j.license is not lic and j.license.is_active(day) and j.license.granted_on <= day
+            ]
+            named = ", ".join(others[:3]) or "a new one"
+            return (
+                "§1.E1 ends",
+                "§1.E1",
+                f"§1.E1 keeps it while every other active license of {lic.organization} would"
+                f" be eligible; on {day} another license ({named}) stays, so the"
+                " organization keeps that one instead.",
+            )
+    if after.finding == "Inactive":
+        window = policy.inactivity.client_data_window
+        if after.entry is not None:
+            last = f"Last client data entry {after.entry}"
+        else:
+            last = f"No client data since it was granted on {lic.granted_on}"
+        return (
+            "§1.1 no client data",
+            "§1.1",
+            f"{last}: on {day} that is before the window of {window.describe()}"
+            f" ({window.before(day)} to {day}), unless client data is entered before then.",
+        )
+    if after.finding == "Not signed in":
+        due = policy.inactivity.first_sign_in_window.after(lic.granted_on)
+        return (
+            "§1.2 not signed in",
+            "§1.2",
+            f"Granted on {lic.granted_on} and not signed in yet; the"
+            f" {policy.inactivity.first_sign_in_window.describe()} to sign in end on {due}.",
+        )
+    return ("§1", "§1", "Its standing under §1 changes on that day.")
+
+
+def _open_ended(
+    policy: Policy,
+    appeals: Sequence[AppealRow],
+    licenses: Sequence[LicenseRow],
+    as_of: dt.date,
+    until: dt.date,
+) -> list[WatchItem]:
+    """Approved special requests with no end date, due for the committee to look again."""
+    period = policy.open_ended_exceptions_after
+    by_id = {name_key(lic.license_id): lic for lic in licenses}
+    items = []
+    for appeal in appeals:
+        if appeal.exception_until is not None or not special_request_in_force(
+            policy, appeal, as_of
+        ):
+            continue
+        assert appeal.decided_on is not None  # in force implies decided
+        due = period.after(appeal.decided_on)
+        if due >= as_of:  # SPEC §8: decided longer ago than the period, on the as-of date
+            continue
+        lic = by_id.get(name_key(appeal.license_id or ""))
+        scope = f"license {appeal.license_id}" if lic else f"every license of {appeal.organization}"
+        items.append(
+            WatchItem(
+                license_id=lic.license_id if lic else (appeal.license_id or ""),
+                user=lic.user if lic else "",
+                organization=lic.organization if lic else appeal.organization,
+                license_type=lic.license_type if lic else "",
+                becomes_eligible_on=due,
+                rule="§1.E3 re-review",
+                days_left=(due - as_of).days,
+                explanation=f"Special request {appeal.appeal_id}, approved on"
+                f" {appeal.decided_on} with no Exception Until, keeps {scope}. Open-ended"
+                f" exceptions are put before the Performance Committee again"
+                f" {period.describe()} after they were decided (review."
+                f"open_ended_exceptions_after, a reading): due on {due}. It stays exempt"
+                " until the committee sets an end date or ends it. §1.E3",
+                policy_clause="§1.E3",
+            )
+        )
+    return items
+
+
+# -------------------------------------------------------------------- revocations done
+
+
+def revocations_done(
+    policy: Policy,
+    inputs: Inputs,
+    as_of: dt.date,
+    since: dt.date,
+) -> tuple[list[RevocationRecord], list[Problem]]:
+    """Licenses revoked in (since, as_of], each checked against the policy on its date."""
+    records: list[RevocationRecord] = []
+    problems: list[Problem] = []
+    appeals = tuple(inputs.appeals or ())
+    by_org: dict[str, list[LicenseRow]] = defaultdict(list)
+    for lic in inputs.licenses:
+        by_org[name_key(lic.organization)].append(lic)
+    for lic in inputs.licenses:
+        day = lic.revoked_on
+        if day is None or not since < day <= as_of:
+            continue
+        findings = _against_policy(policy, lic, by_org[name_key(lic.organization)], appeals)
+        mismatched = _wrong_committee(policy, lic, appeals)
+        against = bool(findings)
+        recorded = [
+            f"Revoked on {day}"
+            + (f" by the {lic.revoked_by}" if lic.revoked_by else " (Revoked By not recorded)")
+            + (
+                f", reason {lic.revocation_reason}."
+                if lic.revocation_reason
+                else " (Revocation Reason not recorded)."
+            )
+        ]
+        if against:
+            recorded.append("Against the policy on that date: " + "; ".join(findings) + ".")
+            problems.append(
+                Problem(
+                    "Warning",
+                    Where("Licenses", lic.row, "Revoked On"),
+                    f"License {lic.license_id} was revoked on {day} for inactivity, but on that"
+                    " date " + "; ".join(findings) + ".",
+                    "Check the revocation with the HMIS Lead: restore the license (clear"
+                    " Revoked On) if it was revoked in error, or record why in Revocation"
+                    " Reason.",
+                )
+            )
+        elif _is_inactivity(lic.revocation_reason):
+            recorded.append("The policy allowed it on that date (§1).")
+        for appeal, text in mismatched:
+            recorded.append(text)
+            problems.append(
+                Problem(
+                    "Warning",
+                    Where("Appeals", appeal.row, "Reason"),
+                    f"Appeal {appeal.appeal_id}: {text}",
+                    "Correct the appeal's Reason (or the license's Revocation Reason), so"
+                    " that the right committee hears it (§4).",
+                )
+            )
+        clause = (
+            "§1"
+            if _is_inactivity(lic.revocation_reason)
+            else "§3"
+            if (committee_for_revocation(lic.revocation_reason) == "coordinated_entry")
+            else "§8"
+        )
+        records.append(
+            RevocationRecord(
+                license_id=lic.license_id,
+                user=lic.user,
+                organization=lic.organization,
+                license_type=lic.license_type,
+                revoked_on=day,
+                revoked_by=lic.revoked_by or "",
+                revocation_reason=lic.revocation_reason or "",
+                against_policy=against,
+                explanation=" ".join(recorded),
+                policy_clause=clause,
+            )
+        )
+    records.sort(key=lambda r: (r.revoked_on, natural_key(r.license_id)))
+    return records, problems
+
+
+def _is_inactivity(reason: str | None) -> bool:
+    return committee_for_revocation(reason) == "performance"
+
+
+def _against_policy(
+    policy: Policy,
+    lic: LicenseRow,
+    organization: Sequence[LicenseRow],
+    appeals: Sequence[AppealRow],
+) -> list[str]:
+    """Why a revocation for inactivity went against §1 on its date ([] when it did not)."""
+    if not _is_inactivity(lic.revocation_reason):
+        return []
+    assert lic.revoked_on is not None
+    day = lic.revoked_on
+    [mine] = judge_all(without_sole_license(policy), [_unrevoked(lic)], appeals, day)
+    found = []
+    rules = policy.inactivity.exceptions
+    if rules.level4_list_holder and lic.level4_list_holder:
+        found.append("the user was a Level 4 List Holder (§1.E2)")
+    if mine.judged:
+        for exemption in mine.exemptions:
+            if exemption.clause == "§1.E3":
+                found.append(f"{exemption.label} was in force (§1.E3)")
+        if mine.finding == "Active":
+            found.append(
+                "the license was not inactive: "
+                + (f"client data on {mine.entry}" if mine.entry else "within its windows")
+                + " (§1.1, §1.2)"
+            )
+    others_active = [
+        o for o in organization if o is not lic and o.is_active(day) and o.granted_on <= day
+    ]
+    if rules.sole_license and not others_active:
+        found.append(f"it left {lic.organization} with no active license (§1.E1)")
+    return found
+
+
+def _unrevoked(lic: LicenseRow) -> LicenseRow:
+    return replace(lic, revoked_on=None)
+
+
+def _wrong_committee(
+    policy: Policy, lic: LicenseRow, appeals: Sequence[AppealRow]
+) -> list[tuple[AppealRow, str]]:
+    """Appeals of this revocation whose Reason would send them to the wrong committee."""
+    expected = committee_for_revocation(lic.revocation_reason)
+    if expected is None:
+        return []
+    found = []
+    for appeal in appeals:
+        if name_key(appeal.license_id or "") != name_key(lic.license_id):
+            continue
+        reason = read_reason(policy, appeal, {name_key(lic.license_id): lic})
+        if reason.committee is None or reason.committee == expected:
+            continue
+        wrong = policy.committees.get(reason.committee, reason.committee)
+        right = policy.committees.get(expected, expected)
+        found.append(
+            (
+                appeal,
+                f"its Reason ({appeal.reason}) sends it to the {wrong}, but license"
+                f" {lic.license_id} was revoked for {lic.revocation_reason}, which the {right}"
+                " hears (§4).",
+            )
+        )
+    return found

@@ -1,0 +1,335 @@
+"""Checks across rows and sheets that no single cell can show: duplicates and references.
+
+A cell that is not a date or a number is caught when the sheet is read; what is caught
+here is a value that is fine on its own but does not fit the rest of the workbook. Each
+Error says what it holds back; `license_blocks` names the license rows §1 cannot judge
+because of one (SPEC §3: an Error holds back only what it affects).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable, Sequence
+from typing import TypeVar
+
+from tests.reference_engine.model import AppealRow, Inputs, Policy, Problem, Where, name_key
+
+Row = TypeVar("Row")
+
+
+def duplicates(
+    rows: Iterable[Row],
+    key: Callable[[Row], str],
+    row_number: Callable[[Row], int],
+    sheet: str,
+    column: str,
+) -> list[Problem]:
+    """An Error for every row whose key was already used by an earlier row."""
+    first_seen: dict[str, int] = {}
+    problems = []
+    for row in rows:
+        value = key(row)
+        k = name_key(value)
+        if k in first_seen:
+            problems.append(
+                Problem(
+                    "Error",
+                    Where(sheet, row_number(row), column),
+                    f'{column} "{value}" is used twice: also on row {first_seen[k]}.',
+                    f"Give each row its own {column}, or delete the repeated row.",
+                )
+            )
+        else:
+            first_seen[k] = row_number(row)
+    return problems
+
+
+def repeated(rows: Iterable[Row], key: Callable[[Row], str]) -> dict[str, list[Row]]:
+    """The rows that share a key with another row, by key."""
+    seen: dict[str, list[Row]] = {}
+    for row in rows:
+        seen.setdefault(name_key(key(row)), []).append(row)
+    return {k: found for k, found in seen.items() if len(found) > 1}
+
+
+def validate(policy: Policy, inputs: Inputs, as_of: dt.date) -> list[Problem]:
+    problems = _duplicate_ids(inputs)
+    organizations = {name_key(o.organization) for o in inputs.organizations}
+    regions = {name_key(r.region) for r in inputs.regions}
+    regions_known = "Regions" not in inputs.unusable_sheets
+    license_ids = {name_key(lic.license_id) for lic in inputs.licenses}
+    type_names = ", ".join(policy.license_types)
+
+    for lic in inputs.licenses:
+        if policy.license_type(lic.license_type) is None:
+            problems.append(
+                Problem(
+                    "Error",
+                    Where("Licenses", lic.row, "License Type"),
+                    f'License {lic.license_id}: license type "{lic.license_type}" is not'
+                    " in the policy, so the license cannot be judged.",
+                    f"Use one of: {type_names}; or add the type under license_types in"
+                    " policy.yaml.",
+                )
+            )
+        problems += _unknown_organization(
+            organizations, lic.organization, Where("Licenses", lic.row, "Organization")
+        )
+        if lic.region and regions_known:
+            problems += _unknown_region(
+                regions,
+                lic.region,
+                Where("Licenses", lic.row, "Region"),
+                f"License {lic.license_id}",
+                "so the entry is ignored",
+            )
+    for intake in inputs.intakes or ():
+        problems += _unknown_organization(
+            organizations, intake.organization, Where("Intakes", intake.row, "Organization")
+        )
+        if regions_known:
+            problems += _unknown_region(
+                regions,
+                intake.region,
+                Where("Intakes", intake.row, "Region"),
+                f"Intakes row {intake.row}",
+                "so this row is ignored",
+            )
+    for request in inputs.self_pay_requests or ():
+        problems += _unknown_organization(
+            organizations,
+            request.organization,
+            Where("Self-Pay Requests", request.row, "Organization"),
+        )
+    for appeal in inputs.appeals or ():
+        problems += _appeal_problems(appeal, organizations, regions, regions_known, license_ids)
+    problems += _dates_against_policy(policy, as_of)
+    problems += _dates_before_grant(inputs)
+    return problems
+
+
+_LICENSE_DATES = (
+    ("first_sign_in", "First Sign-In"),
+    ("last_client_data_entry", "Last Client Data Entry"),
+    ("last_login", "Last Login"),
+)
+
+
+def _dates_before_grant(inputs: Inputs) -> list[Problem]:
+    """SPEC §2 Dates: activity or a sign-in before Granted On is never trusted silently."""
+    problems = []
+    for lic in inputs.licenses:
+        for name, header in _LICENSE_DATES:
+            day = getattr(lic, name)
+            if day is None or day >= lic.granted_on:
+                continue
+            problems.append(
+                Problem(
+                    "Warning",
+                    Where("Licenses", lic.row, header),
+                    f"License {lic.license_id}: {header} {day} is before Granted On"
+                    f" {lic.granted_on}; it is taken to belong to the license's previous"
+                    " holder (a reassigned license) and does not count for this one (§1).",
+                    f"If the license was reassigned, clear {header} or enter the new"
+                    " holder's date; otherwise correct Granted On.",
+                )
+            )
+    return problems
+
+
+def _duplicate_ids(inputs: Inputs) -> list[Problem]:
+    problems = duplicates(inputs.regions, lambda r: r.region, _row, "Regions", "Region")
+    problems += duplicates(
+        inputs.organizations, lambda r: r.organization, _row, "Organizations", "Organization"
+    )
+    problems += duplicates(inputs.licenses, lambda r: r.license_id, _row, "Licenses", "License ID")
+    if inputs.counties is not None:
+        problems += duplicates(inputs.counties, lambda r: r.county, _row, "Counties", "County")
+    if inputs.appeals is not None:
+        problems += duplicates(inputs.appeals, lambda r: r.appeal_id, _row, "Appeals", "Appeal ID")
+    if inputs.self_pay_requests is not None:
+        problems += duplicates(
+            inputs.self_pay_requests,
+            lambda r: r.request_id,
+            _row,
+            "Self-Pay Requests",
+            "Request ID",
+        )
+    return problems
+
+
+def _appeal_problems(
+    appeal: AppealRow,
+    organizations: set[str],
+    regions: set[str],
+    regions_known: bool,
+    license_ids: set[str],
+) -> list[Problem]:
+    problems = _unknown_organization(
+        organizations, appeal.organization, Where("Appeals", appeal.row, "Organization")
+    )
+    if appeal.license_id and name_key(appeal.license_id) not in license_ids:
+        problems.append(
+            Problem(
+                "Warning",
+                Where("Appeals", appeal.row, "License ID"),
+                f"Appeal {appeal.appeal_id} names license {appeal.license_id}, which"
+                " is not on the Licenses sheet.",
+                "Correct the License ID, or clear it if the appeal covers the whole organization.",
+            )
+        )
+    if appeal.region and regions_known:
+        problems += _unknown_region(
+            regions,
+            appeal.region,
+            Where("Appeals", appeal.row, "Region"),
+            f"Appeal {appeal.appeal_id}",
+            "",
+        )
+    if appeal.decided_on is not None and appeal.decided_on < appeal.filed_on:
+        problems.append(
+            Problem(
+                "Warning",
+                Where("Appeals", appeal.row, "Decided On"),
+                f"Appeal {appeal.appeal_id} was decided on {appeal.decided_on}, before"
+                f" it was filed on {appeal.filed_on}.",
+                "Check the Filed On and Decided On dates.",
+            )
+        )
+    approved = name_key(appeal.decision) == "approved"
+    if approved and appeal.decided_on is None:
+        problems.append(
+            Problem(
+                "Warning",
+                Where("Appeals", appeal.row, "Decided On"),
+                f"Appeal {appeal.appeal_id} is Approved but has no Decided On date, so"
+                " it is not applied yet (§1.E3, §4).",
+                "Enter the date the committee approved it.",
+            )
+        )
+    if (
+        approved
+        and appeal.decided_on is not None
+        and appeal.exception_until is not None
+        and appeal.exception_until < appeal.decided_on
+    ):
+        problems.append(
+            Problem(
+                "Warning",
+                Where("Appeals", appeal.row, "Exception Until"),
+                f"Appeal {appeal.appeal_id} was approved on {appeal.decided_on} with an"
+                f" Exception Until of {appeal.exception_until}, before the decision: the"
+                " exception never applied (§1.E3).",
+                "Check the Exception Until date the committee set.",
+            )
+        )
+    return problems
+
+
+def _dates_against_policy(policy: Policy, as_of: dt.date) -> list[Problem]:
+    if as_of >= policy.effective_date:
+        return []
+    return [
+        Problem(
+            "Warning",
+            Where(_policy_file(policy), column="policy.effective_date"),
+            f"The as-of date {as_of} is before this policy took effect on"
+            f" {policy.effective_date} (policy version {policy.version}): the results"
+            " apply a policy that was not yet in force on that date.",
+            "Recalculate with the policy that was in force on the as-of date, or check"
+            " the As Of date.",
+        )
+    ]
+
+
+def _policy_file(policy: Policy) -> str:
+    return policy.source.replace("\\", "/").rsplit("/", 1)[-1] if policy.source else "policy.yaml"
+
+
+def _unknown_organization(known: set[str], name: str, where: Where) -> list[Problem]:
+    if name_key(name) in known:
+        return []
+    return [
+        Problem(
+            "Warning",
+            where,
+            f'Organization "{name}" is not on the Organizations sheet.',
+            "Add it to the Organizations sheet (with its county), or correct the spelling.",
+        )
+    ]
+
+
+def _unknown_region(
+    known: set[str], name: str, where: Where, subject: str, consequence: str
+) -> list[Problem]:
+    """One wording for every column that names a region."""
+    if name_key(name) in known:
+        return []
+    tail = f", {consequence}" if consequence else ""
+    return [
+        Problem(
+            "Warning",
+            where,
+            f'{subject}: region "{name}" is not on the Regions sheet{tail}.',
+            "Correct the region name to one on the Regions sheet, or clear it.",
+        )
+    ]
+
+
+def license_blocks(policy: Policy, inputs: Inputs) -> dict[int, list[str]]:
+    """License rows §1 cannot judge, by row number, with why (for their Explanation)."""
+    blocks: dict[int, list[str]] = {}
+    for rows in repeated(inputs.licenses, lambda r: r.license_id).values():
+        numbers = ", ".join(str(r.row) for r in rows)
+        for lic in rows:
+            blocks.setdefault(lic.row, []).append(
+                f"License ID {lic.license_id} is on more than one Licenses row ({numbers}),"
+                " so it is not known which row is right."
+            )
+    for lic in inputs.licenses:
+        if policy.license_type(lic.license_type) is None:
+            blocks.setdefault(lic.row, []).append(
+                f'License type "{lic.license_type}" is not in the policy.'
+            )
+    return blocks
+
+
+def exemption_doubts(inputs: Inputs) -> dict[int, list[str]]:
+    """License rows an unreadable Appeals row (or a duplicate Appeal ID) may exempt.
+
+    Such a row may be a special request, so a license it names (or, with no License ID,
+    each license of its organization) that would otherwise be eligible is not judged
+    until it is fixed: no sheet advises revoking a license that may be exempt.
+    """
+    blocks: dict[int, list[str]] = {}
+    doubtful: list[tuple[str, str, str]] = []  # (license id key, organization key, why)
+    for row in inputs.unreadable:
+        if row.sheet != "Appeals":
+            continue
+        why = f"Appeals row {row.row} could not be read ({'; '.join(row.reasons)})"
+        doubtful.append((name_key(row.text("license_id")), name_key(row.text("organization")), why))
+    for rows in repeated(inputs.appeals or (), lambda r: r.appeal_id).values():
+        for appeal in rows:
+            why = f"Appeal ID {appeal.appeal_id} is on more than one Appeals row"
+            doubtful.append((name_key(appeal.license_id or ""), name_key(appeal.organization), why))
+    for lic in inputs.licenses:
+        for license_key, org_key, why in doubtful:
+            if license_key == name_key(lic.license_id) or (
+                not license_key and org_key and org_key == name_key(lic.organization)
+            ):
+                blocks.setdefault(lic.row, []).append(
+                    f"{why}; it may be a special request that exempts this license (§1.E3)."
+                )
+    return blocks
+
+
+def _row(row: object) -> int:
+    return int(getattr(row, "row", 0))
+
+
+def sorted_problems(problems: Sequence[Problem]) -> list[Problem]:
+    """Errors first, then by sheet and row, so the Problems sheet reads top to bottom."""
+    return sorted(
+        problems,
+        key=lambda p: (p.severity != "Error", p.where.sheet, p.where.row or 0),
+    )
