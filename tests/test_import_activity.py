@@ -702,15 +702,18 @@ def test_an_export_that_ends_before_the_window_is_flagged(tmp_path: Path, capsys
     window's activity: said plainly, since every license would look inactive."""
     book = make_workbook(tmp_path)
     files = export_files(
-        {"Services": [row("4101", "2025-04-01")]},
+        {"Services": [row("4101", "2025-04-01"), row("8888", "2025-03-01")]},
         export_start="2024-05-01",
         export_end="2025-05-01",
     )
     assert main(import_args(book, write_folder(tmp_path / "e", files))) == 0
+    out = capsys.readouterr().out
+    assert "No license: 0 UserIDs entered client data in the window" in out
+    assert "          1 UserID without a license has only older activity\n" in out
     assert (
         "Warning:  The export ends on 2025-05-01, before the window starts (2026-05-24): it"
         " cannot show client data entry in the window. Is it the right export, or an old one?"
-    ) in capsys.readouterr().out
+    ) in out
 
 
 def test_without_export_dates_the_latest_activity_tells_an_old_export(tmp_path: Path) -> None:

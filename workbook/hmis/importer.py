@@ -630,9 +630,14 @@ def summary_lines(outcome: ImportOutcome, workbook: Path, export: Path) -> list[
         + _listed([f"{u} ({plural(n, 'row')})" for u, n in plan.unlicensed_active])
     )
     if plan.unlicensed_older:
+        older = plural(plan.unlicensed_older, "more UserID" if plan.unlicensed_active else "UserID")
         lines.append(
-            f"          and {plural(plan.unlicensed_older, 'more UserID')} without a"
-            " license " + ("has" if plan.unlicensed_older == 1 else "have") + " only older activity"
+            "          "
+            + ("and " if plan.unlicensed_active else "")
+            + older
+            + " without a license "
+            + ("has" if plan.unlicensed_older == 1 else "have")
+            + " only older activity"
         )
     skipped = activity.skipped_values
     lines.append(f"Skipped:  {plural(skipped, 'unreadable date value')} (never guessed)")
