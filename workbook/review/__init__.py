@@ -9,6 +9,7 @@ commands, given the Outcome the command line computed). It reads nothing itself:
 command line reads the workbook as `check` does and the Excel button reads the open book,
 and both hand the same Outcome in. It may import the standard library, reportlab, the
 workbook glue (`workbook.run`, `workbook.layout`, `workbook.errors`, ...) and `engine.model`
-types, never `workbook.xlsx` internals, `workbook.excel` or `workbook.cli`. Nothing here
+types and the safe save (`workbook.xlsx.safesave.replace_file`), never other
+`workbook.xlsx` internals, `workbook.excel` or `workbook.cli`. Nothing here
 writes into a workbook or sends a message.
 """

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import os
-import tempfile
 from pathlib import Path
 
 from workbook.errors import UsageError, WorkbookError
 from workbook.review.text import safe_file_name
+from workbook.xlsx.safesave import replace_file
 
 PACKET_SUFFIX = ".pdf"
 
@@ -51,41 +49,15 @@ def notices_folder(folder: Path) -> Path:
     return folder
 
 
-def _readable_mode() -> int:
-    """What a new file gets under the user's umask (0644 or 0664 on most systems)."""
-    mask = os.umask(0)
-    os.umask(mask)
-    return 0o666 & ~mask
-
-
 def save_document(destination: Path, data: bytes) -> None:
-    """Write `data` beside its final name, then move it there in one step.
+    """Write a packet or a notice draft in one step (the workbook's own safe save).
 
     A PDF open in a reader on Windows cannot be replaced: the message says to close it.
     """
-    temporary: str | None = None
-    try:
-        handle, temporary = tempfile.mkstemp(
-            prefix=f".{destination.name}.", suffix=".tmp", dir=destination.parent
-        )
-        with os.fdopen(handle, "wb") as file:
-            file.write(data)
-        os.chmod(temporary, _readable_mode())  # mkstemp's 0600 would hide it from colleagues
-        os.replace(temporary, destination)
-        temporary = None
-    except PermissionError:
-        raise WorkbookError(
-            f"{destination}: cannot be written (permission denied, or the file is open in"
-            " another program).",
-            fix="Close it in your PDF reader or mail program, check that you may write to"
-            " the folder, and run again.",
-        ) from None
-    except OSError as exc:
-        raise WorkbookError(
-            f"{destination}: cannot be written ({exc.strerror or exc}).",
-            fix="Free some space or choose another folder, and run again.",
-        ) from None
-    finally:
-        if temporary is not None:
-            with contextlib.suppress(OSError):
-                os.unlink(temporary)
+    replace_file(
+        destination,
+        data,
+        in_use_fix="Close it in your PDF reader or mail program, check that you may write to"
+        " the folder, and run again.",
+        space_fix="Free some space or choose another folder, and run again.",
+    )

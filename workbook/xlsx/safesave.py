@@ -263,6 +263,25 @@ def atomic_write(destination: Path, data: bytes, *, replace_link: bool = False) 
         target = destination.parent.resolve() / destination.name
     else:
         target = destination.resolve()
+    replace_file(
+        target,
+        data,
+        named=destination,
+        in_use_fix="Close the workbook in Excel and check that you may write to its folder.",
+        space_fix="Free some space or choose another folder with --output, and run again.",
+    )
+    for saved in _recorders:
+        saved.append(destination)
+
+
+def replace_file(
+    target: Path, data: bytes, *, named: Path | None = None, in_use_fix: str, space_fix: str
+) -> None:
+    """Write `data` beside `target`, flushed to disk, and move it there in one step, so that
+    a failure at any moment leaves the old file (or none) and no half file. The old file's
+    permissions are kept; a new one gets what the umask gives. Errors name `named` (the
+    path the user gave) with the fix for a file in use and for any other failure."""
+    named = named or target
     temporary: str | None = None
     try:
         handle, temporary = tempfile.mkstemp(
@@ -276,20 +295,17 @@ def atomic_write(destination: Path, data: bytes, *, replace_link: bool = False) 
             os.chmod(temporary, _mode_for(target))
         os.replace(temporary, target)
         temporary = None
-        for saved in _recorders:
-            saved.append(destination)
         _sync_folder(target.parent)
     except PermissionError:
         raise WorkbookError(
-            f"{destination}: cannot be saved (permission denied, or open in another program);"
+            f"{named}: cannot be saved (permission denied, or open in another program);"
             " it was not changed.",
-            fix="Close the workbook in Excel and check that you may write to its folder.",
+            fix=in_use_fix,
         ) from None
     except OSError as exc:
         reason = "the disk is full" if exc.errno == errno.ENOSPC else exc.strerror or str(exc)
         raise WorkbookError(
-            f"{destination}: cannot be saved ({reason}); it was not changed.",
-            fix="Free some space or choose another folder with --output, and run again.",
+            f"{named}: cannot be saved ({reason}); it was not changed.", fix=space_fix
         ) from None
     finally:
         if temporary is not None:
