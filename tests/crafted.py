@@ -24,7 +24,7 @@ from pathlib import Path
 
 from tests.conftest import REPO
 
-MEMORY_CEILING = 600 * 2**20  # address space a child may reserve (its peak RSS is lower)
+MEMORY_CEILING = 600 * 2**20  # resident memory a child may use before it is killed
 MEMORY_PROMISE_MB = 500  # what the README promises a run needs at most
 
 
@@ -156,19 +156,40 @@ class Finished:
 
 # The peak is measured by a small middleman: a child's ru_maxrss starts from the memory of
 # whoever started it (a fork, or even posix_spawn, counts this test process and its 256 MB
-# buffers), so the middleman, small itself, starts hmis-licensing under the limit, waits
-# for it and reports its exit status and peak on a pipe.
+# buffers), so the middleman, small itself, starts hmis-licensing, waits for it and reports
+# its exit status and peak on a pipe. The ceiling is on resident memory, watched every few
+# milliseconds, not on address space (RLIMIT_AS): pyarrow's allocator and every thread's
+# malloc arena reserve far more address space than they touch (1.7 GB reserved for 120 MB
+# used, more on a machine with more cores), and under an address-space cap pyarrow aborts
+# or hangs instead of failing cleanly, which made the ceiling test the machine, not the code.
 _MIDDLEMAN = """
-import os, resource, subprocess, sys, threading
+import os, subprocess, sys, threading
 report, ceiling, timeout = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])
 folder = sys.argv[4]
-resource.setrlimit(resource.RLIMIT_AS, (ceiling, ceiling))
 child = subprocess.Popen([sys.executable, "-m", "workbook.cli", *sys.argv[5:]], cwd=folder)
+over = threading.Event()
+done = threading.Event()
+def watch():
+    status = f"/proc/{child.pid}/status"
+    while not done.wait(0.002):
+        try:
+            with open(status) as handle:
+                text = handle.read()
+        except OSError:
+            return
+        for line in text.splitlines():
+            if line.startswith("VmRSS:") and int(line.split()[1]) * 1024 > ceiling:
+                over.set()
+                child.kill()
+                return
+watcher = threading.Thread(target=watch, daemon=True)
+watcher.start()
 timer = threading.Timer(timeout, child.kill)
 timer.start()
 _pid, status, usage = os.wait4(child.pid, 0)
+done.set()
 timer.cancel()
-os.write(report, f"{status} {usage.ru_maxrss}".encode())
+os.write(report, f"{status} {usage.ru_maxrss} {int(over.is_set())}".encode())
 """
 
 
@@ -179,8 +200,8 @@ def run_limited(
     env: Mapping[str, str] | None = None,
     encoding: str = "utf-8",
 ) -> Finished:
-    """`hmis-licensing ARGV` in a child process that may not reserve more than
-    MEMORY_CEILING nor run longer than `timeout` (then the test fails, nothing hangs);
+    """`hmis-licensing ARGV` in a child process that is killed if it uses more than
+    MEMORY_CEILING or runs longer than `timeout` (then the test fails, nothing hangs);
     its own peak memory comes from wait4."""
 
     environment = {**os.environ, "PYTHONPATH": str(REPO), **(env or {})}
@@ -213,9 +234,13 @@ def run_limited(
             middleman.wait()
     with os.fdopen(report_read, "rb") as report:
         reported = report.read().decode().split()
-    if len(reported) != 2:
+    if len(reported) != 3:
         raise AssertionError(f"hmis-licensing {' '.join(argv)} was not waited for: {err!r}")
-    status_text, peak_kb = reported
+    status_text, peak_kb, over_ceiling = reported
+    if over_ceiling == "1":
+        raise AssertionError(
+            f"hmis-licensing {' '.join(argv)} used more than {MEMORY_CEILING // 2**20} MB"
+        )
     returncode = os.waitstatus_to_exitcode(int(status_text))
     seconds = time.monotonic() - started
     if seconds >= timeout:

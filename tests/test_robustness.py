@@ -264,7 +264,9 @@ def test_an_export_member_that_lies_about_its_size_is_damaged(tmp_path: Path) ->
     assert_refused(book, before, code, err, "the file is damaged", "Client.csv")
 
 
-def test_one_enormous_line_is_skipped_and_memory_stays_flat(tmp_path: Path) -> None:
+def enormous_line_export(tmp_path: Path) -> tuple[Path, Path]:
+    """A one-license workbook and an export whose Client.csv has a 256 MB line and an
+    8 MB quoted field of 4 million lines between ordinary rows."""
     book = write_workbook(
         tmp_path / "b.xlsx",
         minimal_sheets(
@@ -292,12 +294,45 @@ def test_one_enormous_line_is_skipped_and_memory_stays_flat(tmp_path: Path) -> N
         handle.write(b",2026-08-01,2026-08-01,4101,\r\n")
         handle.write(b'3,"' + b"y\n" * (4 * 2**20) + b'",2026-09-01,2026-09-01,4101,\r\n')
         handle.write(b"4,Cy,2026-10-01,2026-10-01,4101,\r\n")
+    return book, folder
+
+
+def assert_enormous_line_skipped(book: Path, out: str) -> None:
+    assert "Client.csv: 1 line longer than 1,048,576 characters was skipped unread" in out
+    assert "Client.csv: 1 row with a different number of fields" in out
+    assert dict(openpyxl_rows(book, "Licenses")[1])["Client Entries (Window)"] == 3
+
+
+def test_one_enormous_line_is_skipped_and_memory_stays_flat(tmp_path: Path) -> None:
+    book, folder = enormous_line_export(tmp_path)
     done = run_limited(["import-activity", str(book), str(folder), "--as-of", AS_OF], timeout=120)
     assert done.code == 0, done.err
     assert done.peak_mb < 256  # the 256 MB line was never held whole
-    assert "Client.csv: 1 line longer than 1,048,576 characters was skipped unread" in done.out
-    assert "Client.csv: 1 row with a different number of fields" in done.out
-    assert dict(openpyxl_rows(book, "Licenses")[1])["Client Entries (Window)"] == 3
+    assert_enormous_line_skipped(book, done.out)
+
+
+def test_under_an_address_space_limit_the_import_takes_the_csv_module(tmp_path: Path) -> None:
+    """`ulimit -v` as some servers set it: pyarrow, which reserves gigabytes of address
+    space, aborted (std::bad_alloc) or hung under 500-600 MB; "auto" must not choose it."""
+    book, folder = enormous_line_export(tmp_path)
+    capped = (
+        "import resource, runpy, sys; "
+        "resource.setrlimit(resource.RLIMIT_AS, (500 * 2**20, 500 * 2**20)); "
+        "sys.argv = ['hmis-licensing', *sys.argv[1:]]; "
+        "runpy.run_module('workbook.cli', run_name='__main__')"
+    )
+    argv = ["import-activity", str(book), str(folder), "--as-of", AS_OF]
+    done = subprocess.run(
+        [sys.executable, "-c", capped, *argv],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "(Python's csv module)" in done.stdout, done.stdout
+    assert_enormous_line_skipped(book, done.stdout)
 
 
 def openpyxl_rows(path: Path, sheet: str) -> list[list[tuple[object, object]]]:
