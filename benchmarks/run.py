@@ -4,6 +4,7 @@
     python benchmarks/run.py --sizes 10k --runs 7
     python benchmarks/run.py --sizes 60 --runs 1      # a tiny workbook, for a smoke test
 
+Every process runs with its bytecode cached (in --work), as an installed package has it.
 For each size, a seeded workbook (benchmarks/generate.py; kept in --work between runs)
 and, one after another in interleaved rounds after a warm-up round (so that machine drift
 hits all alike), three whole processes:
@@ -441,6 +442,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     args.work.mkdir(parents=True, exist_ok=True)
+    # Every process measured runs with its bytecode cached, as an installed hmis-licensing
+    # (pip compiles on install) and a checkout that has run once do: with
+    # PYTHONDONTWRITEBYTECODE set, as in some CI and sandbox shells, each start-up compiles
+    # every module again (0.3 s more for recalc). The warm-up round writes the cache.
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+    os.environ["PYTHONPYCACHEPREFIX"] = str(args.work / "bytecode")
     print(f"Machine: {machine()}; load average {os.getloadavg()[0]:.2f} at the start")
     for text in args.sizes.split(","):
         bench_size(size(text.strip()), args.work, args.runs)

@@ -31,7 +31,6 @@ from dataclasses import dataclass, replace
 from engine.appeals import committee_for_revocation, read_reason
 from engine.inactivity import (
     Judgement,
-    counted_dates,
     judge_all,
     natural_key,
     special_request_in_force,
@@ -180,38 +179,6 @@ def next_review(policy: Policy, inputs: Inputs, as_of: dt.date) -> tuple[dt.date
     return given, []
 
 
-def _lapse_dates(
-    policy: Policy, lic: LicenseRow, as_of: dt.date, until: dt.date, appeals: Sequence[AppealRow]
-) -> set[dt.date]:
-    """Dates in (as_of, until] on which this license's §1 standing can change by itself."""
-    found: set[dt.date] = set()
-    rules = policy.inactivity
-    for day in (lic.granted_on, lic.revoked_on):
-        if day is not None and as_of < day <= until:
-            found.add(day)
-    entry, first_sign_in, login = counted_dates(lic, until)
-    start = entry or lic.granted_on
-    lapse = _first_day_before_window(policy, start, as_of)
-    if lapse <= until:
-        found.add(lapse)
-    due = rules.first_sign_in_window.after(lic.granted_on) + dt.timedelta(days=1)
-    if as_of < due <= until:
-        found.add(due)
-    for day in (entry, first_sign_in, login):
-        if day is not None and as_of < day <= until:
-            found.add(day)  # a back-dated run: the recorded date counts from then
-    for appeal in appeals:
-        for day in (appeal.decided_on, appeal.filed_on):
-            if day is not None and as_of < day <= until:
-                found.add(day)
-        # 9999-12-31 ("no end date") never ends before Next Review.
-        if appeal.exception_until is not None and appeal.exception_until < until:
-            end = appeal.exception_until + dt.timedelta(days=1)
-            if as_of < end:
-                found.add(end)
-    return found
-
-
 def _first_day_before_window(policy: Policy, activity: dt.date, after: dt.date) -> dt.date:
     """The first day after `after` on which `activity` lies before the §1.1 window."""
     window = policy.inactivity.client_data_window
@@ -263,14 +230,53 @@ class _Watch:
 
     def __post_init__(self) -> None:
         self.alone = without_sole_license(self.policy)
+        # Client data on or after this day is still in the §1.1 window on Next Review: the
+        # window's start only moves forward, so such a license cannot lapse in between.
+        self.in_window_until = self.policy.inactivity.client_data_window.before(self.until)
+        self._sign_in_due: dict[dt.date, dt.date] = {}
 
     def dates(self, j: Judgement, appeals: Sequence[AppealRow]) -> set[dt.date]:
-        mine = [
-            a
-            for a in appeals
-            if not a.license_id or name_key(a.license_id) == name_key(j.license.license_id)
-        ]
-        return _lapse_dates(self.policy, j.license, self.as_of, self.until, mine)
+        key = name_key(j.license.license_id)
+        mine = [a for a in appeals if not a.license_id or name_key(a.license_id) == key]
+        return self.lapse_dates(j.license, mine)
+
+    def lapse_dates(self, lic: LicenseRow, appeals: Sequence[AppealRow]) -> set[dt.date]:
+        """Dates in (as_of, until] on which this license's §1 standing can change by itself."""
+        as_of, until = self.as_of, self.until
+        found: set[dt.date] = set()
+        granted = lic.granted_on
+        for day in (granted, lic.revoked_on):
+            if day is not None and as_of < day <= until:
+                found.add(day)
+        # The dates as counted_dates keeps them on Next Review (from the grant to then).
+        entry, first_sign_in, login = (
+            day if day is not None and granted <= day <= until else None
+            for day in (lic.last_client_data_entry, lic.first_sign_in, lic.last_login)
+        )
+        start = entry or granted
+        if start < self.in_window_until:
+            lapse = _first_day_before_window(self.policy, start, as_of)
+            if lapse <= until:
+                found.add(lapse)
+        due = self._sign_in_due.get(granted)
+        if due is None:
+            window = self.policy.inactivity.first_sign_in_window
+            due = self._sign_in_due[granted] = window.after(granted) + dt.timedelta(days=1)
+        if as_of < due <= until:
+            found.add(due)
+        for day in (entry, first_sign_in, login):
+            if day is not None and as_of < day <= until:
+                found.add(day)  # a back-dated run: the recorded date counts from then
+        for appeal in appeals:
+            for day in (appeal.decided_on, appeal.filed_on):
+                if day is not None and as_of < day <= until:
+                    found.add(day)
+            # 9999-12-31 ("no end date") never ends before Next Review.
+            if appeal.exception_until is not None and appeal.exception_until < until:
+                end = appeal.exception_until + dt.timedelta(days=1)
+                if as_of < end:
+                    found.add(end)
+        return found
 
     def organization(
         self, group: Sequence[Judgement], appeals: Sequence[AppealRow]

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
-import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
@@ -315,64 +314,130 @@ def _reason(spec: InputSheet, error: Problem, cells: CellMap) -> str:
     return f"{column} ({sheet}!{cell}): {text}" if column else f"{sheet}!{cell}: {text}"
 
 
+class _Blank:
+    """What a column reader gives for a blank cell (None, or only spaces)."""
+
+
+_BLANK = _Blank()
+
+
 @dataclass(frozen=True, slots=True)
 class _ColumnReader:
     """One declared column of a sheet as found: where it is, and how its cells are read.
 
-    Built once per sheet, so that a row costs only the work its cells need; `parse` gives
-    exactly what `parse_cell` gives (it is `parse_cell` with the common cases first)."""
+    Built once per sheet, so that a row costs one call per cell: `read` gives `_BLANK`
+    for a blank cell, the CellError a cell holds, or exactly what `parse_cell` gives (it
+    is `parse_cell` with the column's usual cell, a date or a text, read first);
+    `on_blank` is what a blank cell gives the row (`_REQUIRED`: an Error; `_BLANK`:
+    nothing)."""
 
     column: Column
     index: int
-    parse: Callable[[object], object]
+    read: Callable[[object], object]
+    field: str
+    on_blank: object
+
+
+_REQUIRED = _Blank()
 
 
 def _readers(spec: InputSheet, positions: dict[str, int]) -> list[_ColumnReader]:
     return [
-        _ColumnReader(column, positions[column.field], _parser(column))
+        _ColumnReader(
+            column, positions[column.field], _reader(column), column.field, _on_blank(column)
+        )
         for column in spec.columns
         if column.field in positions
     ]
 
 
-def _parser(column: Column) -> Callable[[object], object]:
-    """`parse_cell` for this column, with its usual cell (a date, a text) read directly."""
+def _on_blank(column: Column) -> object:
+    if column.needs_value:
+        return _REQUIRED
+    if column.kind is Kind.YESNO:
+        return None if column.blank_unknown else False
+    if column.required:  # a required column whose cells may be blank
+        return None
+    return _BLANK
+
+
+def _reader(column: Column) -> Callable[[object], object]:
+    read_any = _any_cell_reader(column)
     if column.kind in (Kind.DATE, Kind.DATETIME):
-
-        def parse_date_cell(raw: object) -> object:
-            if raw.__class__ is dt.datetime:
-                day = raw.date()
-            elif raw.__class__ is dt.date:
-                day = raw
-            else:
-                return parse_cell(column, raw)
-            if FIRST_PLAUSIBLE_DATE <= day <= LAST_PLAUSIBLE_DATE:
-                return day
-            return parse_cell(column, raw)
-
-        return parse_date_cell
+        return _date_reader(column, read_any)
     if column.kind is Kind.CHOICE:
-        choices: dict[str, str] = {}
-        for choice in column.choices:
-            choices.setdefault(" ".join(choice.split()).casefold(), choice)
-
-        def parse_choice(raw: object) -> object:
-            if raw.__class__ is str:
-                found = choices.get(" ".join(raw.split()).casefold())
-                if found is not None:
-                    return found
-            return parse_cell(column, raw)
-
-        return parse_choice
+        return _choice_reader(column, read_any)
     if column.kind in _PARSED_AS_TEXT:
 
-        def parse_text_cell(raw: object) -> object:
+        def read_text(raw: object) -> object:
             if raw.__class__ is str:
-                return " ".join(raw.split())
-            return parse_cell(column, raw)
+                return " ".join(raw.split()) or _BLANK
+            if raw is None:
+                return _BLANK
+            return read_any(raw)
 
-        return parse_text_cell
-    return functools.partial(parse_cell, column)
+        return read_text
+    if column.kind is Kind.YESNO:
+
+        def read_yes_no(raw: object) -> object:
+            if raw is None:
+                return _BLANK
+            found = _YES_NO_AS_WRITTEN.get(raw) if raw.__class__ is str else None
+            return read_any(raw) if found is None else found
+
+        return read_yes_no
+    return read_any
+
+
+# Yes/No cells as drop-downs write them: read at once (any other spelling, by parse_cell).
+_YES_NO_AS_WRITTEN = {"Yes": True, "No": False}
+
+
+def _any_cell_reader(column: Column) -> Callable[[object], object]:
+    def read_any(raw: object) -> object:
+        if raw is None or (isinstance(raw, str) and not raw.strip()):
+            return _BLANK
+        if isinstance(raw, CellError):
+            return raw
+        return parse_cell(column, raw)
+
+    return read_any
+
+
+def _date_reader(
+    column: Column, read_any: Callable[[object], object]
+) -> Callable[[object], object]:
+    def read_date(raw: object) -> object:
+        if raw.__class__ is dt.datetime:
+            day = raw.date()
+        elif raw.__class__ is dt.date:
+            day = raw
+        elif raw is None:
+            return _BLANK
+        else:
+            return read_any(raw)
+        if FIRST_PLAUSIBLE_DATE <= day <= LAST_PLAUSIBLE_DATE:
+            return day
+        return parse_cell(column, raw)
+
+    return read_date
+
+
+def _choice_reader(
+    column: Column, read_any: Callable[[object], object]
+) -> Callable[[object], object]:
+    choices: dict[str, str] = {}
+    for choice in column.choices:
+        choices.setdefault(" ".join(choice.split()).casefold(), choice)
+
+    def read_choice(raw: object) -> object:
+        if raw.__class__ is str:
+            found = choices.get(" ".join(raw.split()).casefold())
+            if found is not None:
+                return found
+        return read_any(raw)
+
+    return read_choice
 
 
 # The kinds `parse_cell` reads as text.
@@ -387,22 +452,20 @@ def _row_values(
     errors: list[Problem] = []
     width = len(row)
     for reader in readers:
-        raw = row[reader.index] if reader.index < width else None
-        if raw is None or (isinstance(raw, str) and not raw.strip()):
-            column = reader.column
-            if column.needs_value:
+        index = reader.index
+        value = reader.read(row[index] if index < width else None)
+        if value is _BLANK:
+            blank = reader.on_blank
+            if blank is _REQUIRED:
+                column = reader.column
                 errors.append(_blank_required(column, Where(spec.name, row_number, column.header)))
-            elif column.kind is Kind.YESNO:
-                values[column.field] = None if column.blank_unknown else False
-            elif column.required:  # a required column whose cells may be blank
-                values[column.field] = None
-            continue
-        value = raw if isinstance(raw, CellError) else reader.parse(raw)
-        if isinstance(value, CellError):
+            elif blank is not _BLANK:
+                values[reader.field] = blank
+        elif isinstance(value, CellError):
             where = Where(spec.name, row_number, reader.column.header)
             errors.append(Problem("Error", where, value.problem, value.how_to_fix))
-            continue
-        values[reader.column.field] = value
+        else:
+            values[reader.field] = value
     return values, errors
 
 

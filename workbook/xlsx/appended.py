@@ -45,6 +45,7 @@ _ROW = re.compile(
     rf"<{_P}row\b([^>]*?)(/>|>((?>[^<]*+(?:<(?!/{_P}row>)[^<]*+)*+))</{_P}row>)", re.S
 )
 _ROW_NUMBER = re.compile(r'\br\s*=\s*"(\d+)"')
+_ROW_START = re.compile(rf"<{_P}row\b([^>]*?)/?>")  # a row's start tag, for its number
 _CELL = re.compile(rf"<{_P}c\b([^>]*?)(?:/>|>(.*?)</{_P}c>)", re.S)
 _CELL_REF = re.compile(r'\br\s*=\s*"([A-Z]{1,3})[0-9]+"')
 _SPANS = re.compile(r"""\s+spans\s*=\s*("[^"]*"|'[^']*')""")
@@ -97,7 +98,7 @@ def log_floor(old_xml: bytes, where: str) -> LogSheet:
     range or a link below it (a new row there would be merged, or become a link)."""
     text = _text(old_xml, where)
     floor = 0
-    for match in _ROW.finditer(text):
+    for match in _ROW_START.finditer(text):  # a cell's text cannot hold a "<": no body scan
         number = _row_number(match.group(1), floor)
         floor = max(floor, number)
     for pattern in (_MERGE, _HYPERLINK):
