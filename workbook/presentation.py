@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
 
@@ -176,12 +176,23 @@ def _longest_line(text: str) -> int:
     return max((len(line) for line in text.split("\n")), default=0)
 
 
-def _longest_shown(column: Column, values: Iterable[object]) -> int:
+def _longest_shown(column: Column, values: Sequence[object]) -> int:
     """The longest line of any value as shown (text is shown as it is)."""
+    classes = {v.__class__ for v in values}
+    if classes <= _DATE_OR_BLANK:  # every date shows as yyyy-mm-dd
+        return 10 if dt.date in classes else 0
+    if classes <= _WHOLE_OR_BLANK and column.kind is Kind.INTEGER:
+        whole = [v for v in values if isinstance(v, int)]  # "1,234": the largest or the
+        ends = (max(whole), min(whole)) if whole else ()  # most negative is the longest
+        return max((len(display_text(column, v)) for v in ends), default=0)
     texts = [v if v.__class__ is str else display_text(column, v) for v in values]
     if "\n" in "".join(texts):
         return max(map(_longest_line, texts), default=0)
     return max(map(len, texts), default=0)
+
+
+_DATE_OR_BLANK = frozenset({dt.date, type(None)})
+_WHOLE_OR_BLANK = frozenset({int, type(None)})
 
 
 def _header_width(header: str) -> float:
