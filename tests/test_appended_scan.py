@@ -1,0 +1,92 @@
+"""The appended sheets' fast scans (last row, columns in use) find exactly what the
+general patterns find, whatever form the XML takes: prefixed tags, rows without numbers,
+attributes with spaces around `=`, references after a tab, merged cells and links."""
+
+from __future__ import annotations
+
+import re
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from workbook.xlsx import appended
+from workbook.xlsx.extent import column_number
+
+_ROW_PATTERN = appended._ROW_START
+
+
+def slow_floor(text: str) -> int:
+    """log_floor as it was: every row tag, each unnumbered row after the one before."""
+    floor = 0
+    for match in _ROW_PATTERN.finditer(text):
+        number = appended._row_number(match.group(1), floor)
+        floor = max(floor, number)
+    for pattern in (appended._MERGE, appended._HYPERLINK):
+        for match in pattern.finditer(text):
+            for ref in match.group(1).split():
+                found = appended._RANGE.match(ref.replace("$", ""))
+                if found:
+                    floor = max(floor, int(found.group(4) or found.group(2)))
+    return min(floor, appended.MAX_ROWS)
+
+
+def slow_columns(text: str) -> set[int]:
+    return {column_number(letter) - 1 for letter in appended._CELL_REF.findall(text)}
+
+
+_prefix = st.sampled_from(["", "x:", "ns1:"])
+_space = st.sampled_from(["", " ", "\t"])
+_letters = st.sampled_from(["A", "B", "Z", "AA", "XFD"])
+
+
+@st.composite
+def cell(draw: st.DrawFn) -> str:
+    p = draw(_prefix)
+    before = draw(st.sampled_from([" ", "\t", "\n"]))
+    around = draw(_space)
+    ref = f"{draw(_letters)}{draw(st.integers(1, 99))}"
+    text = draw(st.sampled_from(["", "a = b", "Other r = 2", "x\tr"]))
+    body = f"<{p}is><{p}t>{text}</{p}t></{p}is>"
+    return f'<{p}c{before}r{around}={around}"{ref}" t="inlineStr">{body}</{p}c>'
+
+
+@st.composite
+def row(draw: st.DrawFn) -> str:
+    p = draw(_prefix)
+    number = draw(st.none() | st.integers(1, 5000))
+    attrs = "" if number is None else f' r="{number}"'
+    attrs += draw(st.sampled_from(["", ' spans="1:3"', ' ht="30" customHeight="1"']))
+    cells = "".join(draw(st.lists(cell(), max_size=3)))
+    return f"<{p}row{attrs}/>" if not cells else f"<{p}row{attrs}>{cells}</{p}row>"
+
+
+@st.composite
+def sheet(draw: st.DrawFn) -> str:
+    rows = "".join(draw(st.lists(row(), max_size=8)))
+    extra = ""
+    if draw(st.booleans()):
+        extra += f'<mergeCells><mergeCell ref="A{draw(st.integers(1, 9000))}:C7"/></mergeCells>'
+    if draw(st.booleans()):
+        extra += f'<hyperlinks><hyperlink ref="$B${draw(st.integers(1, 9000))}"/></hyperlinks>'
+    main = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+    return (
+        f'<worksheet xmlns="{main}" xmlns:r="http://r"><sheetData>{rows}</sheetData>{extra}'
+        '<pageMargins header="0.3" footer="0.3"/></worksheet>'
+    )
+
+
+@given(sheet())
+def test_the_last_row_is_found_as_the_general_scan_finds_it(text: str) -> None:
+    assert appended.log_floor(text.encode(), "Run Log").floor == slow_floor(text)
+
+
+@given(sheet())
+def test_the_columns_in_use_are_found_as_the_general_scan_finds_them(text: str) -> None:
+    assert set(appended._used_columns(text)) == slow_columns(text)
+
+
+def test_excel_written_rows_take_the_fast_scan() -> None:
+    text = "".join(f'<row r="{n}"><c r="A{n}"><v>1</v></c><c r="F{n}"/></row>' for n in (1, 5))
+    assert re.search(":row", text) is None
+    assert appended.log_floor(text.encode(), "Run Log").floor == 5
+    assert sorted(appended._used_columns(text)) == [0, 5]
