@@ -58,8 +58,9 @@ def read_export_activity(
     """Per-UserID client-data activity in an export, up to `as_of`."""
     if reader not in ("auto", "csv", "pyarrow"):
         raise ValueError(f"unknown reader {reader!r}")
+    # (The cap is checked first: under one, pyarrow is not even imported.)
     use_arrow = reader == "pyarrow" or (
-        reader == "auto" and fast_reader_available() and not address_space_capped()
+        reader == "auto" and not address_space_capped() and fast_reader_available()
     )
     activity = ExportActivity(export, as_of, window_start)
     with export_files(export) as found:
