@@ -31,6 +31,7 @@ from dataclasses import dataclass, replace
 from engine.appeals import committee_for_revocation, read_reason
 from engine.inactivity import (
     Judgement,
+    counted_dates,
     judge_all,
     natural_key,
     special_request_in_force,
@@ -248,11 +249,7 @@ class _Watch:
         for day in (granted, lic.revoked_on):
             if day is not None and as_of < day <= until:
                 found.add(day)
-        # The dates as counted_dates keeps them on Next Review (from the grant to then).
-        entry, first_sign_in, login = (
-            day if day is not None and granted <= day <= until else None
-            for day in (lic.last_client_data_entry, lic.first_sign_in, lic.last_login)
-        )
+        entry, first_sign_in, login = counted_dates(lic, until)
         start = entry or granted
         if start < self.in_window_until:
             lapse = _first_day_before_window(self.policy, start, as_of)
