@@ -12,19 +12,24 @@ import difflib
 import json
 from functools import cache
 from importlib import resources
-from typing import Any, cast
-
-from jsonschema import Draft202012Validator, FormatChecker  # type: ignore[import-untyped,unused-ignore]
-from jsonschema.exceptions import ValidationError  # type: ignore[import-untyped,unused-ignore]
+from typing import TYPE_CHECKING, Any, cast
 
 from policy.loader import VALUE_LINE, Path_, dotted
+from policy.validated import document_key, passed_before, record_pass
+
+if TYPE_CHECKING:
+    from jsonschema.exceptions import ValidationError  # type: ignore[import-untyped,unused-ignore]
+
+
+@cache
+def _schema_text() -> str:
+    return resources.files("policy").joinpath("policy.schema.json").read_text("utf-8")
 
 
 @cache
 def policy_schema() -> dict[str, Any]:
     """The JSON Schema shipped in this package (policy/policy.schema.json)."""
-    text = resources.files("policy").joinpath("policy.schema.json").read_text("utf-8")
-    schema: dict[str, Any] = json.loads(text)
+    schema: dict[str, Any] = json.loads(_schema_text())
     return schema
 
 
@@ -63,9 +68,22 @@ def _filled(value: Any, node: dict[str, Any], root: dict[str, Any]) -> Any:
 
 
 def schema_messages(data: Any, lines: dict[Path_, int], source: str) -> list[str]:
-    """Every way `data` breaks the schema, one line each, in file order."""
+    """Every way `data` breaks the schema, one line each, in file order.
+
+    A document that passed before is not checked again (policy/validated.py)."""
+    key = document_key(_schema_text(), data)
+    if passed_before(key):
+        return []
+    from jsonschema import (  # type: ignore[import-untyped,unused-ignore]
+        Draft202012Validator,
+        FormatChecker,
+    )
+
     validator = Draft202012Validator(policy_schema(), format_checker=FormatChecker())
     errors = list(validator.iter_errors(data))
+    if not errors:
+        record_pass(key)
+        return []
     misplaced = _misplaced_keys(errors)
     found: list[tuple[int, str]] = []
     for error in errors:

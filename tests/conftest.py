@@ -27,6 +27,15 @@ def d(text: str) -> dt.date:
     return dt.date.fromisoformat(text)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _policy_record_in_a_folder_of_its_own(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """Policies that passed the schema are recorded here, not in the user's cache folder
+    (policy/validated.py); subprocesses inherit it."""
+    os.environ["HMIS_LICENSING_CACHE"] = str(tmp_path_factory.mktemp("cache"))
+
+
 @pytest.fixture(scope="session")
 def adopted() -> Policy:
     return load_policy(adopted_policy_path())

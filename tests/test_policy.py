@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
+import subprocess
+import sys
 from decimal import Decimal
 from pathlib import Path
 
@@ -13,7 +16,7 @@ from hypothesis import strategies as st
 
 from policy import adopted_policy_path, load_policy, load_policy_bytes, lookup, policy_schema
 from policy.errors import PolicyError
-from tests.conftest import policy_text
+from tests.conftest import REPO, policy_text
 
 
 def refusal(text: str, source: str = "policy.yaml") -> str:
@@ -174,3 +177,63 @@ def test_any_value_either_loads_or_is_refused_naming_the_key(key: str, value: st
         assert key in str(exc) or "policy.yaml:" in str(exc)
     else:
         assert yaml.safe_load(text) is not None
+
+
+# ------------------------------------------------ the record of policies that passed
+
+
+def _load_in_a_new_process(policy: Path, cache: Path) -> str:
+    """Loads the policy in a fresh interpreter; prints whether jsonschema was imported."""
+    code = (
+        "import sys; from policy import load_policy; load_policy(sys.argv[1]);"
+        " print('jsonschema' in sys.modules)"
+    )
+    env = {**os.environ, "HMIS_LICENSING_CACHE": str(cache)}
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(policy)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=REPO,
+        check=True,
+    )
+    return done.stdout.strip()
+
+
+def test_a_policy_that_passed_is_not_checked_again_by_the_next_process(tmp_path: Path) -> None:
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(policy_text(minimum="3"), encoding="utf-8")
+    cache = tmp_path / "cache"
+    assert _load_in_a_new_process(policy, cache) == "True"  # checked, and recorded
+    assert len(list((cache / "policies-valid").iterdir())) == 1
+    assert _load_in_a_new_process(policy, cache) == "False"  # recorded: jsonschema not needed
+    policy.write_text(policy_text(minimum="4"), encoding="utf-8")
+    assert _load_in_a_new_process(policy, cache) == "True"  # any change is checked afresh
+
+
+def test_a_recorded_pass_never_lets_a_broken_policy_through(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HMIS_LICENSING_CACHE", str(tmp_path))
+    assert load_policy_bytes(policy_text(minimum="2").encode()).ce_allotment.minimum == 2
+    assert load_policy_bytes(policy_text(minimum="2").encode()).ce_allotment.minimum == 2
+    with pytest.raises(PolicyError, match=r"ce_allotment.minimum: -1 is less than the minimum"):
+        load_policy_bytes(policy_text(minimum="-1").encode())
+    # The text "2" and the number 2 are different documents.
+    with pytest.raises(PolicyError, match=r"ce_allotment.minimum"):
+        load_policy_bytes(policy_text(minimum='"2"').encode())
+
+
+def test_the_record_only_saves_time_an_unusable_or_disabled_folder_changes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a folder")
+    monkeypatch.setenv("HMIS_LICENSING_CACHE", str(blocked))
+    assert load_policy_bytes(policy_text(minimum="2").encode()).ce_allotment.minimum == 2
+    with pytest.raises(PolicyError):
+        load_policy_bytes(policy_text(minimum="-1").encode())
+    for off in ("", "off"):
+        monkeypatch.setenv("HMIS_LICENSING_CACHE", off)
+        assert load_policy_bytes(policy_text(minimum="5").encode()).ce_allotment.minimum == 5
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file"]
