@@ -151,20 +151,50 @@ def counted_dates(
 # ----------------------------------------------------------------------- §1.1 and §1.2
 
 
-def base_finding(policy: Policy, lic: LicenseRow, as_of: dt.date) -> Judgement:
-    """§1.1/§1.2 for one active license of a judged type, before exceptions."""
+def base_finding(
+    policy: Policy, lic: LicenseRow, as_of: dt.date, *, explain: bool = True
+) -> Judgement:
+    """§1.1/§1.2 for one active license of a judged type, before exceptions.
+
+    `explain=False` decides the same finding without its sentences: the watch list asks
+    "eligible on this day?" of many days and only words the day it finds."""
     rules = policy.inactivity
-    window = rules.client_data_window.describe()
     window_start = rules.client_data_window.before(as_of)
+    entry, first_sign_in, login = counted_dates(lic, as_of)
+    sign_in = _sign_in(policy, lic, as_of, first_sign_in, login, entry, explain)
+    if first_sign_in is None or login is None:
+        latest = first_sign_in or login
+    else:
+        latest = max(first_sign_in, login)
+
+    if entry < window_start if entry is not None else lic.granted_on < window_start:
+        finding, clause = "Inactive", "§1.1"
+    elif sign_in.overdue or (sign_in.late and rules.late_first_sign_in_revocable):
+        finding, clause = "Not signed in", "§1.2"
+    else:
+        finding, clause = "Active", "§1.1"
+    sentences = (
+        _base_sentences(policy, lic, as_of, finding, window_start, sign_in) if explain else []
+    )
+    return Judgement(
+        lic, finding, clause, sentences, entry=entry, signed_in=sign_in.on, last_sign_in=latest
+    )
+
+
+def _base_sentences(
+    policy: Policy,
+    lic: LicenseRow,
+    as_of: dt.date,
+    finding: str,
+    window_start: dt.date,
+    sign_in: _SignIn,
+) -> list[str]:
+    """The Explanation of a base finding: the dates set aside, then why."""
+    window = policy.inactivity.client_data_window.describe()
     seen = evidence(lic, as_of)
     entry = seen.entry
     sentences = list(seen.set_aside)
-    sign_in = _sign_in(policy, lic, as_of, seen)
-    signs = [d for d in (seen.first_sign_in, seen.login) if d is not None]
-    latest = max(signs) if signs else None
-
-    inactive = entry < window_start if entry is not None else lic.granted_on < window_start
-    if inactive:
+    if finding == "Inactive":
         if entry is not None:
             text = (
                 f"No client data since {entry} (before {window_start}, {window} before"
@@ -183,26 +213,10 @@ def base_finding(policy: Policy, lic: LicenseRow, as_of: dt.date) -> Judgement:
                 f"The last login on {seen.login} does not count: logins and reports are"
                 " not client data activity (§1.1)."
             )
-        return Judgement(
-            lic,
-            "Inactive",
-            "§1.1",
-            sentences,
-            entry=entry,
-            signed_in=sign_in.on,
-            last_sign_in=latest,
-        )
-    if sign_in.overdue or (sign_in.late and rules.late_first_sign_in_revocable):
+        return sentences
+    if finding == "Not signed in":
         sentences.append(sign_in.text + " §1.2")
-        return Judgement(
-            lic,
-            "Not signed in",
-            "§1.2",
-            sentences,
-            entry=entry,
-            signed_in=sign_in.on,
-            last_sign_in=latest,
-        )
+        return sentences
     if entry is not None:
         text = (
             f"Client data entered on {entry}, within {window} before {as_of} (on or after"
@@ -216,9 +230,7 @@ def base_finding(policy: Policy, lic: LicenseRow, as_of: dt.date) -> Judgement:
     sentences.append(text)
     if sign_in.text:
         sentences.append(sign_in.text + " §1.2")
-    return Judgement(
-        lic, "Active", "§1.1", sentences, entry=entry, signed_in=sign_in.on, last_sign_in=latest
-    )
+    return sentences
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,15 +238,23 @@ class _SignIn:
     on: dt.date | None  # the earliest evidence of a sign-in that counts
     overdue: bool  # never signed in, and the window has ended
     late: bool  # First Sign-In recorded after the window ended
-    text: str
+    text: str  # "" when not asked to explain
 
 
-def _sign_in(policy: Policy, lic: LicenseRow, as_of: dt.date, seen: Evidence) -> _SignIn:
+def _sign_in(
+    policy: Policy,
+    lic: LicenseRow,
+    as_of: dt.date,
+    first_sign_in: dt.date | None,
+    login: dt.date | None,
+    entry: dt.date | None,
+    explain: bool,
+) -> _SignIn:
     """§1.2: a login is a sign-in, and entering client data needs one (SPEC §2)."""
     window = policy.inactivity.first_sign_in_window
     due = window.after(lic.granted_on)
     words = window.describe()
-    proofs = [d for d in (seen.first_sign_in, seen.login, seen.entry) if d is not None]
+    proofs = [d for d in (first_sign_in, login, entry) if d is not None]
     if not proofs:
         if as_of > due:
             return _SignIn(
@@ -242,13 +262,20 @@ def _sign_in(policy: Policy, lic: LicenseRow, as_of: dt.date, seen: Evidence) ->
                 True,
                 False,
                 f"Granted on {lic.granted_on} and never signed in; the {words} to sign in"
-                f" ended on {due}, before {as_of}.",
+                f" ended on {due}, before {as_of}."
+                if explain
+                else "",
             )
         return _SignIn(
-            None, False, False, f"Not signed in yet; the {words} to sign in run to {due}."
+            None,
+            False,
+            False,
+            f"Not signed in yet; the {words} to sign in run to {due}." if explain else "",
         )
     first = min(proofs)
-    if seen.first_sign_in is not None and seen.first_sign_in > due:
+    if first_sign_in is not None and first_sign_in > due:
+        if not explain:
+            return _SignIn(first, False, True, "")
         revocable = policy.inactivity.late_first_sign_in_revocable
         consequence = (
             "a late first sign-in is revocable (inactivity.late_first_sign_in_revocable)"
@@ -260,11 +287,11 @@ def _sign_in(policy: Policy, lic: LicenseRow, as_of: dt.date, seen: Evidence) ->
             first,
             False,
             True,
-            f"First signed in on {seen.first_sign_in}, after the {words} to sign in ended on"
+            f"First signed in on {first_sign_in}, after the {words} to sign in ended on"
             f" {due}; {consequence}.",
         )
-    if seen.first_sign_in is None:
-        shown = "a login" if seen.login == first else "client data entered"
+    if first_sign_in is None and explain:
+        shown = "a login" if login == first else "client data entered"
         text = f"First Sign-In is blank, but {shown} on {first} shows the license was signed into."
         return _SignIn(first, False, False, text)
     return _SignIn(first, False, False, "")
@@ -280,13 +307,16 @@ def judge_all(
     as_of: dt.date,
     cannot_judge: Mapping[int, Sequence[str]] | None = None,
     doubts: Mapping[int, Sequence[str]] | None = None,
+    *,
+    explain: bool = True,
 ) -> list[Judgement]:
     """§1 for every license row, in sheet order.
 
     `cannot_judge` maps a row number to why the rules cannot be applied to it at all (a
     duplicate License ID, an unknown type); `doubts` to why an exemption cannot be ruled
     out (an Appeals row that could not be read). Those rows get Finding `Cannot judge`,
-    the second only when the license would otherwise be eligible.
+    the second only when the license would otherwise be eligible. `explain=False`: the
+    same findings and exemptions, without the base findings' sentences (`base_finding`).
     """
     rules = policy.inactivity
     requests = special_requests(policy, appeals or (), as_of)
@@ -294,7 +324,7 @@ def judge_all(
     doubtful = doubts or {}
     judgements = []
     for lic in licenses:
-        judgement = _judge_one(policy, lic, as_of, requests)
+        judgement = _judge_one(policy, lic, as_of, requests, explain)
         reasons = blocked.get(lic.row)
         if not reasons and judgement.would_be_eligible:
             reasons = doubtful.get(lic.row)
@@ -325,12 +355,12 @@ def judge_licenses(
 
 
 def _judge_one(
-    policy: Policy, lic: LicenseRow, as_of: dt.date, requests: SpecialRequests
+    policy: Policy, lic: LicenseRow, as_of: dt.date, requests: SpecialRequests, explain: bool
 ) -> Judgement:
     not_judged = _not_judged(policy, lic, as_of)
     if not_judged is not None:
         return not_judged
-    judgement = base_finding(policy, lic, as_of)
+    judgement = base_finding(policy, lic, as_of, explain=explain)
     if judgement.finding == "Active":
         return judgement
     rules = policy.inactivity
@@ -344,7 +374,7 @@ def _judge_one(
         )
     if rules.exceptions.special_request:
         judgement.exemptions.extend(requests.exemptions_for(lic))
-        if not judgement.exemptions:
+        if not judgement.exemptions and explain:
             judgement.sentences.extend(requests.lapsed_for(lic, as_of))
     return judgement
 

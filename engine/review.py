@@ -221,7 +221,10 @@ def without_sole_license(policy: Policy) -> Policy:
 
 @dataclass
 class _Watch:
-    """Judges licenses again on the dates in (as_of, until] where something lapses."""
+    """Judges licenses again on the dates in (as_of, until] where something lapses.
+
+    Only findings and exemptions are needed there (`_watch_reason` words the change), so
+    those judgements are made without sentences (`explain=False`)."""
 
     policy: Policy
     as_of: dt.date
@@ -300,7 +303,9 @@ class _Watch:
         dates: Sequence[dt.date],
     ) -> WatchItem | None:
         for day in dates:
-            [later] = judge_all(self.alone, [j.license], appeals, day, self.blocks, self.doubts)
+            [later] = judge_all(
+                self.alone, [j.license], appeals, day, self.blocks, self.doubts, explain=False
+            )
             if later.would_be_eligible:
                 return _watch_item(self.policy, j, later, group, self.as_of, day)
         return None
@@ -318,7 +323,10 @@ class _Watch:
         for day in dates:
             if not now:
                 break
-            for later in judge_all(self.policy, licenses, appeals, day, self.blocks, self.doubts):
+            judged = judge_all(
+                self.policy, licenses, appeals, day, self.blocks, self.doubts, explain=False
+            )
+            for later in judged:
                 before = now.get(id(later.license))
                 if before is not None and later.would_be_eligible:
                     del now[id(later.license)]
@@ -584,7 +592,7 @@ def _against_policy(
         return []
     assert lic.revoked_on is not None
     day = lic.revoked_on
-    [mine] = judge_all(alone, [_unrevoked(lic)], appeals, day)  # alone: §1.E1 off
+    [mine] = judge_all(alone, [_unrevoked(lic)], appeals, day, explain=False)  # §1.E1 off
     found = []
     rules = policy.inactivity.exceptions
     if rules.level4_list_holder and lic.level4_list_holder:
