@@ -160,7 +160,8 @@ def base_finding(
     "eligible on this day?" of many days and only words the day it finds."""
     rules = policy.inactivity
     window_start = rules.client_data_window.before(as_of)
-    entry, first_sign_in, login = counted_dates(lic, as_of)
+    counted = counted_dates(lic, as_of)
+    entry, first_sign_in, login = counted
     sign_in = _sign_in(policy, lic, as_of, first_sign_in, login, entry, explain)
     if first_sign_in is None or login is None:
         latest = first_sign_in or login
@@ -174,7 +175,9 @@ def base_finding(
     else:
         finding, clause = "Active", "§1.1"
     sentences = (
-        _base_sentences(policy, lic, as_of, finding, window_start, sign_in) if explain else []
+        _base_sentences(policy, lic, as_of, finding, window_start, sign_in, counted)
+        if explain
+        else []
     )
     return Judgement(
         lic, finding, clause, sentences, entry=entry, signed_in=sign_in.on, last_sign_in=latest
@@ -188,12 +191,16 @@ def _base_sentences(
     finding: str,
     window_start: dt.date,
     sign_in: _SignIn,
+    counted: tuple[dt.date | None, dt.date | None, dt.date | None],
 ) -> list[str]:
-    """The Explanation of a base finding: the dates set aside, then why."""
+    """The Explanation of a base finding: the dates set aside, then why. `counted`: the
+    dates that count (`counted_dates`)."""
     window = policy.inactivity.client_data_window.describe()
-    seen = evidence(lic, as_of)
-    entry = seen.entry
-    sentences = list(seen.set_aside)
+    entry, _, login = counted
+    if counted == (lic.last_client_data_entry, lic.first_sign_in, lic.last_login):
+        sentences: list[str] = []
+    else:  # a date does not count on the as-of date: say which, and why
+        sentences = list(evidence(lic, as_of).set_aside)
     if finding == "Inactive":
         if entry is not None:
             text = (
@@ -208,9 +215,9 @@ def _base_sentences(
         sentences.append(text)
         if sign_in.overdue:
             sentences.append(f"It has also never been signed in ({sign_in.text}). §1.2")
-        if seen.login is not None and (entry is None or seen.login > entry):
+        if login is not None and (entry is None or login > entry):
             sentences.append(
-                f"The last login on {seen.login} does not count: logins and reports are"
+                f"The last login on {login} does not count: logins and reports are"
                 " not client data activity (§1.1)."
             )
         return sentences
@@ -482,17 +489,17 @@ def decision(
     """The Inactivity Report row of one judgement; the review's columns and a closing
     sentence from another result (the reassignment agenda) when given."""
     lic = j.license
-    sentences = list(j.sentences)
-    sentences.extend(e.reason for e in j.exemptions)
+    judged = j.judged
     eligible = j.would_be_eligible
-    if j.judged and j.finding != "Active":
-        sentences.append(ELIGIBLE if eligible else NOT_ELIGIBLE)
     if j.exemptions:
+        sentences = [*j.sentences, *(e.reason for e in j.exemptions)]
         exception = "; ".join(f"{e.label} ({e.clause})" for e in j.exemptions)
         clauses = "; ".join(dict.fromkeys([j.clause, *(e.clause for e in j.exemptions)]))
     else:
-        exception, clauses = "", j.clause
-    entry = j.entry if j.judged else None
+        sentences, exception, clauses = j.sentences, "", j.clause
+    if judged and j.finding != "Active":
+        sentences = [*sentences, ELIGIBLE if eligible else NOT_ELIGIBLE]
+    entry = j.entry if judged else None
     explanation = " ".join(sentences)
     if cross_reference:
         explanation = f"{explanation} {cross_reference}"
