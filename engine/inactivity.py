@@ -326,7 +326,7 @@ def judge_all(
     same findings and exemptions, without the base findings' sentences (`base_finding`).
     """
     rules = policy.inactivity
-    requests = special_requests(policy, appeals or (), as_of)
+    requests = special_requests(policy, appeals, as_of) if appeals else _NO_REQUESTS
     blocked = cannot_judge or {}
     doubtful = doubts or {}
     judgements = []
@@ -590,6 +590,9 @@ class SpecialRequests:
             for appeal in self.by_organization.get(name_key(lic.organization), [])
         )
         return found[:1]
+
+
+_NO_REQUESTS = SpecialRequests({}, {}, {}, {})
 
 
 def _special_request_exemption(appeal: AppealRow, scope: str) -> Exemption:

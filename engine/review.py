@@ -237,7 +237,8 @@ class _Watch:
         # Client data on or after this day is still in the §1.1 window on Next Review: the
         # window's start only moves forward, so such a license cannot lapse in between.
         self.in_window_until = self.policy.inactivity.client_data_window.before(self.until)
-        self._sign_in_due: dict[dt.date, dt.date] = {}
+        self._sign_in_due: dict[dt.date, dt.date] = {}  # by Granted On
+        self._window_lapse: dict[dt.date, dt.date] = {}  # by the activity that counts
 
     def dates(self, j: Judgement, appeals: Sequence[AppealRow]) -> set[dt.date]:
         key = name_key(j.license.license_id)
@@ -255,7 +256,7 @@ class _Watch:
         entry, first_sign_in, login = counted_dates(lic, until)
         start = entry or granted
         if start < self.in_window_until:
-            lapse = _first_day_before_window(self.policy, start, as_of)
+            lapse = self._window_lapse_of(start)
             if lapse <= until:
                 found.add(lapse)
         due = self._sign_in_due.get(granted)
@@ -277,6 +278,14 @@ class _Watch:
                 if as_of < end:
                     found.add(end)
         return found
+
+    def _window_lapse_of(self, activity: dt.date) -> dt.date:
+        """The first day after the as-of date on which `activity` is out of the window."""
+        lapse = self._window_lapse.get(activity)
+        if lapse is None:
+            lapse = _first_day_before_window(self.policy, activity, self.as_of)
+            self._window_lapse[activity] = lapse
+        return lapse
 
     def organization(
         self, group: Sequence[Judgement], appeals: Sequence[AppealRow]
