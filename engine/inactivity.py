@@ -74,20 +74,26 @@ class Judgement:
 
     @property
     def judged(self) -> bool:
-        return self.finding not in ("Not judged", "Cannot judge")
+        return self.finding not in _NOT_JUDGED
 
     @property
     def would_be_eligible(self) -> bool:
-        return self.judged and self.finding != "Active" and not self.exemptions
+        """Judged, not Active, and no exemption (asked often: one set lookup)."""
+        return not self.exemptions and self.finding not in _NEVER_ELIGIBLE
 
     @property
     def stays(self) -> bool:
         """Active on the date and not eligible: a license the organization keeps."""
-        if self.finding == "Cannot judge":
+        finding = self.finding
+        if finding == "Cannot judge":
             return False
-        if self.finding == "Not judged":
+        if finding == "Not judged":
             return self.license_is_active
-        return not self.would_be_eligible
+        return finding == "Active" or bool(self.exemptions)
+
+
+_NOT_JUDGED = frozenset({"Not judged", "Cannot judge"})
+_NEVER_ELIGIBLE = _NOT_JUDGED | {"Active"}
 
 
 # ------------------------------------------------------------------------------ evidence
