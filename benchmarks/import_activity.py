@@ -9,14 +9,17 @@ column set from ../shared/data/hmis-csv-columns-fy2022-2026.csv, Zipf-skewed Use
 rows dated after the as-of date, the project-level files beside them), then times, each
 in its own fresh process so that peak memory is that process's own:
 
-* `csv`    - hmis-licensing's pure-Python route (the csv module; always available);
+* `csv`    - hmis-licensing's pure-Python route (the csv module; always available; a large
+             folder's files read side by side, one process per core);
 * `arrow`  - hmis-licensing's fast route (pyarrow, `pip install hmis-licensing[fast]`);
 * `duckdb` - DuckDB's own `GROUP BY` over the same client-data files, the same rule
              (latest of the three dates up to the as-of date, count in the window).
 
 Runs are interleaved (csv, arrow, duckdb, csv, ...) so machine drift hits all alike.
-Each reports wall seconds and the process's own peak RSS (VmHWM), median (min-max); the
-script checks that every route gives the same per-user result. This is a script that
+Each reports wall seconds, CPU seconds (with its worker processes') and the process's own
+peak RSS (VmHWM; for the csv route reading files side by side, plus the number of its
+workers times the largest worker's peak: an upper bound), median (min-max); the script
+checks that every route gives the same per-user result. This is a script that
 prints figures, not a test: nothing here asserts a time.
 """
 
@@ -223,7 +226,18 @@ def run_method(method: str, folder: Path, out: Path) -> None:
         reader = {"csv": "csv", "arrow": "pyarrow"}[method]
         activity = read_export_activity(folder, AS_OF, WINDOW_START, reader=reader)
         users = {u.user_id: [u.rows, u.latest, u.window_rows] for u in activity.users.values()}
-    out.write_text(json.dumps({"users": users, "peak_kib": _own_peak_kib()}, sort_keys=True))
+    peak = _own_peak_kib()
+    if method == "csv":  # its worker processes (side_by_side.py): each as large as the largest
+        from workbook.hmis.export import CLIENT_BY_KEY, export_files
+        from workbook.hmis.side_by_side import csv_workers
+
+        with export_files(folder) as found:
+            workers = csv_workers([f for f in found if f.kind in CLIENT_BY_KEY.values()])
+        if workers > 1:
+            import resource
+
+            peak += workers * resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    out.write_text(json.dumps({"users": users, "peak_kib": peak}, sort_keys=True))
 
 
 def _own_peak_kib() -> int:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import os
 import re
 import shutil
 import tempfile
@@ -931,3 +932,115 @@ def test_set_number_cells_keeps_every_other_byte() -> None:
         "</x:sheetData><x:rowBreaks/></x:worksheet>"
     )
     assert [r.number for r in sheet_rows(patched)] == [1, 2, 3]
+
+
+# ------------------------------------------------- a large export's files side by side
+
+
+def _everything_of(activity) -> tuple[object, ...]:
+    """All an import learned, in an order that does not depend on which file came first."""
+    return (
+        users_of(activity),
+        [
+            (f.name, f.kind, f.rows, f.malformed_rows, f.long_lines, f.rows_without_user, f.note)
+            for f in activity.files
+        ],
+        activity.skipped,
+        sorted(activity.other_files),
+        activity.csv_version,
+    )
+
+
+def _quirky_export(tmp_path: Path) -> Path:
+    """Three client files with what the csv route handles specially: quoted line breaks,
+    a malformed row, a blank line, a Latin-1 byte, a Latin-1 UserID, a two-digit year."""
+    folder = write_folder(
+        tmp_path / "quirky",
+        export_files(
+            {
+                "Client": [row("4101", "2026-01-05 09:00:00"), row("4102", "04-28-19 05:17:00")],
+                "Services": [
+                    row("4101", "2026-06-01 09:00:00"),
+                    row("7777", "2026-11-24 23:59:59"),
+                ],
+            }
+        ),
+    )
+    (folder / "CurrentLivingSituation.csv").write_bytes(
+        b"CurrentLivingSitID,PersonalID,LocationDetails,DateCreated,DateUpdated,UserID,"
+        b"DateDeleted,ExportID\r\n"
+        b'1,P1,"under the\r\nbridge, by the river",2026-06-06 10:00:00,2026-06-06,8,,1\r\n'
+        b"2,P2,one field too many,x,2026-06-07,2026-06-07,8,,1\r\n"
+        b"\r\n"
+        b"3,Caf\xe9,ok,2026-06-08,2026-06-08,ren\xe9,,1\r\n"
+    )
+    return folder
+
+
+@pytest.mark.parametrize("workers", [2, 3])
+def test_files_read_side_by_side_give_what_one_process_gives(tmp_path: Path, workers: int) -> None:
+    exports = [basic_export(tmp_path), _quirky_export(tmp_path)]
+    exports += [SHARED / n for n in ("greenriver-fy2024-datalab", "greenriver-fy2024-bad-data")]
+    for export in [e for e in exports if e.is_dir()]:
+        alone = read_export_activity(export, AS_OF, WINDOW, reader="csv", workers=1)
+        side_by_side = read_export_activity(export, AS_OF, WINDOW, reader="csv", workers=workers)
+        assert _everything_of(side_by_side) == _everything_of(alone), export.name
+    quirky = users_of(read_export_activity(exports[1], AS_OF, WINDOW, reader="csv", workers=2))
+    assert quirky["8"] == (1, "2026-06-06", 1) and quirky["ren\u00e9"] == (1, "2026-06-08", 1)
+
+
+def test_only_a_large_folder_export_is_read_side_by_side(tmp_path: Path) -> None:
+    from workbook.hmis.export import ExportFile
+    from workbook.hmis.side_by_side import MAX_WORKERS, csv_workers, dealt
+
+    def file(name: str, size: int, path: Path | None = tmp_path) -> ExportFile:
+        return ExportFile(name, "Services", size, lambda: io.BytesIO(), path=path)
+
+    big = 40 << 20
+    assert csv_workers([file("a.csv", 10), file("b.csv", 10)]) == 1  # small: not worth it
+    assert csv_workers([file("a.csv", 3 * big)]) == 1  # one file
+    assert csv_workers([file("a.csv", big), file("b.csv", big, None)]) == 1  # a zip member
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    many = [file(f"{i}.csv", big) for i in range(9)]
+    assert csv_workers(many) == min(9, MAX_WORKERS, cores or 1)
+    # Largest first, each to the lightest hand: the hands end close together.
+    sizes = [30, 24, 7, 6, 6, 5, 5, 5, 4, 3, 2, 1, 1, 1]
+    hands = dealt([file(f"{i}.csv", s) for i, s in enumerate(sizes)], 2)
+    assert sorted(sum(f.size for f in hand) for hand in hands) == [50, 50]
+
+
+def test_side_by_side_progress_counts_every_byte_once(tmp_path: Path) -> None:
+    from workbook.hmis.export import CLIENT_BY_KEY
+    from workbook.hmis.export import export_files as files_of
+    from workbook.hmis.side_by_side import read_files_side_by_side
+
+    class Counting(Progress):
+        def advance(self, count: int) -> None:
+            self.done += count
+
+    progress = Counting(io.StringIO())
+    with files_of(_quirky_export(tmp_path)) as found:
+        client = [f for f in found if f.kind in CLIENT_BY_KEY.values()]
+        tallies = list(read_files_side_by_side(client, "2026-11-24", "2026-05-24", progress, 2))
+    assert sorted(t.file.name for t in tallies) == sorted(f.name for f in client)
+    assert progress.done == sum(f.size for f in client)
+
+
+def test_an_error_in_a_worker_is_the_error_one_process_raises(tmp_path: Path) -> None:
+    from workbook.errors import UsageError
+    from workbook.hmis.export import MAX_USER_IDS
+
+    folder = write_folder(tmp_path / "e", export_files({"Client": [row("1", "2026-01-05")]}))
+    lines = "".join(f"{i},x,2026-06-01,2026-06-01,u{i},,1\r\n" for i in range(MAX_USER_IDS + 1))
+    (folder / "Services.csv").write_text(
+        "ServicesID,OtherTypeProvided,DateCreated,DateUpdated,UserID,DateDeleted,ExportID\r\n"
+        + lines,
+        newline="",
+    )
+    messages = []
+    for workers in (1, 2):
+        with pytest.raises(UsageError) as raised:
+            read_export_activity(folder, AS_OF, WINDOW, reader="csv", workers=workers)
+        messages.append((str(raised.value), raised.value.fix))
+    assert messages[0] == messages[1]
+    assert "Services.csv: the export holds more than 100,000 different UserIDs" in messages[1][0]

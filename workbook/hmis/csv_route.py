@@ -1,6 +1,7 @@
 """The csv-module route: always available, one pass, four fields picked from each row.
 
-Every other field of a row is split off by the csv parser and dropped at once.
+Every other field of a row is split off by the csv parser and dropped at once. A large
+folder export's files are read by several processes at once (`side_by_side.py`).
 """
 
 from __future__ import annotations

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Generator
 from pathlib import Path
 
 from workbook.hmis.csv_route import DateCache, read_file_csv
@@ -54,8 +55,12 @@ def read_export_activity(
     *,
     reader: Reader = "auto",
     progress: Progress | None = None,
+    workers: int | None = None,
 ) -> ExportActivity:
-    """Per-UserID client-data activity in an export, up to `as_of`."""
+    """Per-UserID client-data activity in an export, up to `as_of`.
+
+    `workers`: how many processes the csv-module route reads files with at once (None:
+    `csv_workers` decides, one per core for a large folder export)."""
     if reader not in ("auto", "csv", "pyarrow"):
         raise ValueError(f"unknown reader {reader!r}")
     # (The cap is checked first: under one, pyarrow is not even imported.)
@@ -72,9 +77,11 @@ def read_export_activity(
         if progress is not None and not progress.start(sum(f.size for f in client)):
             progress = None
         try:
-            for tally in _tallies(client, as_of, window_start, progress, use_arrow):
-                activity.files.append(tally.file)
-                tally.merge_into(activity)  # one file's users in memory at a time
+            tallies = _tallies(client, as_of, window_start, progress, use_arrow, workers)
+            with contextlib.closing(tallies):  # an error here stops the worker processes
+                for tally in tallies:
+                    activity.files.append(tally.file)
+                    tally.merge_into(activity)  # one file's users in memory at a time
         finally:
             if progress is not None:
                 progress.finish()
@@ -89,11 +96,20 @@ def _tallies(
     window_start: dt.date,
     progress: Progress | None,
     use_arrow: bool,
-) -> Iterator[Tally]:
+    workers: int | None,
+) -> Generator[Tally, None, None]:
     if use_arrow:
         from workbook.hmis.arrow_route import read_files_arrow
 
         yield from read_files_arrow(client, as_of, window_start, progress)
+        return
+    from workbook.hmis.side_by_side import csv_workers, read_files_side_by_side
+
+    processes = csv_workers(client) if workers is None else workers
+    if processes > 1 and len(client) > 1 and all(f.path is not None for f in client):
+        yield from read_files_side_by_side(
+            client, as_of.isoformat(), window_start.isoformat(), progress, processes
+        )
         return
     dates = DateCache()
     for source in client:
