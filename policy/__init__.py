@@ -28,6 +28,7 @@ from policy.errors import PolicyError
 from policy.files import read_policy_file
 from policy.loader import parse_policy_yaml
 from policy.schema import policy_schema, schema_messages, with_defaults
+from policy.validated import file_key, record_document, recorded_document
 from policy.versions import CURRENT_SCHEMA_VERSION, migrate
 
 __all__ = [
@@ -60,7 +61,17 @@ def load_policy(path: str | Path, *, from_workbook: bool = False) -> Policy:
 
 
 def load_policy_bytes(data: bytes, source: str = "policy.yaml") -> Policy:
-    """The same as `load_policy`, for policy text that is already in memory."""
+    """The same as `load_policy`, for policy text that is already in memory.
+
+    A file that passed before is not parsed or checked again (policy/validated.py)."""
+    sha256 = hashlib.sha256(data).hexdigest()
+    key = file_key(data)
+    recorded = recorded_document(key)
+    if recorded is not None:
+        try:
+            return _build(with_defaults(recorded), source, sha256)
+        except (KeyError, TypeError, ValueError, AttributeError):
+            pass  # a damaged record: the file is read and checked as if unrecorded
     parsed, parsed_lines = parse_policy_yaml(data, source)
     migrated = migrate(parsed, parsed_lines, source)  # an older schema_version is brought up
     raw, lines = migrated.data, migrated.lines
@@ -73,7 +84,8 @@ def load_policy_bytes(data: bytes, source: str = "policy.yaml") -> Policy:
             fix="Correct the values named above; each key is described in"
             " policy/policy.schema.json.",
         )
-    return _build(with_defaults(raw), source, hashlib.sha256(data).hexdigest())
+    record_document(key, raw)
+    return _build(with_defaults(raw), source, sha256)
 
 
 def _period(value: dict[str, int]) -> Period:

@@ -183,10 +183,11 @@ def test_any_value_either_loads_or_is_refused_naming_the_key(key: str, value: st
 
 
 def _load_in_a_new_process(policy: Path, cache: Path) -> str:
-    """Loads the policy in a fresh interpreter; prints whether jsonschema was imported."""
+    """Loads the policy in a fresh interpreter; prints which of the YAML parser and
+    jsonschema it imported."""
     code = (
         "import sys; from policy import load_policy; load_policy(sys.argv[1]);"
-        " print('jsonschema' in sys.modules)"
+        " print(' '.join(m for m in ('yaml', 'jsonschema') if m in sys.modules) or '-')"
     )
     env = {**os.environ, "HMIS_LICENSING_CACHE": str(cache)}
     done = subprocess.run(
@@ -200,15 +201,36 @@ def _load_in_a_new_process(policy: Path, cache: Path) -> str:
     return done.stdout.strip()
 
 
-def test_a_policy_that_passed_is_not_checked_again_by_the_next_process(tmp_path: Path) -> None:
+def test_a_policy_that_passed_is_not_read_again_by_the_next_process(tmp_path: Path) -> None:
     policy = tmp_path / "policy.yaml"
     policy.write_text(policy_text(minimum="3"), encoding="utf-8")
     cache = tmp_path / "cache"
-    assert _load_in_a_new_process(policy, cache) == "True"  # checked, and recorded
+    assert _load_in_a_new_process(policy, cache) == "yaml jsonschema"  # read, checked, recorded
     assert len(list((cache / "policies-valid").iterdir())) == 1
-    assert _load_in_a_new_process(policy, cache) == "False"  # recorded: jsonschema not needed
+    assert len(list((cache / "policies-read").iterdir())) == 1
+    assert _load_in_a_new_process(policy, cache) == "-"  # recorded: neither is needed
     policy.write_text(policy_text(minimum="4"), encoding="utf-8")
-    assert _load_in_a_new_process(policy, cache) == "True"  # any change is checked afresh
+    assert _load_in_a_new_process(policy, cache) == "yaml jsonschema"  # an edit: read afresh
+
+
+def test_a_recorded_policy_is_the_policy_the_file_gives(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HMIS_LICENSING_CACHE", str(tmp_path))
+    text = policy_text(minimum="3").encode()
+    fresh = load_policy_bytes(text, "a.yaml")
+    recorded = load_policy_bytes(text, "a.yaml")  # from the record
+    assert recorded == fresh
+    assert list(recorded.license_types) == list(fresh.license_types)  # the file's order
+    assert list(recorded.raw) == list(fresh.raw) and recorded.sha256 == fresh.sha256
+    [record] = (tmp_path / "policies-read").iterdir()
+    for damage in (b"{not json", b"[1, 2]", b'{"policy": 1}', b"\xff" * 10):
+        record.write_bytes(damage)
+        assert load_policy_bytes(text, "a.yaml") == fresh  # read and checked afresh
+    if hasattr(os, "mkfifo"):
+        record.unlink()
+        os.mkfifo(record)  # a FIFO where the record was: never waited on
+        assert load_policy_bytes(text, "a.yaml") == fresh
 
 
 def test_a_recorded_pass_never_lets_a_broken_policy_through(
