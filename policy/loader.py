@@ -16,10 +16,9 @@ from typing import Any
 
 from policy.errors import PolicyError
 from policy.files import MAX_POLICY_BYTES
+from policy.keypaths import VALUE_LINE, Path_, dotted
 
-Path_ = tuple[str | int, ...]
-# In the line map, the line of a value written below its key: lines[(*path, VALUE_LINE)].
-VALUE_LINE = "\x00value"
+__all__ = ["VALUE_LINE", "Path_", "dotted", "parse_policy_yaml"]
 
 
 def parse_policy_yaml(data: bytes, source: str) -> tuple[Any, dict[Path_, int]]:
@@ -41,7 +40,3 @@ def parse_policy_yaml(data: bytes, source: str) -> tuple[Any, dict[Path_, int]]:
     from policy.yamlstrict import parse_text
 
     return parse_text(text, source)
-
-
-def dotted(path: Path_) -> str:
-    return ".".join(str(p) for p in path) if path else "(top level)"

@@ -14,7 +14,7 @@ from functools import cache
 from importlib import resources
 from typing import TYPE_CHECKING, Any, cast
 
-from policy.loader import VALUE_LINE, Path_, dotted
+from policy.keypaths import VALUE_LINE, Path_, dotted
 from policy.validated import document_key, passed_before, record_pass
 
 if TYPE_CHECKING:

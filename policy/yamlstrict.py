@@ -9,7 +9,7 @@ from typing import Any
 import yaml  # type: ignore[import-untyped,unused-ignore]
 
 from policy.errors import PolicyError
-from policy.loader import VALUE_LINE, Path_, dotted
+from policy.keypaths import VALUE_LINE, Path_, dotted
 from policy.yamlerrors import explain as explain_yaml_error
 from policy.yamlerrors import show_line
 
