@@ -24,8 +24,10 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from engine.dates import Period
 from engine.model import (
     AppealRow,
+    InactivityRules,
     LicenseDecision,
     LicenseRow,
     Policy,
@@ -157,18 +159,53 @@ def counted_dates(
 # ----------------------------------------------------------------------- §1.1 and §1.2
 
 
+@dataclass(frozen=True, slots=True)
+class _Windows:
+    """The §1 windows on one as-of date: worked out once for every license judged on it."""
+
+    client_data_start: dt.date  # client data before this day is outside the §1.1 window
+    client_data_words: str  # "six months"
+    sign_in: Period
+    sign_in_words: str  # "30 days"
+    due_by_grant: dict[dt.date, dt.date]  # Granted On -> the last day to sign in (§1.2)
+
+    @classmethod
+    def on(cls, policy: Policy, as_of: dt.date) -> _Windows:
+        rules = policy.inactivity
+        return cls(
+            rules.client_data_window.before(as_of),
+            rules.client_data_window.describe(),
+            rules.first_sign_in_window,
+            rules.first_sign_in_window.describe(),
+            {},
+        )
+
+    def sign_in_due(self, granted: dt.date) -> dt.date:
+        due = self.due_by_grant.get(granted)
+        if due is None:
+            due = self.due_by_grant[granted] = self.sign_in.after(granted)
+        return due
+
+
 def base_finding(
-    policy: Policy, lic: LicenseRow, as_of: dt.date, *, explain: bool = True
+    policy: Policy,
+    lic: LicenseRow,
+    as_of: dt.date,
+    *,
+    explain: bool = True,
+    windows: _Windows | None = None,
 ) -> Judgement:
     """§1.1/§1.2 for one active license of a judged type, before exceptions.
 
     `explain=False` decides the same finding without its sentences: the watch list asks
-    "eligible on this day?" of many days and only words the day it finds."""
+    "eligible on this day?" of many days and only words the day it finds. `windows`: the
+    windows on `as_of`, when the caller judges many licenses on it."""
     rules = policy.inactivity
-    window_start = rules.client_data_window.before(as_of)
+    windows = windows or _Windows.on(policy, as_of)
+    window_start = windows.client_data_start
     counted = counted_dates(lic, as_of)
     entry, first_sign_in, login = counted
-    sign_in = _sign_in(policy, lic, as_of, first_sign_in, login, entry, explain)
+    sign_in = _sign_in(windows, lic, as_of, first_sign_in, login, entry, explain, rules)
     if first_sign_in is None or login is None:
         latest = first_sign_in or login
     else:
@@ -180,28 +217,23 @@ def base_finding(
         finding, clause = "Not signed in", "§1.2"
     else:
         finding, clause = "Active", "§1.1"
-    sentences = (
-        _base_sentences(policy, lic, as_of, finding, window_start, sign_in, counted)
-        if explain
-        else []
-    )
+    sentences = _base_sentences(windows, lic, as_of, finding, sign_in, counted) if explain else []
     return Judgement(
         lic, finding, clause, sentences, entry=entry, signed_in=sign_in.on, last_sign_in=latest
     )
 
 
 def _base_sentences(
-    policy: Policy,
+    windows: _Windows,
     lic: LicenseRow,
     as_of: dt.date,
     finding: str,
-    window_start: dt.date,
     sign_in: _SignIn,
     counted: tuple[dt.date | None, dt.date | None, dt.date | None],
 ) -> list[str]:
     """The Explanation of a base finding: the dates set aside, then why. `counted`: the
     dates that count (`counted_dates`)."""
-    window = policy.inactivity.client_data_window.describe()
+    window, window_start = windows.client_data_words, windows.client_data_start
     entry, _, login = counted
     if counted == (lic.last_client_data_entry, lic.first_sign_in, lic.last_login):
         sentences: list[str] = []
@@ -255,18 +287,18 @@ class _SignIn:
 
 
 def _sign_in(
-    policy: Policy,
+    windows: _Windows,
     lic: LicenseRow,
     as_of: dt.date,
     first_sign_in: dt.date | None,
     login: dt.date | None,
     entry: dt.date | None,
     explain: bool,
+    rules: InactivityRules,
 ) -> _SignIn:
     """§1.2: a login is a sign-in, and entering client data needs one (SPEC §2)."""
-    window = policy.inactivity.first_sign_in_window
-    due = window.after(lic.granted_on)
-    words = window.describe()
+    due = windows.sign_in_due(lic.granted_on)
+    words = windows.sign_in_words
     proofs = [d for d in (first_sign_in, login, entry) if d is not None]
     if not proofs:
         if as_of > due:
@@ -289,7 +321,7 @@ def _sign_in(
     if first_sign_in is not None and first_sign_in > due:
         if not explain:
             return _SignIn(first, False, True, "")
-        revocable = policy.inactivity.late_first_sign_in_revocable
+        revocable = rules.late_first_sign_in_revocable
         consequence = (
             "a late first sign-in is revocable (inactivity.late_first_sign_in_revocable)"
             if revocable
@@ -333,11 +365,12 @@ def judge_all(
     """
     rules = policy.inactivity
     requests = special_requests(policy, appeals, as_of) if appeals else _NO_REQUESTS
+    windows = _Windows.on(policy, as_of)
     blocked = cannot_judge or {}
     doubtful = doubts or {}
     judgements = []
     for lic in licenses:
-        judgement = _judge_one(policy, lic, as_of, requests, explain)
+        judgement = _judge_one(policy, lic, as_of, requests, explain, windows)
         reasons = blocked.get(lic.row)
         if not reasons and judgement.would_be_eligible:
             reasons = doubtful.get(lic.row)
@@ -368,12 +401,17 @@ def judge_licenses(
 
 
 def _judge_one(
-    policy: Policy, lic: LicenseRow, as_of: dt.date, requests: SpecialRequests, explain: bool
+    policy: Policy,
+    lic: LicenseRow,
+    as_of: dt.date,
+    requests: SpecialRequests,
+    explain: bool,
+    windows: _Windows,
 ) -> Judgement:
     not_judged = _not_judged(policy, lic, as_of)
     if not_judged is not None:
         return not_judged
-    judgement = base_finding(policy, lic, as_of, explain=explain)
+    judgement = base_finding(policy, lic, as_of, explain=explain, windows=windows)
     if judgement.finding == "Active":
         return judgement
     rules = policy.inactivity
