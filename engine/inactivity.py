@@ -625,15 +625,12 @@ class SpecialRequests:
         return [_not_in_force(appeal, as_of) for appeal in appeals]
 
     def exemptions_for(self, lic: LicenseRow) -> list[Exemption]:
-        found = [
-            _special_request_exemption(appeal, f"license {lic.license_id}")
-            for appeal in self.by_license.get(name_key(lic.license_id), [])
-        ]
-        found.extend(
-            _special_request_exemption(appeal, f"every license of {lic.organization}")
-            for appeal in self.by_organization.get(name_key(lic.organization), [])
-        )
-        return found[:1]
+        """The first request in force: the license's own, else its organization's."""
+        for appeal in self.by_license.get(name_key(lic.license_id), ()):
+            return [_special_request_exemption(appeal, f"license {lic.license_id}")]
+        for appeal in self.by_organization.get(name_key(lic.organization), ()):
+            return [_special_request_exemption(appeal, f"every license of {lic.organization}")]
+        return []
 
 
 _NO_REQUESTS = SpecialRequests({}, {}, {}, {})
