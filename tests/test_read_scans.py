@@ -1,0 +1,62 @@
+"""The reader's fast checks give what the general checks give: the quick look for a
+formula or an error cell, the DOCTYPE refusal, and the sheet extent, on XML of any form."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from workbook.errors import WorkbookError
+from workbook.xlsx import read
+from workbook.xlsx.package import refuse_doctype
+
+# Pieces that make up sheet XML, near misses of every mark included.
+_PIECES = [
+    "<f>",
+    "<f ",
+    "<f/",
+    ":f>",
+    ":f ",
+    ":f/",
+    "f>",
+    "f ",
+    "<ff>",
+    "<fo",
+    't="e"',
+    "t='e'",
+    't="e',
+    "t=e",
+    '<c r="A1">',
+    "<v>1</v>",
+    "</c>",
+    "<",
+    ":",
+    "f",
+    " ",
+    "/",
+    ">",
+    "!",
+    "<!",
+    "<!DOCTYPE",
+    "<!ENTITY",
+    "DOCTYPE",
+    "of staff",
+]
+_xml = st.lists(st.sampled_from(_PIECES), max_size=12).map(lambda p: "".join(p).encode())
+
+
+@given(_xml)
+def test_the_quick_look_for_formulas_and_errors_finds_every_mark(xml: bytes) -> None:
+    expected = any(mark in xml for mark in read._FORMULA_OR_ERROR_MARKS)
+    assert read.may_have_unusable_cells(xml) == expected
+
+
+@given(_xml)
+def test_a_doctype_is_refused_exactly_when_it_is_there(xml: bytes) -> None:
+    declared = b"<!DOCTYPE" in xml or b"<!ENTITY" in xml
+    if declared:
+        with pytest.raises(WorkbookError):
+            refuse_doctype(xml, "part")
+    else:
+        refuse_doctype(xml, "part")
