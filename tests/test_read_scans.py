@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from workbook.errors import WorkbookError
-from workbook.xlsx import read
+from workbook.xlsx import extent, read
 from workbook.xlsx.package import refuse_doctype
 
 # Pieces that make up sheet XML, near misses of every mark included.
@@ -60,3 +60,23 @@ def test_a_doctype_is_refused_exactly_when_it_is_there(xml: bytes) -> None:
             refuse_doctype(xml, "part")
     else:
         refuse_doctype(xml, "part")
+
+
+_SHEET_PIECES = ['<c r="A1">', '<c r="AB7">', '<row r="AB">', 'r="AB"', "<v>", "<is>", "<f>"]
+_SHEET_PIECES += ["<f", "<v", "<i", "s>", "x", "<"]
+_sheet_xml = st.lists(st.sampled_from(_SHEET_PIECES), max_size=10).map(
+    lambda p: "".join(p).encode()
+)
+
+
+@given(_sheet_xml, st.integers(0, 40), st.integers(0, 40))
+def test_the_last_value_is_found_where_the_three_searches_find_it(
+    xml: bytes, start: int, end: int
+) -> None:
+    expected = max(xml.rfind(mark, start, end) for mark in (b"<v", b"<is", b"<f"))
+    assert extent.last_value_mark(xml, start, end) == expected
+
+
+@given(_sheet_xml)
+def test_a_wide_cell_is_found_as_the_exact_pattern_finds_it(xml: bytes) -> None:
+    assert extent._has_wide_cell(xml) == (extent._WIDE.search(xml) is not None)
