@@ -75,8 +75,3 @@ def test_the_last_value_is_found_where_the_three_searches_find_it(
 ) -> None:
     expected = max(xml.rfind(mark, start, end) for mark in (b"<v", b"<is", b"<f"))
     assert extent.last_value_mark(xml, start, end) == expected
-
-
-@given(_sheet_xml)
-def test_a_wide_cell_is_found_as_the_exact_pattern_finds_it(xml: bytes) -> None:
-    assert extent._has_wide_cell(xml) == (extent._WIDE.search(xml) is not None)

@@ -29,7 +29,6 @@ _CELL_LETTERS = re.compile(rb'<c r="([A-Z]+)')
 _CELL_ROWS = re.compile(rb'<c r="[A-Z]+(\d+)')
 _ROW_NUMBERS = re.compile(rb'<row r="(\d+)"')
 _WIDE = re.compile(rb'<c r="[A-Z]{2}')  # a column past Z
-_MAYBE_WIDE = re.compile(rb'r="[A-Z]{2}')  # the same without "<c ", searched far faster
 # A cell or row whose reference does not come first (or that has none).
 _IRREGULAR = re.compile(rb'<(?:c|row)(?:[\t\n\r>/]| (?!r="))')
 # Markup that uses a namespace prefix on the elements the fast scan counts.
@@ -174,7 +173,7 @@ def _fast(region: bytes) -> tuple[int, int]:
         _refuse_duplicate_row(_first_repeated([int(r) for r in rows]))
     deepest = max(map(int, rows), default=0)
     columns = 26
-    if deepest * 26 > MAX_SHEET_CELLS or _has_wide_cell(region):
+    if deepest * 26 > MAX_SHEET_CELLS or _WIDE.search(region):
         widest = max(set(_CELL_LETTERS.findall(region)), key=lambda t: (len(t), t), default=b"")
         if column_number(widest) > MAX_COLUMNS:
             _refuse_far_cell(region, widest + rb"\d+")
@@ -188,12 +187,6 @@ def _fast(region: bytes) -> tuple[int, int]:
     if deepest > MAX_ROWS:
         _refuse_far_cell(region, rb"[A-Z]+" + str(deepest).encode())
     return deepest, columns
-
-
-def _has_wide_cell(region: bytes) -> bool:
-    """Whether a cell is in a column past Z (a literal-led search first: most sheets
-    have none, and `r="` leads a pattern that is searched several times faster)."""
-    return _MAYBE_WIDE.search(region) is not None and _WIDE.search(region) is not None
 
 
 @functools.lru_cache(maxsize=64)
