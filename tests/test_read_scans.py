@@ -4,7 +4,7 @@ formula or an error cell, the DOCTYPE refusal, and the sheet extent, on XML of a
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from workbook.errors import WorkbookError
@@ -75,3 +75,41 @@ def test_the_last_value_is_found_where_the_three_searches_find_it(
 ) -> None:
     expected = max(xml.rfind(mark, start, end) for mark in (b"<v", b"<is", b"<f"))
     assert extent.last_value_mark(xml, start, end) == expected
+
+
+@st.composite
+def _cell_tag(draw: st.DrawFn) -> str:
+    letters = draw(st.text(alphabet="ABXZa", min_size=0, max_size=4))
+    digits = draw(st.text(alphabet="0123459", min_size=0, max_size=9))
+    ref = f'r="{letters}{digits}"'
+    start = draw(st.sampled_from(["<c ", "<c", "<c\t", "<c  ", "<row ", "<row", "<cols ", "<x:c "]))
+    before = draw(st.sampled_from(["", 's="1" ', 't="n" ']))
+    end = draw(st.sampled_from([">", "/>", " >", ""]))
+    return f"{start}{before}{ref}{end}" + draw(st.sampled_from(["", "<v>123456</v></c>", "</row>"]))
+
+
+_tags = st.lists(_cell_tag(), max_size=8).map(lambda t: "".join(t).encode())
+
+
+@given(_tags)
+def test_an_irregular_tag_is_found_as_the_pattern_finds_it(region: bytes) -> None:
+    expected = extent._IRREGULAR.search(region) is not None
+    assert extent.has_irregular_tag(region) == expected
+
+
+@given(_tags)
+def test_a_wide_cell_is_found_in_the_shapes_as_the_pattern_finds_it(region: bytes) -> None:
+    shapes = region.translate(extent._REF_SHAPES)
+    assert (b'<c r="AA' in shapes) == (extent._WIDE.search(region) is not None)
+
+
+@settings(max_examples=500)
+@given(_tags, st.integers(1, 8))
+@example(b'<c r="A12">', 1)
+@example(b'<c r="AB01234" s="1">', 3)
+@example(b'<c r="XFD1048577"/>', 6)
+@example(b'<c r="ABCD123"/>', 2)
+def test_no_deeper_cell_is_missed_by_the_look_at_the_shapes(region: bytes, digits: int) -> None:
+    shapes = region.translate(extent._REF_SHAPES)
+    if extent._deeper_than(10**digits - 1).search(region):
+        assert extent.may_have_more_digits(shapes, digits)
