@@ -28,6 +28,7 @@ from workbook.layout import (
 )
 from workbook.values import (
     FIRST_PLAUSIBLE_DATE,
+    LARGEST_NUMBER,
     LAST_PLAUSIBLE_DATE,
     CellError,
     is_blank,
@@ -278,14 +279,38 @@ def _data_rows(
 ) -> TableRead:
     read = TableRead()
     readers = _readers(spec, positions)
+    # The readers as plain tuples: a cell costs one call and two identity tests. A row
+    # with a cell that cannot be read (or a required cell left blank) is left at once
+    # and read again by `_row_values`, which words its problems.
+    # (Every reader reads None as blank, so it is not even called for an empty cell.)
+    plan = [(r.index, r.read, r.field, r.on_blank) for r in readers]
+    width = max((r.index for r in readers), default=-1) + 1
     blank_run: list[int] = []
     for row_number, row in enumerate(grid[1:], start=2):
-        if all(is_blank(v) for v in row):
+        if _is_blank_row(row):
             blank_run.append(row_number)
             continue
         if blank_run:
             read.problems.append(_blank_rows_warning(spec, blank_run))
             blank_run = []
+        cells_read = row if len(row) >= width else [*row, *[None] * (width - len(row))]
+        values: dict[str, object] = {"row": row_number}
+        for index, read_cell, name, on_blank in plan:
+            raw = cells_read[index]
+            if raw is not None:
+                value = read_cell(raw)
+                if value is not _BLANK:
+                    if isinstance(value, CellError):
+                        break
+                    values[name] = value
+                    continue
+            if on_blank is _REQUIRED:
+                break
+            if on_blank is not _BLANK:
+                values[name] = on_blank
+        else:
+            read.rows.append(values)
+            continue
         values, errors = _row_values(spec, row, row_number, readers)
         if not errors:
             read.rows.append(values)
@@ -295,6 +320,14 @@ def _data_rows(
         reasons = tuple(_reason(spec, error, cells) for error in errors)
         read.unreadable.append(UnreadableRow(spec.name, row_number, values, reasons))
     return read
+
+
+def _is_blank_row(row: Sequence[object]) -> bool:
+    """Whether every cell of the row is blank (most rows stop at their first cell)."""
+    for value in row:
+        if value is not None and not (isinstance(value, str) and not value.strip()):
+            return False
+    return True
 
 
 def _named(spec: InputSheet, values: dict[str, object], errors: list[Problem]) -> list[Problem]:
@@ -377,6 +410,8 @@ def _reader(column: Column) -> Callable[[object], object]:
             return read_any(raw)
 
         return read_text
+    if column.kind in _NUMBERS:
+        return _number_reader(column, read_any)
     if column.kind is Kind.YESNO:
 
         def read_yes_no(raw: object) -> object:
@@ -423,6 +458,28 @@ def _date_reader(
     return read_date
 
 
+def _number_reader(
+    column: Column, read_any: Callable[[object], object]
+) -> Callable[[object], object]:
+    """A number column's reader: a float as calamine gives it, within the bounds and the
+    column's minimum, taken at once (a whole number as an int); anything else as
+    `parse_cell` reads it."""
+    whole = column.kind is Kind.INTEGER
+    lowest = -LARGEST_NUMBER if column.minimum is None else max(column.minimum, -LARGEST_NUMBER)
+
+    def read_number(raw: object) -> object:
+        if raw.__class__ is float and lowest <= raw <= LARGEST_NUMBER:
+            if not whole:
+                return raw
+            if raw.is_integer():
+                return int(raw)
+        elif raw is None:
+            return _BLANK
+        return read_any(raw)
+
+    return read_number
+
+
 def _choice_reader(
     column: Column, read_any: Callable[[object], object]
 ) -> Callable[[object], object]:
@@ -440,8 +497,9 @@ def _choice_reader(
     return read_choice
 
 
-# The kinds `parse_cell` reads as text.
+# The kinds `parse_cell` reads as text, and as numbers.
 _PARSED_AS_TEXT = (Kind.TEXT, Kind.ID)
+_NUMBERS = (Kind.INTEGER, Kind.NUMBER, Kind.MONEY, Kind.PERCENT)
 
 
 def _row_values(

@@ -31,6 +31,10 @@ _ROW_NUMBERS = re.compile(rb'<row r="(\d+)"')
 _WIDE = re.compile(rb'<c r="[A-Z]{2}')  # a column past Z
 # A cell or row whose reference does not come first (or that has none).
 _IRREGULAR = re.compile(rb'<(?:c|row)(?:[\t\n\r>/]| (?!r="))')
+# Each cell reference's letters as "A" and digits as "0": in this "shape" of the XML a
+# reference too wide or too deep is a literal, found by a byte search that skips ahead,
+# where a pattern stops at every cell.
+_REF_SHAPES = bytes.maketrans(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", b"A" * 26 + b"0" * 10)
 # Markup that uses a namespace prefix on the elements the fast scan counts.
 _PREFIXED = re.compile(rb":(?:c|row|v|f|is)[\s>/]")
 # The thorough scan, for XML written another way (prefixes, other attribute order).
@@ -112,7 +116,7 @@ def _fast_extent(xml: bytes) -> SheetExtent | None:
     data_end = xml.rfind(b"</sheetData>")
     if root is None or root.group(1) or data_start < 0 or data_end < data_start:
         return None
-    last_value = max(xml.rfind(mark, data_start, data_end) for mark in (b"<v", b"<is", b"<f"))
+    last_value = last_value_mark(xml, data_start, data_end)
     if last_value < 0:
         return SheetExtent(0, 0)
     values_end = xml.find(b"</row>", last_value, data_end)
@@ -120,10 +124,28 @@ def _fast_extent(xml: bytes) -> SheetExtent | None:
         return None
     values_end += len(b"</row>")
     region = xml[data_start:values_end]
-    if _PREFIXED.search(region) or _IRREGULAR.search(region):
+    if _PREFIXED.search(region) or has_irregular_tag(region):
         return None
     rows, columns = _fast(region)
     return SheetExtent(rows, columns, values_end, data_end)
+
+
+def has_irregular_tag(region: bytes) -> bool:
+    """Whether a cell or row tag does not start with its reference (`_IRREGULAR`). When
+    every "<c" and "<row" begins a '<c r="' or '<row r="' (four counts, most sheets),
+    none can; only otherwise is the pattern searched for."""
+    cells_regular = region.count(b"<c") == region.count(b'<c r="')
+    if cells_regular and region.count(b"<row") == region.count(b'<row r="'):
+        return False
+    return _IRREGULAR.search(region) is not None
+
+
+def last_value_mark(xml: bytes, start: int, end: int) -> int:
+    """Where the last <v, <is or <f between positions `start` and `end` begins (-1:
+    none). The formula is looked for only after the last <v or <is: most sheets have
+    none, and a search that finds nothing reads the whole sheet."""
+    last = max(xml.rfind(b"<v", start, end), xml.rfind(b"<is", start, end))
+    return max(last, xml.rfind(b"<f", max(last, start), end))
 
 
 def _refuse_far_cell(region: bytes, ref: bytes) -> None:
@@ -163,22 +185,33 @@ def _fast(region: bytes) -> tuple[int, int]:
     rows = _ROW_NUMBERS.findall(region)
     if len(set(rows)) != len(rows):
         _refuse_duplicate_row(_first_repeated([int(r) for r in rows]))
-    deepest = max((int(r) for r in rows), default=0)
+    deepest = max(map(int, rows), default=0)
     columns = 26
-    if deepest * 26 > MAX_SHEET_CELLS or _WIDE.search(region):
+    shapes = region.translate(_REF_SHAPES)
+    if deepest * 26 > MAX_SHEET_CELLS or b'<c r="AA' in shapes:  # as _WIDE.search(region)
         widest = max(set(_CELL_LETTERS.findall(region)), key=lambda t: (len(t), t), default=b"")
         if column_number(widest) > MAX_COLUMNS:
             _refuse_far_cell(region, widest + rb"\d+")
         columns = column_number(widest)
-    ceiling = 10 ** len(str(deepest)) - 1  # the largest number with as many digits
-    if _deeper_than(ceiling).search(region) or (
-        ceiling * columns > 2 * MAX_SHEET_CELLS and _deeper_than(deepest).search(region)
-    ):
+    digits = len(str(deepest))
+    ceiling = 10**digits - 1  # the largest number with as many digits
+    longer = may_have_more_digits(shapes, digits) and _deeper_than(ceiling).search(region)
+    if longer or (ceiling * columns > 2 * MAX_SHEET_CELLS and _deeper_than(deepest).search(region)):
         found = _CELL_ROWS.findall(region)
         deepest = max(deepest, *(int(r) for r in found)) if found else deepest
     if deepest > MAX_ROWS:
         _refuse_far_cell(region, rb"[A-Z]+" + str(deepest).encode())
     return deepest, columns
+
+
+def may_have_more_digits(shapes: bytes, digits: int) -> bool:
+    """False when no cell reference in `shapes` (the XML translated by `_REF_SHAPES`) has
+    more than `digits` digits (leading zeros counted): then `_deeper_than` of the largest
+    number with `digits` digits finds nothing."""
+    if b'<c r="AAAA' in shapes:
+        return True
+    more = b"0" * (digits + 1)
+    return any(b'<c r="' + b"A" * letters + more in shapes for letters in (1, 2, 3))
 
 
 @functools.lru_cache(maxsize=64)
