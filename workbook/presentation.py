@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import operator
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
@@ -131,6 +132,25 @@ class _Marker:
         values = {f: row[i] for f, i in self.where.items() if i < width}
         return _mark(self.sheet, values)
 
+    def marks(self, rows: Sequence[Sequence[object]]) -> tuple[Mark, ...]:
+        """`mark` of each row; rows alike in the deciding fields are judged once (most
+        rows of a sheet share a handful of findings)."""
+        fields = tuple(self.where)
+        width = len(self.sheet.columns)
+        if not fields or any(len(r) != width for r in rows):
+            return tuple(self.mark(r) for r in rows)
+        # (each index twice, so that a key is a tuple however many fields decide)
+        deciding = operator.itemgetter(*self.where.values(), *self.where.values())
+        keys = list(map(deciding, rows))
+        try:
+            distinct = dict.fromkeys(keys)
+        except TypeError:  # a value that cannot be a dict key
+            return tuple(self.mark(r) for r in rows)
+        if not all(v.__class__ in _PLAIN_OR_BLANK for key in distinct for v in key):
+            return tuple(self.mark(r) for r in rows)
+        known = {key: _mark(self.sheet, dict(zip(fields, key, strict=False))) for key in distinct}
+        return tuple(map(known.__getitem__, keys))
+
 
 def _mark(sheet: ResultSheet, values: Mapping[str, object]) -> Mark:
     if sheet is ALLOTMENTS:
@@ -193,6 +213,20 @@ def _longest_shown(column: Column, values: Sequence[object]) -> int:
 
 _DATE_OR_BLANK = frozenset({dt.date, type(None)})
 _WHOLE_OR_BLANK = frozenset({int, type(None)})
+# Values of these classes are equal only when they are written and shown the same (given
+# one class: across classes, 1 == 1.0 == True and 0 == False).
+_PLAIN_CLASSES = frozenset({str, int, float, bool, dt.date, dt.datetime})
+
+
+def same_kind(values: Sequence[object]) -> bool:
+    """Whether the values (blanks aside) are all of one plain class, so that equal values
+    are interchangeable and each distinct one can be worked out once, through a dict."""
+    classes = {v.__class__ for v in values}
+    classes.discard(type(None))
+    return len(classes) <= 1 and classes <= _PLAIN_CLASSES
+
+
+_PLAIN_OR_BLANK = _PLAIN_CLASSES | {type(None)}
 
 
 def _header_width(header: str) -> float:
@@ -284,29 +318,37 @@ def _heights(
     widths: Sequence[float],
     wraps: Sequence[bool],
 ) -> tuple[float | None, ...]:
-    """Each row's height: enough lines for its longest wrapped text (None: one line)."""
-    wrapped = [
-        (index, column, width, max(1, int((width - 1) * 1.3)))
+    """Each row's height: enough lines for its longest wrapped text (None: one line).
+
+    Worked out a column at a time: each wrapped column's distinct values are counted once
+    (names, findings and explanations recur down a column), and a row's lines are the most
+    of its columns'."""
+    counts = [
+        _line_counts(column, [r[index] if index < len(r) else None for r in rows], width)
         for index, (column, width, wrap) in enumerate(zip(columns, widths, wraps, strict=False))
         if wrap
     ]
-    heights: list[float | None] = []
-    needed: dict[tuple[str, float], int] = {}  # the same text recurs down a column
-    for values in rows:
-        lines = 1
-        count = len(values)
-        for index, column, width, per_line in wrapped:
-            value = values[index] if index < count else None
-            if value is None:
-                continue
-            text = value if value.__class__ is str else display_text(column, value)
-            if len(text) > per_line or "\n" in text:  # else it fits on one line
-                known = needed.get((text, width))
-                if known is None:
-                    known = needed[(text, width)] = lines_needed(text, width)
-                lines = max(lines, known)
-        heights.append(LINE_HEIGHT * lines if lines > 1 else None)
-    return tuple(heights)
+    if not counts:
+        return (None,) * len(rows)
+    return tuple(LINE_HEIGHT * n if n > 1 else None for n in map(max, *counts, [1] * len(rows)))
+
+
+def _line_counts(column: Column, values: Sequence[object], width: float) -> list[int]:
+    """The lines each value of a wrapped column takes (a blank: one)."""
+    per_line = max(1, int((width - 1) * 1.3))
+
+    def lines(value: object) -> int:
+        if value is None:
+            return 1
+        text = value if value.__class__ is str else display_text(column, value)
+        if len(text) <= per_line and "\n" not in text:  # it fits on one line
+            return 1
+        return lines_needed(text, width)
+
+    if not same_kind(values):
+        return [lines(v) for v in values]
+    known = {v: lines(v) for v in dict.fromkeys(values)}
+    return list(map(known.__getitem__, values))
 
 
 def look(sheet: ResultSheet, rows: Sequence[Sequence[object]]) -> SheetLook:
@@ -316,7 +358,7 @@ def look(sheet: ResultSheet, rows: Sequence[Sequence[object]]) -> SheetLook:
         lines_needed(c.header, w) for c, w in zip(sheet.columns, widths, strict=True)
     )
     marker = _Marker(sheet)
-    marks = tuple(marker.mark(r) for r in rows)
+    marks = marker.marks(rows)
     heights = _heights(sheet.columns, rows, widths, wraps)
     return SheetLook(
         widths=widths,
