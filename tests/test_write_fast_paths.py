@@ -16,6 +16,7 @@ from workbook.layout import (
     ALLOTMENTS,
     APPEALS_QUEUE,
     CE_CHARGES,
+    FINDINGS_HISTORY,
     INACTIVITY_REPORT,
     LINE_HEIGHT,
     REVOCATIONS,
@@ -32,7 +33,7 @@ from workbook.presentation import (
     lines_needed,
     look,
 )
-from workbook.xlsx import sheetxml
+from workbook.xlsx import appended, sheetxml
 from workbook.xlsx.sheetxml import (
     CellStyle,
     cell_tail,
@@ -265,3 +266,52 @@ def test_highlights_of_short_rows_and_unhashable_values_are_judged_one_by_one() 
 @given(st.builds(" ".join, _words) | _texts, st.floats(1, 120))
 def test_lines_needed_counts_as_word_by_word(text: str, width: float) -> None:
     assert lines_needed(text, width) == reference_lines_needed(text, width)
+
+
+def reference_log_rows(
+    columns: Sequence[Column],
+    positions: Mapping[str, int],
+    styles: Mapping[CellStyle, int],
+    date1904: bool,
+    rows: Sequence[Sequence[object]],
+    first: int,
+) -> list[str]:
+    """The appended sheets' new rows as they were written, row by row."""
+    placed = sorted(
+        (positions[c.header], n, sheetxml.column_letter(positions[c.header]), c)
+        for n, c in enumerate(columns)
+    )
+    out = []
+    for offset, values in enumerate(rows):
+        number = first + offset
+        cells = "".join(
+            reference_cell_xml(
+                f"{letter}{number}", values[n], style_attr(styles[column_style(c)]), date1904
+            )
+            for _, n, letter, c in placed
+        )
+        out.append(f'<row r="{number}">{cells}</row>')
+    return out
+
+
+@st.composite
+def _log_rows(draw: st.DrawFn) -> tuple[dict[str, int], list[tuple[object, ...]]]:
+    columns = FINDINGS_HISTORY.columns
+    order = draw(st.permutations(range(len(columns) + 2)))  # staff may have moved columns
+    positions = {c.header: order[n] for n, c in enumerate(columns)}
+    rows = draw(st.lists(st.tuples(*(_scalars for _ in columns)), max_size=6))
+    rows += draw(st.lists(st.sampled_from(rows), max_size=3)) if rows else []
+    return positions, rows
+
+
+@settings(max_examples=60, deadline=None)
+@given(_log_rows(), st.booleans(), st.integers(1, 10**6))
+def test_appended_rows_are_written_as_row_by_row(
+    drawn: tuple[dict[str, int], list[tuple[object, ...]]], date1904: bool, first: int
+) -> None:
+    positions, rows = drawn
+    columns = FINDINGS_HISTORY.columns
+    styles = {column_style(c): n for n, c in enumerate(columns)}
+    assert appended._rows_xml(columns, positions, styles, date1904, rows, first) == (
+        reference_log_rows(columns, positions, styles, date1904, rows, first)
+    )

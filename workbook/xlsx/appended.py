@@ -31,8 +31,8 @@ from workbook.xlsx.sheetxml import (
     CellStyle,
     _cols,
     _sheet_views,
-    cell_xml,
     column_style,
+    column_tails,
     header_cells,
     style_attr,
 )
@@ -189,8 +189,7 @@ def append_rows(
             edits.append((inner_start, inner_start, row_one))
         else:
             edits += _extend_row(text, header_row, new_header, prefix)
-    log_row = _row_writer(columns, positions, styles, date1904)
-    new_rows = "".join([log_row(floor + 1 + n, values) for n, values in enumerate(rows)])
+    new_rows = "".join(_rows_xml(columns, positions, styles, date1904, rows, floor + 1))
     edits.append((close, close, _prefixed(new_rows, prefix)))
     widest = max([len(columns) - 1, *positions.values(), *_used_columns(text)])
     last = max(floor + len(rows), 1)
@@ -364,14 +363,23 @@ def _row(number: int, cells: str, height: float | None) -> str:
     return f'<row r="{number}" ht="{height:g}" customHeight="1">{cells}</row>'
 
 
-def _row_writer(
+def _rows_xml(
     columns: Sequence[Column],
     positions: Mapping[str, int],
     styles: Mapping[CellStyle, int],
     date1904: bool,
-) -> Callable[[int, Sequence[object]], str]:
-    """Writes one new row: each value in its column's place, in column order (the
-    letters and styles worked out once, not for every row)."""
+    rows: Sequence[Sequence[object]],
+    first: int,
+) -> list[str]:
+    """The new rows, numbered from `first`: each value in its column's place, in column
+    order. Built a column at a time, as the result sheets are (sheetxml.column_tails):
+    the same run time, findings and exceptions recur on every row."""
+    width = len(columns)
+    for values in rows:
+        if len(values) != width:
+            raise ValueError(f"a row has {len(values)} values, not {width}")
+    if not rows:
+        return []
     placed = sorted(
         (
             positions[c.header],
@@ -381,21 +389,20 @@ def _row_writer(
         )
         for n, c in enumerate(columns)
     )
-    width = len(columns)
-
-    def log_row(number: int, values: Sequence[object]) -> str:
-        if len(values) != width:
-            raise ValueError(f"a row has {len(values)} values, not {width}")
-        suffix = str(number)
-        cells = "".join(
+    numbers = [str(n) for n in range(first, first + len(rows))]
+    by_column = list(zip(*rows, strict=True))
+    cells_by_column = []
+    for _, n, letter, style in placed:
+        opening = f'<c r="{letter}'
+        tails = column_tails(by_column[n], date1904)
+        cells_by_column.append(
             [
-                cell_xml(letter + suffix, values[n], style, date1904)
-                for _, n, letter, style in placed
+                f'{opening}{number}"{style}{tail}' if tail is not None else ""
+                for number, tail in zip(numbers, tails, strict=True)
             ]
         )
-        return _row(number, cells, None)
-
-    return log_row
+    bodies = map("".join, zip(*cells_by_column, strict=True))
+    return [f'<row r="{n}">{cells}</row>' for n, cells in zip(numbers, bodies, strict=True)]
 
 
 def _new_sheet(
@@ -408,7 +415,6 @@ def _new_sheet(
     if len(rows) + 1 > MAX_ROWS:
         raise ValueError("more rows than a sheet holds")
     positions = {c.header: i for i, c in enumerate(columns)}
-    log_row = _row_writer(columns, positions, styles, date1904)
     last = len(rows) + 1
     body = "".join(
         [
@@ -420,7 +426,7 @@ def _new_sheet(
             _cols([(i + 1, c.width) for i, c in enumerate(columns)]),
             "<sheetData>",
             _row(1, header_cells(list(enumerate(columns)), styles[HEADER_STYLE]), HEADER_HEIGHT),
-            *(log_row(n + 2, values) for n, values in enumerate(rows)),
+            *_rows_xml(columns, positions, styles, date1904, rows, 2),
             "</sheetData>",
             _PAGE_MARGINS,
             "</worksheet>",
