@@ -263,7 +263,11 @@ def test_highlights_of_short_rows_and_unhashable_values_are_judged_one_by_one() 
     assert marker.marks(rows) == tuple(marker.mark(r) for r in rows)
 
 
-@given(st.builds(" ".join, _words) | _texts, st.floats(1, 120))
+@settings(max_examples=300)
+@given(
+    st.builds(" ".join, _words) | _texts | st.text(st.sampled_from("ab \n"), max_size=60),
+    st.floats(1, 40) | st.sampled_from([2.0, 5.0, 8.0, 28.5]),
+)
 def test_lines_needed_counts_as_word_by_word(text: str, width: float) -> None:
     assert lines_needed(text, width) == reference_lines_needed(text, width)
 

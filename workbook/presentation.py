@@ -293,23 +293,47 @@ def lines_needed(text: str, width: float) -> int:
     """How many lines wrapped text takes in a column (word wrap, a little pessimistic:
     Calibri's average letter is narrower than the digit a width unit measures)."""
     per_line = max(1, int((width - 1) * 1.3))
-    if len(text) <= per_line and "\n" not in text:
-        return 1  # it fits: no word can reach the end of the line
-    lines = 0
-    for paragraph in text.split("\n"):
-        used = 0
-        count = 1
-        for word in paragraph.split(" "):
-            size = len(word)
-            if used and used + 1 + size > per_line:
-                count += 1
-                used = 0
-            while size > per_line:  # a word longer than the line breaks anywhere
-                count += 1
-                size -= per_line
-            used += size + (1 if used else 0)
-        lines += count
-    return lines
+    if "\n" not in text:
+        # (if it fits, no word can reach the end of the line)
+        return 1 if len(text) <= per_line else _paragraph_lines(text, per_line)
+    return sum(
+        _paragraph_lines(paragraph, per_line) if len(paragraph) > per_line else 1
+        for paragraph in text.split("\n")
+    )
+
+
+def _paragraph_lines(paragraph: str, per_line: int) -> int:
+    """Lines of one paragraph: a line at a time, each ending at the last space that
+    fits, where words are one space apart and none is longer than a line (else a word
+    at a time, `_lines_word_by_word`)."""
+    if "  " in paragraph or paragraph[0] == " " or paragraph[-1] == " ":
+        return _lines_word_by_word(paragraph, per_line)
+    start = 0
+    count = 1
+    while len(paragraph) - start > per_line:
+        cut = paragraph.rfind(" ", start, start + per_line + 1)
+        if cut < start:  # a word longer than a line
+            return _lines_word_by_word(paragraph, per_line)
+        start = cut + 1
+        count += 1
+    return count
+
+
+def _lines_word_by_word(paragraph: str, per_line: int) -> int:
+    """Lines of one paragraph, a word at a time; a word longer than a line breaks
+    anywhere, and each space counts (also where spaces repeat)."""
+    used = 0
+    count = 1
+    for word in paragraph.split(" "):
+        size = len(word)
+        if used and used + 1 + size > per_line:
+            count += 1
+            used = 0
+        while size > per_line:
+            count += 1
+            size -= per_line
+        used += size + (1 if used else 0)
+    return count
 
 
 def _heights(
