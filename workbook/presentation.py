@@ -229,6 +229,31 @@ def same_kind(values: Sequence[object]) -> bool:
 _PLAIN_OR_BLANK = _PLAIN_CLASSES | {type(None)}
 
 
+@dataclass(frozen=True, slots=True)
+class _ColumnValues:
+    """One column's values, row by row, and each distinct value once where equal values
+    are interchangeable (`same_kind`; None otherwise): what is worked out from a value
+    (its width, its lines) is worked out once for each distinct one."""
+
+    values: Sequence[object]
+    distinct: Sequence[object] | None
+
+    @property
+    def each(self) -> Sequence[object]:
+        """Every value at least once: the distinct ones where they can be told apart."""
+        return self.values if self.distinct is None else self.distinct
+
+
+def _column_values(rows: Sequence[Sequence[object]], width: int) -> list[_ColumnValues]:
+    """The rows as columns (a value missing from a short row: blank)."""
+    if all(len(r) == width for r in rows):
+        columns: list[Sequence[object]] = list(zip(*rows, strict=True)) if rows else []
+        columns = columns or [() for _ in range(width)]
+    else:
+        columns = [[r[i] if i < len(r) else None for r in rows] for i in range(width)]
+    return [_ColumnValues(c, list(dict.fromkeys(c)) if same_kind(c) else None) for c in columns]
+
+
 def _header_width(header: str) -> float:
     """Headers wrap onto up to three lines: the longest word, or a third of the header."""
     words = header.split()
@@ -249,10 +274,16 @@ def column_widths(
     theirs up to a cap, lowered until the sheet fits `PRINT_WIDTH`, and wrap beyond it;
     the prose columns share what is left, at least `PROSE_MIN` each.
     """
+    return _widths(sheet, _column_values(rows, len(sheet.columns)))
+
+
+def _widths(
+    sheet: ResultSheet, by_column: Sequence[_ColumnValues]
+) -> tuple[tuple[float, ...], tuple[bool, ...]]:
     fits: list[float] = []
     floors: list[float] = []  # a header word is never broken
-    for index, column in enumerate(sheet.columns):
-        longest = _longest_shown(column, [r[index] for r in rows])
+    for column, values in zip(sheet.columns, by_column, strict=True):
+        longest = _longest_shown(column, values.each)
         padding = 0.5 if column.kind in (Kind.DATE, Kind.DATETIME) else 1.5
         fits.append(max(_header_width(column.header), longest + padding, 5.0))
         floors.append(max(len(w) for w in column.header.split()) + 1.5)
@@ -342,22 +373,31 @@ def _heights(
     widths: Sequence[float],
     wraps: Sequence[bool],
 ) -> tuple[float | None, ...]:
-    """Each row's height: enough lines for its longest wrapped text (None: one line).
+    """Each row's height: enough lines for its longest wrapped text (None: one line)."""
+    return _row_heights(columns, _column_values(rows, len(columns)), len(rows), widths, wraps)
 
-    Worked out a column at a time: each wrapped column's distinct values are counted once
-    (names, findings and explanations recur down a column), and a row's lines are the most
-    of its columns'."""
+
+def _row_heights(
+    columns: Sequence[Column],
+    by_column: Sequence[_ColumnValues],
+    count: int,
+    widths: Sequence[float],
+    wraps: Sequence[bool],
+) -> tuple[float | None, ...]:
+    """`_heights`, a column at a time: each wrapped column's distinct values are counted
+    once (names, findings and explanations recur down a column), and a row's lines are
+    the most of its columns'."""
     counts = [
-        _line_counts(column, [r[index] if index < len(r) else None for r in rows], width)
-        for index, (column, width, wrap) in enumerate(zip(columns, widths, wraps, strict=False))
+        _line_counts(column, values, width)
+        for column, values, width, wrap in zip(columns, by_column, widths, wraps, strict=False)
         if wrap
     ]
     if not counts:
-        return (None,) * len(rows)
-    return tuple(LINE_HEIGHT * n if n > 1 else None for n in map(max, *counts, [1] * len(rows)))
+        return (None,) * count
+    return tuple(LINE_HEIGHT * n if n > 1 else None for n in map(max, *counts, [1] * count))
 
 
-def _line_counts(column: Column, values: Sequence[object], width: float) -> list[int]:
+def _line_counts(column: Column, values: _ColumnValues, width: float) -> list[int]:
     """The lines each value of a wrapped column takes (a blank: one)."""
     per_line = max(1, int((width - 1) * 1.3))
 
@@ -369,21 +409,22 @@ def _line_counts(column: Column, values: Sequence[object], width: float) -> list
             return 1
         return lines_needed(text, width)
 
-    if not same_kind(values):
-        return [lines(v) for v in values]
-    known = {v: lines(v) for v in dict.fromkeys(values)}
-    return list(map(known.__getitem__, values))
+    if values.distinct is None:
+        return [lines(v) for v in values.values]
+    known = {v: lines(v) for v in values.distinct}
+    return list(map(known.__getitem__, values.values))
 
 
 def look(sheet: ResultSheet, rows: Sequence[Sequence[object]]) -> SheetLook:
     """Everything about a result sheet's appearance that depends on its rows."""
-    widths, wraps = column_widths(sheet, rows)
+    by_column = _column_values(rows, len(sheet.columns))
+    widths, wraps = _widths(sheet, by_column)
     header_lines = max(
         lines_needed(c.header, w) for c, w in zip(sheet.columns, widths, strict=True)
     )
     marker = _Marker(sheet)
     marks = marker.marks(rows)
-    heights = _heights(sheet.columns, rows, widths, wraps)
+    heights = _row_heights(sheet.columns, by_column, len(rows), widths, wraps)
     return SheetLook(
         widths=widths,
         wraps=wraps,
