@@ -190,6 +190,7 @@ class _Target:
     look: SheetLook | None = None
     rewritten: bool = True  # False: the sheet was kept as it was (held back, untitled)
     floor: int | None = None  # an appended sheet's last row in use, once scanned
+    old_xml: bytes | None = None  # the appended sheet's part, once read (it is large)
 
 
 class WorkbookWriter:
@@ -434,12 +435,13 @@ class WorkbookWriter:
             entry = found[number][0]
             self._check_appendable(entry, sheet)
             assert entry.part is not None
-            floor = log_floor(self.package.read(entry.part), f"{self.where}: {entry.part}")
+            old_xml = self.package.read(entry.part)
+            floor = log_floor(old_xml, f"{self.where}: {entry.part}")
             room = floor.room
             if remaining[:room]:
                 target = _Target(sheet, remaining[:room], entry, appended=True)
                 target.part, target.index = entry.part, entry.index
-                target.floor = floor.floor
+                target.floor, target.old_xml = floor.floor, old_xml
                 targets.append(target)
             remaining = remaining[room:]
         while remaining or not number:  # no sheet yet: it is created, if need be empty
@@ -601,7 +603,9 @@ class WorkbookWriter:
     # ------------------------------------------------------------------- Run Log
 
     def _appended_xml(self, target: _Target, styles: dict[CellStyle, int]) -> bytes:
-        old = self.package.read(target.part) if target.entry is not None else None
+        old = target.old_xml
+        if old is None and target.entry is not None:
+            old = self.package.read(target.part)
         strings: list[str] | None = None
 
         def shared_string(index: int) -> str:
