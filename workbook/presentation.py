@@ -139,17 +139,15 @@ class _Marker:
         width = len(self.sheet.columns)
         if not fields or any(len(r) != width for r in rows):
             return tuple(self.mark(r) for r in rows)
-        # (each index twice, so that a key is a tuple however many fields decide)
-        deciding = operator.itemgetter(*self.where.values(), *self.where.values())
-        keys = list(map(deciding, rows))
-        try:
-            distinct = dict.fromkeys(keys)
+        deciding = [list(map(operator.itemgetter(i), rows)) for i in self.where.values()]
+        try:  # (zip makes a key tuple only for each distinct key: it reuses a dropped one)
+            distinct = dict.fromkeys(zip(*deciding, strict=True))
         except TypeError:  # a value that cannot be a dict key
             return tuple(self.mark(r) for r in rows)
         if not all(v.__class__ in _PLAIN_OR_BLANK for key in distinct for v in key):
             return tuple(self.mark(r) for r in rows)
-        known = {key: _mark(self.sheet, dict(zip(fields, key, strict=False))) for key in distinct}
-        return tuple(map(known.__getitem__, keys))
+        known = {key: _mark(self.sheet, dict(zip(fields, key, strict=True))) for key in distinct}
+        return tuple(map(known.__getitem__, zip(*deciding, strict=True)))
 
 
 def _mark(sheet: ResultSheet, values: Mapping[str, object]) -> Mark:
@@ -198,7 +196,7 @@ def _longest_line(text: str) -> int:
 
 def _longest_shown(column: Column, values: Sequence[object]) -> int:
     """The longest line of any value as shown (text is shown as it is)."""
-    classes = {v.__class__ for v in values}
+    classes = set(map(type, values))
     if classes <= _DATE_OR_BLANK:  # every date shows as yyyy-mm-dd
         return 10 if dt.date in classes else 0
     if classes <= _WHOLE_OR_BLANK and column.kind is Kind.INTEGER:
@@ -221,7 +219,7 @@ _PLAIN_CLASSES = frozenset({str, int, float, bool, dt.date, dt.datetime})
 def same_kind(values: Sequence[object]) -> bool:
     """Whether the values (blanks aside) are all of one plain class, so that equal values
     are interchangeable and each distinct one can be worked out once, through a dict."""
-    classes = {v.__class__ for v in values}
+    classes = set(map(type, values))
     classes.discard(type(None))
     return len(classes) <= 1 and classes <= _PLAIN_CLASSES
 
@@ -244,11 +242,17 @@ class _ColumnValues:
         return self.values if self.distinct is None else self.distinct
 
 
+def transposed(rows: Sequence[Sequence[object]], width: int) -> list[list[object]]:
+    """Rows of `width` values as columns. (Not `zip(*rows)`, which makes an iterator for
+    every row: on a large sheet enough new objects to set off the garbage collector's
+    full passes over everything the run holds.)"""
+    return [list(map(operator.itemgetter(i), rows)) for i in range(width)]
+
+
 def _column_values(rows: Sequence[Sequence[object]], width: int) -> list[_ColumnValues]:
     """The rows as columns (a value missing from a short row: blank)."""
     if all(len(r) == width for r in rows):
-        columns: list[Sequence[object]] = list(zip(*rows, strict=True)) if rows else []
-        columns = columns or [() for _ in range(width)]
+        columns = transposed(rows, width)
     else:
         columns = [[r[i] if i < len(r) else None for r in rows] for i in range(width)]
     return [_ColumnValues(c, list(dict.fromkeys(c)) if same_kind(c) else None) for c in columns]

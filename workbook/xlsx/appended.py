@@ -21,6 +21,7 @@ from xml.etree import ElementTree as ET
 
 from workbook.errors import WorkbookError
 from workbook.layout import LINE_HEIGHT, Column, header_key
+from workbook.presentation import transposed
 from workbook.tables import column_letter
 from workbook.xlsx.extent import MAX_ROWS, column_number
 from workbook.xlsx.package import MAIN_NS, REL_NS, attributes, refuse_doctype
@@ -384,7 +385,7 @@ def _rows_xml(
         for n, c in enumerate(columns)
     )
     numbers = [str(n) for n in range(first, first + len(rows))]
-    by_column = list(zip(*rows, strict=True))
+    by_column = transposed(rows, width)
     cells_by_column = []
     for _, n, letter, style in placed:
         opening = f'<c r="{letter}'

@@ -35,6 +35,7 @@ from workbook.presentation import (
     look,
     same_kind,
     titled,
+    transposed,
 )
 from workbook.tables import column_letter
 from workbook.xlsx.package import MAIN_NS, REL_NS
@@ -387,7 +388,7 @@ def _data_rows(
     position = {mark: n for n, mark in enumerate(marks)}
     slots = [position[m] for m in appearance.marks]
     cells_by_column = []
-    for index, values in enumerate(zip(*rows, strict=True)):
+    for index, values in enumerate(transposed(rows, width)):
         opening = f'<c r="{column_letter(index)}'
         styles = [by_mark[m][index] for m in marks]
         # a blank cell: left out, or on a highlighted row its fill alone
