@@ -66,6 +66,10 @@ class Mark(Enum):
     NOTICE = "notice"  # Cannot judge; a CE license not charged to a region
     TOTAL = "total"  # the bold Total row
 
+    # Each mark is a single object, so it may hash by identity, in C: Enum's own hash (of
+    # the member's name, a Python call) is paid once a row wherever marks are looked up.
+    __hash__ = object.__hash__
+
 
 MARK_FILLS = {Mark.ALERT: ALERT_FILL, Mark.NOTICE: NOTICE_FILL, Mark.TOTAL: TOTAL_FILL}
 
