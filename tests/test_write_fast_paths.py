@@ -28,6 +28,7 @@ from workbook.presentation import (
     SheetLook,
     _heights,
     _Marker,
+    _most_lines,
     column_widths,
     display_text,
     lines_needed,
@@ -318,4 +319,37 @@ def test_appended_rows_are_written_as_row_by_row(
     styles = {column_style(c): n for n, c in enumerate(columns)}
     assert appended._rows_xml(columns, positions, styles, date1904, rows, first) == (
         reference_log_rows(columns, positions, styles, date1904, rows, first)
+    )
+
+
+@settings(max_examples=300)
+@given(
+    st.builds(" ".join, _words) | st.text(st.sampled_from("ab "), max_size=60),
+    st.integers(1, 40),
+)
+def test_the_most_lines_of_a_paragraph_is_never_fewer_than_it_takes(
+    text: str, per_line: int
+) -> None:
+    width = per_line / 1.3 + 1.01  # a width whose line holds `per_line` characters
+    assert max(1, int((width - 1) * 1.3)) == per_line
+    assert reference_lines_needed(text, width) <= _most_lines(text, per_line)
+
+
+def test_a_column_of_mostly_different_values_is_counted_where_it_could_matter() -> None:
+    sheet = INACTIVITY_REPORT
+    explanation = " ".join(["word"] * 60)  # many lines
+    rows = [
+        tuple(
+            f"Given Family {n}"
+            if c.field == "user"
+            else explanation
+            if c.field == "explanation"
+            else None
+            for c in sheet.columns
+        )
+        for n in range(40)
+    ]
+    widths, wraps = column_widths(sheet, rows)
+    assert _heights(sheet.columns, rows, widths, wraps) == reference_heights(
+        sheet.columns, rows, widths, wraps
     )

@@ -392,17 +392,62 @@ def _row_heights(
     widths: Sequence[float],
     wraps: Sequence[bool],
 ) -> tuple[float | None, ...]:
-    """`_heights`, a column at a time: each wrapped column's distinct values are counted
-    once (names, findings and explanations recur down a column), and a row's lines are
-    the most of its columns'."""
-    counts = [
-        _line_counts(column, values, width)
-        for column, values, width, wrap in zip(columns, by_column, widths, wraps, strict=False)
-        if wrap
-    ]
-    if not counts:
-        return (None,) * count
-    return tuple(LINE_HEIGHT * n if n > 1 else None for n in map(max, *counts, [1] * count))
+    """`_heights`, a column at a time, those with the fewest distinct values first.
+
+    A column whose values recur (findings, clauses) has each distinct value counted once.
+    In a column of mostly different values (names, explanations) a cell is counted only
+    if it could take more lines than its row already needs (`_most_lines`): a short name
+    beside a long explanation is not wrapped at all."""
+    wrapped = sorted(
+        (
+            (column, values, width)
+            for column, values, width, wrap in zip(columns, by_column, widths, wraps, strict=False)
+            if wrap
+        ),
+        key=lambda wrapped_column: len(wrapped_column[1].each),
+    )
+    lines = [1] * count
+    for column, values, width in wrapped:
+        if len(values.each) * _RECURRING < count:
+            lines = list(map(max, lines, _line_counts(column, values, width)))
+        else:
+            _raise_to_fit(lines, column, values.values, width)
+    return tuple(LINE_HEIGHT * n if n > 1 else None for n in lines)
+
+
+_RECURRING = 4  # a column with fewer than a quarter as many distinct values as rows
+
+
+def _most_lines(text: str, per_line: int) -> int:
+    """At most the lines a paragraph (no line break) wraps to, found without wrapping it.
+
+    Each line starts with a word, so there are no more lines than words when no word is
+    longer than a line. And of two lines in a row, the first ends only where the second's
+    first word would not fit after it, so together they hold at least a line's worth of
+    characters (a longer word breaks into full lines)."""
+    most = 2 * len(text) // per_line + 1
+    words = text.count(" ") + 1
+    if words < most and max(map(len, text.split(" "))) <= per_line:
+        return words
+    return most
+
+
+def _raise_to_fit(lines: list[int], column: Column, values: Sequence[object], width: float) -> None:
+    """Each row's `lines`, raised to what its value in this wrapped column takes, where
+    that could be more than the row has already."""
+    per_line = max(1, int((width - 1) * 1.3))
+    known: dict[str, int] = {}
+    for row, value in enumerate(values):
+        if value is None:
+            continue
+        text = value if value.__class__ is str else display_text(column, value)
+        if "\n" not in text and _most_lines(text, per_line) <= lines[row]:
+            continue
+        needed = known.get(text)
+        if needed is None:
+            needed = known[text] = lines_needed(text, width)
+        if needed > lines[row]:
+            lines[row] = needed
 
 
 def _line_counts(column: Column, values: _ColumnValues, width: float) -> list[int]:
