@@ -220,11 +220,21 @@ def _sheet_and_rows(draw: st.DrawFn) -> tuple[ResultSheet, list[tuple[object, ..
 
 
 @settings(max_examples=60, deadline=None)
-@given(_sheet_and_rows(), st.booleans())
+@given(_sheet_and_rows(), st.booleans(), st.sampled_from([1, 3, sheetxml._CHUNK_ROWS]))
 def test_a_result_sheet_is_written_as_cell_by_cell(
-    sheet_rows: tuple[ResultSheet, list[tuple[object, ...]]], date1904: bool
+    sheet_rows: tuple[ResultSheet, list[tuple[object, ...]]], date1904: bool, chunk: int
 ) -> None:
     sheet, rows = sheet_rows
+    chunk_rows, sheetxml._CHUNK_ROWS = sheetxml._CHUNK_ROWS, chunk
+    try:
+        _check_sheet_written_cell_by_cell(sheet, rows, date1904)
+    finally:
+        sheetxml._CHUNK_ROWS = chunk_rows
+
+
+def _check_sheet_written_cell_by_cell(
+    sheet: ResultSheet, rows: list[tuple[object, ...]], date1904: bool
+) -> None:
     appearance = look(sheet, rows)
     styles: dict[CellStyle, int] = dict.fromkeys(sheet_styles(sheet, appearance), 0)
     styles = {s: n for n, s in enumerate(styles)}

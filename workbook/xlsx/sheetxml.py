@@ -366,6 +366,9 @@ def _ignored_errors(sheet: ResultSheet, first: int, last: int) -> str:
     )
 
 
+_CHUNK_ROWS = 4096  # rows whose cells are made at once (all of a large sheet's: 1.5M strings)
+
+
 def _data_rows(
     sheet: ResultSheet,
     rows: Sequence[Sequence[object]],
@@ -375,40 +378,62 @@ def _data_rows(
     date1904: bool,
 ) -> list[str]:
     """The <row> elements of the data rows, built a column at a time: each column's
-    letter, styles and distinct values are worked out once, not once per cell. A blank
-    cell is left out, except on a highlighted row, where it carries the fill."""
+    letter, styles and distinct values are worked out once, not once per cell; the cells
+    are made for a few thousand rows at a time. A blank cell is left out, except on a
+    highlighted row, where it carries the fill."""
     width = len(sheet.columns)
     for values in rows:
         if len(values) != width:
             raise ValueError(f"{sheet.name}: a row has {len(values)} values, not {width}")
     numbers = [str(n) for n in range(first, first + len(rows))]
-    # Each row's mark as a position in `marks` (an Enum hashes in Python, slowly: once a
-    # row, not once a cell).
+    # Each row's mark as a position in `marks`, to index each column's styles with.
     marks = list(by_mark)
     position = {mark: n for n, mark in enumerate(marks)}
     slots = [position[m] for m in appearance.marks]
-    cells_by_column = []
-    for index, values in enumerate(transposed(rows, width)):
-        opening = f'<c r="{column_letter(index)}'
-        styles = [by_mark[m][index] for m in marks]
-        # a blank cell: left out, or on a highlighted row its fill alone
-        blank = ["" if m is Mark.PLAIN else f'"{styles[n]}/>' for n, m in enumerate(marks)]
-        cells_by_column.append(
-            [
-                f'{opening}{n}"{styles[k]}{tail}'
-                if tail is not None
-                else f"{opening}{n}{blank[k]}"
-                if blank[k]
-                else ""
-                for n, k, tail in zip(numbers, slots, column_tails(values, date1904), strict=True)
-            ]
+    columns = [
+        _ColumnCells(
+            opening=f'<c r="{column_letter(index)}',
+            styles=[by_mark[m][index] for m in marks],
+            blanks=["" if m is Mark.PLAIN else f'"{by_mark[m][index]}/>' for m in marks],
+            tails=column_tails(values, date1904),
         )
-    tall = {h: f' ht="{h:g}" customHeight="1"' for h in set(appearance.heights) if h is not None}
-    bodies = map("".join, zip(*cells_by_column, strict=True))
-    return [
-        f'<row r="{n}"{tall[h]}>{cells}</row>' if h is not None else f'<row r="{n}">{cells}</row>'
-        for n, h, cells in zip(numbers, appearance.heights, bodies, strict=True)
+        for index, values in enumerate(transposed(rows, width))
     ]
+    tall = {h: f' ht="{h:g}" customHeight="1"' for h in set(appearance.heights) if h is not None}
+    out: list[str] = []
+    for start in range(0, len(rows), _CHUNK_ROWS):
+        chunk = slice(start, start + _CHUNK_ROWS)
+        cells = [c.cells(numbers[chunk], slots[chunk], c.tails[chunk]) for c in columns]
+        bodies = map("".join, zip(*cells, strict=True))
+        out += [
+            f'<row r="{n}"{tall[h]}>{body}</row>' if h is not None else f'<row r="{n}">{body}</row>'
+            for n, h, body in zip(numbers[chunk], appearance.heights[chunk], bodies, strict=True)
+        ]
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class _ColumnCells:
+    """What one column's cells are made of: the reference's start, the style of each
+    mark, a blank cell on a row of each mark ('' where left out), each row's tail."""
+
+    opening: str
+    styles: list[str]
+    blanks: list[str]
+    tails: list[str | None]
+
+    def cells(
+        self, numbers: Sequence[str], slots: Sequence[int], tails: Sequence[str | None]
+    ) -> list[str]:
+        opening, styles, blanks = self.opening, self.styles, self.blanks
+        return [
+            f'{opening}{n}"{styles[k]}{tail}'
+            if tail is not None
+            else f"{opening}{n}{blanks[k]}"
+            if blanks[k]
+            else ""
+            for n, k, tail in zip(numbers, slots, tails, strict=True)
+        ]
 
 
 def result_sheet_xml(
