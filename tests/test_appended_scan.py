@@ -45,7 +45,7 @@ def cell(draw: st.DrawFn) -> str:
     before = draw(st.sampled_from([" ", "\t", "\n"]))
     around = draw(_space)
     ref = f"{draw(_letters)}{draw(st.integers(1, 99))}"
-    text = draw(st.sampled_from(["", "a = b", "Other r = 2", "x\tr"]))
+    text = draw(st.sampled_from(["", "a = b", "Other r = 2", "x\tr", 'var="Q9" r="XA12"']))
     body = f"<{p}is><{p}t>{text}</{p}t></{p}is>"
     return f'<{p}c{before}r{around}={around}"{ref}" t="inlineStr">{body}</{p}c>'
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import operator
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
@@ -64,6 +65,10 @@ class Mark(Enum):
     ALERT = "alert"  # Eligible For Revocation = Yes, Overdue = Yes
     NOTICE = "notice"  # Cannot judge; a CE license not charged to a region
     TOTAL = "total"  # the bold Total row
+
+    # Each mark is a single object, so it may hash by identity, in C: Enum's own hash (of
+    # the member's name, a Python call) is paid once a row wherever marks are looked up.
+    __hash__ = object.__hash__
 
 
 MARK_FILLS = {Mark.ALERT: ALERT_FILL, Mark.NOTICE: NOTICE_FILL, Mark.TOTAL: TOTAL_FILL}
@@ -131,6 +136,23 @@ class _Marker:
         values = {f: row[i] for f, i in self.where.items() if i < width}
         return _mark(self.sheet, values)
 
+    def marks(self, rows: Sequence[Sequence[object]]) -> tuple[Mark, ...]:
+        """`mark` of each row; rows alike in the deciding fields are judged once (most
+        rows of a sheet share a handful of findings)."""
+        fields = tuple(self.where)
+        width = len(self.sheet.columns)
+        if not fields or any(len(r) != width for r in rows):
+            return tuple(self.mark(r) for r in rows)
+        deciding = [list(map(operator.itemgetter(i), rows)) for i in self.where.values()]
+        try:  # (zip makes a key tuple only for each distinct key: it reuses a dropped one)
+            distinct = dict.fromkeys(zip(*deciding, strict=True))
+        except TypeError:  # a value that cannot be a dict key
+            return tuple(self.mark(r) for r in rows)
+        if not all(v.__class__ in _PLAIN_OR_BLANK for key in distinct for v in key):
+            return tuple(self.mark(r) for r in rows)
+        known = {key: _mark(self.sheet, dict(zip(fields, key, strict=True))) for key in distinct}
+        return tuple(map(known.__getitem__, zip(*deciding, strict=True)))
+
 
 def _mark(sheet: ResultSheet, values: Mapping[str, object]) -> Mark:
     if sheet is ALLOTMENTS:
@@ -178,7 +200,7 @@ def _longest_line(text: str) -> int:
 
 def _longest_shown(column: Column, values: Sequence[object]) -> int:
     """The longest line of any value as shown (text is shown as it is)."""
-    classes = {v.__class__ for v in values}
+    classes = set(map(type, values))
     if classes <= _DATE_OR_BLANK:  # every date shows as yyyy-mm-dd
         return 10 if dt.date in classes else 0
     if classes <= _WHOLE_OR_BLANK and column.kind is Kind.INTEGER:
@@ -193,6 +215,51 @@ def _longest_shown(column: Column, values: Sequence[object]) -> int:
 
 _DATE_OR_BLANK = frozenset({dt.date, type(None)})
 _WHOLE_OR_BLANK = frozenset({int, type(None)})
+# Values of these classes are equal only when they are written and shown the same (given
+# one class: across classes, 1 == 1.0 == True and 0 == False).
+_PLAIN_CLASSES = frozenset({str, int, float, bool, dt.date, dt.datetime})
+
+
+def same_kind(values: Sequence[object]) -> bool:
+    """Whether the values (blanks aside) are all of one plain class, so that equal values
+    are interchangeable and each distinct one can be worked out once, through a dict."""
+    classes = set(map(type, values))
+    classes.discard(type(None))
+    return len(classes) <= 1 and classes <= _PLAIN_CLASSES
+
+
+_PLAIN_OR_BLANK = _PLAIN_CLASSES | {type(None)}
+
+
+@dataclass(frozen=True, slots=True)
+class _ColumnValues:
+    """One column's values, row by row, and each distinct value once where equal values
+    are interchangeable (`same_kind`; None otherwise): what is worked out from a value
+    (its width, its lines) is worked out once for each distinct one."""
+
+    values: Sequence[object]
+    distinct: Sequence[object] | None
+
+    @property
+    def each(self) -> Sequence[object]:
+        """Every value at least once: the distinct ones where they can be told apart."""
+        return self.values if self.distinct is None else self.distinct
+
+
+def transposed(rows: Sequence[Sequence[object]], width: int) -> list[list[object]]:
+    """Rows of `width` values as columns. (Not `zip(*rows)`, which makes an iterator for
+    every row: on a large sheet enough new objects to set off the garbage collector's
+    full passes over everything the run holds.)"""
+    return [list(map(operator.itemgetter(i), rows)) for i in range(width)]
+
+
+def _column_values(rows: Sequence[Sequence[object]], width: int) -> list[_ColumnValues]:
+    """The rows as columns (a value missing from a short row: blank)."""
+    if all(len(r) == width for r in rows):
+        columns = transposed(rows, width)
+    else:
+        columns = [[r[i] if i < len(r) else None for r in rows] for i in range(width)]
+    return [_ColumnValues(c, list(dict.fromkeys(c)) if same_kind(c) else None) for c in columns]
 
 
 def _header_width(header: str) -> float:
@@ -215,10 +282,16 @@ def column_widths(
     theirs up to a cap, lowered until the sheet fits `PRINT_WIDTH`, and wrap beyond it;
     the prose columns share what is left, at least `PROSE_MIN` each.
     """
+    return _widths(sheet, _column_values(rows, len(sheet.columns)))
+
+
+def _widths(
+    sheet: ResultSheet, by_column: Sequence[_ColumnValues]
+) -> tuple[tuple[float, ...], tuple[bool, ...]]:
     fits: list[float] = []
     floors: list[float] = []  # a header word is never broken
-    for index, column in enumerate(sheet.columns):
-        longest = _longest_shown(column, [r[index] for r in rows])
+    for column, values in zip(sheet.columns, by_column, strict=True):
+        longest = _longest_shown(column, values.each)
         padding = 0.5 if column.kind in (Kind.DATE, Kind.DATETIME) else 1.5
         fits.append(max(_header_width(column.header), longest + padding, 5.0))
         floors.append(max(len(w) for w in column.header.split()) + 1.5)
@@ -259,23 +332,47 @@ def lines_needed(text: str, width: float) -> int:
     """How many lines wrapped text takes in a column (word wrap, a little pessimistic:
     Calibri's average letter is narrower than the digit a width unit measures)."""
     per_line = max(1, int((width - 1) * 1.3))
-    if len(text) <= per_line and "\n" not in text:
-        return 1  # it fits: no word can reach the end of the line
-    lines = 0
-    for paragraph in text.split("\n"):
-        used = 0
-        count = 1
-        for word in paragraph.split(" "):
-            size = len(word)
-            if used and used + 1 + size > per_line:
-                count += 1
-                used = 0
-            while size > per_line:  # a word longer than the line breaks anywhere
-                count += 1
-                size -= per_line
-            used += size + (1 if used else 0)
-        lines += count
-    return lines
+    if "\n" not in text:
+        # (if it fits, no word can reach the end of the line)
+        return 1 if len(text) <= per_line else _paragraph_lines(text, per_line)
+    return sum(
+        _paragraph_lines(paragraph, per_line) if len(paragraph) > per_line else 1
+        for paragraph in text.split("\n")
+    )
+
+
+def _paragraph_lines(paragraph: str, per_line: int) -> int:
+    """Lines of one paragraph: a line at a time, each ending at the last space that
+    fits, where words are one space apart and none is longer than a line (else a word
+    at a time, `_lines_word_by_word`)."""
+    if "  " in paragraph or paragraph[0] == " " or paragraph[-1] == " ":
+        return _lines_word_by_word(paragraph, per_line)
+    start = 0
+    count = 1
+    while len(paragraph) - start > per_line:
+        cut = paragraph.rfind(" ", start, start + per_line + 1)
+        if cut < start:  # a word longer than a line
+            return _lines_word_by_word(paragraph, per_line)
+        start = cut + 1
+        count += 1
+    return count
+
+
+def _lines_word_by_word(paragraph: str, per_line: int) -> int:
+    """Lines of one paragraph, a word at a time; a word longer than a line breaks
+    anywhere, and each space counts (also where spaces repeat)."""
+    used = 0
+    count = 1
+    for word in paragraph.split(" "):
+        size = len(word)
+        if used and used + 1 + size > per_line:
+            count += 1
+            used = 0
+        while size > per_line:
+            count += 1
+            size -= per_line
+        used += size + (1 if used else 0)
+    return count
 
 
 def _heights(
@@ -285,39 +382,102 @@ def _heights(
     wraps: Sequence[bool],
 ) -> tuple[float | None, ...]:
     """Each row's height: enough lines for its longest wrapped text (None: one line)."""
-    wrapped = [
-        (index, column, width, max(1, int((width - 1) * 1.3)))
-        for index, (column, width, wrap) in enumerate(zip(columns, widths, wraps, strict=False))
-        if wrap
-    ]
-    heights: list[float | None] = []
-    needed: dict[tuple[str, float], int] = {}  # the same text recurs down a column
-    for values in rows:
-        lines = 1
-        count = len(values)
-        for index, column, width, per_line in wrapped:
-            value = values[index] if index < count else None
-            if value is None:
-                continue
-            text = value if value.__class__ is str else display_text(column, value)
-            if len(text) > per_line or "\n" in text:  # else it fits on one line
-                known = needed.get((text, width))
-                if known is None:
-                    known = needed[(text, width)] = lines_needed(text, width)
-                lines = max(lines, known)
-        heights.append(LINE_HEIGHT * lines if lines > 1 else None)
-    return tuple(heights)
+    return _row_heights(columns, _column_values(rows, len(columns)), len(rows), widths, wraps)
+
+
+def _row_heights(
+    columns: Sequence[Column],
+    by_column: Sequence[_ColumnValues],
+    count: int,
+    widths: Sequence[float],
+    wraps: Sequence[bool],
+) -> tuple[float | None, ...]:
+    """`_heights`, a column at a time, those with the fewest distinct values first.
+
+    A column whose values recur (findings, clauses) has each distinct value counted once.
+    In a column of mostly different values (names, explanations) a cell is counted only
+    if it could take more lines than its row already needs (`_most_lines`): a short name
+    beside a long explanation is not wrapped at all."""
+    wrapped = sorted(
+        (
+            (column, values, width)
+            for column, values, width, wrap in zip(columns, by_column, widths, wraps, strict=False)
+            if wrap
+        ),
+        key=lambda wrapped_column: len(wrapped_column[1].each),
+    )
+    lines = [1] * count
+    for column, values, width in wrapped:
+        if len(values.each) * _RECURRING < count:
+            lines = list(map(max, lines, _line_counts(column, values, width)))
+        else:
+            _raise_to_fit(lines, column, values.values, width)
+    return tuple(LINE_HEIGHT * n if n > 1 else None for n in lines)
+
+
+_RECURRING = 4  # a column with fewer than a quarter as many distinct values as rows
+
+
+def _most_lines(text: str, per_line: int) -> int:
+    """At most the lines a paragraph (no line break) wraps to, found without wrapping it.
+
+    Each line starts with a word, so there are no more lines than words when no word is
+    longer than a line. And of two lines in a row, the first ends only where the second's
+    first word would not fit after it, so together they hold at least a line's worth of
+    characters (a longer word breaks into full lines)."""
+    most = 2 * len(text) // per_line + 1
+    words = text.count(" ") + 1
+    if words < most and max(map(len, text.split(" "))) <= per_line:
+        return words
+    return most
+
+
+def _raise_to_fit(lines: list[int], column: Column, values: Sequence[object], width: float) -> None:
+    """Each row's `lines`, raised to what its value in this wrapped column takes, where
+    that could be more than the row has already."""
+    per_line = max(1, int((width - 1) * 1.3))
+    known: dict[str, int] = {}
+    for row, value in enumerate(values):
+        if value is None:
+            continue
+        text = value if value.__class__ is str else display_text(column, value)
+        if "\n" not in text and _most_lines(text, per_line) <= lines[row]:
+            continue
+        needed = known.get(text)
+        if needed is None:
+            needed = known[text] = lines_needed(text, width)
+        if needed > lines[row]:
+            lines[row] = needed
+
+
+def _line_counts(column: Column, values: _ColumnValues, width: float) -> list[int]:
+    """The lines each value of a wrapped column takes (a blank: one)."""
+    per_line = max(1, int((width - 1) * 1.3))
+
+    def lines(value: object) -> int:
+        if value is None:
+            return 1
+        text = value if value.__class__ is str else display_text(column, value)
+        if len(text) <= per_line and "\n" not in text:  # it fits on one line
+            return 1
+        return lines_needed(text, width)
+
+    if values.distinct is None:
+        return [lines(v) for v in values.values]
+    known = {v: lines(v) for v in values.distinct}
+    return list(map(known.__getitem__, values.values))
 
 
 def look(sheet: ResultSheet, rows: Sequence[Sequence[object]]) -> SheetLook:
     """Everything about a result sheet's appearance that depends on its rows."""
-    widths, wraps = column_widths(sheet, rows)
+    by_column = _column_values(rows, len(sheet.columns))
+    widths, wraps = _widths(sheet, by_column)
     header_lines = max(
         lines_needed(c.header, w) for c, w in zip(sheet.columns, widths, strict=True)
     )
     marker = _Marker(sheet)
-    marks = tuple(marker.mark(r) for r in rows)
-    heights = _heights(sheet.columns, rows, widths, wraps)
+    marks = marker.marks(rows)
+    heights = _row_heights(sheet.columns, by_column, len(rows), widths, wraps)
     return SheetLook(
         widths=widths,
         wraps=wraps,

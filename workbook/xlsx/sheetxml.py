@@ -33,7 +33,9 @@ from workbook.presentation import (
     SheetLook,
     header_row,
     look,
+    same_kind,
     titled,
+    transposed,
 )
 from workbook.tables import column_letter
 from workbook.xlsx.package import MAIN_NS, REL_NS
@@ -180,27 +182,98 @@ def number_text(value: float) -> str:
 
 def cell_xml(ref: str, value: object, style: str, date1904: bool) -> str:
     """One <c> element; '' for a blank cell. Text never becomes a formula."""
+    tail = cell_tail(value, date1904)
+    return "" if tail is None else f'<c r="{ref}"{style}{tail}'
+
+
+def cell_tail(value: object, date1904: bool) -> str | None:
+    """What follows `<c r="A2" s="3"` in a cell's element: its type and value (the same
+    for every cell with this value, wherever it is); None for a blank cell."""
     kind = type(value)
     if kind is str:
-        return inline_string(ref, value, style) if value else ""  # type: ignore[arg-type]
+        return f' t="inlineStr">{_inline_body(value)}</c>' if value else None
     if value is None:
-        return ""
+        return None
     if kind is bool:
-        return f'<c r="{ref}"{style} t="b"><v>{int(value)}</v></c>'  # type: ignore[call-overload]
+        return f' t="b"><v>{int(value)}</v></c>'  # type: ignore[call-overload]
     if kind is int or kind is float:
         if not math.isfinite(value):  # type: ignore[arg-type]
-            return ""
-        return f'<c r="{ref}"{style}><v>{number_text(value)}</v></c>'  # type: ignore[arg-type]
+            return None
+        return f"><v>{number_text(value)}</v></c>"  # type: ignore[arg-type]
     if isinstance(value, dt.date):
         serial = excel_serial(value, date1904)
         if serial is None:
-            return inline_string(ref, value.isoformat(), style)
-        return f'<c r="{ref}"{style}><v>{number_text(serial)}</v></c>'
+            return f' t="inlineStr">{_inline_body(value.isoformat())}</c>'
+        return f"><v>{number_text(serial)}</v></c>"
     if isinstance(value, bool):  # a bool subclass
-        return cell_xml(ref, bool(value), style, date1904)
+        return cell_tail(bool(value), date1904)
     if isinstance(value, int | float):  # number subclasses (IntEnum, numpy scalars)
-        return cell_xml(ref, float(value), style, date1904)
-    return inline_string(ref, str(value), style)
+        return cell_tail(float(value), date1904)
+    return f' t="inlineStr">{_inline_body(str(value))}</c>'
+
+
+def column_tails(values: Sequence[object], date1904: bool) -> list[str | None]:
+    """`cell_tail` of each value of one column, each distinct value worked out once (a
+    column repeats its organizations, findings and dates on many rows), and a column of
+    plain text, whole numbers or dates without the per-value checks where the column as a
+    whole shows they change nothing."""
+    if not same_kind(values):
+        return [cell_tail(v, date1904) for v in values]
+    distinct = list(dict.fromkeys(values))
+    kind = next((v.__class__ for v in distinct if v is not None), None)
+    tails: dict[object, str | None]
+    if kind is str:
+        tails = _text_tails(distinct)  # type: ignore[arg-type]
+    elif kind is int:
+        tails = {v: f"><v>{v}</v></c>" for v in distinct}
+    elif kind is dt.date:
+        tails = _date_tails(distinct, date1904)  # type: ignore[arg-type]
+    else:
+        tails = {v: cell_tail(v, date1904) for v in distinct}
+    tails[None] = None
+    return list(map(tails.__getitem__, values))
+
+
+def _text_tails(texts: Sequence[str | None]) -> dict[object, str | None]:
+    """`cell_tail` of distinct texts. When none of them holds a character to remove or
+    escape, or is long enough to be cut, each is written as it is."""
+    present = [t for t in texts if t]
+    blob = "".join(present)
+    if (
+        not blob.isprintable()  # (also: no line breaks, no carriage returns)
+        or any(special in blob for special in ("&", "<", ">", "_x"))
+        or max(map(len, present), default=0) > MAX_CELL_CHARS // 2
+    ):
+        return {t: cell_tail(t, False) for t in texts}
+    tails: dict[object, str | None] = {
+        t: f' t="inlineStr"><is><t xml:space="preserve">{t}</t></is></c>'
+        if t != t.strip()
+        else f' t="inlineStr"><is><t>{t}</t></is></c>'
+        for t in present
+    }
+    tails[""] = None
+    return tails
+
+
+_ORDINAL_1900 = _EPOCH_1900.toordinal()
+_ORDINAL_1904 = _EPOCH_1904.toordinal()
+
+
+def _date_tails(dates: Sequence[dt.date | None], date1904: bool) -> dict[object, str | None]:
+    """`cell_tail` of distinct dates (not date-times): a whole serial, the day count
+    from the epoch; dates before 1 March 1900 go the general way (Excel's phantom
+    29 February 1900, and what it cannot show)."""
+    tails: dict[object, str | None] = {}
+    first = _EPOCH_1904.date() if date1904 else _LEAP_BUG_END.date()
+    epoch = _ORDINAL_1904 if date1904 else _ORDINAL_1900
+    for day in dates:
+        if day is None:
+            continue
+        if day >= first:
+            tails[day] = f"><v>{day.toordinal() - epoch}</v></c>"
+        else:
+            tails[day] = cell_tail(day, date1904)
+    return tails
 
 
 def style_attr(index: int) -> str:
@@ -293,6 +366,76 @@ def _ignored_errors(sheet: ResultSheet, first: int, last: int) -> str:
     )
 
 
+_CHUNK_ROWS = 4096  # rows whose cells are made at once (all of a large sheet's: 1.5M strings)
+
+
+def _data_rows(
+    sheet: ResultSheet,
+    rows: Sequence[Sequence[object]],
+    appearance: SheetLook,
+    by_mark: Mapping[Mark, Sequence[str]],
+    first: int,
+    date1904: bool,
+) -> list[str]:
+    """The <row> elements of the data rows, built a column at a time: each column's
+    letter, styles and distinct values are worked out once, not once per cell; the cells
+    are made for a few thousand rows at a time. A blank cell is left out, except on a
+    highlighted row, where it carries the fill."""
+    width = len(sheet.columns)
+    for values in rows:
+        if len(values) != width:
+            raise ValueError(f"{sheet.name}: a row has {len(values)} values, not {width}")
+    numbers = [str(n) for n in range(first, first + len(rows))]
+    # Each row's mark as a position in `marks`, to index each column's styles with.
+    marks = list(by_mark)
+    position = {mark: n for n, mark in enumerate(marks)}
+    slots = [position[m] for m in appearance.marks]
+    columns = [
+        _ColumnCells(
+            opening=f'<c r="{column_letter(index)}',
+            styles=[by_mark[m][index] for m in marks],
+            blanks=["" if m is Mark.PLAIN else f'"{by_mark[m][index]}/>' for m in marks],
+            tails=column_tails(values, date1904),
+        )
+        for index, values in enumerate(transposed(rows, width))
+    ]
+    tall = {h: f' ht="{h:g}" customHeight="1"' for h in set(appearance.heights) if h is not None}
+    out: list[str] = []
+    for start in range(0, len(rows), _CHUNK_ROWS):
+        chunk = slice(start, start + _CHUNK_ROWS)
+        cells = [c.cells(numbers[chunk], slots[chunk], c.tails[chunk]) for c in columns]
+        bodies = map("".join, zip(*cells, strict=True))
+        out += [
+            f'<row r="{n}"{tall[h]}>{body}</row>' if h is not None else f'<row r="{n}">{body}</row>'
+            for n, h, body in zip(numbers[chunk], appearance.heights[chunk], bodies, strict=True)
+        ]
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class _ColumnCells:
+    """What one column's cells are made of: the reference's start, the style of each
+    mark, a blank cell on a row of each mark ('' where left out), each row's tail."""
+
+    opening: str
+    styles: list[str]
+    blanks: list[str]
+    tails: list[str | None]
+
+    def cells(
+        self, numbers: Sequence[str], slots: Sequence[int], tails: Sequence[str | None]
+    ) -> list[str]:
+        opening, styles, blanks = self.opening, self.styles, self.blanks
+        return [
+            f'{opening}{n}"{styles[k]}{tail}'
+            if tail is not None
+            else f"{opening}{n}{blanks[k]}"
+            if blanks[k]
+            else ""
+            for n, k, tail in zip(numbers, slots, tails, strict=True)
+        ]
+
+
 def result_sheet_xml(
     sheet: ResultSheet,
     rows: Sequence[Sequence[object]],
@@ -343,28 +486,7 @@ def result_sheet_xml(
             appearance.header_height,
         )
     )
-    width = len(columns)
-    for offset, values in enumerate(rows):
-        if len(values) != width:
-            raise ValueError(f"{sheet.name}: a row has {len(values)} values, not {width}")
-        suffix = str(head + 1 + offset)
-        mark = appearance.marks[offset]
-        cell_styles = by_mark[mark]
-        cells = "".join(
-            [
-                # text, most cells, written here directly: what cell_xml writes for it
-                f'<c r="{letters[i]}{suffix}"{cell_styles[i]} t="inlineStr">{_inline_body(v)}</c>'
-                if (v := values[i]).__class__ is str and v
-                else cell_xml(letters[i] + suffix, v, cell_styles[i], date1904)
-                or (
-                    f'<c r="{letters[i]}{suffix}"{cell_styles[i]}/>'
-                    if mark is not Mark.PLAIN
-                    else ""
-                )
-                for i in range(width)
-            ]
-        )
-        out.append(_row(head + 1 + offset, cells, appearance.heights[offset]))
+    out += _data_rows(sheet, rows, appearance, by_mark, head + 1, date1904)
     out += [
         "</sheetData>",
         f'<autoFilter ref="A{head}:{last_ref}"/>',

@@ -113,6 +113,11 @@ _WORKBOOK_ORDER = (
     "definedNames",
     "calcPr",
 )
+# Deflate level of the parts written anew. The generated sheet XML is repetitive, so level 1
+# already shrinks it about elevenfold; level 3 saves a tenth more bytes at a third more
+# time (10,000 licenses: 2.24 MB in 0.068 s against 2.02 MB in 0.092 s; 100,000: 0.25 s
+# of the save). Any level inflates the same way in Excel, LibreOffice and every reader.
+WRITTEN_PART_LEVEL = 1
 _REPLACED_NAMES = ("_xlnm.print_titles", "_xlnm._filterdatabase", "_xlnm.print_area")
 _WHAT_IT_HOLDS = {
     "drawing": "a chart, picture or shape",
@@ -185,6 +190,7 @@ class _Target:
     look: SheetLook | None = None
     rewritten: bool = True  # False: the sheet was kept as it was (held back, untitled)
     floor: int | None = None  # an appended sheet's last row in use, once scanned
+    old_xml: bytes | None = None  # the appended sheet's part, once read (it is large)
 
 
 class WorkbookWriter:
@@ -429,12 +435,13 @@ class WorkbookWriter:
             entry = found[number][0]
             self._check_appendable(entry, sheet)
             assert entry.part is not None
-            floor = log_floor(self.package.read(entry.part), f"{self.where}: {entry.part}")
+            old_xml = self.package.read(entry.part)
+            floor = log_floor(old_xml, f"{self.where}: {entry.part}")
             room = floor.room
             if remaining[:room]:
                 target = _Target(sheet, remaining[:room], entry, appended=True)
                 target.part, target.index = entry.part, entry.index
-                target.floor = floor.floor
+                target.floor, target.old_xml = floor.floor, old_xml
                 targets.append(target)
             remaining = remaining[room:]
         while remaining or not number:  # no sheet yet: it is created, if need be empty
@@ -596,7 +603,9 @@ class WorkbookWriter:
     # ------------------------------------------------------------------- Run Log
 
     def _appended_xml(self, target: _Target, styles: dict[CellStyle, int]) -> bytes:
-        old = self.package.read(target.part) if target.entry is not None else None
+        old = target.old_xml
+        if old is None and target.entry is not None:
+            old = self.package.read(target.part)
         strings: list[str] | None = None
 
         def shared_string(index: int) -> str:
@@ -832,7 +841,7 @@ class WorkbookWriter:
             else:
                 members.append(Copied(info))
         members += [Written(name, data) for name, data in self.added]
-        data = build_zip(self.package.data, members, self.where)
+        data = build_zip(self.package.data, members, self.where, level=WRITTEN_PART_LEVEL)
         _check_zip(data, self.where)
         return data
 
