@@ -10,6 +10,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from hypothesis import HealthCheck, settings
 
 from engine.model import LicenseRow, Policy
 from policy import adopted_policy_path, load_policy, load_policy_bytes
@@ -17,6 +18,13 @@ from workbook.cli import SAMPLE_NAME
 from workbook.layout import INPUT_SHEETS, NUMBER_FORMATS, InputSheet, Kind
 
 os.environ.setdefault("XLWINGS_LICENSE_KEY", "noncommercial")
+
+# No test asserts a time: hypothesis's per-example deadline and its "input generation is
+# slow" check are timings too, which a loaded CI machine fails at random.
+settings.register_profile(
+    "hmis-licensing", deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.load_profile("hmis-licensing")
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE = REPO / "workbook" / "sample" / SAMPLE_NAME
