@@ -534,15 +534,17 @@ def _after(saved: list[Path], *, always: bool = False) -> str:
 def _recalc(args: argparse.Namespace, *, write: bool) -> int:
     """`recalc` holds the workbook's lock from reading to saving, so two runs cannot
     interleave (and lose a Run Log row); `check` only reads."""
+    from workbook.collector import collector_paused
     from workbook.xlsx.package import check_workbook_file
 
-    if not write:
-        return _recalc_locked(args, write=False)
-    destination: Path = getattr(args, "output", None) or args.workbook
-    check_workbook_file(args.workbook)
-    check_can_write(destination)
-    with workbook_lock(destination):
-        return _recalc_locked(args, write=True)
+    with collector_paused():  # workbook/collector.py: why
+        if not write:
+            return _recalc_locked(args, write=False)
+        destination: Path = getattr(args, "output", None) or args.workbook
+        check_workbook_file(args.workbook)
+        check_can_write(destination)
+        with workbook_lock(destination):
+            return _recalc_locked(args, write=True)
 
 
 def _evaluate(args: argparse.Namespace) -> Outcome:

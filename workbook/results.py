@@ -7,15 +7,14 @@ cell.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import gc
 import operator
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
 from engine.model import Policy, Problem, Results
+from workbook.collector import collector_paused
 from workbook.layout import (
     ALLOTMENTS,
     APPEALS_QUEUE,
@@ -135,7 +134,7 @@ def result_tables(
 
     tables = []
     held = dict(results.held_back) if results is not None else {}
-    with _collector_paused():
+    with collector_paused():  # (also paused by the commands around a whole run)
         for name, sheet in SHEET_OF_RESULT:
             why = policy_failed or held.get(name)
             if why is not None or results is None:
@@ -146,23 +145,6 @@ def result_tables(
             tables.append(ResultTable(sheet, rows, title(sheet)))
         tables.append(ResultTable(PROBLEMS, problem_rows(problems, cells), title(PROBLEMS)))
     return tables
-
-
-@contextlib.contextmanager
-def _collector_paused() -> Iterator[None]:
-    """The garbage collector's cycle search, paused while the rows are built.
-
-    A row is a new tuple of plain values, which can be in no reference cycle; but tens of
-    thousands of new tuples right after the engine's run set off a full pass over every
-    object the run holds (0.1 s at 10,000 licenses) that finds nothing. Reference counting
-    frees memory as ever; the search resumes (if it was on) when the rows are built."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def allotment_rows(results: Results) -> tuple[tuple[object, ...], ...]:

@@ -29,6 +29,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from workbook.collector import collector_paused
 from workbook.layout import (
     APPENDED_SHEETS,
     INPUT_SHEETS,
@@ -87,16 +88,17 @@ def recalculate(
     beside the workbook are looked for; None where Excel gives no folder (Excel on the
     web, xlwings Lite, an unsaved workbook). Returns the Outcome for the caller to report.
     """
-    snapshot = read_book(book)
-    outcome = evaluate(
-        snapshot,
-        workbook_folder=workbook_folder,
-        policy_file=policy_file,
-        today=today or dt.date.today(),
-        now=now or dt.datetime.now(),
-        ran_from=ran_from,
-    )
-    write_outcome(book, outcome, snapshot)
+    with collector_paused():  # workbook/collector.py: why
+        snapshot = read_book(book)
+        outcome = evaluate(
+            snapshot,
+            workbook_folder=workbook_folder,
+            policy_file=policy_file,
+            today=today or dt.date.today(),
+            now=now or dt.datetime.now(),
+            ran_from=ran_from,
+        )
+        write_outcome(book, outcome, snapshot)
     return outcome
 
 
