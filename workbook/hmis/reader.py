@@ -106,7 +106,7 @@ def _tallies(
     from workbook.hmis.side_by_side import csv_workers, read_files_side_by_side
 
     processes = csv_workers(client) if workers is None else workers
-    if processes > 1 and len(client) > 1 and all(f.path is not None for f in client):
+    if processes > 1 and csv_workers(client, regardless_of_size=True) > 1:
         yield from read_files_side_by_side(
             client, as_of.isoformat(), window_start.isoformat(), progress, processes
         )

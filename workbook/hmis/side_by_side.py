@@ -40,12 +40,14 @@ _FRAME = struct.Struct("!Q")
 _MAX_FRAME = 256 << 20  # a Tally of MAX_USER_IDS users is a few MB
 
 
-def csv_workers(files: Sequence[ExportFile]) -> int:
-    """How many processes read these files at once: 1 for a small export, and for a zip
-    (its members open only through this process's archive); else one per usable core."""
-    if len(files) < 2 or any(f.path is None for f in files):
+def csv_workers(files: Sequence[ExportFile], *, regardless_of_size: bool = False) -> int:
+    """How many processes read these files at once: 1 for a small export, for a zip (its
+    members open only through this process's archive) and on Windows (whose select()
+    takes no pipes); else one per usable core. `regardless_of_size`: whether these files
+    can be read side by side at all (a caller asked for it)."""
+    if len(files) < 2 or any(f.path is None for f in files) or sys.platform == "win32":
         return 1
-    if sum(f.size for f in files) < SIDE_BY_SIDE_MIN_BYTES:
+    if sum(f.size for f in files) < SIDE_BY_SIDE_MIN_BYTES and not regardless_of_size:
         return 1
     return max(1, min(len(files), MAX_WORKERS, _usable_cores()))
 
