@@ -400,7 +400,9 @@ def export_files(export: Path) -> Iterator[list[ExportFile]]:
         raise UsageError(f"{export}: no such file or folder.", fix="Check the export's path.")
     if export.is_dir():
         found = [
-            ExportFile(_relative(p, export), _kind(p.name), p.stat().st_size, _opener(p), path=p)
+            ExportFile(
+                _relative(p, export), _kind(p.name), p.stat().st_size, file_opener(p), path=p
+            )
             for p in sorted(export.rglob("*"))
             if p.is_file() and p.suffix.lower() == ".csv" and not _hidden(p.relative_to(export))
         ]
@@ -455,7 +457,8 @@ def export_files(export: Path) -> Iterator[list[ExportFile]]:
         yield found
 
 
-def _opener(path: Path) -> Callable[[], IO[bytes]]:
+def file_opener(path: Path) -> Callable[[], IO[bytes]]:
+    """How a file of a folder export is opened (in this process or a worker's)."""
     return lambda: path.open("rb")
 
 

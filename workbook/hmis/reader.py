@@ -103,10 +103,14 @@ def _tallies(
 
         yield from read_files_arrow(client, as_of, window_start, progress)
         return
-    from workbook.hmis.side_by_side import csv_workers, read_files_side_by_side
+    from workbook.hmis.side_by_side import (
+        csv_workers,
+        read_files_side_by_side,
+        side_by_side_possible,
+    )
 
     processes = csv_workers(client) if workers is None else workers
-    if processes > 1 and csv_workers(client, regardless_of_size=True) > 1:
+    if processes > 1 and side_by_side_possible(client):
         yield from read_files_side_by_side(
             client, as_of.isoformat(), window_start.isoformat(), progress, processes
         )

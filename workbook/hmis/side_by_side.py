@@ -19,7 +19,7 @@ import struct
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable, Generator, Sequence
+from collections.abc import Generator, Sequence
 from pathlib import Path
 from typing import IO, Any
 
@@ -32,6 +32,7 @@ from workbook.hmis.export import (
     FileRead,
     Progress,
     Tally,
+    file_opener,
 )
 
 MAX_WORKERS = 4  # the largest file (Services, about a third of the rows) bounds the gain
@@ -40,14 +41,17 @@ _FRAME = struct.Struct("!Q")
 _MAX_FRAME = 256 << 20  # a Tally of MAX_USER_IDS users is a few MB
 
 
-def csv_workers(files: Sequence[ExportFile], *, regardless_of_size: bool = False) -> int:
-    """How many processes read these files at once: 1 for a small export, for a zip (its
-    members open only through this process's archive) and on Windows (whose select()
-    takes no pipes); else one per usable core. `regardless_of_size`: whether these files
-    can be read side by side at all (a caller asked for it)."""
-    if len(files) < 2 or any(f.path is None for f in files) or sys.platform == "win32":
-        return 1
-    if sum(f.size for f in files) < SIDE_BY_SIDE_MIN_BYTES and not regardless_of_size:
+def side_by_side_possible(files: Sequence[ExportFile]) -> bool:
+    """Whether these files can be read side by side at all: two or more real files (a
+    zip's members open only through this process's archive), not on Windows (whose
+    select() takes no pipes)."""
+    return len(files) > 1 and all(f.path is not None for f in files) and sys.platform != "win32"
+
+
+def csv_workers(files: Sequence[ExportFile]) -> int:
+    """How many processes read these files at once: one per usable core where that is
+    possible and the export is large enough to gain from it, else 1."""
+    if not side_by_side_possible(files) or sum(f.size for f in files) < SIDE_BY_SIDE_MIN_BYTES:
         return 1
     return max(1, min(len(files), MAX_WORKERS, _usable_cores()))
 
@@ -228,7 +232,7 @@ def _work(job: dict[str, Any], output: IO[bytes]) -> None:
     dates = DateCache()
     try:
         for name, kind, size, path in job["files"]:
-            source = ExportFile(name, kind, size, _opener(Path(path)), path=Path(path))
+            source = ExportFile(name, kind, size, file_opener(Path(path)), path=Path(path))
             tally = Tally(FileRead(name, kind))
             read_file_csv(source, tally, job["as_of"], job["window_start"], progress, dates)
             send("tally", tally)
@@ -237,10 +241,6 @@ def _work(job: dict[str, Any], output: IO[bytes]) -> None:
             send("error", exc)
         except (pickle.PicklingError, TypeError, AttributeError):
             send("error", WorkbookError(f"{type(exc).__name__}: {exc}"))
-
-
-def _opener(path: Path) -> Callable[[], IO[bytes]]:
-    return lambda: path.open("rb")
 
 
 def main() -> None:
