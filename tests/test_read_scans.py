@@ -3,6 +3,8 @@ formula or an error cell, the DOCTYPE refusal, and the sheet extent, on XML of a
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
@@ -113,3 +115,81 @@ def test_no_deeper_cell_is_missed_by_the_look_at_the_shapes(region: bytes, digit
     shapes = region.translate(extent._REF_SHAPES)
     if extent._deeper_than(10**digits - 1).search(region):
         assert extent.may_have_more_digits(shapes, digits)
+
+
+@given(_tags, st.integers(1, 8))
+@example(b'<c r="A100000"/><c r="B100001"><v>1</v></c>', 6)
+@example(b'<c r="AB0123"/><c r="C99">', 4)
+def test_the_deepest_reference_of_a_length_is_found_from_the_shapes(
+    region: bytes, digits: int
+) -> None:
+    refs = re.findall(rb'<c r="[A-Z]{1,3}(\d{%d})"' % digits, region)
+    expected = max((int(r) for r in refs), default=0)
+    shapes = region.translate(extent._REF_SHAPES)
+    assert extent.deepest_of_digits(region, shapes, digits) == expected
+    if b'<c r="AA' not in shapes:  # the caller's one-letter case: one search
+        assert extent.deepest_of_digits(region, shapes, digits, (1,)) == expected
+
+
+def test_too_many_references_of_a_length_are_left_to_the_pattern() -> None:
+    region = b"".join(b'<c r="A%d"/>' % row for row in range(10_000, 40_000))
+    shapes = region.translate(extent._REF_SHAPES)
+    assert extent.deepest_of_digits(region, shapes, 5) is None
+    assert extent.deepest_of_digits(region, shapes, 4) == 0
+
+
+@given(_tags)
+@example(b'<row r="1"><c r="C1"/></row><row r="2"><c r="D2"/></row>')
+@example(b'<row r="1"><c r="Z1"/></row>')
+def test_the_widest_one_letter_column_is_the_one_every_reference_shows(region: bytes) -> None:
+    if b'<c r="AA' in region.translate(extent._REF_SHAPES):
+        return  # the caller reads every reference then
+    letters = extent._CELL_LETTERS.findall(region)
+    found = extent.widest_single_letter(region)
+    assert found is None or found == max(letters)
+    if letters and set(letters) <= set(
+        extent._CELL_LETTERS.findall(region, 0, region.find(b"</row>"))
+    ):
+        assert found == max(letters)  # the first row holds the widest: no second look fails
+
+
+def _tall_sheet(stray: bytes = b"", last_row_extra: bytes = b"") -> bytes:
+    """A worksheet of 100,001 rows and five columns, written the way openpyxl writes."""
+    rows = 100_001
+    cells = b"".join(
+        b'<c r="' + letter + b'ROW"><v>1</v></c>' for letter in (b"A", b"B", b"C", b"D", b"E")
+    )
+    body = [
+        b'<row r="%d">' % r
+        + cells.replace(b"ROW", b"%d" % r)
+        + (stray if r == 5 else last_row_extra if r == rows else b"")
+        + b"</row>"
+        for r in range(1, rows + 1)
+    ]
+    return (
+        b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+        b"<sheetData>" + b"".join(body) + b"</sheetData></worksheet>"
+    )
+
+
+@pytest.mark.parametrize(
+    ("stray", "last_row_extra", "expected"),
+    [
+        (b"", b"", (100_001, 5)),  # rows x 26 columns would be too many: the columns are read
+        (b"", b'<c r="H100001"><v>4</v></c>', (100_001, 8)),  # wider than the first row
+        (b'<c r="E100002"><v>4</v></c>', b"", (100_002, 5)),  # deeper than its row says
+        (b'<c r="E999999"><v>4</v></c>', b"", None),  # 999,999 x 5 cells: refused
+    ],
+)
+def test_a_tall_sheet_is_measured_by_its_cells_not_its_rows(
+    stray: bytes, last_row_extra: bytes, expected: tuple[int, int] | None
+) -> None:
+    xml = _tall_sheet(stray, last_row_extra)
+    if expected is None:
+        with pytest.raises(extent.ExtentError, match="E999999"):
+            extent.sheet_extent(xml)
+        return
+    found = extent.sheet_extent(xml)
+    assert (found.rows, found.columns) == expected
+    thorough = extent._thorough(xml)
+    assert (thorough.rows, thorough.columns) == expected

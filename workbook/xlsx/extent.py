@@ -188,15 +188,26 @@ def _fast(region: bytes) -> tuple[int, int]:
     deepest = max(map(int, rows), default=0)
     columns = 26
     shapes = region.translate(_REF_SHAPES)
-    if deepest * 26 > MAX_SHEET_CELLS or b'<c r="AA' in shapes:  # as _WIDE.search(region)
-        widest = max(set(_CELL_LETTERS.findall(region)), key=lambda t: (len(t), t), default=b"")
+    wide = b'<c r="AA' in shapes  # as _WIDE.search(region)
+    if deepest * 26 > MAX_SHEET_CELLS or wide:
+        widest = (None if wide else widest_single_letter(region)) or max(
+            set(_CELL_LETTERS.findall(region)), key=lambda t: (len(t), t), default=b""
+        )
         if column_number(widest) > MAX_COLUMNS:
             _refuse_far_cell(region, widest + rb"\d+")
         columns = column_number(widest)
     digits = len(str(deepest))
     ceiling = 10**digits - 1  # the largest number with as many digits
-    longer = may_have_more_digits(shapes, digits) and _deeper_than(ceiling).search(region)
-    if longer or (ceiling * columns > 2 * MAX_SHEET_CELLS and _deeper_than(deepest).search(region)):
+    letters = (1, 2, 3) if wide else (1,)  # how many letters a reference may have
+    more = may_have_more_digits(shapes, digits, letters)
+    longer = more and _deeper_than(ceiling).search(region)
+    if not longer and ceiling * columns > 2 * MAX_SHEET_CELLS:
+        by_shape = deepest_of_digits(region, shapes, digits, letters)
+        if by_shape is not None:
+            deepest = max(deepest, by_shape)
+        elif _deeper_than(deepest).search(region):
+            longer = True
+    if longer:
         found = _CELL_ROWS.findall(region)
         deepest = max(deepest, *(int(r) for r in found)) if found else deepest
     if deepest > MAX_ROWS:
@@ -204,14 +215,55 @@ def _fast(region: bytes) -> tuple[int, int]:
     return deepest, columns
 
 
-def may_have_more_digits(shapes: bytes, digits: int) -> bool:
+_FEW_CELLS = 20_000  # looked at one by one below; more, and one pattern search is cheaper
+
+
+def deepest_of_digits(
+    region: bytes, shapes: bytes, digits: int, letters: tuple[int, ...] = (1, 2, 3)
+) -> int | None:
+    """The largest row number among the cell references with exactly `digits` digits
+    (0: none), found where `shapes` (the XML translated by `_REF_SHAPES`) shows one;
+    None when there are more than `_FEW_CELLS` of them. In a sheet of 100,001 rows only
+    rows 100,000 and 100,001 have six digits: a few byte searches, where a pattern
+    search stops at every one of its two million cells."""
+    deepest = seen = 0
+    for count in letters:
+        needle = b'<c r="' + b"A" * count + b"0" * digits + b'"'
+        at = shapes.find(needle)
+        while at >= 0:
+            seen += 1
+            if seen > _FEW_CELLS:
+                return None
+            start = at + 6 + count
+            deepest = max(deepest, int(region[start : start + digits]))
+            at = shapes.find(needle, start + digits)
+    return deepest
+
+
+def widest_single_letter(region: bytes) -> bytes | None:
+    """The widest column of a sheet whose cell references all have one letter, guessed
+    from its first row and then confirmed by one search for a letter past the guess;
+    None when that search finds one (the caller reads every reference)."""
+    first_row_end = region.find(b"</row>")
+    guess = max(_CELL_LETTERS.findall(region, 0, max(first_row_end, 0)), default=b"")
+    if len(guess) != 1:
+        return None
+    if guess == b"Z":
+        return guess
+    past = bytes(range(guess[0] + 1, ord("Z") + 1))
+    marked = region.translate(bytes.maketrans(past, b"[" * len(past)))
+    return None if b'<c r="[' in marked else guess
+
+
+def may_have_more_digits(shapes: bytes, digits: int, letters: tuple[int, ...] = (1, 2, 3)) -> bool:
     """False when no cell reference in `shapes` (the XML translated by `_REF_SHAPES`) has
     more than `digits` digits (leading zeros counted): then `_deeper_than` of the largest
-    number with `digits` digits finds nothing."""
-    if b'<c r="AAAA' in shapes:
+    number with `digits` digits finds nothing. `letters` is how many letters a reference
+    may have: (1,) when `shapes` holds no '<c r="AA', which is then one search."""
+    if len(letters) > 1 and b'<c r="AAAA' in shapes:
         return True
     more = b"0" * (digits + 1)
-    return any(b'<c r="' + b"A" * letters + more in shapes for letters in (1, 2, 3))
+    return any(b'<c r="' + b"A" * count + more in shapes for count in letters)
 
 
 @functools.lru_cache(maxsize=64)
