@@ -200,7 +200,7 @@ def _fast(region: bytes) -> tuple[int, int]:
     ceiling = 10**digits - 1  # the largest number with as many digits
     letters = (1, 2, 3) if wide else (1,)  # how many letters a reference may have
     more = may_have_more_digits(shapes, digits, letters)
-    longer = more and _deeper_than(ceiling).search(region)
+    longer = more and _deeper_than(ceiling).search(region) is not None
     if not longer and ceiling * columns > 2 * MAX_SHEET_CELLS:
         by_shape = deepest_of_digits(region, shapes, digits, letters)
         if by_shape is not None:
