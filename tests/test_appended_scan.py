@@ -55,7 +55,8 @@ def row(draw: st.DrawFn) -> str:
     p = draw(_prefix)
     number = draw(st.none() | st.integers(1, 5000))
     attrs = "" if number is None else f' r="{number}"'
-    attrs += draw(st.sampled_from(["", ' spans="1:3"', ' ht="30" customHeight="1"']))
+    other = draw(st.sampled_from(["", ' spans="1:3"', ' ht="30" customHeight="1"']))
+    attrs = other + attrs if draw(st.booleans()) else attrs + other  # r first, or not
     cells = "".join(draw(st.lists(cell(), max_size=3)))
     return f"<{p}row{attrs}/>" if not cells else f"<{p}row{attrs}>{cells}</{p}row>"
 
@@ -88,5 +89,32 @@ def test_the_columns_in_use_are_found_as_the_general_scan_finds_them(text: str) 
 def test_excel_written_rows_take_the_fast_scan() -> None:
     text = "".join(f'<row r="{n}"><c r="A{n}"><v>1</v></c><c r="F{n}"/></row>' for n in (1, 5))
     assert re.search(":row", text) is None
+    assert appended._first_attribute_numbers(text.encode()) == [b"1", b"5"]
     assert appended.log_floor(text.encode(), "Run Log").floor == 5
     assert sorted(appended._used_columns(text)) == [0, 5]
+
+
+def old_edited(text: str, edits: list[tuple[int, int, str]]) -> str:
+    """append_rows' edits as they were made: one at a time, from the end."""
+    for start, end, replacement in sorted(edits, key=lambda e: (e[0], e[1]), reverse=True):
+        text = text[:start] + replacement + text[end:]
+    return text
+
+
+@st.composite
+def edits(draw: st.DrawFn) -> tuple[str, list[tuple[int, int, str]]]:
+    text = draw(st.text(alphabet="ab<>", max_size=20))
+    cuts = sorted(draw(st.lists(st.integers(0, len(text)), max_size=8)))
+    spans = [(a, b) for a, b in zip(cuts[::2], cuts[1::2], strict=False)]  # never overlapping
+    points = draw(st.lists(st.sampled_from(cuts), max_size=3)) if cuts else []  # insertions
+    made = [(a, b, draw(st.sampled_from(["X", "YY", ""]))) for a, b in spans]
+    made += [(a, a, draw(st.sampled_from(["1", "22"]))) for a in points]
+    return text, draw(st.permutations(made))
+
+
+@given(edits())
+def test_the_edits_are_made_in_one_pass_as_they_were_one_by_one(
+    case: tuple[str, list[tuple[int, int, str]]],
+) -> None:
+    text, made = case
+    assert appended._edited(text, made) == old_edited(text, made)

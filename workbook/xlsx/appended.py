@@ -50,6 +50,7 @@ _ROW_START = re.compile(rf"<{_P}row\b([^>]*?)/?>")  # a row's start tag, for its
 _NUMBERED_ROW = re.compile(rf'<{_P}row\b[^>]*?\br\s*=\s*"(\d+)"')
 _PLAIN_ROW_START = re.compile(r"<row\b([^>]*?)/?>")  # the same, where no tag is prefixed
 _PLAIN_NUMBERED_ROW = re.compile(r'<row\b[^>]*?\br\s*=\s*"(\d+)"')
+_FIRST_ATTRIBUTE_NUMBER = re.compile(rb'<row r="(\d+)"')
 _CELL = re.compile(rf"<{_P}c\b([^>]*?)(?:/>|>(.*?)</{_P}c>)", re.S)
 _CELL_REF = re.compile(r'\br\s*=\s*"([A-Z]{1,3})[0-9]+"')
 # The same matches, written to start with a literal `r` (the word boundary before it checked
@@ -110,9 +111,13 @@ def log_floor(old_xml: bytes, where: str) -> LogSheet:
     # (Literal searches first: a pattern that may start with any prefix is slow on
     # megabytes of XML, and most sheets use no prefix, no merged cell and no link.)
     prefixed = ":row" in text
-    row_start = _ROW_START if prefixed else _PLAIN_ROW_START
-    numbers = (_NUMBERED_ROW if prefixed else _PLAIN_NUMBERED_ROW).findall(text)
-    if len(numbers) == len(row_start.findall(text)):
+    numbers = None if prefixed else _first_attribute_numbers(old_xml)
+    if numbers is None:
+        row_start = _ROW_START if prefixed else _PLAIN_ROW_START
+        numbers = (_NUMBERED_ROW if prefixed else _PLAIN_NUMBERED_ROW).findall(text)
+        if len(numbers) != len(row_start.findall(text)):
+            numbers = None
+    if numbers is not None:
         floor = max(map(int, numbers), default=0)
     else:
         floor = 0
@@ -127,6 +132,17 @@ def log_floor(old_xml: bytes, where: str) -> LogSheet:
                 if found:
                     floor = max(floor, int(found.group(4) or found.group(2)))
     return LogSheet(min(floor, MAX_ROWS))
+
+
+def _first_attribute_numbers(xml: bytes) -> list[bytes] | None:
+    """Every row's number when each "<row" in the XML is '<row r="<digits>"' (as Excel,
+    LibreOffice and this module write rows): two counts and one search for a literal,
+    where the general patterns stop at every row. None for any other XML."""
+    opened = xml.count(b"<row")
+    if opened != xml.count(b'<row r="'):
+        return None
+    numbers = _FIRST_ATTRIBUTE_NUMBER.findall(xml)
+    return numbers if len(numbers) == opened else None
 
 
 def append_rows(
@@ -196,9 +212,21 @@ def append_rows(
     last = max(floor + len(rows), 1)
     edits += _dimension(text, prefix, f"A1:{column_letter(widest)}{last}")
     edits += _widths(text, prefix, data_open.start(), [(i + 1, c.width) for i, c in added])
-    for start, end, replacement in sorted(edits, key=lambda e: (e[0], e[1]), reverse=True):
-        text = text[:start] + replacement + text[end:]
-    return text.encode("utf-8")
+    return _edited(text, edits).encode("utf-8")
+
+
+def _edited(text: str, edits: list[tuple[int, int, str]]) -> str:
+    """The text with each (start, end, replacement) made, in one pass: the edits never
+    overlap, and a sheet's text can be tens of megabytes (one copy, not one per edit).
+    Insertions at one place come in the reverse of their order in `edits`."""
+    pieces: list[str] = []
+    done = 0
+    order = sorted(range(len(edits)), key=lambda i: (edits[i][0], edits[i][1], -i))
+    for start, end, replacement in (edits[i] for i in order):
+        pieces += [text[done:start], replacement]
+        done = end
+    pieces.append(text[done:])
+    return "".join(pieces)
 
 
 def _prefixed(markup: str, prefix: str) -> str:
