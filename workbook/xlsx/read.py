@@ -228,8 +228,9 @@ def _for_calamine(xml: bytes, dates: set[int]) -> bytes:
     date format taken off cells whose number is no date (negative, nan, inf): calamine
     would show them as a time of day, or panic; as plain numbers they are reported."""
     head = _DIMENSION.search(xml, 0, 8192)
-    if head is not None:
-        xml = xml[: head.start()] + xml[head.end() :]
+    if head is not None:  # one copy of a sheet that may be tens of megabytes, not three
+        view = memoryview(xml)
+        xml = b"".join((view[: head.start()], view[head.end() :]))
     if not dates:
         return xml
     pieces: list[bytes] = []
