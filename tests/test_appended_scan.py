@@ -118,3 +118,14 @@ def test_the_edits_are_made_in_one_pass_as_they_were_one_by_one(
 ) -> None:
     text, made = case
     assert appended._edited(text, made) == old_edited(text, made)
+
+
+@given(sheet())
+def test_a_row_is_found_as_the_plain_pattern_finds_it(text: str) -> None:
+    """`_ROW` against the obvious `(.*?)</row>` (on every Python 3.11: 3.11.2's `re`
+    found nothing with a possessive version of it)."""
+    plain = re.compile(rf"<{appended._P}row\b([^>]*?)(/>|>(.*?)</{appended._P}row>)", re.S)
+    found = [m.group(0) for m in appended._ROW.finditer(text)]
+    assert found == [m.group(0) for m in plain.finditer(text)]
+    if "<row r=" in text and "</row>" in text:
+        assert found

@@ -41,10 +41,9 @@ from workbook.xlsx.sheetxml import (
 _P = r"(?:[A-Za-z_][\w.-]*:)?"
 _ROOT = re.compile(r"<([A-Za-z_][\w.-]*:)?worksheet\b([^>]*)>")
 # A row element; its body is "up to the first </row>", written to skip text between tags
-# without backtracking (the same matches as `(.*?)</row>`, several times faster).
-_ROW = re.compile(
-    rf"<{_P}row\b([^>]*?)(/>|>((?>[^<]*+(?:<(?!/{_P}row>)[^<]*+)*+))</{_P}row>)", re.S
-)
+# (the same matches as `(.*?)</row>`, several times faster). No possessive quantifier or
+# atomic group: Python 3.11.0-3.11.2's `re` finds no match at all with them here.
+_ROW = re.compile(rf"<{_P}row\b([^>]*?)(/>|>([^<]*(?:<(?!/{_P}row>)[^<]*)*)</{_P}row>)", re.S)
 _ROW_NUMBER = re.compile(r'\br\s*=\s*"(\d+)"')
 _ROW_START = re.compile(rf"<{_P}row\b([^>]*?)/?>")  # a row's start tag, for its number
 _NUMBERED_ROW = re.compile(rf'<{_P}row\b[^>]*?\br\s*=\s*"(\d+)"')
