@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from workbook.xlsx import appended
-from workbook.xlsx.extent import column_number
+from workbook.xlsx.extent import column_number, plain_row_numbers
 
 _ROW_PATTERN = appended._ROW_START
 
@@ -89,7 +89,7 @@ def test_the_columns_in_use_are_found_as_the_general_scan_finds_them(text: str) 
 def test_excel_written_rows_take_the_fast_scan() -> None:
     text = "".join(f'<row r="{n}"><c r="A{n}"><v>1</v></c><c r="F{n}"/></row>' for n in (1, 5))
     assert re.search(":row", text) is None
-    assert appended._first_attribute_numbers(text.encode()) == [b"1", b"5"]
+    assert plain_row_numbers(text.encode()) == [b"1", b"5"]
     assert appended.log_floor(text.encode(), "Run Log").floor == 5
     assert sorted(appended._used_columns(text)) == [0, 5]
 

@@ -23,7 +23,7 @@ from workbook.errors import WorkbookError
 from workbook.layout import LINE_HEIGHT, Column, header_key
 from workbook.presentation import transposed
 from workbook.tables import column_letter
-from workbook.xlsx.extent import MAX_ROWS, column_number
+from workbook.xlsx.extent import MAX_ROWS, column_number, plain_row_numbers
 from workbook.xlsx.package import MAIN_NS, REL_NS, attributes, refuse_doctype
 from workbook.xlsx.sheetxml import (
     HEADER_HEIGHT,
@@ -49,7 +49,6 @@ _ROW_START = re.compile(rf"<{_P}row\b([^>]*?)/?>")  # a row's start tag, for its
 _NUMBERED_ROW = re.compile(rf'<{_P}row\b[^>]*?\br\s*=\s*"(\d+)"')
 _PLAIN_ROW_START = re.compile(r"<row\b([^>]*?)/?>")  # the same, where no tag is prefixed
 _PLAIN_NUMBERED_ROW = re.compile(r'<row\b[^>]*?\br\s*=\s*"(\d+)"')
-_FIRST_ATTRIBUTE_NUMBER = re.compile(rb'<row r="(\d+)"')
 _CELL = re.compile(rf"<{_P}c\b([^>]*?)(?:/>|>(.*?)</{_P}c>)", re.S)
 _CELL_REF = re.compile(r'\br\s*=\s*"([A-Z]{1,3})[0-9]+"')
 # The same matches, written to start with a literal `r` (the word boundary before it checked
@@ -110,7 +109,7 @@ def log_floor(old_xml: bytes, where: str) -> LogSheet:
     # (Literal searches first: a pattern that may start with any prefix is slow on
     # megabytes of XML, and most sheets use no prefix, no merged cell and no link.)
     prefixed = ":row" in text
-    numbers = None if prefixed else _first_attribute_numbers(old_xml)
+    numbers = None if prefixed else plain_row_numbers(old_xml)
     if numbers is None:
         row_start = _ROW_START if prefixed else _PLAIN_ROW_START
         numbers = (_NUMBERED_ROW if prefixed else _PLAIN_NUMBERED_ROW).findall(text)
@@ -131,17 +130,6 @@ def log_floor(old_xml: bytes, where: str) -> LogSheet:
                 if found:
                     floor = max(floor, int(found.group(4) or found.group(2)))
     return LogSheet(min(floor, MAX_ROWS))
-
-
-def _first_attribute_numbers(xml: bytes) -> list[bytes] | None:
-    """Every row's number when each "<row" in the XML is '<row r="<digits>"' (as Excel,
-    LibreOffice and this module write rows): two counts and one search for a literal,
-    where the general patterns stop at every row. None for any other XML."""
-    opened = xml.count(b"<row")
-    if opened != xml.count(b'<row r="'):
-        return None
-    numbers = _FIRST_ATTRIBUTE_NUMBER.findall(xml)
-    return numbers if len(numbers) == opened else None
 
 
 def append_rows(

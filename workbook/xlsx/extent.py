@@ -130,6 +130,17 @@ def _fast_extent(xml: bytes) -> SheetExtent | None:
     return SheetExtent(rows, columns, values_end, data_end)
 
 
+def plain_row_numbers(xml: bytes) -> list[bytes] | None:
+    """Every row's number when each "<row" in the XML is '<row r="<digits>"' (as Excel,
+    LibreOffice and this program write rows): two counts and one search for a literal,
+    where a general pattern stops at every row. None for any other XML."""
+    opened = xml.count(b"<row")
+    if opened != xml.count(b'<row r="'):
+        return None
+    numbers = _ROW_NUMBERS.findall(xml)
+    return numbers if len(numbers) == opened else None
+
+
 def has_irregular_tag(region: bytes) -> bool:
     """Whether a cell or row tag does not start with its reference (`_IRREGULAR`). When
     every "<c" and "<row" begins a '<c r="' or '<row r="' (four counts, most sheets),
