@@ -243,15 +243,20 @@ import datetime as dt, json, sys, time
 from pathlib import Path
 import engine
 from policy import adopted_policy_path, load_policy
+from workbook.collector import collector_paused
 from workbook.tables import read_inputs
 from workbook.xlsx.read import read_snapshot
 inputs = read_inputs(read_snapshot(Path(sys.argv[1]))).inputs
 policy = load_policy(adopted_policy_path())
-times = []
-for _ in range(int(sys.argv[2])):
+times = {"collector on": [], "collector paused": []}
+for _ in range(int(sys.argv[2])):  # interleaved, so that drift hits both alike
     started = time.perf_counter()
     engine.recalculate(policy, inputs, dt.date(2026, 11, 24))
-    times.append(time.perf_counter() - started)
+    times["collector on"].append(time.perf_counter() - started)
+    with collector_paused():
+        started = time.perf_counter()
+        engine.recalculate(policy, inputs, dt.date(2026, 11, 24))
+        times["collector paused"].append(time.perf_counter() - started)
 print(json.dumps(times))
 """
 
@@ -379,8 +384,12 @@ def bench_size(licenses: int, work: Path, runs: int) -> None:
     phases = child_json(PHASES, str(book), str(work / "phases-out.xlsx"))
     shown = ", ".join(f"{k} {v:.3f}" for k, v in phases.items())  # type: ignore[union-attr]
     print(f"\nPhases inside one recalc (s): {shown}")
-    alone = child_json(ENGINE_ALONE, str(book), str(max(3, runs)))
-    print(f"engine.recalculate alone (s, median (min-max)): {_summary(alone)}")  # type: ignore[arg-type]
+    alone: dict[str, list[float]] = child_json(ENGINE_ALONE, str(book), str(max(3, runs)))  # type: ignore[assignment]
+    on, paused = alone["collector on"], alone["collector paused"]
+    print(
+        f"engine.recalculate alone (s, median (min-max)): {_summary(on)};"
+        f" with the cycle collector paused, as the commands run it: {_summary(paused)}"
+    )
 
 
 def bench_excel(work: Path, runs: int, licenses: int) -> None:
