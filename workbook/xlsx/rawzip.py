@@ -21,6 +21,7 @@ import time
 import zipfile
 import zlib
 from collections.abc import Iterable
+from concurrent.futures import Future
 from dataclasses import dataclass
 
 from workbook.errors import WorkbookError
@@ -82,11 +83,29 @@ class Copied:
 
 
 @dataclass(frozen=True, slots=True)
+class Deflated:
+    """A new member's bytes deflated, with the CRC and size its headers need."""
+
+    payload: bytes
+    crc: int
+    size: int
+
+
+def deflate(data: bytes, level: int) -> Deflated:
+    """`data` deflated raw, as a zip member holds it. zlib lets go of the GIL meanwhile,
+    so this can run on a second thread while the next part is being built."""
+    compressor = zlib.compressobj(level, zlib.DEFLATED, -15)
+    return Deflated(compressor.compress(data) + compressor.flush(), zlib.crc32(data), len(data))
+
+
+@dataclass(frozen=True, slots=True)
 class Written:
-    """A member with new content, deflated here."""
+    """A member with new content: deflated here, or already (`deflated`, by `deflate`
+    with the level `build_zip` is given)."""
 
     name: str
     data: bytes
+    deflated: Future[Deflated] | None = None
 
 
 def _dos_time(date_time: tuple[int, int, int, int, int, int]) -> tuple[int, int]:
@@ -208,11 +227,10 @@ def build_zip(
                 flags = 0
             except UnicodeEncodeError:
                 name, flags = member.name.encode("utf-8"), _UTF8_NAME
-            compressor = zlib.compressobj(level, zlib.DEFLATED, -15)
-            payload = compressor.compress(member.data) + compressor.flush()
+            done = member.deflated.result() if member.deflated else deflate(member.data, level)
+            payload, crc, size = done.payload, done.crc, done.size
             method = zipfile.ZIP_DEFLATED
             dos_time, dos_date = now
-            crc, size = zlib.crc32(member.data), len(member.data)
             version, system, internal, external = 20, 0, 0, 0
         offset = len(out)
         if max(offset, size, len(payload)) >= _LIMIT:

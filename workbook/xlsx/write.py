@@ -30,6 +30,7 @@ import dataclasses
 import posixpath
 import re
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from io import BytesIO
 from pathlib import Path
@@ -85,7 +86,7 @@ from workbook.xlsx.package import (
     utf8_text,
     xml_prefix,
 )
-from workbook.xlsx.rawzip import Copied, Written, build_zip
+from workbook.xlsx.rawzip import Copied, Deflated, Written, build_zip, deflate
 from workbook.xlsx.safesave import atomic_write, check_can_write, workbook_lock
 from workbook.xlsx.sheetxml import (
     HEADER_STYLE,
@@ -241,10 +242,22 @@ class WorkbookWriter:
             (t.sheet, t.rows) for t in tables if t.sheet.name in appended
         ]
         self._used_rel_ids = {r.rel_id for r in package.workbook_rels}
+        self._deflater: ThreadPoolExecutor | None = None
+        self._deflating: dict[int, tuple[bytes, Future[Deflated]]] = {}  # by id(data)
 
     # ------------------------------------------------------------------ planning
 
     def build(self) -> bytes:
+        # The result sheets are deflated on a second thread as each is laid out, so that
+        # on two cores their compression overlaps building the next (see `deflate`).
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="deflate") as deflater:
+            self._deflater = deflater
+            try:
+                return self._build()
+            finally:
+                self._deflater = None
+
+    def _build(self) -> bytes:
         self._match_sheets()
         # A held-back sheet the workbook does not have yet is not added (nothing to keep).
         self.targets = [t for t in self.targets if t.entry is not None or t.held_back is None]
@@ -264,6 +277,11 @@ class WorkbookWriter:
                 data = kept
             else:
                 data = self._result_sheet_xml(target, styles)
+            if self._deflater is not None:
+                self._deflating[id(data)] = (
+                    data,
+                    self._deflater.submit(deflate, data, WRITTEN_PART_LEVEL),
+                )
             if target.entry is not None:
                 self.replaced[target.part.lower()] = data
             else:
@@ -837,13 +855,19 @@ class WorkbookWriter:
             if key in self.deleted:
                 continue
             if key in self.replaced:
-                members.append(Written(info.filename, self.replaced[key]))
+                members.append(self._written(info.filename, self.replaced[key]))
             else:
                 members.append(Copied(info))
-        members += [Written(name, data) for name, data in self.added]
+        members += [self._written(name, data) for name, data in self.added]
         data = build_zip(self.package.data, members, self.where, level=WRITTEN_PART_LEVEL)
         _check_zip(data, self.where)
         return data
+
+    def _written(self, name: str, data: bytes) -> Written:
+        """The member, with its deflating already under way when these very bytes were
+        handed to the deflater (a part replaced again since is deflated afresh)."""
+        started = self._deflating.get(id(data))
+        return Written(name, data, started[1] if started and started[0] is data else None)
 
 
 def _number_or_none(value: object) -> float | None:
