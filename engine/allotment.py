@@ -7,7 +7,7 @@ way the policy says and not the way binary floating point happens to fall.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
 from fractions import Fraction
 
@@ -55,9 +55,14 @@ def allotment_for(rules: AllotmentRules, population: int, total_population: int)
 
 
 def region_populations(
-    regions: Sequence[RegionRow], counties: Sequence[CountyRow] | None
+    regions: Sequence[RegionRow],
+    counties: Sequence[CountyRow] | None,
+    unreadable_counties: Collection[str] = (),
 ) -> tuple[list[tuple[RegionRow, int]], list[Problem]]:
-    """Each region's population: the sum of its Counties rows when there are any, else Regions."""
+    """Each region's population: the sum of its Counties rows when there are any, else Regions.
+
+    `unreadable_counties` are the name keys of regions a Counties row names that could not
+    be read: such a region's population is unknown, and that row's own Error says why."""
     problems: list[Problem] = []
     known = {name_key(r.region) for r in regions}
     county_sums: dict[str, int] = {}
@@ -95,6 +100,8 @@ def region_populations(
             population = from_counties
         elif region.population is not None:
             population = region.population
+        elif name_key(region.region) in unreadable_counties:
+            continue  # not "no Counties row names it": one does, and cannot be read
         else:
             problems.append(
                 Problem(

@@ -83,12 +83,16 @@ _NEEDS: Mapping[str, tuple[str, ...]] = {
 
 # A row of these sheets that cannot be read holds these back (Licenses and Appeals rows
 # are contained to the licenses they affect instead: Cannot judge).
+# (An unreadable Intakes row holds nothing back: only its organization's CE licenses go
+# uncharged, counted in In Use all the same; see charging.py.)
 _UNREADABLE_ROW_HOLDS: Mapping[str, tuple[str, ...]] = {
     "Regions": ("allotments", "reassignment"),
     "Counties": ("allotments", "reassignment"),
     "Organizations": ("ce_charges", "allotments", "reassignment"),
-    "Intakes": ("ce_charges", "allotments", "reassignment"),
 }
+# The field that names what a Regions or Counties row is about: a row set aside for
+# another cell (its Population) still links its county to its region for §3.2.
+_NAMED_BY = {"Regions": "region", "Counties": "county"}
 
 
 def recalculate(policy: Policy, inputs: Inputs, as_of: dt.date) -> Results:
@@ -101,7 +105,8 @@ def recalculate(policy: Policy, inputs: Inputs, as_of: dt.date) -> Results:
     for row in inputs.unreadable:
         for result in _UNREADABLE_ROW_HOLDS.get(row.sheet, ()):
             held.setdefault(result, f"{row.sheet} row {row.row} could not be read (see Problems)")
-        if row.sheet in ("Regions", "Counties") and not row.text(row.sheet[:-1].lower()):
+        named_by = _NAMED_BY.get(row.sheet)
+        if named_by and not (row.text(named_by) and row.text("region")):
             held.setdefault("ce_charges", f"{row.sheet} row {row.row} names no region or county")
 
     blocks = license_blocks(policy, inputs)
@@ -159,7 +164,8 @@ def _allotments(
     policy: Policy, inputs: Inputs, as_of: dt.date, revoked: Mapping[str, object]
 ) -> tuple[list[RegionAllotment], AllotmentSummary | None, list[CeCharge], list[Problem]]:
     """§2 allotments with §3 use and §4 appeal changes, and the Total's summary."""
-    populations, problems = region_populations(inputs.regions, inputs.counties)
+    set_aside = {name_key(r.text("region")) for r in inputs.unreadable if r.sheet == "Counties"}
+    populations, problems = region_populations(inputs.regions, inputs.counties, set_aside)
     population_errors = [p for p in problems if p.severity == "Error"]
     allotments, summary, allotment_problems = allot(
         policy.ce_allotment,

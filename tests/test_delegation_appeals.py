@@ -25,7 +25,7 @@ from engine.model import (
 )
 from engine.selfpay import estimate
 from policy import adopted_policy_path, load_policy_bytes
-from tests.conftest import AS_OF, SAMPLE, d, lic, sheet_dicts
+from tests.conftest import AS_OF, SAMPLE, d, lic, minimal_sheets, sheet_dicts, write_workbook
 from workbook.cli import main
 
 REGIONS = (
@@ -162,6 +162,22 @@ def test_revoked_licenses_are_not_in_use(adopted: Policy) -> None:
     assert [c.license_id for c in results.ce_charges] == ["A"]
 
 
+def test_a_license_granted_after_the_as_of_date_is_not_in_use(adopted: Policy) -> None:
+    """SPEC §2: active only when granted on or before D; a later grant is not yet a
+    license, so it is neither charged nor counted in In Use (North: 3 allotted)."""
+    later = lic(
+        "2026-12-01", signed=None, license_id="F", org="Solo", license_type="CE Access Only"
+    )
+    results = run(adopted, [ce("A", "Solo"), later])
+    assert [c.license_id for c in results.ce_charges] == ["A"]
+    north = next(a for a in results.allotments if a.region == "North")
+    assert (north.in_use, north.available) == (1, 2)
+    assert results.allotment_summary is not None
+    assert results.allotment_summary.in_use == 1
+    [judged] = [j for j in results.decisions if j.license_id == "F"]
+    assert judged.finding == "Not judged"
+
+
 def test_in_use_and_available_per_region(adopted: Policy) -> None:
     # Populations 100k/300k/200k of 600k x 20: North 3.33 -> 3, South 10, West 6.67 -> 7.
     licenses = [ce(f"N{i}", "Solo") for i in range(5)] + [ce("W1", "Multi", region="West")]
@@ -229,6 +245,33 @@ def test_overdue_at_the_boundary(adopted: Policy, filed: str, days: int, overdue
     assert queued.days_pending == days
     assert queued.overdue is overdue
     assert queued.overdue_text == ("Yes" if overdue else "No")
+
+
+@pytest.mark.parametrize(
+    ("filed", "as_of", "respond_by", "overdue"),
+    # SPEC §2: overdue once Filed On is before D minus one month (clamped to month end).
+    [
+        ("2026-02-28", "2026-03-31", "2026-03-31", False),  # 03-31 minus a month: 02-28
+        ("2026-02-28", "2026-04-01", "2026-03-31", True),
+        ("2026-01-31", "2026-02-28", "2026-02-28", False),
+        ("2026-01-31", "2026-03-01", "2026-02-28", True),
+        ("2026-09-30", "2026-10-31", "2026-10-31", False),
+        ("2026-03-15", "2026-04-16", "2026-04-15", True),
+    ],
+)
+def test_overdue_at_month_ends_counts_back_from_the_as_of_date(
+    adopted: Policy, filed: str, as_of: str, respond_by: str, overdue: bool
+) -> None:
+    inputs = Inputs(
+        regions=REGIONS,
+        counties=COUNTIES,
+        organizations=ORGS,
+        licenses=(),
+        appeals=(appeal("A", "Special request", filed),),
+    )
+    [queued] = engine.recalculate(adopted, inputs, d(as_of)).appeals_queue
+    assert (queued.respond_by, queued.overdue) == (d(respond_by), overdue)
+    assert (adopted.appeal_response_period.before(d(as_of)) > d(filed)) is overdue
 
 
 def test_only_pending_appeals_are_queued_and_views_agree(adopted: Policy) -> None:
@@ -492,3 +535,71 @@ def test_foundation_inputs_raise_no_new_errors(tmp_path: Path) -> None:
     book = write_workbook(tmp_path / "b.xlsx", minimal_sheets([row]))
     assert main(["recalc", str(book)]) == 0
     assert all(p["Severity"] != "Error" for p in sheet_dicts(book, "Problems"))
+
+
+# ------------------------------------------- an unreadable cell holds back only its part
+
+
+def _ce_workbook(path: Path, *, counties: list[list[object]], intakes: list[list[object]]) -> Path:
+    licenses = [
+        {
+            "License ID": "a1",
+            "User": "Ann",
+            "Organization": "OA",
+            "License Type": "CE Access Only",
+            "Granted On": dt.date(2025, 1, 10),
+            "First Sign-In": dt.date(2025, 1, 11),
+            "Last Client Data Entry": dt.date(2026, 11, 1),
+        },
+        {
+            "License ID": "b1",
+            "User": "Bo",
+            "Organization": "OB",
+            "License Type": "CE Access Only",
+            "Region": "R2",
+            "Granted On": dt.date(2025, 1, 10),
+            "First Sign-In": dt.date(2025, 1, 11),
+            "Last Client Data Entry": dt.date(2026, 11, 1),
+        },
+    ]
+    sheets = minimal_sheets(
+        licenses, organizations=("OA", "OB"), regions=(("R1", None), ("R2", None))
+    )
+    sheets["Organizations"] = [["Organization", "County"], ["OA", "cA"], ["OB", "cB"]]
+    sheets["Counties"] = [["County", "Region", "Population"], *counties]
+    sheets["Intakes"] = [["Organization", "Region", "Average Intakes"], *intakes]
+    return write_workbook(path, sheets)
+
+
+def test_a_bad_county_population_keeps_the_county_s_region_for_charging(tmp_path: Path) -> None:
+    """SPEC §3: an Error holds back only what it affects. A Counties row whose Population
+    cannot be read still says which region its county is in: CE Charges is written, and
+    only Allotments and Reassignment wait for the population."""
+    book = _ce_workbook(
+        tmp_path / "b.xlsx", counties=[["cA", "R1", "abc"], ["cB", "R2", 900]], intakes=[]
+    )
+    assert main(["recalc", str(book), "--as-of", "2026-11-24"]) == 1
+    charges = {r["License ID"]: r["Charged Region"] for r in sheet_dicts(book, "CE Charges")}
+    assert charges == {"a1": "R1", "b1": "R2"}
+    problems = [str(r["Problem"]) for r in sheet_dicts(book, "Problems")]
+    assert any("Population" in p or "number" in p for p in problems)
+    assert not any("no Counties row names this region" in p for p in problems)
+    assert not any("is not on the Counties sheet" in p for p in problems)
+
+
+def test_an_unreadable_intakes_row_sets_aside_only_its_organization(tmp_path: Path) -> None:
+    """A blank Average Intakes for OB leaves OB's licenses without an entered Region
+    uncharged (counted in In Use), and charges every other license as usual."""
+    book = _ce_workbook(
+        tmp_path / "b.xlsx",
+        counties=[["cA", "R1", 100], ["cB", "R2", 900]],
+        intakes=[["OA", "R2", None]],
+    )
+    assert main(["recalc", str(book), "--as-of", "2026-11-24"]) == 1
+    charges = {r["License ID"]: r for r in sheet_dicts(book, "CE Charges")}
+    assert charges["b1"]["Charged Region"] == "R2"  # entered on the license: no intakes needed
+    assert not charges["a1"]["Charged Region"]
+    assert "Intakes row 2 could not be read" in str(charges["a1"]["Basis"])
+    allotments = {r["Region"]: r for r in sheet_dicts(book, "Allotments")}
+    assert (allotments["R1"]["Allotment"], allotments["R2"]["Allotment"]) == (2, 18)
+    assert allotments["Total"]["In Use"] == 2
