@@ -10,6 +10,7 @@ import openpyxl
 import pytest
 
 from tests.conftest import (
+    AS_OF,
     SAMPLE,
     minimal_sheets,
     policy_text,
@@ -26,6 +27,8 @@ from workbook.layout import (
     REVOCATIONS,
     RUN_LOG,
 )
+from workbook.run import evaluate
+from workbook.xlsx.read import read_snapshot
 
 
 @pytest.fixture
@@ -168,6 +171,36 @@ def test_policy_order_cli_then_settings_then_beside_then_adopted(tmp_path: Path)
     (tmp_path / "cli.yaml").write_text(policy_text(target="80"), encoding="utf-8")
     assert main(["recalc", str(book), "--policy", str(tmp_path / "cli.yaml")]) == 0
     assert allotment_of_region_1() == 16  # --policy wins
+
+
+@pytest.mark.parametrize("given", ["20261124", "2026-W48-2", "2026W482", "2026-11-24T00:00"])
+def test_as_of_must_be_written_yyyy_mm_dd(given: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """SPEC §5: exit 2 for a bad argument; fromisoformat's other forms are not dates here."""
+    with pytest.raises(SystemExit) as stopped:
+        main(["check", str(SAMPLE), "--as-of", given])
+    assert stopped.value.code == 2
+    assert "write it as yyyy-mm-dd" in capsys.readouterr().err
+
+
+def test_a_next_review_warning_names_its_cell(tmp_path: Path) -> None:
+    book = tmp_path / "book.xlsx"
+    shutil.copy(SAMPLE, book)
+    workbook = openpyxl.load_workbook(book)
+    settings = workbook["Settings"]
+    [row] = [r for r in settings.iter_rows(min_row=2) if r[0].value == "Next Review"]
+    row[1].value = dt.datetime(2026, 11, 20)
+    workbook.save(book)
+    workbook.close()
+    outcome = evaluate(
+        read_snapshot(book),
+        workbook_folder=tmp_path,
+        as_of=AS_OF,
+        today=AS_OF,
+        now=dt.datetime(2026, 11, 24, 9),
+        ran_from="test",
+    )
+    [warning] = [p for p in outcome.problems if p.problem.startswith("Next Review 2026-11-20")]
+    assert outcome.cells.cell(warning.where) == ("Settings", f"B{row[1].row}")
 
 
 def test_as_of_order_cli_then_settings(tmp_path: Path) -> None:

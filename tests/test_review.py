@@ -222,6 +222,11 @@ def test_the_performance_packet_lists_every_eligible_license_on_legible_pages(
     assert sample_outcome.policy is not None
     assert sample_outcome.policy.sha256 in pages[0], "the cover gives the policy's fingerprint"
     assert "MO-606" in pages[0] and "Eligible for revocation 21" in flat(pages[0])
+    # As recalc counts them (140 judged): revoked and not-yet-granted rows are listed, not judged.
+    listed = len(sample_outcome.results.decisions)
+    judged = f"Active licenses judged 140 of {listed} listed"
+    assert judged in flat(pages[0]) or judged in flat(pages[1])
+    assert "no Findings History yet" not in text
     for number, page in enumerate(pages, start=1):
         assert f"Page {number} of {len(pages)}" in page
         assert "As Of 2026-11-24" in page and "Policy 1.1.0 (183515faf283)" in page
@@ -479,6 +484,8 @@ def test_watch_list_licenses_get_a_notice_with_the_date_and_the_next_review(
     text = notice.message.get_body(("plain",)).get_content()
     assert "L-9001, Pat Example: on 2026-12-02 (§1.1 no client data)" in text
     assert "The next review is on 2026-12-24." in text
+    assert "Will become eligible for revocation by 2026-12-24 if nothing changes (1):" in text
+    assert "by by" not in text
 
 
 def test_a_notice_for_an_organization_only_on_the_watch_list(tmp_path: Path) -> None:

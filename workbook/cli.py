@@ -50,13 +50,18 @@ _MAX_LISTED = 25
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
+_ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
 def _date(text: str) -> dt.date:
     # An as-of date is a day a license can carry (as the Settings sheet's As Of): the
     # windows reach back up to 100 years and the review period forward, in the calendar.
     from workbook.values import FIRST_PLAUSIBLE_DATE as FIRST_AS_OF
     from workbook.values import LAST_PLAUSIBLE_DATE as LAST_AS_OF
 
-    try:
+    try:  # only yyyy-mm-dd: fromisoformat would also take 20261124 and 2026-W48-2
+        if not _ISO_DAY.fullmatch(text):
+            raise ValueError(text)
         day = dt.date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(

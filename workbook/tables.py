@@ -78,11 +78,15 @@ class CellMap:
 
     titles: dict[str, str] = field(default_factory=dict)  # declared name -> actual title
     letters: dict[tuple[str, str], str] = field(default_factory=dict)  # (sheet, header)
+    # (sheet, name) -> cell, for a value the engine names without a row: a Settings
+    # sheet's setting ("Next Review") is the Value cell of the row that names it.
+    named: dict[tuple[str, str], str] = field(default_factory=dict)
 
     def cell(self, where: Where) -> tuple[str, str]:
         sheet = self.titles.get(where.sheet, where.sheet)
         if where.row is None:
-            return sheet, where.column or ""
+            named = self.named.get((where.sheet, where.column or ""))
+            return sheet, named or where.column or ""
         letter = self.letters.get((where.sheet, where.column or ""))
         if letter is None:  # the column is not on the sheet: name the row's first cell
             found = [v for (name, _), v in self.letters.items() if name == where.sheet]
@@ -130,6 +134,7 @@ def read_inputs(snapshot: WorkbookSnapshot) -> InputRead:
         if spec is SETTINGS:
             settings, settings_problems = _settings(read.rows)
             problems += settings_problems
+            _name_setting_cells(read.rows, cells)
             continue
         tables[spec.name] = tuple(spec.row_type(**values) for values in read.rows)  # type: ignore[misc]
     history, history_problems = _history(snapshot, cells)
@@ -679,6 +684,20 @@ def _blank_rows_warning(spec: InputSheet, blank: list[int]) -> Problem:
         f"{which} blank, in the middle of the table; the rows below are still read.",
         "Delete the blank rows, so that sorting and filtering in Excel cover the whole table.",
     )
+
+
+def _name_setting_cells(rows: list[dict[str, object]], cells: CellMap) -> None:
+    """Where each setting's value is, so a problem about it names its cell (B4), not
+    only the setting: the row `_settings` takes it from (the last one with a value)."""
+    value = cells.letters.get((SETTINGS.name, "Value"))
+    if value is None:
+        return
+    labels = {header_key(n): n for n in (SETTING_AS_OF, SETTING_NEXT_REVIEW, SETTING_POLICY_FILE)}
+    for values in rows:
+        label = labels.get(header_key(values.get("setting")))
+        key = (SETTINGS.name, label or "")
+        if label and (not is_blank(values.get("value")) or key not in cells.named):
+            cells.named[key] = f"{value}{values['row']}"
 
 
 def _settings(rows: list[dict[str, object]]) -> tuple[Settings, list[Problem]]:

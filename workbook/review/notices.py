@@ -197,7 +197,7 @@ def _organization_text(
     if coming:
         parts.append(
             Paragraph(
-                f"Will become eligible for revocation by {by} if nothing changes ({len(coming)}):"
+                f"Will become eligible for revocation {by} if nothing changes ({len(coming)}):"
             )
         )
         parts.append(

@@ -215,7 +215,10 @@ def _facts(
             "Next Review",
             show(results.next_review) or "not set (Settings sheet: Next Review)",
         ),
-        ("Previous review", show(previous) or "none on record (no Findings History yet)"),
+        (
+            "Previous review",
+            show(previous) or "none on record (Findings History has no rows of an earlier As Of)",
+        ),
         (
             "Policy",
             f"version {one_line(policy.version)}, effective {policy.effective_date}",
@@ -245,7 +248,7 @@ def _performance(
     appeals = [q for q in results.appeals_queue if q.committee == name]
     against = [r for r in results.revocations_done if r.against_policy]
     counts = {
-        "licenses_judged": len(decisions),
+        "licenses_judged": sum(d.finding not in ("Not judged", "Cannot judge") for d in decisions),
         "eligible": len(eligible),
         "newly_eligible": len(newly),
         "no_longer_eligible": len(cleared),
@@ -257,8 +260,11 @@ def _performance(
         "appeals_overdue": sum(q.overdue for q in appeals),
     }
     by_finding = _tally(d.finding for d in decisions)
+    judged = sum(d.finding not in ("Not judged", "Cannot judge") for d in decisions)
     summary = (
-        ("Active licenses judged", f"{len(decisions):,} ({by_finding})"),
+        # As recalc's summary counts them: a license revoked, not yet granted or of a type
+        # the policy does not judge is on the report, but not an active license judged.
+        ("Active licenses judged", f"{judged:,} of {len(decisions):,} listed ({by_finding})"),
         ("Eligible for revocation", f"{len(eligible):,}"),
         ("Newly eligible since the last review", f"{len(newly):,}"),
         ("No longer eligible since the last review", f"{len(cleared):,}"),
@@ -304,8 +310,9 @@ def _newly_eligible(
         return _held(title, INACTIVITY_REPORT, held)
     if results.previous_review is None:
         lead = (
-            "No earlier review is on record (the Findings History sheet is empty), so there is"
-            " nothing to compare with: this review starts the record, and every license"
+            "No earlier review is on record (the Findings History sheet has no rows of an"
+            " earlier As Of), so there is nothing to compare with: this review starts the"
+            " record, and every license"
             " eligible now is listed in the next section."
         )
     else:
