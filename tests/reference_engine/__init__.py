@@ -111,8 +111,8 @@ _UNREADABLE_ROW_HOLDS: Mapping[str, tuple[str, ...]] = {
     "Regions": ("allotments", "reassignment"),
     "Counties": ("allotments", "reassignment"),
     "Organizations": ("ce_charges", "allotments", "reassignment"),
-    "Intakes": ("ce_charges", "allotments", "reassignment"),
 }
+_NAMED_BY = {"Regions": "region", "Counties": "county"}
 
 
 def recalculate(policy: Policy, inputs: Inputs, as_of: dt.date) -> Results:
@@ -125,7 +125,8 @@ def recalculate(policy: Policy, inputs: Inputs, as_of: dt.date) -> Results:
     for row in inputs.unreadable:
         for result in _UNREADABLE_ROW_HOLDS.get(row.sheet, ()):
             held.setdefault(result, f"{row.sheet} row {row.row} could not be read (see Problems)")
-        if row.sheet in ("Regions", "Counties") and not row.text(row.sheet[:-1].lower()):
+        named_by = _NAMED_BY.get(row.sheet)
+        if named_by and not (row.text(named_by) and row.text("region")):
             held.setdefault("ce_charges", f"{row.sheet} row {row.row} names no region or county")
 
     blocks = license_blocks(policy, inputs)
@@ -183,7 +184,11 @@ def _allotments(
     policy: Policy, inputs: Inputs, as_of: dt.date, revoked: Mapping[str, object]
 ) -> tuple[list[RegionAllotment], AllotmentSummary | None, list[CeCharge], list[Problem]]:
     """§2 allotments with §3 use and §4 appeal changes, and the Total's summary."""
-    populations, problems = region_populations(inputs.regions, inputs.counties)
+    set_aside = {name_key(r.text("region")) for r in inputs.unreadable if r.sheet == "Counties"}
+    regions_aside = {name_key(r.text("region")) for r in inputs.unreadable if r.sheet == "Regions"}
+    populations, problems = region_populations(
+        inputs.regions, inputs.counties, set_aside, regions_aside
+    )
     population_errors = [p for p in problems if p.severity == "Error"]
     allotments, summary, allotment_problems = allot(
         policy.ce_allotment,

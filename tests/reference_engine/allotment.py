@@ -7,7 +7,7 @@ way the policy says and not the way binary floating point happens to fall.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
 from fractions import Fraction
 
@@ -55,11 +55,14 @@ def allotment_for(rules: AllotmentRules, population: int, total_population: int)
 
 
 def region_populations(
-    regions: Sequence[RegionRow], counties: Sequence[CountyRow] | None
+    regions: Sequence[RegionRow],
+    counties: Sequence[CountyRow] | None,
+    unreadable_counties: Collection[str] = (),
+    unreadable_regions: Collection[str] = (),
 ) -> tuple[list[tuple[RegionRow, int]], list[Problem]]:
     """Each region's population: the sum of its Counties rows when there are any, else Regions."""
     problems: list[Problem] = []
-    known = {name_key(r.region) for r in regions}
+    known = {name_key(r.region) for r in regions} | set(unreadable_regions)
     county_sums: dict[str, int] = {}
     for county in counties or ():
         key = name_key(county.region)
@@ -95,6 +98,8 @@ def region_populations(
             population = from_counties
         elif region.population is not None:
             population = region.population
+        elif name_key(region.region) in unreadable_counties:
+            continue
         else:
             problems.append(
                 Problem(

@@ -20,6 +20,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from tests.reference_engine.dates import Period
 from tests.reference_engine.inactivity import natural_key
 from tests.reference_engine.model import (
     APPEAL_REASONS,
@@ -152,13 +153,27 @@ class _Queued:
     row: QueuedAppeal
 
 
+def _respond_by(period: Period, since: dt.date) -> dt.date:
+    """The last day on which `since` is not yet longer ago than the response period.
+
+    SPEC §2's month arithmetic counts back from the as-of date (`D − period`, clamped to
+    month end), so an appeal is overdue once `since < D − period`: filed on 2026-02-28,
+    it is one month old on every day to 2026-03-31 (2026-03-31 minus one month is
+    2026-02-28), and overdue from 2026-04-01.
+    """
+    day = period.after(since)
+    while period.before(day + dt.timedelta(days=1)) <= since:  # month ends: a few steps
+        day += dt.timedelta(days=1)
+    return day
+
+
 def _queued(policy: Policy, appeal: AppealRow, reason: Reason, as_of: dt.date) -> _Queued:
     period = policy.appeal_response_period
     reviewed = appeal.last_reviewed_on
     if reviewed is not None and (reviewed > as_of or reviewed < appeal.filed_on):
         reviewed = None  # a date that cannot be a review on the as-of date
     since = reviewed or appeal.filed_on
-    respond_by = period.after(since)
+    respond_by = _respond_by(period, since)
     overdue = as_of > respond_by
     days = (as_of - appeal.filed_on).days
     if reason.committee is None:

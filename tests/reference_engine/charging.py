@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from tests.reference_engine.appeals import AllotmentChange
 from tests.reference_engine.model import (
@@ -40,21 +40,49 @@ def counts_against_allotment(policy: Policy, lic: LicenseRow) -> bool:
     return rule is not None and rule.counts_against_ce_allotment
 
 
+@dataclass(frozen=True, slots=True)
+class _Lookups:
+    """What §3.2 looks up, by name key: the regions, each county's region, each
+    organization's county, its Intakes rows, and the Intakes rows that could not be read."""
+
+    regions: dict[str, str]
+    county_region: dict[str, str]
+    org_county: dict[str, str | None]
+    intakes: dict[str, list[IntakeRow]]
+    unread_intakes: dict[str, list[int]]
+
+
+def _lookups(inputs: Inputs) -> _Lookups:
+    regions = {name_key(r.region): r.region for r in inputs.regions}
+    links = [(c.county, c.region) for c in inputs.counties or ()]
+    unread_intakes: dict[str, list[int]] = defaultdict(list)
+    for row in inputs.unreadable:  # what a row set aside for another cell still says
+        if row.sheet == "Regions" and row.text("region"):
+            regions.setdefault(name_key(row.text("region")), row.text("region"))
+        elif row.sheet == "Counties" and row.text("county") and row.text("region"):
+            links.append((row.text("county"), row.text("region")))
+        elif row.sheet == "Intakes" and row.text("organization"):
+            unread_intakes[name_key(row.text("organization"))].append(row.row)
+    intakes: dict[str, list[IntakeRow]] = defaultdict(list)
+    for intake in inputs.intakes or ():
+        if name_key(intake.region) in regions:
+            intakes[name_key(intake.organization)].append(intake)
+    return _Lookups(
+        regions,
+        {name_key(c): regions[name_key(r)] for c, r in links if name_key(r) in regions},
+        {name_key(o.organization): o.county for o in inputs.organizations},
+        intakes,
+        unread_intakes,
+    )
+
+
 def charge_ce_licenses(
     policy: Policy, inputs: Inputs, as_of: dt.date
 ) -> tuple[list[CeCharge], list[Problem]]:
     """§3.2 for every active license whose type counts against the CE allotment."""
-    regions = {name_key(r.region): r.region for r in inputs.regions}
-    county_region = {
-        name_key(c.county): regions[name_key(c.region)]
-        for c in inputs.counties or ()
-        if name_key(c.region) in regions
-    }
-    org_county = {name_key(o.organization): o.county for o in inputs.organizations}
-    intakes: dict[str, list[IntakeRow]] = defaultdict(list)
-    for row in inputs.intakes or ():
-        if name_key(row.region) in regions:
-            intakes[name_key(row.organization)].append(row)
+    found = _lookups(inputs)
+    regions, county_region, org_county = found.regions, found.county_region, found.org_county
+    intakes, unread_intakes = found.intakes, found.unread_intakes
 
     charges: list[CeCharge] = []
     problems: list[Problem] = []
@@ -77,6 +105,24 @@ def charge_ce_licenses(
                 continue
             notes.append(f'The Region entered, "{lic.region}", is not on the Regions sheet.')
         org_key = name_key(lic.organization)
+        if org_key in unread_intakes:  # its intakes cannot be weighed: nothing is guessed
+            rows = ", ".join(str(n) for n in unread_intakes[org_key])
+            charges.append(
+                _charge(
+                    lic,
+                    None,
+                    " ".join(
+                        [
+                            *notes,
+                            f"Not charged: {lic.organization}'s Intakes row {rows} could not"
+                            " be read (see Problems), so the region of its most average"
+                            " intakes is not known. It is counted as in use until it is"
+                            " fixed. §3.2",
+                        ]
+                    ),
+                )
+            )
+            continue
         if org_key in intakes:
             charge = _by_intakes(lic, intakes[org_key], notes)
             charges.append(charge)
@@ -137,11 +183,13 @@ def _unreadable_ce_rows(policy: Policy, inputs: Inputs, as_of: dt.date) -> list[
         if row.sheet != "Licenses":
             continue
         rule = policy.license_type(row.text("license_type"))
-        revoked = row.values.get("revoked_on")
+        revoked, granted = row.values.get("revoked_on"), row.values.get("granted_on")
         if rule is None or not rule.counts_against_ce_allotment:
             continue
         if isinstance(revoked, dt.date) and revoked <= as_of:
             continue
+        if isinstance(granted, dt.date) and granted > as_of:
+            continue  # not yet a license on the as-of date (SPEC §2)
         found.append(
             CeCharge(
                 license_id=row.text("license_id") or f"(row {row.row})",

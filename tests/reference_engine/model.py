@@ -178,8 +178,9 @@ class LicenseRow:
     row: int = 0
 
     def is_active(self, as_of: dt.date) -> bool:
-        """SPEC §2: active when Revoked On is blank or after the as-of date."""
-        return self.revoked_on is None or self.revoked_on > as_of
+        """SPEC §2: active when granted on or before the as-of date and Revoked On is
+        blank or after it (a license granted later is not yet one: not in use, §3)."""
+        return self.granted_on <= as_of and (self.revoked_on is None or self.revoked_on > as_of)
 
 
 @dataclass(frozen=True, slots=True)
