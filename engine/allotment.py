@@ -58,13 +58,16 @@ def region_populations(
     regions: Sequence[RegionRow],
     counties: Sequence[CountyRow] | None,
     unreadable_counties: Collection[str] = (),
+    unreadable_regions: Collection[str] = (),
 ) -> tuple[list[tuple[RegionRow, int]], list[Problem]]:
     """Each region's population: the sum of its Counties rows when there are any, else Regions.
 
     `unreadable_counties` are the name keys of regions a Counties row names that could not
-    be read: such a region's population is unknown, and that row's own Error says why."""
+    be read: such a region's population is unknown, and that row's own Error says why.
+    `unreadable_regions` name Regions rows set aside for another cell: they are still on
+    the Regions sheet, so a county naming one is not reported as naming an unknown region."""
     problems: list[Problem] = []
-    known = {name_key(r.region) for r in regions}
+    known = {name_key(r.region) for r in regions} | set(unreadable_regions)
     county_sums: dict[str, int] = {}
     for county in counties or ():
         key = name_key(county.region)

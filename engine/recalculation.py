@@ -165,7 +165,10 @@ def _allotments(
 ) -> tuple[list[RegionAllotment], AllotmentSummary | None, list[CeCharge], list[Problem]]:
     """§2 allotments with §3 use and §4 appeal changes, and the Total's summary."""
     set_aside = {name_key(r.text("region")) for r in inputs.unreadable if r.sheet == "Counties"}
-    populations, problems = region_populations(inputs.regions, inputs.counties, set_aside)
+    regions_aside = {name_key(r.text("region")) for r in inputs.unreadable if r.sheet == "Regions"}
+    populations, problems = region_populations(
+        inputs.regions, inputs.counties, set_aside, regions_aside
+    )
     population_errors = [p for p in problems if p.severity == "Error"]
     allotments, summary, allotment_problems = allot(
         policy.ce_allotment,

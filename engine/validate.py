@@ -9,7 +9,7 @@ because of one (SPEC §3: an Error holds back only what it affects).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Container, Iterable, Sequence
 from typing import TypeVar
 
 from engine.model import AppealRow, Inputs, Policy, Problem, Where, name_key
@@ -52,12 +52,31 @@ def repeated(rows: Iterable[Row], key: Callable[[Row], str]) -> dict[str, list[R
     return {k: found for k, found in seen.items() if len(found) > 1}
 
 
+class _OnSheet:
+    """The names a sheet holds, by name key, its rows set aside for another cell
+    included (a Regions row with a bad Population still names its region). A sheet that
+    cannot be read at all holds every name: nothing is reported missing from it, since
+    its own Error already says what to fix, and one bad cell must not make many."""
+
+    def __init__(self, inputs: Inputs, sheet: str, field: str, readable: Iterable[str]):
+        self.names = {name_key(n) for n in readable}
+        self.names |= {name_key(r.text(field)) for r in inputs.unreadable if r.sheet == sheet}
+        self.usable = sheet not in inputs.unusable_sheets
+
+    def __contains__(self, key: object) -> bool:
+        return not self.usable or key in self.names
+
+
 def validate(policy: Policy, inputs: Inputs, as_of: dt.date) -> list[Problem]:
     problems = _duplicate_ids(inputs)
-    organizations = {name_key(o.organization) for o in inputs.organizations}
-    regions = {name_key(r.region) for r in inputs.regions}
-    regions_known = "Regions" not in inputs.unusable_sheets
-    license_ids = {name_key(lic.license_id) for lic in inputs.licenses}
+    organizations = _OnSheet(
+        inputs, "Organizations", "organization", (o.organization for o in inputs.organizations)
+    )
+    regions = _OnSheet(inputs, "Regions", "region", (r.region for r in inputs.regions))
+    regions_known = regions.usable
+    license_ids = _OnSheet(
+        inputs, "Licenses", "license_id", (lic.license_id for lic in inputs.licenses)
+    )
     type_names = ", ".join(policy.license_types)
 
     for lic in inputs.licenses:
@@ -160,10 +179,10 @@ def _duplicate_ids(inputs: Inputs) -> list[Problem]:
 
 def _appeal_problems(
     appeal: AppealRow,
-    organizations: set[str],
-    regions: set[str],
+    organizations: Container[str],
+    regions: Container[str],
     regions_known: bool,
-    license_ids: set[str],
+    license_ids: Container[str],
 ) -> list[Problem]:
     problems = _unknown_organization(
         organizations, appeal.organization, Where("Appeals", appeal.row, "Organization")
@@ -246,7 +265,7 @@ def _policy_file(policy: Policy) -> str:
     return policy.source.replace("\\", "/").rsplit("/", 1)[-1] if policy.source else "policy.yaml"
 
 
-def _unknown_organization(known: set[str], name: str, where: Where) -> list[Problem]:
+def _unknown_organization(known: Container[str], name: str, where: Where) -> list[Problem]:
     if name_key(name) in known:
         return []
     return [
@@ -260,7 +279,7 @@ def _unknown_organization(known: set[str], name: str, where: Where) -> list[Prob
 
 
 def _unknown_region(
-    known: set[str], name: str, where: Where, subject: str, consequence: str
+    known: Container[str], name: str, where: Where, subject: str, consequence: str
 ) -> list[Problem]:
     """One wording for every column that names a region."""
     if name_key(name) in known:

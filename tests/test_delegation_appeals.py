@@ -7,6 +7,7 @@ import shutil
 from decimal import Decimal
 from pathlib import Path
 
+import openpyxl
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -603,3 +604,34 @@ def test_an_unreadable_intakes_row_sets_aside_only_its_organization(tmp_path: Pa
     allotments = {r["Region"]: r for r in sheet_dicts(book, "Allotments")}
     assert (allotments["R1"]["Allotment"], allotments["R2"]["Allotment"]) == (2, 18)
     assert allotments["Total"]["In Use"] == 2
+
+
+def _sample_with(tmp_path: Path, sheet: str, cell: str, value: object) -> Path:
+    book = Path(shutil.copy(SAMPLE, tmp_path / "sample.xlsx"))
+    workbook = openpyxl.load_workbook(book)
+    workbook[sheet][cell] = value
+    workbook.save(book)
+    workbook.close()
+    return book
+
+
+def test_one_bad_population_is_one_error_not_one_per_county(tmp_path: Path) -> None:
+    """A Regions row set aside for its Population is still on the Regions sheet: the
+    counties, licenses and appeals naming its region are not reported as naming an
+    unknown region (SPEC §3: an Error holds back only what it affects)."""
+    book = _sample_with(tmp_path, "Regions", "B3", "lots")
+    assert main(["recalc", str(book), "--as-of", "2026-11-24"]) == 1
+    problems = sheet_dicts(book, "Problems")
+    errors = [p for p in problems if p["Severity"] == "Error"]
+    assert [(e["Sheet"], e["Cell"]) for e in errors] == [("Regions", "B3")]
+    assert not any("not on the Regions sheet" in str(p["Problem"]) for p in problems)
+
+
+def test_a_missing_licenses_column_does_not_make_appeals_name_unknown_licenses(
+    tmp_path: Path,
+) -> None:
+    book = _sample_with(tmp_path, "Licenses", "H1", "Granted")  # was "Granted On"
+    assert main(["recalc", str(book), "--as-of", "2026-11-24"]) == 1
+    problems = [str(p["Problem"]) for p in sheet_dicts(book, "Problems")]
+    assert any('no "Granted On" column' in p for p in problems)
+    assert not any("not on the Licenses sheet" in p for p in problems)
