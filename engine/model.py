@@ -492,6 +492,12 @@ class Results:
         return tuple(d for d in self.decisions if d.eligible)
 
     @property
+    def licenses_judged(self) -> int:
+        """Active licenses the §1 rules were applied to: the report also lists revoked,
+        not-yet-granted, self-pay and unreadable rows, which are not judged."""
+        return sum(d.finding not in ("Not judged", "Cannot judge") for d in self.decisions)
+
+    @property
     def errors(self) -> tuple[Problem, ...]:
         return tuple(p for p in self.problems if p.severity == "Error")
 

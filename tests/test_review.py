@@ -647,3 +647,14 @@ def test_the_sample_packet_is_the_same_for_the_same_inputs(tmp_path: Path) -> No
 def test_inputs_travel_with_the_outcome_for_the_notices(sample_outcome: Outcome) -> None:
     assert isinstance(sample_outcome.inputs, Inputs)
     assert len(sample_outcome.inputs.regions) == 10
+
+
+def test_every_output_counts_the_licenses_judged_alike(sample_outcome: Outcome) -> None:
+    """The Excel message, recalc's summary and the packet all count active licenses
+    judged (140 on the sample), not every row of the report (164)."""
+    from workbook.excel.book import summary
+
+    assert sample_outcome.results is not None
+    assert sample_outcome.results.licenses_judged == 140
+    assert len(sample_outcome.results.decisions) == 164
+    assert "140 active licenses judged; 21 eligible for revocation." in summary(sample_outcome)

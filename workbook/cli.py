@@ -658,11 +658,7 @@ def outcome_json(
             "sha256": outcome.policy.sha256 if outcome.policy else None,
         },
         "counts": {
-            "licenses_judged": sum(
-                d.finding not in ("Not judged", "Cannot judge") for d in results.decisions
-            )
-            if judged and results
-            else None,
+            "licenses_judged": results.licenses_judged if judged and results else None,
             "eligible_for_revocation": len(results.revocations) if judged and results else None,
             "errors": len(outcome.errors),
             "warnings": len(outcome.warnings),
@@ -705,7 +701,7 @@ def _print_summary(outcome: Outcome, out: TextIO) -> None:
     results = outcome.results
     if results is not None:
         decisions = results.decisions
-        judged = sum(d.finding not in ("Not judged", "Cannot judge") for d in decisions)
+        judged = results.licenses_judged
         unjudged = sum(d.finding == "Cannot judge" for d in decisions)
         cannot = f"; {unjudged} cannot be judged (see Problems)" if unjudged else ""
         print(

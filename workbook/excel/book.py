@@ -386,7 +386,7 @@ def summary(outcome: Outcome) -> str:
     results = outcome.results
     if results is not None and not outcome.errors:
         lines.append(
-            f"{len(results.decisions)} active licenses judged;"
+            f"{results.licenses_judged} active licenses judged;"
             f" {len(results.revocations)} eligible for revocation."
         )
     errors, warnings = len(outcome.errors), len(outcome.warnings)

@@ -248,7 +248,7 @@ def _performance(
     appeals = [q for q in results.appeals_queue if q.committee == name]
     against = [r for r in results.revocations_done if r.against_policy]
     counts = {
-        "licenses_judged": sum(d.finding not in ("Not judged", "Cannot judge") for d in decisions),
+        "licenses_judged": results.licenses_judged,
         "eligible": len(eligible),
         "newly_eligible": len(newly),
         "no_longer_eligible": len(cleared),
@@ -260,7 +260,7 @@ def _performance(
         "appeals_overdue": sum(q.overdue for q in appeals),
     }
     by_finding = _tally(d.finding for d in decisions)
-    judged = sum(d.finding not in ("Not judged", "Cannot judge") for d in decisions)
+    judged = results.licenses_judged
     summary = (
         # As recalc's summary counts them: a license revoked, not yet granted or of a type
         # the policy does not judge is on the report, but not an active license judged.
