@@ -22,7 +22,7 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import SAMPLE, minimal_sheets, policy_text, write_workbook
+from tests.conftest import SAMPLE, minimal_sheets, policy_text, read_sheet, write_workbook
 from tests.xlwings_bridge import CLIENTS, OFFICE_JS, VBA, recalculate_as_excel, sheet_cells
 from workbook.cli import main
 from workbook.layout import (
@@ -486,3 +486,35 @@ def test_generated_workbooks_give_the_same_cells_in_excel_and_recalc(
     event(f"exit code {outcome.exit_code}")
     assert_same_results(by_cli, by_excel, source)
     assert set(applied) <= CLIENT_ACTIONS
+
+
+def test_the_readme_s_xlwings_server_script_recalculates_as_written(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The README's xlwings Server recipe, run as written on a payload in Office.js's
+    dialect: it writes the same result cells as recalc and prints the summary."""
+    import xlwings as xw
+
+    from tests.conftest import REPO
+    from tests.xlwings_bridge import apply_actions, payload_from_xlsx
+
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### xlwings Server", 1)[1]
+    code = section.split("```python\n", 1)[1].split("```", 1)[0]
+    namespace: dict[str, Any] = {}
+    exec(compile(code, "README.md (xlwings Server)", "exec"), namespace)
+    book = xw.Book(json=payload_from_xlsx(SAMPLE, client=OFFICE_JS))
+    namespace["hmis_recalculate"](book)
+    assert "140 active licenses judged; 21 eligible for revocation." in capsys.readouterr().out
+    by_server = tmp_path / "by-server.xlsx"
+    copy = openpyxl.load_workbook(SAMPLE)
+    try:
+        assert set(apply_actions(copy, book.json()["actions"])) <= CLIENT_ACTIONS
+        copy.save(by_server)
+    finally:
+        copy.close()
+    by_cli = Path(shutil.copy(SAMPLE, tmp_path / "by-cli.xlsx"))
+    assert main(["recalc", str(by_cli)]) == 0
+    assert_same_results(by_cli, by_server, SAMPLE)
+    [ran_from] = [row[-1] for row in read_sheet(by_server, RUN_LOG.name)[1:]]
+    assert ran_from == "Excel (xlwings Server)"
