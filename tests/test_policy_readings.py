@@ -6,6 +6,7 @@ Each test names the item it proves, with the values of the policy's own situatio
 from __future__ import annotations
 
 import datetime as dt
+import re
 import shutil
 from pathlib import Path
 
@@ -493,3 +494,23 @@ def test_sole_license_keeps_the_most_recent_sign_in_a_login_included(adopted: Po
     assert "Sole license kept" in decisions["L-2"].exception
     assert "most recent sign-in (2026-10-01)" in decisions["L-2"].explanation
     assert decisions["L-1"].eligible
+
+
+def test_every_reading_in_the_readme_is_a_key_that_says_it_is_a_reading() -> None:
+    """SPEC §4: a value the policy text leaves open is a key whose description says it is
+    a reading, not the policy's words; the README's Readings table lists them."""
+    import json
+
+    from tests.conftest import REPO
+
+    schema = json.loads((REPO / "policy" / "policy.schema.json").read_text(encoding="utf-8"))
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    table = readme.split("**Readings.**", 1)[1].split("\n\n", 2)[1]
+    keys = re.findall(r"^\| `([\w.-]+)` \|", table, flags=re.M)
+    assert len(keys) >= 9 and "ce_allotment.method" in keys
+    for key in keys:
+        node = schema
+        for part in key.split("."):
+            properties = node.get("properties", {})
+            node = properties[part] if part in properties else node["additionalProperties"]
+        assert "A reading" in node["description"], key
