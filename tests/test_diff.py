@@ -65,6 +65,10 @@ def test_target_25_moves_region_1_from_4_to_5(
     assert "**New:** `policy.yaml` version 9.0.0, effective 2025-01-01, SHA-256" in report
     assert f"## Policy diff: {V} → 9.0.0" in report
     assert "0 licenses change finding, exception or eligibility" in report
+    # Regions 3 and 6 keep their 2 but no longer by the minimum (1.69 -> 2.11, 1.75 -> 2.18).
+    assert "\n- Region 3: 2 (formula value 1.69 → 2.11;" in report
+    assert "minimum applied Yes → No)" in report
+    assert "| Licenses judged | 140 | 140 |" in report
 
 
 def test_a_shorter_window_lists_the_licenses_that_become_eligible_with_both_explanations(
@@ -157,7 +161,12 @@ def test_json_parses_and_says_what_the_markdown_says(
     sheets = {s["sheet"]: s["rows"] for s in data["sections"]}
     for row in sheets["Allotments"]:
         change = row["changes"]["Allotment"]
-        assert f"- {_md(row['label'])}: {change['base']} → {change['new']}" in markdown
+        if change["base"] == change["new"]:  # listed for its Minimum Applied alone
+            minimum = row["changes"]["Minimum Applied"]
+            assert minimum["base"] != minimum["new"]
+            assert f"- {_md(row['label'])}: {change['new']} (formula value" in markdown
+        else:
+            assert f"- {_md(row['label'])}: {change['base']} → {change['new']}" in markdown
     assert sheets["Appeals Queue"] and sheets["Self-Pay Estimates"]
     for sheet, rows in sheets.items():
         if sheet == "Allotments" or not rows:

@@ -74,8 +74,8 @@ SECTIONS: tuple[Section, ...] = (
         "§2, §3",
         lambda r: r.allotments,
         ("region",),
-        ("allotment", "in_use", "available"),
-        ("formula_value", "minimum_applied_text", "added_by_appeal"),
+        ("allotment", "in_use", "available", "minimum_applied_text"),
+        ("formula_value", "added_by_appeal"),
     ),
     Section(
         INACTIVITY_REPORT,
@@ -338,8 +338,8 @@ def _counts(base: Outcome, new: Outcome) -> list[Count]:
     return [
         Count(
             "Licenses judged",
-            count(base, lambda r: len(r.decisions)),
-            count(new, lambda r: len(r.decisions)),
+            count(base, lambda r: r.licenses_judged),
+            count(new, lambda r: r.licenses_judged),
         ),
         Count(
             "Eligible for revocation",
@@ -545,14 +545,15 @@ def _status_text(row: RowChange, change: Change) -> str:
 
 
 def _allotment_line(row: RowChange) -> str:
-    allotment, in_use, available = row.changes
+    allotment, in_use, available, minimum = row.changes
     formula = next(c for c in row.context if c.column.field == "formula_value")
     region = _md(row.label)
     if row.status != "changed":
         return f"{region}: {_status_text(row, allotment)}"
+    floor = f"; minimum applied {minimum.describe()}" if minimum.changed else ""
     return (
         f"{region}: {allotment.describe()} (formula value {formula.describe()};"
-        f" in use {in_use.describe()}; available {available.describe()})"
+        f" in use {in_use.describe()}; available {available.describe()}{floor})"
     )
 
 
