@@ -257,21 +257,19 @@ def _summary(
         )
     else:
         parts = [f"{total} licenses allotted against the target of {rules.target}"]
-        raised = [r for r in results if r.minimum_applied]
-        if raised:
-            extra = sum(
-                r.allotment - rnd
-                for r, rnd in zip(results, rounded, strict=True)
-                if r.minimum_applied
+        # Only the regions the minimum raised are said to gain by it; a region whose value
+        # is below the minimum but rounds to it anyway is named as such.
+        pairs = [(r, r.allotment - rnd) for r, rnd in zip(results, rounded, strict=True)]
+        lifted = [r.region for r, gain in pairs if r.minimum_applied and gain > 0]
+        anyway = [r.region for r, gain in pairs if r.minimum_applied and gain <= 0]
+        if lifted:
+            extra = sum(gain for r, gain in pairs if r.minimum_applied and gain > 0)
+            parts.append(f"the minimum of {minimum} adds {extra} for {', '.join(lifted)}")
+        if anyway:
+            parts.append(
+                f"{', '.join(anyway)} {'is' if len(anyway) == 1 else 'are'} below {minimum}"
+                " and designated the minimum (rounding alone gives the same)"
             )
-            names = ", ".join(r.region for r in raised)
-            if extra:
-                parts.append(f"the minimum of {minimum} adds {extra} for {names}")
-            else:
-                parts.append(
-                    f"{names} {'is' if len(raised) == 1 else 'are'} below {minimum} and"
-                    " designated the minimum (rounding alone gives the same)"
-                )
         rounding_difference = sum(rounded) - rules.target
         if rounding_difference:
             verb = "adds" if rounding_difference > 0 else "removes"

@@ -48,6 +48,22 @@ def test_region_below_two_gets_two() -> None:
     assert "the minimum of two adds 2 for Tiny" in summary.explanation
 
 
+def test_the_total_credits_the_minimum_only_to_the_regions_it_raised() -> None:
+    """Values 0.6 and 1.7: the minimum raises the first by 1; the second rounds to 2 by
+    itself, so the Total names it as rounding to the minimum anyway."""
+    results, summary, _ = allot(ADOPTED, [("Low", 30), ("Near", 85), ("Rest", 885)])
+    assert [(r.region, r.allotment, r.minimum_applied) for r in results] == [
+        ("Low", 2, True),
+        ("Near", 2, True),
+        ("Rest", 18, False),
+    ]
+    assert summary is not None
+    assert "the minimum of two adds 1 for Low;" in summary.explanation
+    assert "Near is below two and designated the minimum (rounding alone gives the same)" in (
+        summary.explanation
+    )
+
+
 @pytest.mark.parametrize(
     ("value", "nearest", "down", "up"),
     [
