@@ -35,6 +35,12 @@ def _number(value: float) -> str:
     return f"{value:,.2f}".rstrip("0").rstrip(".")
 
 
+def ce_committee(policy: Policy) -> str:
+    """The Coordinated Entry Committee as policy.yaml names it (committees), for every
+    sentence that says who decides (§3.2 ties, §4 reassignment)."""
+    return policy.committees.get("coordinated_entry", "CE Committee")
+
+
 def counts_against_allotment(policy: Policy, lic: LicenseRow) -> bool:
     rule = policy.license_type(lic.license_type)
     return rule is not None and rule.counts_against_ce_allotment
@@ -98,8 +104,8 @@ def charge_ce_licenses(
                     _charge(
                         lic,
                         entered,
-                        f"Region entered on the license ({entered}): a CE Lead's or the CE"
-                        " Committee's decision. §3.2",
+                        f"Region entered on the license ({entered}): a CE Lead's or the"
+                        f" {ce_committee(policy)}'s decision. §3.2",
                     )
                 )
                 continue
@@ -124,7 +130,7 @@ def charge_ce_licenses(
             )
             continue
         if org_key in intakes:
-            charge = _by_intakes(lic, intakes[org_key], notes)
+            charge = _by_intakes(lic, intakes[org_key], notes, ce_committee(policy))
             charges.append(charge)
             if charge.charged_region is None:
                 tied_organizations[org_key].append(lic)
@@ -171,7 +177,7 @@ def charge_ce_licenses(
             )
         )
     for org_key, licenses in tied_organizations.items():
-        problems.append(_tie_problem(intakes[org_key], licenses))
+        problems.append(_tie_problem(intakes[org_key], licenses, ce_committee(policy)))
     charges.extend(_unreadable_ce_rows(policy, inputs, as_of))
     return charges, problems
 
@@ -226,7 +232,9 @@ def _intake_totals(rows: Sequence[IntakeRow]) -> dict[str, float]:
     return totals
 
 
-def _by_intakes(lic: LicenseRow, rows: Sequence[IntakeRow], notes: list[str]) -> CeCharge:
+def _by_intakes(
+    lic: LicenseRow, rows: Sequence[IntakeRow], notes: list[str], committee: str
+) -> CeCharge:
     totals = _intake_totals(rows)
     best = max(totals.values())
     leaders = [region for region, value in totals.items() if value == best]
@@ -239,13 +247,15 @@ def _by_intakes(lic: LicenseRow, rows: Sequence[IntakeRow], notes: list[str]) ->
         return _charge(lic, leaders[0], " ".join([*notes, basis]))
     basis = (
         f"Tie in average intakes between {' and '.join(leaders)} ({_number(best)} each):"
-        " the CE Committee decides which region this license is charged to. Not charged"
+        f" the {committee} decides which region this license is charged to. Not charged"
         " until the decision is entered in the license's Region column. §3.2"
     )
     return _charge(lic, None, " ".join([*notes, basis]))
 
 
-def _tie_problem(rows: Sequence[IntakeRow], licenses: Sequence[LicenseRow]) -> Problem:
+def _tie_problem(
+    rows: Sequence[IntakeRow], licenses: Sequence[LicenseRow], committee: str
+) -> Problem:
     totals = _intake_totals(rows)
     best = max(totals.values())
     leaders = [region for region, value in totals.items() if value == best]
@@ -254,10 +264,10 @@ def _tie_problem(rows: Sequence[IntakeRow], licenses: Sequence[LicenseRow]) -> P
     return Problem(
         "Warning",
         Where("Intakes", first, "Average Intakes"),
-        f"For the CE Committee: {licenses[0].organization} has equal average intakes in"
+        f"For the {committee}: {licenses[0].organization} has equal average intakes in"
         f" {' and '.join(leaders)} ({_number(best)} each), so its CE license(s) {ids}"
         " cannot be charged to a region by intakes (§3.2).",
-        "The CE Committee decides the region and enters it in the Region column of those"
+        f"The {committee} decides the region and enters it in the Region column of those"
         " licenses on the Licenses sheet.",
     )
 

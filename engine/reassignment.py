@@ -26,7 +26,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from engine.appeals import read_reason
-from engine.charging import counts_against_allotment
+from engine.charging import ce_committee, counts_against_allotment
 from engine.inactivity import Judgement, natural_key
 from engine.model import (
     AppealRow,
@@ -178,7 +178,7 @@ def reassignment_agenda(
         if exempted:
             labels = "; ".join(f"{e.label} ({e.clause})" for e in exempted)
             references[name_key(candidate.license.license_id)] = (
-                f"The CE Committee's Reassignment agenda lists it as removal candidate"
+                f"The {ce_committee(policy)}'s Reassignment agenda lists it as removal candidate"
                 f" {rank} (§4): its §1 exception ({labels}) does not decide CE reassignment."
             )
     for keeper in sorted(keepers, key=lambda c: natural_key(c.license.license_id)):
@@ -354,7 +354,8 @@ def _keeper_reasons(policy: Policy, c: _Candidate, pending: Mapping[str, list[st
     parts = [
         f"Not a removal candidate: {why}, and removing it would leave {org} without an"
         ' HMIS license ("when possible - not the only HMIS licenses for a given'
-        ' organization", §4). Listed last; remove it only if the CE Committee decides the'
+        ' organization", §4). Listed last; remove it only if the'
+        f" {ce_committee(policy)} decides the"
         " organization should lose HMIS access (§3)",
         *_criteria(policy, c),
         *pending.get(name_key(c.license.license_id), []),

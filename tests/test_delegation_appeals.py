@@ -95,11 +95,20 @@ def test_intake_tie_is_a_warning_for_the_ce_committee(adopted: Policy) -> None:
     intakes = (IntakeRow("Tied", "North", 14, row=2), IntakeRow("Tied", "West", 14.0, row=3))
     results = run(adopted, [ce("T1", "Tied"), ce("T2", "Tied")], intakes=intakes)
     assert [c.charged_region for c in results.ce_charges] == [None, None]
-    assert "the CE Committee decides" in results.ce_charges[0].basis
+    assert "the Coordinated Entry Committee decides" in results.ce_charges[0].basis
     [problem] = results.problems
     assert problem.severity == "Warning"
     assert (problem.where.sheet, problem.where.row) == ("Intakes", 2)
-    assert "For the CE Committee" in problem.problem and "T1, T2" in problem.problem
+    assert "For the Coordinated Entry Committee" in problem.problem and "T1, T2" in problem.problem
+    # The committee is named as policy.yaml names it (SPEC §4), in every sentence.
+    board = edited_policy(
+        ("coordinated_entry: Coordinated Entry Committee", "coordinated_entry: CE Board")
+    )
+    renamed = run(board, [ce("T1", "Tied"), ce("T2", "Tied")], intakes=intakes)
+    assert "the CE Board decides" in renamed.ce_charges[0].basis
+    assert renamed.problems[0].problem.startswith("For the CE Board:")
+    entered = run(board, [ce("E1", "Solo", region="North")])
+    assert "a CE Lead's or the CE Board's decision" in entered.ce_charges[0].basis
     # The entered decision settles it.
     settled = run(adopted, [ce("T1", "Tied", region="West")], intakes=intakes)
     assert settled.ce_charges[0].charged_region == "West" and not settled.problems

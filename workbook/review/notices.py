@@ -25,6 +25,7 @@ from email.message import EmailMessage
 from email.policy import SMTP
 from typing import Literal
 
+from engine.charging import ce_committee
 from engine.model import (
     LicenseDecision,
     Policy,
@@ -313,7 +314,7 @@ def _region_text(
         ),
         bullets(facts),
         Paragraph(
-            f"Removal candidates in {name}, ranked by the CE Committee's criteria"
+            f"Removal candidates in {name}, ranked by the {ce_committee(policy)}'s criteria"
             " (under-utilized, not geographically unique, not the organization's only"
             f" license; §4) ({len(candidates)}):"
         ),

@@ -557,7 +557,7 @@ def _coordinated_entry(
             " without being reviewed.",
             ("appeal_id", "organization", "reason", "region", "licenses_requested", "filed_on"),
         ),
-        _reassignment_section(results, held),
+        _reassignment_section(results, held, name),
         _revoked(results, held, performance=False),
     )
     return tuple(summary), sections, counts
@@ -672,12 +672,12 @@ def _over_under_line(region: RegionAllotment) -> str:
     return text + f": {available:,} available."
 
 
-def _reassignment_section(results: Results, held: Mapping[str, str]) -> Section:
+def _reassignment_section(results: Results, held: Mapping[str, str], name: str) -> Section:
     title = "Reassignment agenda"
     if REASSIGNMENT.name in held:
         return _held(title, REASSIGNMENT, held)
     lead = (
-        "§4 CE-Allotment Appeal: the CE Committee may remove licenses from users to reassign"
+        f"§4 CE-Allotment Appeal: the {name} may remove licenses from users to reassign"
         " them, and should make sure each is under-utilized (few client entries), not"
         " geographically unique to its county, and when possible not the organization's"
         " only license. Candidates are ranked by those criteria, Rank 1 first; the Reasons"
