@@ -825,6 +825,34 @@ def test_an_old_lock_from_another_computer_is_taken_over(book_path: Path) -> Non
     assert not lock.exists()
 
 
+def test_an_old_lock_that_is_not_text_is_taken_over(book_path: Path) -> None:
+    lock = lock_path(book_path)
+    lock.write_bytes(b"\xff\xfe{{{")
+    old = time.time() - 3600
+    os.utime(lock, (old, old))
+    assert run_cli(["recalc", str(book_path), "--as-of", AS_OF])[0] == 0
+    assert not lock.exists()
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="FIFOs")
+@pytest.mark.parametrize("kind", ["fifo", "device"])
+def test_a_pipe_or_device_in_the_lock_s_place_is_refused_at_once(
+    book_path: Path, kind: str
+) -> None:
+    """A FIFO would block the lock's read forever, /dev/zero would fill memory: either
+    is refused by name, exit 2, without waiting."""
+    lock = lock_path(book_path)
+    if kind == "fifo":
+        os.mkfifo(lock)
+    else:
+        lock.symlink_to("/dev/zero")
+    try:
+        err = _unchanged_after(book_path, ["recalc", str(book_path), "--as-of", AS_OF])
+        assert "is not a lock file" in err and f"Delete {lock}" in err
+    finally:
+        lock.unlink()
+
+
 def test_a_failed_save_leaves_the_original_intact(
     book_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -149,11 +149,35 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
+_LOCK_BYTES = 4096  # a lock record is about 100 bytes: more is not one of ours
+
+
+class _NotALock(Exception):
+    """Something other than a regular file has the lock's name (a FIFO, a device, a link)."""
+
+
+def _lock_text(lock: Path) -> tuple[float, str]:
+    """The lock's age and its first few KB as text, read without following a link and
+    without waiting on a FIFO (O_NONBLOCK): a lock is read before anything else, so a
+    device or pipe in its place must neither hang the run nor fill its memory."""
+    if not stat.S_ISREG(os.lstat(lock).st_mode):
+        raise _NotALock
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0)
+    handle = os.open(lock, flags)
+    try:
+        status = os.fstat(handle)
+        if not stat.S_ISREG(status.st_mode):
+            raise _NotALock
+        data = os.read(handle, _LOCK_BYTES)
+    finally:
+        os.close(handle)
+    return time.time() - status.st_mtime, data.decode("utf-8", "replace")
+
+
 def _is_stale(lock: Path) -> tuple[bool, str]:
     """Whether a lock was left behind, and a description of who holds it."""
     try:
-        age = time.time() - lock.stat().st_mtime
-        text = lock.read_text(encoding="utf-8")
+        age, text = _lock_text(lock)
     except FileNotFoundError:
         return True, ""
     except OSError:
@@ -171,6 +195,18 @@ def _is_stale(lock: Path) -> tuple[bool, str]:
     if host == socket.gethostname() and not _pid_alive(pid):
         return True, holder
     return False, holder
+
+
+def _held_by(workbook: Path, lock: Path) -> tuple[bool, str]:
+    """`_is_stale`, with something that is not a lock file in its place refused by name."""
+    try:
+        return _is_stale(lock)
+    except _NotALock:
+        raise WorkbookError(
+            f"{workbook}: {lock} is not a lock file (it is a pipe, a device or a link);"
+            " the workbook was not changed.",
+            fix=f"Delete {lock} and run again.",
+        ) from None
 
 
 def _create_lock(lock: Path) -> bool:
@@ -199,12 +235,12 @@ def workbook_lock(workbook: Path) -> Iterator[None]:
     try:
         acquired = _create_lock(lock)
         if not acquired:
-            stale, holder = _is_stale(lock)
+            stale, holder = _held_by(workbook, lock)
             if stale:
                 _break_lock(lock)
                 acquired = _create_lock(lock)
             if not acquired:
-                _, holder = _is_stale(lock)
+                _, holder = _held_by(workbook, lock)
                 raise WorkbookError(
                     f"{workbook}: another recalculation is running ({holder or 'unknown'});"
                     " the workbook was not changed.",
