@@ -853,6 +853,31 @@ def test_a_pipe_or_device_in_the_lock_s_place_is_refused_at_once(
         lock.unlink()
 
 
+@pytest.mark.skipif(shutil.which("sh") is None, reason="a POSIX shell closes the streams")
+@pytest.mark.parametrize("closed", [">&-", ">&- 2>&-"])
+def test_a_closed_stdout_still_runs_the_command(
+    tmp_path: Path, book_path: Path, closed: str
+) -> None:
+    """`recalc ... >&-` (Python then has no sys.stdout): the run still recalculates and
+    exits 0, and `sample` writes its copy and says nothing false about it."""
+    before = book_path.read_bytes()
+    copy = tmp_path / "copy.xlsx"
+    script = (
+        f'"$0" -m workbook.cli recalc "$1" --as-of {AS_OF} {closed} || exit $?;'
+        f' "$0" -m workbook.cli sample "$2" {closed}'
+    )
+    done = subprocess.run(
+        ["sh", "-c", script, sys.executable, str(book_path), str(copy)],
+        env=_environment(),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "internal error" not in done.stderr
+    assert book_path.read_bytes() != before and copy.is_file()
+
+
 def test_a_failed_save_leaves_the_original_intact(
     book_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -88,9 +88,11 @@ def printable(text: str) -> str:
 class Console(io.TextIOBase):
     """A stream for the user's console that never raises (see the module docstring)."""
 
-    def __init__(self, inner: TextIO) -> None:
-        self.inner = inner
-        self.broken = False
+    def __init__(self, inner: TextIO | None) -> None:
+        # None: the stream was closed before the command started (`>&-`), so Python has
+        # no sys.stdout; what would be printed is dropped, as for a reader that went away.
+        self.inner: TextIO = inner if inner is not None else io.StringIO()
+        self.broken = inner is None
 
     def writable(self) -> bool:
         return True
