@@ -26,7 +26,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from pypdf import PdfReader
 
@@ -554,6 +554,8 @@ def test_no_workbook_text_can_add_a_header_or_markup(name: str, address: str) ->
 
 @settings(max_examples=200, deadline=None)
 @given(names=st.lists(st.text(max_size=200), min_size=1, max_size=5))
+@example(names=["社区住房援助中心" * 9 + " - HMIS licenses notice 2026-11-24"] * 2)
+@example(names=["é" * 200])
 def test_file_names_are_safe_and_unique_on_every_system(names: list[str]) -> None:
     taken: set[str] = set()
     made = [safe_file_name(n, ".eml", taken) for n in names]
@@ -562,6 +564,7 @@ def test_file_names_are_safe_and_unique_on_every_system(names: list[str]) -> Non
         assert not re.search(r'[<>:"/\\|?*\x00-\x1f]', name)
         stem = name.removesuffix(".eml")
         assert stem and stem == stem.rstrip(" .") and len(stem) <= 130
+        assert len(name.encode("utf-8")) <= 255, "Linux holds 255 bytes a name"
         assert stem.split(".")[0].casefold() not in {"con", "prn", "aux", "nul", "com1", "lpt1"}
 
 

@@ -60,17 +60,24 @@ def show(value: object) -> str:
     return clean(value)
 
 
+_NAME_BYTES = 200  # file systems hold 255 bytes (or UTF-16 units) a name: room for " (99).eml"
+
+
 def safe_file_name(name: str, suffix: str, taken: set[str] | None = None, limit: int = 120) -> str:
     """`name` + `suffix` as a file name every system can hold, unique within `taken`.
 
     Drops what Windows forbids (<>:"/\\|?* and controls), trailing dots and spaces, avoids
     its reserved device names (CON, NUL, COM1, ...), keeps the name short enough for a
-    deep folder, and adds " (2)", " (3)" ... when another name in `taken` already reads
-    the same on a case-insensitive file system. `taken` is updated.
+    deep folder (at most `limit` characters and 200 bytes of UTF-8), and adds " (2)",
+    " (3)" ... when another name in `taken` already reads the same on a case-insensitive
+    file system. `taken` is updated.
     """
     base = unicodedata.normalize("NFC", one_line(name))
     base = _WINDOWS_FORBIDDEN.sub("-", base)
-    base = cut(base, limit).rstrip(" .") or "unnamed"
+    base = cut(base, limit)
+    while len(base.encode("utf-8")) > _NAME_BYTES:  # 120 CJK characters are 360 bytes
+        base = cut(base, len(base) - 1)
+    base = base.rstrip(" .") or "unnamed"
     if base.split(".")[0].strip().casefold() in _WINDOWS_RESERVED:
         base = "_" + base
     taken = taken if taken is not None else set()
