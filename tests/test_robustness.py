@@ -10,6 +10,7 @@ ceiling (tests/crafted.py), and check its peak against the README's 500 MB.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import re
 import subprocess
@@ -687,6 +688,21 @@ def test_a_console_that_cannot_show_the_name(tmp_path: Path) -> None:
     assert done.code == 0, done.err
     assert "Nguy\\u1ec5n.xlsx" in done.out and "Wrote:" in done.out
     assert "not changed" not in done.err
+
+
+def test_json_on_a_cp1252_console_is_utf_8_and_parses(tmp_path: Path) -> None:
+    """`--json > out.json` where the console is cp1252 (Windows redirects so): ASCII with
+    \\u escapes, so the bytes are UTF-8 too and read back with every § and name."""
+    workbook = base_book().write(tmp_path / "Nguyễn.xlsx")
+    done = run_limited(
+        ["recalc", str(workbook), "--as-of", AS_OF, "--json"],
+        env={"PYTHONIOENCODING": "cp1252"},
+        encoding="cp1252",
+    )
+    assert done.code == 0, done.err
+    assert done.out.isascii()
+    report = json.loads(done.out.encode("cp1252").decode("utf-8"))
+    assert report["workbook"].endswith("Nguyễn.xlsx")
 
 
 def test_an_error_after_the_save_says_the_workbook_was_saved(

@@ -322,7 +322,7 @@ def _import_activity(args: argparse.Namespace) -> int:
     errors = [*outcome.errors, *(outcome.plan.not_written if outcome.plan else ())]
     if args.json:
         report = import_json(outcome, args.workbook, args.export)
-        print(json.dumps(report, indent=2, ensure_ascii=False))
+        print(json.dumps(report, indent=2))
         return outcome.exit_code
     if args.quiet:
         found = warnings(outcome.activity, outcome.plan) if outcome.activity else []
@@ -612,7 +612,7 @@ def _recalc_locked(args: argparse.Namespace, *, write: bool) -> int:
             _print_written(destination, outcome, out)
     if args.json:
         report = outcome_json(outcome, workbook_path, destination, decisions=not write)
-        print(json.dumps(report, indent=2, ensure_ascii=False), file=out)
+        print(json.dumps(report, indent=2), file=out)
     return outcome.exit_code
 
 
@@ -642,7 +642,9 @@ def _print_written(destination: Path, outcome: Outcome, out: TextIO) -> None:
 def outcome_json(
     outcome: Outcome, workbook: Path, written: Path | None, *, decisions: bool
 ) -> dict[str, object]:
-    """The `--json` object of recalc and check (its schema is in the README)."""
+    """The `--json` object of recalc and check (its schema is in the README). Every
+    command prints its JSON as ASCII (backslash-u escapes), which a script reads back the same
+    whatever the console's encoding (Windows redirects stdout as cp1252)."""
     results = outcome.results
     judged = results is not None and "decisions" not in results.held_back
     report: dict[str, object] = {
@@ -797,7 +799,7 @@ def _policy_check(args: argparse.Namespace) -> int:
             raise
         report = {"command": "policy check", "outcome": "bad policy", "exit_code": 2}
         report |= {"file": str(chosen), "problems": [str(exc)], "fix": exc.fix}
-        print(json.dumps(report, indent=2, ensure_ascii=False))
+        print(json.dumps(report, indent=2))
         return 2
     rules = policy.inactivity
     allot = policy.ce_allotment
@@ -816,7 +818,7 @@ def _policy_check(args: argparse.Namespace) -> int:
             "problems": [],
             "notes": list(notes.lines),
         }
-        print(json.dumps(report, indent=2, ensure_ascii=False))
+        print(json.dumps(report, indent=2))
         return code
     print(f"{chosen}: OK")
     if not args.quiet:

@@ -752,7 +752,9 @@ def run_diff(args: argparse.Namespace) -> int:
         base, new, workbook=str(workbook), base_policy=base_policy, new_policy=new.policy
     )
     text = (
-        json.dumps(to_json(report), indent=2, ensure_ascii=False) + "\n"
+        # To a console, ASCII (\u escapes), which reads back the same in any encoding (a
+        # Windows console's cp1252 would write § as one byte that is not UTF-8).
+        json.dumps(to_json(report), indent=2, ensure_ascii=bool(not args.output)) + "\n"
         if args.format == "json"
         else to_markdown(report)
     )

@@ -978,7 +978,7 @@ def run_policy_test(args: argparse.Namespace) -> int:
     policy = load_policy(args.policy or adopted_policy_path())
     run = run_files(scenario_files(args.paths), policy)
     if args.json:
-        sys.stdout.write(json.dumps(report_json(run), indent=2, ensure_ascii=False) + "\n")
+        sys.stdout.write(json.dumps(report_json(run), indent=2) + "\n")  # ASCII: any console
     else:
         sys.stdout.write(report_text(run))
     return run.exit_code
