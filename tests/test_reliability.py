@@ -853,6 +853,33 @@ def test_a_pipe_or_device_in_the_lock_s_place_is_refused_at_once(
         lock.unlink()
 
 
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="FIFOs")
+@pytest.mark.parametrize("kind", ["fifo", "device"])
+def test_a_pipe_or_device_as_excel_s_owner_file_is_not_read(book_path: Path, kind: str) -> None:
+    """Excel's owner file (~$book.xlsx) is read for the user's name: a FIFO or /dev/zero
+    in its place says the workbook is open, without hanging or filling memory."""
+    owner = book_path.with_name(f"~${book_path.name}")
+    if kind == "fifo":
+        os.mkfifo(owner)
+    else:
+        owner.symlink_to("/dev/zero")
+    try:
+        err = _unchanged_after(book_path, ["recalc", str(book_path), "--as-of", AS_OF])
+        assert "is open in Excel" in err
+    finally:
+        owner.unlink()
+
+
+def test_an_output_name_too_long_for_the_file_system_is_refused_plainly(
+    tmp_path: Path, book_path: Path
+) -> None:
+    output = tmp_path / ("a" * 300 + ".xlsx")
+    err = _unchanged_after(
+        book_path, ["recalc", str(book_path), "--as-of", AS_OF, "--output", str(output)]
+    )
+    assert "cannot be written (File name too long)" in err
+
+
 @pytest.mark.skipif(shutil.which("sh") is None, reason="a POSIX shell closes the streams")
 @pytest.mark.parametrize("closed", [">&-", ">&- 2>&-"])
 def test_a_closed_stdout_still_runs_the_command(

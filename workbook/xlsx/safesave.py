@@ -68,8 +68,8 @@ def open_elsewhere(workbook: Path) -> str | None:
 def _excel_owner(owner_file: Path) -> str:
     """The user name in an Excel owner file (first byte: length, then the name)."""
     try:
-        data = owner_file.read_bytes()[:55]
-    except OSError:
+        data = _small_file(owner_file, 55)[1]
+    except (OSError, _NotALock):
         return ""
     if not data or not 0 < data[0] <= 54:
         return ""
@@ -79,15 +79,26 @@ def _excel_owner(owner_file: Path) -> str:
 
 def _libreoffice_owner(lock_file: Path) -> str:
     try:
-        first = lock_file.read_text(encoding="utf-8", errors="replace").split(",", 1)[0]
-    except OSError:
+        text = _small_file(lock_file, _LOCK_BYTES)[1].decode("utf-8", "replace")
+    except (OSError, _NotALock):
         return ""
+    first = text.split(",", 1)[0]
     first = first.strip()
     return f", by {first}" if first and first.isprintable() else ""
 
 
 def check_can_write(destination: Path) -> None:
     """Refuse, before any work, a destination that cannot or must not be replaced."""
+    try:
+        _check_can_write(destination)
+    except OSError as exc:  # a name too long, a folder that cannot be searched, ...
+        raise WorkbookError(
+            f"{destination}: cannot be written ({exc.strerror or exc}); nothing was changed.",
+            fix="Choose a shorter name, or a folder you may write in.",
+        ) from None
+
+
+def _check_can_write(destination: Path) -> None:
     if destination.exists():
         if destination.is_dir():
             raise WorkbookError(f"{destination}: is a folder, not a workbook.")
@@ -156,22 +167,28 @@ class _NotALock(Exception):
     """Something other than a regular file has the lock's name (a FIFO, a device, a link)."""
 
 
-def _lock_text(lock: Path) -> tuple[float, str]:
-    """The lock's age and its first few KB as text, read without following a link and
-    without waiting on a FIFO (O_NONBLOCK): a lock is read before anything else, so a
-    device or pipe in its place must neither hang the run nor fill its memory."""
-    if not stat.S_ISREG(os.lstat(lock).st_mode):
+def _small_file(path: Path, limit: int) -> tuple[float, bytes]:
+    """A lock or owner file's age and first `limit` bytes, read without following a link
+    and without waiting on a FIFO (O_NONBLOCK): these are read before anything else, so
+    a device or pipe in their place must neither hang the run nor fill its memory
+    (`_NotALock` for anything but a regular file)."""
+    if not stat.S_ISREG(os.lstat(path).st_mode):
         raise _NotALock
     flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0)
-    handle = os.open(lock, flags)
+    handle = os.open(path, flags)
     try:
         status = os.fstat(handle)
         if not stat.S_ISREG(status.st_mode):
             raise _NotALock
-        data = os.read(handle, _LOCK_BYTES)
+        data = os.read(handle, limit)
     finally:
         os.close(handle)
-    return time.time() - status.st_mtime, data.decode("utf-8", "replace")
+    return time.time() - status.st_mtime, data
+
+
+def _lock_text(lock: Path) -> tuple[float, str]:
+    age, data = _small_file(lock, _LOCK_BYTES)
+    return age, data.decode("utf-8", "replace")
 
 
 def _is_stale(lock: Path) -> tuple[bool, str]:
