@@ -595,6 +595,27 @@ def test_import_updates_the_two_columns(tmp_path: Path, capsys) -> None:
     assert entry["Licenses"] == 3 and entry["Eligible"] is None and entry["Errors"] == 0
 
 
+def test_a_licenses_sheet_declaring_an_unknown_encoding_is_written_as_utf_8(
+    tmp_path: Path,
+) -> None:
+    """The Licenses part says encoding="x-bogus-9" (it is read as UTF-8, as every reader
+    does): the import writes it back as UTF-8 and says so, instead of an internal error."""
+    book = make_workbook(tmp_path)
+    part = sheet_part_names(book)["Licenses"]
+    with zipfile.ZipFile(book) as archive:
+        members = [(info, archive.read(info)) for info in archive.infolist()]
+    with zipfile.ZipFile(book, "w", zipfile.ZIP_DEFLATED) as archive:
+        for info, data in members:
+            if info.filename == part:
+                data = re.sub(rb"\A<\?xml[^>]*\?>", b"", data.lstrip())
+                data = b'<?xml version="1.0" encoding="x-bogus-9"?>' + data
+            archive.writestr(info, data)
+    assert main(import_args(book, basic_export(tmp_path))) == 0
+    with zipfile.ZipFile(book) as archive:
+        assert archive.read(part).startswith(b'<?xml version="1.0" encoding="UTF-8"?>')
+    assert cells(book)["Licenses"]["K2"] == 2
+
+
 def test_recalc_after_import_uses_the_new_dates(tmp_path: Path) -> None:
     """The README's two commands: import-activity, then recalc."""
     book = make_workbook(tmp_path)

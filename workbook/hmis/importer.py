@@ -23,6 +23,7 @@ are fresh when Excel opens the file. The save is atomic and holds the workbook's
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -32,6 +33,7 @@ from xml.etree import ElementTree as ET
 import engine
 from engine.model import Policy
 from engine.words import plural
+from workbook.errors import WorkbookError
 from workbook.hmis.export import MAX_LINE_CHARS, ExportActivity, Progress, UserActivity
 from workbook.hmis.reader import read_export_activity
 from workbook.layout import LICENSES, POLICY_SHEET, RUN_LOG, SETTINGS, header_key
@@ -452,6 +454,9 @@ def import_activity(
     return outcome
 
 
+_DECLARED_ENCODING = re.compile(r"""\A(\s*<\?xml\b[^>]*?\bencoding\s*=\s*)("[^"]*"|'[^']*')""")
+
+
 def _build(package: XlsxPackage, sheet: LicensesSheet, plan: Plan, run_log: RunLogEntry) -> bytes:
     date_like, exact = date_styles(package)
     date_style, count_style = choose_styles(sheet.xml_rows, sheet.letters, date_like)
@@ -478,8 +483,18 @@ def _build(package: XlsxPackage, sheet: LicensesSheet, plan: Plan, run_log: RunL
             is_date_style=known.__contains__,
             date1904=package.date1904,
         )
-        data = set_number_cells(sheet.text, cells, sheet.xml_rows).encode("utf-8")
-        ET.fromstring(data)  # a last check: the part is still well-formed XML
+        text = set_number_cells(sheet.text, cells, sheet.xml_rows)
+        # The part is written as UTF-8 (it was read as text): its declaration must say so,
+        # whatever it said (x-bogus-9 made the last check below fail with a LookupError).
+        data = _DECLARED_ENCODING.sub(r'\1"UTF-8"', text, count=1).encode("utf-8")
+        try:
+            ET.fromstring(data)  # a last check: the part is still well-formed XML
+        except (ET.ParseError, LookupError) as exc:
+            raise WorkbookError(
+                f"{package.path}: the Licenses sheet's XML cannot be updated ({exc});"
+                " the workbook was not changed.",
+                fix="Open the workbook in Excel and save it again, then import again.",
+            ) from None
         return data
 
     return WorkbookWriter(package, [], run_log, input_patches={sheet.part: patch}).build()
