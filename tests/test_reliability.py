@@ -905,6 +905,26 @@ def test_a_closed_stdout_still_runs_the_command(
     assert book_path.read_bytes() != before and copy.is_file()
 
 
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="/dev/full")
+def test_an_output_that_refuses_writes_is_a_plain_error(book_path: Path) -> None:
+    """`recalc X > /dev/full`: exit 2 with what happened and what to do, not an internal
+    error; with --json (printed after the save) it also says the workbook was saved."""
+    for extra, saved in ((["--as-of", AS_OF], False), (["--as-of", AS_OF, "--json"], True)):
+        with open("/dev/full", "w", encoding="utf-8") as full:
+            done = subprocess.run(
+                [sys.executable, "-m", "workbook.cli", "recalc", str(book_path), *extra],
+                env=_environment(),
+                stdout=full,
+                stderr=subprocess.PIPE,
+                text=True,
+                check=False,
+            )
+        assert done.returncode == 2
+        assert "the output could not be written (No space left on device)" in done.stderr
+        assert "internal error" not in done.stderr
+        assert ("had already been saved" in done.stderr) is saved
+
+
 def test_a_failed_save_leaves_the_original_intact(
     book_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, TextIO
 import engine
 from engine.errors import HmisLicensingError
 from engine.words import plural
-from workbook.errors import UsageError
+from workbook.errors import OutputError, UsageError
 from workbook.xlsx.safesave import check_can_write, recorded_saves, workbook_lock
 
 if TYPE_CHECKING:
@@ -124,9 +124,17 @@ class Console(io.TextIOBase):
             self._gone()
         except OSError as exc:
             if exc.errno not in (errno.EPIPE, errno.EINVAL):
-                raise
+                self._refused(exc)
             self._gone()
         return len(text)
+
+    def _refused(self, exc: OSError) -> None:
+        """The stream itself failed (`> /dev/full`): a plain error, exit 2, not a bug."""
+        self._gone()  # the message goes to the other stream, never to this one again
+        raise OutputError(
+            f"the output could not be written ({exc.strerror or exc}).",
+            fix="Send the output somewhere with room (or to a file on another disk).",
+        ) from None
 
     def flush(self) -> None:
         if self.broken:
@@ -137,7 +145,7 @@ class Console(io.TextIOBase):
             self._gone()
         except OSError as exc:
             if exc.errno not in (errno.EPIPE, errno.EINVAL):
-                raise
+                self._refused(exc)
             self._gone()
 
     def _gone(self) -> None:

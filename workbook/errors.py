@@ -14,3 +14,8 @@ class WorkbookError(HmisLicensingError):
 
 class UsageError(HmisLicensingError):
     """A command line that cannot be carried out as written."""
+
+
+class OutputError(HmisLicensingError):
+    """The console (stdout or stderr) refused what the command wrote: a full disk behind
+    a redirect, a device that takes nothing."""
