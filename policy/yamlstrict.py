@@ -18,8 +18,8 @@ class _StrictLoader(yaml.SafeLoader):
     """SafeLoader without timestamps, YAML 1.1 yes/no booleans, or aliases."""
 
     def compose_node(self, parent: Any, index: Any) -> Any:
-        if self.check_event(yaml.AliasEvent):
-            event = self.peek_event()  # type: ignore[no-untyped-call]
+        event = self.peek_event()  # type: ignore[no-untyped-call]
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
             raise _Refused(
                 event.start_mark,
                 "anchors and aliases (& and *) are not allowed in a policy file",

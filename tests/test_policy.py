@@ -117,6 +117,14 @@ def test_yaml_bomb_is_refused_fast() -> None:
     assert "anchors and aliases" in refusal(bomb)
 
 
+def test_an_anchor_alone_is_refused_on_its_own_line() -> None:
+    """The refusal says anchors are not allowed: one without an alias is not either."""
+    text = policy_text().replace("  target: 20", "  target: &t 20")
+    line = next(i for i, t in enumerate(text.splitlines(), 1) if "&t 20" in t)
+    message = refusal(text)
+    assert f"policy.yaml:{line}: anchors and aliases (& and *) are not allowed" in message
+
+
 def test_huge_file_is_refused() -> None:
     assert "a policy file is a few kilobytes" in refusal("# x\n" * 400_000)
 
