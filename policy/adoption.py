@@ -108,6 +108,15 @@ class AdoptionStatus:
     def sentences(self) -> list[str]:
         adopted = self.adopted
         if self.state == "adopted" and adopted is not None:
+            recorded = changelog_entries(adopted.path.parent.parent / CHANGELOG_NAME).get(
+                self.version
+            )
+            if recorded is not None and recorded.sha256 not in (None, adopted.sha256):
+                return [  # the adopted file itself, edited since: not the adopted bytes
+                    f"The file of adopted version {self.version} ({_shown(adopted.path)}),"
+                    " but not as adopted: its SHA-256 differs from the one CHANGELOG.md"
+                    f" records ({recorded.sha256[:12]})."
+                ]
             return [f"Adopted version {self.version} ({_shown(adopted.path)}), byte for byte."]
         if self.state == "same values" and adopted is not None:
             return [

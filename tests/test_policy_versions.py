@@ -88,6 +88,20 @@ def test_an_edited_adopted_version_is_caught(tmp_path: Path) -> None:
     assert "never edited" in problems[0]
 
 
+def test_an_edited_adopted_file_is_never_called_the_adopted_bytes(tmp_path: Path) -> None:
+    """Compared with itself it is "the adopted file", but not as adopted: policy check
+    must not say "byte for byte" of a file whose SHA-256 the CHANGELOG does not record."""
+    folder, _changelog = kept(tmp_path)
+    path = folder / "1.0.0.yaml"
+    path.write_text(path.read_text(encoding="utf-8") + "# edited\n", encoding="utf-8")
+    status = compare_with_adopted(load_policy(path), folder)
+    [sentence] = status.sentences()
+    assert "byte for byte" not in sentence
+    assert "not as adopted: its SHA-256 differs from the one CHANGELOG.md records" in sentence
+    pristine = compare_with_adopted(load_policy(adopted_folder() / "1.0.0.yaml"))
+    assert pristine.sentences()[0].endswith("byte for byte.")
+
+
 def test_an_adopted_file_without_changelog_entry_or_misnamed_is_caught(tmp_path: Path) -> None:
     folder, changelog = kept(tmp_path)
     text = ADOPTED_TEXT.replace(VERSION_LINE, 'version: "8.0.0"')
