@@ -259,12 +259,17 @@ def _summary(
         parts = [f"{total} licenses allotted against the target of {rules.target}"]
         # Only the regions the minimum raised are said to gain by it; a region whose value
         # is below the minimum but rounds to it anyway is named as such.
-        pairs = [(r, r.allotment - rnd) for r, rnd in zip(results, rounded, strict=True)]
-        lifted = [r.region for r, gain in pairs if r.minimum_applied and gain > 0]
-        anyway = [r.region for r, gain in pairs if r.minimum_applied and gain <= 0]
+        gains = [
+            (r.region, r.allotment - rnd)
+            for r, rnd in zip(results, rounded, strict=True)
+            if r.minimum_applied
+        ]
+        lifted = [(region, gain) for region, gain in gains if gain > 0]
+        anyway = [region for region, gain in gains if gain <= 0]
         if lifted:
-            extra = sum(gain for r, gain in pairs if r.minimum_applied and gain > 0)
-            parts.append(f"the minimum of {minimum} adds {extra} for {', '.join(lifted)}")
+            extra = sum(gain for _, gain in lifted)
+            names = ", ".join(region for region, _ in lifted)
+            parts.append(f"the minimum of {minimum} adds {extra} for {names}")
         if anyway:
             parts.append(
                 f"{', '.join(anyway)} {'is' if len(anyway) == 1 else 'are'} below {minimum}"

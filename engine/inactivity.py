@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 
 from engine.dates import Period
 from engine.model import (
+    NOT_JUDGED_FINDINGS,
     AppealRow,
     InactivityRules,
     LicenseDecision,
@@ -76,7 +77,7 @@ class Judgement:
 
     @property
     def judged(self) -> bool:
-        return self.finding not in _NOT_JUDGED
+        return self.finding not in NOT_JUDGED_FINDINGS
 
     @property
     def would_be_eligible(self) -> bool:
@@ -94,8 +95,7 @@ class Judgement:
         return finding == "Active" or bool(self.exemptions)
 
 
-_NOT_JUDGED = frozenset({"Not judged", "Cannot judge"})
-_NEVER_ELIGIBLE = _NOT_JUDGED | {"Active"}
+_NEVER_ELIGIBLE = NOT_JUDGED_FINDINGS | {"Active"}
 
 
 # ------------------------------------------------------------------------------ evidence

@@ -292,6 +292,8 @@ class Problem:
 
 
 Finding = Literal["Active", "Inactive", "Not signed in", "Not judged", "Cannot judge"]
+# The findings that are not a judgement (a revoked, not-yet-granted, self-pay or unreadable row).
+NOT_JUDGED_FINDINGS = frozenset({"Not judged", "Cannot judge"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -495,7 +497,7 @@ class Results:
     def licenses_judged(self) -> int:
         """Active licenses the §1 rules were applied to: the report also lists revoked,
         not-yet-granted, self-pay and unreadable rows, which are not judged."""
-        return sum(d.finding not in ("Not judged", "Cannot judge") for d in self.decisions)
+        return sum(d.finding not in NOT_JUDGED_FINDINGS for d in self.decisions)
 
     @property
     def errors(self) -> tuple[Problem, ...]:

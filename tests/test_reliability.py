@@ -834,6 +834,15 @@ def test_an_old_lock_that_is_not_text_is_taken_over(book_path: Path) -> None:
     assert not lock.exists()
 
 
+def _stand_in(path: Path, kind: str) -> Path:
+    """A FIFO (a read would wait forever) or a link to /dev/zero (it never ends) at `path`."""
+    if kind == "fifo":
+        os.mkfifo(path)
+    else:
+        path.symlink_to("/dev/zero")
+    return path
+
+
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="FIFOs")
 @pytest.mark.parametrize("kind", ["fifo", "device"])
 def test_a_pipe_or_device_in_the_lock_s_place_is_refused_at_once(
@@ -841,11 +850,7 @@ def test_a_pipe_or_device_in_the_lock_s_place_is_refused_at_once(
 ) -> None:
     """A FIFO would block the lock's read forever, /dev/zero would fill memory: either
     is refused by name, exit 2, without waiting."""
-    lock = lock_path(book_path)
-    if kind == "fifo":
-        os.mkfifo(lock)
-    else:
-        lock.symlink_to("/dev/zero")
+    lock = _stand_in(lock_path(book_path), kind)
     try:
         err = _unchanged_after(book_path, ["recalc", str(book_path), "--as-of", AS_OF])
         assert "is not a lock file" in err and f"Delete {lock}" in err
@@ -858,11 +863,7 @@ def test_a_pipe_or_device_in_the_lock_s_place_is_refused_at_once(
 def test_a_pipe_or_device_as_excel_s_owner_file_is_not_read(book_path: Path, kind: str) -> None:
     """Excel's owner file (~$book.xlsx) is read for the user's name: a FIFO or /dev/zero
     in its place says the workbook is open, without hanging or filling memory."""
-    owner = book_path.with_name(f"~${book_path.name}")
-    if kind == "fifo":
-        os.mkfifo(owner)
-    else:
-        owner.symlink_to("/dev/zero")
+    owner = _stand_in(book_path.with_name(f"~${book_path.name}"), kind)
     try:
         err = _unchanged_after(book_path, ["recalc", str(book_path), "--as-of", AS_OF])
         assert "is open in Excel" in err

@@ -312,8 +312,7 @@ def _newly_eligible(
         lead = (
             "No earlier review is on record (the Findings History sheet has no rows of an"
             " earlier As Of), so there is nothing to compare with: this review starts the"
-            " record, and every license"
-            " eligible now is listed in the next section."
+            " record, and every license eligible now is listed in the next section."
         )
     else:
         lead = (

@@ -69,7 +69,7 @@ def _excel_owner(owner_file: Path) -> str:
     """The user name in an Excel owner file (first byte: length, then the name)."""
     try:
         data = _small_file(owner_file, 55)[1]
-    except (OSError, _NotALock):
+    except (OSError, _NotAFile):
         return ""
     if not data or not 0 < data[0] <= 54:
         return ""
@@ -80,10 +80,9 @@ def _excel_owner(owner_file: Path) -> str:
 def _libreoffice_owner(lock_file: Path) -> str:
     try:
         text = _small_file(lock_file, _LOCK_BYTES)[1].decode("utf-8", "replace")
-    except (OSError, _NotALock):
+    except (OSError, _NotAFile):
         return ""
-    first = text.split(",", 1)[0]
-    first = first.strip()
+    first = text.split(",", 1)[0].strip()
     return f", by {first}" if first and first.isprintable() else ""
 
 
@@ -163,44 +162,40 @@ def _pid_alive(pid: int) -> bool:
 _LOCK_BYTES = 4096  # a lock record is about 100 bytes: more is not one of ours
 
 
-class _NotALock(Exception):
-    """Something other than a regular file has the lock's name (a FIFO, a device, a link)."""
+class _NotAFile(Exception):
+    """Something other than a regular file has a lock's or owner file's name (a FIFO, a
+    device, a link)."""
 
 
 def _small_file(path: Path, limit: int) -> tuple[float, bytes]:
     """A lock or owner file's age and first `limit` bytes, read without following a link
     and without waiting on a FIFO (O_NONBLOCK): these are read before anything else, so
     a device or pipe in their place must neither hang the run nor fill its memory
-    (`_NotALock` for anything but a regular file)."""
+    (`_NotAFile` for anything but a regular file)."""
     if not stat.S_ISREG(os.lstat(path).st_mode):
-        raise _NotALock
+        raise _NotAFile
     flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0)
     handle = os.open(path, flags)
     try:
         status = os.fstat(handle)
         if not stat.S_ISREG(status.st_mode):
-            raise _NotALock
+            raise _NotAFile
         data = os.read(handle, limit)
     finally:
         os.close(handle)
     return time.time() - status.st_mtime, data
 
 
-def _lock_text(lock: Path) -> tuple[float, str]:
-    age, data = _small_file(lock, _LOCK_BYTES)
-    return age, data.decode("utf-8", "replace")
-
-
 def _is_stale(lock: Path) -> tuple[bool, str]:
     """Whether a lock was left behind, and a description of who holds it."""
     try:
-        age, text = _lock_text(lock)
+        age, data = _small_file(lock, _LOCK_BYTES)
     except FileNotFoundError:
         return True, ""
     except OSError:
         return False, "another process"
     try:
-        record = json.loads(text)
+        record = json.loads(data.decode("utf-8", "replace"))
         pid = int(record["pid"])
         host = str(record["host"])
         started = str(record.get("started", "?"))
@@ -218,7 +213,7 @@ def _held_by(workbook: Path, lock: Path) -> tuple[bool, str]:
     """`_is_stale`, with something that is not a lock file in its place refused by name."""
     try:
         return _is_stale(lock)
-    except _NotALock:
+    except _NotAFile:
         raise WorkbookError(
             f"{workbook}: {lock} is not a lock file (it is a pipe, a device or a link);"
             " the workbook was not changed.",
