@@ -49,6 +49,7 @@ from engine.model import (
     Where,
     name_key,
 )
+from engine.words import plural
 
 NEWLY_ELIGIBLE = "Newly eligible"
 STILL_ELIGIBLE = "Still eligible"
@@ -375,7 +376,7 @@ def _watch_item(
         rule=rule,
         days_left=(day - as_of).days,
         explanation=f"{text} If nothing changes it is eligible for revocation from {day}"
-        f" ({(day - as_of).days} days after {as_of}). {clause}",
+        f" ({plural((day - as_of).days, 'day')} after {as_of}). {clause}",
         policy_clause=clause,
     )
 

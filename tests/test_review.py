@@ -661,3 +661,12 @@ def test_every_output_counts_the_licenses_judged_alike(sample_outcome: Outcome) 
     assert sample_outcome.results.licenses_judged == 140
     assert len(sample_outcome.results.decisions) == 164
     assert "140 active licenses judged; 21 eligible for revocation." in summary(sample_outcome)
+
+
+def test_a_watch_item_one_day_away_says_one_day(sample_outcome: Outcome) -> None:
+    assert sample_outcome.results is not None
+    watch = sample_outcome.results.watch_list
+    soon = [w for w in watch if w.days_left == 1]
+    assert [w.license_id for w in soon] == ["L-1012"]  # lapses on 2026-11-25
+    assert "(1 day after 2026-11-24)" in soon[0].explanation
+    assert not any(re.search(r"\(1 days", w.explanation) for w in watch)

@@ -357,7 +357,8 @@ def _watch_item(
         rule=rule,
         days_left=(day - as_of).days,
         explanation=f"{text} If nothing changes it is eligible for revocation from {day}"
-        f" ({(day - as_of).days} days after {as_of}). {clause}",
+        f" ({(day - as_of).days} day{'' if (day - as_of).days == 1 else 's'} after {as_of})."
+        f" {clause}",
         policy_clause=clause,
     )
 
