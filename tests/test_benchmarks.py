@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import functools
+import os
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -99,6 +100,36 @@ def _same(policy: Policy, inputs: Inputs, as_of: dt.date) -> None:
     before = reference.recalculate(policy, inputs, as_of)  # type: ignore[arg-type]
     # The two engines' classes have the same names and fields: their reprs say it all.
     assert repr(optimized) == repr(before)
+
+
+def test_a_recalc_loads_only_what_it_uses(tmp_path: Path) -> None:
+    """Start-up is part of every run: with its policy remembered as checked, `recalc`
+    imports neither the YAML parser nor jsonschema, nor what only other commands use (the
+    e-mail package for notices, reportlab for packets, openpyxl for init and sample)."""
+    unused = ("yaml", "jsonschema", "email", "reportlab", "openpyxl", "xlwings")
+    book = tmp_path / "book.xlsx"
+    book.write_bytes(
+        (REPO / "workbook" / "sample" / "MoBoS-HMIS-Licensing-sample.xlsx").read_bytes()
+    )
+    code = (
+        "import sys; from workbook.cli import main; rc = main(sys.argv[1:]);"
+        f" print(' '.join(m for m in {unused!r} if m in sys.modules) or '-'); sys.exit(rc)"
+    )
+    env = {**os.environ, "HMIS_LICENSING_CACHE": str(tmp_path / "cache")}
+    loaded = []
+    for _ in range(2):  # the first run checks the policy and records that it passed
+        done = subprocess.run(
+            [sys.executable, "-c", code, "recalc", str(book), "--as-of", "2026-11-24"],
+            capture_output=True,
+            text=True,
+            cwd=REPO,
+            env=env,
+            check=False,
+        )
+        assert done.returncode in (0, 1), done.stderr
+        loaded.append(done.stdout.strip().splitlines()[-1])
+    assert loaded[0] == "yaml jsonschema"
+    assert loaded[1] == "-"
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -40,8 +40,6 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import yaml  # type: ignore[import-untyped,unused-ignore]
-
 from engine.dates import add_months
 from engine.model import Policy, name_key
 from policy import adopted_policy_path, load_policy, load_policy_bytes
@@ -421,6 +419,8 @@ def scenario_policy(base: Policy, scenario: Scenario) -> Policy:
             f"{scenario.name}: the policy overrides do not follow the policy schema: {messages[0]}",
             details=[f"{scenario.name}: the policy overrides do not follow the schema:", *messages],
         )
+    import yaml  # type: ignore[import-untyped,unused-ignore]  # here: recalc never needs it
+
     text = yaml.safe_dump(merged, sort_keys=False, allow_unicode=True)
     return load_policy_bytes(text.encode("utf-8"), source=f"{scenario.file.name} ({scenario.name})")
 

@@ -18,7 +18,7 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from workbook.review.files import (
     check_packet_destination,
@@ -26,9 +26,11 @@ from workbook.review.files import (
     packet_file_name,
     save_document,
 )
-from workbook.review.notices import Notice, organization_notices, region_notices
 from workbook.review.packet import COMMITTEES, Committee, build_packet, committee_name
 from workbook.run import Outcome
+
+if TYPE_CHECKING:
+    from workbook.review.notices import Notice
 
 REVIEW_COMMANDS = ("packet", "notices")
 
@@ -129,6 +131,10 @@ def write_packets(
 
 def write_notices(outcome: Outcome, folder: Path) -> list[tuple[Notice, Path]]:
     """Every draft saved in `folder`; file names unique and safe on every system."""
+    # Loaded here, with the email package: building the parser (every command) needs
+    # neither.
+    from workbook.review.notices import organization_notices, region_notices
+
     taken: set[str] = set()
     notices = organization_notices(outcome, taken=taken) + region_notices(outcome, taken=taken)
     saved = []
