@@ -149,18 +149,19 @@ def counted_dates(
     """(Last Client Data Entry, First Sign-In, Last Login) as `evidence` keeps them on the
     as-of date, without the sentences that say why one is set aside."""
     granted = lic.granted_on
-
-    def kept(day: dt.date | None) -> dt.date | None:
-        return day if day is not None and granted <= day <= as_of else None
-
-    return kept(lic.last_client_data_entry), kept(lic.first_sign_in), kept(lic.last_login)
+    entry, first_sign_in, login = lic.last_client_data_entry, lic.first_sign_in, lic.last_login
+    return (  # written out: asked twice for every license, and again by the watch list
+        entry if entry is not None and granted <= entry <= as_of else None,
+        first_sign_in if first_sign_in is not None and granted <= first_sign_in <= as_of else None,
+        login if login is not None and granted <= login <= as_of else None,
+    )
 
 
 # ----------------------------------------------------------------------- §1.1 and §1.2
 
 
 @dataclass(frozen=True, slots=True)
-class _Windows:
+class Windows:
     """The §1 windows on one as-of date: worked out once for every license judged on it."""
 
     client_data_start: dt.date  # client data before this day is outside the §1.1 window
@@ -170,7 +171,7 @@ class _Windows:
     due_by_grant: dict[dt.date, dt.date]  # Granted On -> the last day to sign in (§1.2)
 
     @classmethod
-    def on(cls, policy: Policy, as_of: dt.date) -> _Windows:
+    def on(cls, policy: Policy, as_of: dt.date) -> Windows:
         rules = policy.inactivity
         return cls(
             rules.client_data_window.before(as_of),
@@ -193,7 +194,7 @@ def base_finding(
     as_of: dt.date,
     *,
     explain: bool = True,
-    windows: _Windows | None = None,
+    windows: Windows | None = None,
 ) -> Judgement:
     """§1.1/§1.2 for one active license of a judged type, before exceptions.
 
@@ -201,7 +202,7 @@ def base_finding(
     "eligible on this day?" of many days and only words the day it finds. `windows`: the
     windows on `as_of`, when the caller judges many licenses on it."""
     rules = policy.inactivity
-    windows = windows or _Windows.on(policy, as_of)
+    windows = windows or Windows.on(policy, as_of)
     window_start = windows.client_data_start
     counted = counted_dates(lic, as_of)
     entry, first_sign_in, login = counted
@@ -224,7 +225,7 @@ def base_finding(
 
 
 def _base_sentences(
-    windows: _Windows,
+    windows: Windows,
     lic: LicenseRow,
     as_of: dt.date,
     finding: str,
@@ -287,7 +288,7 @@ class _SignIn:
 
 
 def _sign_in(
-    windows: _Windows,
+    windows: Windows,
     lic: LicenseRow,
     as_of: dt.date,
     first_sign_in: dt.date | None,
@@ -354,6 +355,7 @@ def judge_all(
     doubts: Mapping[int, Sequence[str]] | None = None,
     *,
     explain: bool = True,
+    windows: Windows | None = None,
 ) -> list[Judgement]:
     """§1 for every license row, in sheet order.
 
@@ -362,10 +364,12 @@ def judge_all(
     out (an Appeals row that could not be read). Those rows get Finding `Cannot judge`,
     the second only when the license would otherwise be eligible. `explain=False`: the
     same findings and exemptions, without the base findings' sentences (`base_finding`).
+    `windows`: the §1 windows on `as_of` (`Windows.on`), for a caller that judges on the
+    same day again and again (the watch list).
     """
     rules = policy.inactivity
     requests = special_requests(policy, appeals, as_of) if appeals else _NO_REQUESTS
-    windows = _Windows.on(policy, as_of)
+    windows = windows or Windows.on(policy, as_of)
     blocked = cannot_judge or {}
     doubtful = doubts or {}
     judgements = []
@@ -406,7 +410,7 @@ def _judge_one(
     as_of: dt.date,
     requests: SpecialRequests,
     explain: bool,
-    windows: _Windows,
+    windows: Windows,
 ) -> Judgement:
     not_judged = _not_judged(policy, lic, as_of)
     if not_judged is not None:

@@ -31,6 +31,7 @@ from dataclasses import dataclass, replace
 from engine.appeals import committee_for_revocation, read_reason
 from engine.inactivity import (
     Judgement,
+    Windows,
     counted_dates,
     judge_all,
     natural_key,
@@ -240,8 +241,11 @@ class _Watch:
         self.in_window_until = self.policy.inactivity.client_data_window.before(self.until)
         self._sign_in_due: dict[dt.date, dt.date] = {}  # by Granted On
         self._window_lapse: dict[dt.date, dt.date] = {}  # by the activity that counts
+        self._windows: dict[dt.date, Windows] = {}  # by the day judged on
 
     def dates(self, j: Judgement, appeals: Sequence[AppealRow]) -> set[dt.date]:
+        if not appeals:
+            return self.lapse_dates(j.license, ())
         key = name_key(j.license.license_id)
         mine = [a for a in appeals if not a.license_id or name_key(a.license_id) == key]
         return self.lapse_dates(j.license, mine)
@@ -251,9 +255,11 @@ class _Watch:
         as_of, until = self.as_of, self.until
         found: set[dt.date] = set()
         granted = lic.granted_on
-        for day in (granted, lic.revoked_on):
-            if day is not None and as_of < day <= until:
-                found.add(day)
+        if as_of < granted <= until:
+            found.add(granted)
+        revoked = lic.revoked_on
+        if revoked is not None and as_of < revoked <= until:
+            found.add(revoked)
         entry, first_sign_in, login = counted_dates(lic, until)
         start = entry or granted
         if start < self.in_window_until:
@@ -280,6 +286,14 @@ class _Watch:
                     found.add(end)
         return found
 
+    def _windows_on(self, day: dt.date) -> Windows:
+        """The §1 windows on a day probed, worked out once however many licenses lapse
+        then (the same with §1.E1 on or off)."""
+        windows = self._windows.get(day)
+        if windows is None:
+            windows = self._windows[day] = Windows.on(self.policy, day)
+        return windows
+
     def _window_lapse_of(self, activity: dt.date) -> dt.date:
         """The first day after the as-of date on which `activity` is out of the window."""
         lapse = self._window_lapse.get(activity)
@@ -301,7 +315,8 @@ class _Watch:
             return [
                 item
                 for j in waiting
-                if (item := self._first(j, group, appeals, sorted(dates[id(j)]))) is not None
+                if dates[id(j)]
+                and (item := self._first(j, group, appeals, sorted(dates[id(j)]))) is not None
             ]
         return self._together(group, waiting, appeals, sorted(set().union(*dates.values())))
 
@@ -314,7 +329,14 @@ class _Watch:
     ) -> WatchItem | None:
         for day in dates:
             [later] = judge_all(
-                self.alone, [j.license], appeals, day, self.blocks, self.doubts, explain=False
+                self.alone,
+                [j.license],
+                appeals,
+                day,
+                self.blocks,
+                self.doubts,
+                explain=False,
+                windows=self._windows_on(day),
             )
             if later.would_be_eligible:
                 return _watch_item(self.policy, j, later, group, self.as_of, day)
@@ -334,7 +356,14 @@ class _Watch:
             if not now:
                 break
             judged = judge_all(
-                self.policy, licenses, appeals, day, self.blocks, self.doubts, explain=False
+                self.policy,
+                licenses,
+                appeals,
+                day,
+                self.blocks,
+                self.doubts,
+                explain=False,
+                windows=self._windows_on(day),
             )
             for later in judged:
                 before = now.get(id(later.license))
