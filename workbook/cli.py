@@ -24,7 +24,7 @@ import os
 import re
 import shutil
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
@@ -172,10 +172,7 @@ def _console() -> Iterator[None]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from workbook.diff import add_diff_parser
     from workbook.layout import APPENDED_SHEETS, RESULT_SHEETS
-    from workbook.review.commands import add_review_parsers
-    from workbook.scenarios import add_policy_test_parser
 
     parser = argparse.ArgumentParser(
         prog="hmis-licensing",
@@ -266,9 +263,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     init.add_argument("--force", action="store_true", help="overwrite an existing file")
     _add_import_parser(commands)
-    add_review_parsers(commands, _date)
-    add_diff_parser(commands, _date)
-    add_policy_test_parser(policy_commands)
+    _add_review_parsers(commands, _date)
+    _add_diff_parser(commands, _date)
+    _add_policy_test_parser(policy_commands)
     _add_excel_commands(commands)
     return parser
 
@@ -277,6 +274,124 @@ _EXIT_CODES = (
     "Exit codes: 0 done (warnings allowed); 1 errors in the workbook (listed, and on the"
     " Problems sheet); 2 a bad policy, bad arguments or an unreadable file."
 )
+
+
+# `diff --format`: how its report is written.
+DIFF_FORMATS = ("markdown", "json")
+# The monthly review's documents (workbook/review/commands.py).
+REVIEW_COMMANDS = ("packet", "notices")
+
+
+def _add_review_parsers(
+    commands: argparse._SubParsersAction, date_type: Callable[[str], dt.date]
+) -> None:
+    """`packet` and `notices`, with the options `check` has (policy, as-of date)."""
+    from workbook.review.files import COMMITTEES  # light: not the packet itself
+
+    packet = commands.add_parser(
+        "packet",
+        help="write a committee's meeting packet (PDF) from the workbook",
+        description="Read the workbook as `check` does and write the packet the committee"
+        " reads at its monthly meeting, as a PDF for Letter paper. Writes nothing into the"
+        " workbook.",
+    )
+    packet.add_argument(
+        "--committee",
+        required=True,
+        choices=COMMITTEES,
+        help="performance (inactivity, appeals, watch list) or ce (allotments, reassignment)",
+    )
+    packet.add_argument(
+        "--output",
+        type=Path,
+        help="the PDF to write (default: beside the workbook, named"
+        " '<workbook> - <committee> packet <as of>.pdf')",
+    )
+    notices = commands.add_parser(
+        "notices",
+        help="write e-mail drafts (.eml) to organizations and CE Leads",
+        description="One draft per organization with licenses eligible for revocation or on"
+        " the watch list (to its Contact Email), and one per region (to its CE Lead Email)."
+        " Drafts are never sent.",
+    )
+    notices.add_argument(
+        "--output", type=Path, required=True, help="the folder for the drafts (made if missing)"
+    )
+    for sub in (packet, notices):
+        sub.add_argument("workbook", type=Path, help="the shared workbook (.xlsx)")
+        sub.add_argument("--policy", type=Path, help="policy file (default: as for check)")
+        sub.add_argument(
+            "--as-of", type=date_type, dest="as_of", help="the date to judge on, yyyy-mm-dd"
+        )
+        sub.add_argument("--json", action="store_true", help="print what was written as JSON")
+
+
+def _add_diff_parser(
+    commands: argparse._SubParsersAction, date_type: Callable[[str], dt.date]
+) -> None:
+    """`hmis-licensing diff WORKBOOK [--base-policy OLD] [--policy NEW] [--as-of] [--format]`."""
+    command = commands.add_parser(
+        "diff",
+        help="show what a policy change would change in a workbook (writes nothing)",
+        description="Recalculate WORKBOOK under two policies without writing anything, and"
+        " report the parameters that changed, each region whose allotment, in use or"
+        " available changes, each license whose finding, exception or eligibility changes"
+        " (with both explanations), the watch list's changes and counts. Exit 0 whether or"
+        " not anything changed; 1 if the workbook has errors; 2 for a bad policy or file.",
+    )
+    command.add_argument("workbook", type=Path, help="the workbook (.xlsx); it is only read")
+    command.add_argument(
+        "--base-policy",
+        type=Path,
+        dest="base_policy",
+        help="the policy as it is (default: the adopted policy shipped with hmis-licensing)",
+    )
+    command.add_argument(
+        "--policy",
+        type=Path,
+        help="the changed policy (default: the policy recalc would use for WORKBOOK)",
+    )
+    command.add_argument(
+        "--as-of",
+        type=date_type,
+        dest="as_of",
+        help="the date to judge on, yyyy-mm-dd (default: the Settings sheet's As Of, else today)",
+    )
+    command.add_argument(
+        "--format", choices=DIFF_FORMATS, default="markdown", help="markdown (default) or json"
+    )
+    command.add_argument(
+        "--json",
+        action="store_const",
+        const="json",
+        dest="format",
+        help="the same as --format json",
+    )
+    command.add_argument(
+        "--output", type=Path, help="write the report to this file instead of the screen"
+    )
+
+
+def _add_policy_test_parser(policy_commands: argparse._SubParsersAction) -> None:
+    """`hmis-licensing policy test [PATH ...] [--policy FILE] [--json]`."""
+    command = policy_commands.add_parser(
+        "test",
+        help="run policy scenarios (YAML) and report each failure",
+        description="Run the YAML scenarios in PATH (files or folders; default: the"
+        " scenarios shipped with hmis-licensing, one per clause of the policy) against a"
+        " policy, and report each failure with its file, line, scenario, the value expected"
+        " and found, and the row's Explanation. Exit 0 all passed; 1 some failed; 2 a"
+        " scenario file or the policy cannot be used.",
+    )
+    command.add_argument(
+        "paths", type=Path, nargs="*", metavar="PATH", help="scenario files or folders"
+    )
+    command.add_argument(
+        "--policy",
+        type=Path,
+        help="the policy to test (default: the adopted policy shipped with hmis-licensing)",
+    )
+    command.add_argument("--json", action="store_true", help="report as JSON")
 
 
 def _add_import_parser(commands: argparse._SubParsersAction) -> None:
@@ -510,17 +625,19 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
-    from workbook.diff import run_diff
-    from workbook.review.commands import REVIEW_COMMANDS
-    from workbook.scenarios import run_policy_test
-
+    # Each command imports what it needs when it runs: a recalc begins reading its
+    # workbook before the engine is loaded (see _evaluate).
     if args.command in ("recalc", "check"):
         return _recalc(args, write=args.command == "recalc")
     if args.command == "policy" and args.policy_command == "test":
+        from workbook.scenarios import run_policy_test
+
         return run_policy_test(args)
     if args.command == "policy":
         return _policy_check(args)
     if args.command == "diff":
+        from workbook.diff import run_diff
+
         return run_diff(args)
     if args.command == "sample":
         return _sample(args.destination, args.force)

@@ -47,7 +47,6 @@ from workbook.results import problem_rows
 from workbook.run import Outcome, evaluate
 from workbook.xlsx.read import read_snapshot
 
-FORMATS = ("markdown", "json")
 _BLANK = "(blank)"
 _UNFOLDED = 5  # more rows than this: their explanations fold away under <details>
 
@@ -676,52 +675,6 @@ def _problem_json(row: tuple[object, ...]) -> dict[str, object]:
 # ---------------------------------------------------------------------------- the command
 
 
-def add_diff_parser(
-    commands: argparse._SubParsersAction, date_type: Callable[[str], dt.date]
-) -> None:
-    """`hmis-licensing diff WORKBOOK [--base-policy OLD] [--policy NEW] [--as-of] [--format]`."""
-    command = commands.add_parser(
-        "diff",
-        help="show what a policy change would change in a workbook (writes nothing)",
-        description="Recalculate WORKBOOK under two policies without writing anything, and"
-        " report the parameters that changed, each region whose allotment, in use or"
-        " available changes, each license whose finding, exception or eligibility changes"
-        " (with both explanations), the watch list's changes and counts. Exit 0 whether or"
-        " not anything changed; 1 if the workbook has errors; 2 for a bad policy or file.",
-    )
-    command.add_argument("workbook", type=Path, help="the workbook (.xlsx); it is only read")
-    command.add_argument(
-        "--base-policy",
-        type=Path,
-        dest="base_policy",
-        help="the policy as it is (default: the adopted policy shipped with hmis-licensing)",
-    )
-    command.add_argument(
-        "--policy",
-        type=Path,
-        help="the changed policy (default: the policy recalc would use for WORKBOOK)",
-    )
-    command.add_argument(
-        "--as-of",
-        type=date_type,
-        dest="as_of",
-        help="the date to judge on, yyyy-mm-dd (default: the Settings sheet's As Of, else today)",
-    )
-    command.add_argument(
-        "--format", choices=FORMATS, default="markdown", help="markdown (default) or json"
-    )
-    command.add_argument(
-        "--json",
-        action="store_const",
-        const="json",
-        dest="format",
-        help="the same as --format json",
-    )
-    command.add_argument(
-        "--output", type=Path, help="write the report to this file instead of the screen"
-    )
-
-
 def run_diff(args: argparse.Namespace) -> int:
     """Run `diff`; the report goes to stdout (or --output), nothing else is written."""
     workbook: Path = args.workbook
@@ -775,7 +728,6 @@ def _write(path: Path, text: str) -> None:
 __all__ = [
     "SECTIONS",
     "DiffReport",
-    "add_diff_parser",
     "compare",
     "run_diff",
     "to_json",

@@ -952,28 +952,6 @@ def report_json(run: TestRun) -> dict[str, Any]:
     }
 
 
-def add_policy_test_parser(policy_commands: argparse._SubParsersAction) -> None:
-    """`hmis-licensing policy test [PATH ...] [--policy FILE] [--json]`."""
-    command = policy_commands.add_parser(
-        "test",
-        help="run policy scenarios (YAML) and report each failure",
-        description="Run the YAML scenarios in PATH (files or folders; default: the"
-        " scenarios shipped with hmis-licensing, one per clause of the policy) against a"
-        " policy, and report each failure with its file, line, scenario, the value expected"
-        " and found, and the row's Explanation. Exit 0 all passed; 1 some failed; 2 a"
-        " scenario file or the policy cannot be used.",
-    )
-    command.add_argument(
-        "paths", type=Path, nargs="*", metavar="PATH", help="scenario files or folders"
-    )
-    command.add_argument(
-        "--policy",
-        type=Path,
-        help="the policy to test (default: the adopted policy shipped with hmis-licensing)",
-    )
-    command.add_argument("--json", action="store_true", help="report as JSON")
-
-
 def run_policy_test(args: argparse.Namespace) -> int:
     policy = load_policy(args.policy or adopted_policy_path())
     run = run_files(scenario_files(args.paths), policy)

@@ -15,7 +15,7 @@ import argparse
 import datetime as dt
 import json
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
@@ -26,13 +26,11 @@ from workbook.review.files import (
     packet_file_name,
     save_document,
 )
-from workbook.review.packet import COMMITTEES, Committee, build_packet, committee_name
+from workbook.review.packet import Committee, build_packet, committee_name
 from workbook.run import Outcome
 
 if TYPE_CHECKING:
     from workbook.review.notices import Notice
-
-REVIEW_COMMANDS = ("packet", "notices")
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,48 +40,6 @@ class WrittenPacket:
     pages: int
     final: bool
     counts: dict[str, int] = field(default_factory=dict)
-
-
-def add_review_parsers(
-    commands: argparse._SubParsersAction, date_type: Callable[[str], dt.date]
-) -> None:
-    """`packet` and `notices`, with the options `check` has (policy, as-of date)."""
-    packet = commands.add_parser(
-        "packet",
-        help="write a committee's meeting packet (PDF) from the workbook",
-        description="Read the workbook as `check` does and write the packet the committee"
-        " reads at its monthly meeting, as a PDF for Letter paper. Writes nothing into the"
-        " workbook.",
-    )
-    packet.add_argument(
-        "--committee",
-        required=True,
-        choices=COMMITTEES,
-        help="performance (inactivity, appeals, watch list) or ce (allotments, reassignment)",
-    )
-    packet.add_argument(
-        "--output",
-        type=Path,
-        help="the PDF to write (default: beside the workbook, named"
-        " '<workbook> - <committee> packet <as of>.pdf')",
-    )
-    notices = commands.add_parser(
-        "notices",
-        help="write e-mail drafts (.eml) to organizations and CE Leads",
-        description="One draft per organization with licenses eligible for revocation or on"
-        " the watch list (to its Contact Email), and one per region (to its CE Lead Email)."
-        " Drafts are never sent.",
-    )
-    notices.add_argument(
-        "--output", type=Path, required=True, help="the folder for the drafts (made if missing)"
-    )
-    for sub in (packet, notices):
-        sub.add_argument("workbook", type=Path, help="the shared workbook (.xlsx)")
-        sub.add_argument("--policy", type=Path, help="policy file (default: as for check)")
-        sub.add_argument(
-            "--as-of", type=date_type, dest="as_of", help="the date to judge on, yyyy-mm-dd"
-        )
-        sub.add_argument("--json", action="store_true", help="print what was written as JSON")
 
 
 def check_review_arguments(args: argparse.Namespace) -> None:

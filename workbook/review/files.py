@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import Literal
 
 from workbook.errors import UsageError, WorkbookError
 from workbook.review.text import safe_file_name
 from workbook.xlsx.safesave import replace_file
+
+# The committees a packet is made for, by the name the command line and the file use (here,
+# not in packet.py, so that the command line can list them without loading the packet).
+Committee = Literal["performance", "ce"]
+COMMITTEES: tuple[Committee, ...] = ("performance", "ce")
 
 PACKET_SUFFIX = ".pdf"
 

@@ -17,7 +17,7 @@ import datetime as dt
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import SimpleNamespace
-from typing import Literal, TypeVar
+from typing import TypeVar
 
 import engine
 from engine.model import (
@@ -41,11 +41,10 @@ from workbook.layout import (
     ResultSheet,
 )
 from workbook.results import allotment_rows
+from workbook.review.files import COMMITTEES, Committee
 from workbook.review.text import clean, one_line, show
 from workbook.run import Outcome
 
-Committee = Literal["performance", "ce"]
-COMMITTEES: tuple[Committee, ...] = ("performance", "ce")
 # The policy's committees (policy.yaml `committees`) by the name the command line uses.
 POLICY_COMMITTEE: Mapping[Committee, str] = {
     "performance": "performance",
