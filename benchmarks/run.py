@@ -30,6 +30,7 @@ A script that prints figures, not a test: nothing here asserts a time.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import hashlib
 import json
 import os
@@ -48,6 +49,7 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from benchmarks.generate import AS_OF, SEED, generate, size  # noqa: E402
+from engine.dates import add_months  # noqa: E402
 
 FLOOR = Path("/work/shared/bench/floor.py")
 DEFAULT_WORK = Path(tempfile.gettempdir()) / "hmis-licensing-bench"
@@ -171,8 +173,6 @@ def formula_workbook(source: Path, destination: Path) -> Path:
 
 
 def _moment(value: object) -> object:
-    import datetime as dt
-
     if isinstance(value, dt.datetime):
         return value
     return dt.datetime.combine(value, dt.time())  # type: ignore[arg-type]
@@ -321,28 +321,61 @@ def child_json(code: str, *args: str) -> object:
 # ---------------------------------------------------------------------------- report
 
 
+def recalc_argv(book: Path, out: Path, as_of: dt.date = AS_OF) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "workbook.cli",
+        "recalc",
+        str(book),
+        "--output",
+        str(out),
+        "--as-of",
+        as_of.isoformat(),
+        "--quiet",
+    ]
+
+
+def recalculated_last_month(book: Path) -> Path:
+    """The workbook as its staff have it from the second month on: last month's review
+    (the latest As Of in its history) written into it, result sheets and all."""
+    path = book.with_name(book.stem + "-last-month.xlsx")
+    if not path.exists():
+        last_month = add_months(AS_OF, -1)  # the generator's last monthly run
+        done = subprocess.run(
+            recalc_argv(book, path, last_month), capture_output=True, text=True, check=False
+        )
+        if done.returncode not in (0, 1):  # 1: the workbook's own warnings/errors
+            raise RuntimeError(f"could not recalculate {book} as of {last_month}: {done.stderr}")
+    return path
+
+
+# The ratios printed: each pair that compares like with like.
+RATIOS = (
+    ("recalc", "floor"),
+    ("recalc", "libreoffice"),
+    ("floor", "libreoffice"),
+    ("recalc, next month", "floor, next month"),
+)
+
+
 def bench_size(licenses: int, work: Path, runs: int) -> None:
     book = workbook_for(licenses, work)
-    out = work / "out.xlsx"
-    cases: dict[str, list[str]] = {
-        "recalc": [
-            sys.executable,
-            "-m",
-            "workbook.cli",
-            "recalc",
-            str(book),
-            "--output",
-            str(out),
-            "--as-of",
-            AS_OF.isoformat(),
-            "--quiet",
-        ]
-    }
+    later = recalculated_last_month(book)
+    cases: dict[str, list[str]] = {"recalc": recalc_argv(book, work / "out.xlsx")}
     notes = []
     if FLOOR.exists():
         cases["floor"] = [sys.executable, str(FLOOR), str(book), str(work / "floor-out.xlsx")]
     else:
         notes.append(f"floor: {FLOOR} is not here, so it is not timed")
+    cases["recalc, next month"] = recalc_argv(later, work / "out-next.xlsx")
+    if FLOOR.exists():
+        cases["floor, next month"] = [
+            sys.executable,
+            str(FLOOR),
+            str(later),
+            str(work / "floor-out-next.xlsx"),
+        ]
     soffice = shutil.which("soffice")
     if soffice:
         formulas = formula_workbook(book, book.with_name(book.stem + "-formulas.xlsx"))
@@ -373,12 +406,16 @@ def bench_size(licenses: int, work: Path, runs: int) -> None:
     print("| --- | --- | --- |")
     for name, t in timed.items():
         print(f"| {name} | {_summary(t.walls)} | {statistics.median(t.peaks):.0f} |")
-    names = list(timed)
-    for a_index, a in enumerate(names):
-        for b in names[a_index + 1 :]:
-            walls = [x / y for x, y in zip(timed[a].walls, timed[b].walls, strict=True)]
-            peaks = [x / y for x, y in zip(timed[a].peaks, timed[b].peaks, strict=True)]
-            print(f"| {a} / {b} | {_summary(walls, 2)} | {statistics.median(peaks):.2f} |")
+    for a, b in RATIOS:
+        if a not in timed or b not in timed:
+            continue
+        walls = [x / y for x, y in zip(timed[a].walls, timed[b].walls, strict=True)]
+        peaks = [x / y for x, y in zip(timed[a].peaks, timed[b].peaks, strict=True)]
+        print(f"| {a} / {b} | {_summary(walls, 2)} | {statistics.median(peaks):.2f} |")
+    print(
+        "\n(next month: the same workbook after last month's recalc, with the result sheets"
+        f" that run wrote, as every workbook has from its second month: {later.name})"
+    )
     for note in notes:
         print(f"\nNote: {note}.")
     phases = child_json(PHASES, str(book), str(work / "phases-out.xlsx"))
