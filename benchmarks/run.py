@@ -15,7 +15,12 @@ hits all alike), three whole processes:
                   of the zip, no policy logic (skipped, with a note, where it is absent);
 * `libreoffice` - LibreOffice recalculating an equivalent formula workbook on load (two
                   formula columns: eligible for inactivity, and the regions' allotments;
-                  no explanations), when `soffice` is installed.
+                  no explanations), when `soffice` is installed;
+
+and `recalc` and `floor` again, "next month", on the same workbook after last month's
+recalc (as of the latest As Of in its history): the workbook as staff have it from the
+second month on, with the result sheets of that run in it (which recalc replaces without
+reading them, and the floor reads and copies).
 
 Each is timed by wall clock and its own peak memory (wait4's ru_maxrss, measured by a
 small helper process so that none counts this script's memory); medians (min-max),
