@@ -193,3 +193,41 @@ def test_a_tall_sheet_is_measured_by_its_cells_not_its_rows(
     assert (found.rows, found.columns) == expected
     thorough = extent._thorough(xml)
     assert (thorough.rows, thorough.columns) == expected
+
+
+# ----------------------------------------------- cells that cannot be used, however quoted
+
+_SHEET = (
+    b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+    b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+    b"<sheetData>%s</sheetData></worksheet>"
+)
+_CELLS = (
+    b'<row r="1"><c r="A1" t="s"><v>0</v></c></row>'
+    b'<row r="3"><c r="A3"><v>1</v></c><c r="N3" t="e"><v>#N/A</v></c></row>'
+    b'<row r="6"><c r="H6"><v>2</v></c><c r="N6"><f>DATE(2026,10,1)</f></c></row>'
+)
+
+
+@pytest.mark.parametrize("quote", [b'"', b"'"])
+def test_error_and_uncalculated_cells_are_found_with_either_quote(quote: bytes) -> None:
+    """Single-quoted attributes are XML too: the scans found neither #N/A (a license
+    judged as if Revoked On were blank) nor the right cell of an uncalculated formula."""
+    xml = _SHEET % _CELLS.replace(b'"', quote)
+    found = [
+        (row, column, error.problem.split(" (")[0])
+        for row, column, error in read.unusable_cells(xml)
+    ]
+    assert found == [
+        (2, 13, "The cell shows the error #N/A."),
+        (5, 13, "The formula =DATE(2026,10,1) has no calculated value"),
+    ]
+    assert found == [(r, c, e.problem.split(" (")[0]) for r, c, e in read._scan_every_cell(xml)]
+
+
+def test_a_text_formula_without_a_value_is_uncalculated_and_one_that_gave_nothing_is_not() -> None:
+    never = b'<row r="2"><c r="N2" t="str"><f>TEXT(DATE(2026,10,1),"yyyy-mm-dd")</f></c></row>'
+    empty = b'<row r="3"><c r="N3" t="str"><f>IF(1,"","x")</f><v></v></c></row>'
+    found = read.unusable_cells(_SHEET % (never + empty))
+    assert [(row, column) for row, column, _ in found] == [(1, 13)]
+    assert "has no calculated value" in found[0][2].problem

@@ -62,8 +62,9 @@ _ROW = re.compile(rf"<{_PREFIX}row\b([^>]*?)(?:/>|>(.*?)</{_PREFIX}row>)".encode
 _CELL = re.compile(rf"<{_PREFIX}c\b([^>]*?)(?:/>|>(.*?)</{_PREFIX}c>)".encode(), re.S)
 _FORMULA = re.compile(rf"<{_PREFIX}f\b[^>]*?(?:/>|>(.*?)</{_PREFIX}f>)".encode(), re.S)
 _VALUE = re.compile(rf"<{_PREFIX}v\b[^>]*?(?:/>|>(.*?)</{_PREFIX}v>)".encode(), re.S)
-_REF = re.compile(rb'\br\s*=\s*"([A-Z]{1,3})?(\d+)?"')
-_TYPE = re.compile(rb'\bt\s*=\s*"([a-zA-Z]+)"')
+# An attribute's value is quoted with " or ' (both are XML; a few writers use ').
+_REF = re.compile(rb"""\br\s*=\s*(["'])([A-Z]{1,3})?(\d+)?\1""")
+_TYPE = re.compile(rb"""\bt\s*=\s*(["'])([a-zA-Z]+)\1""")
 # What calamine is given instead of a sheet the run does not read.
 _EMPTY_SHEET = (
     b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
@@ -437,7 +438,7 @@ def unusable_cells(xml: bytes) -> list[tuple[int, int, CellError]]:
     if b"<sheetData" not in xml or xml.count(b"\n", 0, 4096) > 3:
         return _scan_every_cell(xml)
     starts: set[int] = set()
-    for mark in (b't="e"', b"</f></c>", b"<v/>", b"<v />", b"<v></v>"):
+    for mark in (b't="e"', b"t='e'", b"</f></c>", b"<v/>", b"<v />", b"<v></v>"):
         position = xml.find(mark)
         while position >= 0:
             starts.add(xml.rfind(b"<c ", 0, position))
@@ -452,11 +453,11 @@ def unusable_cells(xml: bytes) -> list[tuple[int, int, CellError]]:
     for start in sorted(starts - {-1}):
         cell = _CELL.match(xml, start)
         ref = _REF.search(cell.group(1)) if cell else None
-        if cell is None or ref is None or not ref.group(1) or not ref.group(2):
+        if cell is None or ref is None or not ref.group(2) or not ref.group(3):
             return _scan_every_cell(xml)
         error = _judge(cell.group(1), cell.group(2) or b"")
         if error is not None:
-            found.append((int(ref.group(2)) - 1, _column_index(ref.group(1).decode()), error))
+            found.append((int(ref.group(3)) - 1, _column_index(ref.group(2).decode()), error))
     return found
 
 
@@ -465,13 +466,13 @@ def _scan_every_cell(xml: bytes) -> list[tuple[int, int, CellError]]:
     row_number = 0
     for row in _ROW.finditer(xml):
         ref = _REF.search(row.group(1))
-        row_number = int(ref.group(2)) if ref and ref.group(2) else row_number + 1
+        row_number = int(ref.group(3)) if ref and ref.group(3) else row_number + 1
         column = -1
         for cell in _CELL.finditer(row.group(2) or b""):
             attrs, body = cell.group(1), cell.group(2) or b""
             ref = _REF.search(attrs)
-            if ref and ref.group(1):
-                column = _column_index(ref.group(1).decode())
+            if ref and ref.group(2):
+                column = _column_index(ref.group(2).decode())
             else:
                 column += 1
             error = _judge(attrs, body)
@@ -483,7 +484,7 @@ def _scan_every_cell(xml: bytes) -> list[tuple[int, int, CellError]]:
 def _judge(attrs: bytes, body: bytes) -> CellError | None:
     """Why a cell's value cannot be used, or None when it can."""
     kind = _TYPE.search(attrs)
-    cell_type = kind.group(1).decode() if kind else "n"
+    cell_type = kind.group(2).decode() if kind else "n"
     value = _VALUE.search(body)
     shown = _text(value.group(1)) if value else ""
     formula = _FORMULA.search(body)
@@ -495,7 +496,9 @@ def _judge(attrs: bytes, body: bytes) -> CellError | None:
             + (" (its formula failed)." if formula else "."),
             "Correct the formula or what it refers to, or type the value itself.",
         )
-    if formula and not shown.strip() and cell_type != "str":
+    # A text formula (t="str") may have calculated to "" (<v></v>); with no <v> at all it
+    # was never calculated, like any other formula.
+    if formula and not shown.strip() and (cell_type != "str" or value is None):
         text = _text(formula.group(1))
         what = f"The formula ={text}" if text else "The formula"
         return CellError(
