@@ -595,6 +595,26 @@ def test_a_1904_date_system_workbook_gets_1904_dates(tmp_path: Path) -> None:
     assert first[4] == dt.date(2024, 1, 2)  # Granted On of L-1
 
 
+@pytest.mark.parametrize("date_1904", [False, True])
+def test_a_date_typed_as_a_plain_number_counts_from_the_workbooks_epoch(
+    tmp_path: Path, date_1904: bool
+) -> None:
+    """A General-formatted number in a date column is an Excel date number: in a 1904
+    workbook (old Mac Excel) day 0 is 1904-01-01, so 44864 is 2026-11-01, not 2022-10-31
+    (which made an active license eligible)."""
+    from workbook.tables import read_inputs
+
+    epoch = dt.date(1904, 1, 1) if date_1904 else dt.date(1899, 12, 30)
+    book = base_book()
+    entry = book.sheets["Licenses"][0].index("Last Client Data Entry")
+    book.sheets["Licenses"][1][entry] = (dt.date(2026, 11, 1) - epoch).days  # a plain number
+    path = write_with_xlsxwriter(book, tmp_path / "book.xlsx", date_1904=date_1904)
+    licenses = read_inputs(read_snapshot(path)).inputs.licenses
+    assert licenses[0].license_id == "L-1"
+    assert licenses[0].last_client_data_entry == dt.date(2026, 11, 1)
+    assert licenses[1].last_client_data_entry == dt.date(2026, 3, 1)  # a date cell, as before
+
+
 def test_prefixed_namespaces_are_understood(tmp_path: Path) -> None:
     """Some producers (the Open XML SDK) write <x:workbook xmlns:x=...> instead."""
     path = base_book().write(tmp_path / "prefixed.xlsx")

@@ -27,6 +27,7 @@ from workbook.layout import (
     header_key,
 )
 from workbook.values import (
+    DAYS_1900_TO_1904,
     FIRST_PLAUSIBLE_DATE,
     LARGEST_NUMBER,
     LAST_PLAUSIBLE_DATE,
@@ -63,6 +64,9 @@ class WorkbookSnapshot:
 
     sheets: dict[str, list[list[object]]]
     merged: dict[str, list[Range]] = field(default_factory=dict)
+    # The workbook counts dates from 1904 (workbookPr date1904, old Mac Excel): a date
+    # typed as a plain number is a day count from 1904-01-01, not from 1899-12-30.
+    date1904: bool = False
 
     def find(self, name: str) -> str | None:
         """The actual title of a sheet, matched without regard to case or spaces."""
@@ -126,7 +130,13 @@ def read_inputs(snapshot: WorkbookSnapshot) -> InputRead:
                 unusable[spec.name] = f"the workbook has no {spec.name} sheet"
             continue
         cells.titles[spec.name] = title
-        read = read_table(spec, snapshot.sheets[title], cells, snapshot.merged.get(title, ()))
+        read = read_table(
+            spec,
+            snapshot.sheets[title],
+            cells,
+            snapshot.merged.get(title, ()),
+            date1904=snapshot.date1904,
+        )
         problems += read.problems
         unreadable += read.unreadable
         if read.unusable:
@@ -182,6 +192,8 @@ def read_table(
     grid: Sequence[Sequence[object]],
     cells: CellMap,
     merged: Sequence[Range] = (),
+    *,
+    date1904: bool = False,
 ) -> TableRead:
     """The sheet's data rows as field -> typed value."""
     header_row = list(grid[0]) if grid else []
@@ -204,7 +216,7 @@ def read_table(
         unusable = unusable or f"the {spec.name} sheet has merged cells ({where})"
     problems += merged_problems
     problems += _data_without_header(spec, grid, header_row)
-    read = _data_rows(spec, grid, positions, cells)
+    read = _data_rows(spec, grid, positions, cells, date1904)
     read.problems[:0] = problems
     read.unusable = unusable
     return read
@@ -281,9 +293,10 @@ def _data_rows(
     grid: Sequence[Sequence[object]],
     positions: dict[str, int],
     cells: CellMap,
+    date1904: bool = False,
 ) -> TableRead:
     read = TableRead()
-    readers = _readers(spec, positions)
+    readers = _readers(spec, positions, date1904)
     # The readers as plain tuples: a cell costs one call and two identity tests. A row
     # with a cell that cannot be read (or a required cell left blank) is left at once
     # and read again by `_row_values`, which words its problems.
@@ -379,10 +392,16 @@ class _ColumnReader:
 _REQUIRED = _Blank()
 
 
-def _readers(spec: InputSheet, positions: dict[str, int]) -> list[_ColumnReader]:
+def _readers(
+    spec: InputSheet, positions: dict[str, int], date1904: bool = False
+) -> list[_ColumnReader]:
     return [
         _ColumnReader(
-            column, positions[column.field], _reader(column), column.field, _on_blank(column)
+            column,
+            positions[column.field],
+            _reader(column, date1904),
+            column.field,
+            _on_blank(column),
         )
         for column in spec.columns
         if column.field in positions
@@ -399,10 +418,10 @@ def _on_blank(column: Column) -> object:
     return _BLANK
 
 
-def _reader(column: Column) -> Callable[[object], object]:
+def _reader(column: Column, date1904: bool = False) -> Callable[[object], object]:
     read_any = _any_cell_reader(column)
     if column.kind in (Kind.DATE, Kind.DATETIME):
-        return _date_reader(column, read_any)
+        return _date_reader(column, read_any, date1904)
     if column.kind is Kind.CHOICE:
         return _choice_reader(column, read_any)
     if column.kind in _PARSED_AS_TEXT:
@@ -445,8 +464,12 @@ def _any_cell_reader(column: Column) -> Callable[[object], object]:
 
 
 def _date_reader(
-    column: Column, read_any: Callable[[object], object]
+    column: Column, read_any: Callable[[object], object], date1904: bool = False
 ) -> Callable[[object], object]:
+    """A date column's reader. A date-formatted cell arrives as a date (calamine knows the
+    workbook's date system); a plain number is read as an Excel date number, counted from
+    1904 in a 1904 workbook."""
+
     def read_date(raw: object) -> object:
         if raw.__class__ is dt.datetime:
             day = raw.date()
@@ -455,6 +478,10 @@ def _date_reader(
         elif raw is None:
             return _BLANK
         else:
+            if date1904 and raw.__class__ in (int, float):
+                shifted = read_any(raw + DAYS_1900_TO_1904)
+                if not isinstance(shifted, CellError):
+                    return shifted  # else the problem names the number as typed
             return read_any(raw)
         if FIRST_PLAUSIBLE_DATE <= day <= LAST_PLAUSIBLE_DATE:
             return day
@@ -753,7 +780,7 @@ def _history(
     if title is None:
         return None, []
     cells.titles[HISTORY_INPUT.name] = title
-    read = read_table(HISTORY_INPUT, snapshot.sheets[title], cells)
+    read = read_table(HISTORY_INPUT, snapshot.sheets[title], cells, date1904=snapshot.date1904)
     problems = [replace(p, severity="Warning") for p in read.problems]
     if read.unusable:
         problems.append(

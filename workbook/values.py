@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from workbook.layout import Column, Kind
 
 EXCEL_EPOCH = dt.date(1899, 12, 30)
+# A 1904 workbook's day number n is day n + 1462 of the usual system (1904-01-01 is 0).
+DAYS_1900_TO_1904 = 1462
 _LAST_SERIAL = 2958465  # 9999-12-31
 _ISO_DATE = re.compile(
     r"^(\d{4})-(\d{2})-(\d{2})"  # the date

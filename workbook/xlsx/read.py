@@ -101,12 +101,13 @@ def read_snapshot(path: Path, sheet_names: Iterable[str] | None = None) -> Workb
         entries = _chosen(package, sheet_names)
         copy, parts = reader_copy(package, entries)
         sheets, merged = _read_with_calamine(path, copy, entries, parts)
+        date1904 = package.date1904
     finally:
         package.close()
     for name, part in parts.items():
         _mark_unusable_cells(part.xml, sheets[name], part.first_row - 1)
     _join_continuations(sheets, merged)
-    return WorkbookSnapshot(sheets, merged=merged)
+    return WorkbookSnapshot(sheets, merged=merged, date1904=date1904)
 
 
 @dataclass(frozen=True, slots=True)
