@@ -91,3 +91,27 @@ def test_no_cell_value_crashes_any_reader(raw: object) -> None:
         result = parse_cell(column, raw)
         if isinstance(result, CellError):
             assert result.problem and result.how_to_fix
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        (0.1 * 3 * 10, 3),  # stored as 3.0000000000000004; Excel shows 3
+        (0.1 * 3 * 10 * 100000, 300000),  # 300000.00000000006
+        (12.0, 12),
+        (2.5, None),
+        (2.000001, None),
+        (1e-9, None),
+    ],
+)
+def test_a_whole_number_is_judged_as_excel_shows_it(raw: float, expected: int | None) -> None:
+    """Excel shows 15 significant digits: a formula's floating-point noise is not a
+    fraction anybody can see or fix (a population of 300000.00000000006 held back every
+    allotment)."""
+    from workbook.values import parse_number
+
+    read = parse_number(raw, whole=True)
+    if expected is None:
+        assert isinstance(read, CellError) and "is not a whole number" in read.problem
+    else:
+        assert read == expected and type(read) is int

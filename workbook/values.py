@@ -172,6 +172,11 @@ def parse_number(raw: object, whole: bool) -> float | int | CellError:
         )
     if whole:
         if not float(value).is_integer():
+            # As Excel shows it (15 significant digits): a sum such as 0.1*3*10 is stored as
+            # 3.0000000000000004, and nobody can "fix" a cell that shows 3.
+            shown_value = float(f"{value:.15g}")
+            if shown_value.is_integer():
+                return int(shown_value)
             return CellError(
                 f"{shown(raw)} is not a whole number.", "Enter a whole number, e.g. 12."
             )
