@@ -264,6 +264,25 @@ def test_not_a_workbook_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert "is not an Excel workbook" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("command", [["check"], ["recalc"], ["packet", "--committee", "ce"]])
+def test_with_json_a_refused_workbook_is_one_json_object_on_stdout(
+    command: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`--json` promises one object on stdout and nothing on stderr, also when the
+    workbook cannot be read at all (a script must not have to parse the message)."""
+    import json
+
+    fake = tmp_path / "notes.xlsx"
+    fake.write_text("just text")
+    assert main([*command, str(fake), "--json"]) == 2
+    out, err = capsys.readouterr()
+    assert err == ""
+    report = json.loads(out)
+    assert report["command"] == command[0]
+    assert (report["outcome"], report["exit_code"]) == ("refused", 2)
+    assert "is not an Excel workbook" in report["error"] and report["how_to_fix"]
+
+
 def test_an_error_in_a_license_row_holds_back_only_that_license(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -607,7 +607,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             try:
                 return _run(parser, args)
             except HmisLicensingError as exc:
-                print(f"hmis-licensing: {exc}{_after(saved)}", file=sys.stderr)
+                if _wants_json(args):  # a script reads one JSON object, even now
+                    print(json.dumps(refusal_json(args, exc, _after(saved)), indent=2))
+                else:
+                    print(f"hmis-licensing: {exc}{_after(saved)}", file=sys.stderr)
                 return exc.exit_code
             except KeyboardInterrupt:
                 print(f"hmis-licensing: interrupted.{_after(saved, always=True)}", file=sys.stderr)
@@ -624,9 +627,27 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return 2
 
 
+def _wants_json(args: argparse.Namespace) -> bool:
+    return getattr(args, "json", False) is True or getattr(args, "format", None) == "json"
+
+
+def refusal_json(
+    args: argparse.Namespace, error: HmisLicensingError, after: str = ""
+) -> dict[str, object]:
+    """The `--json` object of a command that stopped before it could report (an
+    unreadable workbook, a bad policy file, bad arguments): what and how to fix it."""
+    command = " ".join(filter(None, [args.command, getattr(args, "policy_command", None)]))
+    return {
+        "command": command,
+        "outcome": "refused",
+        "exit_code": error.exit_code,
+        "error": error.message + after,
+        "how_to_fix": error.fix,
+    }
+
+
 def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
-    # Each command imports what it needs when it runs: a recalc begins reading its
-    # workbook before the engine is loaded (see _evaluate).
+    # Each command imports what it needs when it runs.
     if args.command in ("recalc", "check"):
         return _recalc(args, write=args.command == "recalc")
     if args.command == "policy" and args.policy_command == "test":
