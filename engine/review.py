@@ -121,11 +121,18 @@ def history_entries(
 
 
 def eligible_since(history: History, j: Judgement, as_of: dt.date) -> dt.date | None:
-    """The As Of of the first review of the license's current stretch of eligibility."""
+    """The As Of of the first review of the license's current stretch of eligibility.
+
+    Each review counts with its last run: a run repeated on the same As Of (after a
+    correction) replaces that day's earlier one and does not break the stretch."""
     if not j.would_be_eligible:
         return None
     start = as_of
+    day_seen = None
     for row in reversed(history.rows.get(name_key(j.license.license_id), [])):
+        if row.as_of >= as_of or row.as_of == day_seen:
+            continue  # an earlier run of the same day: the later one (or this run) holds
+        day_seen = row.as_of
         if not row.eligible:
             break
         start = row.as_of

@@ -124,6 +124,29 @@ def test_three_monthly_reviews(adopted: Policy) -> None:
     assert decisions(back)["LAPSING"].change_since_last_review == "Newly eligible"
 
 
+def test_a_correction_run_again_on_the_same_day_keeps_the_stretch_of_eligibility(
+    adopted: Policy,
+) -> None:
+    """A run repeated on the same As Of replaces that day's earlier one: a typo corrected
+    and run again must not restart Eligible Since (the report said "Still eligible" beside
+    an Eligible Since of today)."""
+    keeper = lic("2020-01-01", last="2026-09-20", license_id="KEEP")
+    old = lic("2020-01-01", last="2025-12-01", license_id="OLD")
+    history = recorded(review(adopted, [keeper, old], "2026-10-24"), "2026-10-24 10:00")
+    exempt = dataclasses.replace(old, level4_list_holder=True)  # a typo, on 11-24
+    typo = review(adopted, [keeper, exempt], "2026-11-24", history)
+    assert not decisions(typo)["OLD"].eligible
+    history = recorded(typo, "2026-11-24 10:00", history)
+    again = review(adopted, [keeper, old], "2026-11-24", history)  # corrected, run again
+    rows = decisions(again)
+    assert rows["OLD"].change_since_last_review == "Still eligible"
+    assert rows["OLD"].eligible_since == d("2026-10-24")
+    history = recorded(again, "2026-11-24 11:00", history)
+    # The last run of a day stands for that day in later reviews too.
+    later = decisions(review(adopted, [keeper, old], "2026-12-24", history))
+    assert later["OLD"].eligible_since == d("2026-10-24")
+
+
 def test_cannot_judge_is_never_recorded(adopted: Policy) -> None:
     twice = [lic(last="2026-11-01", license_id="DUP"), lic(last="2026-11-01", license_id="DUP")]
     results = review(adopted, twice, "2026-11-24")

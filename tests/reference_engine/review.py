@@ -123,7 +123,11 @@ def eligible_since(history: History, decision: LicenseDecision, as_of: dt.date) 
     if not decision.eligible:
         return None
     start = as_of
+    day_seen = None
     for row in reversed(history.rows.get(name_key(decision.license_id), [])):
+        if row.as_of >= as_of or row.as_of == day_seen:
+            continue  # an earlier run of the same day: the later one (or this run) holds
+        day_seen = row.as_of
         if not row.eligible:
             break
         start = row.as_of
