@@ -607,7 +607,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             try:
                 return _run(parser, args)
             except HmisLicensingError as exc:
-                if _wants_json(args):  # a script reads one JSON object, even now
+                # A script reads one JSON object, even now; but when stdout itself is
+                # what failed (OutputError), only stderr can say so.
+                if _wants_json(args) and not isinstance(exc, OutputError):
                     print(json.dumps(refusal_json(args, exc, _after(saved)), indent=2))
                 else:
                     print(f"hmis-licensing: {exc}{_after(saved)}", file=sys.stderr)
