@@ -732,3 +732,31 @@ def test_the_checker_itself_catches_what_excel_would_repair(sample: Path, tmp_pa
     assert any(
         "is not in cellXfs" in p for p in broken(lambda x: x.replace(b' s="', b' s="999', 1))
     )
+
+
+def test_the_allotments_chart_shows_in_use_and_available_after_appeals(sample: Path) -> None:
+    """The chart advises what the Available column, the Reassignment sheet and the CE
+    packet advise: the sample's appeal moved Region 6's spare license to Region 7, so
+    neither shows one spare (Allotment against In Use showed Region 6 with one)."""
+    from workbook.presentation import CHART_TITLE, EARLIER_CHART_TITLES
+
+    assert recalc(sample) == 0
+    [chart] = [p for p in chart_parts(sample) if p.startswith("xl/charts/")]
+    with zipfile.ZipFile(sample) as archive:
+        xml = archive.read(chart).decode()
+    refs = re.findall(r"<c:f>'Allotments'!\$([A-Z])\$3:", xml)
+    headers = [c.header for c in ALLOTMENTS.columns]
+    letters = {h: chr(ord("A") + headers.index(h)) for h in ("Region", "In Use", "Available")}
+    assert refs == [letters["Region"], letters["In Use"], letters["Region"], letters["Available"]]
+    available = xml.split("<c:ser>")[2].split("<c:val>")[1]
+    points = dict(re.findall(r'<c:pt idx="(\d+)"><c:v>([^<]+)</c:v>', available))
+    regions = [r["Region"] for r in sheet_dicts(sample, "Allotments")][:10]
+    assert points[str(regions.index("Region 6"))] == "0"
+    # A workbook whose chart an earlier version titled differently keeps one chart.
+    old = EARLIER_CHART_TITLES[0].encode()
+    _edit_member(sample, chart, lambda data: data.replace(CHART_TITLE.encode(), old))
+    with zipfile.ZipFile(sample) as archive:
+        assert old in archive.read(chart)
+    assert recalc(sample) == 0
+    with zipfile.ZipFile(sample) as archive:
+        assert len([n for n in archive.namelist() if n.startswith("xl/charts/")]) == 1

@@ -47,7 +47,9 @@ NARROW_CAP = 24  # the most a short-text column (names, organizations) takes bef
 TITLE_HEIGHT = 21.0
 HEADER_LINE = 14.5
 
-CHART_TITLE = "CE Access Only licenses: allotment and in use, by region (§2, §3)"
+CHART_TITLE = "CE Access Only licenses in use and available, by region, after appeals (§2-§4)"
+# Titles of this chart in earlier versions, so that a workbook they wrote keeps one chart.
+EARLIER_CHART_TITLES = ("CE Access Only licenses: allotment and in use, by region (§2, §3)",)
 TOTAL_LABEL = "Total"  # the Region of the Allotments row that adds up the regions
 
 TAB_COLOUR = "FF2F5597"  # result sheets: blue, as the README and the Instructions say
@@ -506,7 +508,9 @@ def allotment_chart(
     return Chart(
         title=CHART_TITLE,
         category_column=fields.index("region") + 1,
-        series_columns=(fields.index("allotment") + 1, fields.index("in_use") + 1),
+        # In Use and Available, not Allotment: Available counts the appeals' changes (§4),
+        # as the Reassignment sheet and the CE packet do, so the bars advise the same.
+        series_columns=(fields.index("in_use") + 1, fields.index("available") + 1),
         first_row=first,
         last_row=first + regions - 1,
         anchor_row=first + len(rows) + 1,

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from xml.etree import ElementTree as ET
 
-from workbook.presentation import CHART_TITLE, Chart
+from workbook.presentation import CHART_TITLE, EARLIER_CHART_TITLES, Chart
 from workbook.tables import column_letter
 from workbook.xlsx.package import REL_NS
 from workbook.xlsx.sheetxml import XML_DECLARATION, escape_attr, escape_text, number_text
@@ -24,12 +24,12 @@ CHART_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships
 DRAWING_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.drawing+xml"
 CHART_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.drawingml.chart+xml"
 OWN_NAME = "hmis-licensing chart"
-OWN_TITLES = (CHART_TITLE,)
+OWN_TITLES = (CHART_TITLE, *EARLIER_CHART_TITLES)
 _XDR = "http://schemas.openxmlformats.org/drawingml/2006/spreadsheetDrawing"
 _A = "http://schemas.openxmlformats.org/drawingml/2006/main"
 _C = "http://schemas.openxmlformats.org/drawingml/2006/chart"
 _PKG_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
-SERIES_COLOURS = ("2F5597", "ED7D31")  # Allotment blue, In Use orange
+SERIES_COLOURS = ("ED7D31", "2F5597")  # In Use orange, Available blue
 
 
 @dataclass(frozen=True, slots=True)
