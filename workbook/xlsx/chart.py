@@ -117,7 +117,8 @@ def chart_xml(data: ChartData) -> bytes:
         '<c:catAx><c:axId val="50010001"/><c:scaling><c:orientation val="minMax"/>'
         '</c:scaling><c:delete val="0"/><c:axPos val="b"/>'
         '<c:numFmt formatCode="General" sourceLinked="0"/><c:majorTickMark val="out"/>'
-        '<c:minorTickMark val="none"/><c:tickLblPos val="nextTo"/>'
+        # The regions' names below the plot: an Available under zero would cover them.
+        '<c:minorTickMark val="none"/><c:tickLblPos val="low"/>'
         '<c:crossAx val="50010002"/><c:crosses val="autoZero"/><c:auto val="1"/>'
         '<c:lblAlgn val="ctr"/><c:lblOffset val="100"/><c:noMultiLvlLbl val="0"/>'
         "</c:catAx>"
