@@ -293,13 +293,21 @@ class _Watch:
                     found.add(end)
         return found
 
-    def _windows_on(self, day: dt.date) -> Windows:
-        """The §1 windows on a day probed, worked out once however many licenses lapse
-        then (the same with §1.E1 on or off)."""
+    def _judged_on(
+        self,
+        day: dt.date,
+        policy: Policy,
+        licenses: Sequence[LicenseRow],
+        appeals: Sequence[AppealRow],
+    ) -> list[Judgement]:
+        """§1 on a day probed, findings only. The day's windows are worked out once
+        however many licenses lapse then (the same with §1.E1 on or off)."""
         windows = self._windows.get(day)
         if windows is None:
             windows = self._windows[day] = Windows.on(self.policy, day)
-        return windows
+        return judge_all(
+            policy, licenses, appeals, day, self.blocks, self.doubts, explain=False, windows=windows
+        )
 
     def _window_lapse_of(self, activity: dt.date) -> dt.date:
         """The first day after the as-of date on which `activity` is out of the window."""
@@ -335,16 +343,7 @@ class _Watch:
         dates: Sequence[dt.date],
     ) -> WatchItem | None:
         for day in dates:
-            [later] = judge_all(
-                self.alone,
-                [j.license],
-                appeals,
-                day,
-                self.blocks,
-                self.doubts,
-                explain=False,
-                windows=self._windows_on(day),
-            )
+            [later] = self._judged_on(day, self.alone, [j.license], appeals)
             if later.would_be_eligible:
                 return _watch_item(self.policy, j, later, group, self.as_of, day)
         return None
@@ -362,17 +361,7 @@ class _Watch:
         for day in dates:
             if not now:
                 break
-            judged = judge_all(
-                self.policy,
-                licenses,
-                appeals,
-                day,
-                self.blocks,
-                self.doubts,
-                explain=False,
-                windows=self._windows_on(day),
-            )
-            for later in judged:
+            for later in self._judged_on(day, self.policy, licenses, appeals):
                 before = now.get(id(later.license))
                 if before is not None and later.would_be_eligible:
                     del now[id(later.license)]
