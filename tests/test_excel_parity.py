@@ -195,6 +195,28 @@ def test_a_bad_cell_is_contained_the_same_way_in_both(tmp_path: Path) -> None:
     assert any(cell[0] == "H5" for row in after["Problems"] for cell in row)
 
 
+def test_a_held_back_sheet_is_titled_the_same_way_in_both(tmp_path: Path) -> None:
+    """SPEC §3: a month later a bad population holds Allotments back; both keep its rows
+    and a title naming the run they are from (2026-11-24) and the run that held it back."""
+    good_cli, good_excel, _, _ = recalc_both(SAMPLE, tmp_path)
+    for path in (good_cli, good_excel):
+        book = openpyxl.load_workbook(path)
+        book["Regions"]["B2"] = "many"
+        book["Settings"]["B2"] = dt.datetime(2026, 12, 24)
+        book.save(path)
+    later = tmp_path / "later"
+    later.mkdir()
+    by_cli, by_excel, outcome, _ = recalc_both(good_cli, later, excel_source=good_excel)
+    assert outcome.exit_code == 1
+    assert outcome.as_of.value == dt.date(2026, 12, 24)
+    assert_same_results(by_cli, by_excel, good_excel)
+    before, after = sheet_cells(good_excel)["Allotments"], sheet_cells(by_excel)["Allotments"]
+    assert after[1:] == before[1:]
+    title = after[0][0][0]
+    assert title.startswith(before[0][0][0] + " - HELD BACK as of 2026-12-24 ("), title
+    assert "as of 2026-11-24 - policy" in title
+
+
 # ---------------------------------------------------------- three monthly reviews
 
 

@@ -325,12 +325,44 @@ def test_a_missing_column_holds_back_the_sheets_that_need_it(
     assert main(["recalc", str(book), "--as-of", "2026-11-24"]) == 1
     held = read_sheet(book, "Inactivity Report")
     assert held[1:] == good[1:]  # held back: its last good content
-    assert 'HELD BACK (the Licenses sheet has no "Granted On" column)' in str(held[0][0])
+    assert 'HELD BACK as of 2026-11-24 (the Licenses sheet has no "Granted On" column)' in str(
+        held[0][0]
+    )
     opened = openpyxl.load_workbook(book, read_only=True)
     try:
         assert "Appeals Queue" in opened.sheetnames  # needs no license column: still written
     finally:
         opened.close()
+
+
+def test_a_held_back_sheet_is_titled_with_the_run_its_rows_are_from(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """SPEC §3: the rows kept are the last good run's, so the title keeps that run's As Of
+    (as the printed footer does) and says which later run held it back, month after
+    month, also once Excel has saved the title as a shared string."""
+    book = write_workbook(tmp_path / "book.xlsx", minimal_sheets([LICENSE, ACTIVE]))
+    assert main(["recalc", str(book), "--as-of", "2026-11-24"]) == 0
+    opened = openpyxl.load_workbook(book)
+    opened["Regions"]["B2"] = "many"  # and openpyxl saves every text as a shared string
+    opened.save(book)
+    opened.close()
+    good = read_sheet(book, "Allotments")
+    assert str(good[0][0]).startswith("Allotments - as of 2026-11-24 - policy ")
+    for as_of in ("2026-12-24", "2027-01-24"):
+        capsys.readouterr()
+        assert main(["recalc", str(book), "--as-of", as_of]) == 1
+        summary = capsys.readouterr().out
+        assert "Held back: Allotments, Reassignment" in summary
+        assert "CE allotment:" not in summary  # this run's count would contradict the sheet
+        held = read_sheet(book, "Allotments")
+        assert held[1:] == good[1:]
+        title = str(held[0][0])
+        assert title.startswith(str(good[0][0]) + f" - HELD BACK as of {as_of} ("), title
+        assert title.endswith("): rows from the last good run")
+        assert title.count("HELD BACK") == 1
+        report = read_sheet(book, "Inactivity Report")
+        assert str(report[0][0]).startswith(f"Inactivity Report - as of {as_of} - policy ")
 
 
 @pytest.mark.parametrize(

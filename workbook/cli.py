@@ -856,13 +856,16 @@ def _print_summary(outcome: Outcome, out: TextIO) -> None:
         judged = results.licenses_judged
         unjudged = sum(d.finding == "Cannot judge" for d in decisions)
         cannot = f"; {unjudged} cannot be judged (see Problems)" if unjudged else ""
-        print(
-            f"Licenses: {judged} judged; {len(results.revocations)} eligible for"
-            f" revocation{cannot}",
-            file=out,
-        )
+        # A held-back result is not summed up: its sheet keeps the last good run's rows,
+        # and a count from this run beside it would say something else.
+        if "decisions" not in results.held_back:
+            print(
+                f"Licenses: {judged} judged; {len(results.revocations)} eligible for"
+                f" revocation{cannot}",
+                file=out,
+            )
         summary = results.allotment_summary
-        if summary is not None:
+        if summary is not None and "allotments" not in results.held_back:
             print(
                 f"CE allotment: {plural(summary.total_allotment, 'license')} over"
                 f" {plural(len(results.allotments), 'region')} (target {summary.target}),"

@@ -538,8 +538,24 @@ def title_line(
     return f"{sheet.name} - as of {as_of.isoformat()} - policy {policy_version}{digest}"
 
 
-def shown_title(title: str, held_back: str | None) -> str:
-    """The title as written; a sheet an Error held back keeps its last good rows (SPEC §3)."""
+HELD_BACK_MARK = " - HELD BACK"
+
+
+def shown_title(
+    title: str,
+    held_back: str | None,
+    *,
+    kept: str | None = None,
+    as_of: dt.date | None = None,
+) -> str:
+    """The title as written. A sheet an Error held back keeps its last good rows (SPEC §3),
+    so it keeps the title that names their As Of and policy (`kept`, its title line until
+    now, without an earlier run's HELD BACK) and adds the As Of of the run that held it
+    back, and why: the title, the rows and the printed footer then speak of one run."""
     if held_back is None:
         return title
-    return f"{title} - HELD BACK ({held_back}): rows from the last good run"
+    if not kept:
+        return f"{title}{HELD_BACK_MARK} ({held_back}): rows from the last good run"
+    base = kept.split(HELD_BACK_MARK, 1)[0].rstrip()
+    run = f" as of {as_of.isoformat()}" if as_of is not None else ""
+    return f"{base}{HELD_BACK_MARK}{run} ({held_back}): rows from the last good run"

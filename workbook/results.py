@@ -48,6 +48,7 @@ class ResultTable:
     rows: tuple[tuple[object, ...], ...]
     title: str = ""
     held_back: str | None = None
+    as_of: dt.date | None = None  # the run's: a held-back sheet's title names it
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,7 +139,9 @@ def result_tables(
         for name, sheet in SHEET_OF_RESULT:
             why = policy_failed or held.get(name)
             if why is not None or results is None:
-                tables.append(ResultTable(sheet, (), title(sheet), held_back=why or "no results"))
+                tables.append(
+                    ResultTable(sheet, (), title(sheet), held_back=why or "no results", as_of=as_of)
+                )
                 continue
             records = getattr(results, name)
             rows = allotment_rows(results) if name == "allotments" else _rows(sheet, records)

@@ -262,7 +262,9 @@ def _retitle(sheet: xw.Sheet, table: ResultTable) -> None:
     """A held-back sheet keeps its rows; only a title line above a header says why."""
     top = sheet.range((1, 1), (2, 2)).options(ndim=2).value
     if top[0][0] is not None and top[0][1] is None and top[1][1] is not None:
-        sheet.range((1, 1)).value = cell_value(shown_title(table.title, table.held_back))
+        kept = top[0][0] if isinstance(top[0][0], str) else ""
+        title = shown_title(table.title, table.held_back, kept=kept, as_of=table.as_of)
+        sheet.range((1, 1)).value = cell_value(title)
 
 
 def append_rows(

@@ -14,7 +14,7 @@ import datetime as dt
 import functools
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from workbook.layout import (
@@ -38,6 +38,7 @@ from workbook.presentation import (
     transposed,
 )
 from workbook.tables import column_letter
+from workbook.xlsx.cells import DuplicateError, cell_value, sheet_rows
 from workbook.xlsx.package import MAIN_NS, REL_NS
 
 XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
@@ -507,11 +508,18 @@ _TITLE_ROW = re.compile(
 )
 
 
-def retitle(old_xml: bytes, title: str, style: int) -> bytes | None:
+def retitle(
+    old_xml: bytes,
+    new_title: Callable[[str], str],
+    style: int,
+    shared_string: Callable[[int], str],
+) -> bytes | None:
     """A held-back sheet with only its title changed; None when it has no title line.
 
-    Every other byte stays: the rows are the last good run's (SPEC §3). A sheet written
-    before result sheets had titles (its header in row 1) is left as it is.
+    Every other byte stays: the rows are the last good run's (SPEC §3). `new_title` is
+    given the title the sheet has (inline, or a shared string once Excel has saved the
+    file), which names the run its rows are from. A sheet written before result sheets
+    had titles (its header in row 1) is left as it is.
     """
     try:
         text = old_xml.decode("utf-8")
@@ -532,11 +540,22 @@ def retitle(old_xml: bytes, title: str, style: int) -> bytes | None:
     if refs != ["A"] or len(header_cells) < 2:  # a title above a header, or not ours
         return None
     prefix = first.group("p") or ""
-    new_row = title_row(title, style)
+    new_row = title_row(new_title(_title_text(first.group(0), shared_string)), style)
     if prefix:
         new_row = re.sub(r"<(/?)([A-Za-z])", rf"<\1{prefix}\2", new_row)
     result = text[: first.start()] + new_row + text[first.end() :]
     return result.encode("utf-8")
+
+
+def _title_text(title_row_xml: str, shared_string: Callable[[int], str]) -> str:
+    """The text of A1 in the title row: "" when it holds no text."""
+    try:
+        rows = sheet_rows(f"<sheetData>{title_row_xml}</sheetData>")
+    except DuplicateError:
+        return ""
+    cell = rows[0].cells.get(0) if rows else None
+    value = cell_value(cell, shared_string) if cell is not None else None
+    return value if isinstance(value, str) else ""
 
 
 # ------------------------------------------------------------------- appended sheets

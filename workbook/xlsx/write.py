@@ -27,6 +27,8 @@ replaced with the sheet. A sheet an Error held back keeps every byte but its tit
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
+import functools
 import posixpath
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -186,12 +188,18 @@ class _Target:
     rel_id: str = ""
     sheet_id: int = 0
     index: int = 0
-    title: str = ""
+    title: str = ""  # this run's (a held-back sheet's is made from the title it has)
     held_back: str | None = None  # why an Error held it back: only its title changes
+    as_of: dt.date | None = None  # this run's
     look: SheetLook | None = None
     rewritten: bool = True  # False: the sheet was kept as it was (held back, untitled)
     floor: int | None = None  # an appended sheet's last row in use, once scanned
     old_xml: bytes | None = None  # the appended sheet's part, once read (it is large)
+
+
+def _held_title(target: _Target, kept: str) -> str:
+    """A held-back sheet's title, from the title it has (`retitle` reads it)."""
+    return shown_title(target.title, target.held_back, kept=kept, as_of=target.as_of)
 
 
 class WorkbookWriter:
@@ -231,8 +239,9 @@ class WorkbookWriter:
                 t.sheet,
                 t.rows,
                 None,
-                title=shown_title(t.title, t.held_back),
+                title=t.title,
                 held_back=t.held_back,
+                as_of=t.as_of,
                 look=None if t.held_back is not None else look(t.sheet, t.rows),
             )
             for t in tables
@@ -242,6 +251,7 @@ class WorkbookWriter:
             (t.sheet, t.rows) for t in tables if t.sheet.name in appended
         ]
         self._used_rel_ids = {r.rel_id for r in package.workbook_rels}
+        self._strings: list[str] | None = None  # the shared strings, once read
         self._deflater: ThreadPoolExecutor | None = None
         self._deflating: dict[int, tuple[bytes, Future[Deflated]]] = {}  # by id(data)
 
@@ -270,7 +280,12 @@ class WorkbookWriter:
                 data = self._appended_xml(target, styles)
             elif target.held_back is not None:
                 assert target.entry is not None  # held-back sheets are never added
-                kept = retitle(self.package.read(target.part), target.title, styles[TITLE_STYLE])
+                kept = retitle(
+                    self.package.read(target.part),
+                    functools.partial(_held_title, target),
+                    styles[TITLE_STYLE],
+                    self._shared_string,
+                )
                 if kept is None:
                     target.rewritten = False
                     continue
@@ -624,24 +639,23 @@ class WorkbookWriter:
         old = target.old_xml
         if old is None and target.entry is not None:
             old = self.package.read(target.part)
-        strings: list[str] | None = None
-
-        def shared_string(index: int) -> str:
-            nonlocal strings
-            if strings is None:
-                strings = read_shared_strings(self.package)
-            return strings[index] if 0 <= index < len(strings) else ""
-
         return append_rows(
             old,
             target.sheet.columns,
             target.rows,
             styles,
-            shared_string,
+            self._shared_string,
             date1904=self.package.date1904,
             where=f"{self.where}: {target.part}",
             floor=target.floor,
         )
+
+    def _shared_string(self, index: int) -> str:
+        """A string of the workbook's shared-string table (read once, when first asked)."""
+        if self._strings is None:
+            self._strings = read_shared_strings(self.package)
+        strings = self._strings
+        return strings[index] if 0 <= index < len(strings) else ""
 
     # ---------------------------------------------------------------- calcChain
 
