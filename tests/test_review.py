@@ -336,6 +336,153 @@ def test_a_workbook_with_errors_still_gets_a_packet_marked_not_final(tmp_path: P
         assert "NOT FINAL" in page
 
 
+def _set_cell(path: Path, sheet: str, key: str, header: str, value: object) -> None:
+    """The cell of `header` on the row whose first cell is `key` (None: the header cell)."""
+    book = openpyxl.load_workbook(path)
+    try:
+        rows = book[sheet]
+        headers = [c.value for c in rows[1]]
+        column = headers.index(header) + 1
+        for row in rows.iter_rows(min_row=1):
+            if row[0].value == key or (key is None and row[0].row == 1):
+                rows.cell(row[0].row, column).value = value
+                break
+        else:
+            raise AssertionError(f"no {key} on {sheet}")
+        book.save(path)
+    finally:
+        book.close()
+
+
+def test_a_held_back_allotments_sheet_is_not_printed_or_sent_with_new_figures(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A bad population holds back Allotments and Reassignment (SPEC §3): the CE packet
+    says so in their sections and counts instead of allotments worked out without that
+    region, and no CE Lead gets a draft with such figures (the sheets keep last month's)."""
+    workbook = sample_copy(tmp_path)
+    _set_cell(workbook, "Regions", "Region 3", "Population", "n/a")
+    pdf = tmp_path / "ce.pdf"
+    capsys.readouterr()
+    argv = ["packet", str(workbook), "--committee", "ce", "--output", str(pdf), "--json"]
+    assert main(argv) == 1
+    counts = json.loads(capsys.readouterr().out)["packets"][0]["counts"]
+    assert counts["regions"] is None and counts["allotted"] is None
+    assert counts["removal_candidates"] is None
+    assert counts["appeals_pending"] == 3, "the appeals are not held back"
+    text = flat(" ".join(page_texts(pdf)))
+    assert "2,663,570" not in text, "no total population without Region 3"
+    assert "Held back: the Allotments sheet is held back because Regions row 4" in text
+    assert "Held back: the Reassignment sheet is held back" in text
+    assert "CE appeals and additional-allotment requests" in text
+    assert "A-107" in text, "the appeals are still listed"
+    folder = tmp_path / "drafts"
+    capsys.readouterr()
+    assert main(["notices", str(workbook), "--output", str(folder), "--json"]) == 1
+    report = json.loads(capsys.readouterr().out)
+    assert report["counts"]["regions"] == 0
+    assert report["counts"]["organizations"] > 0, "the inactivity findings are not held back"
+    assert "the Allotments sheet is held back" in report["not_drafted"]["region"]
+    assert "organization" not in report["not_drafted"]
+    assert main(["notices", str(workbook), "--output", str(tmp_path / "again")]) == 1
+    out = capsys.readouterr().out
+    assert "Not drafted: notices to CE Leads: the Allotments sheet is held back" in out
+
+
+def test_an_unusable_licenses_sheet_holds_back_the_inactivity_sections_and_notices(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """With no Granted On column nothing can be judged: the packet must not say that no
+    license is eligible (the Revocations sheet keeps last month's eligible licenses)."""
+    workbook = sample_copy(tmp_path)
+    _set_cell(workbook, "Licenses", None, "Granted On", "Granted")
+    pdf = tmp_path / "performance.pdf"
+    capsys.readouterr()
+    argv = ["packet", str(workbook), "--committee", "performance", "--output", str(pdf)]
+    assert main([*argv, "--json"]) == 1
+    counts = json.loads(capsys.readouterr().out)["packets"][0]["counts"]
+    assert counts["eligible"] is None and counts["watch_list"] is None
+    text = flat(" ".join(page_texts(pdf)))
+    assert "No license is eligible for revocation" not in text
+    assert "No license was revoked since the last review" not in text
+    assert "Held back: the Revocations sheet is held back" in text
+    assert "ce_charges" not in text and "revocations_done" not in text, "sheet names, not keys"
+    capsys.readouterr()
+    assert main(["notices", str(workbook), "--output", str(tmp_path / "d"), "--json"]) == 1
+    report = json.loads(capsys.readouterr().out)
+    assert report["drafts"] == []
+    assert set(report["not_drafted"]) == {"organization", "region"}
+
+
+def test_an_error_that_holds_back_nothing_a_committee_reads_leaves_the_packet_whole(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """SPEC §3: an Error holds back only what it affects. A bad Self-Pay Requests row
+    marks the packet NOT FINAL but every section is printed."""
+    workbook = sample_copy(tmp_path)
+    book = openpyxl.load_workbook(workbook)
+    try:
+        book["Self-Pay Requests"]["D2"] = 0
+        book.save(workbook)
+    finally:
+        book.close()
+    pdf = tmp_path / "performance.pdf"
+    capsys.readouterr()
+    argv = ["packet", str(workbook), "--committee", "performance", "--output", str(pdf)]
+    assert main([*argv, "--json"]) == 1
+    packet = json.loads(capsys.readouterr().out)["packets"][0]
+    assert packet["final"] is False and packet["counts"]["eligible"] == 21
+    text = flat(" ".join(page_texts(pdf)))
+    assert "NOT FINAL" in text and "Held back" not in text
+    assert "L-1003" in text
+
+
+def test_a_license_added_since_the_last_review_and_eligible_now_is_newly_eligible(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Its Change Since Last Review says New license; the packet's "newly eligible" (not
+    eligible at the previous review, eligible now) lists and counts it all the same."""
+    workbook = sample_copy(tmp_path)
+    assert main(["recalc", str(workbook), "--as-of", "2026-11-24"]) == 0
+    book = openpyxl.load_workbook(workbook)
+    try:
+        sheet = book["Licenses"]
+        headers = [c.value for c in sheet[1]]
+        row = [None] * len(headers)
+        for header, value in {
+            "License ID": "L-7001",
+            "User": "New User",
+            "Organization": "Gasconade Valley Services",
+            "License Type": "Housing Project",
+            "Granted On": dt.datetime(2026, 11, 1),
+        }.items():
+            row[headers.index(header)] = value
+        sheet.append(row)
+        book.save(workbook)
+    finally:
+        book.close()
+    assert main(["recalc", str(workbook), "--as-of", "2026-12-24"]) == 0
+    pdf = tmp_path / "performance.pdf"
+    capsys.readouterr()
+    argv = ["packet", str(workbook), "--committee", "performance", "--as-of", "2026-12-24"]
+    assert main([*argv, "--output", str(pdf), "--json"]) == 0
+    counts = json.loads(capsys.readouterr().out)["packets"][0]["counts"]
+    text = flat(" ".join(page_texts(pdf)))
+    newly = text.split("Newly eligible for revocation")[-1].split("All licenses eligible")[0]
+    newly = newly.split("No longer eligible since the last review, and why")[0]
+    assert "L-7001" in newly
+    book = openpyxl.load_workbook(workbook, read_only=True)
+    try:
+        header, *rows = book["Revocations"].iter_rows(min_row=2, values_only=True)
+    finally:
+        book.close()
+    change = header.index("Change Since Last Review")
+    changes = Counter(r[change] for r in rows if r[0])
+    assert {r[0]: r[change] for r in rows}["L-7001"] == "New license"
+    assert changes["New license"] == 1
+    assert counts["newly_eligible"] == changes["Newly eligible"] + 1
+
+
 def test_bad_arguments_and_unreadable_workbooks_write_nothing(tmp_path: Path) -> None:
     workbook = sample_copy(tmp_path)
     for output in ("packet.txt", "sample.xlsx", "missing-folder/p.pdf"):

@@ -107,6 +107,14 @@ SHEET_OF_RESULT: tuple[tuple[str, ResultSheet], ...] = (
 NOT_CHARGED = "Not charged to a region"
 
 
+def held_back_sheets(results: Results) -> dict[str, str]:
+    """The result sheets an Error holds back, by sheet name, and why (the engine names
+    them by Results field). A packet section or a notice drawn from one of these says it
+    is held back instead of showing figures the workbook's sheets do not show."""
+    sheets = dict(SHEET_OF_RESULT)
+    return {sheets[name].name: why for name, why in results.held_back.items() if name in sheets}
+
+
 def result_tables(
     results: Results | None,
     problems: Sequence[Problem],

@@ -39,7 +39,7 @@ class WrittenPacket:
     path: Path
     pages: int
     final: bool
-    counts: dict[str, int] = field(default_factory=dict)
+    counts: dict[str, int | None] = field(default_factory=dict)
 
 
 def check_review_arguments(args: argparse.Namespace) -> None:
@@ -134,7 +134,10 @@ def _report_notices(
     saved: Sequence[tuple[Notice, Path]],
     out: TextIO,
 ) -> None:
+    from workbook.review.notices import withheld_notices
+
     without = [n for n, _ in saved if not n.to]
+    withheld = withheld_notices(outcome)
     if args.json:
         report = {
             "command": "notices",
@@ -158,6 +161,7 @@ def _report_notices(
                 "regions": sum(n.kind == "region" for n, _ in saved),
                 "without_recipient": len(without),
             },
+            "not_drafted": withheld,
         }
         print(json.dumps(report, indent=2), file=out)
         return
@@ -169,3 +173,6 @@ def _report_notices(
     )
     for notice in without:
         print(f"          No recipient for {notice.name}: {notice.no_recipient}", file=out)
+    for kind, why in withheld.items():
+        whom = "organizations" if kind == "organization" else "CE Leads"
+        print(f"Not drafted: notices to {whom}: {why}. Fix the errors and run again.", file=out)

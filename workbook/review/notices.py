@@ -38,12 +38,16 @@ from engine.model import (
 )
 from workbook.layout import (
     ALLOTMENTS,
+    APPEALS_QUEUE,
     ORGANIZATIONS,
+    REASSIGNMENT,
     REGIONS,
     REVOCATIONS,
     WATCH_LIST,
     InputSheet,
+    ResultSheet,
 )
+from workbook.results import held_back_sheets
 from workbook.review.packet import committee_name
 from workbook.review.text import clean, cut, one_line, safe_file_name, show
 from workbook.run import Outcome
@@ -56,6 +60,27 @@ _ADDRESS = re.compile(
 )
 _BRACKETED = re.compile(r"<([^<>]*)>")
 _REMOVAL_CANDIDATE = "Removal candidate"
+# The result sheets each kind of draft is made from: with one of them held back by an
+# Error, no draft of that kind is written (one that left out what the sheet would say
+# could advise what the sheets do not), and `withheld_notices` says why.
+_DRAWN_FROM: dict[str, tuple[ResultSheet, ...]] = {
+    "organization": (REVOCATIONS, WATCH_LIST),
+    "region": (ALLOTMENTS, REASSIGNMENT, APPEALS_QUEUE),
+}
+
+
+def withheld_notices(outcome: Outcome) -> dict[str, str]:
+    """The kinds of draft ("organization", "region") not written, and why."""
+    if outcome.results is None:
+        return {}
+    held = held_back_sheets(outcome.results)
+    withheld = {}
+    for kind, sheets in _DRAWN_FROM.items():
+        for sheet in sheets:
+            if sheet.name in held:
+                withheld[kind] = f"the {sheet.name} sheet is held back because {held[sheet.name]}"
+                break
+    return withheld
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,9 +135,10 @@ def organization_notices(outcome: Outcome, *, taken: set[str] | None = None) -> 
     policy, results = outcome.policy, outcome.results
     if policy is None or results is None:
         return []
-    held = set(results.held_back)
-    eligible = [] if REVOCATIONS.name in held else list(results.revocations)
-    watch = [] if WATCH_LIST.name in held else list(results.watch_list)
+    if "organization" in withheld_notices(outcome):
+        return []
+    eligible = list(results.revocations)
+    watch = list(results.watch_list)
     emails = {name_key(o.organization): o.contact_email for o in outcome.inputs.organizations}
     names: dict[str, str] = {}
     eligible_of: dict[str, list[LicenseDecision]] = {}
@@ -242,7 +268,7 @@ def _organization_text(
 def region_notices(outcome: Outcome, *, taken: set[str] | None = None) -> list[Notice]:
     """One draft per region to its CE Lead: allotment, in use, candidates, pending requests."""
     policy, results = outcome.policy, outcome.results
-    if policy is None or results is None or ALLOTMENTS.name in results.held_back:
+    if policy is None or results is None or "region" in withheld_notices(outcome):
         return []
     rows = {name_key(r.region): r for r in outcome.inputs.regions}
     ce = committee_name(policy, "ce")

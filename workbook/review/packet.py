@@ -40,7 +40,7 @@ from workbook.layout import (
     Kind,
     ResultSheet,
 )
-from workbook.results import allotment_rows
+from workbook.results import allotment_rows, held_back_sheets
 from workbook.review.files import COMMITTEES, Committee
 from workbook.review.text import clean, one_line, show
 from workbook.run import Outcome
@@ -102,7 +102,7 @@ class Packet:
     errors: tuple[str, ...]
     summary: tuple[tuple[str, str], ...]
     sections: tuple[Section, ...]
-    counts: Mapping[str, int] = field(default_factory=dict)
+    counts: Mapping[str, int | None] = field(default_factory=dict)  # None: held back
 
 
 # ----------------------------------------------------------------------------- building
@@ -121,7 +121,7 @@ def build_packet(outcome: Outcome, committee: Committee, *, workbook_name: str) 
         raise ValueError("a packet needs a run whose policy loaded")
     name = committee_name(policy, committee)
     as_of: dt.date = outcome.as_of.value  # type: ignore[assignment]
-    held = _held_back(results, bool(outcome.errors))
+    held = held_back_sheets(results)
     if committee == "performance":
         summary, sections, counts = _performance(outcome, results, policy, name, held)
     else:
@@ -158,21 +158,6 @@ def _continuum(policy: Policy) -> str:
     section = policy.raw.get("policy") if isinstance(policy.raw, Mapping) else None
     code = section.get("continuum_of_care") if isinstance(section, Mapping) else None
     return one_line(code) if code else one_line(policy.name)
-
-
-def _held_back(results: Results, has_errors: bool) -> Mapping[str, str]:
-    """Result sheets the errors hold back, as recalc holds them back.
-
-    An engine that names no held-back sheet while there are Errors is one where an Error
-    holds back every result sheet but Problems (the rule before SPEC §3 named them).
-    """
-    if results.held_back or not has_errors:
-        return results.held_back
-    why = (
-        "the workbook has errors (see the cover); recalc writes only Problems until they are fixed"
-    )
-    sheets = (ALLOTMENTS, APPEALS_QUEUE, INACTIVITY_REPORT, REASSIGNMENT, REVOCATIONS)
-    return {s.name: why for s in (*sheets, REVOCATIONS_DONE, WATCH_LIST)}
 
 
 def _error_line(outcome: Outcome, index: int) -> str:
@@ -238,44 +223,62 @@ def _performance(
     policy: Policy,
     name: str,
     held: Mapping[str, str],
-) -> tuple[tuple[tuple[str, str], ...], tuple[Section, ...], dict[str, int]]:
+) -> tuple[tuple[tuple[str, str], ...], tuple[Section, ...], dict[str, int | None]]:
     decisions = results.decisions
     eligible = results.revocations
-    newly = [d for d in eligible if d.change_since_last_review == "Newly eligible"]
+    newly = [d for d in eligible if _newly_eligible_now(d, results)]
     cleared = [d for d in decisions if d.change_since_last_review.startswith("No longer")]
     kept = [d for d in decisions if d.exception]
     appeals = [q for q in results.appeals_queue if q.committee == name]
     against = [r for r in results.revocations_done if r.against_policy]
-    counts = {
-        "licenses_judged": results.licenses_judged,
-        "eligible": len(eligible),
-        "newly_eligible": len(newly),
-        "no_longer_eligible": len(cleared),
-        "kept_by_exception": len(kept),
-        "watch_list": len(results.watch_list),
-        "revoked_since_last_review": len(results.revocations_done),
-        "revoked_against_policy": len(against),
-        "appeals_pending": len(appeals),
-        "appeals_overdue": sum(q.overdue for q in appeals),
-    }
+    report, revocations = (INACTIVITY_REPORT,), (REVOCATIONS,)
+    done, queue = (REVOCATIONS_DONE,), (APPEALS_QUEUE,)
+    counts = _held_counts(
+        held,
+        {
+            "licenses_judged": (results.licenses_judged, report),
+            "eligible": (len(eligible), revocations),
+            "newly_eligible": (len(newly), (*report, *revocations)),
+            "no_longer_eligible": (len(cleared), report),
+            "kept_by_exception": (len(kept), report),
+            "watch_list": (len(results.watch_list), (WATCH_LIST,)),
+            "revoked_since_last_review": (len(results.revocations_done), done),
+            "revoked_against_policy": (len(against), done),
+            "appeals_pending": (len(appeals), queue),
+            "appeals_overdue": (sum(q.overdue for q in appeals), queue),
+        },
+    )
     by_finding = _tally(d.finding for d in decisions)
     judged = results.licenses_judged
     summary = (
         # As recalc's summary counts them: a license revoked, not yet granted or of a type
         # the policy does not judge is on the report, but not an active license judged.
-        ("Active licenses judged", f"{judged:,} of {len(decisions):,} listed ({by_finding})"),
-        ("Eligible for revocation", f"{len(eligible):,}"),
-        ("Newly eligible since the last review", f"{len(newly):,}"),
-        ("No longer eligible since the last review", f"{len(cleared):,}"),
-        ("Kept by an exception (§1.E1–§1.E3)", f"{len(kept):,}"),
-        ("On the watch list (by Next Review)", f"{len(results.watch_list):,}"),
+        (
+            "Active licenses judged",
+            _figure(f"{judged:,} of {len(decisions):,} listed ({by_finding})", held, report),
+        ),
+        ("Eligible for revocation", _figure(f"{len(eligible):,}", held, revocations)),
+        (
+            "Newly eligible since the last review",
+            _figure(f"{len(newly):,}", held, (*report, *revocations)),
+        ),
+        ("No longer eligible since the last review", _figure(f"{len(cleared):,}", held, report)),
+        ("Kept by an exception (§1.E1–§1.E3)", _figure(f"{len(kept):,}", held, report)),
+        (
+            "On the watch list (by Next Review)",
+            _figure(f"{len(results.watch_list):,}", held, (WATCH_LIST,)),
+        ),
         (
             "Revoked since the last review",
-            f"{len(results.revocations_done):,} ({len(against):,} against the policy)",
+            _figure(
+                f"{len(results.revocations_done):,} ({len(against):,} against the policy)",
+                held,
+                done,
+            ),
         ),
         (
             f"Appeals and special requests pending for the {name}",
-            f"{len(appeals):,} ({counts['appeals_overdue']:,} overdue)",
+            _figure(f"{len(appeals):,} ({sum(q.overdue for q in appeals):,} overdue)", held, queue),
         ),
     )
     sections = (
@@ -504,25 +507,29 @@ def _coordinated_entry(
     policy: Policy,
     name: str,
     held: Mapping[str, str],
-) -> tuple[tuple[tuple[str, str], ...], tuple[Section, ...], dict[str, int]]:
+) -> tuple[tuple[tuple[str, str], ...], tuple[Section, ...], dict[str, int | None]]:
     regions = results.allotments
     over = [a for a in regions if (a.available or 0) < 0]
     under = [a for a in regions if (a.available or 0) > 0]
     appeals = [q for q in results.appeals_queue if q.committee == name]
     candidates = [i for i in results.reassignment if i.item == _REMOVAL_CANDIDATE]
     summary_row = results.allotment_summary
-    counts = {
-        "regions": len(regions),
-        "allotted": summary_row.total_allotment if summary_row else 0,
-        "in_use": (summary_row.in_use or 0) if summary_row else 0,
-        "regions_over": len(over),
-        "regions_under": len(under),
-        "appeals_pending": len(appeals),
-        "appeals_overdue": sum(q.overdue for q in appeals),
-        "removal_candidates": len(candidates),
-    }
-    summary: list[tuple[str, str]] = [("Regions", f"{len(regions):,}")]
-    if summary_row is not None:
+    allotments, queue, agenda = (ALLOTMENTS,), (APPEALS_QUEUE,), (REASSIGNMENT,)
+    counts = _held_counts(
+        held,
+        {
+            "regions": (len(regions), allotments),
+            "allotted": (summary_row.total_allotment if summary_row else 0, allotments),
+            "in_use": ((summary_row.in_use or 0) if summary_row else 0, allotments),
+            "regions_over": (len(over), allotments),
+            "regions_under": (len(under), allotments),
+            "appeals_pending": (len(appeals), queue),
+            "appeals_overdue": (sum(q.overdue for q in appeals), queue),
+            "removal_candidates": (len(candidates), agenda),
+        },
+    )
+    summary: list[tuple[str, str]] = [("Regions", _figure(f"{len(regions):,}", held, allotments))]
+    if summary_row is not None and ALLOTMENTS.name not in held:
         summary += [
             (
                 "CE Access Only licenses allotted",
@@ -532,13 +539,16 @@ def _coordinated_entry(
             ("Available (negative: over)", show(summary_row.available)),
         ]
     summary += [
-        ("Regions over their allotment", f"{len(over):,}"),
-        ("Regions with licenses available", f"{len(under):,}"),
+        ("Regions over their allotment", _figure(f"{len(over):,}", held, allotments)),
+        ("Regions with licenses available", _figure(f"{len(under):,}", held, allotments)),
         (
             f"Appeals and requests pending for the {name}",
-            f"{len(appeals):,} ({counts['appeals_overdue']:,} overdue)",
+            _figure(f"{len(appeals):,} ({sum(q.overdue for q in appeals):,} overdue)", held, queue),
         ),
-        ("Removal candidates on the reassignment agenda", f"{len(candidates):,}"),
+        (
+            "Removal candidates on the reassignment agenda",
+            _figure(f"{len(candidates):,}", held, agenda),
+        ),
     ]
     sections = (
         _allotment_section(results, held),
@@ -725,6 +735,33 @@ def _agenda_table(items: Sequence[ReassignmentItem]) -> Table:
 
 
 # ----------------------------------------------------------------------------- helpers
+
+
+def _figure(text: str, held: Mapping[str, str], sheets: Sequence[ResultSheet]) -> str:
+    """A summary figure, or that the sheet it comes from is held back (its section says why)."""
+    for sheet in sheets:
+        if sheet.name in held:
+            return f"held back (the {sheet.name} sheet is held back; its section says why)"
+    return text
+
+
+def _held_counts(
+    held: Mapping[str, str], counts: Mapping[str, tuple[int, Sequence[ResultSheet]]]
+) -> dict[str, int | None]:
+    """The packet's counts for --json: None for a count whose sheet is held back."""
+    return {
+        key: None if any(s.name in held for s in sheets) else value
+        for key, (value, sheets) in counts.items()
+    }
+
+
+def _newly_eligible_now(decision: LicenseDecision, results: Results) -> bool:
+    """Eligible now and not at the previous review: also a license added since then that
+    is eligible on its first review (its Change Since Last Review says New license)."""
+    change = decision.change_since_last_review
+    return change == "Newly eligible" or (
+        change == "New license" and results.previous_review is not None
+    )
 
 
 def _held(title: str, sheet: ResultSheet, held: Mapping[str, str]) -> Section:
