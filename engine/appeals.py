@@ -131,7 +131,7 @@ def appeals_queue(
     order = list(policy.committees)
     queue = []
     for appeal in appeals:
-        if name_key(appeal.decision) != "pending" or appeal.filed_on > as_of:
+        if not pending_on(appeal, as_of):
             continue
         reason = read_reason(policy, appeal, revoked)
         queue.append(_queued(policy, appeal, reason, as_of))
@@ -143,6 +143,20 @@ def appeals_queue(
         )
     )
     return [q.row for q in queue]
+
+
+# The Appeals Queue's committee for an appeal whose Reason names none.
+NOT_ROUTED = "Not routed"
+
+
+def pending_on(appeal: AppealRow, as_of: dt.date) -> bool:
+    """Filed by the as-of date and not decided by then: a decision recorded with a later
+    Decided On was not yet made on that date (a back-dated or correction run sees the
+    workbook as it stood then, SPEC §2)."""
+    if appeal.filed_on > as_of:
+        return False
+    decided_later = appeal.decided_on is not None and appeal.decided_on > as_of
+    return name_key(appeal.decision) == "pending" or decided_later
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,18 +191,33 @@ def _queued(policy: Policy, appeal: AppealRow, reason: Reason, as_of: dt.date) -
     overdue = as_of > respond_by
     days = (as_of - appeal.filed_on).days
     if reason.committee is None:
-        committee = "Not routed"
+        committee = NOT_ROUTED
         heard = "no committee can be named from its Reason (see Problems)"
         clause = "§4"
     else:
         committee = policy.committees.get(reason.committee, reason.committee)
         heard = f"heard by the {committee}"
         clause = _SECTION.get(reason.committee, "§4")
-    last = (
-        f"last discussed on {reviewed} (Last Reviewed On)"
-        if reviewed
-        else "not yet discussed at a meeting (Last Reviewed On is blank)"
-    )
+    if reviewed:
+        last = f"last discussed on {reviewed} (Last Reviewed On)"
+    elif appeal.last_reviewed_on is None:
+        last = "not yet discussed at a meeting (Last Reviewed On is blank)"
+    elif appeal.last_reviewed_on > as_of:
+        last = (
+            f"not yet discussed at a meeting by {as_of} (Last Reviewed On"
+            f" {appeal.last_reviewed_on} is after it)"
+        )
+    else:
+        last = (
+            f"not yet discussed at a meeting (Last Reviewed On {appeal.last_reviewed_on}"
+            " is before it was filed)"
+        )
+    later = ""
+    if name_key(appeal.decision) != "pending":
+        later = (
+            f" It is recorded as {appeal.decision} on {appeal.decided_on}, after {as_of},"
+            f" so on {as_of} it was still pending."
+        )
     status = (
         f"overdue: a response was due by {respond_by}"
         if overdue
@@ -197,7 +226,7 @@ def _queued(policy: Policy, appeal: AppealRow, reason: Reason, as_of: dt.date) -
     sentences = [
         f"{reason.reason or appeal.reason}: {heard}.",
         *([reason.note] if reason.note else []),
-        f"Pending {days} days since it was filed on {appeal.filed_on}, {last}. The"
+        f"Pending {days} days since it was filed on {appeal.filed_on}, {last}.{later} The"
         f" committee is to respond within {period.describe()} of a discussion"
         " (appeals.response_period; the policy asks for a response at each monthly"
         f" meeting, though resolution may take several months), so {status}. {clause}",

@@ -25,11 +25,10 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from engine.appeals import read_reason
+from engine.appeals import NOT_ROUTED
 from engine.charging import ce_committee, counts_against_allotment
 from engine.inactivity import Judgement, natural_key
 from engine.model import (
-    AppealRow,
     CeCharge,
     Inputs,
     LicenseRow,
@@ -147,7 +146,7 @@ def reassignment_agenda(
         if county:
             by_county[name_key(county)].add(j)
     charged = {name_key(c.license_id): c.charged_region for c in charges}
-    pending = _pending_by_license(policy, inputs.appeals or ())
+    pending = _pending_by_license(queue)
 
     candidates: list[_Candidate] = []
     keepers: list[_Candidate] = []
@@ -363,16 +362,15 @@ def _keeper_reasons(policy: Policy, c: _Candidate, pending: Mapping[str, list[st
     return "; ".join(parts) + ". §4"
 
 
-def _pending_by_license(policy: Policy, appeals: Sequence[AppealRow]) -> dict[str, list[str]]:
+def _pending_by_license(queue: Sequence[QueuedAppeal]) -> dict[str, list[str]]:
+    """The Appeals Queue's appeals by license: pending on the as-of date, as it lists them."""
     found: dict[str, list[str]] = defaultdict(list)
-    for appeal in appeals:
-        if name_key(appeal.decision) != "pending" or not appeal.license_id:
+    for appeal in queue:
+        if not appeal.license_id:
             continue
-        reason = read_reason(policy, appeal)
-        committee = policy.committees.get(reason.committee or "", "no committee yet")
+        committee = "no committee yet" if appeal.committee == NOT_ROUTED else appeal.committee
         found[name_key(appeal.license_id)].append(
-            f"appeal {appeal.appeal_id} on this license is pending"
-            f" ({reason.reason or appeal.reason}, {committee})"
+            f"appeal {appeal.appeal_id} on this license is pending ({appeal.reason}, {committee})"
         )
     return found
 

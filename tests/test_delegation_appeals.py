@@ -310,6 +310,47 @@ def test_appeal_filed_after_as_of_is_not_yet_pending(adopted: Policy) -> None:
     assert results.appeals_queue == ()
 
 
+def test_an_appeal_decided_after_the_as_of_date_was_still_pending_then(adopted: Policy) -> None:
+    """SPEC §2: dates after D never count on D. A run back-dated (or a correction run
+    again) after the meeting recorded its decisions still lists those appeals as pending
+    on D, where the license's own explanation says the decision does not count yet."""
+    inactive = lic("2020-01-01", last="2025-01-01", license_id="L", org="Solo")
+    keeper = lic("2020-01-01", last="2026-11-01", license_id="K", org="Solo")
+    later = {"decided_on": d("2026-12-03"), "exception_until": d("2027-01-31")}
+    approved = appeal(
+        "Y", "Special request", "2026-11-01", license_id="L", decision="Approved", **later
+    )
+    denied = appeal(
+        "N",
+        "CE allotment revocation",
+        "2026-11-02",
+        license_id="K",
+        decision="Denied",
+        decided_on=d("2026-12-10"),
+        last_reviewed_on=d("2026-12-10"),
+    )
+    results = run(adopted, [inactive, keeper], appeals=(approved, denied))
+    queue = {q.appeal_id: q for q in results.appeals_queue}
+    assert set(queue) == {"Y", "N"}
+    assert "recorded as Approved on 2026-12-03, after 2026-11-24, so on 2026-11-24 it was" in (
+        queue["Y"].explanation
+    )
+    assert "(Last Reviewed On 2026-12-10 is after it)" in queue["N"].explanation
+    assert "Last Reviewed On is blank" not in queue["N"].explanation
+    decision = next(x for x in results.decisions if x.license_id == "L")
+    assert decision.eligible and "after 2026-11-24, so it does not exempt it" in (
+        decision.explanation
+    )
+    inputs = Inputs(
+        regions=REGIONS,
+        counties=COUNTIES,
+        organizations=ORGS,
+        licenses=(inactive, keeper),
+        appeals=(approved, denied),
+    )
+    assert engine.recalculate(adopted, inputs, d("2026-12-10")).appeals_queue == ()
+
+
 # ------------------------------------------------------------------ §4 reassignment
 
 

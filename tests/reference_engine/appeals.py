@@ -131,7 +131,10 @@ def appeals_queue(
     order = list(policy.committees)
     queue = []
     for appeal in appeals:
-        if name_key(appeal.decision) != "pending" or appeal.filed_on > as_of:
+        decided_later = appeal.decided_on is not None and appeal.decided_on > as_of
+        if appeal.filed_on > as_of:
+            continue
+        if name_key(appeal.decision) != "pending" and not decided_later:
             continue
         reason = read_reason(policy, appeal, revoked)
         queue.append(_queued(policy, appeal, reason, as_of))
@@ -184,11 +187,26 @@ def _queued(policy: Policy, appeal: AppealRow, reason: Reason, as_of: dt.date) -
         committee = policy.committees.get(reason.committee, reason.committee)
         heard = f"heard by the {committee}"
         clause = _SECTION.get(reason.committee, "§4")
-    last = (
-        f"last discussed on {reviewed} (Last Reviewed On)"
-        if reviewed
-        else "not yet discussed at a meeting (Last Reviewed On is blank)"
-    )
+    if reviewed:
+        last = f"last discussed on {reviewed} (Last Reviewed On)"
+    elif appeal.last_reviewed_on is None:
+        last = "not yet discussed at a meeting (Last Reviewed On is blank)"
+    elif appeal.last_reviewed_on > as_of:
+        last = (
+            f"not yet discussed at a meeting by {as_of} (Last Reviewed On"
+            f" {appeal.last_reviewed_on} is after it)"
+        )
+    else:
+        last = (
+            f"not yet discussed at a meeting (Last Reviewed On {appeal.last_reviewed_on}"
+            " is before it was filed)"
+        )
+    later = ""
+    if name_key(appeal.decision) != "pending":
+        later = (
+            f" It is recorded as {appeal.decision} on {appeal.decided_on}, after {as_of},"
+            f" so on {as_of} it was still pending."
+        )
     status = (
         f"overdue: a response was due by {respond_by}"
         if overdue
@@ -197,7 +215,7 @@ def _queued(policy: Policy, appeal: AppealRow, reason: Reason, as_of: dt.date) -
     sentences = [
         f"{reason.reason or appeal.reason}: {heard}.",
         *([reason.note] if reason.note else []),
-        f"Pending {days} days since it was filed on {appeal.filed_on}, {last}. The"
+        f"Pending {days} days since it was filed on {appeal.filed_on}, {last}.{later} The"
         f" committee is to respond within {period.describe()} of a discussion"
         " (appeals.response_period; the policy asks for a response at each monthly"
         f" meeting, though resolution may take several months), so {status}. {clause}",
