@@ -318,8 +318,13 @@ def test_an_appeal_sent_to_the_wrong_committee_is_warned(adopted: Policy) -> Non
     )
     results = review(adopted, licenses, "2026-11-24", appeals=(wrong,))
     [done] = results.revocations_done
-    assert "Coordinated Entry Committee" in done.explanation
-    assert any(p.where.sheet == "Appeals" and p.where.row == 6 for p in results.warnings)
+    assert "Appeal A-5's Reason (CE allotment revocation) sends it to the Coordinated" in (
+        done.explanation
+    ), "the sheet and the packet name the appeal"
+    assert not done.against_policy, "the revocation itself was allowed; the appeal is misrouted"
+    [warning] = [p for p in results.warnings if p.where.sheet == "Appeals"]
+    assert warning.where.row == 6
+    assert warning.problem.startswith("Appeal A-5's Reason (CE allotment revocation)")
 
 
 def test_only_revocations_since_the_previous_review_are_listed(adopted: Policy) -> None:

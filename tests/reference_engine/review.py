@@ -518,7 +518,7 @@ def revocations_done(
                 Problem(
                     "Warning",
                     Where("Appeals", appeal.row, "Reason"),
-                    f"Appeal {appeal.appeal_id}: {text}",
+                    text,
                     "Correct the appeal's Reason (or the license's Revocation Reason), so"
                     " that the right committee hears it (§4).",
                 )
@@ -609,7 +609,8 @@ def _wrong_committee(
         found.append(
             (
                 appeal,
-                f"its Reason ({appeal.reason}) sends it to the {wrong}, but license"
+                f"Appeal {appeal.appeal_id}'s Reason ({appeal.reason}) sends it to the {wrong},"
+                f" but license"
                 f" {lic.license_id} was revoked for {lic.revocation_reason}, which the {right}"
                 " hears (§4).",
             )

@@ -390,8 +390,10 @@ def _revoked(results: Results, held: Mapping[str, str], *, performance: bool) ->
     lead = (
         f"Licenses with Revoked On {since}. A row marked Against Policy = Yes was revoked"
         " when the policy did not allow it (a Level 4 List Holder, a special request in"
-        " force, an organization left without a license) or has an appeal whose reason"
-        " sends it to the wrong committee; its Explanation says which."
+        " force, an organization left without a license); its Explanation says which. An"
+        " appeal of a revocation whose Reason would send it to the wrong committee is"
+        " named in the revocation's Explanation (and on the Problems sheet), whether or"
+        " not the revocation itself was allowed."
     )
     table = _table(
         REVOCATIONS_DONE,
