@@ -595,6 +595,39 @@ def test_import_updates_the_two_columns(tmp_path: Path, capsys) -> None:
     assert entry["Licenses"] == 3 and entry["Eligible"] is None and entry["Errors"] == 0
 
 
+@pytest.mark.parametrize("reader", READERS)
+def test_a_user_id_written_with_decimals_is_the_same_id_on_either_side(
+    tmp_path: Path, reader: str, capsys
+) -> None:
+    """README: `4101`, `4101.0` and ` 4101 ` are the same, as text in a cell too (a
+    workbook pasted from a report) and in the export; `0042` stays its own ID."""
+    files = export_files(
+        {
+            "Services": [
+                row("4101.0", "2026-06-01 09:00:00"),
+                row(" 4101 ", "2026-07-01 09:00:00"),
+                row("0042", "2026-08-01 09:00:00"),
+            ]
+        },
+        users=["4101"],
+    )
+    export = write_folder(tmp_path / "export", files)
+    assert users_of(activity_of(export, reader)) == {
+        "4101": (2, "2026-07-01", 2),
+        "0042": (1, "2026-08-01", 1),
+    }
+    rows = [
+        {**LICENSE_ROWS[0], "HMIS User ID": "4101.0", "Last Client Data Entry": None},
+        {**LICENSE_ROWS[1], "HMIS User ID": "42"},
+    ]
+    book = make_workbook(tmp_path, rows)
+    assert main(import_args(book, export)) == 0
+    licenses = cells(book)["Licenses"]
+    assert licenses["J2"] == dt.datetime(2026, 7, 1) and licenses["K2"] == 2
+    assert licenses["J3"] == dt.datetime(2026, 11, 1), "42 is not 0042: not touched"
+    assert "No activity in the export: 1 license: L-2 (42)" in capsys.readouterr().out
+
+
 def test_a_licenses_sheet_declaring_an_unknown_encoding_is_written_as_utf_8(
     tmp_path: Path,
 ) -> None:

@@ -231,9 +231,16 @@ def shown_example(value: str) -> str:
     return f"(not shown: {len(value)} characters not shaped like a date)"
 
 
+_WHOLE_DECIMAL = re.compile(r"(\d+)\.0+")
+
+
 def normalize_user_id(raw: str) -> str:
-    """A UserID as matched against the workbook's HMIS User ID: spaces trimmed."""
-    return " ".join(raw.split())
+    """A UserID as matched against the workbook's HMIS User ID, on both sides: spaces
+    trimmed, and a whole number written with decimals (`4101.0`, as a spreadsheet or an
+    export script may show 4101) is that number."""
+    value = " ".join(raw.split())
+    whole = _WHOLE_DECIMAL.fullmatch(value)
+    return whole.group(1) if whole else value
 
 
 def decode_user_id(raw: bytes) -> str:

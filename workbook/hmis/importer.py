@@ -34,7 +34,13 @@ import engine
 from engine.model import Policy
 from engine.words import plural
 from workbook.errors import WorkbookError
-from workbook.hmis.export import MAX_LINE_CHARS, ExportActivity, Progress, UserActivity
+from workbook.hmis.export import (
+    MAX_LINE_CHARS,
+    ExportActivity,
+    Progress,
+    UserActivity,
+    normalize_user_id,
+)
 from workbook.hmis.reader import read_export_activity
 from workbook.layout import LICENSES, POLICY_SHEET, RUN_LOG, SETTINGS, header_key
 from workbook.results import RunLogEntry
@@ -186,7 +192,11 @@ def _license_row(
         return cell_value(cell, shared) if cell is not None else None
 
     raw_id = value(USER_ID_FIELD)
-    user_id = "" if is_blank(raw_id) or isinstance(raw_id, CellError) else parse_text(raw_id)
+    user_id = (
+        ""
+        if is_blank(raw_id) or isinstance(raw_id, CellError)
+        else normalize_user_id(parse_text(raw_id))
+    )
     raw_license = value("license_id")
     found = LicenseRowCells(
         row.number,
