@@ -376,6 +376,8 @@ def test_a_held_back_allotments_sheet_is_not_printed_or_sent_with_new_figures(
     assert "Held back: the Reassignment sheet is held back" in text
     assert "CE appeals and additional-allotment requests" in text
     assert "A-107" in text, "the appeals are still listed"
+    appeals = text.split("CE appeals and additional-allotment requests")[-1]
+    assert "License ID" in appeals.split("A-107")[0], "a CE appeal names its license"
     folder = tmp_path / "drafts"
     capsys.readouterr()
     assert main(["notices", str(workbook), "--output", str(folder), "--json"]) == 1

@@ -52,6 +52,7 @@ POLICY_COMMITTEE: Mapping[Committee, str] = {
 }
 _MAX_ERRORS_ON_COVER = 12
 _REMOVAL_CANDIDATE = "Removal candidate"
+_APPEAL_FACTS_WIDTH = 0.7  # of an appeals table: the rest is its Explanation
 
 
 # ----------------------------------------------------------------------------- the model
@@ -436,12 +437,14 @@ def _appeals_section(
         "filed_on": 0.085,
         "days_pending": 0.06,
     }
-    spec = tuple((f, widths[f]) for f in fields)
-    used = sum(w for _, w in spec) + 0.085 + 0.06
+    spec = (*((f, widths[f]) for f in fields), ("respond_by", 0.085), ("overdue_text", 0.06))
+    used = sum(w for _, w in spec)
+    scale = min(1.0, _APPEAL_FACTS_WIDTH / used)  # the explanation keeps a readable width
+    spec = tuple((f, w * scale) for f, w in spec)
     table = _table(
         APPEALS_QUEUE,
         appeals,
-        (*spec, ("respond_by", 0.085), ("overdue_text", 0.06), ("explanation", 1 - used)),
+        (*spec, ("explanation", 1 - used * scale)),
         marked=lambda q: q.overdue,
         empty="No appeal or request is pending.",
     )
@@ -565,7 +568,15 @@ def _coordinated_entry(
             " excess licenses from other regions, or request additional licenses from HMIS."
             f" Overdue: pending longer than {policy.appeal_response_period.describe()}"
             " without being reviewed.",
-            ("appeal_id", "organization", "reason", "region", "licenses_requested", "filed_on"),
+            (
+                "appeal_id",
+                "organization",
+                "reason",
+                "license_id",
+                "region",
+                "licenses_requested",
+                "filed_on",
+            ),
         ),
         _reassignment_section(results, held, name),
         _revoked(results, held, performance=False),
