@@ -131,6 +131,20 @@ def region_populations(
     return resolved, problems
 
 
+def shown_value(value: Fraction, rules: AllotmentRules) -> str:
+    """The formula value to two decimals, or with as many more as it takes for the
+    number shown to round (and to compare with the minimum) as the value does: 224,999 of
+    1,000,000 × 20 is 4.49998, not "4.50" beside an allotment of 4."""
+    for digits in range(2, 9):
+        text = f"{float(value):.{digits}f}"
+        shown = Fraction(text)
+        if round_value(shown, rules.rounding) == round_value(value, rules.rounding) and (
+            shown < rules.minimum
+        ) == (value < rules.minimum):
+            return text
+    return f"{float(value):.8f}"
+
+
 def allot(
     rules: AllotmentRules,
     populations: Sequence[tuple[str, int]],
@@ -160,10 +174,10 @@ def allot(
         )
         counts = [s.count for s in shares]
         texts = [_remainder_text(rules, share, len(populations)) for share in shares]
-        raised = [
-            value < rules.minimum or share.held_at_minimum
-            for value, share in zip(values, shares, strict=True)
-        ]
+        # SPEC §2: Minimum Applied says whether the *value* is below the minimum, by either
+        # method; a region held at the minimum while the rest are re-shared (its quota
+        # fell short, its value did not) says so in its explanation instead.
+        raised = [value < rules.minimum for value in values]
     else:
         counts = [max(rules.minimum, r) for r in rounded]
         # §2 "If the value is less than two, the region will be designated two": the value,
@@ -178,7 +192,7 @@ def allot(
     for (region, pop), value, text, count, min_applied in zip(
         populations, values, texts, counts, raised, strict=True
     ):
-        arithmetic = f"{pop:,} / {total:,} × {rules.target} = {float(value):.2f}"
+        arithmetic = f"{pop:,} / {total:,} × {rules.target} = {shown_value(value, rules)}"
         results.append(
             RegionAllotment(
                 region=region,

@@ -122,8 +122,13 @@ def recalculate(policy: Policy, inputs: Inputs, as_of: dt.date) -> Results:
     allotments, summary, charges, allotment_problems = _allotments(policy, inputs, as_of, revoked)
     problems += allotment_problems
     if summary is None and "allotments" not in held:
-        why = "a region's population could not be used (see Problems)"
-        if any(p.severity == "Error" for p in allotment_problems):
+        errors = [p for p in allotment_problems if p.severity == "Error"]
+        why = (
+            "a region's population could not be used (see Problems)"
+            if any(p.where.sheet in ("Regions", "Counties") for p in errors)
+            else "the policy's ce_allotment settings cannot be applied (see Problems)"
+        )
+        if errors:
             for result in ("allotments", "reassignment"):
                 held.setdefault(result, why)
 

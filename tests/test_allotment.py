@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from fractions import Fraction
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import engine
 from engine.allotment import allot, region_populations, round_value
-from engine.model import AllotmentRules, CountyRow, RegionRow
+from engine.model import AllotmentRules, CountyRow, Inputs, RegionRow
+from policy import adopted_policy_path, load_policy_bytes
 
 ADOPTED = AllotmentRules(target=20, minimum=2, rounding="nearest", method="formula")
 
@@ -141,6 +144,13 @@ def test_largest_remainder_meets_target_and_keeps_minimum() -> None:
     # are shared by largest remainder among the other nine regions.
     rules30 = AllotmentRules(target=30, minimum=2, rounding="nearest", method="largest_remainder")
     assert counts(rules30, sample) == [6, 3, 2, 4, 2, 2, 2, 4, 3, 2]
+    # SPEC §2: Minimum Applied follows the value, not being held while the rest are
+    # re-shared: at 20 every region gets 2, but only Regions 3, 5, 6, 7 and 10 have a
+    # value below 2 (1.69, 1.39, 1.75, 1.44 and 0.23; Region 2's is 2.22).
+    results, _, _ = allot(rules, [(f"R{i}", p) for i, p in enumerate(sample, 1)])
+    applied = [r.region for r in results if r.minimum_applied]
+    assert applied == ["R3", "R5", "R6", "R7", "R10"]
+    assert "every region gets 2" in results[1].explanation
 
 
 def test_largest_remainder_refuses_more_minimums_than_target() -> None:
@@ -150,6 +160,22 @@ def test_largest_remainder_refuses_more_minimums_than_target() -> None:
     assert problems[0].severity == "Error"
     assert "7 regions × 3 = 21 is more than the target of 20" in problems[0].problem
     assert problems[0].where.column == "ce_allotment.method"
+
+
+def test_a_policy_that_cannot_keep_its_minimum_holds_allotments_back_naming_the_policy() -> None:
+    policy = load_policy_bytes(
+        adopted_policy_path()
+        .read_bytes()
+        .replace(b"method: formula", b"method: largest_remainder")
+        .replace(b"minimum: 2", b"minimum: 5"),
+        "lr.yaml",
+    )
+    regions = tuple(RegionRow(f"R{i}", 1000 + i, row=i + 1) for i in range(1, 6))
+    results = engine.recalculate(policy, Inputs(regions=regions), dt.date(2026, 11, 24))
+    assert results.held_back["allotments"] == (
+        "the policy's ce_allotment settings cannot be applied (see Problems)"
+    )
+    assert any("5 regions × 5 = 25 is more than" in p.problem for p in results.problems)
 
 
 # -------------------------------------------------------------- populations
@@ -204,12 +230,13 @@ def test_no_allotment_below_the_minimum(
         return
     assert all(r.allotment >= minimum for r in results)
     for r in results:
+        # §2 "If the value is less than two": the value decides, not the rounded one,
+        # whichever the method (SPEC §2: Minimum Applied is Yes whenever the value is).
+        value = Fraction(r.population * target, sum(populations))
+        assert r.minimum_applied == (value < minimum)
         if r.minimum_applied:
             assert r.allotment == minimum
         if method == "formula":
-            # §2 "If the value is less than two": the value decides, not the rounded one.
-            value = Fraction(r.population * target, sum(populations))
-            assert r.minimum_applied == (value < minimum)
             assert r.allotment == max(minimum, round_value(value, rounding))
 
 
@@ -240,3 +267,27 @@ def test_formula_matches_the_policy_formula(populations: list[int], target: int)
     for pop, count in zip(populations, counts(rules, populations), strict=True):
         exact = Fraction(pop * target, total)
         assert count == max(2, int(exact + Fraction(1, 2)))
+
+
+def test_the_explanation_never_shows_a_value_that_rounds_otherwise() -> None:
+    """224,999 / 1,000,000 × 20 = 4.49998: shown as "4.50" it would read as rounding up."""
+    rules = AllotmentRules(target=20, minimum=2, rounding="nearest", method="formula")
+    results, _, _ = allot(rules, [("R1", 224_999), ("R2", 775_001)])
+    assert results[0].allotment == 4
+    assert "= 4.49998, rounded" in results[0].explanation
+    assert "= 15.50, rounded" in results[1].explanation and results[1].allotment == 16
+    worked, _, _ = allot(rules, [("R1", 596_788), ("R2", 2_909_430 - 596_788)])
+    assert "596,788 / 2,909,430 × 20 = 4.10, rounded" in worked[0].explanation
+
+
+@settings(max_examples=300)
+@given(populations=populations, target=st.integers(1, 60), minimum=st.integers(0, 4))
+def test_the_value_shown_rounds_as_the_value(
+    populations: list[int], target: int, minimum: int
+) -> None:
+    for rounding in ("nearest", "down", "up"):
+        rules = AllotmentRules(target, minimum, rounding, "formula")  # type: ignore[arg-type]
+        results, _, _ = allot(rules, [(str(i), p) for i, p in enumerate(populations)])
+        for r in results:
+            shown = Fraction(r.explanation.split(" = ")[1].split(",")[0])
+            assert max(minimum, round_value(shown, rounding)) == r.allotment

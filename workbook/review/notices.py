@@ -23,8 +23,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.policy import SMTP
+from fractions import Fraction
 from typing import Literal
 
+from engine.allotment import shown_value
 from engine.charging import ce_committee
 from engine.model import (
     LicenseDecision,
@@ -325,7 +327,7 @@ def _region_text(
     available = region.available or 0
     facts = [
         f"Allotment: {region.allotment:,} (§2: the region's population share times the"
-        f" target gives {region.formula_value:.2f}"
+        f" target gives {shown_value(Fraction(region.formula_value), policy.ce_allotment)}"
         + (", raised to the minimum)" if region.minimum_applied else ")"),
         f"Added by approved appeals: {region.added_by_appeal:+,}",
         f"In use: {region.in_use or 0:,} CE Access Only licenses charged to {name} (§3.2)",
