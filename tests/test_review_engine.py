@@ -232,6 +232,23 @@ def test_the_sole_license_exemption_ends_when_another_license_is_granted(adopted
     assert "COMING" in item.explanation
 
 
+def test_the_sole_license_exemption_ending_names_only_the_license_that_stays(
+    adopted: Policy,
+) -> None:
+    """KEPT is kept by §1.E1 (its organization's other license, ELIGIBLE, is eligible
+    too): from 12-10 COMING stays, and only COMING is named, not ELIGIBLE."""
+    licenses = [
+        lic("2020-01-01", last="2025-06-01", license_id="KEPT"),
+        lic("2020-01-01", last="2025-01-01", license_id="ELIGIBLE"),
+        lic("2026-12-10", signed=None, license_id="COMING"),
+    ]
+    results = review(adopted, licenses, "2026-11-24")
+    assert decisions(results)["ELIGIBLE"].eligible
+    [item] = results.watch_list
+    assert (item.license_id, item.rule) == ("KEPT", "§1.E1 ends")
+    assert "another license (COMING) stays" in item.explanation
+
+
 def test_an_open_ended_special_request_is_put_up_for_review(adopted: Policy) -> None:
     request = AppealRow(
         "A-2",

@@ -321,11 +321,14 @@ class _Watch:
         for day in dates:
             if not now:
                 break
-            for later in judge_all(self.policy, licenses, appeals, day, self.blocks, self.doubts):
+            judged = judge_all(self.policy, licenses, appeals, day, self.blocks, self.doubts)
+            for later in judged:
                 before = now.get(id(later.license))
                 if before is not None and later.would_be_eligible:
                     del now[id(later.license)]
-                    items.append(_watch_item(self.policy, before, later, group, self.as_of, day))
+                    items.append(
+                        _watch_item(self.policy, before, later, group, self.as_of, day, judged)
+                    )
         return items
 
 
@@ -349,9 +352,11 @@ def _watch_item(
     group: Sequence[Judgement],
     as_of: dt.date,
     day: dt.date,
+    on_day: Sequence[Judgement] = (),
 ) -> WatchItem:
+    """`on_day`: the organization's licenses as judged on `day` (for §1.E1 ending)."""
     lic = before.license
-    rule, clause, text = _watch_reason(policy, before, after, group, day)
+    rule, clause, text = _watch_reason(policy, before, after, group, day, on_day)
     return WatchItem(
         license_id=lic.license_id,
         user=lic.user,
@@ -373,6 +378,7 @@ def _watch_reason(
     after: Judgement,
     group: Sequence[Judgement],
     day: dt.date,
+    on_day: Sequence[Judgement] = (),
 ) -> tuple[str, str, str]:
     lic = before.license
     lost = [e for e in before.exemptions if e.clause not in {x.clause for x in after.exemptions}]
@@ -386,11 +392,17 @@ def _watch_reason(
                 f" inactive ({before.clause}).",
             )
         if ended.clause == "§1.E1":
-            others = [
-                j.license.license_id
-                for j in group
-                if j.license is not lic and j.license.is_active(day) and j.license.granted_on <= day
-            ]
+            # The licenses that stay on that day (not merely active: an eligible one does
+            # not keep the organization's access).
+            others = [j.license.license_id for j in on_day if j.license is not lic and j.stays]
+            if not on_day:
+                others = [
+                    j.license.license_id
+                    for j in group
+                    if j.license is not lic
+                    and j.license.is_active(day)
+                    and j.license.granted_on <= day
+                ]
             named = ", ".join(others[:3]) or "a new one"
             return (
                 "§1.E1 ends",
