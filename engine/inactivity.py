@@ -662,7 +662,15 @@ def _not_in_force(appeal: AppealRow, as_of: dt.date) -> str:
         why = f"was decided on {appeal.decided_on}, after {as_of}"
     else:
         why = f"expired on {appeal.exception_until}"
-    return f"Special request {appeal.appeal_id} {why}, so it does not exempt it. §1.E3"
+    return f"{_request_label(appeal)} {why}, so it does not exempt it. §1.E3"
+
+
+def _request_label(appeal: AppealRow) -> str:
+    """How an appeal that §1.E3 honours is named: an appeal of an inactivity revocation is
+    not called a special request (the Appeals Queue names its reason too)."""
+    if name_key(appeal.reason) == "special request":
+        return f"Special request {appeal.appeal_id}"
+    return f"Appeal {appeal.appeal_id} ({appeal.reason})"
 
 
 def special_request_reasons(policy: Policy) -> set[str]:

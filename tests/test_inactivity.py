@@ -259,6 +259,17 @@ def test_expired_and_pending_requests_are_explained(adopted: Policy) -> None:
     decisions = judge(adopted, rows, appeals)
     assert "A-8 expired on 2026-10-31" in decisions["L-8"].explanation
     assert "A-9 is still pending" in decisions["L-9"].explanation
+    # An appeal of the revocation is named as one, with its reason, not as a request.
+    appeals[1] = appeal(
+        appeal_id="A-9",
+        license_id="L-9",
+        decision="Pending",
+        decided_on=None,
+        reason="Inactivity revocation",
+    )
+    explanation = judge(adopted, rows, appeals)["L-9"].explanation
+    assert "Appeal A-9 (Inactivity revocation) is still pending" in explanation
+    assert "Special request A-9" not in explanation
 
 
 def test_request_without_license_id_covers_the_whole_organization(adopted: Policy) -> None:
