@@ -355,6 +355,37 @@ def test_only_revocations_since_the_previous_review_are_listed(adopted: Policy) 
     assert [r.license_id for r in results.revocations_done] == ["RECENT"]
 
 
+def test_a_revocation_recorded_after_the_review_it_predates_is_reviewed_next(
+    adopted: Policy,
+) -> None:
+    """SPEC §8: the review lists the licenses revoked since the previous review. LATE was
+    revoked on 10-20, but typed in only after the 10-24 review, which still judged it
+    (Inactive): it is listed and checked at 11-24, or no review ever would."""
+    licenses = [
+        lic(
+            "2020-01-01",
+            last="2025-01-01",
+            license_id="LATE",
+            revoked_on="2026-10-20",
+            revoked_by="HMIS Lead",
+            revocation_reason="Inactivity §1.1",
+            level4_list_holder=True,
+        ),
+        lic(license_id="KNOWN", revoked_on="2026-10-01", revocation_reason="Other"),
+        lic(last="2026-11-01", license_id="STAYS"),
+    ]
+    history = (
+        HistoryRow(d("2026-10-24"), "LATE", "Inactive", "Level 4 List Holder (§1.E2)", False),
+        HistoryRow(d("2026-10-24"), "KNOWN", "Not judged", "", False),
+        HistoryRow(d("2026-10-24"), "STAYS", "Active", "", False),
+    )
+    results = review(adopted, licenses, "2026-11-24", history)
+    [late] = results.revocations_done
+    assert late.license_id == "LATE" and late.against_policy
+    assert "recorded after the previous review (As Of 2026-10-24)" in late.explanation
+    assert any("LATE" in p.problem and "Level 4" in p.problem for p in results.warnings)
+
+
 # ------------------------------------------------------------------- any dates at all
 
 from hypothesis import given, settings  # noqa: E402

@@ -157,7 +157,7 @@ def recalculate(policy: Policy, inputs: Inputs, as_of: dt.date) -> Results:
     problems += review_problems
     watch = watch_list(policy, inputs, judgements, as_of, until, blocks, doubts)
     since = history.previous_review or policy.review_every.before(as_of)
-    done, done_problems = revocations_done(policy, inputs, as_of, since)
+    done, done_problems = revocations_done(policy, inputs, as_of, since, history)
     problems += done_problems
 
     decisions = _with_unreadable(

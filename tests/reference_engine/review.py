@@ -485,8 +485,12 @@ def revocations_done(
     inputs: Inputs,
     as_of: dt.date,
     since: dt.date,
+    history: History | None = None,
 ) -> tuple[list[RevocationRecord], list[Problem]]:
-    """Licenses revoked in (since, as_of], each checked against the policy on its date."""
+    """Licenses revoked in (since, as_of], each checked against the policy on its date;
+    and those revoked earlier but recorded only after the previous review, which still
+    judged them as active licenses (a revocation typed in late is never left unreviewed)."""
+    at_previous = history.at_previous if history is not None else {}
     records: list[RevocationRecord] = []
     problems: list[Problem] = []
     appeals = tuple(inputs.appeals or ())
@@ -495,7 +499,11 @@ def revocations_done(
         by_org[name_key(lic.organization)].append(lic)
     for lic in inputs.licenses:
         day = lic.revoked_on
-        if day is None or not since < day <= as_of:
+        if day is None or day > as_of:
+            continue
+        seen = at_previous.get(name_key(lic.license_id)) if day <= since else None
+        late = seen is not None and seen.finding not in {"Not judged", "Cannot judge"}
+        if day <= since and not late:
             continue
         findings = _against_policy(policy, lic, by_org[name_key(lic.organization)], appeals)
         mismatched = _wrong_committee(policy, lic, appeals)
@@ -509,6 +517,13 @@ def revocations_done(
                 else " (Revocation Reason not recorded)."
             )
         ]
+        if late:
+            assert seen is not None and history is not None
+            recorded.append(
+                f"It was recorded after the previous review (As Of"
+                f" {history.previous_review}), which still judged the license"
+                f" ({seen.finding}), so it is reviewed now."
+            )
         if against:
             recorded.append("Against the policy on that date: " + "; ".join(findings) + ".")
             problems.append(

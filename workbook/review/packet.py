@@ -389,7 +389,9 @@ def _revoked(results: Results, held: Mapping[str, str], *, performance: bool) ->
         else "(no earlier review is on record, so every revocation on the Licenses sheet)"
     )
     lead = (
-        f"Licenses with Revoked On {since}. A row marked Against Policy = Yes was revoked"
+        f"Licenses with Revoked On {since} (or earlier, but recorded only after the"
+        " previous review, which still judged them). A row marked Against Policy = Yes was"
+        " revoked"
         " when the policy did not allow it (a Level 4 List Holder, a special request in"
         " force, an organization left without a license); its Explanation says which. An"
         " appeal of a revocation whose Reason would send it to the wrong committee is"
