@@ -485,6 +485,28 @@ def test_a_license_added_since_the_last_review_and_eligible_now_is_newly_eligibl
     assert counts["newly_eligible"] == changes["Newly eligible"] + 1
 
 
+def test_a_packet_older_than_the_latest_review_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """recalc --as-of 2026-12-24, then packet without --as-of: the Settings sheet's As Of
+    (2026-11-24) is used, as documented, and both the command and the cover say that the
+    result sheets are of a later review."""
+    workbook = sample_copy(tmp_path)
+    assert main(["recalc", str(workbook), "--as-of", "2026-12-24"]) == 0
+    pdf = tmp_path / "performance.pdf"
+    capsys.readouterr()
+    assert main(["packet", str(workbook), "--committee", "performance", "--output", str(pdf)]) == 0
+    err = capsys.readouterr().err
+    assert "Note: This packet is as of 2026-11-24 (the Settings sheet's As Of), but the" in err
+    assert "run it with --as-of 2026-12-24" in err
+    cover = flat(page_texts(pdf)[0])
+    assert "the workbook's latest review is as of 2026-12-24 (Findings History)" in cover
+    argv = ["packet", str(workbook), "--committee", "performance", "--as-of", "2026-12-24"]
+    assert main([*argv, "--output", str(pdf)]) == 0
+    assert "Note:" not in capsys.readouterr().err
+    assert "latest review" not in flat(page_texts(pdf)[0])
+
+
 def test_bad_arguments_and_unreadable_workbooks_write_nothing(tmp_path: Path) -> None:
     workbook = sample_copy(tmp_path)
     for output in ("packet.txt", "sample.xlsx", "missing-folder/p.pdf"):

@@ -26,7 +26,7 @@ from workbook.review.files import (
     packet_file_name,
     save_document,
 )
-from workbook.review.packet import Committee, build_packet, committee_name
+from workbook.review.packet import Committee, build_packet, committee_name, later_review_note
 from workbook.run import Outcome
 
 if TYPE_CHECKING:
@@ -52,6 +52,9 @@ def run_review(args: argparse.Namespace, outcome: Outcome, out: TextIO | None = 
     out = out or sys.stdout
     if outcome.results is None:  # the policy did not load: the problems say why
         return outcome.exit_code
+    note = later_review_note(outcome, "packet" if args.command == "packet" else "set of notices")
+    if note:
+        print(f"Note: {note}", file=sys.stderr)
     if args.command == "packet":
         written = write_packets(outcome, (args.committee,), args.workbook, destination=args.output)
         _report_packets(args, outcome, written, out)

@@ -155,6 +155,28 @@ def build_packet(outcome: Outcome, committee: Committee, *, workbook_name: str) 
     )
 
 
+def later_review(outcome: Outcome) -> dt.date | None:
+    """The latest review on record (Findings History) when it is after this run's As Of:
+    the result sheets are then of that later date, and this document is not."""
+    as_of = outcome.as_of.value
+    days = [row.as_of for row in outcome.inputs.history or ()]
+    latest = max(days, default=None)
+    return latest if latest is not None and isinstance(as_of, dt.date) and latest > as_of else None
+
+
+def later_review_note(outcome: Outcome, document: str) -> str | None:
+    """What to say when `later_review` finds one (stderr, and the packet's cover)."""
+    latest = later_review(outcome)
+    if latest is None:
+        return None
+    return (
+        f"This {document} is as of {outcome.as_of.value} ({outcome.as_of.origin}), but the"
+        f" workbook's latest review is as of {latest} (Findings History), which its result"
+        f" sheets show. For that review, run it with --as-of {latest} (or set the Settings"
+        " sheet's As Of)."
+    )
+
+
 def _continuum(policy: Policy) -> str:
     section = policy.raw.get("policy") if isinstance(policy.raw, Mapping) else None
     code = section.get("continuum_of_care") if isinstance(section, Mapping) else None
@@ -212,6 +234,7 @@ def _facts(
         ("Policy file", f"{clean(outcome.policy_file.value)} ({outcome.policy_file.origin})"),
         ("Workbook", clean(workbook_name)),
         ("Prepared by", f"hmis-licensing {engine.ENGINE_VERSION}"),
+        *((("Note", note),) if (note := later_review_note(outcome, "packet")) else ()),
     )
 
 
