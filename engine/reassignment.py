@@ -74,6 +74,7 @@ class _Others:
 
 
 _NAMED = 4
+_NAMED_IN_COUNTY = 6
 
 
 class _Group:
@@ -170,8 +171,9 @@ def reassignment_agenda(
 
     items: list[ReassignmentItem] = []
     references: dict[str, str] = {}
+    emptied = _emptied_counties(ranked)
     for rank, candidate in enumerate(ranked, start=1):
-        reasons = _candidate_reasons(policy, candidate, pending)
+        reasons = _candidate_reasons(policy, candidate, pending, emptied.get(id(candidate), ""))
         items.append(_item(CANDIDATE, rank, candidate, reasons))
         exempted = candidate.judgement.exemptions
         if exempted:
@@ -329,8 +331,38 @@ def _listed(others: _Others) -> str:
     return shown + (f" and {more} more" if more > 0 else "")
 
 
-def _candidate_reasons(policy: Policy, c: _Candidate, pending: Mapping[str, list[str]]) -> str:
+def _emptied_counties(ranked: Sequence[_Candidate]) -> dict[int, str]:
+    """§4 "not geographically unique to their county" holds for each candidate alone; where
+    every license that stays in a county is a removal candidate, removing them all would
+    leave the county without one. Each of them says so (by id() of the candidate)."""
+    by_county: dict[str, list[_Candidate]] = defaultdict(list)
+    for c in ranked:
+        if c.county:
+            by_county[name_key(c.county)].append(c)
+    notes = {}
+    for group in by_county.values():
+        if len(group) < 2 or group[0].others_in_county.count != len(group) - 1:
+            continue
+        county = group[0].county
+        shown = ", ".join(c.license.license_id for c in group[:_NAMED_IN_COUNTY])
+        more = len(group) - _NAMED_IN_COUNTY
+        shown += f" and {more} more" if more > 0 else ""
+        note = (
+            f"every license that stays in {county} is a removal candidate ({shown}):"
+            f" removing all {len(group)} would leave {county} without an access point, so"
+            " keep at least one (§4: not geographically unique to their county)"
+        )
+        for c in group:
+            notes[id(c)] = note
+    return notes
+
+
+def _candidate_reasons(
+    policy: Policy, c: _Candidate, pending: Mapping[str, list[str]], county_note: str = ""
+) -> str:
     parts = _criteria(policy, c)
+    if county_note:
+        parts.append(county_note)
     exempted = c.judgement.exemptions
     if exempted:
         labels = "; ".join(f"{e.label} ({e.clause})" for e in exempted)

@@ -467,6 +467,33 @@ def test_ranking_final_tie_by_entries_then_license_id_and_unknown_counts_last(
     )
 
 
+def test_candidates_that_together_are_all_of_a_county_s_access_points_say_so(
+    adopted: Policy,
+) -> None:
+    """§4: removed licenses should not be geographically unique to their county. C1 and C2
+    are each not unique (the other stays), but they are all that stays in Adair County:
+    the agenda must not read as "remove both"."""
+    elsewhere = {"last": "2026-11-01", "county": "Butler County"}
+    licenses = [
+        ce("C1", "Solo", client_entries_window=1),
+        ce("C2", "Multi", client_entries_window=2),
+        lic("2024-01-01", license_id="HP-S", org="Solo", **elsewhere),  # type: ignore[arg-type]
+        lic("2024-01-01", license_id="HP-M", org="Multi", **elsewhere),  # type: ignore[arg-type]
+    ]
+    agenda = items(run(adopted, licenses))
+    assert candidates(run(adopted, licenses))[:2] == ["C1", "C2"]
+    for license_id in ("C1", "C2"):
+        assert (
+            "every license that stays in Adair County is a removal candidate (C1, C2):"
+            " removing all 2 would leave Adair County without an access point"
+        ) in agenda[license_id].reasons
+    assert "every license that stays in Butler County" not in agenda["C1"].reasons
+    # A third license that stays in the county (one the agenda never removes): no note.
+    funded = lic("2024-01-01", last="2026-11-01", license_id="HP-A", org="Multi")
+    agenda = items(run(adopted, [*licenses, funded]))
+    assert "every license that stays in" not in agenda["C1"].reasons
+
+
 def test_a_pending_appeal_on_a_candidate_is_named(adopted: Policy) -> None:
     licenses = [
         ce("C", "Multi", client_entries_window=1),
