@@ -241,6 +241,8 @@ def _type_message(error: ValidationError, path: Path_, data: Any) -> str | None:
         return f"{instance!r} is not true or false; write true or false"
     if wanted == "string":
         return f"{instance!r} is not text; write it in quotes"
+    if wanted == "object" and set(_properties(error)) == _PERIOD_UNITS:
+        return _period_message(instance)
     if wanted == "object" and isinstance(instance, str):
         return _section_expected(path, instance, data)
     if wanted == "object" and instance is None:
@@ -249,6 +251,53 @@ def _type_message(error: ValidationError, path: Path_, data: Any) -> str | None:
             " further than it"
         )
     return None
+
+
+_PERIOD_UNITS = {"months", "weeks", "days"}
+_NUMBER_WORDS = {
+    w: n
+    for n, w in enumerate(
+        [
+            "zero",
+            "one",
+            "two",
+            "three",
+            "four",
+            "five",
+            "six",
+            "seven",
+            "eight",
+            "nine",
+            "ten",
+            "eleven",
+            "twelve",
+        ]
+    )
+}
+
+
+def _period_message(instance: object) -> str:
+    """A period written as a plain value (`30 days`, `six months`, `30`): the form it takes."""
+    words = str(instance).replace(",", " ").split() if instance is not None else []
+    number = next(
+        (
+            int(w) if w.isdigit() else _NUMBER_WORDS[w.casefold()]
+            for w in words
+            if w.isdigit() or w.casefold() in _NUMBER_WORDS
+        ),
+        None,
+    )
+    unit = next(
+        (u for w in words for u in sorted(_PERIOD_UNITS) if w.casefold() in (u, u[:-1])), None
+    )
+    shown = f"{instance!r}" if isinstance(instance, str) else str(instance)
+    if number is not None and unit is not None:
+        return f"{shown} is a period written as text; write `{{{unit}: {number}}}`"
+    example = number if number is not None else 6
+    return (
+        f"{shown} is not a period; write one of months, weeks or days with a whole number,"
+        f" e.g. `{{months: {example}}}` or `{{days: {example}}}`"
+    )
 
 
 def _value_message(error: ValidationError, path: Path_, data: Any) -> str:

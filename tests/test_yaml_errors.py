@@ -138,6 +138,24 @@ def test_missing_colon() -> None:
     assert "Write `exceptions:` with a colon at the end." in message
 
 
+@pytest.mark.parametrize(
+    ("written", "said"),
+    [
+        ("30 days", "'30 days' is a period written as text; write `{days: 30}`"),
+        ("six months", "'six months' is a period written as text; write `{months: 6}`"),
+        ("30", "30 is not a period; write one of months, weeks or days with a whole number,"),
+    ],
+)
+def test_a_period_written_as_a_plain_value_is_shown_in_its_form(written: str, said: str) -> None:
+    """Not "a colon is missing; write `30: days`" (which would be wrong too)."""
+    number = line_of("first_sign_in_window:")
+    message = refusal(
+        edited(number, lambda s: s.replace("{days: 30}", written)).replace("{days: 30}", written)
+    )
+    assert f"policy.yaml:{number} inactivity.first_sign_in_window: {said}" in message
+    assert "colon is missing" not in message and "not of type" not in message
+
+
 def test_missing_space_after_colon() -> None:
     number = line_of("minimum: 2")
     message = refusal(edited(number, lambda s: s.replace(": ", ":")))
