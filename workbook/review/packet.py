@@ -779,7 +779,7 @@ def _figure(text: str, held: Mapping[str, str], sheets: Sequence[ResultSheet]) -
     """A summary figure, or that the sheet it comes from is held back (its section says why)."""
     for sheet in sheets:
         if sheet.name in held:
-            return f"held back (the {sheet.name} sheet is held back; its section says why)"
+            return f"held back with the {sheet.name} sheet (see below)"
     return text
 
 
