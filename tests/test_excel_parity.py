@@ -217,6 +217,114 @@ def test_a_held_back_sheet_is_titled_the_same_way_in_both(tmp_path: Path) -> Non
     assert "as of 2026-11-24 - policy" in title
 
 
+@pytest.mark.parametrize("client", list(CLIENTS))
+def test_error_values_are_unusable_cells_in_both(tmp_path: Path, client: str) -> None:
+    """SPEC §3: a cell showing #N/A or #REF! is an Error, not a user named "#N/A" (xlwings
+    hands error values over as their text). The sample's L-1002 (row 3) and L-1005."""
+    source = Path(shutil.copy(SAMPLE, tmp_path / "errors.xlsx"))
+    book = openpyxl.load_workbook(source)
+    try:
+        licenses, headers = book[LICENSES.name], [c.value for c in book[LICENSES.name][1]]
+        licenses.cell(3, headers.index("User") + 1).value = "#N/A"
+        licenses.cell(6, headers.index("Region") + 1).value = "#REF!"
+        licenses.cell(7, headers.index("Level 4 List Holder") + 1).value = "#DIV/0!"
+        book.save(source)
+    finally:
+        book.close()
+    by_cli, by_excel, outcome, _ = recalc_both(source, tmp_path, client=CLIENTS[client])
+    assert outcome.exit_code == 1
+    assert_same_results(by_cli, by_excel, source)
+    report = _report(by_excel)
+    assert report["L-1002"]["Finding"] == "Cannot judge"
+    problems = [str(row[3][0]) for row in sheet_cells(by_excel)["Problems"][2:]]
+    assert any("The cell shows the error #N/A." in p for p in problems)
+    assert any("The cell shows the error #DIV/0!." in p for p in problems)
+    assert not any('"#N/A" is not' in p for p in problems)
+
+
+@pytest.mark.parametrize("client", list(CLIENTS))
+def test_a_next_review_date_reads_as_a_date_from_every_client(tmp_path: Path, client: str) -> None:
+    """VBA and Office.js before ExcelApi 1.12 send dates as serial numbers: the Settings
+    sheet's Next Review is a date to them as its As Of is."""
+    source = Path(shutil.copy(SAMPLE, tmp_path / "next.xlsx"))
+    book = openpyxl.load_workbook(source)
+    try:
+        settings_sheet = book[SETTINGS.name]
+        row = next(r for r in range(2, 10) if settings_sheet.cell(r, 1).value == "Next Review")
+        settings_sheet.cell(row, 2).value = dt.datetime(2026, 12, 20)
+        book.save(source)
+    finally:
+        book.close()
+    by_cli, by_excel, outcome, _ = recalc_both(source, tmp_path, client=CLIENTS[client])
+    assert outcome.exit_code == 0, [p.problem for p in outcome.errors]
+    assert outcome.results.next_review == dt.date(2026, 12, 20)
+    assert_same_results(by_cli, by_excel, source)
+
+
+def test_the_recalculate_message_names_what_an_error_held_back(tmp_path: Path) -> None:
+    from workbook.excel.book import summary
+
+    source = Path(shutil.copy(SAMPLE, tmp_path / "bad.xlsx"))
+    book = openpyxl.load_workbook(source)
+    try:
+        book[LICENSES.name]["H5"] = "31/02/2026"  # one Granted On: that license only
+        book.save(source)
+    finally:
+        book.close()
+    _, _, outcome, _ = recalc_both(source, tmp_path)
+    said = summary(outcome)
+    assert "Every result sheet was written" in said and "Only Problems" not in said
+    assert "active licenses judged" in said
+    book = openpyxl.load_workbook(source)
+    try:
+        book["Regions"]["B2"] = "many"
+        book.save(source)
+    finally:
+        book.close()
+    again = tmp_path / "again"
+    again.mkdir()
+    _, _, outcome, _ = recalc_both(source, again)
+    assert "Held back until the errors are fixed (they keep their last good content):" in (
+        summary(outcome)
+    )
+    assert "Allotments" in summary(outcome).split("Held back")[1]
+
+
+def test_a_full_findings_history_continues_on_its_next_sheet_in_both(tmp_path: Path) -> None:
+    """A full Findings History goes on in "Findings History 2": the button reads both (the
+    licenses keep their Eligible Since) and adds the new rows to the second, as recalc does."""
+    first_cli, first_excel, _, _ = recalc_both(SAMPLE, tmp_path)
+    for path in (first_cli, first_excel):  # as if the first sheet had filled up
+        book = openpyxl.load_workbook(path)
+        try:
+            history = book[FINDINGS_HISTORY.name]
+            rows = list(history.iter_rows(values_only=True))
+            more = book.create_sheet(f"{FINDINGS_HISTORY.name} 2")
+            more.append(rows[0])
+            for row in rows[len(rows) // 2 :]:
+                more.append(row)
+            history.delete_rows(len(rows) // 2 + 1, len(rows))
+            book["Settings"]["B2"] = dt.datetime(2026, 12, 24)
+            book.save(path)
+        finally:
+            book.close()
+    later = tmp_path / "later"
+    later.mkdir()
+    by_cli, by_excel, outcome, _ = recalc_both(first_cli, later, excel_source=first_excel)
+    assert outcome.exit_code == 0
+    assert_same_results(by_cli, by_excel, first_excel)
+    for path in (by_cli, by_excel):
+        report = _report(path)
+        still = [r for r in report.values() if r["Change Since Last Review"] == "Still eligible"]
+        assert still and all(r["Eligible Since"] == dt.datetime(2026, 11, 24) for r in still)
+    assert appended_rows(by_excel, f"{FINDINGS_HISTORY.name} 2") == appended_rows(
+        by_cli, f"{FINDINGS_HISTORY.name} 2"
+    )
+    assert len(appended_rows(by_excel, FINDINGS_HISTORY.name)) == len(
+        appended_rows(first_excel, FINDINGS_HISTORY.name)
+    ), "the first sheet is left as it was"
+
+
 # ---------------------------------------------------------- three monthly reviews
 
 

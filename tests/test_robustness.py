@@ -880,7 +880,7 @@ def test_a_pipe_or_a_device_as_the_workbook_or_the_export(tmp_path: Path) -> Non
 
 
 def test_a_run_log_renamed_with_a_year_is_not_a_continuation() -> None:
-    from workbook.xlsx.appended import continuation_number
+    from workbook.layout import continuation_number
 
     assert continuation_number("Run Log", " run log ") == 1
     assert continuation_number("Run Log", "Run Log 2") == 2

@@ -8,6 +8,7 @@ exactly as declared here.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from enum import Enum
 
@@ -575,3 +576,25 @@ APPENDED_SHEETS: tuple[ResultSheet, ...] = (RUN_LOG, FINDINGS_HISTORY)
 
 def result_sheet(name: str) -> ResultSheet:
     return next(s for s in RESULT_SHEETS if s.name == name)
+
+
+# ------------------------------------------------------------ appended sheets' continuations
+
+MAX_ROWS = 1_048_576  # Excel's grid: a full appended sheet continues on the next
+
+
+def continuation_name(name: str, number: int) -> str:
+    """The sheet an appended sheet continues on once it is full: "Run Log 2"."""
+    return name if number == 1 else f"{name} {number}"
+
+
+def continuation_number(name: str, title: str) -> int | None:
+    """1 for the sheet itself, N (2-999) for its Nth continuation, None for any other
+    sheet (a sheet staff renamed with a year, "Run Log 2026", is theirs)."""
+    wanted, found = header_key(name), header_key(title)
+    if found == wanted:
+        return 1
+    match = re.fullmatch(re.escape(wanted) + r" (\d{1,3})", found)  # not "Run Log 2026"
+    if match is None or int(match.group(1)) < 2:
+        return None
+    return int(match.group(1))

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 
 from engine.model import HistoryRow, Inputs, Problem, UnreadableRow, Where
 from workbook.layout import (
+    APPENDED_SHEETS,
     FINDINGS_HISTORY,
     HISTORY_INPUT,
     INPUT_SHEETS,
@@ -24,6 +25,7 @@ from workbook.layout import (
     Column,
     InputSheet,
     Kind,
+    continuation_number,
     header_key,
 )
 from workbook.values import (
@@ -807,3 +809,38 @@ def _history(
         for values in read.rows
     )
     return history, problems
+
+
+def join_continuations(
+    sheets: dict[str, list[list[object]]], merged: dict[str, list[tuple[int, int, int, int]]]
+) -> None:
+    """Each appended sheet's continuations ("Run Log 2", ...) as more rows of the first,
+    matched to its columns by header."""
+    for spec in APPENDED_SHEETS:
+        found = sorted(
+            (number, title)
+            for title in sheets
+            if (number := continuation_number(spec.name, title)) is not None
+        )
+        if len(found) < 2:
+            continue
+        base_title = found[0][1]
+        base = sheets[base_title]
+        header = [header_key(h) for h in (base[0] if base else [])]
+        for _number, title in found[1:]:
+            rows = sheets.pop(title)
+            merged.pop(title, None)
+            if not rows:
+                continue
+            own = [header_key(h) for h in rows[0]]
+            if not base:
+                base.append(list(rows[0]))
+                header = own
+            where = [header.index(key) if key in header else None for key in own]
+            width = len(header)
+            for row in rows[1:]:
+                line: list[object] = [None] * width
+                for value, index in zip(row, where, strict=False):
+                    if index is not None and value is not None:
+                        line[index] = value
+                base.append(line)

@@ -41,6 +41,38 @@ class CellError:
     how_to_fix: str
 
 
+# Excel's error values, as a cell shows them (and as xlwings hands them over as text).
+EXCEL_ERRORS = frozenset(
+    {
+        "#NULL!",
+        "#DIV/0!",
+        "#VALUE!",
+        "#REF!",
+        "#NAME?",
+        "#NUM!",
+        "#N/A",
+        "#GETTING_DATA",
+        "#SPILL!",
+        "#CALC!",
+        "#FIELD!",
+        "#BLOCKED!",
+        "#CONNECT!",
+        "#BUSY!",
+        "#UNKNOWN!",
+        "#PYTHON!",
+    }
+)
+
+
+def error_value(shown_as: str) -> CellError:
+    """A cell that shows one of Excel's error values: never a value (SPEC §3). The same
+    words whichever way the workbook is read (a file, or the open book in Excel)."""
+    return CellError(
+        f"The cell shows the error {shown_as or '#VALUE!'}.",
+        "Correct the formula or what it refers to, or type the value itself.",
+    )
+
+
 def is_blank(raw: object) -> bool:
     return raw is None or (isinstance(raw, str) and not raw.strip())
 

@@ -33,12 +33,16 @@ from workbook.collector import collector_paused
 from workbook.layout import (
     APPENDED_SHEETS,
     INPUT_SHEETS,
+    MAX_ROWS,
     NUMBER_FORMATS,
     POLICY_SHEET,
     RUN_LOG,
     SETTING_AS_OF,
+    SETTING_NEXT_REVIEW,
     SETTINGS,
     ResultSheet,
+    continuation_name,
+    continuation_number,
     header_key,
 )
 from workbook.presentation import (
@@ -51,8 +55,8 @@ from workbook.presentation import (
 )
 from workbook.results import ResultTable
 from workbook.run import Outcome, evaluate
-from workbook.tables import WorkbookSnapshot
-from workbook.values import parse_date
+from workbook.tables import WorkbookSnapshot, join_continuations
+from workbook.values import EXCEL_ERRORS, error_value, parse_date
 
 if TYPE_CHECKING:
     import xlwings as xw
@@ -110,10 +114,22 @@ def read_book(book: xw.Book) -> WorkbookSnapshot:
     Findings History)."""
     sheets: dict[str, list[list[object]]] = {}
     for sheet in book.sheets:
-        sheets[sheet.name] = sheet_values(sheet) if header_key(sheet.name) in _READ else []
+        read = header_key(sheet.name) in _READ or _continued(sheet.name) is not None
+        sheets[sheet.name] = sheet_values(sheet) if read else []
         if header_key(sheet.name) == header_key(SETTINGS.name):
             sheets[sheet.name] = settings_with_dates(sheets[sheet.name])
+    join_continuations(sheets, {})  # "Run Log 2", ... as more rows of Run Log, as recalc reads
     return WorkbookSnapshot(sheets)
+
+
+def _continued(title: str) -> int | None:
+    """The continuation number of an appended sheet's continuation ("Findings History 2"),
+    else None."""
+    for spec in APPENDED_SHEETS:
+        number = continuation_number(spec.name, title)
+        if number is not None and number > 1:
+            return number
+    return None
 
 
 def sheet_values(sheet: xw.Sheet) -> list[list[object]]:
@@ -152,7 +168,11 @@ def normalize(value: object) -> object:
     text; the reader treats it as blank), datetimes with a time zone (wall clock kept),
     and Excel serial numbers, which old Office.js and VBA clients send for dates and which
     stay numbers here: only a date column knows it holds a date (workbook/values.py).
+    An error value (#N/A, #REF!, ...), which xlwings hands over as its text, is the same
+    unusable cell the file reader reports (SPEC §3), never a name or a region.
     """
+    if isinstance(value, str) and value in EXCEL_ERRORS:
+        return error_value(value)
     if isinstance(value, float) and math.isnan(value):
         return None
     if isinstance(value, dt.datetime) and value.tzinfo is not None:
@@ -161,13 +181,14 @@ def normalize(value: object) -> object:
 
 
 def settings_with_dates(grid: list[list[object]]) -> list[list[object]]:
-    """The Settings sheet with an As Of sent as an Excel serial number turned into a date.
+    """The Settings sheet with an As Of or Next Review sent as an Excel serial number
+    turned into a date.
 
     Clients that send dates as serial numbers (VBA, Office.js before ExcelApi 1.12) lose
     the difference between a date and a number. Date columns of the input sheets know
-    they hold dates; the Settings sheet's Value column holds text as well, so the As Of
-    row is the one place that must be told. (A bare number there is otherwise refused as
-    "not a date", as it is by `recalc`.)
+    they hold dates; the Settings sheet's Value column holds text as well, so its date
+    rows are the one place that must be told. (A bare number there is otherwise refused
+    as "not a date", as it is by `recalc`.)
     """
     if not grid:
         return grid
@@ -181,7 +202,7 @@ def settings_with_dates(grid: list[list[object]]) -> list[list[object]]:
     for row in grid[1:]:
         raw = row[value_at] if value_at < len(row) else None
         named = row[name_at] if name_at < len(row) else None
-        if header_key(named) == header_key(SETTING_AS_OF) and _is_number(raw):
+        if header_key(named) in _DATE_SETTINGS and _is_number(raw):
             as_date = parse_date(raw)
             if isinstance(as_date, dt.date):
                 row = [
@@ -191,6 +212,9 @@ def settings_with_dates(grid: list[list[object]]) -> list[list[object]]:
                 ]
         fixed.append(row)
     return fixed
+
+
+_DATE_SETTINGS = {header_key(SETTING_AS_OF), header_key(SETTING_NEXT_REVIEW)}
 
 
 def _is_number(value: object) -> bool:
@@ -282,10 +306,29 @@ def append_rows(
     """
     sheet = _find_sheet(book, declared.name)
     grid: list[list[object]] = []
-    if sheet is None:
+    continued = sorted(
+        (number, s.index, s)
+        for s in book.sheets
+        if (number := continuation_number(declared.name, s.name)) is not None and number > 1
+    )
+    if continued:  # full sheets continue on "Run Log 2", ...: new rows go on the latest
+        number, _, sheet = continued[-1]
+        grid = sheet_values(sheet)
+        if max(_last_used_row(grid), 1) + len(rows) > MAX_ROWS:
+            sheet = book.sheets.add(
+                name=continuation_name(declared.name, number + 1),
+                after=book.sheets[len(book.sheets) - 1],
+            )
+            grid = []
+    elif sheet is None:
         sheet = book.sheets.add(name=declared.name, after=book.sheets[len(book.sheets) - 1])
     else:
         grid = snapshot.sheets.get(sheet.name, [])
+        if max(_last_used_row(grid), 1) + len(rows) > MAX_ROWS:
+            sheet = book.sheets.add(
+                name=continuation_name(declared.name, 2), after=book.sheets[len(book.sheets) - 1]
+            )
+            grid = []
     top = grid[0] if grid else []
     positions = {header_key(h): i for i, h in enumerate(top) if not _blank(h)}
     next_column = max(positions.values(), default=-1) + 1
@@ -386,18 +429,26 @@ def summary(outcome: Outcome) -> str:
     else:
         lines.append(f"The policy ({outcome.policy_file.value}) cannot be used.")
     results = outcome.results
-    if results is not None and not outcome.errors:
+    if results is not None and "decisions" not in results.held_back:
         lines.append(
             f"{results.licenses_judged} active licenses judged;"
             f" {len(results.revocations)} eligible for revocation."
         )
     errors, warnings = len(outcome.errors), len(outcome.warnings)
     if errors:
-        lines.append(
-            f"{errors} error(s) and {warnings} warning(s): see the Problems sheet. Only"
-            " Problems and Run Log were written; the other result sheets keep their last"
-            " good content until the errors are fixed."
-        )
+        # As `recalc` says it: an Error holds back only the sheets it affects (SPEC §3).
+        held = [t.sheet.name for t in outcome.tables if t.held_back is not None]
+        lines.append(f"{errors} error(s) and {warnings} warning(s): see the Problems sheet.")
+        if held:
+            lines.append(
+                f"Held back until the errors are fixed (they keep their last good content):"
+                f" {', '.join(held)}. The other result sheets were written."
+            )
+        else:
+            lines.append(
+                "Every result sheet was written: the errors only set aside the rows the"
+                " Problems sheet names."
+            )
     elif warnings:
         lines.append(f"{warnings} warning(s): see the Problems sheet.")
     else:

@@ -7,9 +7,10 @@ older Run Log without newer columns), the new rows go in before `</sheetData>`, 
 `<dimension>` (and `<cols>` for a new column) follow; every other byte stays as it was.
 
 Excel's grid ends at row 1,048,576. A sheet that is full continues on a new sheet named
-like it with a number ("Run Log 2", "Run Log 3", ...), created with the same headers;
-`continuation_names` lists them in order, and the reader (workbook.xlsx.read) joins their
-rows back into one table, so whatever reads the log sees every row.
+like it with a number ("Run Log 2", "Run Log 3", ...), created with the same headers
+(`workbook.layout.continuation_name`), and every reader (the file's and the Excel
+button's) joins their rows back into one table (`workbook.tables.join_continuations`), so
+whatever reads the log sees every row.
 """
 
 from __future__ import annotations
@@ -61,23 +62,6 @@ _HYPERLINK = re.compile(rf"<{_P}hyperlink\b[^>]*?\bref\s*=\s*\"([^\"]+)\"")
 _PAGE_MARGINS = (
     '<pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" footer="0.3"/>'
 )
-
-
-def continuation_name(name: str, number: int) -> str:
-    """The sheet an appended sheet continues on once it is full: "Run Log 2"."""
-    return name if number == 1 else f"{name} {number}"
-
-
-def continuation_number(name: str, title: str) -> int | None:
-    """1 for the sheet itself, N (2-999) for its Nth continuation, None for any other
-    sheet (a sheet staff renamed with a year, "Run Log 2026", is theirs)."""
-    wanted, found = header_key(name), header_key(title)
-    if found == wanted:
-        return 1
-    match = re.fullmatch(re.escape(wanted) + r" (\d{1,3})", found)  # not "Run Log 2026"
-    if match is None or int(match.group(1)) < 2:
-        return None
-    return int(match.group(1))
 
 
 @dataclass(frozen=True, slots=True)

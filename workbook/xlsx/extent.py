@@ -19,7 +19,8 @@ import itertools
 import re
 from dataclasses import dataclass
 
-MAX_ROWS = 1_048_576  # Excel's grid
+from workbook.layout import MAX_ROWS
+
 MAX_COLUMNS = 16_384  # XFD
 # A sheet that is read is turned into a grid of rows × columns from A1 to its last value:
 # 2,000,000 cells is 100,000 licenses of 20 columns, and about 120 MB.

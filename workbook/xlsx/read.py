@@ -36,10 +36,15 @@ from io import BytesIO
 from pathlib import Path
 
 from workbook.errors import WorkbookError
-from workbook.layout import APPENDED_SHEETS, INPUT_SHEETS, POLICY_SHEET, header_key
-from workbook.tables import WorkbookSnapshot
-from workbook.values import CellError
-from workbook.xlsx.appended import continuation_number
+from workbook.layout import (
+    APPENDED_SHEETS,
+    INPUT_SHEETS,
+    POLICY_SHEET,
+    continuation_number,
+    header_key,
+)
+from workbook.tables import WorkbookSnapshot, join_continuations
+from workbook.values import CellError, error_value
 from workbook.xlsx.cells import date_styles
 from workbook.xlsx.extent import MAX_SHEET_CELLS, ExtentError, keep_last_rows, sheet_extent
 from workbook.xlsx.package import (
@@ -106,7 +111,7 @@ def read_snapshot(path: Path, sheet_names: Iterable[str] | None = None) -> Workb
         package.close()
     for name, part in parts.items():
         _mark_unusable_cells(part.xml, sheets[name], part.first_row - 1)
-    _join_continuations(sheets, merged)
+    join_continuations(sheets, merged)
     return WorkbookSnapshot(sheets, merged=merged, date1904=date1904)
 
 
@@ -366,41 +371,6 @@ def _short(exc: BaseException) -> str:
     return text if len(text) <= 200 else text[:197] + "..."
 
 
-def _join_continuations(
-    sheets: dict[str, list[list[object]]], merged: dict[str, list[tuple[int, int, int, int]]]
-) -> None:
-    """Each appended sheet's continuations ("Run Log 2", ...) as more rows of the first,
-    matched to its columns by header."""
-    for spec in APPENDED_SHEETS:
-        found = sorted(
-            (number, title)
-            for title in sheets
-            if (number := continuation_number(spec.name, title)) is not None
-        )
-        if len(found) < 2:
-            continue
-        base_title = found[0][1]
-        base = sheets[base_title]
-        header = [header_key(h) for h in (base[0] if base else [])]
-        for _number, title in found[1:]:
-            rows = sheets.pop(title)
-            merged.pop(title, None)
-            if not rows:
-                continue
-            own = [header_key(h) for h in rows[0]]
-            if not base:
-                base.append(list(rows[0]))
-                header = own
-            where = [header.index(key) if key in header else None for key in own]
-            width = len(header)
-            for row in rows[1:]:
-                line: list[object] = [None] * width
-                for value, index in zip(row, where, strict=False):
-                    if index is not None and value is not None:
-                        line[index] = value
-                base.append(line)
-
-
 def may_have_unusable_cells(xml: bytes) -> bool:
     """Whether one of `_FORMULA_OR_ERROR_MARKS` is in the sheet (False proves it has no
     formula and no error cell), found in three scans rather than eight."""
@@ -492,11 +462,7 @@ def _judge(attrs: bytes, body: bytes) -> CellError | None:
     if cell_type == "e" and value is None and formula is None:
         return None  # an error type with nothing in it: every reader shows it blank
     if cell_type == "e":
-        return CellError(
-            f"The cell shows the error {shown or '#VALUE!'}"
-            + (" (its formula failed)." if formula else "."),
-            "Correct the formula or what it refers to, or type the value itself.",
-        )
+        return error_value(shown)
     # A text formula (t="str") may have calculated to "" (<v></v>); with no <v> at all it
     # was never calculated, like any other formula.
     if formula and not shown.strip() and (cell_type != "str" or value is None):

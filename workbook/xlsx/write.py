@@ -38,16 +38,18 @@ from io import BytesIO
 from pathlib import Path
 
 from workbook.errors import WorkbookError
-from workbook.layout import APPENDED_SHEETS, RUN_LOG, ResultSheet, header_key
+from workbook.layout import (
+    APPENDED_SHEETS,
+    RUN_LOG,
+    ResultSheet,
+    continuation_name,
+    continuation_number,
+    header_key,
+)
 from workbook.presentation import SheetLook, footer, header_row, look, shown_title, titled
 from workbook.results import ResultTable, RunLogEntry
 from workbook.tables import column_letter
-from workbook.xlsx.appended import (
-    append_rows,
-    continuation_name,
-    continuation_number,
-    log_floor,
-)
+from workbook.xlsx.appended import append_rows, log_floor
 from workbook.xlsx.chart import (
     CHART_CONTENT_TYPE,
     CHART_REL,
