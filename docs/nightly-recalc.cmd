@@ -7,7 +7,8 @@ rem it with Task Scheduler (README, "Nightly recalculation"). Leave the Settings
 rem As Of blank, so that each run judges its own day.
 rem
 rem Each run keeps a dated copy of the workbook, then runs recalc. If the workbook cannot
-rem be written (open in Excel: exit 2) it tries again every 10 minutes, 6 times in all.
+rem be written (open in Excel: exit 2, nothing written) it tries again every 10 minutes,
+rem 6 times in all; a bad policy (exit 2, the Problems sheet written) is not retried.
 rem Exit code: recalc's (0 done, 1 errors in the workbook, 2 could not run).
 setlocal
 if not defined WORKBOOK set "WORKBOOK=\\server\share\HMIS\hmis-licensing.xlsx"
@@ -26,9 +27,14 @@ powershell -NoProfile -Command "Get-ChildItem '%LOGDIR%\backups\*.xlsx' | Sort-O
 set TRIES=0
 :again
 set /a TRIES+=1
-"%HMIS_LICENSING%" recalc "%WORKBOOK%" >> "%LOG%" 2>&1
+"%HMIS_LICENSING%" recalc "%WORKBOOK%" > "%LOG%.run" 2>&1
 set CODE=%ERRORLEVEL%
-if "%CODE%"=="2" if %TRIES% lss 6 (
+type "%LOG%.run" >> "%LOG%"
+rem Exit 2 with a "Wrote:" line is a bad policy (the Problems sheet says so): not retried.
+findstr /b /c:"Wrote:" "%LOG%.run" > nul
+set WROTE=%ERRORLEVEL%
+del "%LOG%.run"
+if "%CODE%"=="2" if not "%WROTE%"=="0" if %TRIES% lss 6 (
   echo try %TRIES% of 6 could not write the workbook ^(open in Excel?^) >> "%LOG%"
   timeout /t 600 /nobreak > nul
   goto again

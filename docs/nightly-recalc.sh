@@ -7,8 +7,9 @@
 # Leave the Settings sheet's As Of blank, so that each run judges its own day.
 #
 # Each run keeps a dated copy of the workbook first, then runs `recalc`. If the workbook
-# cannot be written (someone has it open in Excel: exit 2), it tries again every WAIT
-# seconds, TRIES times in all. Optional: EXPORT names an HMIS CSV export (.zip or
+# cannot be written (someone has it open in Excel: exit 2, nothing written), it tries
+# again every WAIT seconds, TRIES times in all; a bad policy (exit 2, the Problems sheet
+# written) is not tried again. Optional: EXPORT names an HMIS CSV export (.zip or
 # folder) to import first with `import-activity`. Exit code: recalc's (0 done, 1 errors
 # in the workbook: see its Problems sheet, 2 could not run).
 set -u
@@ -44,11 +45,16 @@ for try in $(seq 1 "$TRIES"); do
   else
     code=0
   fi
+  written=""
   if [ "$code" -ne 2 ]; then
-    "$HMIS_LICENSING" recalc "$WORKBOOK"
+    said="$("$HMIS_LICENSING" recalc "$WORKBOOK")"
     code=$?
+    printf '%s\n' "$said"
+    # Exit 2 with a "Wrote:" line is a bad policy: its Problems sheet says so, and
+    # trying again would only log it again.
+    case "$said" in *"Wrote:"*) written=yes ;; esac
   fi
-  [ "$code" -ne 2 ] && break
+  [ "$code" -ne 2 ] || [ -n "$written" ] && break
   echo "try $try of $TRIES could not write the workbook (open in Excel?)"
   [ "$try" -lt "$TRIES" ] && sleep "$WAIT"
 done
@@ -56,6 +62,10 @@ done
 case "$code" in
   0) echo "OK" ;;
   1) echo "DONE WITH ERRORS: see the workbook's Problems sheet" ;;
-  *) echo "FAILED (exit $code)" ;;
+  *) if [ -n "$written" ]; then
+       echo "FAILED (exit $code): the policy cannot be used; see the workbook's Problems sheet"
+     else
+       echo "FAILED (exit $code)"
+     fi ;;
 esac
 exit "$code"

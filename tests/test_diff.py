@@ -71,6 +71,38 @@ def test_target_25_moves_region_1_from_4_to_5(
     assert "| Licenses judged | 140 | 140 |" in report
 
 
+def test_what_an_error_holds_back_is_not_compared(
+    workbook: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """SPEC §3: a bad population holds back Allotments and Reassignment; the diff shows no
+    allotments worked out without that region (recalc would never write them)."""
+    import openpyxl
+
+    book = openpyxl.load_workbook(workbook)
+    try:
+        book["Regions"]["B3"] = "lots"
+        book.save(workbook)
+    finally:
+        book.close()
+    new = target_25(tmp_path)
+    code, report = diff(capsys, workbook, "--policy", new, "--as-of", AS_OF)
+    assert code == 1
+    assert "### Allotments (§2, §3): held back" in report
+    assert "### Reassignment (§4): held back" in report
+    assert "Region 1: 4 →" not in report and "Total:" not in report
+    assert "allotments held back" in report
+    assert "No change in the results:" not in report
+    assert "writes only the Problems sheet" not in report
+    code, text = diff(capsys, workbook, "--policy", new, "--as-of", AS_OF, "--format", "json")
+    sections = {s["sheet"]: s for s in json.loads(text)["sections"]}
+    assert (
+        sections["Allotments"]["rows"] == []
+        and "Regions row 3" in (sections["Allotments"]["held_back"])
+    )
+    assert sections["Inactivity Report"]["held_back"] is None
+    assert json.loads(text)["totals"]["Allotment"] == {"base": None, "new": None, "changed": False}
+
+
 def test_a_shorter_window_lists_the_licenses_that_become_eligible_with_both_explanations(
     workbook: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

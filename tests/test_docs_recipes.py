@@ -126,6 +126,28 @@ def test_the_nightly_recipe_retries_and_reports_a_workbook_it_cannot_write(tmp_p
     assert workbook.read_bytes() == SAMPLE.read_bytes()
 
 
+@needs_bash
+def test_the_nightly_recipe_does_not_retry_a_bad_policy(tmp_path: Path) -> None:
+    """A bad policy.yaml beside the workbook: exit 2, but the Problems sheet was written
+    (it says why); trying again would only add Run Log rows."""
+    workbook = tmp_path / "hmis-licensing.xlsx"
+    shutil.copyfile(SAMPLE, workbook)
+    adopted = (Path(__file__).parent.parent / "policy.yaml").read_text(encoding="utf-8")
+    (tmp_path / "policy.yaml").write_text(adopted.replace("minimum: 2", "minimum: -1"))
+    result = subprocess.run(
+        ["bash", str(DOCS / "nightly-recalc.sh")],
+        env=environment(WORKBOOK=str(workbook), TRIES="3", WAIT="0"),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 2
+    log = next((tmp_path / "hmis-licensing-logs").glob("recalc-*.log")).read_text()
+    assert "could not write the workbook" not in log
+    assert log.count("Wrote:") == 1
+    assert log.rstrip().endswith("the policy cannot be used; see the workbook's Problems sheet")
+
+
 def _sheets(path: Path) -> list[str]:
     import openpyxl
 

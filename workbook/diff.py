@@ -19,8 +19,8 @@ import datetime as dt
 import json
 import math
 import sys
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -43,7 +43,7 @@ from workbook.layout import (
     Kind,
     ResultSheet,
 )
-from workbook.results import problem_rows
+from workbook.results import held_back_sheets, problem_rows
 from workbook.run import Outcome, evaluate
 from workbook.xlsx.read import read_snapshot
 
@@ -180,6 +180,7 @@ class RowChange:
 class SectionDiff:
     section: Section
     rows: tuple[RowChange, ...]
+    held_back: str | None = None  # why an Error holds the sheet back: no rows are compared
 
     def count(self, status: str) -> int:
         return sum(1 for r in self.rows if r.status == status)
@@ -188,8 +189,8 @@ class SectionDiff:
 @dataclass(frozen=True, slots=True)
 class Count:
     name: str
-    base: int
-    new: int
+    base: int | None  # None: the sheet it is counted from is held back
+    new: int | None
 
 
 @dataclass
@@ -203,8 +204,8 @@ class DiffReport:
     totals: list[Change]
     total_explanation: tuple[str, str]
     counts: list[Count]
-    newly_eligible: int
-    no_longer_eligible: int
+    newly_eligible: int | None  # None: the Inactivity Report is held back
+    no_longer_eligible: int | None
     problems_only_base: list[tuple[object, ...]] = field(default_factory=list)
     problems_only_new: list[tuple[object, ...]] = field(default_factory=list)
     errors: tuple[int, int] = (0, 0)
@@ -225,13 +226,21 @@ def compare(
 ) -> DiffReport:
     """The report of what changes from `base` to `new` (two evaluations of one workbook)."""
     base_results, new_results = base.results or Results(), new.results or Results()
+    held = _held(base_results, new_results)
     sections = [
-        SectionDiff(section, tuple(_row_changes(section, base_results, new_results)))
+        SectionDiff(section, (), held[section.sheet.name])
+        if section.sheet.name in held
+        else SectionDiff(section, tuple(_row_changes(section, base_results, new_results)))
         for section in SECTIONS
     ]
+    if ALLOTMENTS.name in held:  # no total that recalc would not write either
+        base_results = replace(base_results, allotment_summary=None)
+        new_results = replace(new_results, allotment_summary=None)
     decisions = sections[1].rows
-    newly = sum(1 for r in decisions if _eligibility(r) == ("No", "Yes"))
-    no_longer = sum(1 for r in decisions if _eligibility(r) == ("Yes", "No"))
+    newly: int | None = sum(1 for r in decisions if _eligibility(r) == ("No", "Yes"))
+    no_longer: int | None = sum(1 for r in decisions if _eligibility(r) == ("Yes", "No"))
+    if sections[1].held_back:
+        newly = no_longer = None
     base_problems = set(problem_rows(base.problems, base.cells))
     new_problems = set(problem_rows(new.problems, new.cells))
     return DiffReport(
@@ -246,7 +255,7 @@ def compare(
             _summary_explanation(base_results),
             _summary_explanation(new_results),
         ),
-        counts=_counts(base, new),
+        counts=_counts(base, new, held),
         newly_eligible=newly,
         no_longer_eligible=no_longer,
         problems_only_base=[
@@ -257,6 +266,16 @@ def compare(
         ],
         errors=(len(base.errors), len(new.errors)),
     )
+
+
+def _held(base: Results, new: Results) -> dict[str, str]:
+    """The result sheets an Error holds back under either policy, and why: `recalc` would
+    keep their last good content, so the diff shows no figures for them (SPEC §3)."""
+    held: dict[str, str] = {}
+    for label, results in (("the new policy", new), ("the base policy", base)):
+        for sheet, why in held_back_sheets(results).items():
+            held.setdefault(sheet, f"under {label}, {why}")
+    return held
 
 
 def _column(sheet: ResultSheet, name: str) -> Column:
@@ -330,30 +349,22 @@ def _summary_explanation(results: Results) -> str:
     return results.allotment_summary.explanation if results.allotment_summary else ""
 
 
-def _counts(base: Outcome, new: Outcome) -> list[Count]:
-    def count(outcome: Outcome, what: Callable[[Results], int]) -> int:
-        return what(outcome.results) if outcome.results is not None else 0
+def _counts(base: Outcome, new: Outcome, held: Mapping[str, str]) -> list[Count]:
+    def counted(name: str, sheet: ResultSheet, what: Callable[[Results], int]) -> Count:
+        if sheet.name in held:
+            return Count(name, None, None)
+        return Count(
+            name,
+            what(base.results) if base.results is not None else 0,
+            what(new.results) if new.results is not None else 0,
+        )
 
     return [
-        Count(
-            "Licenses judged",
-            count(base, lambda r: r.licenses_judged),
-            count(new, lambda r: r.licenses_judged),
-        ),
-        Count(
-            "Eligible for revocation",
-            count(base, lambda r: len(r.revocations)),
-            count(new, lambda r: len(r.revocations)),
-        ),
-        Count(
-            "Watch list",
-            count(base, lambda r: len(r.watch_list)),
-            count(new, lambda r: len(r.watch_list)),
-        ),
-        Count(
-            "Appeals overdue",
-            count(base, lambda r: sum(q.overdue for q in r.appeals_queue)),
-            count(new, lambda r: sum(q.overdue for q in r.appeals_queue)),
+        counted("Licenses judged", INACTIVITY_REPORT, lambda r: r.licenses_judged),
+        counted("Eligible for revocation", INACTIVITY_REPORT, lambda r: len(r.revocations)),
+        counted("Watch list", WATCH_LIST, lambda r: len(r.watch_list)),
+        counted(
+            "Appeals overdue", APPEALS_QUEUE, lambda r: sum(q.overdue for q in r.appeals_queue)
         ),
         Count("Errors", len(base.errors), len(new.errors)),
         Count("Warnings", len(base.warnings), len(new.warnings)),
@@ -438,7 +449,7 @@ def _summary(report: DiffReport) -> str:
     regions = plural(len(allotments.rows), "region") + " change allotment, in use or available"
     if total.changed:
         regions += f" (total {total.describe()})"
-    parts.append(regions)
+    parts.append("allotments held back" if allotments.held_back else regions)
     licenses = by_sheet[INACTIVITY_REPORT.name]
     text = plural(len(licenses.rows), "license") + " change finding, exception or eligibility"
     if report.newly_eligible or report.no_longer_eligible:
@@ -446,7 +457,7 @@ def _summary(report: DiffReport) -> str:
             f" ({report.newly_eligible} newly eligible for revocation,"
             f" {report.no_longer_eligible} no longer)"
         )
-    parts.append(text)
+    parts.append("findings held back" if licenses.held_back else text)
     watch = by_sheet[WATCH_LIST.name]
     parts.append(f"watch list: {_section_count(watch, none='no change')}")
     shown_already = {ALLOTMENTS.name, INACTIVITY_REPORT.name, WATCH_LIST.name}
@@ -473,7 +484,13 @@ def to_markdown(report: DiffReport) -> str:
         )
         return "\n".join(out) + "\n"
     out.append(f"**Summary:** {_summary(report)}")
-    if not report.changed:
+    if not report.changed and any(d.held_back for d in report.sections):
+        out += [
+            "",
+            "**No change in the results that could be compared:** the sections held back"
+            " below are not compared until the workbook's errors are fixed.",
+        ]
+    elif not report.changed:
         out += ["", "**No change in the results:** on this workbook both policies decide the same."]
     out += ["", f"### Parameters ({len(report.parameters)})", ""]
     if report.parameters:
@@ -494,6 +511,14 @@ def to_markdown(report: DiffReport) -> str:
 def _section_markdown(report: DiffReport, diff: SectionDiff) -> list[str]:
     sheet = diff.section.sheet
     is_allotments = sheet is ALLOTMENTS
+    if diff.held_back:
+        return [
+            "",
+            f"### {sheet.name} ({diff.section.clause}): held back",
+            "",
+            f"Held back {_md(diff.held_back)}: `recalc` keeps this sheet's last good content"
+            " until the errors are fixed, so no figures are compared for it.",
+        ]
     if not diff.rows and not (is_allotments and any(c.changed for c in report.totals)):
         return []
     out = ["", f"### {sheet.name} ({diff.section.clause}): {_section_count(diff)}", ""]
@@ -524,6 +549,8 @@ def _section_markdown(report: DiffReport, diff: SectionDiff) -> list[str]:
 
 
 def _section_count(diff: SectionDiff, none: str = "totals change") -> str:
+    if diff.held_back:
+        return "held back"
     parts = [f"{diff.count(s)} {s}" for s in ("changed", "added", "removed") if diff.count(s)]
     return ", ".join(parts) or none
 
@@ -575,10 +602,16 @@ def _why(entry: tuple[str, str | None, str | None]) -> list[str]:
 
 def _counts_markdown(report: DiffReport) -> list[str]:
     out = ["", "### Counts", "", "| | Base | New |", "| --- | ---: | ---: |"]
-    out += [f"| {c.name} | {c.base:,} | {c.new:,} |" for c in report.counts]
-    out.append(f"| Newly eligible for revocation | | {report.newly_eligible:,} |")
-    out.append(f"| No longer eligible for revocation | | {report.no_longer_eligible:,} |")
+    out += [f"| {c.name} | {_count_text(c.base)} | {_count_text(c.new)} |" for c in report.counts]
+    out.append(f"| Newly eligible for revocation | | {_count_text(report.newly_eligible)} |")
+    out.append(
+        f"| No longer eligible for revocation | | {_count_text(report.no_longer_eligible)} |"
+    )
     return out
+
+
+def _count_text(value: int | None) -> str:
+    return "held back" if value is None else f"{value:,}"
 
 
 def _problems_markdown(report: DiffReport) -> list[str]:
@@ -594,9 +627,9 @@ def _problems_markdown(report: DiffReport) -> list[str]:
         out += [
             "",
             f"**The workbook has errors** ({report.errors[0]} under the base policy,"
-            f" {report.errors[1]} under the new): `recalc` writes only the Problems sheet"
-            " until they are fixed, so the comparison above covers what the engine could"
-            " still judge.",
+            f" {report.errors[1]} under the new): `recalc` holds back the sheets they"
+            " affect (marked held back above) and sets aside the rows they name, so the"
+            " comparison above covers what the engine could still judge.",
         ]
     return out
 
@@ -630,6 +663,7 @@ def to_json(report: DiffReport) -> dict[str, Any]:
             {
                 "sheet": d.section.sheet.name,
                 "clause": d.section.clause,
+                "held_back": d.held_back,
                 "rows": [
                     {
                         "key": {c.header: json_value(v) for c, v in r.key},
