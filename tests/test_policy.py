@@ -267,3 +267,22 @@ def test_the_record_only_saves_time_an_unusable_or_disabled_folder_changes_nothi
         monkeypatch.setenv("HMIS_LICENSING_CACHE", off)
         assert load_policy_bytes(policy_text(minimum="5").encode()).ce_allotment.minimum == 5
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file"]
+
+
+def test_policy_check_json_of_a_bad_policy_has_every_documented_key(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    from workbook.cli import main
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        adopted_policy_path().read_text(encoding="utf-8").replace("minimum: 2", "minimum: -1")
+    )
+    assert main(["policy", "check", str(bad), "--json"]) == 2
+    report = json.loads(capsys.readouterr().out)
+    keys = ["command", "outcome", "exit_code", "file", "name", "version", "effective_date"]
+    assert set(report) >= {*keys, "sha256", "problems", "notes"}
+    assert report["outcome"] == "bad policy" and report["sha256"] is None
+    assert "ce_allotment.minimum" in report["problems"][0]

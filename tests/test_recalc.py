@@ -283,6 +283,74 @@ def test_with_json_a_refused_workbook_is_one_json_object_on_stdout(
     assert "is not an Excel workbook" in report["error"] and report["how_to_fix"]
 
 
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["recalc", "WB", "--as-of", "nope", "--json"],
+        ["check", "WB", "--json", "--as-of", "2026-13-01"],
+        ["diff", "WB", "--as-of", "nope", "--format", "json"],
+    ],
+)
+def test_with_json_a_bad_argument_is_one_json_object_on_stdout(
+    command: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    book = shutil.copy(SAMPLE, tmp_path / "book.xlsx")
+    with pytest.raises(SystemExit) as stopped:
+        main([str(book) if word == "WB" else word for word in command])
+    assert stopped.value.code == 2
+    out, err = capsys.readouterr()
+    assert err == ""
+    report = json.loads(out)
+    assert (report["command"], report["outcome"], report["exit_code"]) == (
+        command[0],
+        "refused",
+        2,
+    )
+    assert "is not a date" in report["error"] and report["how_to_fix"]
+    with pytest.raises(SystemExit):  # without --json: argparse's usage, as before
+        main(["recalc", str(book), "--as-of", "nope"])
+    out, err = capsys.readouterr()
+    assert out == "" and "usage:" in err
+
+
+def test_recalc_json_names_every_sheet_written_as_the_text_does(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    book = shutil.copy(SAMPLE, tmp_path / "book.xlsx")
+    capsys.readouterr()
+    assert main(["recalc", str(book), "--json"]) == 0
+    written = json.loads(capsys.readouterr().out)["sheets_written"]
+    assert written[-2:] == ["Findings History", "Run Log"]
+    assert main(["recalc", str(book)]) == 0
+    line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("Wrote:"))
+    assert line.endswith("(" + ", ".join(written) + ")")
+
+
+def test_init_and_sample_replace_a_link_never_the_workbook_it_names(tmp_path: Path) -> None:
+    real = Path(shutil.copy(SAMPLE, tmp_path / "real.xlsx"))
+    for command in (["init"], ["sample"]):
+        link = tmp_path / "link.xlsx"
+        link.unlink(missing_ok=True)
+        link.symlink_to(real.name)
+        assert main([*command, str(link), "--force"]) == 0
+        assert not link.is_symlink() and link.stat().st_size > 0
+        assert real.read_bytes() == SAMPLE.read_bytes(), command
+
+
+@pytest.mark.parametrize("command", [["init"], ["sample"]])
+def test_init_and_sample_into_a_missing_folder_say_so(
+    command: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main([*command, str(tmp_path / "no-such" / "x.xlsx")]) == 2
+    err = capsys.readouterr().err
+    assert "does not exist; nothing was written" in err
+    assert "Create the folder first" in err and "--output" not in err
+
+
 def test_an_error_in_a_license_row_holds_back_only_that_license(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

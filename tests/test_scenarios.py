@@ -280,6 +280,16 @@ def test_a_missing_path_is_a_usage_error(
     assert "no such scenario file or folder" in err
 
 
+def test_a_folder_without_scenarios_is_a_usage_error_not_a_pass(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A CI job given the wrong folder must not go green on "0 scenarios: 0 failed"."""
+    (tmp_path / "notes.txt").write_text("not a scenario")
+    code, _, err = policy_test(capsys, tmp_path)
+    assert code == 2
+    assert "the folder has no scenario files (.yaml or .yml)" in err
+
+
 def test_policy_test_runs_the_shipped_scenarios_against_an_edited_policy(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

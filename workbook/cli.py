@@ -19,14 +19,14 @@ import contextlib
 import datetime as dt
 import errno
 import io
+import itertools
 import json
 import os
 import re
-import shutil
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, NoReturn, TextIO
 
 # The rest is imported where a command needs it, so that `--version` and `--help` start
 # quickly (benchmarks/run.py times them).
@@ -171,10 +171,38 @@ def _console() -> Iterator[None]:
         sys.stdout, sys.stderr = saved
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a command line that asks for --json (or --format json) gets its
+    refusal of a bad argument (`--as-of nope`) as the one JSON object on stdout that the
+    README promises, not argparse's usage on stderr."""
+
+    json_refusals = False  # set by `main` for each command line
+
+    def error(self, message: str) -> NoReturn:
+        if not _Parser.json_refusals:
+            super().error(message)
+        command = self.prog.removeprefix("hmis-licensing").strip()
+        refusal = {
+            "command": command,
+            "outcome": "refused",
+            "exit_code": 2,
+            "error": message,
+            "how_to_fix": f"Correct the command line; `{self.prog} --help` lists what it takes.",
+        }
+        print(json.dumps(refusal, indent=2))
+        raise SystemExit(2)
+
+
+def _asks_for_json(argv: Sequence[str]) -> bool:
+    words = list(argv)
+    pairs = itertools.pairwise(words)
+    return "--json" in words or "--format=json" in words or ("--format", "json") in pairs
+
+
 def build_parser() -> argparse.ArgumentParser:
     from workbook.layout import APPENDED_SHEETS, RESULT_SHEETS
 
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="hmis-licensing",
         description="Apply the CoC's HMIS licensing policy to the shared workbook.",
     )
@@ -599,6 +627,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     with _console():
         parser = build_parser()
+        _Parser.json_refusals = _asks_for_json(sys.argv[1:] if argv is None else argv)
         args = parser.parse_args(argv)
         if args.command is None:  # plain `hmis-licensing`: say what it can do
             parser.print_help(sys.stdout)
@@ -793,6 +822,8 @@ def outcome_json(
     """The `--json` object of recalc and check (its schema is in the README). Every
     command prints its JSON as ASCII (backslash-u escapes), which a script reads back the same
     whatever the console's encoding (Windows redirects stdout as cp1252)."""
+    from workbook.layout import RUN_LOG
+
     results = outcome.results
     judged = results is not None and "decisions" not in results.held_back
     report: dict[str, object] = {
@@ -815,7 +846,11 @@ def outcome_json(
             "errors": len(outcome.errors),
             "warnings": len(outcome.warnings),
         },
-        "sheets_written": [t.sheet.name for t in outcome.tables if t.held_back is None]
+        # As the text says it: the result sheets written, then the Run Log a run adds to.
+        "sheets_written": [
+            *(t.sheet.name for t in outcome.tables if t.held_back is None),
+            RUN_LOG.name,
+        ]
         if written is not None
         else [],
         "sheets_held_back": [t.sheet.name for t in outcome.tables if t.held_back is not None],
@@ -949,7 +984,10 @@ def _policy_check(args: argparse.Namespace) -> int:
         if not args.json:
             raise
         report = {"command": "policy check", "outcome": "bad policy", "exit_code": 2}
-        report |= {"file": str(chosen), "problems": [str(exc)], "fix": exc.fix}
+        # Every key the README lists, null where a policy that does not load has none.
+        report |= {"file": str(chosen), "name": None, "version": None}
+        report |= {"effective_date": None, "sha256": None}
+        report |= {"problems": [str(exc)], "fix": exc.fix, "notes": []}
         print(json.dumps(report, indent=2))
         return 2
     rules = policy.inactivity
@@ -1056,9 +1094,15 @@ def _sample(destination: Path, force: bool) -> int:
         )
     from importlib import resources
 
+    from workbook.xlsx.safesave import atomic_write
+
     source = resources.files("workbook").joinpath("sample", SAMPLE_NAME)
-    with resources.as_file(source) as path:
-        shutil.copyfile(path, destination)
+    atomic_write(  # as init writes: a link of that name is replaced, not what it names
+        destination,
+        source.read_bytes(),
+        replace_link=True,
+        space_fix="Free some space, or choose a file in another folder, and run again.",
+    )
     print(f"Wrote the sample workbook to {destination}")
     print(f"Try: hmis-licensing recalc {destination} --as-of 2026-11-24")
     return 0

@@ -756,7 +756,12 @@ def _write(path: Path, text: str) -> None:
     try:
         path.write_text(text, encoding="utf-8")
     except OSError as exc:
-        raise UsageError(f"{path}: cannot be written ({exc.strerror}).") from None
+        fix = (
+            "Create the folder first, or choose a file in a folder that exists."
+            if not path.parent.is_dir()
+            else "Choose a file you may write (not a folder), or leave out --output."
+        )
+        raise UsageError(f"{path}: cannot be written ({exc.strerror}).", fix=fix) from None
 
 
 __all__ = [

@@ -179,9 +179,16 @@ def scenario_files(paths: Sequence[Path]) -> list[Path]:
     found: list[Path] = []
     for path in paths or [shipped_scenarios()]:
         if path.is_dir():
-            found += sorted(
+            inside = sorted(
                 p for p in path.rglob("*") if p.suffix in SCENARIO_SUFFIXES and p.is_file()
             )
+            if not inside:  # a wrong folder must not pass as "0 scenarios, 0 failed"
+                raise UsageError(
+                    f"{path}: the folder has no scenario files"
+                    f" ({' or '.join(sorted(SCENARIO_SUFFIXES))}).",
+                    fix="Give the folder that holds the scenario files, or a file itself.",
+                )
+            found += inside
         elif path.is_file():
             found.append(path)
         else:

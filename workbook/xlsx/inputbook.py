@@ -333,7 +333,13 @@ def save(book: Any, path: Path) -> None:
     book.properties.modified = fixed
     buffer = io.BytesIO()
     book.save(buffer)
-    atomic_write(path, buffer.getvalue())
+    # A new workbook replaces a link of that name, never the workbook the link points to.
+    atomic_write(
+        path,
+        buffer.getvalue(),
+        replace_link=True,
+        space_fix="Free some space, or choose a file in another folder, and run again.",
+    )
 
 
 def blank_workbook(path: Path, *, license_types: Sequence[str], policy_where: str) -> Path:

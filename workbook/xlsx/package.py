@@ -88,7 +88,10 @@ def check_workbook_file(path: Path) -> None:
     except OSError as exc:
         raise WorkbookError(f"{path}: cannot be read ({exc.strerror}).") from None
     if stat.S_ISDIR(info.st_mode):
-        raise WorkbookError(f"{path}: is a folder, not a workbook.")
+        raise WorkbookError(
+            f"{path}: is a folder, not a workbook.",
+            fix="Give the path of the .xlsx workbook file (in that folder, say).",
+        )
     if not stat.S_ISREG(info.st_mode):  # a pipe would block, a device never end
         raise WorkbookError(
             f"{path}: is not a file (a device, pipe or socket).",

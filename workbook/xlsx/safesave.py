@@ -100,7 +100,10 @@ def check_can_write(destination: Path) -> None:
 def _check_can_write(destination: Path) -> None:
     if destination.exists():
         if destination.is_dir():
-            raise WorkbookError(f"{destination}: is a folder, not a workbook.")
+            raise WorkbookError(
+                f"{destination}: is a folder, not a workbook.",
+                fix="Give the name of the .xlsx file to write (in that folder, say).",
+            )
         if not destination.is_file():
             raise WorkbookError(
                 f"{destination}: is not a file (a device, pipe or socket); it was not changed.",
@@ -300,12 +303,18 @@ def _remove_leftover_temporaries(workbook: Path) -> None:
                     os.unlink(entry.path)
 
 
-def atomic_write(destination: Path, data: bytes, *, replace_link: bool = False) -> None:
+def atomic_write(
+    destination: Path,
+    data: bytes,
+    *,
+    replace_link: bool = False,
+    space_fix: str = "Free some space or choose another folder with --output, and run again.",
+) -> None:
     """Replace `destination` with `data` in one step; on any failure it is left as it was.
 
     A symbolic link keeps pointing at the workbook it names, which gets the new bytes;
-    with `replace_link` (a copy written with --output) the link itself is replaced by the
-    new file and what it pointed to is left alone.
+    with `replace_link` (a copy written with --output, a new workbook) the link itself is
+    replaced by the new file and what it pointed to is left alone.
     """
     if replace_link and destination.is_symlink():
         target = destination.parent.resolve() / destination.name
@@ -316,7 +325,7 @@ def atomic_write(destination: Path, data: bytes, *, replace_link: bool = False) 
         data,
         named=destination,
         in_use_fix="Close the workbook in Excel and check that you may write to its folder.",
-        space_fix="Free some space or choose another folder with --output, and run again.",
+        space_fix=space_fix,
     )
     for saved in _recorders:
         saved.append(destination)
@@ -330,6 +339,17 @@ def replace_file(
     permissions are kept; a new one gets what the umask gives. Errors name `named` (the
     path the user gave) with the fix for a file in use and for any other failure."""
     named = named or target
+    if not target.parent.is_dir():
+        raise WorkbookError(
+            f"{named}: cannot be saved: the folder {target.parent} does not exist; nothing"
+            " was written.",
+            fix="Create the folder first, or choose a file in a folder that exists.",
+        )
+    if target.is_dir():
+        raise WorkbookError(
+            f"{named}: is a folder, not a file; nothing was written.",
+            fix="Give the name of a file (in that folder, say).",
+        )
     temporary: str | None = None
     try:
         handle, temporary = tempfile.mkstemp(
