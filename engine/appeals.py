@@ -76,6 +76,23 @@ def read_reason(
     return Reason(appeal.reason, target, _committee(policy, target), note)
 
 
+def may_change_allotments(policy: Policy, reason: str, decision: str) -> bool:
+    """Whether an Appeals row that could not be read in full may move licenses between
+    regions or add them (§4), from what of it could be read: not when its Decision is
+    Pending or Denied, nor when its Reason is one the Performance Committee hears."""
+    if name_key(decision) in ("pending", "denied"):
+        return False
+    key = name_key(reason)
+    if not key:
+        return True  # the Reason itself could not be read
+    known = next((r for r in APPEAL_REASONS if name_key(r) == key), None)
+    if known is None:
+        known = next((r for a, r in policy.reason_aliases.items() if name_key(a) == key), None)
+    if known is None or known == CE_EITHER:
+        return True
+    return _committee(policy, known) == "coordinated_entry"
+
+
 def _committee(policy: Policy, reason: str) -> str:
     for known, committee in policy.appeal_routing.items():
         if name_key(known) == name_key(reason):

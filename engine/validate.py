@@ -12,7 +12,16 @@ import datetime as dt
 from collections.abc import Callable, Container, Iterable, Sequence
 from typing import TypeVar
 
-from engine.model import AppealRow, Inputs, Policy, Problem, Where, name_key
+from engine.inactivity import special_request_reasons
+from engine.model import (
+    APPEAL_REASONS,
+    AppealRow,
+    Inputs,
+    Policy,
+    Problem,
+    Where,
+    name_key,
+)
 
 Row = TypeVar("Row")
 
@@ -313,7 +322,7 @@ def license_blocks(policy: Policy, inputs: Inputs) -> dict[int, list[str]]:
     return blocks
 
 
-def exemption_doubts(inputs: Inputs) -> dict[int, list[str]]:
+def exemption_doubts(inputs: Inputs, policy: Policy | None = None) -> dict[int, list[str]]:
     """License rows an unreadable Appeals row (or a duplicate Appeal ID) may exempt.
 
     Such a row may be a special request, so a license it names (or, with no License ID,
@@ -322,9 +331,18 @@ def exemption_doubts(inputs: Inputs) -> dict[int, list[str]]:
     """
     blocks: dict[int, list[str]] = {}
     doubtful: list[tuple[str, str, str]] = []  # (license id key, organization key, why)
+    honoured = special_request_reasons(policy) if policy is not None else set()
+    known = {name_key(r) for r in APPEAL_REASONS} | {
+        name_key(a) for a in (policy.reason_aliases if policy is not None else {})
+    }
     for row in inputs.unreadable:
         if row.sheet != "Appeals":
             continue
+        reason, decision = name_key(row.text("reason")), name_key(row.text("decision"))
+        if policy is not None and (
+            (reason in known and reason not in honoured) or decision in ("pending", "denied")
+        ):
+            continue  # readable enough to tell: it cannot exempt a license under §1.E3
         why = f"Appeals row {row.row} could not be read ({'; '.join(row.reasons)})"
         doubtful.append((name_key(row.text("license_id")), name_key(row.text("organization")), why))
     for rows in repeated(inputs.appeals or (), lambda r: r.appeal_id).values():

@@ -391,6 +391,36 @@ def test_a_held_back_allotments_sheet_is_not_printed_or_sent_with_new_figures(
     assert "Not drafted: notices to CE Leads: the Allotments sheet is held back" in out
 
 
+def test_an_unreadable_appeal_holds_back_what_it_may_change_and_nothing_else(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """SPEC §3: an Error holds back only what it affects. A-109 (approved, +2 for Region 7)
+    with an unreadable Decided On may change the allotments: they are held back, and no CE
+    Lead is told of licenses available. A-106 (a pending CE allotment denial) with an
+    unreadable Filed On can neither exempt a license nor change an allotment."""
+    workbook = sample_copy(tmp_path)
+    _set_cell(workbook, "Appeals", "A-109", "Decided On", "14/10/2026")
+    capsys.readouterr()
+    assert main(["recalc", str(workbook), "--as-of", "2026-11-24", "--json"]) == 1
+    report = json.loads(capsys.readouterr().out)
+    assert {"Allotments", "Reassignment"} <= set(report["sheets_held_back"])
+    assert main(["notices", str(workbook), "--output", str(tmp_path / "n"), "--json"]) == 1
+    assert "region" in json.loads(capsys.readouterr().out)["not_drafted"]
+
+    workbook = sample_copy(tmp_path, "second.xlsx")
+    _set_cell(workbook, "Appeals", "A-106", "Filed On", "10/11/2026x")
+    capsys.readouterr()
+    assert main(["recalc", str(workbook), "--as-of", "2026-11-24", "--json"]) == 1
+    report = json.loads(capsys.readouterr().out)
+    assert report["sheets_held_back"] == []
+    henry = [
+        d
+        for d in outcome_of(workbook).results.decisions
+        if d.organization == "Henry County Housing Connection"
+    ]
+    assert henry and all(d.finding != "Cannot judge" for d in henry)
+
+
 def test_an_unusable_licenses_sheet_holds_back_the_inactivity_sections_and_notices(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

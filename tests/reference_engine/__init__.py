@@ -20,7 +20,12 @@ from pathlib import PurePath
 
 from tests.reference_engine._version import __version__
 from tests.reference_engine.allotment import allot, region_populations
-from tests.reference_engine.appeals import allotment_changes, appeals_queue, reason_problems
+from tests.reference_engine.appeals import (
+    allotment_changes,
+    appeals_queue,
+    may_change_allotments,
+    reason_problems,
+)
 from tests.reference_engine.charging import charge_ce_licenses, not_charged_text, with_use
 from tests.reference_engine.errors import HmisLicensingError
 from tests.reference_engine.inactivity import Judgement, decision, judge_all, unreadable_decision
@@ -125,12 +130,18 @@ def recalculate(policy: Policy, inputs: Inputs, as_of: dt.date) -> Results:
     for row in inputs.unreadable:
         for result in _UNREADABLE_ROW_HOLDS.get(row.sheet, ()):
             held.setdefault(result, f"{row.sheet} row {row.row} could not be read (see Problems)")
+        if row.sheet == "Appeals" and may_change_allotments(
+            policy, row.text("reason"), row.text("decision")
+        ):
+            why = f"Appeals row {row.row} could not be read and may change them (see Problems)"
+            for result in ("allotments", "reassignment"):
+                held.setdefault(result, why)
         named_by = _NAMED_BY.get(row.sheet)
         if named_by and not (row.text(named_by) and row.text("region")):
             held.setdefault("ce_charges", f"{row.sheet} row {row.row} names no region or county")
 
     blocks = license_blocks(policy, inputs)
-    doubts = exemption_doubts(inputs)
+    doubts = exemption_doubts(inputs, policy)
     judgements = judge_all(policy, inputs.licenses, inputs.appeals, as_of, blocks, doubts)
     history = read_history(inputs.history, as_of)
     revoked = {name_key(lic.license_id): lic for lic in inputs.licenses if lic.revoked_on}
