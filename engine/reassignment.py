@@ -200,7 +200,7 @@ def reassignment_agenda(
             )
         )
     items.extend(_available(allotments))
-    items.extend(_requests(queue, allotments))
+    items.extend(_requests(queue, allotments, ce_committee(policy)))
     return Agenda(tuple(items), references)
 
 
@@ -431,12 +431,15 @@ def _available(allotments: Sequence[RegionAllotment]) -> list[ReassignmentItem]:
 
 
 def _requests(
-    queue: Sequence[QueuedAppeal], allotments: Sequence[RegionAllotment]
+    queue: Sequence[QueuedAppeal], allotments: Sequence[RegionAllotment], ce: str
 ) -> list[ReassignmentItem]:
-    """Pending CE-allotment appeals and requests, with the originating region's balance."""
+    """Pending CE-allotment appeals and requests before the CE Committee (`ce`, its name),
+    with the originating region's balance."""
     balance = {name_key(a.region): a for a in allotments}
     items = []
     for queued in queue:
+        if queued.committee != ce:  # e.g. the appeal of an inactivity revocation (§4)
+            continue
         if name_key(queued.reason) not in {
             "additional allotment request",
             "ce allotment denial",

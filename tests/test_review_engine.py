@@ -342,6 +342,14 @@ def test_an_appeal_sent_to_the_wrong_committee_is_warned(adopted: Policy) -> Non
     [warning] = [p for p in results.warnings if p.where.sheet == "Appeals"]
     assert warning.where.row == 6
     assert warning.problem.startswith("Appeal A-5's Reason (CE allotment revocation)")
+    # §4: the appeal of an inactivity revocation is the Performance Committee's, so the
+    # queue (and so both packets) list it there, and the CE agenda does not.
+    [queued] = results.appeals_queue
+    assert queued.committee == "Performance Committee"
+    assert "Its Reason would send it to the Coordinated Entry Committee, but license GONE" in (
+        queued.explanation
+    )
+    assert not [i for i in results.reassignment if i.item == "Pending request"]
 
 
 def test_only_revocations_since_the_previous_review_are_listed(adopted: Policy) -> None:

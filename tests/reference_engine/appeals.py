@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from tests.reference_engine.dates import Period
 from tests.reference_engine.inactivity import natural_key
@@ -153,7 +153,9 @@ def appeals_queue(
             continue
         if name_key(appeal.decision) != "pending" and not decided_later:
             continue
-        reason = read_reason(policy, appeal, revoked)
+        reason = _routed_by_revocation(
+            policy, appeal, read_reason(policy, appeal, revoked), revoked
+        )
         queue.append(_queued(policy, appeal, reason, as_of))
     queue.sort(
         key=lambda q: (
@@ -171,6 +173,27 @@ class _Queued:
     filed_on: dt.date
     appeal_id: str
     row: QueuedAppeal
+
+
+def _routed_by_revocation(
+    policy: Policy, appeal: AppealRow, reason: Reason, revoked: Mapping[str, LicenseRow] | None
+) -> Reason:
+    """§4: the appeal of a revocation goes to the committee that hears that kind of
+    revocation ("an inactivity revocation ... reviewed by the Performance Committee"),
+    whatever its Reason says; where they differ, the queue lists it for that committee and
+    says why (Revocations Done and Problems warn too), so no two packets disagree."""
+    lic = (revoked or {}).get(name_key(appeal.license_id or ""))
+    expected = committee_for_revocation(lic.revocation_reason) if lic is not None else None
+    if lic is None or expected is None or reason.committee in (None, expected):
+        return reason
+    wrong = policy.committees.get(reason.committee, reason.committee)
+    right = policy.committees.get(expected, expected)
+    note = (
+        f"Its Reason would send it to the {wrong}, but license {lic.license_id} was revoked"
+        f" for {lic.revocation_reason}, which the {right} hears (§4), so it is listed for"
+        f" the {right}; correct the appeal's Reason (see Problems)."
+    )
+    return replace(reason, committee=expected, note=f"{reason.note} {note}".strip())
 
 
 def _respond_by(period: Period, since: dt.date) -> dt.date:
