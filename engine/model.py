@@ -93,6 +93,7 @@ class Policy:
     open_ended_exceptions_after: Period
     one_time_fees: Mapping[str, Decimal]
     annual_fees: Mapping[str, Decimal]
+    new_licenses_under_utilized: bool = False  # §4 reading (policy.schema.json)
     source: str = ""
     sha256: str = ""
     raw: Mapping[str, object] = field(default_factory=dict, compare=False, repr=False)

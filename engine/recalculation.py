@@ -143,7 +143,7 @@ def recalculate(policy: Policy, inputs: Inputs, as_of: dt.date) -> Results:
             for result in ("allotments", "reassignment"):
                 held.setdefault(result, why)
 
-    agenda = reassignment_agenda(policy, inputs, judgements, allotments, charges, queue)
+    agenda = reassignment_agenda(policy, inputs, judgements, allotments, charges, queue, as_of)
     until, review_problems = next_review(policy, inputs, as_of)
     problems += review_problems
     watch = watch_list(policy, inputs, judgements, as_of, until, blocks, doubts)

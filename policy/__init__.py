@@ -146,6 +146,7 @@ def _build(raw: dict[str, Any], source: str, sha256: str) -> Policy:
         open_ended_exceptions_after=_period(review["open_ended_exceptions_after"]),
         one_time_fees=_money(raw["self_pay"]["one_time_fees"]),
         annual_fees=_money(raw["self_pay"]["annual_fees"]),
+        new_licenses_under_utilized=raw["reassignment"]["new_licenses_under_utilized"],
         source=source,
         sha256=sha256,
         raw=raw,

@@ -494,6 +494,39 @@ def test_candidates_that_together_are_all_of_a_county_s_access_points_say_so(
     assert "every license that stays in" not in agenda["C1"].reasons
 
 
+def test_a_license_granted_within_the_window_is_not_called_under_utilized(
+    adopted: Policy,
+) -> None:
+    """NEW was granted a month ago (by an approved appeal, say): its 0 client entries do not
+    show it is under-utilized, so it is not ranked first for removal (a reading: §4 gives
+    no period; the §1.1 window is the one the counts are for)."""
+    licenses = [
+        ce("OLD", "Multi", client_entries_window=5),
+        lic(
+            "2026-10-20",
+            license_id="NEW",
+            org="Multi",
+            license_type="CE Access Only",
+            client_entries_window=0,
+            signed="2026-10-21",
+        ),  # type: ignore[arg-type]
+        lic("2024-01-01", last="2026-11-01", license_id="HP", org="Multi"),
+    ]
+    results = run(adopted, licenses)
+    assert candidates(results) == ["OLD", "NEW"]
+    reasons = items(results)["NEW"].reasons
+    assert "under-utilized: not known, granted on 2026-10-20, within the window of" in reasons
+    assert "under-utilized: yes" in items(results)["OLD"].reasons
+    # The reading is a key: counted as any other license, NEW's 0 entries rank it first.
+    counted = edited_policy(
+        (
+            "  under_utilized_at_most: 10",
+            "  under_utilized_at_most: 10\n  new_licenses_under_utilized: true",
+        )
+    )
+    assert candidates(run(counted, licenses)) == ["NEW", "OLD"]
+
+
 def test_a_pending_appeal_on_a_candidate_is_named(adopted: Policy) -> None:
     licenses = [
         ce("C", "Multi", client_entries_window=1),

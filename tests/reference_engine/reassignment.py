@@ -21,6 +21,7 @@ organization without a license.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -70,7 +71,8 @@ class _Candidate:
     duties: list[str]  # §3 duties recorded as not met
     others_in_county: list[str]  # other staying licenses in the county
     others_in_org: list[str]  # other staying licenses of the organization
-    under_utilized: bool | None  # None: no count
+    under_utilized: bool | None  # None: no count, or a count of less than the window
+    granted_within_window: bool = False  # its count covers only part of the window
 
     @property
     def license(self) -> LicenseRow:
@@ -96,8 +98,14 @@ def reassignment_agenda(
     allotments: Sequence[RegionAllotment],
     charges: Sequence[CeCharge],
     queue: Sequence[QueuedAppeal],
+    as_of: dt.date | None = None,
 ) -> Agenda:
     """The CE Committee's agenda: ranked candidates, keepers, then availability and requests."""
+    window_start = (
+        policy.inactivity.client_data_window.before(as_of)
+        if as_of and not policy.new_licenses_under_utilized
+        else None
+    )
     organizations = {name_key(o.organization): o for o in inputs.organizations}
     staying = [j for j in judgements if j.stays]
     by_org: dict[str, list[Judgement]] = defaultdict(list)
@@ -123,7 +131,13 @@ def reassignment_agenda(
             leaving.append(j)
             continue
         candidate = _candidate(
-            policy, j, organizations, by_org, by_county, charged.get(name_key(lic.license_id))
+            policy,
+            j,
+            organizations,
+            by_org,
+            by_county,
+            charged.get(name_key(lic.license_id)),
+            window_start,
         )
         candidates.append(candidate)
     keepers = _keepers(policy, candidates, by_org)
@@ -179,6 +193,7 @@ def _candidate(
     by_org: Mapping[str, list[Judgement]],
     by_county: Mapping[str, list[Judgement]],
     region: str | None,
+    window_start: dt.date | None = None,
 ) -> _Candidate:
     lic = j.license
     org = organizations.get(name_key(lic.organization))
@@ -197,8 +212,18 @@ def _candidate(
     ]
     entries = lic.client_entries_window
     under = None if entries is None else entries <= policy.under_utilized_at_most
+    # A license granted within the §1.1 window has not had the window to enter data in:
+    # its few entries do not show it is under-utilized (a reading; §4 gives no period).
+    recent = window_start is not None and lic.granted_on > window_start
     return _Candidate(
-        j, county, region or lic.region, duties, others_in_county, others_in_org, under
+        j,
+        county,
+        region or lic.region,
+        duties,
+        others_in_county,
+        others_in_org,
+        None if recent else under,
+        recent,
     )
 
 
@@ -247,6 +272,13 @@ def _criteria(policy: Policy, c: _Candidate) -> list[str]:
     entries = lic.client_entries_window
     if entries is None:
         used = "under-utilized: not known (Client Entries (Window) is blank)"
+    elif c.granted_within_window:
+        window = policy.inactivity.client_data_window.describe()
+        used = (
+            f"under-utilized: not known, granted on {lic.granted_on}, within the window of"
+            f" {window}: its {_plural(entries, 'client entry', 'client entries')} so far"
+            " cover only part of it"
+        )
     elif c.under_utilized:
         used = (
             f"under-utilized: yes, {_plural(entries, 'client entry', 'client entries')} in the"
