@@ -421,6 +421,28 @@ def test_an_unreadable_appeal_holds_back_what_it_may_change_and_nothing_else(
     assert henry and all(d.finding != "Cannot judge" for d in henry)
 
 
+def test_licenses_added_from_hmis_by_appeal_are_in_the_total_s_arithmetic(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """23 allotted and 2 more from HMIS by A-107: the summaries say +2, so that allotted,
+    added, in use and available add up on paper."""
+    workbook = sample_copy(tmp_path)
+    for header, value in (
+        ("Decision", "Approved"),
+        ("Decided On", dt.datetime(2026, 11, 20)),
+        ("Granted From", "Additional from HMIS"),
+    ):
+        _set_cell(workbook, "Appeals", "A-107", header, value)
+    capsys.readouterr()
+    assert main(["check", str(workbook), "--as-of", "2026-11-24"]) == 0
+    line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("CE allotment"))
+    assert "(target 20), +2 by appeal, " in line
+    pdf = tmp_path / "ce.pdf"
+    assert main(["packet", str(workbook), "--committee", "ce", "--output", str(pdf)]) == 0
+    text = flat(" ".join(page_texts(pdf)))
+    assert "(target 20), +2 by approved appeals" in text
+
+
 def test_an_unusable_licenses_sheet_holds_back_the_inactivity_sections_and_notices(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -903,8 +903,9 @@ def _print_summary(outcome: Outcome, out: TextIO) -> None:
         if summary is not None and "allotments" not in results.held_back:
             print(
                 f"CE allotment: {plural(summary.total_allotment, 'license')} over"
-                f" {plural(len(results.allotments), 'region')} (target {summary.target}),"
-                f" {summary.in_use} in use",
+                f" {plural(len(results.allotments), 'region')} (target {summary.target})"
+                + (f", {summary.added_by_appeal:+,} by appeal" if summary.added_by_appeal else "")
+                + f", {summary.in_use} in use",
                 file=out,
             )
         held = [t.sheet.name for t in outcome.tables if t.held_back is not None]

@@ -563,7 +563,12 @@ def _coordinated_entry(
         summary += [
             (
                 "CE Access Only licenses allotted",
-                f"{summary_row.total_allotment:,} (target {summary_row.target:,})",
+                f"{summary_row.total_allotment:,} (target {summary_row.target:,})"
+                + (
+                    f", {summary_row.added_by_appeal:+,} by approved appeals"
+                    if summary_row.added_by_appeal
+                    else ""
+                ),
             ),
             ("In use", show(summary_row.in_use)),
             ("Available (negative: over)", show(summary_row.available)),
