@@ -725,6 +725,33 @@ def _sample_with(tmp_path: Path, sheet: str, cell: str, value: object) -> Path:
     return book
 
 
+def test_an_organization_on_two_rows_holds_back_what_its_county_decides(
+    tmp_path: Path,
+) -> None:
+    """SPEC §3: which of two Organizations rows is right is not known, so the region its
+    CE licenses are charged to is not either: CE Charges, Allotments and Reassignment are
+    held back, whichever order the rows are in; the inactivity findings are not."""
+    book = Path(shutil.copy(SAMPLE, tmp_path / "sample.xlsx"))
+    assert main(["recalc", str(book), "--as-of", "2026-11-24"]) == 0  # last month's sheets
+    workbook = openpyxl.load_workbook(book)
+    try:
+        sheet = workbook["Organizations"]
+        first = [c.value for c in sheet[2]]
+        sheet.append([first[0], "Other County", *first[2:]])
+        workbook.save(book)
+    finally:
+        workbook.close()
+    assert main(["recalc", str(book), "--as-of", "2026-11-24", "--json"]) == 1
+    book_ = openpyxl.load_workbook(book, read_only=True)
+    try:
+        titles = {name: str(book_[name]["A1"].value) for name in book_.sheetnames}
+    finally:
+        book_.close()
+    for name in ("CE Charges", "Allotments", "Reassignment"):
+        assert "HELD BACK" in titles[name] and "name the same organization" in titles[name]
+    assert "HELD BACK" not in titles["Inactivity Report"]
+
+
 def test_one_bad_population_is_one_error_not_one_per_county(tmp_path: Path) -> None:
     """A Regions row set aside for its Population is still on the Regions sheet: the
     counties, licenses and appeals naming its region are not reported as naming an

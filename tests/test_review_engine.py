@@ -15,7 +15,7 @@ from engine.model import (
     Policy,
     RegionRow,
 )
-from tests.conftest import d, lic
+from tests.conftest import d, lic, policy_with
 
 REGIONS = (RegionRow("Region 1", 596_788, row=2), RegionRow("Rest", 2_312_642, row=3))
 ORGS = (OrganizationRow("Org A", row=2), OrganizationRow("Org B", row=3))
@@ -214,6 +214,7 @@ def test_a_special_request_that_ends_is_watched(adopted: Policy) -> None:
         d("2026-12-16"),
         "§1.E3 ends",
     )
+    assert "keeps it until 2026-12-15 (Exception Until)" in item.explanation
 
 
 def test_the_sole_license_exemption_ends_when_another_license_is_granted(adopted: Policy) -> None:
@@ -265,6 +266,10 @@ def test_an_open_ended_special_request_is_put_up_for_review(adopted: Policy) -> 
     assert item.becomes_eligible_on == d("2026-09-01")
     assert item.days_left < 0
     assert "every license of Org B" in item.explanation
+    # With §1.E3 switched off no request keeps a license, so none is up for re-review
+    # (the Inactivity Report and the Watch List never disagree about it).
+    switched_off = policy_with(special_request="false")
+    assert review(switched_off, [], "2026-11-24", appeals=(request,)).watch_list == ()
 
 
 # --------------------------------------------------------------- revocations done

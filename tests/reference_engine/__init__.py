@@ -55,6 +55,7 @@ from tests.reference_engine.selfpay import quotes
 from tests.reference_engine.validate import (
     exemption_doubts,
     license_blocks,
+    repeated,
     sorted_problems,
     validate,
 )
@@ -123,22 +124,7 @@ _NAMED_BY = {"Regions": "region", "Counties": "county"}
 def recalculate(policy: Policy, inputs: Inputs, as_of: dt.date) -> Results:
     """Apply the policy to the workbook's inputs as of a date."""
     problems = validate(policy, inputs, as_of)
-    held: dict[str, str] = {}
-    for sheet, why in inputs.unusable_sheets.items():
-        for result in _NEEDS.get(sheet, ()):
-            held.setdefault(result, why)
-    for row in inputs.unreadable:
-        for result in _UNREADABLE_ROW_HOLDS.get(row.sheet, ()):
-            held.setdefault(result, f"{row.sheet} row {row.row} could not be read (see Problems)")
-        if row.sheet == "Appeals" and may_change_allotments(
-            policy, row.text("reason"), row.text("decision")
-        ):
-            why = f"Appeals row {row.row} could not be read and may change them (see Problems)"
-            for result in ("allotments", "reassignment"):
-                held.setdefault(result, why)
-        named_by = _NAMED_BY.get(row.sheet)
-        if named_by and not (row.text(named_by) and row.text("region")):
-            held.setdefault("ce_charges", f"{row.sheet} row {row.row} names no region or county")
+    held = _held_by_inputs(policy, inputs)
 
     blocks = license_blocks(policy, inputs)
     doubts = exemption_doubts(inputs, policy)
@@ -194,6 +180,39 @@ def recalculate(policy: Policy, inputs: Inputs, as_of: dt.date) -> Results:
         previous_review=history.previous_review,
         held_back=held,
     )
+
+
+def _held_by_inputs(policy: Policy, inputs: Inputs) -> dict[str, str]:
+    """The results an unusable sheet, an unreadable row or rows naming the same region,
+    county or organization hold back (SPEC §3: only what they affect), and why."""
+    held: dict[str, str] = {}
+    for sheet, why in inputs.unusable_sheets.items():
+        for result in _NEEDS.get(sheet, ()):
+            held.setdefault(result, why)
+    for row in inputs.unreadable:
+        for result in _UNREADABLE_ROW_HOLDS.get(row.sheet, ()):
+            held.setdefault(result, f"{row.sheet} row {row.row} could not be read (see Problems)")
+        if row.sheet == "Appeals" and may_change_allotments(
+            policy, row.text("reason"), row.text("decision")
+        ):
+            why = f"Appeals row {row.row} could not be read and may change them (see Problems)"
+            for result in ("allotments", "reassignment"):
+                held.setdefault(result, why)
+        named_by = _NAMED_BY.get(row.sheet)
+        if named_by and not (row.text(named_by) and row.text("region")):
+            held.setdefault("ce_charges", f"{row.sheet} row {row.row} names no region or county")
+
+    for sheet, rows, key in (
+        ("Regions", inputs.regions, lambda r: r.region),
+        ("Counties", inputs.counties or (), lambda r: r.county),
+        ("Organizations", inputs.organizations, lambda r: r.organization),
+    ):
+        for same in repeated(rows, key).values():  # which row is right is not known
+            where = ", ".join(str(getattr(r, "row", "?")) for r in same)
+            why = f"{sheet} rows {where} name the same {sheet[:-1].lower()} (see Problems)"
+            for result in ("allotments", "ce_charges", "reassignment"):
+                held.setdefault(result, why)
+    return held
 
 
 def _allotments(

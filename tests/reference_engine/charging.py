@@ -90,6 +90,9 @@ def charge_ce_licenses(
     regions, county_region, org_county = found.regions, found.county_region, found.org_county
     intakes, unread_intakes = found.intakes, found.unread_intakes
 
+    set_aside = {  # Organizations rows with a cell that could not be read: still on it
+        name_key(r.text("organization")) for r in inputs.unreadable if r.sheet == "Organizations"
+    }
     charges: list[CeCharge] = []
     problems: list[Problem] = []
     tied_organizations: dict[str, list[LicenseRow]] = defaultdict(list)
@@ -152,7 +155,9 @@ def charge_ce_licenses(
                 )
             )
             continue
-        if org_key not in org_county:
+        if org_key in set_aside:
+            missing = f"{lic.organization}'s Organizations row could not be read (see Problems)"
+        elif org_key not in org_county:
             missing = f"{lic.organization} is not on the Organizations sheet"
         elif not county:
             missing = f"{lic.organization} has no County on the Organizations sheet"

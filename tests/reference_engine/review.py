@@ -388,8 +388,8 @@ def _watch_reason(
             return (
                 "§1.E3 ends",
                 "§1.E3",
-                f"{ended.label} keeps it until the day before {day} (Exception Until); it is"
-                f" inactive ({before.clause}).",
+                f"{ended.label} keeps it until {day - dt.timedelta(days=1)} (Exception"
+                f" Until); it is inactive ({before.clause}).",
             )
         if ended.clause == "§1.E1":
             # The licenses that stay on that day (not merely active: an eligible one does
@@ -443,6 +443,8 @@ def _open_ended(
 ) -> list[WatchItem]:
     """Approved special requests with no end date, due for the committee to look again."""
     period = policy.open_ended_exceptions_after
+    if not policy.inactivity.exceptions.special_request:
+        return []  # §1.E3 switched off: no request keeps a license, none is re-reviewed
     by_id = {name_key(lic.license_id): lic for lic in licenses}
     items = []
     for appeal in appeals:
