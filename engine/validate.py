@@ -129,8 +129,21 @@ def validate(policy: Policy, inputs: Inputs, as_of: dt.date) -> list[Problem]:
             request.organization,
             Where("Self-Pay Requests", request.row, "Organization"),
         )
+    org_of = {name_key(lic.license_id): lic.organization for lic in inputs.licenses}
     for appeal in inputs.appeals or ():
         problems += _appeal_problems(appeal, organizations, regions, regions_known, license_ids)
+        owner = org_of.get(name_key(appeal.license_id or ""))
+        if owner is not None and name_key(owner) != name_key(appeal.organization):
+            problems.append(
+                Problem(
+                    "Warning",
+                    Where("Appeals", appeal.row, "License ID"),
+                    f"Appeal {appeal.appeal_id} was filed by {appeal.organization} but names"
+                    f" license {appeal.license_id}, which belongs to {owner}; an approved"
+                    " special request exempts the license it names (§1.E3).",
+                    "Check the appeal's License ID and Organization with the committee.",
+                )
+            )
     problems += _dates_against_policy(policy, as_of)
     problems += _dates_before_grant(inputs)
     return problems
@@ -175,6 +188,21 @@ def _duplicate_ids(inputs: Inputs) -> list[Problem]:
         problems += duplicates(inputs.counties, lambda r: r.county, _row, "Counties", "County")
     if inputs.appeals is not None:
         problems += duplicates(inputs.appeals, lambda r: r.appeal_id, _row, "Appeals", "Appeal ID")
+    if inputs.intakes is not None:
+        for same in repeated(
+            inputs.intakes, lambda r: f"{name_key(r.organization)} / {name_key(r.region)}"
+        ).values():
+            rows = ", ".join(str(r.row) for r in same)
+            problems += [
+                Problem(
+                    "Error",
+                    Where("Intakes", r.row, "Average Intakes"),
+                    f"{r.organization} has more than one Intakes row for {r.region} (rows"
+                    f" {rows}), so its average intakes there are not known (§3.2).",
+                    "Keep one row per organization and region, with the average intakes.",
+                )
+                for r in same
+            ]
     if inputs.self_pay_requests is not None:
         problems += duplicates(
             inputs.self_pay_requests,

@@ -305,6 +305,25 @@ def test_only_pending_appeals_are_queued_and_views_agree(adopted: Policy) -> Non
     assert not next(x for x in decided.decisions if x.license_id == "L").eligible
 
 
+def test_an_appeal_naming_another_organization_s_license_is_warned(adopted: Policy) -> None:
+    """It exempts the license it names (SPEC §1.E3), but one organization's request
+    silently keeping another's license must be looked at by a person."""
+    inactive = lic("2020-01-01", last="2025-01-01", license_id="O1", org="Multi")
+    request = appeal(
+        "X1",
+        "Special request",
+        "2026-10-01",
+        license_id="O1",
+        decision="Approved",
+        decided_on=d("2026-10-10"),
+    )
+    results = run(adopted, [inactive], appeals=(request,))
+    assert any(
+        "Appeal X1 was filed by Solo but names license O1, which belongs to Multi" in p.problem
+        for p in results.warnings
+    )
+
+
 def test_appeal_filed_after_as_of_is_not_yet_pending(adopted: Policy) -> None:
     results = run(adopted, [], appeals=(appeal("F", "Special request", "2026-12-01"),))
     assert results.appeals_queue == ()
@@ -714,6 +733,28 @@ def test_an_unreadable_intakes_row_sets_aside_only_its_organization(tmp_path: Pa
     allotments = {r["Region"]: r for r in sheet_dicts(book, "Allotments")}
     assert (allotments["R1"]["Allotment"], allotments["R2"]["Allotment"]) == (2, 18)
     assert allotments["Total"]["In Use"] == 2
+
+
+def test_two_intakes_rows_for_one_organization_and_region_are_an_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """§3.2 "as measured by average intakes": two averages for one organization and region
+    (a row pasted twice, or "oa" and "OA") are not added together into a region's weight;
+    which is right is not known, so the charges that depend on it are held back."""
+    book = _ce_workbook(
+        tmp_path / "b.xlsx",
+        counties=[["cA", "R1", 100], ["cB", "R2", 900]],
+        intakes=[["OA", "R1", 10], ["oa ", "R1", 10], ["OA", "R2", 15]],
+    )
+    capsys.readouterr()
+    assert main(["check", str(book), "--as-of", "2026-11-24", "--json"]) == 1
+    import json
+
+    report = json.loads(capsys.readouterr().out)
+    errors = [p for p in report["problems"] if p["severity"] == "Error"]
+    assert [p["cell"] for p in errors] == ["C2", "C3"]
+    assert "OA has more than one Intakes row for R1 (rows 2, 3)" in errors[0]["problem"]
+    assert {"CE Charges", "Allotments", "Reassignment"} <= set(report["sheets_held_back"])
 
 
 def _sample_with(tmp_path: Path, sheet: str, cell: str, value: object) -> Path:

@@ -206,10 +206,12 @@ def _held_by_inputs(policy: Policy, inputs: Inputs) -> dict[str, str]:
         ("Regions", inputs.regions, lambda r: r.region),
         ("Counties", inputs.counties or (), lambda r: r.county),
         ("Organizations", inputs.organizations, lambda r: r.organization),
+        ("Intakes", inputs.intakes or (), lambda r: f"{r.organization} / {r.region}"),
     ):
         for same in repeated(rows, key).values():  # which row is right is not known
             where = ", ".join(str(getattr(r, "row", "?")) for r in same)
-            why = f"{sheet} rows {where} name the same {sheet[:-1].lower()} (see Problems)"
+            what = "organization and region" if sheet == "Intakes" else sheet[:-1].lower()
+            why = f"{sheet} rows {where} name the same {what} (see Problems)"
             for result in ("allotments", "ce_charges", "reassignment"):
                 held.setdefault(result, why)
     return held
