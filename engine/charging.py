@@ -190,6 +190,7 @@ def charge_ce_licenses(
 def _unreadable_ce_rows(policy: Policy, inputs: Inputs, as_of: dt.date) -> list[CeCharge]:
     """Licenses rows that could not be read but are CE licenses: charged nowhere, counted."""
     found = []
+    regions = {name_key(r.region): r.region for r in inputs.regions}
     for row in inputs.unreadable:
         if row.sheet != "Licenses":
             continue
@@ -201,15 +202,23 @@ def _unreadable_ce_rows(policy: Policy, inputs: Inputs, as_of: dt.date) -> list[
             continue
         if isinstance(granted, dt.date) and granted > as_of:
             continue  # not yet a license on the as-of date (SPEC §2)
+        entered = regions.get(name_key(row.text("region")))
+        why = "; ".join(row.reasons)
         found.append(
             CeCharge(
                 license_id=row.text("license_id") or f"(row {row.row})",
                 organization=row.text("organization"),
                 license_type=rule.name,
-                charged_region=None,
-                basis="Not charged: the row could not be read ("
-                + "; ".join(row.reasons)
-                + "). It is counted as in use until it is fixed. §3.2",
+                charged_region=entered,
+                # The Region entered is a CE Lead's decision, whatever else the row says.
+                basis=(
+                    f"Region entered on the license ({entered}): a CE Lead's or the"
+                    f" {ce_committee(policy)}'s decision. Another cell of the row could not"
+                    f" be read ({why}), which does not change where it is charged. §3.2"
+                )
+                if entered is not None
+                else f"Not charged: the row could not be read ({why}). It is counted as in"
+                " use until it is fixed. §3.2",
                 row=row.row,
             )
         )

@@ -735,6 +735,28 @@ def test_an_unreadable_intakes_row_sets_aside_only_its_organization(tmp_path: Pa
     assert allotments["Total"]["In Use"] == 2
 
 
+def test_a_ce_license_with_a_bad_cell_is_still_charged_to_the_region_entered(
+    tmp_path: Path,
+) -> None:
+    """SPEC §3: a bad Last Client Data Entry makes the license Cannot judge; it does not
+    change the Region its CE Lead entered (§3.2), so its region's In Use still counts it."""
+    book = _ce_workbook(
+        tmp_path / "b.xlsx", counties=[["cA", "R1", 100], ["cB", "R2", 900]], intakes=[]
+    )
+    workbook = openpyxl.load_workbook(book)
+    try:
+        workbook["Licenses"]["J3"] = "not a date"  # b1's Last Client Data Entry
+        workbook.save(book)
+    finally:
+        workbook.close()
+    assert main(["recalc", str(book), "--as-of", "2026-11-24"]) == 1
+    charges = {r["License ID"]: r for r in sheet_dicts(book, "CE Charges")}
+    assert charges["b1"]["Charged Region"] == "R2"
+    assert "does not change where it is charged" in str(charges["b1"]["Basis"])
+    allotments = {r["Region"]: r for r in sheet_dicts(book, "Allotments")}
+    assert allotments["R2"]["In Use"] == 1
+
+
 def test_two_intakes_rows_for_one_organization_and_region_are_an_error(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
