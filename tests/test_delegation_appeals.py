@@ -433,6 +433,15 @@ def test_an_organizations_last_staying_license_is_never_a_candidate(adopted: Pol
     assert alone.item == "Kept: last license" and alone.rank is None
     assert "removing it would leave Solo without an HMIS license" in alone.reasons
     assert "Multi keeps 1 other license (M2)" in items(results)["OTHERS"].reasons
+    # An organization whose licenses that stay are all CE licenses keeps its best-used
+    # one; its reasons do not say that removing it alone would leave the organization
+    # without a license, since the other (a removal candidate) would still be there.
+    pair = [ce("P1", "Multi", client_entries_window=9), ce("P2", "Multi", client_entries_window=1)]
+    kept = items(run(adopted, pair))["P1"]
+    assert kept.item == "Kept: last license"
+    assert "removing it as well as its other licenses on this agenda would leave Multi" in (
+        kept.reasons
+    )
 
 
 def test_other_licenses_count_only_when_they_stay(adopted: Policy) -> None:

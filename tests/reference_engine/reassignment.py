@@ -381,8 +381,13 @@ def _keeper_reasons(policy: Policy, c: _Candidate, pending: Mapping[str, list[st
         if e1
         else f"the licenses of {org} that stay are all CE licenses and this is its best-used one"
     )
+    leave = (  # its other licenses that stay are on this agenda too: removal candidates
+        f"removing it as well as its other licenses on this agenda would leave {org}"
+        if len(c.others_in_org)
+        else f"removing it would leave {org}"
+    )
     parts = [
-        f"Not a removal candidate: {why}, and removing it would leave {org} without an"
+        f"Not a removal candidate: {why}, and {leave} without an"
         ' HMIS license ("when possible - not the only HMIS licenses for a given'
         ' organization", §4). Listed last; remove it only if the'
         f" {ce_committee(policy)} decides the"
