@@ -39,6 +39,14 @@ def number_words(n: int) -> str:
     return _NUMBER_WORDS[n] if 0 <= n < len(_NUMBER_WORDS) else f"{n:,}"
 
 
+def word_number(word: str) -> int | None:
+    """The count a small number word names ("Six" -> 6), or None: `number_words` reversed."""
+    try:
+        return _NUMBER_WORDS.index(word.casefold())
+    except ValueError:
+        return None
+
+
 @dataclass(frozen=True, slots=True)
 class Period:
     """A policy length of time. Exactly one of the three is normally set."""

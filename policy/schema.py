@@ -14,6 +14,7 @@ from functools import cache
 from importlib import resources
 from typing import TYPE_CHECKING, Any, cast
 
+from engine.dates import word_number
 from policy.keypaths import VALUE_LINE, Path_, dotted
 from policy.validated import document_key, passed_before, record_pass
 
@@ -254,37 +255,13 @@ def _type_message(error: ValidationError, path: Path_, data: Any) -> str | None:
 
 
 _PERIOD_UNITS = {"months", "weeks", "days"}
-_NUMBER_WORDS = {
-    w: n
-    for n, w in enumerate(
-        [
-            "zero",
-            "one",
-            "two",
-            "three",
-            "four",
-            "five",
-            "six",
-            "seven",
-            "eight",
-            "nine",
-            "ten",
-            "eleven",
-            "twelve",
-        ]
-    )
-}
 
 
 def _period_message(instance: object) -> str:
     """A period written as a plain value (`30 days`, `six months`, `30`): the form it takes."""
     words = str(instance).replace(",", " ").split() if instance is not None else []
     number = next(
-        (
-            int(w) if w.isdigit() else _NUMBER_WORDS[w.casefold()]
-            for w in words
-            if w.isdigit() or w.casefold() in _NUMBER_WORDS
-        ),
+        (n for w in words if (n := int(w) if w.isdigit() else word_number(w)) is not None),
         None,
     )
     unit = next(

@@ -311,24 +311,20 @@ def append_rows(
         for s in book.sheets
         if (number := continuation_number(declared.name, s.name)) is not None and number > 1
     )
+    number = 1
     if continued:  # full sheets continue on "Run Log 2", ...: new rows go on the latest
         number, _, sheet = continued[-1]
         grid = sheet_values(sheet)
-        if max(_last_used_row(grid), 1) + len(rows) > MAX_ROWS:
-            sheet = book.sheets.add(
-                name=continuation_name(declared.name, number + 1),
-                after=book.sheets[len(book.sheets) - 1],
-            )
-            grid = []
     elif sheet is None:
         sheet = book.sheets.add(name=declared.name, after=book.sheets[len(book.sheets) - 1])
     else:
         grid = snapshot.sheets.get(sheet.name, [])
-        if max(_last_used_row(grid), 1) + len(rows) > MAX_ROWS:
-            sheet = book.sheets.add(
-                name=continuation_name(declared.name, 2), after=book.sheets[len(book.sheets) - 1]
-            )
-            grid = []
+    if grid and max(_last_used_row(grid), 1) + len(rows) > MAX_ROWS:  # full: the next one
+        sheet = book.sheets.add(
+            name=continuation_name(declared.name, number + 1),
+            after=book.sheets[len(book.sheets) - 1],
+        )
+        grid = []
     top = grid[0] if grid else []
     positions = {header_key(h): i for i, h in enumerate(top) if not _blank(h)}
     next_column = max(positions.values(), default=-1) + 1
