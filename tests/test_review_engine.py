@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from dataclasses import replace
 
 import engine
 from engine.model import (
@@ -250,6 +251,37 @@ def test_the_sole_license_exemption_ending_names_only_the_license_that_stays(
     assert "another license (COMING) stays" in item.explanation
 
 
+def test_a_back_dated_forecast_sees_the_workbook_as_it_stood(adopted: Policy) -> None:
+    """Run again as of 10-24 after a special request for ELIGIBLE was approved on 10-30:
+    on 10-24 it was pending (the Appeals Queue lists it so), so the forecast is the one
+    the October review made: no "§1.E1 ends" for KEPT on 10-30. Client data entered
+    after the as-of date does not change the forecast either."""
+    licenses = [
+        lic("2020-01-01", last="2026-03-01", org="Org B", license_id="KEPT"),
+        lic("2020-01-01", last="2026-02-01", org="Org B", license_id="ELIGIBLE"),
+    ]
+    request = AppealRow(
+        "A-1",
+        d("2026-10-01"),
+        "Org B",
+        "Special request",
+        "Approved",
+        license_id="ELIGIBLE",
+        decided_on=d("2026-10-30"),
+        row=2,
+    )
+    then = review(adopted, licenses, "2026-10-24", appeals=(request,))
+    assert "Sole license kept" in decisions(then)["KEPT"].exception
+    assert [q.appeal_id for q in then.appeals_queue] == ["A-1"]
+    assert then.watch_list == ()
+    # As of 11-24 the approval counts: ELIGIBLE is exempt, so KEPT is no longer kept.
+    later = review(adopted, licenses, "2026-11-24", appeals=(request,))
+    assert decisions(later)["KEPT"].eligible
+    # Client data typed in on 11-10 for an October re-run: the forecast of 10-24 stands.
+    active_later = [replace(licenses[0], last_client_data_entry=d("2026-11-10")), licenses[1]]
+    assert review(adopted, active_later, "2026-10-24").watch_list == then.watch_list
+
+
 def test_an_open_ended_special_request_is_put_up_for_review(adopted: Policy) -> None:
     request = AppealRow(
         "A-2",
@@ -260,16 +292,63 @@ def test_an_open_ended_special_request_is_put_up_for_review(adopted: Policy) -> 
         decided_on=d("2026-03-01"),
         row=2,
     )
-    results = review(adopted, [], "2026-11-24", appeals=(request,))
+    licenses = [
+        lic("2020-01-01", last="2025-01-01", org="Org B", license_id="B-10"),
+        lic("2020-01-01", last="2025-02-01", org="Org B", license_id="B-2"),
+    ]
+    results = review(adopted, licenses, "2026-11-24", appeals=(request,))
     [item] = results.watch_list
     assert item.rule == "§1.E3 re-review"
     assert item.becomes_eligible_on == d("2026-09-01")
     assert item.days_left < 0
-    assert "every license of Org B" in item.explanation
+    assert "every license of Org B (on 2026-11-24: B-2, B-10)" in item.explanation
     # With §1.E3 switched off no request keeps a license, so none is up for re-review
     # (the Inactivity Report and the Watch List never disagree about it).
     switched_off = policy_with(special_request="false")
-    assert review(switched_off, [], "2026-11-24", appeals=(request,)).watch_list == ()
+    assert review(switched_off, licenses, "2026-11-24", appeals=(request,)).watch_list == ()
+
+
+def test_an_open_ended_request_that_keeps_no_license_is_not_put_up_for_review(
+    adopted: Policy,
+) -> None:
+    """A request naming a license not on the sheet, a revoked one or one that is active
+    without it exempts nothing on the as-of date: the Watch List must not say it "keeps"
+    anything while Revocations lists the organization's licenses as eligible."""
+
+    def request(appeal_id: str, license_id: str) -> AppealRow:
+        return AppealRow(
+            appeal_id,
+            d("2026-01-01"),
+            "Org B",
+            "Special request",
+            "Approved",
+            license_id=license_id,
+            decided_on=d("2026-02-01"),
+            row=2,
+        )
+
+    licenses = [
+        lic("2020-01-01", last="2026-03-01", org="Org B", license_id="ELIGIBLE"),
+        lic("2020-01-01", last="2026-11-20", org="Org B", license_id="ACTIVE"),
+        lic(
+            "2020-01-01",
+            last="2026-03-01",
+            org="Org B",
+            license_id="GONE",
+            revoked_on="2026-10-01",
+            revoked_by="HMIS Lead",
+            revocation_reason="Inactivity §1.1",
+        ),
+    ]
+    appeals = (request("A-1", "L-9"), request("A-2", "ACTIVE"), request("A-3", "GONE"))
+    results = review(adopted, licenses, "2026-11-24", appeals=appeals)
+    assert decisions(results)["ELIGIBLE"].eligible
+    assert results.watch_list == ()
+    # The same request on the eligible license keeps it, and is up for re-review.
+    kept = review(adopted, licenses, "2026-11-24", appeals=(request("A-4", "ELIGIBLE"),))
+    assert not decisions(kept)["ELIGIBLE"].eligible
+    [item] = kept.watch_list
+    assert (item.license_id, item.rule) == ("ELIGIBLE", "§1.E3 re-review")
 
 
 # --------------------------------------------------------------- revocations done
@@ -315,6 +394,48 @@ def test_a_revocation_that_leaves_an_organization_with_no_license_is_warned(
     [done] = results.revocations_done
     assert done.against_policy
     assert "left Org B with no active license (§1.E1)" in done.explanation
+
+
+def test_revoking_the_license_sole_license_kept_is_warned(adopted: Policy) -> None:
+    """On 10-28 both of Org B's licenses were eligible (NEVER never signed in; KEPT's data
+    is old) and §1.E1 kept KEPT, the more recent client data: revoking KEPT then went
+    against the policy, though NEVER was still an active license."""
+    licenses = [
+        lic("2026-09-10", signed=None, license_id="NEVER", org="Org B", row=2),
+        lic(
+            "2020-01-01",
+            last="2026-01-15",
+            license_id="KEPT",
+            org="Org B",
+            revoked_on="2026-10-28",
+            revoked_by="HMIS Lead",
+            revocation_reason="Inactivity §1.1",
+            row=3,
+        ),
+    ]
+    results = review(adopted, licenses, "2026-11-24")
+    [done] = results.revocations_done
+    assert done.against_policy
+    assert "it was the license Org B keeps" in done.explanation
+    assert "most recent client data activity (2026-01-15)" in done.explanation
+    assert "The policy allowed it" not in done.explanation
+    assert any(p.where.row == 3 and "Org B keeps" in p.problem for p in results.warnings)
+    # Revoking NEVER instead, the license §1.E1 did not keep, was allowed.
+    swapped = [
+        lic(
+            "2026-09-10",
+            signed=None,
+            license_id="NEVER",
+            org="Org B",
+            revoked_on="2026-10-28",
+            revoked_by="HMIS Lead",
+            revocation_reason="Inactivity §1.2",
+        ),
+        lic("2020-01-01", last="2026-01-15", license_id="KEPT", org="Org B"),
+    ]
+    [allowed] = review(adopted, swapped, "2026-11-24").revocations_done
+    assert not allowed.against_policy
+    assert "The policy allowed it on that date (§1)." in allowed.explanation
 
 
 def test_an_appeal_sent_to_the_wrong_committee_is_warned(adopted: Policy) -> None:

@@ -56,6 +56,7 @@ class Exemption:
     label: str  # for the Exception column
     clause: str
     reason: str  # a sentence for the Explanation
+    appeal_id: str = ""  # §1.E3: the special request that exempts
 
 
 @dataclass(slots=True)
@@ -532,6 +533,7 @@ def _special_request_exemption(appeal: AppealRow, scope: str) -> Exemption:
         "§1.E3",
         f"Exempt: special request {appeal.appeal_id}, approved on {appeal.decided_on}"
         f" {until}, keeps {scope}. §1.E3",
+        appeal.appeal_id,
     )
 
 

@@ -237,7 +237,7 @@ def watch_list(
     doubts: Mapping[int, Sequence[str]],
 ) -> list[WatchItem]:
     """SPEC §8: what becomes eligible by Next Review, and exceptions due for re-review."""
-    appeals = tuple(inputs.appeals or ())
+    judgements, appeals = _as_known_on(judgements, tuple(inputs.appeals or ()), as_of)
     by_org: dict[str, list[Judgement]] = defaultdict(list)
     for j in judgements:
         by_org[name_key(j.license.organization)].append(j)
@@ -246,9 +246,54 @@ def watch_list(
     items: list[WatchItem] = []
     for org_key, group in by_org.items():
         items.extend(watch.organization(group, related.get(org_key, ())))
-    items.extend(_open_ended(policy, appeals, inputs.licenses, as_of, until))
+    items.extend(_open_ended(policy, appeals, judgements, as_of))
     items.sort(key=lambda w: (w.becomes_eligible_on, natural_key(w.license_id)))
     return items
+
+
+def _as_known_on(
+    judgements: Sequence[Judgement], appeals: Sequence[AppealRow], as_of: dt.date
+) -> tuple[list[Judgement], tuple[AppealRow, ...]]:
+    """The licenses and appeals as they stood on the as-of date, for the forecast: a date
+    after it is not yet known then (SPEC §2), so a back-dated run forecasts what the
+    review on that date forecast. Client data, sign-ins and revocations dated later are
+    left out, appeals filed later too, and a decision dated later is still pending (as
+    the Appeals Queue lists it). A license granted later stays: a grant on the sheet
+    ahead of its date is one the CoC has planned (SPEC §8: §1.E1 ending)."""
+    known = []
+    for j in judgements:
+        lic = _known_license(j.license, as_of)
+        known.append(j if lic is j.license else replace(j, license=lic))
+    stood: list[AppealRow] = []
+    for appeal in appeals:
+        if appeal.filed_on > as_of:
+            continue
+        if appeal.decided_on is not None and appeal.decided_on > as_of:
+            appeal = replace(appeal, decision="Pending", decided_on=None, exception_until=None)
+        stood.append(appeal)
+    return known, tuple(stood)
+
+
+def _known_license(lic: LicenseRow, as_of: dt.date) -> LicenseRow:
+    """The license row without its dates after the as-of date (itself when it has none)."""
+    if lic.granted_on > as_of:
+        return lic
+
+    def known(day: dt.date | None) -> dt.date | None:
+        return day if day is None or day <= as_of else None
+
+    dates = (lic.last_client_data_entry, lic.first_sign_in, lic.last_login, lic.revoked_on)
+    kept = tuple(known(day) for day in dates)
+    if kept == dates:
+        return lic
+    entry, first_sign_in, login, revoked = kept
+    return replace(
+        lic,
+        last_client_data_entry=entry,
+        first_sign_in=first_sign_in,
+        last_login=login,
+        revoked_on=revoked,
+    )
 
 
 def without_sole_license(policy: Policy) -> Policy:
@@ -437,30 +482,42 @@ def _watch_reason(
 def _open_ended(
     policy: Policy,
     appeals: Sequence[AppealRow],
-    licenses: Sequence[LicenseRow],
+    judgements: Sequence[Judgement],
     as_of: dt.date,
-    until: dt.date,
 ) -> list[WatchItem]:
-    """Approved special requests with no end date, due for the committee to look again."""
+    """Approved special requests with no end date, due for the committee to look again:
+    those that exempt a license on the as-of date (one naming a license not on the sheet,
+    a revoked one or one that is active without it keeps nothing, so there is nothing to
+    re-review; Problems names the first)."""
     period = policy.open_ended_exceptions_after
     if not policy.inactivity.exceptions.special_request:
         return []  # §1.E3 switched off: no request keeps a license, none is re-reviewed
-    by_id = {name_key(lic.license_id): lic for lic in licenses}
+    kept: dict[str, list[LicenseRow]] = defaultdict(list)  # appeal key -> licenses it exempts
+    for j in judgements:
+        for exemption in j.exemptions:
+            if exemption.clause == "§1.E3" and exemption.appeal_id:
+                kept[name_key(exemption.appeal_id)].append(j.license)
     items = []
     for appeal in appeals:
-        if appeal.exception_until is not None or not special_request_in_force(
-            policy, appeal, as_of
-        ):
+        exempted = kept.get(name_key(appeal.appeal_id))
+        if not exempted or appeal.exception_until is not None:
+            continue
+        if not special_request_in_force(policy, appeal, as_of):
             continue
         assert appeal.decided_on is not None  # in force implies decided
         due = period.after(appeal.decided_on)
         if due >= as_of:  # SPEC §8: decided longer ago than the period, on the as-of date
             continue
-        lic = by_id.get(name_key(appeal.license_id or ""))
-        scope = f"license {appeal.license_id}" if lic else f"every license of {appeal.organization}"
+        if appeal.license_id:
+            lic: LicenseRow | None = exempted[0]
+            scope = f"license {appeal.license_id}"
+        else:
+            lic = None
+            ids = ", ".join(sorted((x.license_id for x in exempted), key=natural_key))
+            scope = f"every license of {appeal.organization} (on {as_of}: {ids})"
         items.append(
             WatchItem(
-                license_id=lic.license_id if lic else (appeal.license_id or ""),
+                license_id=lic.license_id if lic else "",
                 user=lic.user if lic else "",
                 organization=lic.organization if lic else appeal.organization,
                 license_type=lic.license_type if lic else "",
@@ -612,6 +669,18 @@ def _against_policy(
     ]
     if rules.sole_license and not others_active:
         found.append(f"it left {lic.organization} with no active license (§1.E1)")
+    elif rules.sole_license and mine.judged and mine.finding != "Active" and not mine.exemptions:
+        rows = [_unrevoked(o) if o is lic else o for o in organization]
+        judged = judge_all(policy, rows, appeals, day)
+        [kept] = [j for j, o in zip(judged, organization, strict=True) if o is lic]
+        for exemption in kept.exemptions:
+            if exemption.clause == "§1.E1":
+                why = exemption.reason.removeprefix("Exempt: ").removesuffix(" §1.E1")
+                found.append(
+                    f"it was the license {lic.organization} keeps: every active license of"
+                    f" the organization would have been eligible, and"
+                    f" {why.split('; ', 1)[-1].rstrip('.')} (§1.E1)"
+                )
     return found
 
 
