@@ -320,6 +320,12 @@ def _sign_in(
             f"Not signed in yet; the {words} to sign in run to {due}." if explain else "",
         )
     first = min(proofs)
+    if first_sign_in is not None and first_sign_in > due and first <= due:
+        # A login or client data within the window shows an earlier sign-in than the
+        # First Sign-In recorded (validate warns of the contradiction): not late.
+        if not explain:
+            return _SignIn(first, False, False, "")
+        return _SignIn(first, False, False, _signed_in_earlier(first_sign_in, first, login, due))
     if first_sign_in is not None and first_sign_in > due:
         if not explain:
             return _SignIn(first, False, True, "")
@@ -342,6 +348,17 @@ def _sign_in(
         text = f"First Sign-In is blank, but {shown} on {first} shows the license was signed into."
         return _SignIn(first, False, False, text)
     return _SignIn(first, False, False, "")
+
+
+def _signed_in_earlier(
+    first_sign_in: dt.date, first: dt.date, login: dt.date | None, due: dt.date
+) -> str:
+    shown = "a login" if login == first else "client data entered"
+    return (
+        f"First Sign-In {first_sign_in} is after the last day to sign in ({due}), but"
+        f" {shown} on {first} shows the license was signed into by then, so it was not"
+        " signed in late."
+    )
 
 
 # ------------------------------------------------------------------------- the whole §1
@@ -454,7 +471,15 @@ def _not_judged(policy: Policy, lic: LicenseRow, as_of: dt.date) -> Judgement | 
             lic,
             "Not judged",
             "§1",
-            [f"Revoked on {lic.revoked_on}{by}{why}: not active on {as_of}."],
+            [
+                f"Revoked on {lic.revoked_on}{by}{why}"
+                + (
+                    f" (before it was granted on {lic.granted_on}: see Problems)"
+                    if lic.revoked_on is not None and lic.revoked_on < lic.granted_on
+                    else ""
+                )
+                + f": not active on {as_of}."
+            ],
             license_is_active=False,
         )
     rule = policy.license_type(lic.license_type)

@@ -146,6 +146,7 @@ def validate(policy: Policy, inputs: Inputs, as_of: dt.date) -> list[Problem]:
             )
     problems += _dates_against_policy(policy, as_of)
     problems += _dates_before_grant(inputs)
+    problems += _dates_contradicting(inputs)
     return problems
 
 
@@ -173,6 +174,50 @@ def _dates_before_grant(inputs: Inputs) -> list[Problem]:
                     " holder (a reassigned license) and does not count for this one (§1).",
                     f"If the license was reassigned, clear {header} or enter the new"
                     " holder's date; otherwise correct Granted On.",
+                )
+            )
+    return problems
+
+
+def _dates_contradicting(inputs: Inputs) -> list[Problem]:
+    """SPEC §2 Dates: a revocation before the grant, and a First Sign-In after a login or
+    client data entry (which needs a sign-in), are never trusted silently."""
+    problems = []
+    for lic in inputs.licenses:
+        if lic.revoked_on is not None and lic.revoked_on < lic.granted_on:
+            problems.append(
+                Problem(
+                    "Warning",
+                    Where("Licenses", lic.row, "Revoked On"),
+                    f"License {lic.license_id}: Revoked On {lic.revoked_on} is before Granted"
+                    f" On {lic.granted_on}; the license is taken as revoked, so it is not"
+                    " judged and not counted as an active license (SPEC §2).",
+                    "If the license was granted again after that revocation (reassigned),"
+                    " clear Revoked On, Revoked By and Revocation Reason; otherwise correct"
+                    " the dates.",
+                )
+            )
+        first = lic.first_sign_in
+        if first is None or first < lic.granted_on:
+            continue  # no First Sign-In, or one already warned of as before the grant
+        earlier = [
+            (day, header)
+            for day, header in (
+                (lic.last_login, "Last Login"),
+                (lic.last_client_data_entry, "Last Client Data Entry"),
+            )
+            if day is not None and lic.granted_on <= day < first
+        ]
+        if earlier:
+            day, header = min(earlier)
+            problems.append(
+                Problem(
+                    "Warning",
+                    Where("Licenses", lic.row, "First Sign-In"),
+                    f"License {lic.license_id}: First Sign-In {first} is after its {header}"
+                    f" {day}, which needs a sign-in; the earlier date is taken as the first"
+                    " sign-in (§1.2).",
+                    "Correct First Sign-In to the day the user first signed in.",
                 )
             )
     return problems

@@ -595,6 +595,19 @@ def test_import_updates_the_two_columns(tmp_path: Path, capsys) -> None:
     assert entry["Licenses"] == 3 and entry["Eligible"] is None and entry["Errors"] == 0
 
 
+def test_a_missing_column_to_import_into_is_said(tmp_path: Path, capsys) -> None:
+    """A Licenses sheet without Last Client Data Entry gets its counts, and a warning that
+    the dates were not written (before: "moved later on 0", as if none had changed)."""
+    sheets = minimal_sheets(LICENSE_ROWS)
+    at = sheets["Licenses"][0].index("Last Client Data Entry")
+    sheets["Licenses"] = [[v for i, v in enumerate(r) if i != at] for r in sheets["Licenses"]]
+    book = write_workbook(tmp_path / "book.xlsx", sheets)
+    assert main(import_args(book, basic_export(tmp_path))) == 0
+    out = capsys.readouterr().out
+    assert 'Warning:  The Licenses sheet has no "Last Client Data Entry" column' in out
+    assert "latest activity dates were not written" in out
+
+
 @pytest.mark.parametrize("reader", READERS)
 def test_a_user_id_written_with_decimals_is_the_same_id_on_either_side(
     tmp_path: Path, reader: str, capsys

@@ -9,9 +9,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import engine
 from engine.dates import Period, add_months
 from engine.inactivity import judge_licenses
-from engine.model import AppealRow, LicenseDecision, LicenseRow, Policy
+from engine.model import AppealRow, Inputs, LicenseDecision, LicenseRow, Policy
 from tests.conftest import AS_OF, d, lic, policy_with
 
 # As of 2026-11-24 the six-month window starts on 2026-05-24.
@@ -139,6 +140,57 @@ def test_signed_in_late_is_not_revocable_for_it(adopted: Policy) -> None:
     decision = one(adopted, lic("2026-08-01", signed="2026-10-15", last="2026-11-01"))
     assert decision.finding == "Active"
     assert not decision.eligible
+
+
+def test_an_earlier_login_or_entry_shows_a_first_sign_in_in_time(adopted: Policy) -> None:
+    """First Sign-In says 10-15, after the 30 days (to 10-01), but a login on 09-05 and
+    client data on 09-10 need a sign-in: the license was signed into in time, whichever
+    column holds the date, and even where a late first sign-in is revocable."""
+    row = lic(
+        "2026-09-01",
+        signed="2026-10-15",
+        last="2026-09-10",
+        last_login="2026-09-05",
+        license_id="L-4",
+    )
+    for policy in (adopted, policy_with(late_first_sign_in_revocable="true")):
+        decision = one(policy, row)
+        assert (decision.finding, decision.eligible) == ("Active", False)
+        assert "First signed in on 2026-10-15, after" not in decision.explanation
+        assert "a login on 2026-09-05 shows the license was signed into by then" in (
+            decision.explanation
+        )
+    # Only the First Sign-In, late: revocable where the policy says so.
+    late = lic("2026-09-01", signed="2026-10-15", last="2026-10-20", license_id="L-5")
+    assert one(policy_with(late_first_sign_in_revocable="true"), late).finding == "Not signed in"
+
+
+def test_contradicting_license_dates_are_warned(adopted: Policy) -> None:
+    """SPEC §2: a revocation before the grant, and a First Sign-In after a login or
+    client data entry, are never trusted silently: a Warning names the cell."""
+    rows = (
+        lic("2026-09-01", signed="2026-10-15", last="2026-09-10", license_id="LATE", row=2),
+        lic(
+            "2026-06-01",
+            signed="2026-06-02",
+            last="2026-11-01",
+            revoked_on="2026-05-01",
+            license_id="REGRANTED",
+            row=3,
+        ),
+        lic("2024-01-01", last="2026-11-01", license_id="KEEPER", row=4),
+    )
+    results = engine.recalculate(adopted, Inputs(licenses=rows), AS_OF)
+    warned = {(p.where.row, p.where.column): p.problem for p in results.problems}
+    assert (
+        "First Sign-In 2026-10-15 is after its Last Client Data Entry 2026-09-10"
+        in (warned[(2, "First Sign-In")])
+    )
+    assert "Revoked On 2026-05-01 is before Granted On 2026-06-01" in warned[(3, "Revoked On")]
+    regranted = next(x for x in results.decisions if x.license_id == "REGRANTED")
+    assert regranted.finding == "Not judged"
+    assert "(before it was granted on 2026-06-01: see Problems)" in regranted.explanation
+    assert (4, "First Sign-In") not in warned
 
 
 def test_client_data_is_proof_of_sign_in(adopted: Policy) -> None:

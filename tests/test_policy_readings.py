@@ -478,6 +478,41 @@ def test_a_misspelt_header_that_decides_results_is_an_error(tmp_path: Path) -> N
     assert 'Did you mean "Revoked On"?' in str(error["Problem"])
 
 
+def test_a_missing_column_that_decides_results_is_never_silent(tmp_path: Path) -> None:
+    """Without a Last Client Data Entry column no license has client data on record, so
+    every older license is Inactive: the run still works (the column is optional in SPEC
+    §3) but a Warning on the Licenses header row says why so many are eligible."""
+    rows = [
+        {
+            "License ID": "L-1",
+            "User": "U",
+            "Organization": "Org A",
+            "License Type": "Housing Project",
+            "Granted On": dt.date(2025, 1, 1),
+            "First Sign-In": dt.date(2025, 1, 2),
+        }
+    ]
+    sheets = minimal_sheets(rows)
+    header = sheets["Licenses"][0]
+    at = header.index("Last Client Data Entry")
+    sheets["Licenses"] = [[v for i, v in enumerate(row) if i != at] for row in sheets["Licenses"]]
+    book = write_workbook(tmp_path / "b.xlsx", sheets)
+    assert main(["recalc", str(book), "--as-of", "2026-11-24"]) == 0
+    warnings = [p for p in sheet_dicts(book, "Problems") if p["Sheet"] == "Licenses"]
+    [warning] = [p for p in warnings if "Last Client Data Entry" in str(p["Problem"])]
+    assert warning["Severity"] == "Warning"
+    assert str(warning["Cell"]).endswith("1")
+    assert "found Inactive and eligible for revocation" in str(warning["Problem"])
+    # Renamed to something like it instead: the near-miss Error, not a second problem.
+    sheets = minimal_sheets(rows)
+    header = sheets["Licenses"][0]
+    header[header.index("Last Client Data Entry")] = "Last Client Data Entr"
+    book = write_workbook(tmp_path / "c.xlsx", sheets)
+    assert main(["recalc", str(book), "--as-of", "2026-11-24"]) == 1
+    problems = [str(p["Problem"]) for p in sheet_dicts(book, "Problems")]
+    assert sum("Last Client Data Entry" in p for p in problems) == 1
+
+
 def test_sole_license_keeps_the_most_recent_sign_in_a_login_included(adopted: Policy) -> None:
     # SPEC §1.E1: most recent client data, then most recent sign-in, then lowest ID.
     licenses = [

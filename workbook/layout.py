@@ -73,6 +73,9 @@ class Column:
     # Date columns: 9999-12-31 is accepted as "no end date" (only where nothing is ever
     # added to the date: another column's 9999 would overflow the calendar).
     open_ended: bool = False
+    # Optional columns whose absence decides results: what follows from it, for the
+    # Warning that says so (a workbook without the column still recalculates).
+    absent_means: str = ""
 
     @property
     def needs_value(self) -> bool:
@@ -230,8 +233,23 @@ LICENSES = InputSheet(
         Column("County", "county", width=20),
         Column("HMIS User ID", "hmis_user_id", Kind.ID, informational=True),
         Column("Granted On", "granted_on", Kind.DATE, required=True, width=13),
-        Column("First Sign-In", "first_sign_in", Kind.DATE, width=13),
-        Column("Last Client Data Entry", "last_client_data_entry", Kind.DATE, width=13),
+        Column(
+            "First Sign-In",
+            "first_sign_in",
+            Kind.DATE,
+            width=13,
+            absent_means="a license counts as signed in only by a Last Login or client data"
+            " on record, so licenses granted more than the §1.2 window ago with neither are"
+            " found Not signed in.",
+        ),
+        Column(
+            "Last Client Data Entry",
+            "last_client_data_entry",
+            Kind.DATE,
+            width=13,
+            absent_means="no license has client data on record, so every license granted"
+            " before the §1.1 window starts is found Inactive and eligible for revocation.",
+        ),
         Column("Client Entries (Window)", "client_entries_window", Kind.INTEGER, minimum=0),
         Column("Last Login", "last_login", Kind.DATE, width=13, note="informational only"),
         Column(

@@ -218,10 +218,36 @@ def read_table(
         unusable = unusable or f"the {spec.name} sheet has merged cells ({where})"
     problems += merged_problems
     problems += _data_without_header(spec, grid, header_row)
+    problems += _absent_columns(spec, header_row, positions, near)
     read = _data_rows(spec, grid, positions, cells, date1904)
     read.problems[:0] = problems
     read.unusable = unusable
     return read
+
+
+def _absent_columns(
+    spec: InputSheet,
+    header_row: Sequence[object],
+    positions: dict[str, int],
+    near: dict[str, tuple[int, str]],
+) -> list[Problem]:
+    """An optional column whose absence decides results (no Last Client Data Entry:
+    every older license Inactive) is never absent silently; a header that looks like it
+    already has its own Error."""
+    problems = []
+    for column in spec.columns:
+        if not column.absent_means or column.field in positions or column.field in near:
+            continue
+        problems.append(
+            Problem(
+                "Warning",
+                Where(spec.name, column=f"{column_letter(len(header_row))}1"),
+                f'The {spec.name} sheet has no "{column.header}" column: {column.absent_means}',
+                f'Add a "{column.header}" column (hmis-licensing init writes one), or rename'
+                " the column that holds these dates to it.",
+            )
+        )
+    return problems
 
 
 def _match_headers(
@@ -594,8 +620,8 @@ def _near_misses(
         if closest is None:
             continue
         column = closest
+        guesses.setdefault(column.field, (index, text))
         if column.required:
-            guesses.setdefault(column.field, (index, text))
             continue
         # A column that decides something (Revoked On, Level 4 List Holder, ...) read as
         # absent would change decisions silently: an Error that holds the sheet back.

@@ -236,6 +236,16 @@ def _sign_in(policy: Policy, lic: LicenseRow, as_of: dt.date, seen: Evidence) ->
             None, False, False, f"Not signed in yet; the {words} to sign in run to {due}."
         )
     first = min(proofs)
+    if seen.first_sign_in is not None and seen.first_sign_in > due and first <= due:
+        shown = "a login" if seen.login == first else "client data entered"
+        return _SignIn(
+            first,
+            False,
+            False,
+            f"First Sign-In {seen.first_sign_in} is after the last day to sign in ({due}), but"
+            f" {shown} on {first} shows the license was signed into by then, so it was not"
+            " signed in late.",
+        )
     if seen.first_sign_in is not None and seen.first_sign_in > due:
         revocable = policy.inactivity.late_first_sign_in_revocable
         consequence = (
@@ -356,7 +366,15 @@ def _not_judged(policy: Policy, lic: LicenseRow, as_of: dt.date) -> Judgement | 
             lic,
             "Not judged",
             "§1",
-            [f"Revoked on {lic.revoked_on}{by}{why}: not active on {as_of}."],
+            [
+                f"Revoked on {lic.revoked_on}{by}{why}"
+                + (
+                    f" (before it was granted on {lic.granted_on}: see Problems)"
+                    if lic.revoked_on is not None and lic.revoked_on < lic.granted_on
+                    else ""
+                )
+                + f": not active on {as_of}."
+            ],
             license_is_active=False,
         )
     rule = policy.license_type(lic.license_type)

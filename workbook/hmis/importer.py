@@ -125,6 +125,7 @@ class Plan:
     unlicensed_older: int = 0  # UserIDs without a license whose activity is all older
     dates_moved: int = 0
     dates_kept: int = 0  # the sheet already had the same or a later date
+    missing_columns: list[str] = field(default_factory=list)  # fields with no column to write
 
 
 def read_licenses(package: XlsxPackage, shared: Callable[[int], str]) -> LicensesSheet:
@@ -235,6 +236,7 @@ def _license_row(
 def plan_updates(sheet: LicensesSheet, activity: ExportActivity) -> Plan:
     """Which cells change, and the summary's lists. Pure: reads, decides, writes nothing."""
     plan = Plan()
+    plan.missing_columns = [f for f in (DATE_FIELD, COUNT_FIELD) if f not in sheet.letters]
     licensed: set[str] = set()
     for row in sheet.rows:
         if not row.user_id:
@@ -577,7 +579,18 @@ def _coverage_warnings(activity: ExportActivity) -> list[str]:
 
 
 def match_warnings(plan: Plan) -> list[str]:
-    """An import that changed nothing because no license could be matched."""
+    """An import that changed nothing because no license could be matched, and a column
+    it could not write because the sheet has none."""
+    missing = [
+        f'The Licenses sheet has no "{_header(name)}" column, so the export\'s'
+        f" {'latest activity dates' if name == DATE_FIELD else 'counts'} were not written:"
+        f' add a column headed "{_header(name)}" in row 1 and import again.'
+        for name in plan.missing_columns
+    ]
+    return missing + _unmatched(plan)
+
+
+def _unmatched(plan: Plan) -> list[str]:
     if plan.with_user_id == 0:
         return [
             f"No Licenses row has an {_header(USER_ID_FIELD)}, so nothing could be matched:"
