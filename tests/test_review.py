@@ -893,3 +893,107 @@ def test_a_watch_item_one_day_away_says_one_day(sample_outcome: Outcome) -> None
     assert [w.license_id for w in soon] == ["L-1012"]  # lapses on 2026-11-25
     assert "(1 day after 2026-11-24)" in soon[0].explanation
     assert not any(re.search(r"\(1 days", w.explanation) for w in watch)
+
+
+# ------------------------------------------------- the CE packet's revocations and agenda
+
+
+def _ce_workbook(path: Path, **changes: dict[str, object]) -> Path:
+    """Region 1's CE licenses: Org A's only license (kept), Org B's inactive one (eligible
+    for revocation; Org B keeps its Housing Project license). `changes` edits a row by
+    License ID."""
+    rows: list[dict[str, object]] = [
+        {
+            "License ID": "L-1",
+            "User": "Ann",
+            "Organization": "Org A",
+            "License Type": "CE Access Only",
+            "Region": "Region 1",
+            "Granted On": d("2024-01-01"),
+            "First Sign-In": d("2024-01-02"),
+            "Last Client Data Entry": d("2026-11-01"),
+            "Client Entries (Window)": 40,
+        },
+        {
+            "License ID": "L-2",
+            "User": "Bob",
+            "Organization": "Org B",
+            "License Type": "CE Access Only",
+            "Region": "Region 1",
+            "Granted On": d("2024-01-01"),
+            "First Sign-In": d("2024-01-02"),
+            "Last Client Data Entry": d("2025-01-01"),
+            "Client Entries (Window)": 0,
+        },
+        {
+            "License ID": "L-3",
+            "User": "Cy",
+            "Organization": "Org B",
+            "License Type": "Housing Project",
+            "Granted On": d("2024-01-01"),
+            "First Sign-In": d("2024-01-02"),
+            "Last Client Data Entry": d("2026-11-01"),
+        },
+    ]
+    for row in rows:
+        row.update(changes.get(str(row["License ID"]).replace("-", "_"), {}))
+    return write_workbook(path, minimal_sheets(rows, organizations=("Org A", "Org B")))
+
+
+def _section(pdf: Path, title: str, next_title: str | None = None) -> str:
+    text = flat(" ".join(page_texts(pdf)))
+    start = text.rindex(title)  # the section, not the table of contents or the summary
+    end = text.index(next_title, start) if next_title else len(text)
+    return text[start:end]
+
+
+def test_the_ce_packet_lists_a_ce_license_revoked_for_inactivity(tmp_path: Path) -> None:
+    """L-1160 (CE Access Only) was revoked by the HMIS Lead for Inactivity §1.1: it left
+    Region 8's In Use, so the CE Committee sees it, as the Performance Committee does."""
+    pdf = tmp_path / "ce.pdf"
+    assert main(["packet", str(SAMPLE), "--committee", "ce", "--output", str(pdf)]) == 0
+    section = _section(pdf, "CE licenses revoked since the last review")
+    assert "L-1160" in section and "Inactivity §1.1" in section
+    assert "L-1161" not in section, "a Housing Project license is not the CE Committee's"
+    assert "No license was revoked" not in section
+
+
+def test_the_ce_packet_never_says_no_license_was_revoked_when_one_was(tmp_path: Path) -> None:
+    """Only a Housing Project license revoked: the CE section is empty and says which
+    licenses it is about, and where the other one is."""
+    workbook = _ce_workbook(
+        tmp_path / "book.xlsx",
+        L_3={
+            "Revoked On": d("2026-11-10"),
+            "Revoked By": "HMIS Lead",
+            "Revocation Reason": "Other",
+        },
+    )
+    ce, performance = tmp_path / "ce.pdf", tmp_path / "performance.pdf"
+    for committee, pdf in (("ce", ce), ("performance", performance)):
+        assert main(["packet", str(workbook), "--committee", committee, "--output", str(pdf)]) == 0
+    section = _section(ce, "CE licenses revoked since the last review")
+    assert "No license was revoked" not in section
+    assert (
+        "No CE Access Only license (nor any license for the CE allotment) was revoked since"
+        " the last review. 1 other license was: see the Performance Committee packet's"
+        ' "Revoked since the last review".'
+    ) in section
+    assert "L-3" in _section(performance, "Revoked since the last review", "Inactivity appeals")
+
+
+def test_a_ce_license_type_is_matched_as_the_engine_matches_it(tmp_path: Path) -> None:
+    """A license type typed in another case is still the CE type (the engine charges it)."""
+    workbook = _ce_workbook(
+        tmp_path / "book.xlsx",
+        L_2={
+            "License Type": "ce access ONLY",
+            "Revoked On": d("2026-11-10"),
+            "Revoked By": "HMIS Lead",
+            "Revocation Reason": "Not signed in §1.2",
+        },
+    )
+    pdf = tmp_path / "ce.pdf"
+    assert main(["packet", str(workbook), "--committee", "ce", "--output", str(pdf)]) == 0
+    section = _section(pdf, "CE licenses revoked since the last review")
+    assert "L-2" in section and "No CE Access Only license" not in section

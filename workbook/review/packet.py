@@ -20,6 +20,7 @@ from types import SimpleNamespace
 from typing import TypeVar
 
 import engine
+from engine.appeals import committee_for_revocation
 from engine.model import (
     LicenseDecision,
     Policy,
@@ -28,7 +29,9 @@ from engine.model import (
     RegionAllotment,
     Results,
     RevocationRecord,
+    name_key,
 )
+from engine.words import plural
 from workbook.layout import (
     ALLOTMENTS,
     APPEALS_QUEUE,
@@ -308,7 +311,7 @@ def _performance(
     sections = (
         _newly_eligible(results, newly, cleared, held),
         _all_eligible(eligible, held),
-        _revoked(results, held, performance=True),
+        _revoked(results, policy, held, performance=True),
         _appeals_section(
             f"Inactivity appeals and special requests before the {name}",
             appeals,
@@ -397,13 +400,19 @@ def _all_eligible(eligible: Sequence[LicenseDecision], held: Mapping[str, str]) 
     )
 
 
-def _revoked(results: Results, held: Mapping[str, str], *, performance: bool) -> Section:
+def _revoked(
+    results: Results, policy: Policy, held: Mapping[str, str], *, performance: bool
+) -> Section:
+    name = committee_name(policy, "performance")
+    everything = list(results.revocations_done)
     if performance:
         title = "Revoked since the last review"
-        records = list(results.revocations_done)
+        records = everything
+        empty = "No license was revoked since the last review."
     else:
         title = "CE licenses revoked since the last review"
-        records = [r for r in results.revocations_done if _ce_revocation(r)]
+        records = [r for r in everything if _ce_revocation(policy, r)]
+        empty = _no_ce_revocation(len(everything) - len(records), name)
     if REVOCATIONS_DONE.name in held:
         return _held(title, REVOCATIONS_DONE, held)
     since = (
@@ -434,13 +443,44 @@ def _revoked(results: Results, held: Mapping[str, str], *, performance: bool) ->
             ("explanation", 0.38),
         ),
         marked=lambda r: r.against_policy,
-        empty="No license was revoked since the last review.",
+        empty=empty,
     )
+    if not performance:
+        lead += (
+            " Listed here: every license of a type that counts against the CE allotment"
+            " (it no longer counts in its region's In Use, whatever the reason), and any"
+            " license revoked for the CE allotment (§3) or by a CE Lead or the"
+            f" {committee_name(policy, 'ce')}."
+        )
     return Section(title, (lead, table))
 
 
-def _ce_revocation(record: RevocationRecord) -> bool:
-    return record.revocation_reason.startswith("CE") or record.revoked_by.startswith("CE")
+def _ce_revocation(policy: Policy, record: RevocationRecord) -> bool:
+    """What the CE Committee sees: a license of a type charged to a region (§3.2, as the
+    engine decides it: license_types' counts_against_ce_allotment), or one revoked for
+    the CE allotment or by a CE Lead or the CE Committee."""
+    rule = policy.license_type(record.license_type)
+    return (
+        (rule is not None and rule.counts_against_ce_allotment)
+        or committee_for_revocation(record.revocation_reason) == "coordinated_entry"
+        or name_key(record.revoked_by) in _CE_REVOKERS
+    )
+
+
+_CE_REVOKERS = frozenset(name_key(who) for who in ("CE Lead", "CE Committee"))
+
+
+def _no_ce_revocation(others: int, performance_committee: str) -> str:
+    text = (
+        "No CE Access Only license (nor any license for the CE allotment) was revoked since"
+        " the last review."
+    )
+    if others:
+        text += (
+            f" {plural(others, 'other license')} {'was' if others == 1 else 'were'}: see"
+            f' the {performance_committee} packet\'s "Revoked since the last review".'
+        )
+    return text
 
 
 def _appeals_section(
@@ -609,7 +649,7 @@ def _coordinated_entry(
             ),
         ),
         _reassignment_section(results, held, name),
-        _revoked(results, held, performance=False),
+        _revoked(results, policy, held, performance=False),
     )
     return tuple(summary), sections, counts
 
