@@ -997,3 +997,32 @@ def test_a_ce_license_type_is_matched_as_the_engine_matches_it(tmp_path: Path) -
     assert main(["packet", str(workbook), "--committee", "ce", "--output", str(pdf)]) == 0
     section = _section(pdf, "CE licenses revoked since the last review")
     assert "L-2" in section and "No CE Access Only license" not in section
+
+
+def test_an_agenda_without_removal_candidates_says_what_is_empty(tmp_path: Path) -> None:
+    """In Use 2 (L-1 kept, L-2 eligible for revocation): the empty candidates table must
+    not say that no CE license is active."""
+    pdf = tmp_path / "ce.pdf"
+    workbook = _ce_workbook(tmp_path / "book.xlsx")
+    assert main(["packet", str(workbook), "--committee", "ce", "--output", str(pdf)]) == 0
+    assert "In use 2" in flat(page_texts(pdf)[0])
+    agenda = _section(pdf, "Reassignment agenda", "CE licenses revoked")
+    assert "is active" not in agenda
+    assert (
+        "No CE Access Only license is a removal candidate. Of the active ones, 1 is kept as"
+        " an organization's last license (§4) and 1 is already eligible for revocation under"
+        " §1 (on the Revocations sheet); they are listed below."
+    ) in agenda
+    assert "Kept: last license" in agenda and "Eligible for revocation" in agenda
+
+
+def test_an_agenda_with_no_ce_license_says_none_is_active(tmp_path: Path) -> None:
+    pdf = tmp_path / "ce.pdf"
+    workbook = _ce_workbook(
+        tmp_path / "book.xlsx",
+        L_1={"License Type": "Housing Project"},
+        L_2={"License Type": "Housing Project"},
+    )
+    assert main(["packet", str(workbook), "--committee", "ce", "--output", str(pdf)]) == 0
+    agenda = _section(pdf, "Reassignment agenda", "CE licenses revoked")
+    assert "No CE Access Only license is active, so none is a removal candidate." in agenda

@@ -31,6 +31,7 @@ from engine.model import (
     RevocationRecord,
     name_key,
 )
+from engine.reassignment import BEING_REVOKED, KEPT
 from engine.words import plural
 from workbook.layout import (
     ALLOTMENTS,
@@ -792,7 +793,7 @@ def _reassignment_section(results: Results, held: Mapping[str, str], name: str) 
                 ("client_entries_window", 0.09),
                 ("reasons", 0.39),
             ),
-            empty="No CE Access Only license is active.",
+            empty=_no_candidate(results, others),
         ),
     ]
     if others:
@@ -801,6 +802,33 @@ def _reassignment_section(results: Results, held: Mapping[str, str], name: str) 
         )
         blocks.append(_agenda_table(others))
     return Section(title, tuple(blocks))
+
+
+def _no_candidate(results: Results, others: Sequence[ReassignmentItem]) -> str:
+    """What an empty candidates table means: never that no CE license is active when the
+    Allotments' In Use counts some, or the agenda lists some kept or being revoked."""
+    kept = sum(i.item == KEPT for i in others)
+    revoking = sum(i.item == BEING_REVOKED for i in others)
+    summary = results.allotment_summary
+    in_use = (summary.in_use or 0) if summary is not None else 0
+    if not kept and not revoking and not in_use:
+        return "No CE Access Only license is active, so none is a removal candidate."
+    text = "No CE Access Only license is a removal candidate"
+    why = []
+    if kept:
+        why.append(f"{kept:,} {_is(kept)} kept as an organization's last license (§4)")
+    if revoking:
+        why.append(
+            f"{revoking:,} {_is(revoking)} already eligible for revocation under §1 (on the"
+            " Revocations sheet)"
+        )
+    if why:
+        return f"{text}. Of the active ones, {' and '.join(why)}; they are listed below."
+    return f"{text} ({plural(in_use, 'license')} in use, on the Allotments table)."
+
+
+def _is(count: int) -> str:
+    return "is" if count == 1 else "are"
 
 
 def _agenda_table(items: Sequence[ReassignmentItem]) -> Table:
