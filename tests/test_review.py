@@ -31,7 +31,7 @@ from hypothesis import strategies as st
 from pypdf import PdfReader
 
 from engine.model import Inputs, OrganizationRow, RevocationRecord, WatchItem
-from tests.conftest import AS_OF, SAMPLE, d, minimal_sheets, write_workbook
+from tests.conftest import AS_OF, SAMPLE, d, minimal_sheets, sheet_dicts, write_workbook
 from workbook.cli import main
 from workbook.review.commands import write_notices, write_packets
 from workbook.review.notices import organization_notices, recipients
@@ -1026,3 +1026,67 @@ def test_an_agenda_with_no_ce_license_says_none_is_active(tmp_path: Path) -> Non
     assert main(["packet", str(workbook), "--committee", "ce", "--output", str(pdf)]) == 0
     agenda = _section(pdf, "Reassignment agenda", "CE licenses revoked")
     assert "No CE Access Only license is active, so none is a removal candidate." in agenda
+
+
+# ------------------------------------------------------------ exceptions due for re-review
+
+
+def _re_review_copy(folder: Path) -> Path:
+    """The sample with two open-ended special requests decided more than six months ago:
+    A-101 for L-1007 (Columbia Interfaith Shelter, which also has L-1087 eligible) and
+    A-102 for every license of Rolla Mission."""
+    workbook = sample_copy(folder)
+    _set_cell(workbook, "Appeals", "A-101", "Exception Until", None)
+    for appeal, filed, decided in (("A-101", 2, 1), ("A-102", 3, 2)):
+        _set_cell(workbook, "Appeals", appeal, "Filed On", dt.datetime(2026, filed, 1))
+        _set_cell(workbook, "Appeals", appeal, "Decided On", dt.datetime(2026, decided + 1, 1))
+    return workbook
+
+
+def _notice(folder: Path, organization: str) -> tuple[str, str]:
+    path = folder / f"{organization} - HMIS licenses notice 2026-11-24.eml"
+    message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+    assert isinstance(message, email.message.EmailMessage)
+    body = message.get_body(("plain",))
+    assert body is not None
+    return str(message["Subject"]), flat(body.get_content())
+
+
+def test_an_exception_due_for_re_review_is_not_said_to_become_eligible(tmp_path: Path) -> None:
+    workbook = _re_review_copy(tmp_path)
+    assert main(["recalc", str(workbook), "--as-of", "2026-11-24"]) == 0
+    sheet = {str(r["License ID"] or ""): r for r in sheet_dicts(workbook, "Watch List")}
+    assert sheet["L-1007"]["Rule"] == "§1.E3 re-review"
+    assert sheet[""]["Organization"] == "Rolla Mission"  # every license of it
+    folder = tmp_path / "drafts"
+    assert main(["notices", str(workbook), "--output", str(folder)]) == 0
+
+    subject, text = _notice(folder, "Columbia Interfaith Shelter")
+    assert subject == (
+        "HMIS licenses of Columbia Interfaith Shelter: 1 eligible for revocation,"
+        " 1 exception due for re-review; please act by 2026-12-24"
+    )
+    assert "Will become eligible" not in text and "to watch" not in subject
+    assert (
+        "Exceptions the Performance Committee is due to review again (1): - L-1007, Noel"
+        " Brooks: special request A-101 approved on 2026-02-01, with no end date (Exception"
+        " Until), has been due for re-review since 2026-08-01"
+    ) in text
+    assert "nothing needs to be filed to keep it" in text
+
+    subject, text = _notice(folder, "Rolla Mission")
+    assert subject == "HMIS licenses of Rolla Mission: 1 exception due for re-review"
+    assert "- Every license of Rolla Mission: special request A-102 approved on 2026-03-01" in text
+    assert ", :" not in text
+    assert "file an appeal" not in text and "signs in to HMIS" not in text, "nothing to lose"
+
+    pdf = tmp_path / "performance.pdf"
+    assert main(["packet", str(workbook), "--committee", "performance", "--output", str(pdf)]) == 0
+    summary = flat(page_texts(pdf)[0])
+    coming = sum(r["Rule"] != "§1.E3 re-review" for r in sheet.values())
+    assert f"On the watch list: eligible by Next Review if nothing changes {coming}" in summary
+    assert "On the watch list: exceptions due for re-review (§1.E3) 2" in summary
+    watch = _section(pdf, "Watch list", "Exceptions due for re-review (the Watch List")
+    again = _section(pdf, "Exceptions due for re-review (the Watch List", "Kept by an exception")
+    assert "L-1007" not in watch and watch.count("§1.E3 re-review") == 1, "only in the lead"
+    assert "L-1007" in again and "every license Rolla Mission" in again

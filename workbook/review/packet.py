@@ -29,6 +29,7 @@ from engine.model import (
     RegionAllotment,
     Results,
     RevocationRecord,
+    WatchItem,
     name_key,
 )
 from engine.reassignment import BEING_REVOKED, KEPT
@@ -259,6 +260,7 @@ def _performance(
     kept = [d for d in decisions if d.exception]
     appeals = [q for q in results.appeals_queue if q.committee == name]
     against = [r for r in results.revocations_done if r.against_policy]
+    coming, again = split_watch_list(results.watch_list)
     report, revocations = (INACTIVITY_REPORT,), (REVOCATIONS,)
     done, queue = (REVOCATIONS_DONE,), (APPEALS_QUEUE,)
     counts = _held_counts(
@@ -270,6 +272,8 @@ def _performance(
             "no_longer_eligible": (len(cleared), report),
             "kept_by_exception": (len(kept), report),
             "watch_list": (len(results.watch_list), (WATCH_LIST,)),
+            "becoming_eligible": (len(coming), (WATCH_LIST,)),
+            "due_for_re_review": (len(again), (WATCH_LIST,)),
             "revoked_since_last_review": (len(results.revocations_done), done),
             "revoked_against_policy": (len(against), done),
             "appeals_pending": (len(appeals), queue),
@@ -293,8 +297,12 @@ def _performance(
         ("No longer eligible since the last review", _figure(f"{len(cleared):,}", held, report)),
         ("Kept by an exception (§1.E1–§1.E3)", _figure(f"{len(kept):,}", held, report)),
         (
-            "On the watch list (by Next Review)",
-            _figure(f"{len(results.watch_list):,}", held, (WATCH_LIST,)),
+            "On the watch list: eligible by Next Review if nothing changes",
+            _figure(f"{len(coming):,}", held, (WATCH_LIST,)),
+        ),
+        (
+            "On the watch list: exceptions due for re-review (§1.E3)",
+            _figure(f"{len(again):,}", held, (WATCH_LIST,)),
         ),
         (
             "Revoked since the last review",
@@ -323,7 +331,7 @@ def _performance(
             " reviewed.",
             ("appeal_id", "organization", "reason", "license_id", "filed_on", "days_pending"),
         ),
-        _watch_section(results, held),
+        _watch_section(results, policy, held),
         _exceptions_section(kept, held),
     )
     return summary, sections, counts
@@ -517,19 +525,20 @@ def _appeals_section(
     return Section(title, (lead, table))
 
 
-def _watch_section(results: Results, held: Mapping[str, str]) -> Section:
+def _watch_section(results: Results, policy: Policy, held: Mapping[str, str]) -> Section:
     title = "Watch list"
     if WATCH_LIST.name in held:
         return _held(title, WATCH_LIST, held)
     until = f"by the next review ({results.next_review})" if results.next_review else "soon"
+    coming, again = split_watch_list(results.watch_list)
     lead = (
         f"Licenses that are not eligible today but will be {until} if nothing changes"
-        " (no client data, never signed in, an exception that ends), and approved special"
-        " requests without an end date that are due for re-review."
+        " (no client data, never signed in, an exception that ends), as the Watch List"
+        f" sheet lists them with another Rule than {RE_REVIEW_RULE}."
     )
     table = _table(
         WATCH_LIST,
-        results.watch_list,
+        coming,
         (
             ("license_id", 0.09),
             ("user", 0.12),
@@ -539,9 +548,57 @@ def _watch_section(results: Results, held: Mapping[str, str]) -> Section:
             ("days_left", 0.06),
             ("explanation", 0.35),
         ),
-        empty="Nothing is on the watch list.",
+        empty=f"No license will become eligible {until} if nothing changes.",
     )
-    return Section(title, (lead, table))
+    later = (
+        f"Exceptions due for re-review (the Watch List's {RE_REVIEW_RULE} rows): special"
+        " requests the committee approved with no Exception Until that were decided longer"
+        f" ago than {policy.open_ended_exceptions_after.describe()}"
+        " (review.open_ended_exceptions_after). They are not becoming eligible:"
+        " each stays exempt until the committee sets an end date or ends it (§1.E3)."
+    )
+    again_table = Table(
+        (
+            TableColumn(_header(WATCH_LIST, "license_id"), 0.09),
+            TableColumn(_header(WATCH_LIST, "user"), 0.12),
+            TableColumn(_header(WATCH_LIST, "organization"), 0.16),
+            TableColumn("Due for re-review since", 0.11),
+            TableColumn(_header(WATCH_LIST, "explanation"), 0.52),
+        ),
+        tuple(
+            (
+                one_line(w.license_id) or "every license",
+                one_line(w.user),
+                one_line(w.organization),
+                show(w.becomes_eligible_on),
+                clean(w.explanation),
+            )
+            for w in again
+        ),
+        empty="No exception is due for re-review.",
+    )
+    return Section(title, (lead, table, later, again_table))
+
+
+# SPEC §8 "for re-review": the Rule engine.review gives these Watch List rows (WatchItem.rule).
+RE_REVIEW_RULE = "§1.E3 re-review"
+
+
+def is_re_review(item: WatchItem) -> bool:
+    """A Watch List row that is an open-ended exception due for re-review, not a license
+    becoming eligible."""
+    return name_key(item.rule) == name_key(RE_REVIEW_RULE)
+
+
+def split_watch_list(
+    items: Iterable[WatchItem],
+) -> tuple[list[WatchItem], list[WatchItem]]:
+    """The Watch List as (becoming eligible by Next Review, due for re-review)."""
+    coming: list[WatchItem] = []
+    again: list[WatchItem] = []
+    for item in items:
+        (again if is_re_review(item) else coming).append(item)
+    return coming, again
 
 
 def _exceptions_section(kept: Sequence[LicenseDecision], held: Mapping[str, str]) -> Section:
