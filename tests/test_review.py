@@ -1090,3 +1090,89 @@ def test_an_exception_due_for_re_review_is_not_said_to_become_eligible(tmp_path:
     again = _section(pdf, "Exceptions due for re-review (the Watch List", "Kept by an exception")
     assert "L-1007" not in watch and watch.count("§1.E3 re-review") == 1, "only in the lead"
     assert "L-1007" in again and "every license Rolla Mission" in again
+
+
+# ----------------------------------------------------------------- appeals already pending
+
+
+def _add_appeal(path: Path, **values: object) -> None:
+    book = openpyxl.load_workbook(path)
+    try:
+        sheet = book["Appeals"]
+        header = [c.value for c in sheet[1]]
+        sheet.append([values.get(str(h)) for h in header])
+        book.save(path)
+    finally:
+        book.close()
+
+
+def test_a_notice_does_not_advise_an_appeal_already_pending(tmp_path: Path) -> None:
+    """Sedalia Hope House's only eligible license, L-1011, has special request A-104
+    pending before the Performance Committee (the sample's Appeals Queue)."""
+    folder = tmp_path / "drafts"
+    assert main(["notices", str(sample_copy(tmp_path)), "--output", str(folder)]) == 0
+    _, text = _notice(folder, "Sedalia Hope House")
+    assert (
+        "Special request A-104 is pending before the Performance Committee (filed on"
+        " 2026-10-01; response due by 2026-12-05): no new appeal is needed for this license"
+        " (§4)."
+    ) in text
+    assert "file an appeal" not in text and "Addendum 1" not in text
+    assert "No new appeal is needed for L-1011: its appeal is pending" in text
+
+
+def test_an_organization_wide_request_covers_its_licenses_and_a_license_one_only_it(
+    tmp_path: Path,
+) -> None:
+    """Dunklin County Shelter has L-1005 and L-1006 eligible. An appeal for L-1005 covers
+    it alone; a pending request for every license of the organization covers both; a
+    request of the CE Committee for a region's allotment covers neither."""
+    workbook = sample_copy(tmp_path)
+    _add_appeal(
+        workbook,
+        **{
+            "Appeal ID": "A-201",
+            "Filed On": dt.datetime(2026, 11, 20),
+            "Organization": "Dunklin County Shelter",
+            "License ID": "L-1005",
+            "Reason": "Inactivity revocation",
+            "Decision": "Pending",
+        },
+    )
+    _add_appeal(
+        workbook,
+        **{
+            "Appeal ID": "A-202",
+            "Filed On": dt.datetime(2026, 11, 21),
+            "Organization": "Dunklin County Shelter",
+            "Region": "Region 9",
+            "Reason": "Additional allotment request",
+            "Licenses Requested": 1,
+            "Decision": "Pending",
+        },
+    )
+    folder = tmp_path / "drafts"
+    assert main(["notices", str(workbook), "--output", str(folder)]) == 0
+    _, text = _notice(folder, "Dunklin County Shelter")
+    assert "Inactivity revocation A-201 is pending before the Performance Committee" in text
+    assert "A-202" not in text, "a region's allotment request does not keep a license"
+    assert text.count("no new appeal is needed for this license") == 1  # L-1005's line
+    assert "For a license without a pending appeal: if your organization needs" in text
+    assert "No new appeal is needed for L-1005: its appeal is pending" in text
+
+    _add_appeal(
+        workbook,
+        **{
+            "Appeal ID": "A-203",
+            "Filed On": dt.datetime(2026, 11, 22),
+            "Organization": "dunklin county shelter",
+            "Reason": "Special request",
+            "Decision": "Pending",
+        },
+    )
+    again = tmp_path / "again"
+    assert main(["notices", str(workbook), "--output", str(again)]) == 0
+    _, text = _notice(again, "Dunklin County Shelter")
+    assert text.count("Special request A-203 for every license of Dunklin County Shelter") == 2
+    assert "file an appeal" not in text
+    assert "No new appeal is needed for L-1005, L-1006: their appeals are pending" in text

@@ -224,6 +224,17 @@ def _organization_text(
 ) -> list[Part]:
     inactivity = committee_name(policy, "performance")
     by = _by(results)
+
+    def pending_for(license_id: str, organization: str) -> list[QueuedAppeal]:
+        return _pending_appeals(results.appeals_queue, inactivity, license_id, organization)
+
+    listed = [(d.license_id, d.organization) for d in eligible] + [
+        (w.license_id, w.organization) for w in coming
+    ]
+    covered = sorted(
+        {one_line(lic) for lic, organization in listed if pending_for(lic, organization)}
+    )
+    uncovered = any(one_line(lic) not in covered for lic, _ in listed)
     parts: list[Part] = [
         Paragraph(f"Dear {name},"),
         Paragraph(
@@ -238,6 +249,7 @@ def _organization_text(
             bullets(
                 f"{d.license_id}, {one_line(d.user)} ({one_line(d.license_type)}):"
                 f" {clean(d.explanation)}"
+                + _pending_note(pending_for(d.license_id, d.organization), name)
                 for d in eligible
             )
         )
@@ -251,6 +263,7 @@ def _organization_text(
             bullets(
                 f"{w.license_id}, {one_line(w.user)}: on {w.becomes_eligible_on}"
                 f" ({one_line(w.rule)}). {clean(w.explanation)}"
+                + _pending_note(pending_for(w.license_id, w.organization), name)
                 for w in coming
             )
         )
@@ -268,14 +281,23 @@ def _organization_text(
         )
     if any("1.2" in c for c in clauses):
         todo.append("A new license must be signed into within the policy's window (§1.2).")
-    if eligible or coming:
+    if uncovered:
         todo.append(
-            "If your organization needs to keep a license for specific staffing or reporting"
+            ("For a license without a pending appeal: if" if covered else "If")
+            + " your organization needs to keep a license for specific staffing or reporting"
             " needs (an FMLA absence, for example), file an appeal with the HMIS License"
             ' Appeal/Request Form (Addendum 1 of the policy), marking "My license was revoked'
             f' or marked for revocation due to inactivity". The {inactivity} reviews'
             " inactivity appeals and special requests at its monthly meeting (§4 Inactivity"
             " Appeal)."
+        )
+    if covered:
+        ids = covered
+        todo.append(
+            f"No new appeal is needed for {', '.join(ids)}:"
+            f" {'its appeal is' if len(ids) == 1 else 'their appeals are'} pending, and the"
+            " committee hearing an appeal responds to the pending ones at its monthly meeting"
+            " (§4)."
         )
     if again:
         todo.append(
@@ -298,6 +320,42 @@ def _organization_text(
         ),
     ]
     return parts
+
+
+def _pending_appeals(
+    queue: Sequence[QueuedAppeal], inactivity: str, license_id: str, organization: str
+) -> list[QueuedAppeal]:
+    """The Appeals Queue's pending appeals that already ask about this license: its own
+    (whichever committee hears it), or a request of its organization as a whole (no
+    License ID, no Region) before the committee that hears inactivity appeals."""
+    found = []
+    for queued in queue:
+        if queued.license_id:
+            mine = bool(license_id) and name_key(queued.license_id) == name_key(license_id)
+        else:
+            mine = (
+                not queued.region
+                and queued.committee == inactivity
+                and name_key(queued.organization) == name_key(organization)
+            )
+        if mine:
+            found.append(queued)
+    return found
+
+
+def _pending_note(pending: Sequence[QueuedAppeal], organization: str) -> str:
+    """What a license's line says of an appeal already pending for it (§4)."""
+    if not pending:
+        return ""
+    notes = []
+    for queued in pending:
+        whose = "" if queued.license_id else f" for every license of {organization}"
+        notes.append(
+            f"{one_line(queued.reason)} {one_line(queued.appeal_id)}{whose} is pending before"
+            f" the {one_line(queued.committee)} (filed on {queued.filed_on}; response due by"
+            f" {queued.respond_by})"
+        )
+    return " " + "; ".join(notes) + ": no new appeal is needed for this license (§4)."
 
 
 def _re_review_line(
