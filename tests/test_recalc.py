@@ -511,3 +511,21 @@ def test_sample_command_copies_the_bundled_workbook(tmp_path: Path) -> None:
     assert main(["sample", str(destination)]) == 0
     assert destination.read_bytes() == SAMPLE.read_bytes()
     assert main(["sample", str(destination)]) == 2  # refuses to overwrite
+
+
+def test_the_summary_says_what_the_run_log_s_licenses_count(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The Run Log's Licenses counts every row of the Inactivity Report (164 on the
+    sample, revoked and not-yet-granted ones too); the summary says so beside the 140
+    active licenses judged, so the two never read as disagreeing."""
+    path = Path(shutil.copy(SAMPLE, tmp_path / "sample.xlsx"))
+    assert main(["recalc", str(path), "--as-of", "2026-11-24"]) == 0
+    out = capsys.readouterr().out
+    assert (
+        "Licenses: 164 on the Inactivity Report (the Run Log's Licenses), 140 active ones"
+        " judged; 21 eligible for revocation"
+    ) in out
+    [entry] = sheet_dicts(path, "Run Log")
+    assert entry["Licenses"] == 164
+    assert len(sheet_dicts(path, "Inactivity Report")) == 164

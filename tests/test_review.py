@@ -31,7 +31,7 @@ from hypothesis import strategies as st
 from pypdf import PdfReader
 
 from engine.model import Inputs, OrganizationRow, RevocationRecord, WatchItem
-from tests.conftest import AS_OF, SAMPLE, d, minimal_sheets, write_workbook
+from tests.conftest import AS_OF, SAMPLE, d, minimal_sheets, sheet_dicts, write_workbook
 from workbook.cli import main
 from workbook.review.commands import write_notices, write_packets
 from workbook.review.notices import organization_notices, recipients
@@ -893,3 +893,286 @@ def test_a_watch_item_one_day_away_says_one_day(sample_outcome: Outcome) -> None
     assert [w.license_id for w in soon] == ["L-1012"]  # lapses on 2026-11-25
     assert "(1 day after 2026-11-24)" in soon[0].explanation
     assert not any(re.search(r"\(1 days", w.explanation) for w in watch)
+
+
+# ------------------------------------------------- the CE packet's revocations and agenda
+
+
+def _ce_workbook(path: Path, **changes: dict[str, object]) -> Path:
+    """Region 1's CE licenses: Org A's only license (kept), Org B's inactive one (eligible
+    for revocation; Org B keeps its Housing Project license). `changes` edits a row by
+    License ID."""
+    rows: list[dict[str, object]] = [
+        {
+            "License ID": "L-1",
+            "User": "Ann",
+            "Organization": "Org A",
+            "License Type": "CE Access Only",
+            "Region": "Region 1",
+            "Granted On": d("2024-01-01"),
+            "First Sign-In": d("2024-01-02"),
+            "Last Client Data Entry": d("2026-11-01"),
+            "Client Entries (Window)": 40,
+        },
+        {
+            "License ID": "L-2",
+            "User": "Bob",
+            "Organization": "Org B",
+            "License Type": "CE Access Only",
+            "Region": "Region 1",
+            "Granted On": d("2024-01-01"),
+            "First Sign-In": d("2024-01-02"),
+            "Last Client Data Entry": d("2025-01-01"),
+            "Client Entries (Window)": 0,
+        },
+        {
+            "License ID": "L-3",
+            "User": "Cy",
+            "Organization": "Org B",
+            "License Type": "Housing Project",
+            "Granted On": d("2024-01-01"),
+            "First Sign-In": d("2024-01-02"),
+            "Last Client Data Entry": d("2026-11-01"),
+        },
+    ]
+    for row in rows:
+        row.update(changes.get(str(row["License ID"]).replace("-", "_"), {}))
+    return write_workbook(path, minimal_sheets(rows, organizations=("Org A", "Org B")))
+
+
+def _section(pdf: Path, title: str, next_title: str | None = None) -> str:
+    text = flat(" ".join(page_texts(pdf)))
+    start = text.rindex(title)  # the section, not the table of contents or the summary
+    end = text.index(next_title, start) if next_title else len(text)
+    return text[start:end]
+
+
+def test_the_ce_packet_lists_a_ce_license_revoked_for_inactivity(tmp_path: Path) -> None:
+    """L-1160 (CE Access Only) was revoked by the HMIS Lead for Inactivity §1.1: it left
+    Region 8's In Use, so the CE Committee sees it, as the Performance Committee does."""
+    pdf = tmp_path / "ce.pdf"
+    assert main(["packet", str(SAMPLE), "--committee", "ce", "--output", str(pdf)]) == 0
+    section = _section(pdf, "CE licenses revoked since the last review")
+    assert "L-1160" in section and "Inactivity §1.1" in section
+    assert "L-1161" not in section, "a Housing Project license is not the CE Committee's"
+    assert "No license was revoked" not in section
+
+
+def test_the_ce_packet_never_says_no_license_was_revoked_when_one_was(tmp_path: Path) -> None:
+    """Only a Housing Project license revoked: the CE section is empty and says which
+    licenses it is about, and where the other one is."""
+    workbook = _ce_workbook(
+        tmp_path / "book.xlsx",
+        L_3={
+            "Revoked On": d("2026-11-10"),
+            "Revoked By": "HMIS Lead",
+            "Revocation Reason": "Other",
+        },
+    )
+    ce, performance = tmp_path / "ce.pdf", tmp_path / "performance.pdf"
+    for committee, pdf in (("ce", ce), ("performance", performance)):
+        assert main(["packet", str(workbook), "--committee", committee, "--output", str(pdf)]) == 0
+    section = _section(ce, "CE licenses revoked since the last review")
+    assert "No license was revoked" not in section
+    assert (
+        "No CE Access Only license (nor any license for the CE allotment) was revoked since"
+        " the last review. 1 other license was: see the Performance Committee packet's"
+        ' "Revoked since the last review".'
+    ) in section
+    assert "L-3" in _section(performance, "Revoked since the last review", "Inactivity appeals")
+
+
+def test_a_ce_license_type_is_matched_as_the_engine_matches_it(tmp_path: Path) -> None:
+    """A license type typed in another case is still the CE type (the engine charges it)."""
+    workbook = _ce_workbook(
+        tmp_path / "book.xlsx",
+        L_2={
+            "License Type": "ce access ONLY",
+            "Revoked On": d("2026-11-10"),
+            "Revoked By": "HMIS Lead",
+            "Revocation Reason": "Not signed in §1.2",
+        },
+    )
+    pdf = tmp_path / "ce.pdf"
+    assert main(["packet", str(workbook), "--committee", "ce", "--output", str(pdf)]) == 0
+    section = _section(pdf, "CE licenses revoked since the last review")
+    assert "L-2" in section and "No CE Access Only license" not in section
+
+
+def test_an_agenda_without_removal_candidates_says_what_is_empty(tmp_path: Path) -> None:
+    """In Use 2 (L-1 kept, L-2 eligible for revocation): the empty candidates table must
+    not say that no CE license is active."""
+    pdf = tmp_path / "ce.pdf"
+    workbook = _ce_workbook(tmp_path / "book.xlsx")
+    assert main(["packet", str(workbook), "--committee", "ce", "--output", str(pdf)]) == 0
+    assert "In use 2" in flat(page_texts(pdf)[0])
+    agenda = _section(pdf, "Reassignment agenda", "CE licenses revoked")
+    assert "is active" not in agenda
+    assert (
+        "No CE Access Only license is a removal candidate. Of the active ones, 1 is kept as"
+        " an organization's last license (§4) and 1 is already eligible for revocation under"
+        " §1 (on the Revocations sheet); they are listed below."
+    ) in agenda
+    assert "Kept: last license" in agenda and "Eligible for revocation" in agenda
+
+
+def test_an_agenda_with_no_ce_license_says_none_is_active(tmp_path: Path) -> None:
+    pdf = tmp_path / "ce.pdf"
+    workbook = _ce_workbook(
+        tmp_path / "book.xlsx",
+        L_1={"License Type": "Housing Project"},
+        L_2={"License Type": "Housing Project"},
+    )
+    assert main(["packet", str(workbook), "--committee", "ce", "--output", str(pdf)]) == 0
+    agenda = _section(pdf, "Reassignment agenda", "CE licenses revoked")
+    assert "No CE Access Only license is active, so none is a removal candidate." in agenda
+
+
+# ------------------------------------------------------------ exceptions due for re-review
+
+
+def _re_review_copy(folder: Path) -> Path:
+    """The sample with two open-ended special requests decided more than six months ago:
+    A-101 for L-1007 (Columbia Interfaith Shelter, which also has L-1087 eligible) and
+    A-102 for every license of Rolla Mission."""
+    workbook = sample_copy(folder)
+    _set_cell(workbook, "Appeals", "A-101", "Exception Until", None)
+    for appeal, filed, decided in (("A-101", 2, 1), ("A-102", 3, 2)):
+        _set_cell(workbook, "Appeals", appeal, "Filed On", dt.datetime(2026, filed, 1))
+        _set_cell(workbook, "Appeals", appeal, "Decided On", dt.datetime(2026, decided + 1, 1))
+    return workbook
+
+
+def _notice(folder: Path, organization: str) -> tuple[str, str]:
+    path = folder / f"{organization} - HMIS licenses notice 2026-11-24.eml"
+    message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+    assert isinstance(message, email.message.EmailMessage)
+    body = message.get_body(("plain",))
+    assert body is not None
+    return str(message["Subject"]), flat(body.get_content())
+
+
+def test_an_exception_due_for_re_review_is_not_said_to_become_eligible(tmp_path: Path) -> None:
+    workbook = _re_review_copy(tmp_path)
+    assert main(["recalc", str(workbook), "--as-of", "2026-11-24"]) == 0
+    sheet = {str(r["License ID"] or ""): r for r in sheet_dicts(workbook, "Watch List")}
+    assert sheet["L-1007"]["Rule"] == "§1.E3 re-review"
+    assert sheet[""]["Organization"] == "Rolla Mission"  # every license of it
+    folder = tmp_path / "drafts"
+    assert main(["notices", str(workbook), "--output", str(folder)]) == 0
+
+    subject, text = _notice(folder, "Columbia Interfaith Shelter")
+    assert subject == (
+        "HMIS licenses of Columbia Interfaith Shelter: 1 eligible for revocation,"
+        " 1 exception due for re-review; please act by 2026-12-24"
+    )
+    assert "Will become eligible" not in text and "to watch" not in subject
+    assert (
+        "Exceptions the Performance Committee is due to review again (1): - L-1007, Noel"
+        " Brooks: special request A-101 approved on 2026-02-01, with no end date (Exception"
+        " Until), has been due for re-review since 2026-08-01"
+    ) in text
+    assert "nothing needs to be filed to keep it" in text
+
+    subject, text = _notice(folder, "Rolla Mission")
+    assert subject == "HMIS licenses of Rolla Mission: 1 exception due for re-review"
+    assert "- Every license of Rolla Mission: special request A-102 approved on 2026-03-01" in text
+    assert ", :" not in text
+    assert "file an appeal" not in text and "signs in to HMIS" not in text, "nothing to lose"
+
+    pdf = tmp_path / "performance.pdf"
+    assert main(["packet", str(workbook), "--committee", "performance", "--output", str(pdf)]) == 0
+    summary = flat(page_texts(pdf)[0])
+    coming = sum(r["Rule"] != "§1.E3 re-review" for r in sheet.values())
+    assert f"On the watch list: eligible by Next Review if nothing changes {coming}" in summary
+    assert "On the watch list: exceptions due for re-review (§1.E3) 2" in summary
+    watch = _section(pdf, "Watch list", "Exceptions due for re-review (the Watch List")
+    again = _section(pdf, "Exceptions due for re-review (the Watch List", "Kept by an exception")
+    assert "L-1007" not in watch and watch.count("§1.E3 re-review") == 1, "only in the lead"
+    assert "L-1007" in again and "every license Rolla Mission" in again
+
+
+# ----------------------------------------------------------------- appeals already pending
+
+
+def _add_appeal(path: Path, **values: object) -> None:
+    book = openpyxl.load_workbook(path)
+    try:
+        sheet = book["Appeals"]
+        header = [c.value for c in sheet[1]]
+        sheet.append([values.get(str(h)) for h in header])
+        book.save(path)
+    finally:
+        book.close()
+
+
+def test_a_notice_does_not_advise_an_appeal_already_pending(tmp_path: Path) -> None:
+    """Sedalia Hope House's only eligible license, L-1011, has special request A-104
+    pending before the Performance Committee (the sample's Appeals Queue)."""
+    folder = tmp_path / "drafts"
+    assert main(["notices", str(sample_copy(tmp_path)), "--output", str(folder)]) == 0
+    _, text = _notice(folder, "Sedalia Hope House")
+    assert (
+        "Special request A-104 is pending before the Performance Committee (filed on"
+        " 2026-10-01; response due by 2026-12-05): no new appeal is needed for this license"
+        " (§4)."
+    ) in text
+    assert "file an appeal" not in text and "Addendum 1" not in text
+    assert "No new appeal is needed for L-1011: its appeal is pending" in text
+
+
+def test_an_organization_wide_request_covers_its_licenses_and_a_license_one_only_it(
+    tmp_path: Path,
+) -> None:
+    """Dunklin County Shelter has L-1005 and L-1006 eligible. An appeal for L-1005 covers
+    it alone; a pending request for every license of the organization covers both; a
+    request of the CE Committee for a region's allotment covers neither."""
+    workbook = sample_copy(tmp_path)
+    _add_appeal(
+        workbook,
+        **{
+            "Appeal ID": "A-201",
+            "Filed On": dt.datetime(2026, 11, 20),
+            "Organization": "Dunklin County Shelter",
+            "License ID": "L-1005",
+            "Reason": "Inactivity revocation",
+            "Decision": "Pending",
+        },
+    )
+    _add_appeal(
+        workbook,
+        **{
+            "Appeal ID": "A-202",
+            "Filed On": dt.datetime(2026, 11, 21),
+            "Organization": "Dunklin County Shelter",
+            "Region": "Region 9",
+            "Reason": "Additional allotment request",
+            "Licenses Requested": 1,
+            "Decision": "Pending",
+        },
+    )
+    folder = tmp_path / "drafts"
+    assert main(["notices", str(workbook), "--output", str(folder)]) == 0
+    _, text = _notice(folder, "Dunklin County Shelter")
+    assert "Inactivity revocation A-201 is pending before the Performance Committee" in text
+    assert "A-202" not in text, "a region's allotment request does not keep a license"
+    assert text.count("no new appeal is needed for this license") == 1  # L-1005's line
+    assert "For a license without a pending appeal: if your organization needs" in text
+    assert "No new appeal is needed for L-1005: its appeal is pending" in text
+
+    _add_appeal(
+        workbook,
+        **{
+            "Appeal ID": "A-203",
+            "Filed On": dt.datetime(2026, 11, 22),
+            "Organization": "dunklin county shelter",
+            "Reason": "Special request",
+            "Decision": "Pending",
+        },
+    )
+    again = tmp_path / "again"
+    assert main(["notices", str(workbook), "--output", str(again)]) == 0
+    _, text = _notice(again, "Dunklin County Shelter")
+    assert text.count("Special request A-203 for every license of Dunklin County Shelter") == 2
+    assert "file an appeal" not in text
+    assert "No new appeal is needed for L-1005, L-1006: their appeals are pending" in text

@@ -297,7 +297,7 @@ def test_every_json_output_parses_and_matches_the_human_output(
     assert machine.err == "", "with --json, stdout holds everything"
     report = json.loads(machine.out)
     counts = report["counts"]
-    assert f"Licenses: {counts['licenses_judged']} judged;" in human.out
+    assert f"), {counts['licenses_judged']} active ones judged;" in human.out
     assert f"{counts['eligible_for_revocation']} eligible for revocation" in human.out
     assert f"Problems: 0 errors, {counts['warnings']} warnings" in human.out
     assert report["outcome"] == "ok" and report["exit_code"] == 0

@@ -894,9 +894,13 @@ def _print_summary(outcome: Outcome, out: TextIO) -> None:
         # A held-back result is not summed up: its sheet keeps the last good run's rows,
         # and a count from this run beside it would say something else.
         if "decisions" not in results.held_back:
+            # Both counts, so that neither reads as a mistake beside the other: the Run
+            # Log's Licenses column counts every row of the Inactivity Report (revoked,
+            # not yet granted and unjudged types too); "judged" counts the active ones.
             print(
-                f"Licenses: {judged} judged; {len(results.revocations)} eligible for"
-                f" revocation{cannot}",
+                f"Licenses: {len(decisions)} on the Inactivity Report (the Run Log's"
+                f" Licenses), {judged} active ones judged; {len(results.revocations)}"
+                f" eligible for revocation{cannot}",
                 file=out,
             )
         summary = results.allotment_summary

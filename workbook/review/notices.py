@@ -28,7 +28,9 @@ from typing import Literal
 
 from engine.allotment import shown_value
 from engine.charging import ce_committee
+from engine.inactivity import special_request_in_force
 from engine.model import (
+    AppealRow,
     LicenseDecision,
     Policy,
     QueuedAppeal,
@@ -50,7 +52,7 @@ from workbook.layout import (
     ResultSheet,
 )
 from workbook.results import held_back_sheets
-from workbook.review.packet import committee_name
+from workbook.review.packet import committee_name, split_watch_list
 from workbook.review.text import clean, cut, one_line, safe_file_name, show
 from workbook.run import Outcome
 
@@ -159,8 +161,11 @@ def organization_notices(outcome: Outcome, *, taken: set[str] | None = None) -> 
     for key, name in names.items():
         mine, coming = eligible_of.get(key, []), watched_of.get(key, [])
         to, problem = recipients(emails.get(key))
-        subject = one_line(f"HMIS licenses of {name}: {_action(mine, coming)} {_by(results)}")
-        text = _organization_text(policy, results, as_of, name, mine, coming)
+        soon, again = split_watch_list(coming)
+        subject = one_line(f"HMIS licenses of {name}: {_action(mine, soon, again, results)}")
+        text = _organization_text(
+            policy, outcome.inputs.appeals or (), results, as_of, name, mine, soon, again
+        )
         message = draft_message(
             to,
             subject,
@@ -182,13 +187,24 @@ def organization_notices(outcome: Outcome, *, taken: set[str] | None = None) -> 
     return notices
 
 
-def _action(eligible: Sequence[LicenseDecision], coming: Sequence[WatchItem]) -> str:
+def _action(
+    eligible: Sequence[LicenseDecision],
+    coming: Sequence[WatchItem],
+    again: Sequence[WatchItem],
+    results: Results,
+) -> str:
     parts = []
     if eligible:
         parts.append(f"{len(eligible)} eligible for revocation")
     if coming:
         parts.append(f"{len(coming)} to watch")
-    return ", ".join(parts) + "; please act"
+    if again:
+        parts.append(
+            f"{len(again)} {'exception' if len(again) == 1 else 'exceptions'} due for re-review"
+        )
+    if not eligible and not coming:
+        return ", ".join(parts)  # nothing to do by a date: the committee looks again
+    return ", ".join(parts) + f"; please act {_by(results)}"
 
 
 def _by(results: Results) -> str:
@@ -198,14 +214,27 @@ def _by(results: Results) -> str:
 
 def _organization_text(
     policy: Policy,
+    appeals: Sequence[AppealRow],
     results: Results,
     as_of: dt.date,
     name: str,
     eligible: Sequence[LicenseDecision],
     coming: Sequence[WatchItem],
+    again: Sequence[WatchItem],
 ) -> list[Part]:
     inactivity = committee_name(policy, "performance")
     by = _by(results)
+
+    def pending_for(license_id: str, organization: str) -> list[QueuedAppeal]:
+        return _pending_appeals(results.appeals_queue, inactivity, license_id, organization)
+
+    listed = [(d.license_id, d.organization) for d in eligible] + [
+        (w.license_id, w.organization) for w in coming
+    ]
+    covered = sorted(
+        {one_line(lic) for lic, organization in listed if pending_for(lic, organization)}
+    )
+    uncovered = any(one_line(lic) not in covered for lic, _ in listed)
     parts: list[Part] = [
         Paragraph(f"Dear {name},"),
         Paragraph(
@@ -220,6 +249,7 @@ def _organization_text(
             bullets(
                 f"{d.license_id}, {one_line(d.user)} ({one_line(d.license_type)}):"
                 f" {clean(d.explanation)}"
+                + _pending_note(pending_for(d.license_id, d.organization), name)
                 for d in eligible
             )
         )
@@ -233,25 +263,53 @@ def _organization_text(
             bullets(
                 f"{w.license_id}, {one_line(w.user)}: on {w.becomes_eligible_on}"
                 f" ({one_line(w.rule)}). {clean(w.explanation)}"
+                + _pending_note(pending_for(w.license_id, w.organization), name)
                 for w in coming
             )
         )
+    if again:
+        parts.append(
+            Paragraph(f"Exceptions the {inactivity} is due to review again ({len(again)}):")
+        )
+        parts.append(bullets(_re_review_line(policy, appeals, as_of, name, w) for w in again))
     clauses = {d.policy_clause for d in eligible} | {w.policy_clause for w in coming}
-    todo = [
-        "If a license is still needed, its user signs in to HMIS and enters or updates"
-        " client data: logging in or running reports alone does not count (§1.1)."
-    ]
+    todo = []
+    if eligible or coming:
+        todo.append(
+            "If a license is still needed, its user signs in to HMIS and enters or updates"
+            " client data: logging in or running reports alone does not count (§1.1)."
+        )
     if any("1.2" in c for c in clauses):
         todo.append("A new license must be signed into within the policy's window (§1.2).")
-    todo += [
-        "If your organization needs to keep a license for specific staffing or reporting"
-        " needs (an FMLA absence, for example), file an appeal with the HMIS License"
-        ' Appeal/Request Form (Addendum 1 of the policy), marking "My license was revoked or'
-        f' marked for revocation due to inactivity". The {inactivity} reviews inactivity'
-        " appeals and special requests at its monthly meeting (§4 Inactivity Appeal).",
+    if uncovered:
+        todo.append(
+            ("For a license without a pending appeal: if" if covered else "If")
+            + " your organization needs to keep a license for specific staffing or reporting"
+            " needs (an FMLA absence, for example), file an appeal with the HMIS License"
+            ' Appeal/Request Form (Addendum 1 of the policy), marking "My license was revoked'
+            f' or marked for revocation due to inactivity". The {inactivity} reviews'
+            " inactivity appeals and special requests at its monthly meeting (§4 Inactivity"
+            " Appeal)."
+        )
+    if covered:
+        ids = covered
+        todo.append(
+            f"No new appeal is needed for {', '.join(ids)}:"
+            f" {'its appeal is' if len(ids) == 1 else 'their appeals are'} pending, and the"
+            " committee hearing an appeal responds to the pending ones at its monthly meeting"
+            " (§4)."
+        )
+    if again:
+        todo.append(
+            "For an exception due for re-review, nothing needs to be filed to keep it: it"
+            f" stays in force until the {inactivity} sets an end date or ends it (§1.E3)."
+            " Tell the HMIS Lead if the need it was approved for has ended, or by when it"
+            " will, so that the committee can set its Exception Until."
+        )
+    todo.append(
         "If a license is no longer needed, tell the HMIS Lead, so that it can go to someone"
-        " who needs it.",
-    ]
+        " who needs it."
+    )
     parts += [
         Paragraph(f"What you can do, {by}:"),
         bullets(todo),
@@ -262,6 +320,91 @@ def _organization_text(
         ),
     ]
     return parts
+
+
+def _pending_appeals(
+    queue: Sequence[QueuedAppeal], inactivity: str, license_id: str, organization: str
+) -> list[QueuedAppeal]:
+    """The Appeals Queue's pending appeals that already ask about this license: its own
+    (whichever committee hears it), or a request of its organization as a whole (no
+    License ID, no Region) before the committee that hears inactivity appeals."""
+    found = []
+    for queued in queue:
+        if queued.license_id:
+            mine = bool(license_id) and name_key(queued.license_id) == name_key(license_id)
+        else:
+            mine = (
+                not queued.region
+                and queued.committee == inactivity
+                and name_key(queued.organization) == name_key(organization)
+            )
+        if mine:
+            found.append(queued)
+    return found
+
+
+def _pending_note(pending: Sequence[QueuedAppeal], organization: str) -> str:
+    """What a license's line says of an appeal already pending for it (§4)."""
+    if not pending:
+        return ""
+    notes = []
+    for queued in pending:
+        whose = "" if queued.license_id else f" for every license of {organization}"
+        notes.append(
+            f"{one_line(queued.reason)} {one_line(queued.appeal_id)}{whose} is pending before"
+            f" the {one_line(queued.committee)} (filed on {queued.filed_on}; response due by"
+            f" {queued.respond_by})"
+        )
+    return " " + "; ".join(notes) + ": no new appeal is needed for this license (§4)."
+
+
+def _re_review_line(
+    policy: Policy, appeals: Sequence[AppealRow], as_of: dt.date, name: str, item: WatchItem
+) -> str:
+    """One exception due for re-review: whose, which request, decided when, due since."""
+    who = (
+        f"{one_line(item.license_id)}, {one_line(item.user)}"
+        if item.license_id
+        else f"Every license of {name}"
+    )
+    requests = _open_ended_requests(policy, appeals, as_of, item)
+    if not requests:  # the Appeals row is not to be found again: the engine's sentence
+        return (
+            f"{who}: due for re-review since {item.becomes_eligible_on}. {clean(item.explanation)}"
+        )
+    decided = ", ".join(f"{one_line(a.appeal_id)} approved on {a.decided_on}" for a in requests)
+    return (
+        f"{who}: special request {decided}, with no end date (Exception Until), has been due"
+        f" for re-review since {item.becomes_eligible_on}: open-ended exceptions go back to"
+        f" the committee {policy.open_ended_exceptions_after.describe()} after they were"
+        " decided (review.open_ended_exceptions_after). It stays exempt until the committee"
+        " sets an end date or ends it (§1.E3)."
+    )
+
+
+def _open_ended_requests(
+    policy: Policy, appeals: Sequence[AppealRow], as_of: dt.date, item: WatchItem
+) -> list[AppealRow]:
+    """The approved special requests without an Exception Until behind a re-review row:
+    of its license (or, with none, of its organization as a whole), due on its date."""
+    period = policy.open_ended_exceptions_after
+    found = []
+    for appeal in appeals:
+        if appeal.exception_until is not None or appeal.decided_on is None:
+            continue
+        if not special_request_in_force(policy, appeal, as_of):
+            continue
+        if period.after(appeal.decided_on) != item.becomes_eligible_on:
+            continue
+        if item.license_id:
+            mine = name_key(appeal.license_id or "") == name_key(item.license_id)
+        else:
+            mine = not appeal.license_id and name_key(appeal.organization) == name_key(
+                item.organization
+            )
+        if mine:
+            found.append(appeal)
+    return found
 
 
 # ----------------------------------------------------------------------------- regions

@@ -20,6 +20,7 @@ from types import SimpleNamespace
 from typing import TypeVar
 
 import engine
+from engine.appeals import committee_for_revocation
 from engine.model import (
     LicenseDecision,
     Policy,
@@ -28,7 +29,11 @@ from engine.model import (
     RegionAllotment,
     Results,
     RevocationRecord,
+    WatchItem,
+    name_key,
 )
+from engine.reassignment import BEING_REVOKED, KEPT
+from engine.words import plural
 from workbook.layout import (
     ALLOTMENTS,
     APPEALS_QUEUE,
@@ -255,6 +260,7 @@ def _performance(
     kept = [d for d in decisions if d.exception]
     appeals = [q for q in results.appeals_queue if q.committee == name]
     against = [r for r in results.revocations_done if r.against_policy]
+    coming, again = split_watch_list(results.watch_list)
     report, revocations = (INACTIVITY_REPORT,), (REVOCATIONS,)
     done, queue = (REVOCATIONS_DONE,), (APPEALS_QUEUE,)
     counts = _held_counts(
@@ -266,6 +272,8 @@ def _performance(
             "no_longer_eligible": (len(cleared), report),
             "kept_by_exception": (len(kept), report),
             "watch_list": (len(results.watch_list), (WATCH_LIST,)),
+            "becoming_eligible": (len(coming), (WATCH_LIST,)),
+            "due_for_re_review": (len(again), (WATCH_LIST,)),
             "revoked_since_last_review": (len(results.revocations_done), done),
             "revoked_against_policy": (len(against), done),
             "appeals_pending": (len(appeals), queue),
@@ -289,8 +297,12 @@ def _performance(
         ("No longer eligible since the last review", _figure(f"{len(cleared):,}", held, report)),
         ("Kept by an exception (§1.E1–§1.E3)", _figure(f"{len(kept):,}", held, report)),
         (
-            "On the watch list (by Next Review)",
-            _figure(f"{len(results.watch_list):,}", held, (WATCH_LIST,)),
+            "On the watch list: eligible by Next Review if nothing changes",
+            _figure(f"{len(coming):,}", held, (WATCH_LIST,)),
+        ),
+        (
+            "On the watch list: exceptions due for re-review (§1.E3)",
+            _figure(f"{len(again):,}", held, (WATCH_LIST,)),
         ),
         (
             "Revoked since the last review",
@@ -308,7 +320,7 @@ def _performance(
     sections = (
         _newly_eligible(results, newly, cleared, held),
         _all_eligible(eligible, held),
-        _revoked(results, held, performance=True),
+        _revoked(results, policy, held, performance=True),
         _appeals_section(
             f"Inactivity appeals and special requests before the {name}",
             appeals,
@@ -319,7 +331,7 @@ def _performance(
             " reviewed.",
             ("appeal_id", "organization", "reason", "license_id", "filed_on", "days_pending"),
         ),
-        _watch_section(results, held),
+        _watch_section(results, policy, held),
         _exceptions_section(kept, held),
     )
     return summary, sections, counts
@@ -397,13 +409,19 @@ def _all_eligible(eligible: Sequence[LicenseDecision], held: Mapping[str, str]) 
     )
 
 
-def _revoked(results: Results, held: Mapping[str, str], *, performance: bool) -> Section:
+def _revoked(
+    results: Results, policy: Policy, held: Mapping[str, str], *, performance: bool
+) -> Section:
+    name = committee_name(policy, "performance")
+    everything = list(results.revocations_done)
     if performance:
         title = "Revoked since the last review"
-        records = list(results.revocations_done)
+        records = everything
+        empty = "No license was revoked since the last review."
     else:
         title = "CE licenses revoked since the last review"
-        records = [r for r in results.revocations_done if _ce_revocation(r)]
+        records = [r for r in everything if _ce_revocation(policy, r)]
+        empty = _no_ce_revocation(len(everything) - len(records), name)
     if REVOCATIONS_DONE.name in held:
         return _held(title, REVOCATIONS_DONE, held)
     since = (
@@ -434,13 +452,44 @@ def _revoked(results: Results, held: Mapping[str, str], *, performance: bool) ->
             ("explanation", 0.38),
         ),
         marked=lambda r: r.against_policy,
-        empty="No license was revoked since the last review.",
+        empty=empty,
     )
+    if not performance:
+        lead += (
+            " Listed here: every license of a type that counts against the CE allotment"
+            " (it no longer counts in its region's In Use, whatever the reason), and any"
+            " license revoked for the CE allotment (§3) or by a CE Lead or the"
+            f" {committee_name(policy, 'ce')}."
+        )
     return Section(title, (lead, table))
 
 
-def _ce_revocation(record: RevocationRecord) -> bool:
-    return record.revocation_reason.startswith("CE") or record.revoked_by.startswith("CE")
+def _ce_revocation(policy: Policy, record: RevocationRecord) -> bool:
+    """What the CE Committee sees: a license of a type charged to a region (§3.2, as the
+    engine decides it: license_types' counts_against_ce_allotment), or one revoked for
+    the CE allotment or by a CE Lead or the CE Committee."""
+    rule = policy.license_type(record.license_type)
+    return (
+        (rule is not None and rule.counts_against_ce_allotment)
+        or committee_for_revocation(record.revocation_reason) == "coordinated_entry"
+        or name_key(record.revoked_by) in _CE_REVOKERS
+    )
+
+
+_CE_REVOKERS = frozenset(name_key(who) for who in ("CE Lead", "CE Committee"))
+
+
+def _no_ce_revocation(others: int, performance_committee: str) -> str:
+    text = (
+        "No CE Access Only license (nor any license for the CE allotment) was revoked since"
+        " the last review."
+    )
+    if others:
+        text += (
+            f" {plural(others, 'other license')} {'was' if others == 1 else 'were'}: see"
+            f' the {performance_committee} packet\'s "Revoked since the last review".'
+        )
+    return text
 
 
 def _appeals_section(
@@ -476,19 +525,20 @@ def _appeals_section(
     return Section(title, (lead, table))
 
 
-def _watch_section(results: Results, held: Mapping[str, str]) -> Section:
+def _watch_section(results: Results, policy: Policy, held: Mapping[str, str]) -> Section:
     title = "Watch list"
     if WATCH_LIST.name in held:
         return _held(title, WATCH_LIST, held)
     until = f"by the next review ({results.next_review})" if results.next_review else "soon"
+    coming, again = split_watch_list(results.watch_list)
     lead = (
         f"Licenses that are not eligible today but will be {until} if nothing changes"
-        " (no client data, never signed in, an exception that ends), and approved special"
-        " requests without an end date that are due for re-review."
+        " (no client data, never signed in, an exception that ends), as the Watch List"
+        f" sheet lists them with another Rule than {RE_REVIEW_RULE}."
     )
     table = _table(
         WATCH_LIST,
-        results.watch_list,
+        coming,
         (
             ("license_id", 0.09),
             ("user", 0.12),
@@ -498,9 +548,57 @@ def _watch_section(results: Results, held: Mapping[str, str]) -> Section:
             ("days_left", 0.06),
             ("explanation", 0.35),
         ),
-        empty="Nothing is on the watch list.",
+        empty=f"No license will become eligible {until} if nothing changes.",
     )
-    return Section(title, (lead, table))
+    later = (
+        f"Exceptions due for re-review (the Watch List's {RE_REVIEW_RULE} rows): special"
+        " requests the committee approved with no Exception Until that were decided longer"
+        f" ago than {policy.open_ended_exceptions_after.describe()}"
+        " (review.open_ended_exceptions_after). They are not becoming eligible:"
+        " each stays exempt until the committee sets an end date or ends it (§1.E3)."
+    )
+    again_table = Table(
+        (
+            TableColumn(_header(WATCH_LIST, "license_id"), 0.09),
+            TableColumn(_header(WATCH_LIST, "user"), 0.12),
+            TableColumn(_header(WATCH_LIST, "organization"), 0.16),
+            TableColumn("Due for re-review since", 0.11),
+            TableColumn(_header(WATCH_LIST, "explanation"), 0.52),
+        ),
+        tuple(
+            (
+                one_line(w.license_id) or "every license",
+                one_line(w.user),
+                one_line(w.organization),
+                show(w.becomes_eligible_on),
+                clean(w.explanation),
+            )
+            for w in again
+        ),
+        empty="No exception is due for re-review.",
+    )
+    return Section(title, (lead, table, later, again_table))
+
+
+# SPEC §8 "for re-review": the Rule engine.review gives these Watch List rows (WatchItem.rule).
+RE_REVIEW_RULE = "§1.E3 re-review"
+
+
+def is_re_review(item: WatchItem) -> bool:
+    """A Watch List row that is an open-ended exception due for re-review, not a license
+    becoming eligible."""
+    return name_key(item.rule) == name_key(RE_REVIEW_RULE)
+
+
+def split_watch_list(
+    items: Iterable[WatchItem],
+) -> tuple[list[WatchItem], list[WatchItem]]:
+    """The Watch List as (becoming eligible by Next Review, due for re-review)."""
+    coming: list[WatchItem] = []
+    again: list[WatchItem] = []
+    for item in items:
+        (again if is_re_review(item) else coming).append(item)
+    return coming, again
 
 
 def _exceptions_section(kept: Sequence[LicenseDecision], held: Mapping[str, str]) -> Section:
@@ -609,7 +707,7 @@ def _coordinated_entry(
             ),
         ),
         _reassignment_section(results, held, name),
-        _revoked(results, held, performance=False),
+        _revoked(results, policy, held, performance=False),
     )
     return tuple(summary), sections, counts
 
@@ -752,7 +850,7 @@ def _reassignment_section(results: Results, held: Mapping[str, str], name: str) 
                 ("client_entries_window", 0.09),
                 ("reasons", 0.39),
             ),
-            empty="No CE Access Only license is active.",
+            empty=_no_candidate(results, others),
         ),
     ]
     if others:
@@ -761,6 +859,33 @@ def _reassignment_section(results: Results, held: Mapping[str, str], name: str) 
         )
         blocks.append(_agenda_table(others))
     return Section(title, tuple(blocks))
+
+
+def _no_candidate(results: Results, others: Sequence[ReassignmentItem]) -> str:
+    """What an empty candidates table means: never that no CE license is active when the
+    Allotments' In Use counts some, or the agenda lists some kept or being revoked."""
+    kept = sum(i.item == KEPT for i in others)
+    revoking = sum(i.item == BEING_REVOKED for i in others)
+    summary = results.allotment_summary
+    in_use = (summary.in_use or 0) if summary is not None else 0
+    if not kept and not revoking and not in_use:
+        return "No CE Access Only license is active, so none is a removal candidate."
+    text = "No CE Access Only license is a removal candidate"
+    why = []
+    if kept:
+        why.append(f"{kept:,} {_is(kept)} kept as an organization's last license (§4)")
+    if revoking:
+        why.append(
+            f"{revoking:,} {_is(revoking)} already eligible for revocation under §1 (on the"
+            " Revocations sheet)"
+        )
+    if why:
+        return f"{text}. Of the active ones, {' and '.join(why)}; they are listed below."
+    return f"{text} ({plural(in_use, 'license')} in use, on the Allotments table)."
+
+
+def _is(count: int) -> str:
+    return "is" if count == 1 else "are"
 
 
 def _agenda_table(items: Sequence[ReassignmentItem]) -> Table:
