@@ -448,6 +448,7 @@ class WatchItem:
     days_left: int
     explanation: str
     policy_clause: str
+    appeal_id: str = ""  # a §1.E3 re-review: the special request due (not a sheet column)
 
 
 @dataclass(frozen=True, slots=True)

@@ -54,6 +54,7 @@ NEWLY_ELIGIBLE = "Newly eligible"
 STILL_ELIGIBLE = "Still eligible"
 NO_LONGER_ELIGIBLE = "No longer eligible"
 NEW_LICENSE = "New license"
+RE_REVIEW = "§1.E3 re-review"  # the Watch List's Rule for an open-ended request due again
 
 
 # ----------------------------------------------------------------------------- history
@@ -522,7 +523,7 @@ def _open_ended(
                 organization=lic.organization if lic else appeal.organization,
                 license_type=lic.license_type if lic else "",
                 becomes_eligible_on=due,
-                rule="§1.E3 re-review",
+                rule=RE_REVIEW,
                 days_left=(due - as_of).days,
                 explanation=f"Special request {appeal.appeal_id}, approved on"
                 f" {appeal.decided_on} with no Exception Until, keeps {scope}. Open-ended"
@@ -531,6 +532,7 @@ def _open_ended(
                 f"open_ended_exceptions_after, a reading): due on {due}. It stays exempt"
                 " until the committee sets an end date or ends it. §1.E3",
                 policy_clause="§1.E3",
+                appeal_id=appeal.appeal_id,
             )
         )
     return items

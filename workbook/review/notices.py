@@ -387,6 +387,8 @@ def _open_ended_requests(
 ) -> list[AppealRow]:
     """The approved special requests without an Exception Until behind a re-review row:
     of its license (or, with none, of its organization as a whole), due on its date."""
+    if item.appeal_id:  # the engine names the request
+        return [a for a in appeals if name_key(a.appeal_id) == name_key(item.appeal_id)][:1]
     period = policy.open_ended_exceptions_after
     found = []
     for appeal in appeals:

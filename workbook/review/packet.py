@@ -33,6 +33,7 @@ from engine.model import (
     name_key,
 )
 from engine.reassignment import BEING_REVOKED, KEPT
+from engine.review import RE_REVIEW
 from engine.words import plural
 from workbook.layout import (
     ALLOTMENTS,
@@ -581,7 +582,7 @@ def _watch_section(results: Results, policy: Policy, held: Mapping[str, str]) ->
 
 
 # SPEC §8 "for re-review": the Rule engine.review gives these Watch List rows (WatchItem.rule).
-RE_REVIEW_RULE = "§1.E3 re-review"
+RE_REVIEW_RULE = RE_REVIEW
 
 
 def is_re_review(item: WatchItem) -> bool:
