@@ -301,7 +301,9 @@ def _item(item: str, rank: int | None, c: _Candidate, reasons: str) -> Reassignm
     )
 
 
-def _criteria(policy: Policy, c: _Candidate) -> list[str]:
+def _criteria(policy: Policy, c: _Candidate, *, kept: bool = False) -> list[str]:
+    """Each §4 criterion as it holds for the license (`kept`: a license kept off the list
+    of candidates, which has no rank)."""
     lic = c.license
     limit = policy.under_utilized_at_most
     entries = lic.client_entries_window
@@ -348,11 +350,11 @@ def _criteria(policy: Policy, c: _Candidate) -> list[str]:
         )
     found = [used, unique, only]
     if c.duties:
+        ranked = "which would rank it first among candidates" if kept else "so it is ranked first"
         found.insert(
             0,
             f"§3 duties: {lic.organization} is recorded on the Organizations sheet as"
-            f" {' and '.join(c.duties)}: " + _DUTIES_CLAUSE + ", so it is ranked"
-            " first",
+            f" {' and '.join(c.duties)}: " + _DUTIES_CLAUSE + f", {ranked}",
         )
     return found
 
@@ -425,7 +427,7 @@ def _keeper_reasons(policy: Policy, c: _Candidate, pending: Mapping[str, list[st
         ' organization", §4). Listed last; remove it only if the'
         f" {ce_committee(policy)} decides the"
         " organization should lose HMIS access (§3)",
-        *_criteria(policy, c),
+        *_criteria(policy, c, kept=True),
         *pending.get(name_key(c.license.license_id), []),
     ]
     return "; ".join(parts) + ". §4"

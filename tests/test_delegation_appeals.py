@@ -844,3 +844,15 @@ def test_a_missing_licenses_column_does_not_make_appeals_name_unknown_licenses(
     problems = [str(p["Problem"]) for p in sheet_dicts(book, "Problems")]
     assert any('no "Granted On" column' in p for p in problems)
     assert not any("not on the Licenses sheet" in p for p in problems)
+
+
+# ------------------------------------------------ §4 reassignment wording
+
+
+def test_a_kept_license_s_duties_do_not_claim_a_rank(adopted: Policy) -> None:
+    orgs = (*ORGS[:3], OrganizationRow("Lapsed", "Adair County", level3_access_point=False, row=6))
+    results = run(adopted, [ce("K", "Lapsed")], organizations=orgs)
+    [kept] = [i for i in results.reassignment if i.license_id]
+    assert (kept.item, kept.rank) == ("Kept: last license", None)
+    assert "(§3), which would rank it first among candidates;" in kept.reasons
+    assert "so it is ranked first" not in kept.reasons
