@@ -477,13 +477,9 @@ def _requests(
     balance = {name_key(a.region): a for a in allotments}
     items = []
     for queued in queue:
-        if queued.committee != ce:  # e.g. the appeal of an inactivity revocation (§4)
-            continue
-        if name_key(queued.reason) not in {
-            "additional allotment request",
-            "ce allotment denial",
-            "ce allotment revocation",
-        }:
+        # As the Appeals Queue routes it: the appeal of a CE-allotment revocation is here
+        # whatever its Reason says, that of an inactivity revocation is not (§4).
+        if queued.committee != ce or not queued.allotment_request:
             continue
         wanted = (
             f" for {plural(queued.licenses_requested, 'license')}"
@@ -491,8 +487,12 @@ def _requests(
             else ""
         )
         region = balance.get(name_key(queued.region or ""))
-        if region is None or region.available is None:
-            origin = "; the originating region is not known" if not queued.region else ""
+        if not queued.region:
+            origin = "; the originating region is not known"
+        elif region is None:
+            origin = f"; {queued.region} is not on the Regions sheet, so its balance is not known"
+        elif region.available is None:
+            origin = f"; {region.region}'s balance is not known"
         elif region.available > 0:
             origin = f"; {region.region} has {plural(region.available, 'license')} available"
         elif region.available == 0:
@@ -512,6 +512,7 @@ def _requests(
                 f" {queued.days_pending} days since {queued.filed_on}"
                 + ("; overdue" if queued.overdue else "")
                 + origin
+                + (f". {queued.region_note.rstrip('.')}" if queued.region_note else "")
                 + ". §4",
             )
         )
