@@ -32,6 +32,7 @@ from engine.model import (
     Where,
     name_key,
 )
+from engine.words import plural
 
 _SECTION = {
     "performance": "§4 Inactivity Appeal",
@@ -49,6 +50,9 @@ class Reason:
     reason: str | None  # one of APPEAL_REASONS; None when it cannot be read as one
     committee: str | None  # the policy key of the committee that hears it
     note: str  # how it was read, for the Explanation ("" when written as a reason)
+    # Why it is heard by another committee than its Reason names: it appeals a recorded
+    # revocation of a kind that committee hears (§4); "" when it is not rerouted.
+    rerouted: str = ""
 
 
 def read_reason(
@@ -110,11 +114,28 @@ def committee_for_revocation(revocation_reason: str | None) -> str | None:
     return None
 
 
-def reason_problems(policy: Policy, appeals: Sequence[AppealRow]) -> list[Problem]:
-    """A Reason that is neither one of the policy's reasons nor an alias cannot be routed."""
+def reason_problems(
+    policy: Policy,
+    appeals: Sequence[AppealRow],
+    revoked: Mapping[str, LicenseRow] | None = None,
+) -> list[Problem]:
+    """A Reason that is neither one of the policy's reasons nor an alias cannot be routed;
+    one that names another committee than the revocation it appeals is heard by the
+    revocation's committee (`route`): a Warning for each such appeal, pending or decided."""
     problems = []
     for appeal in appeals:
-        if read_reason(policy, appeal).reason is not None:
+        routed = route(policy, appeal, revoked)
+        if routed.rerouted:
+            problems.append(
+                Problem(
+                    "Warning",
+                    Where("Appeals", appeal.row, "Reason"),
+                    routed.rerouted,
+                    "Correct the appeal's Reason (or the license's Revocation Reason), so"
+                    " that the right committee hears it (§4).",
+                )
+            )
+        if routed.reason is not None:
             continue
         parent = "revocation/denial" in appeal.reason.casefold()
         problems.append(
@@ -143,17 +164,20 @@ def appeals_queue(
     appeals: Sequence[AppealRow],
     as_of: dt.date,
     revoked: Mapping[str, LicenseRow] | None = None,
+    regions_of: Mapping[str, tuple[str, bool]] | None = None,
 ) -> list[QueuedAppeal]:
-    """Every appeal pending on the as-of date, for its committee, oldest first."""
+    """Every appeal pending on the as-of date, for its committee, oldest first.
+
+    `regions_of` gives each license's region by License ID key: (region, True) when the
+    CE Charges sheet charges it there, (region, False) when only its Licenses row names
+    it. A CE appeal naming a license but no Region is listed for the license's region."""
     order = list(policy.committees)
     queue = []
     for appeal in appeals:
         if not pending_on(appeal, as_of):
             continue
-        reason = _routed_by_revocation(
-            policy, appeal, read_reason(policy, appeal, revoked), revoked
-        )
-        queue.append(_queued(policy, appeal, reason, as_of))
+        reason = route(policy, appeal, revoked)
+        queue.append(_queued(policy, appeal, reason, as_of, regions_of))
     queue.sort(
         key=lambda q: (
             order.index(q.committee_key) if q.committee_key in order else len(order),
@@ -186,25 +210,55 @@ class _Queued:
     row: QueuedAppeal
 
 
+def route(
+    policy: Policy, appeal: AppealRow, revoked: Mapping[str, LicenseRow] | None = None
+) -> Reason:
+    """§4 who hears an appeal: its Reason read as one of the policy's reasons, then, for
+    the appeal of a recorded revocation, the committee that hears that kind of revocation
+    ("an inactivity revocation ... reviewed by the Performance Committee"), whatever its
+    Reason says. The Appeals Queue, the Reassignment agenda, the Allotments and Problems
+    all route by this one reading, so no two of them disagree."""
+    return _routed_by_revocation(policy, appeal, read_reason(policy, appeal, revoked), revoked)
+
+
+def rerouting(policy: Policy, appeal: AppealRow, lic: LicenseRow, reason: Reason) -> str:
+    """The sentence saying that an appeal of `lic`'s revocation is heard by another
+    committee than its Reason names ("" when they agree): for the Appeals Queue, Problems
+    and Revocations Done alike."""
+    expected = committee_for_revocation(lic.revocation_reason)
+    if expected is None or reason.committee in (None, expected):
+        return ""
+    wrong = policy.committees.get(reason.committee, reason.committee)
+    right = policy.committees.get(expected, expected)
+    return (
+        f"Appeal {appeal.appeal_id}'s Reason ({appeal.reason}) sends it to the {wrong}, but"
+        f" license {lic.license_id} was revoked for {lic.revocation_reason}, which the"
+        f" {right} hears (§4)."
+    )
+
+
 def _routed_by_revocation(
     policy: Policy, appeal: AppealRow, reason: Reason, revoked: Mapping[str, LicenseRow] | None
 ) -> Reason:
-    """§4: the appeal of a revocation goes to the committee that hears that kind of
-    revocation ("an inactivity revocation ... reviewed by the Performance Committee"),
-    whatever its Reason says; where they differ, the queue lists it for that committee and
-    says why (Revocations Done and Problems warn too), so no two packets disagree."""
+    """Where an appeal's Reason and its license's revocation name different committees,
+    the committee that hears that kind of revocation, and why (`route`)."""
     lic = (revoked or {}).get(name_key(appeal.license_id or ""))
-    expected = committee_for_revocation(lic.revocation_reason) if lic is not None else None
-    if lic is None or expected is None or reason.committee in (None, expected):
+    if lic is None:
         return reason
-    wrong = policy.committees.get(reason.committee, reason.committee)
-    right = policy.committees.get(expected, expected)
+    mismatch = rerouting(policy, appeal, lic, reason)
+    if not mismatch:
+        return reason
+    expected = committee_for_revocation(lic.revocation_reason)
+    wrong = policy.committees.get(reason.committee or "", reason.committee)
+    right = policy.committees.get(expected or "", expected)
     note = (
         f"Its Reason would send it to the {wrong}, but license {lic.license_id} was revoked"
         f" for {lic.revocation_reason}, which the {right} hears (§4), so it is listed for"
         f" the {right}; correct the appeal's Reason (see Problems)."
     )
-    return replace(reason, committee=expected, note=f"{reason.note} {note}".strip())
+    return replace(
+        reason, committee=expected, note=f"{reason.note} {note}".strip(), rerouted=mismatch
+    )
 
 
 def _respond_by(period: Period, since: dt.date) -> dt.date:
@@ -221,8 +275,33 @@ def _respond_by(period: Period, since: dt.date) -> dt.date:
     return day
 
 
-def _queued(policy: Policy, appeal: AppealRow, reason: Reason, as_of: dt.date) -> _Queued:
+def _region(
+    appeal: AppealRow, reason: Reason, regions_of: Mapping[str, tuple[str, bool]] | None
+) -> tuple[str | None, str]:
+    """The region a pending appeal is for, and how it was found when its Region is blank:
+    a CE appeal naming a license is for the region the license is charged to (§3.2)."""
+    if appeal.region or not appeal.license_id or reason.committee != "coordinated_entry":
+        return appeal.region, ""
+    found = (regions_of or {}).get(name_key(appeal.license_id))
+    if found is None:
+        return None, ""
+    region, charged = found
+    where = f"is charged to {region} (CE Charges)" if charged else f"names {region} (Licenses row)"
+    return region, (
+        f"Its Region is blank: license {appeal.license_id} {where}, so it is taken as"
+        f" the appeal's region."
+    )
+
+
+def _queued(
+    policy: Policy,
+    appeal: AppealRow,
+    reason: Reason,
+    as_of: dt.date,
+    regions_of: Mapping[str, tuple[str, bool]] | None = None,
+) -> _Queued:
     period = policy.appeal_response_period
+    region, region_note = _region(appeal, reason, regions_of)
     reviewed = appeal.last_reviewed_on
     if reviewed is not None and (reviewed > as_of or reviewed < appeal.filed_on):
         reviewed = None  # a date that cannot be a review on the as-of date
@@ -266,6 +345,7 @@ def _queued(policy: Policy, appeal: AppealRow, reason: Reason, as_of: dt.date) -
     sentences = [
         f"{reason.reason or appeal.reason}: {heard}.",
         *([reason.note] if reason.note else []),
+        *([region_note] if region_note else []),
         f"Pending {days} days since it was filed on {appeal.filed_on}, {last}.{later} The"
         f" committee is to respond within {period.describe()} of a discussion"
         " (appeals.response_period; the policy asks for a response at each monthly"
@@ -285,11 +365,14 @@ def _queued(policy: Policy, appeal: AppealRow, reason: Reason, as_of: dt.date) -
             overdue=overdue,
             respond_by=respond_by,
             license_id=appeal.license_id,
-            region=appeal.region,
+            region=region,
             licenses_requested=appeal.licenses_requested,
             explanation=" ".join(sentences),
             policy_clause=clause,
             last_reviewed_on=reviewed,
+            allotment_request=reason.committee == "coordinated_entry"
+            and (name_key(reason.reason or "") in _CE_REASONS or bool(reason.rerouted)),
+            region_note=region_note,
         ),
     )
 
@@ -318,25 +401,112 @@ def allotment_changes(
     as_of: dt.date,
     regions: Sequence[str],
     revoked: Mapping[str, LicenseRow] | None = None,
+    balance: Mapping[str, tuple[int, int]] | None = None,
 ) -> tuple[list[AllotmentChange], list[Problem]]:
-    """Approved CE-allotment appeals decided by the as-of date, as changes to allotments."""
+    """Approved CE-allotment appeals decided by the as-of date, as changes to allotments.
+
+    Appeals are routed as the Appeals Queue routes them (`route`). `balance` gives each
+    region's §2 allotment and In Use by name key: a reassignment that takes more than the
+    region it comes from has to spare (§4: "excess allotted licenses") is still applied,
+    as recorded, with a Warning."""
     names = {name_key(r): r for r in regions}
     changes: list[AllotmentChange] = []
     problems: list[Problem] = []
+    decided: list[tuple[AppealRow, list[AllotmentChange]]] = []
     for appeal in appeals:
-        reason = read_reason(policy, appeal, revoked)
         if (
-            reason.committee != "coordinated_entry"
-            or name_key(appeal.decision) != "approved"
+            name_key(appeal.decision) != "approved"
             or appeal.decided_on is None
             or appeal.decided_on > as_of
         ):
             continue
+        reason = route(policy, appeal, revoked)
+        if reason.committee != "coordinated_entry":
+            if reason.rerouted and (appeal.granted_from or "").strip():
+                problems.append(_not_applied(policy, appeal, reason))
+            continue
         found, problem = _change(appeal, names)
         changes.extend(found)
+        decided.append((appeal, found))
         if problem is not None:
             problems.append(problem)
+    if balance is not None:
+        changes, over = _beyond_excess(policy, decided, changes, balance)
+        problems += over
     return changes, problems
+
+
+def _not_applied(policy: Policy, appeal: AppealRow, reason: Reason) -> Problem:
+    committee = policy.committees.get(reason.committee or "", reason.committee)
+    return Problem(
+        "Warning",
+        Where("Appeals", appeal.row, "Granted From"),
+        f'Appeal {appeal.appeal_id} is approved with Granted From "{appeal.granted_from}",'
+        f" but it is heard by the {committee}: {reason.rerouted} So the Allotments do not"
+        " change for it.",
+        "Correct the appeal's Reason or the license's Revocation Reason; if the Coordinated"
+        " Entry Committee granted CE licenses, record them on an appeal it hears.",
+    )
+
+
+def _beyond_excess(
+    policy: Policy,
+    decided: Sequence[tuple[AppealRow, list[AllotmentChange]]],
+    changes: list[AllotmentChange],
+    balance: Mapping[str, tuple[int, int]],
+) -> tuple[list[AllotmentChange], list[Problem]]:
+    """§4 "The CE committee may reassign excess allotted licenses from other regions": in
+    the order the appeals were decided, each reassignment that takes more than its region
+    had available then is warned, and the region's own change says so."""
+    added: dict[str, int] = {}
+    noted: dict[int, AllotmentChange] = {}
+    problems = []
+    minimum = policy.ce_allotment.minimum
+    for appeal, found in sorted(decided, key=lambda d: (d[0].decided_on or dt.date.min, d[0].row)):
+        for change in found:
+            key = name_key(change.region)
+            if key not in balance:
+                continue
+            allotment, in_use = balance[key]
+            before = added.get(key, 0)
+            added[key] = before + change.licenses
+            spare = allotment + before - in_use
+            if change.licenses >= 0 or -change.licenses <= spare:
+                continue
+            taken = -change.licenses
+            held = allotment + added[key]
+            had = plural(max(spare, 0), "license")
+            most = f"at most {had}" if spare > 0 else "none"
+            below = [f"{allotment - held} below its allotment of {allotment}"]
+            if held < minimum:
+                below.append(f"{minimum - held} below the §2 minimum of {minimum}")
+            noted[id(change)] = replace(
+                change,
+                text=f"{change.text.rstrip('.')}, more than the {had} {change.region} had"
+                f" available, leaving it {below[-1]}; see Problems",
+            )
+            problems.append(
+                Problem(
+                    "Warning",
+                    Where("Appeals", appeal.row, "Granted From"),
+                    f"Appeal {appeal.appeal_id} reassigns {plural(taken, 'license')} from"
+                    f" {change.region}, which had {had} available before it (allotment"
+                    f" {allotment}{_signed(before)}, {in_use} in use); §4 lets the CE"
+                    " committee reassign excess allotted licenses. The Allotments apply the"
+                    f" recorded decision: {change.region} now holds {plural(held, 'license')}, "
+                    + " and ".join(below)
+                    + f", and its Available is {spare - taken}.",
+                    f"Check the decision with the CE Committee: reassign {most} from"
+                    f" {change.region} (Licenses Requested), and grant the rest from"
+                    " another region's excess or as Additional from HMIS on another Appeals"
+                    " row.",
+                )
+            )
+    return [noted.get(id(c), c) for c in changes], problems
+
+
+def _signed(added: int) -> str:
+    return f" {added:+d} by earlier appeals" if added else ""
 
 
 def _change(
@@ -364,16 +534,17 @@ def _change(
             " so the Allotments do not change for it (§4).",
             "Enter how many licenses were granted and the region they were granted to.",
         )
-    plural = "license" if count == 1 else "licenses"
+    licenses = plural(count, "license")
     key = name_key(source)
     if key == "region allotment":
         text = (
-            f"Appeal {appeal.appeal_id} approved {count} {plural} from {region}'s own"
+            f"Appeal {appeal.appeal_id} approved {licenses} from {region}'s own"
             " allotment (no change to it)."
         )
         return [AllotmentChange(region, 0, appeal.appeal_id, text)], None
     if key == "additional from hmis":
-        text = f"+{count} by appeal {appeal.appeal_id}: an additional {plural} from HMIS."
+        extra = "an additional license" if count == 1 else f"{count} additional licenses"
+        text = f"+{count} by appeal {appeal.appeal_id}: {extra} from HMIS."
         return [AllotmentChange(region, count, appeal.appeal_id, text, from_hmis=True)], None
     match = _REASSIGNED.match(source)
     origin = regions.get(name_key(match.group(1))) if match else None
@@ -386,17 +557,28 @@ def _change(
             " the Allotments do not change for it (§4).",
             "Write Region allotment, Additional from HMIS, or Reassigned from <Region>.",
         )
+    if origin == region:
+        return [], Problem(
+            "Warning",
+            where,
+            f'Appeal {appeal.appeal_id}: Granted From "{source}" names {region}, the region'
+            " the licenses are granted to; §4 reassigns licenses from other regions, so"
+            " nothing is reassigned and the Allotments do not change for it.",
+            f"Write Region allotment if the licenses come from {region}'s own allotment,"
+            " Reassigned from <another Region>, or Additional from HMIS.",
+        )
+    word = "license" if count == 1 else "licenses"
     return [
         AllotmentChange(
             region,
             count,
             appeal.appeal_id,
-            f"+{count} by appeal {appeal.appeal_id}: {plural} reassigned from {origin}.",
+            f"+{count} by appeal {appeal.appeal_id}: {word} reassigned from {origin}.",
         ),
         AllotmentChange(
             origin,
             -count,
             appeal.appeal_id,
-            f"-{count} by appeal {appeal.appeal_id}: {plural} reassigned to {region}.",
+            f"-{count} by appeal {appeal.appeal_id}: {word} reassigned to {region}.",
         ),
     ], None

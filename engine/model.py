@@ -394,6 +394,11 @@ class QueuedAppeal:
     explanation: str
     policy_clause: str = "§4"
     last_reviewed_on: dt.date | None = None
+    # A CE-allotment appeal or request (by its routed reading): the Reassignment agenda
+    # lists it with its region's balance.
+    allotment_request: bool = False
+    # How its region was found when its Region is blank ("" when it was entered).
+    region_note: str = ""
 
     @property
     def overdue_text(self) -> str:

@@ -9,7 +9,8 @@ it. `Results.held_back` names each held-back result (by its field name) and why.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import PurePath
 
@@ -118,11 +119,11 @@ def recalculate(policy: Policy, inputs: Inputs, as_of: dt.date) -> Results:
     revoked = {name_key(lic.license_id): lic for lic in inputs.licenses if lic.revoked_on}
 
     appeals = tuple(inputs.appeals or ())
-    problems += reason_problems(policy, appeals)
-    queue = appeals_queue(policy, appeals, as_of, revoked)
+    problems += reason_problems(policy, appeals, revoked)
 
     allotments, summary, charges, allotment_problems = _allotments(policy, inputs, as_of, revoked)
     problems += allotment_problems
+    queue = appeals_queue(policy, appeals, as_of, revoked, _license_regions(inputs, charges))
     if summary is None and "allotments" not in held:
         errors = [p for p in allotment_problems if p.severity == "Error"]
         why = (
@@ -220,12 +221,14 @@ def _allotments(
     problems += allotment_problems
     charges, charge_problems = charge_ce_licenses(policy, inputs, as_of)
     problems += charge_problems
+    used = Counter(name_key(c.charged_region) for c in charges if c.charged_region)
     changes, change_problems = allotment_changes(
         policy,
         inputs.appeals or (),
         as_of,
         [r.region for r in inputs.regions],
         revoked,  # type: ignore[arg-type]
+        {name_key(a.region): (a.allotment, used[name_key(a.region)]) for a in allotments},
     )
     problems += change_problems
     allotments = with_use(allotments, charges, changes)
@@ -255,6 +258,16 @@ def _allotments(
             explanation=explanation,
         )
     return allotments, summary, charges, problems
+
+
+def _license_regions(inputs: Inputs, charges: Sequence[CeCharge]) -> dict[str, tuple[str, bool]]:
+    """Each license's region by License ID key: the region CE Charges charges it to
+    (True), else the Region its Licenses row names (False)."""
+    found = {name_key(lic.license_id): (lic.region, False) for lic in inputs.licenses if lic.region}
+    for charge in charges:
+        if charge.charged_region:
+            found[name_key(charge.license_id)] = (charge.charged_region, True)
+    return found
 
 
 def _decisions(

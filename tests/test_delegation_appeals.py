@@ -844,3 +844,320 @@ def test_a_missing_licenses_column_does_not_make_appeals_name_unknown_licenses(
     problems = [str(p["Problem"]) for p in sheet_dicts(book, "Problems")]
     assert any('no "Granted On" column' in p for p in problems)
     assert not any("not on the Licenses sheet" in p for p in problems)
+
+
+# ------------------------------------------------- §4 approved appeals: what they change
+
+
+def approved(appeal_id: str, reason: str, **fields: object) -> AppealRow:
+    values: dict[str, object] = {
+        "decision": "Approved",
+        "decided_on": d("2026-10-20"),
+        "row": int(appeal_id.strip("A-")) + 1,
+    }
+    values.update(fields)
+    return appeal(appeal_id, reason, "2026-10-01", **values)
+
+
+def test_a_reassignment_beyond_the_region_s_excess_is_applied_and_warned(
+    adopted: Policy,
+) -> None:
+    """§4 "may reassign excess allotted licenses from other regions": North (allotment 3,
+    one in use) has 2 to spare; an appeal that takes 5 is applied as recorded, warned."""
+    appeals = (
+        approved(
+            "A-2",
+            "Additional allotment request",
+            region="South",
+            licenses_requested=5,
+            granted_from="Reassigned from North",
+        ),
+    )
+    results = run(adopted, [ce("N1", "Solo")], appeals=appeals)
+    regions = {a.region: a for a in results.allotments}
+    north = regions["North"]
+    assert (north.allotment, north.added_by_appeal, north.in_use, north.available) == (3, -5, 1, -3)
+    assert regions["South"].added_by_appeal == 5
+    assert (
+        "-5 by appeal A-2: licenses reassigned to South, more than the 2 licenses North had"
+        " available, leaving it 4 below the §2 minimum of 2; see Problems" in north.explanation
+    )
+    [warning] = [p for p in results.problems if p.where.sheet == "Appeals"]
+    assert (warning.severity, warning.where.row, warning.where.column) == (
+        "Warning",
+        3,
+        "Granted From",
+    )
+    assert warning.problem == (
+        "Appeal A-2 reassigns 5 licenses from North, which had 2 licenses available before"
+        " it (allotment 3, 1 in use); §4 lets the CE committee reassign excess allotted"
+        " licenses. The Allotments apply the recorded decision: North now holds -2 licenses,"
+        " 5 below its allotment of 3 and 4 below the §2 minimum of 2, and its Available is -3."
+    )
+    assert "reassign at most 2 licenses from North" in warning.how_to_fix
+
+
+def test_reassignments_within_the_excess_are_counted_in_the_order_decided(
+    adopted: Policy,
+) -> None:
+    """West has 7 to spare: 4 then 3 take it all (no Warning), a third of 1 does not fit."""
+    appeals = (
+        approved(
+            "A-2",
+            "CE allotment denial",
+            region="South",
+            licenses_requested=4,
+            granted_from="Reassigned from West",
+        ),
+        approved(
+            "A-3",
+            "CE allotment denial",
+            region="North",
+            licenses_requested=3,
+            granted_from="Reassigned from West",
+        ),
+    )
+    assert not run(adopted, [], appeals=appeals).problems
+    later = approved(
+        "A-4",
+        "CE allotment denial",
+        region="North",
+        licenses_requested=1,
+        granted_from="Reassigned from West",
+        decided_on=d("2026-11-01"),
+    )
+    results = run(adopted, [], appeals=(later, *appeals))  # sheet order is not decision order
+    [warning] = results.problems
+    assert warning.where.row == 5
+    assert warning.problem.startswith(
+        "Appeal A-4 reassigns 1 license from West, which had 0 licenses available before it"
+        " (allotment 7 -7 by earlier appeals, 0 in use)"
+    )
+    assert "reassign none from West" in warning.how_to_fix
+
+
+def test_a_reassignment_from_the_region_granted_to_changes_nothing(adopted: Policy) -> None:
+    appeals = (
+        approved(
+            "A-2",
+            "Additional allotment request",
+            region="South",
+            licenses_requested=1,
+            granted_from="Reassigned from South",
+        ),
+    )
+    results = run(adopted, [], appeals=appeals)
+    assert all(a.added_by_appeal == 0 for a in results.allotments)
+    [warning] = results.problems
+    assert (warning.severity, warning.where.column) == ("Warning", "Granted From")
+    assert warning.problem == (
+        'Appeal A-2: Granted From "Reassigned from South" names South, the region the'
+        " licenses are granted to; §4 reassigns licenses from other regions, so nothing is"
+        " reassigned and the Allotments do not change for it."
+    )
+
+
+@pytest.mark.parametrize(
+    ("count", "words"), [(1, "an additional license"), (2, "2 additional licenses")]
+)
+def test_additional_licenses_from_hmis_are_counted_in_words(
+    adopted: Policy, count: int, words: str
+) -> None:
+    appeals = (
+        approved(
+            "A-2",
+            "Additional allotment request",
+            region="North",
+            licenses_requested=count,
+            granted_from="Additional from HMIS",
+        ),
+    )
+    [north] = [a for a in run(adopted, [], appeals=appeals).allotments if a.region == "North"]
+    assert f"+{count} by appeal A-2: {words} from HMIS (§4)." in north.explanation
+
+
+# ----------------------------------------- §4 one routing: queue, agenda, allotments, Problems
+
+
+def revoked_ce(license_id: str, reason: str, region: str | None = "North") -> LicenseRow:
+    return ce(
+        license_id,
+        "Solo",
+        region=region,
+        revoked_on=d("2026-06-01"),
+        revoked_by="CE Lead",
+        revocation_reason=reason,
+    )
+
+
+def test_an_appeal_of_a_ce_revocation_is_on_the_ce_agenda_whatever_its_reason(
+    adopted: Policy,
+) -> None:
+    """The queue lists it for the CE Committee, so the Reassignment agenda does too; the
+    revocation is older than the previous review, and Problems still warns, once."""
+    licenses = [revoked_ce("GONE", "CE allotment §3"), ce("HP", "Solo")]
+    appeals = (appeal("A-7", "Inactivity revocation", "2026-10-01", license_id="GONE", row=8),)
+    results = run(adopted, licenses, appeals=appeals)
+    [queued] = results.appeals_queue
+    assert queued.committee == "Coordinated Entry Committee"
+    [request] = [i for i in results.reassignment if i.item == "Pending request"]
+    assert request.reasons.startswith("Appeal A-7: Inactivity revocation, pending 54 days")
+    assert "; North has" in request.reasons
+    assert not results.revocations_done  # revoked before the previous review
+    [warning] = [p for p in results.problems if p.where.sheet == "Appeals"]
+    assert (warning.where.row, warning.where.column) == (8, "Reason")
+    assert warning.problem == (
+        "Appeal A-7's Reason (Inactivity revocation) sends it to the Performance Committee,"
+        " but license GONE was revoked for CE allotment §3, which the Coordinated Entry"
+        " Committee hears (§4)."
+    )
+
+
+def test_an_approved_ce_reason_on_an_inactivity_revocation_adds_nothing(adopted: Policy) -> None:
+    licenses = [revoked_ce("GONE", "Inactivity §1.1")]
+    appeals = (
+        approved(
+            "A-2",
+            "CE allotment revocation",
+            license_id="GONE",
+            region="North",
+            licenses_requested=2,
+            granted_from="Additional from HMIS",
+        ),
+    )
+    results = run(adopted, licenses, appeals=appeals)
+    assert all(a.added_by_appeal == 0 for a in results.allotments)
+    warnings = [p for p in results.problems if p.where.sheet == "Appeals"]
+    assert [(p.where.column, p.severity) for p in warnings] == [
+        ("Granted From", "Warning"),
+        ("Reason", "Warning"),
+    ] or [(p.where.column, p.severity) for p in warnings] == [
+        ("Reason", "Warning"),
+        ("Granted From", "Warning"),
+    ]
+    [granted] = [p for p in warnings if p.where.column == "Granted From"]
+    assert granted.problem == (
+        'Appeal A-2 is approved with Granted From "Additional from HMIS", but it is heard by'
+        " the Performance Committee: Appeal A-2's Reason (CE allotment revocation) sends it"
+        " to the Coordinated Entry Committee, but license GONE was revoked for Inactivity"
+        " §1.1, which the Performance Committee hears (§4). So the Allotments do not change"
+        " for it."
+    )
+
+
+def test_an_approved_inactivity_reason_on_a_ce_revocation_adds_licenses(adopted: Policy) -> None:
+    licenses = [revoked_ce("GONE", "CE allotment §3")]
+    appeals = (
+        approved(
+            "A-2",
+            "Inactivity revocation",
+            license_id="GONE",
+            region="North",
+            licenses_requested=2,
+            granted_from="Additional from HMIS",
+        ),
+    )
+    results = run(adopted, licenses, appeals=appeals)
+    [north] = [a for a in results.allotments if a.region == "North"]
+    assert north.added_by_appeal == 2
+    assert [p.where.column for p in results.problems if p.where.sheet == "Appeals"] == ["Reason"]
+
+
+def test_a_recent_rerouted_revocation_is_warned_once(adopted: Policy) -> None:
+    """Revocations Done names the rerouted appeal too; Problems has one Warning for it."""
+    licenses = [
+        ce(
+            "GONE",
+            "Solo",
+            region="North",
+            revoked_on=d("2026-11-10"),
+            revoked_by="CE Lead",
+            revocation_reason="CE allotment §3",
+        )
+    ]
+    appeals = (appeal("A-7", "Inactivity revocation", "2026-11-12", license_id="GONE", row=8),)
+    results = run(adopted, licenses, appeals=appeals)
+    [done] = results.revocations_done
+    assert "Appeal A-7's Reason (Inactivity revocation) sends it to the Performance" in (
+        done.explanation
+    )
+    assert len([p for p in results.problems if p.where.sheet == "Appeals"]) == 1
+
+
+# ------------------------------------------------ §4 a pending CE appeal's region
+
+
+def test_a_ce_appeal_with_no_region_is_for_its_license_s_charged_region(adopted: Policy) -> None:
+    licenses = [ce("C", "Solo"), ce("HP", "Solo")]  # Solo is in Adair County: North
+    appeals = (
+        appeal("A-2", "CE allotment denial", "2026-11-01", license_id="C", licenses_requested=1),
+    )
+    results = run(adopted, licenses, appeals=appeals)
+    [queued] = results.appeals_queue
+    assert queued.region == "North"
+    note = (
+        "Its Region is blank: license C is charged to North (CE Charges), so it is taken as"
+        " the appeal's region."
+    )
+    assert note in queued.explanation
+    [request] = [i for i in results.reassignment if i.item == "Pending request"]
+    assert request.region == "North"
+    assert "originating region is not known" not in request.reasons
+    assert request.reasons.endswith(f"; North has 1 license available. {note[:-1]}. §4")
+
+
+def test_a_request_for_a_region_not_on_the_regions_sheet_says_so(adopted: Policy) -> None:
+    appeals = (appeal("A-2", "Additional allotment request", "2026-11-01", region="East"),)
+    [request] = [
+        i for i in run(adopted, [], appeals=appeals).reassignment if i.item == "Pending request"
+    ]
+    assert request.reasons.endswith(
+        "; East is not on the Regions sheet, so its balance is not known. §4"
+    )
+
+
+def test_a_kept_license_s_duties_do_not_claim_a_rank(adopted: Policy) -> None:
+    orgs = (*ORGS[:3], OrganizationRow("Lapsed", "Adair County", level3_access_point=False, row=6))
+    results = run(adopted, [ce("K", "Lapsed")], organizations=orgs)
+    [kept] = [i for i in results.reassignment if i.license_id]
+    assert (kept.item, kept.rank) == ("Kept: last license", None)
+    assert "(§3), which would rank it first among candidates;" in kept.reasons
+    assert "so it is ranked first" not in kept.reasons
+
+
+def test_a_ce_lead_is_told_of_a_pending_appeal_on_a_license_in_the_region(tmp_path: Path) -> None:
+    """End to end: A-1 names L-2 (Region 2) and leaves Region blank; the Reassignment row
+    and Region 2's CE Lead notice list it for Region 2."""
+    licenses = [
+        {
+            "License ID": lid,
+            "User": "U",
+            "Organization": org,
+            "License Type": "CE Access Only",
+            "Region": region,
+            "Granted On": dt.date(2025, 1, 10),
+            "First Sign-In": dt.date(2025, 1, 11),
+            "Last Client Data Entry": dt.date(2026, 11, 1),
+        }
+        for lid, org, region in (("L-1", "Org A", "Region 1"), ("L-2", "Org B", "Region 2"))
+    ]
+    appeals = [
+        ["Appeal ID", "Filed On", "Organization", "License ID", "Region", "Reason", "Decision"],
+        ["A-1", dt.date(2026, 11, 1), "Org B", "L-2", None, "CE allotment denial", "Pending"],
+    ]
+    sheets = minimal_sheets(licenses, organizations=("Org A", "Org B"), extra={"Appeals": appeals})
+    book = write_workbook(tmp_path / "b.xlsx", sheets)
+    assert main(["recalc", str(book), "--as-of", "2026-11-24"]) == 0
+    [request] = [r for r in sheet_dicts(book, "Reassignment") if r["Item"] == "Pending request"]
+    assert request["Region"] == "Region 2"
+    assert "; Region 2 has 15 licenses available. Its Region is blank: license L-2 is" in str(
+        request["Reasons"]
+    )
+    [queued] = sheet_dicts(book, "Appeals Queue")
+    assert queued["Region"] == "Region 2"
+    folder = tmp_path / "drafts"
+    assert main(["notices", str(book), "--output", str(folder), "--as-of", "2026-11-24"]) == 0
+    [notice] = folder.glob("Region 2 - CE Lead notice *.eml")
+    text = notice.read_text(encoding="utf-8").replace("=\n", "")
+    assert "before the Coordinated Entry Committee (1):" in text
+    assert "A-1, Org B: CE allotment denial, filed 2026-11-01" in text

@@ -266,7 +266,9 @@ def _item(item: str, rank: int | None, c: _Candidate, reasons: str) -> Reassignm
     )
 
 
-def _criteria(policy: Policy, c: _Candidate) -> list[str]:
+def _criteria(policy: Policy, c: _Candidate, *, kept: bool = False) -> list[str]:
+    """Each §4 criterion as it holds for the license (`kept`: a license kept off the list
+    of candidates, which has no rank)."""
     lic = c.license
     limit = policy.under_utilized_at_most
     entries = lic.client_entries_window
@@ -313,11 +315,11 @@ def _criteria(policy: Policy, c: _Candidate) -> list[str]:
         )
     found = [used, unique, only]
     if c.duties:
+        ranked = "which would rank it first among candidates" if kept else "so it is ranked first"
         found.insert(
             0,
             f"§3 duties: {lic.organization} is recorded on the Organizations sheet as"
-            f" {' and '.join(c.duties)}: " + _DUTIES_CLAUSE + ", so it is ranked"
-            " first",
+            f" {' and '.join(c.duties)}: " + _DUTIES_CLAUSE + f", {ranked}",
         )
     return found
 
@@ -392,7 +394,7 @@ def _keeper_reasons(policy: Policy, c: _Candidate, pending: Mapping[str, list[st
         ' organization", §4). Listed last; remove it only if the'
         f" {ce_committee(policy)} decides the"
         " organization should lose HMIS access (§3)",
-        *_criteria(policy, c),
+        *_criteria(policy, c, kept=True),
         *pending.get(name_key(c.license.license_id), []),
     ]
     return "; ".join(parts) + ". §4"
@@ -441,13 +443,9 @@ def _requests(
     balance = {name_key(a.region): a for a in allotments}
     items = []
     for queued in queue:
-        if queued.committee != ce:  # e.g. the appeal of an inactivity revocation (§4)
-            continue
-        if name_key(queued.reason) not in {
-            "additional allotment request",
-            "ce allotment denial",
-            "ce allotment revocation",
-        }:
+        # As the Appeals Queue routes it: the appeal of a CE-allotment revocation is here
+        # whatever its Reason says, that of an inactivity revocation is not (§4).
+        if queued.committee != ce or not queued.allotment_request:
             continue
         wanted = (
             f" for {_plural(queued.licenses_requested, 'license')}"
@@ -455,8 +453,12 @@ def _requests(
             else ""
         )
         region = balance.get(name_key(queued.region or ""))
-        if region is None or region.available is None:
-            origin = "; the originating region is not known" if not queued.region else ""
+        if not queued.region:
+            origin = "; the originating region is not known"
+        elif region is None:
+            origin = f"; {queued.region} is not on the Regions sheet, so its balance is not known"
+        elif region.available is None:
+            origin = f"; {region.region}'s balance is not known"
         elif region.available > 0:
             origin = f"; {region.region} has {_plural(region.available, 'license')} available"
         elif region.available == 0:
@@ -476,6 +478,7 @@ def _requests(
                 f" {queued.days_pending} days since {queued.filed_on}"
                 + ("; overdue" if queued.overdue else "")
                 + origin
+                + (f". {queued.region_note.rstrip('.')}" if queued.region_note else "")
                 + ". §4",
             )
         )

@@ -28,7 +28,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
-from tests.reference_engine.appeals import committee_for_revocation, read_reason
+from tests.reference_engine.appeals import committee_for_revocation, route
 from tests.reference_engine.inactivity import (
     Judgement,
     evidence,
@@ -600,17 +600,8 @@ def revocations_done(
             )
         elif _is_inactivity(lic.revocation_reason):
             recorded.append("The policy allowed it on that date (§1).")
-        for appeal, text in mismatched:
-            recorded.append(text)
-            problems.append(
-                Problem(
-                    "Warning",
-                    Where("Appeals", appeal.row, "Reason"),
-                    text,
-                    "Correct the appeal's Reason (or the license's Revocation Reason), so"
-                    " that the right committee hears it (§4).",
-                )
-            )
+        # Problems warns of each (appeals.reason_problems, for every rerouted appeal).
+        recorded.extend(text for _, text in mismatched)
         clause = (
             "§1"
             if _is_inactivity(lic.revocation_reason)
@@ -693,26 +684,13 @@ def _unrevoked(lic: LicenseRow) -> LicenseRow:
 def _wrong_committee(
     policy: Policy, lic: LicenseRow, appeals: Sequence[AppealRow]
 ) -> list[tuple[AppealRow, str]]:
-    """Appeals of this revocation whose Reason would send them to the wrong committee."""
-    expected = committee_for_revocation(lic.revocation_reason)
-    if expected is None:
-        return []
+    """Appeals of this revocation whose Reason would send them to the wrong committee
+    (as `appeals.route` reroutes them, in its words)."""
     found = []
     for appeal in appeals:
         if name_key(appeal.license_id or "") != name_key(lic.license_id):
             continue
-        reason = read_reason(policy, appeal, {name_key(lic.license_id): lic})
-        if reason.committee is None or reason.committee == expected:
-            continue
-        wrong = policy.committees.get(reason.committee, reason.committee)
-        right = policy.committees.get(expected, expected)
-        found.append(
-            (
-                appeal,
-                f"Appeal {appeal.appeal_id}'s Reason ({appeal.reason}) sends it to the {wrong},"
-                f" but license"
-                f" {lic.license_id} was revoked for {lic.revocation_reason}, which the {right}"
-                " hears (§4).",
-            )
-        )
+        text = route(policy, appeal, {name_key(lic.license_id): lic}).rerouted
+        if text:
+            found.append((appeal, text))
     return found
