@@ -220,6 +220,11 @@ def test_the_policy_argument_a_file_or_the_cells_of_a_policy_sheet(tmp_path: Pat
     assert HMIS_POLICY("ce_allotment.minimum", cells) == 1
     blank_cells = [[None], [""]]
     assert HMIS_ALLOTMENT(596788, 2909430, blank_cells) == 4  # blank: the default
+    # Under largest_remainder one population cannot give the sheet's number: the
+    # function says so rather than show a number the Allotments sheet contradicts.
+    shared = [[line] for line in policy_text(method="largest_remainder").splitlines()]
+    text = HMIS_ALLOTMENT(596788, 2909430, shared)
+    assert isinstance(text, str) and text.startswith("Error: ") and "Allotments sheet" in text
 
 
 def test_a_changed_policy_file_is_read_again(tmp_path: Path) -> None:

@@ -120,6 +120,13 @@ FUNCTIONS = (HMIS_ALLOTMENT, HMIS_LICENSE_FINDING, HMIS_SELF_PAY_COST, HMIS_POLI
 
 def allotment(population: object, total_population: object, policy: object = None) -> int:
     rules = policy_for(policy).ce_allotment
+    if rules.method == "largest_remainder":
+        # One region's share of the target then depends on every other region's
+        # remainder: a number from one population would disagree with Allotments.
+        raise ValueError(
+            "the policy's ce_allotment.method is largest_remainder, so a region's allotment"
+            " depends on every region's population: see the Allotments sheet (Recalculate)."
+        )
     return allotment_for(
         rules,
         whole_number("population", population, minimum=1),
