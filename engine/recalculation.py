@@ -144,7 +144,10 @@ def recalculate(policy: Policy, inputs: Inputs, as_of: dt.date) -> Results:
     problems += done_problems
 
     decisions = _with_unreadable(
-        _decisions(judgements, history, as_of, agenda.cross_references), inputs
+        _decisions(
+            judgements, history, as_of, agenda.cross_references, _not_in_force(policy, as_of)
+        ),
+        inputs,
     )
     entries = history_entries(history, decisions, as_of)
     if any(p.severity == "Error" and p.where.sheet == "Settings" for p in problems):
@@ -275,17 +278,38 @@ def _decisions(
     history: History,
     as_of: dt.date,
     cross_references: Mapping[str, str],
+    not_in_force: str = "",
 ) -> list[LicenseDecision]:
+    """`not_in_force`: a sentence for every judged license when the policy took effect
+    after the as-of date (SPEC §2: the Explanation says what was done)."""
     return [
         decision(
             j,
             as_of,
-            cross_reference=cross_references.get(name_key(j.license.license_id)),
+            cross_reference=_joined(
+                cross_references.get(name_key(j.license.license_id)),
+                not_in_force if j.judged else "",
+            ),
             eligible_since=eligible_since(history, j, as_of),
             change_since_last_review=change_since_last_review(history, j),
         )
         for j in judgements
     ]
+
+
+def _joined(first: str | None, second: str) -> str | None:
+    if not second:
+        return first
+    return f"{first} {second}" if first else second
+
+
+def _not_in_force(policy: Policy, as_of: dt.date) -> str:
+    if as_of >= policy.effective_date:
+        return ""
+    return (
+        f"Policy version {policy.version} took effect on {policy.effective_date}, after the"
+        " as-of date: it is applied here as if it were in force then (see Problems)."
+    )
 
 
 def _with_unreadable(decisions: list[LicenseDecision], inputs: Inputs) -> list[LicenseDecision]:

@@ -246,9 +246,29 @@ def test_a_sign_in_before_the_grant_is_warned(adopted: Policy) -> None:
 
 
 def test_an_as_of_date_before_the_policy_took_effect_is_warned(adopted: Policy) -> None:
-    results = engine.recalculate(adopted, Inputs(regions=REGIONS), dt.date(2024, 6, 1))
+    rows = (
+        lic("2020-01-01", last="2023-01-01", license_id="OLD"),
+        lic("2020-01-01", last="2024-05-01", license_id="KEEP"),
+        lic("2020-01-01", last="2023-01-01", license_id="GONE", revoked_on="2024-01-01"),
+    )
+    results = engine.recalculate(
+        adopted, Inputs(regions=REGIONS, licenses=rows), dt.date(2024, 6, 1)
+    )
     [warning] = [p for p in results.problems if p.where.column == "policy.effective_date"]
     assert "before this policy took effect on 2025-01-01" in warning.problem
+    # SPEC §2: the Explanation says what was done, on every license the rules judged.
+    by_id = {x.license_id: x for x in results.decisions}
+    assert by_id["OLD"].eligible
+    for judged in ("OLD", "KEEP"):
+        assert by_id[judged].explanation.endswith(
+            "took effect on 2025-01-01, after the as-of date: it is applied here as if it"
+            " were in force then (see Problems)."
+        )
+    assert "took effect" not in by_id["GONE"].explanation  # not judged: nothing applied
+    on_time = engine.recalculate(
+        adopted, Inputs(regions=REGIONS, licenses=rows), dt.date(2026, 6, 1)
+    )
+    assert all("took effect" not in x.explanation for x in on_time.decisions)
 
 
 # ---------------------------------------------------------------- 7, 8. wording

@@ -159,7 +159,7 @@ def recalculate(policy: Policy, inputs: Inputs, as_of: dt.date) -> Results:
     problems += done_problems
 
     decisions = _with_unreadable(
-        _decisions(judgements, history, as_of, agenda.cross_references), inputs
+        _decisions(judgements, history, as_of, agenda.cross_references, policy), inputs
     )
     entries = history_entries(history, decisions, as_of)
     if any(p.severity == "Error" and p.where.sheet == "Settings" for p in problems):
@@ -290,6 +290,7 @@ def _decisions(
     history: History,
     as_of: dt.date,
     cross_references: Mapping[str, str],
+    policy: Policy,
 ) -> list[LicenseDecision]:
     decisions = []
     for j in judgements:
@@ -297,6 +298,13 @@ def _decisions(
         extra = cross_references.get(name_key(d.license_id))
         if extra:
             d = replace(d, explanation=f"{d.explanation} {extra}")
+        if j.judged and as_of < policy.effective_date:
+            d = replace(
+                d,
+                explanation=f"{d.explanation} Policy version {policy.version} took effect on"
+                f" {policy.effective_date}, after the as-of date: it is applied here as if it"
+                " were in force then (see Problems).",
+            )
         decisions.append(
             replace(
                 d,
