@@ -34,7 +34,12 @@ import engine
 from engine.errors import HmisLicensingError
 from engine.words import plural
 from workbook.errors import OutputError, UsageError
-from workbook.xlsx.safesave import check_can_write, recorded_saves, workbook_lock
+from workbook.xlsx.safesave import (
+    check_can_write,
+    recorded_saves,
+    refuse_not_a_file,
+    workbook_lock,
+)
 
 if TYPE_CHECKING:
     from engine.model import Problem
@@ -1059,6 +1064,12 @@ def _excel_install(args: argparse.Namespace) -> int:
     return 1 if installed.check else 0
 
 
+_NEW_WORKBOOK_FIX = (
+    "Give a new file name ending in .xlsx; --force replaces only a workbook file, never a"
+    " device, pipe or socket."
+)
+
+
 def _init(destination: Path, policy_file: Path | None, force: bool) -> int:
     from policy import adopted_policy_path, load_policy
     from workbook.xlsx.inputbook import blank_workbook
@@ -1068,6 +1079,7 @@ def _init(destination: Path, policy_file: Path | None, force: bool) -> int:
             f"{destination}: a new workbook must end in .xlsx.",
             fix="Choose a name ending in .xlsx.",
         )
+    refuse_not_a_file(destination, fix=_NEW_WORKBOOK_FIX)  # --force or not: never a device
     if destination.exists() and not force:
         raise UsageError(
             f"{destination}: already exists; init never overwrites a workbook.",
@@ -1089,6 +1101,7 @@ def _init(destination: Path, policy_file: Path | None, force: bool) -> int:
 
 
 def _sample(destination: Path, force: bool) -> int:
+    refuse_not_a_file(destination, fix=_NEW_WORKBOOK_FIX)  # --force or not: never a device
     if destination.exists() and not force:
         raise UsageError(
             f"{destination}: already exists.", fix="Choose another name or add --force."

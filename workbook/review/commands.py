@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from workbook.review.files import (
+    check_documents,
     check_packet_destination,
     notices_folder,
     packet_file_name,
@@ -77,10 +78,16 @@ def write_packets(
     if outcome.policy is None:
         raise ValueError("a packet needs a run whose policy loaded")
     as_of: dt.date = outcome.as_of.value  # type: ignore[assignment]
+    paths = {
+        committee: destination
+        or workbook.parent
+        / packet_file_name(workbook, committee_name(outcome.policy, committee), as_of)
+        for committee in committees
+    }
+    check_documents(list(paths.values()))  # before a page is rendered or a file written
     written = []
     for committee in committees:
-        name = committee_name(outcome.policy, committee)
-        path = destination or workbook.parent / packet_file_name(workbook, name, as_of)
+        path = paths[committee]
         packet = build_packet(outcome, committee, workbook_name=workbook.name)
         data, pages = render(packet)
         save_document(path, data)
@@ -96,6 +103,7 @@ def write_notices(outcome: Outcome, folder: Path) -> list[tuple[Notice, Path]]:
 
     taken: set[str] = set()
     notices = organization_notices(outcome, taken=taken) + region_notices(outcome, taken=taken)
+    check_documents([folder / notice.file_name for notice in notices])
     saved = []
     for notice in notices:
         path = folder / notice.file_name

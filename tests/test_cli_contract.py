@@ -1,0 +1,225 @@
+"""The command line's contract (SPEC §5) where every writer and reporter must agree: a
+destination that is not a regular file is refused before anything is written, saves keep
+the old file's group, --json is one object on stdout with nothing on stderr, and every
+refusal says what would fix it.
+
+Real files, real FIFOs (os.mkfifo) and, where the user may make them, real device nodes
+(os.mknod, in tmp_path only: never a device under /dev).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import stat
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import SAMPLE, policy_text
+from tests.hmis_exports import export_files, row, write_folder
+from workbook.cli import main
+
+AS_OF = "2026-11-24"
+NOT_A_FILE = "is not a file (a device, pipe or socket); it was not changed."
+
+
+def _fifo(path: Path) -> Path:
+    os.mkfifo(path)
+    return path
+
+
+def _device(path: Path) -> Path:
+    """A character device node like /dev/null (1, 3), made in tmp_path; skip where the
+    user may not make one (not root, or a container that forbids it)."""
+    try:
+        os.mknod(path, 0o600 | stat.S_IFCHR, os.makedev(1, 3))
+    except (PermissionError, OSError) as exc:
+        pytest.skip(f"cannot make a device node here ({exc})")
+    return path
+
+
+NODES: dict[str, Callable[[Path], Path]] = {"fifo": _fifo, "device": _device}
+
+
+def _kind(path: Path) -> int:
+    return stat.S_IFMT(os.lstat(path).st_mode)
+
+
+def _book(tmp_path: Path, name: str = "book.xlsx") -> Path:
+    book = tmp_path / name
+    shutil.copyfile(SAMPLE, book)
+    return book
+
+
+class _PipeReader:
+    """A read end held open on a FIFO, so that a writer that (wrongly) opened it would not
+    hang the test but leave its bytes here to be seen."""
+
+    def __init__(self, path: Path) -> None:
+        self.handle = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+
+    def read(self) -> bytes:
+        try:
+            return os.read(self.handle, 1 << 16)
+        except BlockingIOError:
+            return b""
+
+    def close(self) -> None:
+        os.close(self.handle)
+
+
+@pytest.fixture
+def node_maker(request: pytest.FixtureRequest) -> Iterator[Callable[[Path], Path]]:
+    readers: list[_PipeReader] = []
+
+    def make(path: Path) -> Path:
+        NODES[request.param](path)
+        if request.param == "fifo":
+            readers.append(_PipeReader(path))
+        return path
+
+    yield make
+    try:
+        for reader in readers:
+            assert reader.read() == b"", "something was written into the pipe"
+    finally:
+        for reader in readers:
+            reader.close()
+
+
+def _writer_commands(tmp_path: Path, target: Path) -> dict[str, list[str]]:
+    book = _book(tmp_path)
+    return {
+        "sample --force": ["sample", str(target), "--force"],
+        "init --force": ["init", str(target), "--force"],
+        "packet --output": [
+            *("packet", str(book), "--committee", "ce", "--as-of", AS_OF),
+            *("--output", str(target)),
+        ],
+        "diff --output": ["diff", str(book), "--as-of", AS_OF, "--output", str(target)],
+        "recalc --output": ["recalc", str(book), "--as-of", AS_OF, "--output", str(target)],
+    }
+
+
+SUFFIXES = {
+    "sample --force": ".xlsx",
+    "init --force": ".xlsx",
+    "packet --output": ".pdf",
+    "diff --output": ".md",
+    "recalc --output": ".xlsx",
+}
+
+
+@pytest.mark.parametrize("node_maker", list(NODES), indirect=True)
+@pytest.mark.parametrize("command", list(SUFFIXES))
+def test_every_writer_refuses_a_pipe_or_a_device(
+    tmp_path: Path, node_maker: Callable[[Path], Path], command: str, capsys
+) -> None:
+    target = tmp_path / f"target{SUFFIXES[command]}"
+    kind = _kind(node_maker(target))
+    argv = _writer_commands(tmp_path, target)[command]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert f"{target}: {NOT_A_FILE}" in err
+    assert "How to fix:" in err
+    assert _kind(target) == kind  # still the pipe or the device, not a regular file
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+
+
+@pytest.mark.parametrize("node_maker", list(NODES), indirect=True)
+@pytest.mark.parametrize("command", ["sample --force", "diff --output", "packet --output"])
+def test_a_link_to_a_pipe_or_device_is_refused_too(
+    tmp_path: Path, node_maker: Callable[[Path], Path], command: str, capsys
+) -> None:
+    node = node_maker(tmp_path / "node")
+    link = tmp_path / f"link{SUFFIXES[command]}"
+    link.symlink_to(node)
+    assert main(_writer_commands(tmp_path, link)[command]) == 2
+    assert NOT_A_FILE in capsys.readouterr().err
+    assert link.is_symlink() and _kind(node) in (stat.S_IFIFO, stat.S_IFCHR)
+
+
+def test_a_refused_writer_says_so_in_its_json(tmp_path: Path, capsys) -> None:
+    target = _fifo(tmp_path / "report.json")
+    reader = _PipeReader(target)
+    try:
+        assert main(["diff", str(_book(tmp_path)), "--json", "--output", str(target)]) == 2
+        assert reader.read() == b""
+    finally:
+        reader.close()
+    out, err = capsys.readouterr()
+    assert err == ""
+    report = json.loads(out)
+    assert report["command"] == "diff" and report["outcome"] == "refused"
+    assert NOT_A_FILE in report["error"] and report["how_to_fix"]
+
+
+@pytest.mark.parametrize("node_maker", list(NODES), indirect=True)
+def test_notices_refuse_a_draft_name_taken_by_a_pipe_or_device(
+    tmp_path: Path, node_maker: Callable[[Path], Path], capsys
+) -> None:
+    book = _book(tmp_path)
+    first = tmp_path / "first"
+    assert main(["notices", str(book), "--as-of", AS_OF, "--output", str(first)]) == 0
+    names = sorted(p.name for p in first.iterdir())
+    folder = tmp_path / "drafts"
+    folder.mkdir()
+    taken = node_maker(folder / names[-1])  # the last draft: the others come first
+    capsys.readouterr()
+    assert main(["notices", str(book), "--as-of", AS_OF, "--output", str(folder)]) == 2
+    assert f"{taken}: {NOT_A_FILE}" in capsys.readouterr().err
+    assert [p.name for p in folder.iterdir()] == [taken.name]  # no draft written before it
+    assert _kind(taken) in (stat.S_IFIFO, stat.S_IFCHR)
+
+
+def test_force_still_replaces_a_regular_file_and_a_link_to_one(tmp_path: Path) -> None:
+    old = tmp_path / "old.xlsx"
+    old.write_bytes(b"not a workbook")
+    assert main(["sample", str(old), "--force"]) == 0
+    assert old.read_bytes() == SAMPLE.read_bytes()
+    kept = tmp_path / "kept.xlsx"
+    kept.write_bytes(b"what the link named")
+    link = tmp_path / "link.xlsx"
+    link.symlink_to(kept)
+    assert main(["init", str(link), "--force"]) == 0
+    assert not link.is_symlink() and link.stat().st_size > 1000  # the link is replaced
+    assert kept.read_bytes() == b"what the link named"  # what it named is left alone
+
+
+# ------------------------------------------------------------------- diff --output
+
+
+def test_diff_output_is_saved_atomically_over_the_old_report(tmp_path: Path) -> None:
+    book = _book(tmp_path)
+    report = tmp_path / "report.md"
+    report.write_text("the old report\n", encoding="utf-8")
+    report.chmod(0o640)
+    inode = report.stat().st_ino
+    assert main(["diff", str(book), "--as-of", AS_OF, "--output", str(report)]) == 0
+    text = report.read_text(encoding="utf-8")
+    assert "the old report" not in text and text.strip()
+    assert report.stat().st_ino != inode  # a new file moved over it, not the old one cut
+    assert stat.S_IMODE(report.stat().st_mode) == 0o640
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["book.xlsx", "report.md"]
+
+
+def test_diff_output_through_a_link_writes_the_report_it_names(tmp_path: Path) -> None:
+    book = _book(tmp_path)
+    real = tmp_path / "real.json"
+    real.write_text("{}", encoding="utf-8")
+    link = tmp_path / "link.json"
+    link.symlink_to(real)
+    assert main(["diff", str(book), "--as-of", AS_OF, "--json", "--output", str(link)]) == 0
+    assert link.is_symlink()
+    assert json.loads(real.read_text(encoding="utf-8"))["workbook"] == str(book)
+
+
+def test_diff_output_in_a_missing_folder_is_refused_before_the_work(tmp_path: Path, capsys) -> None:
+    missing = tmp_path / "no such folder" / "report.md"
+    assert main(["diff", str(tmp_path / "not read.xlsx"), "--output", str(missing)]) == 2
+    err = capsys.readouterr().err
+    assert "does not exist" in err and "How to fix: Create the folder first" in err
