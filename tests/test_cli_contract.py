@@ -223,3 +223,55 @@ def test_diff_output_in_a_missing_folder_is_refused_before_the_work(tmp_path: Pa
     assert main(["diff", str(tmp_path / "not read.xlsx"), "--output", str(missing)]) == 2
     err = capsys.readouterr().err
     assert "does not exist" in err and "How to fix: Create the folder first" in err
+
+
+# ------------------------------------------------------------------------ the group
+
+
+def _other_group() -> int:
+    """A group the file can be given that is not the user's own: any, as root; else one
+    of the user's other groups."""
+    mine = os.getegid()
+    if os.geteuid() == 0:
+        return 1 if mine != 1 else 2
+    others = [g for g in os.getgroups() if g != mine]
+    if not others:
+        pytest.skip("the user belongs to no other group")
+    return others[0]
+
+
+def _shared(path: Path) -> int:
+    group = _other_group()
+    os.chown(path, -1, group)
+    path.chmod(0o660)
+    return group
+
+
+@pytest.mark.skipif(not hasattr(os, "chown"), reason="POSIX groups")
+@pytest.mark.parametrize("command", ["recalc", "import-activity", "sample --force", "init --force"])
+def test_a_replaced_workbook_keeps_its_group_and_mode(tmp_path: Path, command: str) -> None:
+    book = _book(tmp_path)
+    group = _shared(book)
+    inode = book.stat().st_ino
+    export = write_folder(
+        tmp_path / "export",
+        export_files({"Services": [row("4101", "2026-06-01 09:00:00")]}, users=["4101"]),
+    )
+    argv = {
+        "recalc": ["recalc", str(book), "--as-of", AS_OF],
+        "import-activity": ["import-activity", str(book), str(export), "--as-of", AS_OF],
+        "sample --force": ["sample", str(book), "--force"],
+        "init --force": ["init", str(book), "--force"],
+    }[command]
+    assert main(argv) in (0, 1)
+    status = book.stat()
+    assert status.st_ino != inode  # replaced, not written in place
+    assert status.st_gid == group
+    assert stat.S_IMODE(status.st_mode) == 0o660
+
+
+def test_a_new_file_gets_the_users_own_group(tmp_path: Path) -> None:
+    new = tmp_path / "new.xlsx"
+    assert main(["sample", str(new)]) == 0
+    folder_group = tmp_path.stat().st_gid  # what a new file in this folder gets
+    assert new.stat().st_gid in (os.getegid(), folder_group)

@@ -380,6 +380,7 @@ def replace_file(
             file.write(data)
             file.flush()
             os.fsync(file.fileno())
+        _keep_group(temporary, target)  # before chmod: chown may clear a setgid bit
         with contextlib.suppress(OSError):
             os.chmod(temporary, _mode_for(target))
         os.replace(temporary, target)
@@ -400,6 +401,21 @@ def replace_file(
         if temporary is not None:
             with contextlib.suppress(OSError):
                 os.unlink(temporary)
+
+
+def _keep_group(temporary: str, target: Path) -> None:
+    """Give the new file the old one's group (a workbook shared through a group keeps it).
+    Where the user may not set that group (not one of theirs), the new file has the user's
+    own group, as any file they create; the save goes on."""
+    if not hasattr(os, "chown"):  # Windows: no POSIX groups
+        return
+    try:
+        group = target.stat().st_gid
+    except OSError:  # a new file: the group a new file gets
+        return
+    with contextlib.suppress(OSError):  # PermissionError: not a group of this user's
+        if os.stat(temporary).st_gid != group:
+            os.chown(temporary, -1, group)
 
 
 def _mode_for(target: Path) -> int:
