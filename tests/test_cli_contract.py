@@ -275,3 +275,78 @@ def test_a_new_file_gets_the_users_own_group(tmp_path: Path) -> None:
     assert main(["sample", str(new)]) == 0
     folder_group = tmp_path.stat().st_gid  # what a new file in this folder gets
     assert new.stat().st_gid in (os.getegid(), folder_group)
+
+
+# ------------------------------------------------------ --json: nothing on stderr
+
+
+@pytest.mark.parametrize("command", ["packet", "notices"])
+def test_review_json_holds_the_workbooks_warnings_and_stderr_stays_empty(
+    tmp_path: Path, command: str, capsys
+) -> None:
+    book = _book(tmp_path)
+    where = ["--committee", "ce"] if command == "packet" else ["--output", str(tmp_path / "n")]
+    assert main([command, str(book), "--as-of", AS_OF, "--json", *where]) == 0
+    out, err = capsys.readouterr()
+    assert err == ""
+    report = json.loads(out)
+    assert report["command"] == command
+    assert report["outcome"] == "ok" and report["exit_code"] == 0
+    places = {(p["severity"], p["sheet"], p["cell"]) for p in report["problems"]}
+    assert ("Warning", "Intakes", "C7") in places  # the sample's tied intakes
+    assert all(p["how_to_fix"] for p in report["problems"])
+    assert isinstance(report["notes"], list)
+    assert report["packets" if command == "packet" else "drafts"]  # the old keys are kept
+
+
+def test_review_without_json_still_lists_the_warnings_on_stderr(tmp_path: Path, capsys) -> None:
+    book = _book(tmp_path)
+    assert main(["packet", str(book), "--committee", "ce", "--as-of", AS_OF]) == 0
+    assert "Warning: Intakes!C7:" in capsys.readouterr().err
+
+
+def test_review_json_with_a_bad_policy_is_one_object(tmp_path: Path, capsys) -> None:
+    book = _book(tmp_path)
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(policy_text(target="-5"), encoding="utf-8")
+    argv = ["packet", str(book), "--committee", "ce", "--as-of", AS_OF, "--json"]
+    assert main([*argv, "--policy", str(bad)]) == 2
+    out, err = capsys.readouterr()
+    assert err == ""
+    report = json.loads(out)
+    assert report["outcome"] == "bad policy" and report["exit_code"] == 2
+    assert report["packets"] == [] and report["problems"]
+
+
+# ------------------------------------------------------------------- JSON shapes
+
+
+def test_diff_and_policy_test_json_begin_with_the_common_keys(tmp_path: Path, capsys) -> None:
+    assert main(["diff", str(_book(tmp_path)), "--as-of", AS_OF, "--json"]) == 0
+    diff = json.loads(capsys.readouterr().out)
+    assert (diff["command"], diff["outcome"], diff["exit_code"]) == ("diff", "ok", 0)
+    assert {"workbook", "base", "new", "sections", "counts"} <= diff.keys()  # kept
+    assert main(["policy", "test", "--json"]) == 0
+    run = json.loads(capsys.readouterr().out)
+    assert (run["command"], run["outcome"], run["exit_code"]) == ("policy test", "ok", 0)
+    assert {"policy", "passed", "failed", "errors", "scenarios"} <= run.keys()
+
+
+@pytest.mark.parametrize(
+    ("argv", "command"),
+    [
+        (["check", "x.xlsx", "--bogus", "--json"], "check"),
+        (["recalc", "x.xlsx", "--json", "--nope"], "recalc"),
+        (["policy", "check", "p.yaml", "--bogus", "--json"], "policy check"),
+        (["diff", "x.xlsx", "--format", "json", "--bogus"], "diff"),
+        (["bogus", "--json"], ""),  # no command word: none can be named
+    ],
+)
+def test_a_refused_command_line_names_its_command(argv: list[str], command: str, capsys) -> None:
+    with pytest.raises(SystemExit) as stopped:
+        main(argv)
+    assert stopped.value.code == 2
+    out, err = capsys.readouterr()
+    assert err == ""
+    report = json.loads(out)
+    assert report["command"] == command and report["outcome"] == "refused"

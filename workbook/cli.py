@@ -182,11 +182,14 @@ class _Parser(argparse.ArgumentParser):
     README promises, not argparse's usage on stderr."""
 
     json_refusals = False  # set by `main` for each command line
+    argv: Sequence[str] = ()  # likewise: the words the command word is found among
 
     def error(self, message: str) -> NoReturn:
         if not _Parser.json_refusals:
             super().error(message)
-        command = self.prog.removeprefix("hmis-licensing").strip()
+        # A subcommand's parser knows its name; the top parser refusing what follows a
+        # command (`check x.xlsx --bogus`) names it from the command line's words.
+        command = self.prog.removeprefix("hmis-licensing").strip() or self._command_word()
         refusal = {
             "command": command,
             "outcome": "refused",
@@ -196,6 +199,26 @@ class _Parser(argparse.ArgumentParser):
         }
         print(json.dumps(refusal, indent=2))
         raise SystemExit(2)
+
+    def _command_word(self) -> str:
+        """The command the line names: its first word that is a command (with `policy`'s
+        and `excel`'s own command after it), or "" when none is (`bogus --json`)."""
+        words = [w for w in _Parser.argv if not w.startswith("-")]
+        commands = _subcommands(self)
+        for i, word in enumerate(words):
+            if word in commands:
+                inner = _subcommands(commands[word])
+                after = words[i + 1] if i + 1 < len(words) else None
+                return f"{word} {after}" if after in inner else word
+        return ""
+
+
+def _subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    """A parser's commands by name (none for a parser without them)."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return dict(action.choices)
+    return {}
 
 
 def _asks_for_json(argv: Sequence[str]) -> bool:
@@ -632,7 +655,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     with _console():
         parser = build_parser()
-        _Parser.json_refusals = _asks_for_json(sys.argv[1:] if argv is None else argv)
+        words = list(sys.argv[1:] if argv is None else argv)
+        _Parser.json_refusals, _Parser.argv = _asks_for_json(words), words
         args = parser.parse_args(argv)
         if args.command is None:  # plain `hmis-licensing`: say what it can do
             parser.print_help(sys.stdout)
@@ -759,7 +783,8 @@ def _review(args: argparse.Namespace) -> int:
 
     check_review_arguments(args)
     outcome = _evaluate(args)
-    _print_problems(outcome.problems, outcome.cells, sys.stderr)
+    if not args.json:  # with --json they are in the JSON: nothing goes to stderr
+        _print_problems(outcome.problems, outcome.cells, sys.stderr)
     return run_review(args, outcome)
 
 
@@ -833,7 +858,7 @@ def outcome_json(
     judged = results is not None and "decisions" not in results.held_back
     report: dict[str, object] = {
         "command": "recalc" if written is not None else "check",
-        "outcome": ["ok", "errors", "bad policy"][outcome.exit_code],
+        "outcome": outcome.outcome_word,
         "exit_code": outcome.exit_code,
         "workbook": str(workbook),
         "written": str(written) if written is not None else None,
@@ -859,7 +884,7 @@ def outcome_json(
         if written is not None
         else [],
         "sheets_held_back": [t.sheet.name for t in outcome.tables if t.held_back is not None],
-        "problems": [_problem_json(p, outcome.cells) for p in outcome.problems],
+        "problems": outcome.problems_json(),
     }
     if decisions:
         report["decisions"] = [
@@ -876,17 +901,6 @@ def outcome_json(
             for d in (results.decisions if judged and results else ())
         ]
     return report
-
-
-def _problem_json(problem: Problem, cells: CellMap) -> dict[str, object]:
-    sheet, cell = cells.cell(problem.where)
-    return {
-        "severity": problem.severity,
-        "sheet": sheet,
-        "cell": cell,
-        "problem": problem.problem,
-        "how_to_fix": problem.how_to_fix,
-    }
 
 
 def _print_summary(outcome: Outcome, out: TextIO) -> None:

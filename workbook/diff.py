@@ -655,7 +655,12 @@ def to_json(report: DiffReport) -> dict[str, Any]:
     def change(c: Change) -> dict[str, Any]:
         return {"base": json_value(c.base), "new": json_value(c.new), "changed": c.changed}
 
+    code = exit_code(report)
     return {
+        # The keys every command's JSON begins with (README: For scripts).
+        "command": "diff",
+        "outcome": "errors" if code else "ok",
+        "exit_code": code,
         "workbook": report.workbook,
         "as_of": report.as_of.isoformat(),
         "base": side(report.base),

@@ -919,8 +919,15 @@ def _count(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 
 
+RUN_OUTCOMES = ("ok", "failed", "could not run")  # by exit code
+
+
 def report_json(run: TestRun) -> dict[str, Any]:
     return {
+        # The keys every command's JSON begins with (README: For scripts).
+        "command": "policy test",
+        "outcome": RUN_OUTCOMES[run.exit_code],
+        "exit_code": run.exit_code,
         "policy": {
             "source": run.policy.source,
             "version": run.policy.version,
