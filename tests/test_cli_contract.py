@@ -350,3 +350,44 @@ def test_a_refused_command_line_names_its_command(argv: list[str], command: str,
     assert err == ""
     report = json.loads(out)
     assert report["command"] == command and report["outcome"] == "refused"
+
+
+# ------------------------------------------------------------------ policy check
+
+
+def _changed_policy(tmp_path: Path) -> Path:
+    """The adopted values with one changed, its version not raised: exit 1."""
+    changed = tmp_path / "changed.yaml"
+    changed.write_text(policy_text(target="999"), encoding="utf-8")
+    return changed
+
+
+def test_policy_check_quiet_prints_only_the_problem_on_stderr(tmp_path: Path, capsys) -> None:
+    changed = _changed_policy(tmp_path)
+    assert main(["policy", "check", str(changed), "--quiet"]) == 1
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert f"{changed}: Changed but still" in err and "raise policy.version" in err
+    assert "OK" not in err
+
+
+def test_policy_check_headline_says_not_ok_when_it_exits_1(tmp_path: Path, capsys) -> None:
+    assert main(["policy", "check", str(_changed_policy(tmp_path))]) == 1
+    out = capsys.readouterr().out
+    headline = out.splitlines()[0]
+    assert "NOT OK" in headline and not headline.endswith(": OK")
+    assert "Changed but still" in out
+
+
+def test_policy_check_quiet_of_a_good_policy_prints_nothing(capsys) -> None:
+    assert main(["policy", "check", "--quiet"]) == 0
+    assert capsys.readouterr() == ("", "")
+
+
+def test_policy_check_of_a_folder_says_what_to_give(tmp_path: Path, capsys) -> None:
+    assert main(["policy", "check", str(tmp_path)]) == 2
+    assert "is a folder, not a policy file.\n  How to fix: Give the path of the policy file" in (
+        capsys.readouterr().err
+    )
+    assert main(["policy", "check", str(tmp_path), "--json"]) == 2
+    assert "policy.yaml" in json.loads(capsys.readouterr().out)["fix"]

@@ -1029,19 +1029,25 @@ def _policy_check(args: argparse.Namespace) -> int:
         }
         print(json.dumps(report, indent=2))
         return code
-    print(f"{chosen}: OK")
-    if not args.quiet:
-        print(f"  {policy.name}, version {policy.version}, effective {policy.effective_date}")
-        print(f"  sha256 {policy.sha256}")
-        print(
-            f"  §1 inactive after {rules.client_data_window.describe()} without client data;"
-            f" {rules.first_sign_in_window.describe()} to sign in"
-        )
-        print(
-            f"  §2 {allot.target} CE licenses, minimum {allot.minimum}, rounding"
-            f" {allot.rounding}, method {allot.method}"
-        )
-    for line in notes.lines if not args.quiet or code else ():
+    if args.quiet:  # only the problems, on stderr (README: For scripts)
+        for line in notes.lines if code else ():
+            print(f"{chosen}: {line}", file=sys.stderr)
+        return code
+    if code:  # valid, but exit 1: the headline says so, and the notes below say why
+        print(f"{chosen}: NOT OK: the policy is valid, but see below (exit 1)")
+    else:
+        print(f"{chosen}: OK")
+    print(f"  {policy.name}, version {policy.version}, effective {policy.effective_date}")
+    print(f"  sha256 {policy.sha256}")
+    print(
+        f"  §1 inactive after {rules.client_data_window.describe()} without client data;"
+        f" {rules.first_sign_in_window.describe()} to sign in"
+    )
+    print(
+        f"  §2 {allot.target} CE licenses, minimum {allot.minimum}, rounding"
+        f" {allot.rounding}, method {allot.method}"
+    )
+    for line in notes.lines:
         print(f"  {line}")
     return code
 
