@@ -391,3 +391,48 @@ def test_policy_check_of_a_folder_says_what_to_give(tmp_path: Path, capsys) -> N
     )
     assert main(["policy", "check", str(tmp_path), "--json"]) == 2
     assert "policy.yaml" in json.loads(capsys.readouterr().out)["fix"]
+
+
+# --------------------------------------------------------------- wording of refusals
+
+
+@pytest.mark.parametrize("node_maker", list(NODES), indirect=True)
+def test_policy_test_on_a_pipe_or_device_says_it_is_not_a_file(
+    tmp_path: Path, node_maker: Callable[[Path], Path], capsys
+) -> None:
+    path = node_maker(tmp_path / "scenarios.yaml")
+    assert main(["policy", "test", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert f"{path}: is not a file (a device, pipe or socket)" in err
+    assert "no such" not in err
+
+
+@pytest.mark.parametrize("node_maker", list(NODES), indirect=True)
+def test_import_refuses_an_export_whose_client_file_is_a_pipe_or_device(
+    tmp_path: Path, node_maker: Callable[[Path], Path], capsys
+) -> None:
+    book = _book(tmp_path)
+    before = book.read_bytes()
+    export = write_folder(
+        tmp_path / "export",
+        export_files({"Services": [row("4101", "2026-06-01 09:00:00")]}, users=["4101"]),
+    )
+    enrollment = node_maker(export / "Enrollment.csv")
+    assert main(["import-activity", str(book), str(export), "--as-of", AS_OF]) == 2
+    err = capsys.readouterr().err
+    assert f"{enrollment}: is not a regular file" in err
+    assert "no HMIS client-data files found" not in err and "How to fix:" in err
+    assert book.read_bytes() == before
+
+
+def test_a_running_recalculation_refusal_says_what_to_do(tmp_path: Path, capsys) -> None:
+    book = _book(tmp_path)
+    lock = tmp_path / f".{book.name}.hmis-licensing.lock"
+    record = {"pid": os.getpid(), "host": socket.gethostname(), "started": "now"}
+    lock.write_text(json.dumps(record), encoding="utf-8")  # this process: alive
+    assert main(["recalc", str(book), "--as-of", AS_OF]) == 2
+    err = capsys.readouterr().err
+    assert "another recalculation is running" in err
+    assert "How to fix: Wait for it to finish and run again" in err
+    assert main(["recalc", str(book), "--as-of", AS_OF, "--json"]) == 2
+    assert json.loads(capsys.readouterr().out)["how_to_fix"].startswith("Wait for it")

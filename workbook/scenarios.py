@@ -191,6 +191,11 @@ def scenario_files(paths: Sequence[Path]) -> list[Path]:
             found += inside
         elif path.is_file():
             found.append(path)
+        elif path.exists():  # a named pipe, a device, a socket: never opened
+            raise UsageError(
+                f"{path}: is not a file (a device, pipe or socket); it was not read.",
+                fix="Give a .yaml file of scenarios, or a folder of them.",
+            )
         else:
             raise UsageError(
                 f"{path}: no such scenario file or folder.",
