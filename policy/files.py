@@ -24,6 +24,10 @@ MAX_POLICY_BYTES = 1_000_000
 # letters, so a Windows drive ("C:/") is not one.
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+:/")
 
+FOLDER_FIX = (
+    "Give the path of the policy file itself, e.g. the policy.yaml in that folder, not the folder."
+)
+
 
 def read_policy_file(path: Path, *, from_workbook: bool = False) -> bytes:
     """The file's bytes (PolicyError for anything that is not a readable policy file)."""
@@ -40,7 +44,7 @@ def read_policy_file(path: Path, *, from_workbook: bool = False) -> bytes:
             fix="Check the path, or leave --policy out to use the adopted policy.",
         ) from None
     except IsADirectoryError:
-        raise PolicyError(f"{path}: is a folder, not a policy file.") from None
+        raise PolicyError(f"{path}: is a folder, not a policy file.", fix=FOLDER_FIX) from None
     except OSError as exc:
         raise PolicyError(f"{path}: cannot be read ({exc.strerror}).") from None
     try:
@@ -92,7 +96,7 @@ def _stat(path: Path) -> os.stat_result:
 
 def _require_regular(path: Path, info: os.stat_result) -> None:
     if stat.S_ISDIR(info.st_mode):
-        raise PolicyError(f"{path}: is a folder, not a policy file.")
+        raise PolicyError(f"{path}: is a folder, not a policy file.", fix=FOLDER_FIX)
     if not stat.S_ISREG(info.st_mode):
         raise PolicyError(
             f"{path}: is not a file (a device, pipe or socket), so it is not read.",

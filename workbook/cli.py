@@ -34,7 +34,12 @@ import engine
 from engine.errors import HmisLicensingError
 from engine.words import plural
 from workbook.errors import OutputError, UsageError
-from workbook.xlsx.safesave import check_can_write, recorded_saves, workbook_lock
+from workbook.xlsx.safesave import (
+    check_can_write,
+    recorded_saves,
+    refuse_not_a_file,
+    workbook_lock,
+)
 
 if TYPE_CHECKING:
     from engine.model import Problem
@@ -177,11 +182,14 @@ class _Parser(argparse.ArgumentParser):
     README promises, not argparse's usage on stderr."""
 
     json_refusals = False  # set by `main` for each command line
+    argv: Sequence[str] = ()  # likewise: the words the command word is found among
 
     def error(self, message: str) -> NoReturn:
         if not _Parser.json_refusals:
             super().error(message)
-        command = self.prog.removeprefix("hmis-licensing").strip()
+        # A subcommand's parser knows its name; the top parser refusing what follows a
+        # command (`check x.xlsx --bogus`) names it from the command line's words.
+        command = self.prog.removeprefix("hmis-licensing").strip() or self._command_word()
         refusal = {
             "command": command,
             "outcome": "refused",
@@ -191,6 +199,26 @@ class _Parser(argparse.ArgumentParser):
         }
         print(json.dumps(refusal, indent=2))
         raise SystemExit(2)
+
+    def _command_word(self) -> str:
+        """The command the line names: its first word that is a command (with `policy`'s
+        and `excel`'s own command after it), or "" when none is (`bogus --json`)."""
+        words = [w for w in _Parser.argv if not w.startswith("-")]
+        commands = _subcommands(self)
+        for i, word in enumerate(words):
+            if word in commands:
+                inner = _subcommands(commands[word])
+                after = words[i + 1] if i + 1 < len(words) else None
+                return f"{word} {after}" if after in inner else word
+        return ""
+
+
+def _subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    """A parser's commands by name (none for a parser without them)."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return dict(action.choices)
+    return {}
 
 
 def _asks_for_json(argv: Sequence[str]) -> bool:
@@ -627,7 +655,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     with _console():
         parser = build_parser()
-        _Parser.json_refusals = _asks_for_json(sys.argv[1:] if argv is None else argv)
+        words = list(sys.argv[1:] if argv is None else argv)
+        _Parser.json_refusals, _Parser.argv = _asks_for_json(words), words
         args = parser.parse_args(argv)
         if args.command is None:  # plain `hmis-licensing`: say what it can do
             parser.print_help(sys.stdout)
@@ -754,7 +783,8 @@ def _review(args: argparse.Namespace) -> int:
 
     check_review_arguments(args)
     outcome = _evaluate(args)
-    _print_problems(outcome.problems, outcome.cells, sys.stderr)
+    if not args.json:  # with --json they are in the JSON: nothing goes to stderr
+        _print_problems(outcome.problems, outcome.cells, sys.stderr)
     return run_review(args, outcome)
 
 
@@ -828,7 +858,7 @@ def outcome_json(
     judged = results is not None and "decisions" not in results.held_back
     report: dict[str, object] = {
         "command": "recalc" if written is not None else "check",
-        "outcome": ["ok", "errors", "bad policy"][outcome.exit_code],
+        "outcome": outcome.outcome_word,
         "exit_code": outcome.exit_code,
         "workbook": str(workbook),
         "written": str(written) if written is not None else None,
@@ -854,7 +884,7 @@ def outcome_json(
         if written is not None
         else [],
         "sheets_held_back": [t.sheet.name for t in outcome.tables if t.held_back is not None],
-        "problems": [_problem_json(p, outcome.cells) for p in outcome.problems],
+        "problems": outcome.problems_json(),
     }
     if decisions:
         report["decisions"] = [
@@ -871,17 +901,6 @@ def outcome_json(
             for d in (results.decisions if judged and results else ())
         ]
     return report
-
-
-def _problem_json(problem: Problem, cells: CellMap) -> dict[str, object]:
-    sheet, cell = cells.cell(problem.where)
-    return {
-        "severity": problem.severity,
-        "sheet": sheet,
-        "cell": cell,
-        "problem": problem.problem,
-        "how_to_fix": problem.how_to_fix,
-    }
 
 
 def _print_summary(outcome: Outcome, out: TextIO) -> None:
@@ -1014,19 +1033,25 @@ def _policy_check(args: argparse.Namespace) -> int:
         }
         print(json.dumps(report, indent=2))
         return code
-    print(f"{chosen}: OK")
-    if not args.quiet:
-        print(f"  {policy.name}, version {policy.version}, effective {policy.effective_date}")
-        print(f"  sha256 {policy.sha256}")
-        print(
-            f"  §1 inactive after {rules.client_data_window.describe()} without client data;"
-            f" {rules.first_sign_in_window.describe()} to sign in"
-        )
-        print(
-            f"  §2 {allot.target} CE licenses, minimum {allot.minimum}, rounding"
-            f" {allot.rounding}, method {allot.method}"
-        )
-    for line in notes.lines if not args.quiet or code else ():
+    if args.quiet:  # only the problems, on stderr (README: For scripts)
+        for line in notes.lines if code else ():
+            print(f"{chosen}: {line}", file=sys.stderr)
+        return code
+    if code:  # valid, but exit 1: the headline says so, and the notes below say why
+        print(f"{chosen}: NOT OK: the policy is valid, but see below (exit 1)")
+    else:
+        print(f"{chosen}: OK")
+    print(f"  {policy.name}, version {policy.version}, effective {policy.effective_date}")
+    print(f"  sha256 {policy.sha256}")
+    print(
+        f"  §1 inactive after {rules.client_data_window.describe()} without client data;"
+        f" {rules.first_sign_in_window.describe()} to sign in"
+    )
+    print(
+        f"  §2 {allot.target} CE licenses, minimum {allot.minimum}, rounding"
+        f" {allot.rounding}, method {allot.method}"
+    )
+    for line in notes.lines:
         print(f"  {line}")
     return code
 
@@ -1063,6 +1088,12 @@ def _excel_install(args: argparse.Namespace) -> int:
     return 1 if installed.check else 0
 
 
+_NEW_WORKBOOK_FIX = (
+    "Give a new file name ending in .xlsx; --force replaces only a workbook file, never a"
+    " device, pipe or socket."
+)
+
+
 def _init(destination: Path, policy_file: Path | None, force: bool) -> int:
     from policy import adopted_policy_path, load_policy
     from workbook.xlsx.inputbook import blank_workbook
@@ -1072,6 +1103,7 @@ def _init(destination: Path, policy_file: Path | None, force: bool) -> int:
             f"{destination}: a new workbook must end in .xlsx.",
             fix="Choose a name ending in .xlsx.",
         )
+    refuse_not_a_file(destination, fix=_NEW_WORKBOOK_FIX)  # --force or not: never a device
     if destination.exists() and not force:
         raise UsageError(
             f"{destination}: already exists; init never overwrites a workbook.",
@@ -1093,6 +1125,7 @@ def _init(destination: Path, policy_file: Path | None, force: bool) -> int:
 
 
 def _sample(destination: Path, force: bool) -> int:
+    refuse_not_a_file(destination, fix=_NEW_WORKBOOK_FIX)  # --force or not: never a device
     if destination.exists() and not force:
         raise UsageError(
             f"{destination}: already exists.", fix="Choose another name or add --force."

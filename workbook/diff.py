@@ -46,6 +46,7 @@ from workbook.layout import (
 from workbook.results import held_back_sheets, problem_rows
 from workbook.run import Outcome, evaluate
 from workbook.xlsx.read import read_snapshot
+from workbook.xlsx.safesave import refuse_not_a_file, replace_file
 
 _BLANK = "(blank)"
 _UNFOLDED = 5  # more rows than this: their explanations fold away under <details>
@@ -637,6 +638,11 @@ def _problems_markdown(report: DiffReport) -> list[str]:
 # ------------------------------------------------------------------------------------ JSON
 
 
+def exit_code(report: DiffReport) -> int:
+    """0 whether or not anything changed; 1 when the workbook has errors (either policy)."""
+    return 1 if any(report.errors) else 0
+
+
 def to_json(report: DiffReport) -> dict[str, Any]:
     def side(s: PolicySide) -> dict[str, Any]:
         return {
@@ -649,7 +655,12 @@ def to_json(report: DiffReport) -> dict[str, Any]:
     def change(c: Change) -> dict[str, Any]:
         return {"base": json_value(c.base), "new": json_value(c.new), "changed": c.changed}
 
+    code = exit_code(report)
     return {
+        # The keys every command's JSON begins with (README: For scripts).
+        "command": "diff",
+        "outcome": "errors" if code else "ok",
+        "exit_code": code,
         "workbook": report.workbook,
         "as_of": report.as_of.isoformat(),
         "base": side(report.base),
@@ -712,6 +723,8 @@ def _problem_json(row: tuple[object, ...]) -> dict[str, object]:
 def run_diff(args: argparse.Namespace) -> int:
     """Run `diff`; the report goes to stdout (or --output), nothing else is written."""
     workbook: Path = args.workbook
+    if args.output:  # before the work: a report never replaces a folder, a pipe or a device
+        check_report_destination(args.output)
     snapshot = read_snapshot(workbook)
     folder = workbook.resolve().parent
     today, now = dt.date.today(), dt.datetime.now()
@@ -749,19 +762,36 @@ def run_diff(args: argparse.Namespace) -> int:
         _write(args.output, text)
     else:
         sys.stdout.write(text)
-    return 1 if any(report.errors) else 0
+    return exit_code(report)
+
+
+_OUTPUT_FIX = "Choose a file you may write (not a folder), or leave out --output."
+
+
+def check_report_destination(path: Path) -> None:
+    """Refuse, before anything is read, an --output that a report must not replace."""
+    if path.is_dir():
+        raise UsageError(f"{path}: is a folder, not a file; nothing was written.", fix=_OUTPUT_FIX)
+    refuse_not_a_file(path, fix=_OUTPUT_FIX)
+    if not path.absolute().parent.is_dir():
+        raise UsageError(
+            f"{path}: cannot be written: the folder {path.absolute().parent} does not exist.",
+            fix="Create the folder first, or choose a file in a folder that exists.",
+        )
 
 
 def _write(path: Path, text: str) -> None:
-    try:
-        path.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        fix = (
-            "Create the folder first, or choose a file in a folder that exists."
-            if not path.parent.is_dir()
-            else "Choose a file you may write (not a folder), or leave out --output."
-        )
-        raise UsageError(f"{path}: cannot be written ({exc.strerror}).", fix=fix) from None
+    """Saved as the workbook is (written beside it, flushed, moved over it in one step):
+    a failure leaves the old report. A link keeps pointing at the report it names, which
+    gets the new text, as before."""
+    replace_file(
+        path.resolve() if path.is_symlink() else path,
+        text.encode("utf-8"),
+        named=path,
+        in_use_fix="Close the report in the program that has it open, check that you may"
+        " write to its folder, and run again.",
+        space_fix="Free some space, or choose a file in another folder, and run again.",
+    )
 
 
 __all__ = [

@@ -102,6 +102,31 @@ class Outcome:
             return 2
         return 1 if self.errors else 0
 
+    @property
+    def outcome_word(self) -> str:
+        """The `outcome` of every command's JSON: "ok", "errors" or "bad policy"."""
+        return OUTCOME_WORDS[self.exit_code]
+
+    def problems_json(self) -> list[dict[str, object]]:
+        """The problems as the Problems sheet lists them, for a command's --json."""
+        return [problem_json(p, self.cells) for p in self.problems]
+
+
+OUTCOME_WORDS = ("ok", "errors", "bad policy")  # by exit code (SPEC §5)
+
+
+def problem_json(problem: Problem, cells: CellMap) -> dict[str, object]:
+    """One problem of a command's --json: `{"severity", "sheet", "cell", "problem",
+    "how_to_fix"}`, with the sheet and cell as the Problems sheet shows them."""
+    sheet, cell = cells.cell(problem.where)
+    return {
+        "severity": problem.severity,
+        "sheet": sheet,
+        "cell": cell,
+        "problem": problem.problem,
+        "how_to_fix": problem.how_to_fix,
+    }
+
 
 def policy_problems(error: PolicyError, policy_file: Path) -> list[Problem]:
     """A bad policy as rows of the Problems sheet, one per schema complaint."""

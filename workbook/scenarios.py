@@ -191,6 +191,11 @@ def scenario_files(paths: Sequence[Path]) -> list[Path]:
             found += inside
         elif path.is_file():
             found.append(path)
+        elif path.exists():  # a named pipe, a device, a socket: never opened
+            raise UsageError(
+                f"{path}: is not a file (a device, pipe or socket); it was not read.",
+                fix="Give a .yaml file of scenarios, or a folder of them.",
+            )
         else:
             raise UsageError(
                 f"{path}: no such scenario file or folder.",
@@ -919,8 +924,15 @@ def _count(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 
 
+RUN_OUTCOMES = ("ok", "failed", "could not run")  # by exit code
+
+
 def report_json(run: TestRun) -> dict[str, Any]:
     return {
+        # The keys every command's JSON begins with (README: For scripts).
+        "command": "policy test",
+        "outcome": RUN_OUTCOMES[run.exit_code],
+        "exit_code": run.exit_code,
         "policy": {
             "source": run.policy.source,
             "version": run.policy.version,

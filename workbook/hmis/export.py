@@ -406,6 +406,7 @@ def export_files(export: Path) -> Iterator[list[ExportFile]]:
     if not export.exists():
         raise UsageError(f"{export}: no such file or folder.", fix="Check the export's path.")
     if export.is_dir():
+        _refuse_unreadable_members(export)
         found = [
             ExportFile(
                 _relative(p, export), _kind(p.name), p.stat().st_size, file_opener(p), path=p
@@ -538,6 +539,23 @@ def _check_sizes(
                 " bomb does; nothing was imported.",
                 fix="Do not open it; ask for the export again, exported by the HMIS itself.",
             )
+
+
+def _refuse_unreadable_members(export: Path) -> None:
+    """A HUD file of a folder export that is not a regular file (a named pipe, a device)
+    is refused by name before anything is read: skipped, it would make the export look as
+    if it had no such file (and opened, a pipe would hang the import)."""
+    for path in sorted(export.rglob("*")):
+        if path.suffix.lower() != ".csv" or _hidden(path.relative_to(export)) or path.is_file():
+            continue
+        if not _kind(path.name) or path.is_dir() or not path.exists():
+            continue
+        raise UsageError(
+            f"{path}: is not a regular file (a device, pipe or socket), so the export cannot"
+            " be read; the workbook was not changed.",
+            fix=f"Put the export's own {path.name} in the folder in its place (export it"
+            " again from the HMIS), or give the export's .zip.",
+        )
 
 
 def _relative(path: Path, root: Path) -> str:

@@ -18,9 +18,10 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from workbook.review.files import (
+    check_documents,
     check_packet_destination,
     notices_folder,
     packet_file_name,
@@ -51,16 +52,21 @@ def check_review_arguments(args: argparse.Namespace) -> None:
 def run_review(args: argparse.Namespace, outcome: Outcome, out: TextIO | None = None) -> int:
     out = out or sys.stdout
     if outcome.results is None:  # the policy did not load: the problems say why
+        if args.json:  # the one JSON object, with nothing written
+            report = _report_head(args, outcome, [])
+            report["packets" if args.command == "packet" else "drafts"] = []
+            print(json.dumps(report, indent=2), file=out)
         return outcome.exit_code
     note = later_review_note(outcome, "packet" if args.command == "packet" else "set of notices")
-    if note:
+    notes = [note] if note else []
+    if note and not args.json:
         print(f"Note: {note}", file=sys.stderr)
     if args.command == "packet":
         written = write_packets(outcome, (args.committee,), args.workbook, destination=args.output)
-        _report_packets(args, outcome, written, out)
+        _report_packets(args, outcome, written, out, notes)
     else:
         notices = write_notices(outcome, notices_folder(args.output))
-        _report_notices(args, outcome, notices, out)
+        _report_notices(args, outcome, notices, out, notes)
     return outcome.exit_code
 
 
@@ -77,10 +83,16 @@ def write_packets(
     if outcome.policy is None:
         raise ValueError("a packet needs a run whose policy loaded")
     as_of: dt.date = outcome.as_of.value  # type: ignore[assignment]
+    paths = {
+        committee: destination
+        or workbook.parent
+        / packet_file_name(workbook, committee_name(outcome.policy, committee), as_of)
+        for committee in committees
+    }
+    check_documents(list(paths.values()))  # before a page is rendered or a file written
     written = []
     for committee in committees:
-        name = committee_name(outcome.policy, committee)
-        path = destination or workbook.parent / packet_file_name(workbook, name, as_of)
+        path = paths[committee]
         packet = build_packet(outcome, committee, workbook_name=workbook.name)
         data, pages = render(packet)
         save_document(path, data)
@@ -96,6 +108,7 @@ def write_notices(outcome: Outcome, folder: Path) -> list[tuple[Notice, Path]]:
 
     taken: set[str] = set()
     notices = organization_notices(outcome, taken=taken) + region_notices(outcome, taken=taken)
+    check_documents([folder / notice.file_name for notice in notices])
     saved = []
     for notice in notices:
         path = folder / notice.file_name
@@ -104,15 +117,32 @@ def write_notices(outcome: Outcome, folder: Path) -> list[tuple[Notice, Path]]:
     return saved
 
 
+def _report_head(args: argparse.Namespace, outcome: Outcome, notes: list[str]) -> dict[str, Any]:
+    """The keys `packet --json` and `notices --json` share: the command, its outcome, and
+    the workbook's problems and notes (which, with --json, are not printed on stderr)."""
+    report: dict[str, Any] = {
+        "command": args.command,
+        "outcome": outcome.outcome_word,
+        "workbook": str(args.workbook),
+        "as_of": str(outcome.as_of.value),
+        "exit_code": outcome.exit_code,
+    }
+    if args.command == "notices":
+        report["folder"] = str(args.output)
+    report["problems"] = outcome.problems_json()
+    report["notes"] = notes
+    return report
+
+
 def _report_packets(
-    args: argparse.Namespace, outcome: Outcome, written: Sequence[WrittenPacket], out: TextIO
+    args: argparse.Namespace,
+    outcome: Outcome,
+    written: Sequence[WrittenPacket],
+    out: TextIO,
+    notes: list[str],
 ) -> None:
     if args.json:
-        report = {
-            "command": "packet",
-            "workbook": str(args.workbook),
-            "as_of": str(outcome.as_of.value),
-            "exit_code": outcome.exit_code,
+        report = _report_head(args, outcome, notes) | {
             "packets": [
                 {
                     "committee": w.committee,
@@ -136,18 +166,14 @@ def _report_notices(
     outcome: Outcome,
     saved: Sequence[tuple[Notice, Path]],
     out: TextIO,
+    notes: list[str],
 ) -> None:
     from workbook.review.notices import withheld_notices
 
     without = [n for n, _ in saved if not n.to]
     withheld = withheld_notices(outcome)
     if args.json:
-        report = {
-            "command": "notices",
-            "workbook": str(args.workbook),
-            "as_of": str(outcome.as_of.value),
-            "exit_code": outcome.exit_code,
-            "folder": str(args.output),
+        report = _report_head(args, outcome, notes) | {
             "drafts": [
                 {
                     "kind": n.kind,

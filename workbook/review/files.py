@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal
 
 from workbook.errors import UsageError, WorkbookError
 from workbook.review.text import safe_file_name
-from workbook.xlsx.safesave import replace_file
+from workbook.xlsx.safesave import refuse_not_a_file, replace_file
 
 # The committees a packet is made for, by the name the command line and the file use (here,
 # not in packet.py, so that the command line can list them without loading the packet).
@@ -16,6 +17,7 @@ Committee = Literal["performance", "ce"]
 COMMITTEES: tuple[Committee, ...] = ("performance", "ce")
 
 PACKET_SUFFIX = ".pdf"
+DOCUMENT_NOT_A_FILE_FIX = "Remove it or choose another name; only a regular file is replaced."
 
 
 def packet_file_name(workbook: Path, committee_name: str, as_of: dt.date) -> str:
@@ -39,6 +41,7 @@ def check_packet_destination(destination: Path, workbook: Path) -> None:
         )
     if destination.is_dir():
         raise UsageError(f"{destination}: is a folder.", fix="Give a file name ending in .pdf.")
+    refuse_not_a_file(destination, fix=DOCUMENT_NOT_A_FILE_FIX)
 
 
 def notices_folder(folder: Path) -> Path:
@@ -53,6 +56,13 @@ def notices_folder(folder: Path) -> Path:
             fix="Choose a folder you may write to.",
         ) from None
     return folder
+
+
+def check_documents(paths: Sequence[Path]) -> None:
+    """Refuse, before the first is written, a set of documents one of which would replace
+    something that is not a regular file (a pipe or a device named like a draft)."""
+    for path in paths:
+        refuse_not_a_file(path, fix=DOCUMENT_NOT_A_FILE_FIX)
 
 
 def save_document(destination: Path, data: bytes) -> None:

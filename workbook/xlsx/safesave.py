@@ -104,11 +104,7 @@ def _check_can_write(destination: Path) -> None:
                 f"{destination}: is a folder, not a workbook.",
                 fix="Give the name of the .xlsx file to write (in that folder, say).",
             )
-        if not destination.is_file():
-            raise WorkbookError(
-                f"{destination}: is not a file (a device, pipe or socket); it was not changed.",
-                fix="Give the path of a workbook file, or a new file name.",
-            )
+        refuse_not_a_file(destination, fix="Give the path of a workbook file, or a new file name.")
         holder = open_elsewhere(destination)
         if holder is not None:
             raise WorkbookError(
@@ -129,6 +125,27 @@ def _check_can_write(destination: Path) -> None:
             f"{destination}: the folder {folder} does not exist.",
             fix="Check the path, or create the folder first.",
         )
+
+
+NOT_A_FILE_FIX = "Give the path of a regular file, or a new file name."
+
+
+def refuse_not_a_file(destination: Path, *, fix: str = NOT_A_FILE_FIX) -> None:
+    """Refuse, before anything is written, a destination that exists and is not a regular
+    file (nor a link to one): a named pipe, a device or a socket. Replacing one with a
+    regular file would destroy it (as root, /dev/full), and writing into it can hang."""
+    for path in {destination, destination.resolve()}:
+        try:
+            mode = os.stat(path).st_mode  # follows a link: a link to a pipe is refused too
+        except FileNotFoundError:  # a new file, or a link to nothing (replaced as a file)
+            continue
+        except OSError:  # a name too long, a folder that cannot be searched: said later
+            continue
+        if not stat.S_ISREG(mode) and not stat.S_ISDIR(mode):
+            raise WorkbookError(
+                f"{destination}: is not a file (a device, pipe or socket); it was not changed.",
+                fix=fix,
+            )
 
 
 def _lock_record() -> dict[str, object]:
@@ -336,8 +353,10 @@ def replace_file(
 ) -> None:
     """Write `data` beside `target`, flushed to disk, and move it there in one step, so that
     a failure at any moment leaves the old file (or none) and no half file. The old file's
-    permissions are kept; a new one gets what the umask gives. Errors name `named` (the
-    path the user gave) with the fix for a file in use and for any other failure."""
+    permissions and group are kept; a new one gets what the umask gives. A destination
+    that is not a regular file (a pipe, a device) is refused before anything is written.
+    Errors name `named` (the path the user gave) with the fix for a file in use and for
+    any other failure."""
     named = named or target
     if not target.parent.is_dir():
         raise WorkbookError(
@@ -350,6 +369,8 @@ def replace_file(
             f"{named}: is a folder, not a file; nothing was written.",
             fix="Give the name of a file (in that folder, say).",
         )
+    refuse_not_a_file(named)
+    refuse_not_a_file(target)
     temporary: str | None = None
     try:
         handle, temporary = tempfile.mkstemp(
@@ -359,6 +380,7 @@ def replace_file(
             file.write(data)
             file.flush()
             os.fsync(file.fileno())
+        _keep_group(temporary, target)  # before chmod: chown may clear a setgid bit
         with contextlib.suppress(OSError):
             os.chmod(temporary, _mode_for(target))
         os.replace(temporary, target)
@@ -379,6 +401,21 @@ def replace_file(
         if temporary is not None:
             with contextlib.suppress(OSError):
                 os.unlink(temporary)
+
+
+def _keep_group(temporary: str, target: Path) -> None:
+    """Give the new file the old one's group (a workbook shared through a group keeps it).
+    Where the user may not set that group (not one of theirs), the new file has the user's
+    own group, as any file they create; the save goes on."""
+    if not hasattr(os, "chown"):  # Windows: no POSIX groups
+        return
+    try:
+        group = target.stat().st_gid
+    except OSError:  # a new file: the group a new file gets
+        return
+    with contextlib.suppress(OSError):  # PermissionError: not a group of this user's
+        if os.stat(temporary).st_gid != group:
+            os.chown(temporary, -1, group)
 
 
 def _mode_for(target: Path) -> int:
