@@ -28,7 +28,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
-from engine.appeals import committee_for_revocation, route
+from engine.appeals import revocation_kind, route
 from engine.inactivity import (
     Judgement,
     Windows,
@@ -650,7 +650,7 @@ def revocations_done(
             "§1"
             if _is_inactivity(lic.revocation_reason)
             else "§3"
-            if (committee_for_revocation(lic.revocation_reason) == "coordinated_entry")
+            if revocation_kind(lic.revocation_reason) == "CE allotment revocation"
             else "§8"
         )
         records.append(
@@ -700,7 +700,7 @@ class _AppealIndex:
 
 
 def _is_inactivity(reason: str | None) -> bool:
-    return committee_for_revocation(reason) == "performance"
+    return revocation_kind(reason) == "Inactivity revocation"
 
 
 def _against_policy(

@@ -1037,8 +1037,8 @@ def test_an_approved_ce_reason_on_an_inactivity_revocation_adds_nothing(adopted:
     ]
     [granted] = [p for p in warnings if p.where.column == "Granted From"]
     assert granted.problem == (
-        'Appeal A-2 is approved with Granted From "Additional from HMIS", but it is heard by'
-        " the Performance Committee: Appeal A-2's Reason (CE allotment revocation) sends it"
+        'Appeal A-2 is approved with Granted From "Additional from HMIS", but it is not a CE'
+        " allotment appeal: Appeal A-2's Reason (CE allotment revocation) sends it"
         " to the Coordinated Entry Committee, but license GONE was revoked for Inactivity"
         " §1.1, which the Performance Committee hears (§4). So the Allotments do not change"
         " for it."
@@ -1161,3 +1161,65 @@ def test_a_ce_lead_is_told_of_a_pending_appeal_on_a_license_in_the_region(tmp_pa
     text = notice.read_text(encoding="utf-8").replace("=\n", "")
     assert "before the Coordinated Entry Committee (1):" in text
     assert "A-1, Org B: CE allotment denial, filed 2026-11-01" in text
+
+
+# ------------------------------------------------- the policy's routing keys (§4)
+
+
+def test_routing_an_allotment_request_elsewhere_keeps_its_approval(adopted: Policy) -> None:
+    """appeals.routing says which committee hears a reason; what an approval changes
+    follows from the reason: an approved Additional allotment request changes the
+    Allotments whichever committee the policy sends it to (SPEC §4)."""
+    from tests.conftest import policy_with
+
+    appeals = (
+        approved(
+            "A-2",
+            "Additional allotment request",
+            region="South",
+            licenses_requested=1,
+            granted_from="Additional from HMIS",
+        ),
+        appeal("A-3", "Additional allotment request", "2026-11-01", region="North", row=4),
+    )
+    for policy in (adopted, policy_with(**{"Additional allotment request": "performance"})):
+        results = run(policy, [ce("N1", "Solo")], appeals=appeals)
+        south = next(a for a in results.allotments if a.region == "South")
+        assert south.added_by_appeal == 1
+        assert not [p for p in results.problems if p.where.sheet == "Appeals"]
+        [queued] = results.appeals_queue
+        heard_by = policy.committees[policy.appeal_routing["Additional allotment request"]]
+        assert (queued.committee, queued.policy_clause) == (heard_by, "§4 CE-Allotment Appeal")
+
+
+def test_routing_keys_decide_who_hears_the_appeal_of_a_revocation() -> None:
+    """With Inactivity revocation routed to the Coordinated Entry Committee, the appeal of
+    an inactivity revocation is listed for it, and no Warning tells staff to correct a
+    Reason that matches; a Special request heard there is still no allotment decision."""
+    from tests.conftest import policy_with
+
+    policy = policy_with(
+        **{"Inactivity revocation": "coordinated_entry", "Special request": "coordinated_entry"}
+    )
+    gone = lic(
+        "2020-01-01",
+        last="2025-01-01",
+        license_id="GONE",
+        org="Solo",
+        revoked_on="2026-11-10",
+        revoked_by="HMIS Lead",
+        revocation_reason="Inactivity §1.1",
+    )
+    appeals = (
+        appeal("A-1", "Inactivity Appeal", "2026-11-12", license_id="GONE", row=2),
+        approved("A-2", "Special request", license_id="KEEP"),
+    )
+    keep = lic("2020-01-01", last="2025-01-01", license_id="KEEP", org="Solo")
+    results = run(policy, [gone, keep], appeals=appeals)
+    [queued] = results.appeals_queue
+    assert queued.committee == "Coordinated Entry Committee"
+    assert queued.policy_clause == "§4 Inactivity Appeal"
+    assert not [p for p in results.problems if p.where.sheet == "Appeals"]
+    assert "Special request A-2" in next(
+        x.exception for x in results.decisions if x.license_id == "KEEP"
+    )

@@ -38,10 +38,10 @@ def plural(count: int, word: str, many: str | None = None) -> str:
     return f"{count:,} {word if count == 1 else many or word + 's'}"
 
 
-_SECTION = {
-    "performance": "§4 Inactivity Appeal",
-    "coordinated_entry": "§4 CE-Allotment Appeal",
-}
+# The policy's two kinds of appeal (§4), by what the appeal is about, whichever committee
+# the policy's routing sends it to.
+_INACTIVITY_SECTION = "§4 Inactivity Appeal"
+_CE_SECTION = "§4 CE-Allotment Appeal"
 CE_EITHER = "CE allotment revocation or denial"
 _CE_REASONS = {"ce allotment revocation", "ce allotment denial", "additional allotment request"}
 
@@ -57,6 +57,19 @@ class Reason:
     # Why it is heard by another committee than its Reason names: it appeals a recorded
     # revocation of a kind that committee hears (§4); "" when it is not rerouted.
     rerouted: str = ""
+    # The reason it is heard as when rerouted: the appeal of that kind of revocation.
+    heard_as: str | None = None
+
+    @property
+    def kind(self) -> str | None:
+        """The reason that decides what the appeal is (and what its approval changes)."""
+        return self.heard_as or self.reason
+
+    @property
+    def about_allotments(self) -> bool:
+        """§4 CE-Allotment Appeal: an approval may move or add licenses, whichever
+        committee the policy's routing sends it to."""
+        return name_key(self.kind or "") in _CE_REASONS
 
 
 def read_reason(
@@ -87,7 +100,7 @@ def read_reason(
 def may_change_allotments(policy: Policy, reason: str, decision: str) -> bool:
     """Whether an Appeals row that could not be read in full may move licenses between
     regions or add them (§4), from what of it could be read: not when its Decision is
-    Pending or Denied, nor when its Reason is one the Performance Committee hears."""
+    Pending or Denied, nor when its Reason is not about the CE allotment."""
     if name_key(decision) in ("pending", "denied"):
         return False
     key = name_key(reason)
@@ -98,7 +111,7 @@ def may_change_allotments(policy: Policy, reason: str, decision: str) -> bool:
         known = next((r for a, r in policy.reason_aliases.items() if name_key(a) == key), None)
     if known is None or known == CE_EITHER:
         return True
-    return _committee(policy, known) == "coordinated_entry"
+    return name_key(known) in _CE_REASONS
 
 
 def _committee(policy: Policy, reason: str) -> str:
@@ -108,14 +121,22 @@ def _committee(policy: Policy, reason: str) -> str:
     return "coordinated_entry" if name_key(reason) in _CE_REASONS else "performance"
 
 
-def committee_for_revocation(revocation_reason: str | None) -> str | None:
-    """The committee an appeal of a recorded revocation goes to (§4), by its reason."""
+def revocation_kind(revocation_reason: str | None) -> str | None:
+    """What the appeal of a recorded revocation is (§4), by the revocation's reason: an
+    Inactivity revocation (§1) or a CE allotment revocation (§3); None for another."""
     text = (revocation_reason or "").casefold()
     if "§1" in text or "inactiv" in text or "sign" in text:
-        return "performance"
+        return "Inactivity revocation"
     if "§3" in text or "ce allotment" in text:
-        return "coordinated_entry"
+        return "CE allotment revocation"
     return None
+
+
+def committee_for_revocation(policy: Policy, revocation_reason: str | None) -> str | None:
+    """The committee an appeal of a recorded revocation goes to (§4): the one the
+    policy's routing names for that kind of appeal."""
+    kind = revocation_kind(revocation_reason)
+    return _committee(policy, kind) if kind is not None else None
 
 
 def reason_problems(
@@ -229,7 +250,7 @@ def rerouting(policy: Policy, appeal: AppealRow, lic: LicenseRow, reason: Reason
     """The sentence saying that an appeal of `lic`'s revocation is heard by another
     committee than its Reason names ("" when they agree): for the Appeals Queue, Problems
     and Revocations Done alike."""
-    expected = committee_for_revocation(lic.revocation_reason)
+    expected = committee_for_revocation(policy, lic.revocation_reason)
     if expected is None or reason.committee in (None, expected):
         return ""
     wrong = policy.committees.get(reason.committee, reason.committee)
@@ -252,7 +273,7 @@ def _routed_by_revocation(
     mismatch = rerouting(policy, appeal, lic, reason)
     if not mismatch:
         return reason
-    expected = committee_for_revocation(lic.revocation_reason)
+    expected = committee_for_revocation(policy, lic.revocation_reason)
     wrong = policy.committees.get(reason.committee or "", reason.committee)
     right = policy.committees.get(expected or "", expected)
     note = (
@@ -261,7 +282,11 @@ def _routed_by_revocation(
         f" the {right}; correct the appeal's Reason (see Problems)."
     )
     return replace(
-        reason, committee=expected, note=f"{reason.note} {note}".strip(), rerouted=mismatch
+        reason,
+        committee=expected,
+        note=f"{reason.note} {note}".strip(),
+        rerouted=mismatch,
+        heard_as=revocation_kind(lic.revocation_reason),
     )
 
 
@@ -284,7 +309,7 @@ def _region(
 ) -> tuple[str | None, str]:
     """The region a pending appeal is for, and how it was found when its Region is blank:
     a CE appeal naming a license is for the region the license is charged to (§3.2)."""
-    if appeal.region or not appeal.license_id or reason.committee != "coordinated_entry":
+    if appeal.region or not appeal.license_id or not reason.about_allotments:
         return appeal.region, ""
     found = (regions_of or {}).get(name_key(appeal.license_id))
     if found is None:
@@ -320,7 +345,7 @@ def _queued(
     else:
         committee = policy.committees.get(reason.committee, reason.committee)
         heard = f"heard by the {committee}"
-        clause = _SECTION.get(reason.committee, "§4")
+        clause = _CE_SECTION if reason.about_allotments else _INACTIVITY_SECTION
     if reviewed:
         last = f"last discussed on {reviewed} (Last Reviewed On)"
     elif appeal.last_reviewed_on is None:
@@ -374,8 +399,7 @@ def _queued(
             explanation=" ".join(sentences),
             policy_clause=clause,
             last_reviewed_on=reviewed,
-            allotment_request=reason.committee == "coordinated_entry"
-            and (name_key(reason.reason or "") in _CE_REASONS or bool(reason.rerouted)),
+            allotment_request=reason.about_allotments,
             region_note=region_note,
         ),
     )
@@ -425,7 +449,7 @@ def allotment_changes(
         ):
             continue
         reason = route(policy, appeal, revoked)
-        if reason.committee != "coordinated_entry":
+        if not reason.about_allotments:
             if reason.rerouted and (appeal.granted_from or "").strip():
                 problems.append(_not_applied(policy, appeal, reason))
             continue
@@ -441,12 +465,11 @@ def allotment_changes(
 
 
 def _not_applied(policy: Policy, appeal: AppealRow, reason: Reason) -> Problem:
-    committee = policy.committees.get(reason.committee or "", reason.committee)
     return Problem(
         "Warning",
         Where("Appeals", appeal.row, "Granted From"),
         f'Appeal {appeal.appeal_id} is approved with Granted From "{appeal.granted_from}",'
-        f" but it is heard by the {committee}: {reason.rerouted} So the Allotments do not"
+        f" but it is not a CE allotment appeal: {reason.rerouted} So the Allotments do not"
         " change for it.",
         "Correct the appeal's Reason or the license's Revocation Reason; if the Coordinated"
         " Entry Committee granted CE licenses, record them on an appeal it hears.",

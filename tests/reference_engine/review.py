@@ -28,7 +28,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
-from tests.reference_engine.appeals import committee_for_revocation, route
+from tests.reference_engine.appeals import revocation_kind, route
 from tests.reference_engine.inactivity import (
     Judgement,
     evidence,
@@ -606,7 +606,7 @@ def revocations_done(
             "§1"
             if _is_inactivity(lic.revocation_reason)
             else "§3"
-            if (committee_for_revocation(lic.revocation_reason) == "coordinated_entry")
+            if revocation_kind(lic.revocation_reason) == "CE allotment revocation"
             else "§8"
         )
         records.append(
@@ -628,7 +628,7 @@ def revocations_done(
 
 
 def _is_inactivity(reason: str | None) -> bool:
-    return committee_for_revocation(reason) == "performance"
+    return revocation_kind(reason) == "Inactivity revocation"
 
 
 def _against_policy(

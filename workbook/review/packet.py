@@ -20,7 +20,7 @@ from types import SimpleNamespace
 from typing import TypeVar
 
 import engine
-from engine.appeals import committee_for_revocation
+from engine.appeals import revocation_kind
 from engine.model import (
     LicenseDecision,
     Policy,
@@ -472,7 +472,7 @@ def _ce_revocation(policy: Policy, record: RevocationRecord) -> bool:
     rule = policy.license_type(record.license_type)
     return (
         (rule is not None and rule.counts_against_ce_allotment)
-        or committee_for_revocation(record.revocation_reason) == "coordinated_entry"
+        or revocation_kind(record.revocation_reason) == "CE allotment revocation"
         or name_key(record.revoked_by) in _CE_REVOKERS
     )
 
