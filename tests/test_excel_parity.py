@@ -261,6 +261,31 @@ def test_a_next_review_date_reads_as_a_date_from_every_client(tmp_path: Path, cl
     assert_same_results(by_cli, by_excel, source)
 
 
+@pytest.mark.parametrize("client", list(CLIENTS))
+def test_an_as_of_typed_as_a_number_is_the_same_date_in_both(tmp_path: Path, client: str) -> None:
+    """An As Of and a Next Review typed into General cells are numbers in the file, as
+    every date is to VBA: both paths read them as the Excel dates they are (before,
+    `recalc` refused them and ran as of today while the button ran as of the date)."""
+    source = Path(shutil.copy(SAMPLE, tmp_path / "serial.xlsx"))
+    book = openpyxl.load_workbook(source)
+    try:
+        settings_sheet = book[SETTINGS.name]
+        for r in range(2, 10):
+            name = settings_sheet.cell(r, 1).value
+            if name in ("As Of", "Next Review"):
+                cell = settings_sheet.cell(r, 2)
+                cell.value = 46350 if name == "As Of" else 46385  # 2026-11-24, 2026-12-29
+                cell.number_format = "General"
+        book.save(source)
+    finally:
+        book.close()
+    by_cli, by_excel, outcome, _ = recalc_both(source, tmp_path, client=CLIENTS[client])
+    assert outcome.exit_code == 0, [p.problem for p in outcome.errors]
+    assert outcome.as_of.value == AS_OF
+    assert outcome.results.next_review == dt.date(2026, 12, 29)
+    assert_same_results(by_cli, by_excel, source)
+
+
 def test_the_recalculate_message_names_what_an_error_held_back(tmp_path: Path) -> None:
     from workbook.excel.book import summary
 

@@ -186,6 +186,16 @@ def test_bad_input_gives_a_readable_error_never_an_exception(
             assert "Traceback" not in result and len(result) < 400
 
 
+def test_a_login_is_a_sign_in_for_the_function_as_on_the_sheet() -> None:
+    """Granted 2026-10-01, no First Sign-In or client data, a login on 10-05: the
+    Inactivity Report says Active (a login is a sign-in, §1.2), and so does the function
+    given the login; without it, it can only say Not signed in."""
+    granted, login, as_of = 46296.0, 46300.0, 46350.0  # 2026-10-01, 10-05, 11-24
+    assert HMIS_LICENSE_FINDING(granted, None, None, as_of) == "Not signed in"
+    assert HMIS_LICENSE_FINDING(granted, None, None, as_of, None, login) == "Active"
+    assert HMIS_POLICY([["ce_allotment.target"]]) == 20  # a key in a cell, as a 1x1 range
+
+
 @pytest.mark.parametrize(
     ("result", "words"),
     [

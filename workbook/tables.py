@@ -132,9 +132,12 @@ def read_inputs(snapshot: WorkbookSnapshot) -> InputRead:
                 unusable[spec.name] = f"the workbook has no {spec.name} sheet"
             continue
         cells.titles[spec.name] = title
+        grid = snapshot.sheets[title]
+        if spec is SETTINGS:
+            grid = settings_with_dates(grid, snapshot.date1904)
         read = read_table(
             spec,
-            snapshot.sheets[title],
+            grid,
             cells,
             snapshot.merged.get(title, ()),
             date1904=snapshot.date1904,
@@ -739,6 +742,43 @@ def _blank_rows_warning(spec: InputSheet, blank: list[int]) -> Problem:
         f"{which} blank, in the middle of the table; the rows below are still read.",
         "Delete the blank rows, so that sorting and filtering in Excel cover the whole table.",
     )
+
+
+def settings_with_dates(
+    grid: Sequence[Sequence[object]], date1904: bool = False
+) -> list[list[object]]:
+    """The Settings sheet with an As Of or Next Review given as a number read as the
+    Excel date it is.
+
+    Clients that send dates as serial numbers (VBA, Office.js before ExcelApi 1.12) lose
+    the difference between a date and a number, and a date typed into a General cell is
+    a number in the file too. Date columns of the input sheets know they hold dates; the
+    Settings sheet's Value column holds text as well, so its date rows are the one place
+    that must be told, the same way for `recalc` and the Excel button (SPEC §1).
+    """
+    if not grid:
+        return [list(row) for row in grid]
+    setting, value = SETTINGS.column("setting"), SETTINGS.column("value")
+    headers = [str(h) if h is not None else "" for h in grid[0]]
+    name_at = next((i for i, h in enumerate(headers) if setting.matches(h)), None)
+    value_at = next((i for i, h in enumerate(headers) if value.matches(h)), None)
+    if name_at is None or value_at is None:
+        return [list(row) for row in grid]
+    fixed = [list(grid[0])]
+    for row in grid[1:]:
+        line = list(row)
+        raw = line[value_at] if value_at < len(line) else None
+        named = line[name_at] if name_at < len(line) else None
+        number = isinstance(raw, int | float) and not isinstance(raw, bool)
+        if number and header_key(named) in _DATE_SETTINGS:
+            as_date = parse_date(raw + DAYS_1900_TO_1904 if date1904 else raw)  # type: ignore[operator]
+            if isinstance(as_date, dt.date):
+                line[value_at] = dt.datetime.combine(as_date, dt.time(0))
+        fixed.append(line)
+    return fixed
+
+
+_DATE_SETTINGS = {header_key(SETTING_AS_OF), header_key(SETTING_NEXT_REVIEW)}
 
 
 def _name_setting_cells(rows: list[dict[str, object]], cells: CellMap) -> None:

@@ -37,9 +37,6 @@ from workbook.layout import (
     NUMBER_FORMATS,
     POLICY_SHEET,
     RUN_LOG,
-    SETTING_AS_OF,
-    SETTING_NEXT_REVIEW,
-    SETTINGS,
     ResultSheet,
     continuation_name,
     continuation_number,
@@ -56,7 +53,7 @@ from workbook.presentation import (
 from workbook.results import ResultTable
 from workbook.run import Outcome, evaluate
 from workbook.tables import WorkbookSnapshot, join_continuations
-from workbook.values import EXCEL_ERRORS, error_value, parse_date
+from workbook.values import EXCEL_ERRORS, error_value
 
 if TYPE_CHECKING:
     import xlwings as xw
@@ -116,8 +113,6 @@ def read_book(book: xw.Book) -> WorkbookSnapshot:
     for sheet in book.sheets:
         read = header_key(sheet.name) in _READ or _continued(sheet.name) is not None
         sheets[sheet.name] = sheet_values(sheet) if read else []
-        if header_key(sheet.name) == header_key(SETTINGS.name):
-            sheets[sheet.name] = settings_with_dates(sheets[sheet.name])
     join_continuations(sheets, {})  # "Run Log 2", ... as more rows of Run Log, as recalc reads
     return WorkbookSnapshot(sheets)
 
@@ -178,47 +173,6 @@ def normalize(value: object) -> object:
     if isinstance(value, dt.datetime) and value.tzinfo is not None:
         return value.replace(tzinfo=None)
     return value
-
-
-def settings_with_dates(grid: list[list[object]]) -> list[list[object]]:
-    """The Settings sheet with an As Of or Next Review sent as an Excel serial number
-    turned into a date.
-
-    Clients that send dates as serial numbers (VBA, Office.js before ExcelApi 1.12) lose
-    the difference between a date and a number. Date columns of the input sheets know
-    they hold dates; the Settings sheet's Value column holds text as well, so its date
-    rows are the one place that must be told. (A bare number there is otherwise refused
-    as "not a date", as it is by `recalc`.)
-    """
-    if not grid:
-        return grid
-    setting, value = SETTINGS.column("setting"), SETTINGS.column("value")
-    headers = [str(h) if h is not None else "" for h in grid[0]]
-    name_at = next((i for i, h in enumerate(headers) if setting.matches(h)), None)
-    value_at = next((i for i, h in enumerate(headers) if value.matches(h)), None)
-    if name_at is None or value_at is None:
-        return grid
-    fixed = [grid[0]]
-    for row in grid[1:]:
-        raw = row[value_at] if value_at < len(row) else None
-        named = row[name_at] if name_at < len(row) else None
-        if header_key(named) in _DATE_SETTINGS and _is_number(raw):
-            as_date = parse_date(raw)
-            if isinstance(as_date, dt.date):
-                row = [
-                    *row[:value_at],
-                    dt.datetime.combine(as_date, dt.time(0)),
-                    *row[value_at + 1 :],
-                ]
-        fixed.append(row)
-    return fixed
-
-
-_DATE_SETTINGS = {header_key(SETTING_AS_OF), header_key(SETTING_NEXT_REVIEW)}
-
-
-def _is_number(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 # --------------------------------------------------------------------------- writing

@@ -62,6 +62,8 @@ ARGUMENT_DOCS = {
     "last_client_data_entry": "The date the user last entered or updated client data;"
     " blank if never. Logins do not count.",
     "as_of": "The date to judge on; blank means today (use TODAY() to recalculate daily).",
+    "last_login": "Optional: the date of the license's last login; a login is a sign-in"
+    " (§1.2), as on the Licenses sheet.",
     "licenses": "How many licenses, a whole number.",
     "years": "For how many years, a whole number.",
     "key": 'A policy.yaml key path, e.g. "ce_allotment.target" or'
@@ -86,12 +88,15 @@ def HMIS_ALLOTMENT(population, total_population, policy=None):
 @xw.arg("last_client_data_entry", doc=ARGUMENT_DOCS["last_client_data_entry"])
 @xw.arg("as_of", doc=ARGUMENT_DOCS["as_of"])
 @xw.arg("policy", ndim=2, doc=ARGUMENT_DOCS["policy"])
+@xw.arg("last_login", doc=ARGUMENT_DOCS["last_login"])
 def HMIS_LICENSE_FINDING(
-    granted_on, first_sign_in, last_client_data_entry, as_of=None, policy=None
+    granted_on, first_sign_in, last_client_data_entry, as_of=None, policy=None, last_login=None
 ):
     """§1 finding before exceptions: Active, Inactive (§1.1) or Not signed in (§1.2)."""
     return answer(
-        lambda: license_finding(granted_on, first_sign_in, last_client_data_entry, as_of, policy)
+        lambda: license_finding(
+            granted_on, first_sign_in, last_client_data_entry, as_of, policy, last_login
+        )
     )
 
 
@@ -140,6 +145,7 @@ def license_finding(
     last_client_data_entry: object,
     as_of: object = None,
     policy: object = None,
+    last_login: object = None,
 ) -> str:
     chosen = policy_for(policy)
     granted = date_argument("granted_on", granted_on)
@@ -153,6 +159,7 @@ def license_finding(
         granted_on=granted,
         first_sign_in=date_argument("first_sign_in", first_sign_in),
         last_client_data_entry=date_argument("last_client_data_entry", last_client_data_entry),
+        last_login=date_argument("last_login", last_login),
     )
     finding, _explanation = finding_for(
         chosen, row, date_argument("as_of", as_of) or dt.date.today()
@@ -171,6 +178,7 @@ def self_pay_cost(licenses: object, years: object, policy: object = None) -> int
 
 def policy_value(key: object, policy: object = None) -> object:
     chosen = policy_for(policy)
+    key = scalar(key)  # a cell holding the key arrives as its value, or as a 1x1 range
     path = "" if is_blank(key) else str(key).strip()
     if not path:
         raise ValueError("key is blank; use one of: " + ", ".join(chosen.raw) + ", sha256.")
