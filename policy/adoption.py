@@ -238,6 +238,30 @@ def verify_adopted(folder: Path | None = None, changelog: Path | None = None) ->
     return problems
 
 
+def same_version_warning(policy: Policy, folder: Path | None = None) -> Problem | None:
+    """A Warning when the policy carries an adopted version's number but other values:
+    its results would be labelled as that adopted version (`policy check` exits 1 for it;
+    a recalc still runs, and says so where the committee reads it)."""
+    try:
+        status = compare_with_adopted(policy, folder)
+    except PolicyError:
+        return None
+    if not status.must_raise_version:
+        return None
+    listed = "; ".join(c.describe() for c in status.changes[:4])
+    more = f"; and {len(status.changes) - 4} more" if len(status.changes) > 4 else ""
+    name = Path(policy.source).name if policy.source else "policy.yaml"
+    return Problem(
+        "Warning",
+        Where(name, column="policy.version"),
+        f"{name} says version {policy.version} but is not the adopted {policy.version}: it"
+        f" differs in {listed}{more}. The result sheets and the Run Log are labelled"
+        f" {policy.version} (SHA-256 {policy.sha256[:12]}) and follow the changed values.",
+        "Raise policy.version in the policy file (hmis-licensing policy check lists what"
+        " changed), or recalculate with the adopted file.",
+    )
+
+
 def in_force_warning(policy: Policy, as_of: dt.date, folder: Path | None = None) -> Problem | None:
     """A Warning naming the adopted version in force on `as_of`, when it is not this one.
 

@@ -138,6 +138,22 @@ def test_a_change_that_keeps_the_version_is_refused_with_what_changed(
     assert "ce_allotment.target: 20 → 25" in out
 
 
+def test_a_recalc_with_a_changed_policy_that_keeps_the_version_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`policy check` refuses it; a `check`/`recalc` still runs with it, but a Warning on
+    Problems says that sheets labelled with the adopted version follow other values."""
+    edited = variant(tmp_path, "edited.yaml", ("target: 20", "target: 25"))
+    code, _, err = run(capsys, "check", str(SAMPLE), "--policy", str(edited))
+    assert code == 0
+    assert (
+        f"Warning: edited.yaml!policy.version: edited.yaml says version {V} but is not the"
+        f" adopted {V}: it differs in ce_allotment.target: 20 → 25." in err
+    )
+    code, _, err = run(capsys, "check", str(SAMPLE))
+    assert code == 0 and "policy.version" not in err
+
+
 def test_a_raised_version_is_not_adopted_yet(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

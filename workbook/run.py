@@ -18,7 +18,7 @@ from pathlib import Path
 import engine
 from engine.model import Inputs, Policy, Problem, Results, Where
 from policy import adopted_policy_path, load_policy, load_policy_bytes
-from policy.adoption import in_force_warning
+from policy.adoption import in_force_warning, same_version_warning
 from policy.errors import PolicyError
 from policy.files import is_network_path
 from workbook.layout import POLICY_SHEET
@@ -171,7 +171,10 @@ def evaluate(
     if policy is not None:
         results = engine.recalculate(policy, read.inputs, chosen_date)
         in_force = in_force_warning(policy, chosen_date)  # names the adopted version then
-        problems = _errors_first(problems + list(results.problems) + [*filter(None, [in_force])])
+        relabelled = same_version_warning(policy)
+        problems = _errors_first(
+            problems + list(results.problems) + [*filter(None, [in_force, relabelled])]
+        )
     outcome = Outcome(as_of_choice, policy_choice, policy, results, problems, read.cells)
     outcome.inputs = read.inputs
     outcome.tables = result_tables(
