@@ -33,6 +33,20 @@ def read_policy_file(path: Path, *, from_workbook: bool = False) -> bytes:
     """The file's bytes (PolicyError for anything that is not a readable policy file)."""
     if from_workbook:
         refuse_network_path(path)
+    try:
+        return _read_policy_file(path)
+    except PolicyError as exc:
+        if not exc.file_problem or not from_workbook:
+            raise
+        raise PolicyError(
+            f"{exc.message.rstrip('.')} (named by the Settings sheet's Policy File).",
+            fix="Correct the Settings sheet's Policy File to the path of a policy.yaml, or"
+            " clear it to use the policy beside the workbook, else the adopted policy.",
+            file_problem=True,
+        ) from None
+
+
+def _read_policy_file(path: Path) -> bytes:
     flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
     if os.name == "nt":  # no O_NONBLOCK there: look before opening instead
         _require_regular(path, _stat(path))
@@ -42,11 +56,14 @@ def read_policy_file(path: Path, *, from_workbook: bool = False) -> bytes:
         raise PolicyError(
             f"{path}: no such policy file.",
             fix="Check the path, or leave --policy out to use the adopted policy.",
+            file_problem=True,
         ) from None
     except IsADirectoryError:
-        raise PolicyError(f"{path}: is a folder, not a policy file.", fix=FOLDER_FIX) from None
+        raise PolicyError(
+            f"{path}: is a folder, not a policy file.", fix=FOLDER_FIX, file_problem=True
+        ) from None
     except OSError as exc:
-        raise PolicyError(f"{path}: cannot be read ({exc.strerror}).") from None
+        raise PolicyError(f"{path}: cannot be read ({exc.strerror}).", file_problem=True) from None
     try:
         _require_regular(path, os.fstat(handle))
         return _read_at_most(handle, MAX_POLICY_BYTES + 1, path)
@@ -96,11 +113,14 @@ def _stat(path: Path) -> os.stat_result:
 
 def _require_regular(path: Path, info: os.stat_result) -> None:
     if stat.S_ISDIR(info.st_mode):
-        raise PolicyError(f"{path}: is a folder, not a policy file.", fix=FOLDER_FIX)
+        raise PolicyError(
+            f"{path}: is a folder, not a policy file.", fix=FOLDER_FIX, file_problem=True
+        )
     if not stat.S_ISREG(info.st_mode):
         raise PolicyError(
             f"{path}: is not a file (a device, pipe or socket), so it is not read.",
             fix="Give the path of the policy file itself (policy.yaml).",
+            file_problem=True,
         )
     if info.st_size > MAX_POLICY_BYTES:
         raise PolicyError(

@@ -516,6 +516,23 @@ def test_a_relative_policy_file_where_excel_gives_no_folder_says_what_to_do(
     problem = outcome.problems[0]
     assert "relative path" in problem.problem
     assert POLICY_SHEET in problem.how_to_fix and "full path" in problem.how_to_fix
+    assert outcome.cells.cell(problem.where) == ("Settings", "B3")  # where it is fixed
+
+
+def test_a_missing_policy_file_named_in_settings_is_the_settings_cell_s_problem(
+    tmp_path: Path,
+) -> None:
+    """Both paths name the Settings cell and say how to fix it there (not "leave
+    --policy out", which the user never gave)."""
+    source = _sample_with(tmp_path, policy_file=str(tmp_path / "missing.yaml"))
+    by_cli, by_excel, outcome, _ = recalc_both(source, tmp_path)
+    assert outcome.exit_code == 2
+    [problem] = [p for p in outcome.problems if p.severity == "Error"]
+    assert outcome.cells.cell(problem.where) == ("Settings", "B3")
+    assert "named by the Settings sheet's Policy File" in problem.problem
+    assert "--policy" not in problem.how_to_fix
+    assert "Correct the Settings sheet's Policy File" in problem.how_to_fix
+    assert_same_results(by_cli, by_excel, source)
 
 
 # --------------------------------------------------------------- text stays text

@@ -21,7 +21,7 @@ from policy import adopted_policy_path, load_policy, load_policy_bytes
 from policy.adoption import in_force_warning, same_version_warning
 from policy.errors import PolicyError
 from policy.files import is_network_path
-from workbook.layout import POLICY_SHEET
+from workbook.layout import POLICY_SHEET, SETTING_POLICY_FILE, SETTINGS
 from workbook.policy_sheet import PolicySheet, policy_text
 from workbook.results import ResultTable, RunLogEntry, history_table, result_tables
 from workbook.tables import CellMap, InputRead, Settings, WorkbookSnapshot, read_inputs
@@ -128,13 +128,21 @@ def problem_json(problem: Problem, cells: CellMap) -> dict[str, object]:
     }
 
 
-def policy_problems(error: PolicyError, policy_file: Path) -> list[Problem]:
-    """A bad policy as rows of the Problems sheet, one per schema complaint."""
+def policy_problems(
+    error: PolicyError, policy_file: Path, *, from_settings: bool = False
+) -> list[Problem]:
+    """A bad policy as rows of the Problems sheet, one per schema complaint; a path from
+    the Settings sheet that names no readable file is the Settings cell's problem."""
     details = error.details[1:] if len(error.details) > 1 else error.details
+    where = (
+        Where(SETTINGS.name, column=SETTING_POLICY_FILE)
+        if from_settings and error.file_problem
+        else Where(policy_file.name)
+    )
     return [
         Problem(
             "Error",
-            Where(policy_file.name),
+            where,
             line,
             error.fix or "Correct the policy file; `hmis-licensing policy check` shows why.",
         )
@@ -167,7 +175,14 @@ def evaluate(
         try:
             policy = load_chosen_policy(policy_choice, snapshot, workbook_folder)
         except PolicyError as exc:
-            problems = policy_problems(exc, Path(str(policy_choice.value))) + problems
+            problems = (
+                policy_problems(
+                    exc,
+                    Path(str(policy_choice.value)),
+                    from_settings=policy_choice.origin == FROM_SETTINGS,
+                )
+                + problems
+            )
     if policy is not None:
         results = engine.recalculate(policy, read.inputs, chosen_date)
         in_force = in_force_warning(policy, chosen_date)  # names the adopted version then
@@ -218,6 +233,7 @@ def load_chosen_policy(
             " does not say which folder the workbook is in.",
             fix="Give the policy file's full path, or clear Policy File and paste the"
             f" policy into a sheet named {POLICY_SHEET} (Excel on the web cannot read files).",
+            file_problem=True,
         )
     return load_policy(path, from_workbook=choice.origin == FROM_SETTINGS)
 
