@@ -209,8 +209,14 @@ def reassignment_agenda(
                 region=region,
                 county=_county(j.license, organizations),
                 client_entries_window=j.license.client_entries_window,
-                reasons=f"Eligible for revocation under §1 (on the Revocations sheet): once"
-                f" revoked it frees one of {region or 'its region'}'s CE licenses. §4",
+                reasons="; ".join(
+                    [
+                        f"Eligible for revocation under §1 (on the Revocations sheet): once"
+                        f" revoked it frees one of {region or 'its region'}'s CE licenses",
+                        *pending.get(name_key(j.license.license_id), []),
+                    ]
+                )
+                + ". §4",
             )
         )
     items.extend(_available(allotments))

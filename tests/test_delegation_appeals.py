@@ -1223,3 +1223,27 @@ def test_routing_keys_decide_who_hears_the_appeal_of_a_revocation() -> None:
     assert "Special request A-2" in next(
         x.exception for x in results.decisions if x.license_id == "KEEP"
     )
+
+
+def test_a_license_being_revoked_with_an_appeal_pending_says_so(adopted: Policy) -> None:
+    """The Reassignment row of a CE license eligible under §1 names the appeal pending on
+    it (as the Appeals Queue lists it), so the CE Committee does not count on its slot
+    while the Performance Committee has not answered."""
+    licenses = [
+        lic(
+            "2020-01-01",
+            last="2025-01-01",
+            license_id="OLD",
+            org="Solo",
+            license_type="CE Access Only",
+        ),
+        ce("N1", "Solo"),
+    ]
+    appeals = (appeal("A-1", "Special request", "2026-11-01", license_id="OLD", row=2),)
+    results = run(adopted, licenses, appeals=appeals)
+    [row] = [r for r in results.reassignment if r.license_id == "OLD"]
+    assert row.item == "Eligible for revocation"
+    assert "appeal A-1 on this license is pending (Special request, Performance Committee)" in (
+        row.reasons
+    )
+    assert row.reasons.endswith(". §4")
