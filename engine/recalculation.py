@@ -116,7 +116,13 @@ def recalculate(policy: Policy, inputs: Inputs, as_of: dt.date) -> Results:
     doubts = exemption_doubts(inputs, policy)
     judgements = judge_all(policy, inputs.licenses, inputs.appeals, as_of, blocks, doubts)
     history = read_history(inputs.history, as_of)
-    revoked = {name_key(lic.license_id): lic for lic in inputs.licenses if lic.revoked_on}
+    # Revocations known on the as-of date (SPEC §2: a back-dated run sees the workbook as
+    # it stood then): they route the appeals of revoked licenses (§4).
+    revoked = {
+        name_key(lic.license_id): lic
+        for lic in inputs.licenses
+        if lic.revoked_on is not None and lic.revoked_on <= as_of
+    }
 
     appeals = tuple(inputs.appeals or ())
     problems += reason_problems(policy, appeals, revoked)

@@ -1013,6 +1013,38 @@ def test_an_appeal_of_a_ce_revocation_is_on_the_ce_agenda_whatever_its_reason(
     )
 
 
+def test_a_revocation_after_the_as_of_date_routes_nothing_in_a_back_dated_run(
+    adopted: Policy,
+) -> None:
+    """SPEC §2: a back-dated run sees the workbook as it stood then. A CE revocation dated
+    after the as-of date is not known then: the appeal filed before it is heard where its
+    Reason sends it, and Problems does not warn that it goes to the wrong committee."""
+    later = ce(
+        "GONE",
+        "Solo",
+        region="North",
+        revoked_on=AS_OF + dt.timedelta(days=8),
+        revoked_by="CE Lead",
+        revocation_reason="CE allotment §3",
+    )
+    appeals = (appeal("A-7", "Inactivity revocation", "2026-10-01", license_id="GONE", row=8),)
+    results = run(adopted, [later, ce("HP", "Solo")], appeals=appeals)
+    assert not [p for p in results.problems if p.where.sheet == "Appeals"]
+    [queued] = results.appeals_queue
+    assert queued.committee == "Performance Committee"
+    # On a later as-of date the revocation is known: the Warning and the CE Committee.
+    inputs = Inputs(
+        licenses=(later, ce("HP", "Solo")),
+        regions=REGIONS,
+        counties=COUNTIES,
+        organizations=ORGS,
+        appeals=appeals,
+    )
+    after = engine.recalculate(adopted, inputs, AS_OF + dt.timedelta(days=10))
+    assert [p.where.column for p in after.problems if p.where.sheet == "Appeals"] == ["Reason"]
+    assert [q.committee for q in after.appeals_queue] == ["Coordinated Entry Committee"]
+
+
 def test_an_approved_ce_reason_on_an_inactivity_revocation_adds_nothing(adopted: Policy) -> None:
     licenses = [revoked_ce("GONE", "Inactivity §1.1")]
     appeals = (
