@@ -448,12 +448,13 @@ class WatchItem:
     user: str
     organization: str
     license_type: str
-    becomes_eligible_on: dt.date
+    becomes_eligible_on: dt.date | None  # None: a §1.E3 re-review (nothing becomes eligible)
     rule: str  # e.g. "§1.1 no client data", "§1.E3 ends", "§1.E3 re-review"
-    days_left: int
+    days_left: int | None
     explanation: str
     policy_clause: str
     appeal_id: str = ""  # a §1.E3 re-review: the special request due (not a sheet column)
+    re_review_due: dt.date | None = None  # a §1.E3 re-review: due since (not a sheet column)
 
 
 @dataclass(frozen=True, slots=True)

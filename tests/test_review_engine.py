@@ -299,8 +299,11 @@ def test_an_open_ended_special_request_is_put_up_for_review(adopted: Policy) -> 
     results = review(adopted, licenses, "2026-11-24", appeals=(request,))
     [item] = results.watch_list
     assert item.rule == "§1.E3 re-review"
-    assert item.becomes_eligible_on == d("2026-09-01")
-    assert item.days_left < 0
+    # Nothing becomes eligible by itself: the dates a committee member reads as "eligible
+    # from" stay blank, and the request is due for re-review since 2026-09-01.
+    assert (item.becomes_eligible_on, item.days_left) == (None, None)
+    assert item.re_review_due == d("2026-09-01")
+    assert "due on 2026-09-01" in item.explanation
     assert "every license of Org B (on 2026-11-24: B-2, B-10)" in item.explanation
     # With §1.E3 switched off no request keeps a license, so none is up for re-review
     # (the Inactivity Report and the Watch List never disagree about it).
@@ -582,5 +585,10 @@ def test_the_review_never_fails_on_dates_the_workbook_accepts(
     results = engine.recalculate(adopted, inputs, as_of)
     assert len(results.decisions) == len(licenses)
     assert all(
-        w.becomes_eligible_on > as_of or w.rule == "§1.E3 re-review" for w in results.watch_list
+        (w.becomes_eligible_on is not None and w.becomes_eligible_on > as_of)
+        or (w.rule == "§1.E3 re-review" and w.becomes_eligible_on is None)
+        for w in results.watch_list
     )
+    # The licenses becoming eligible come first, by date; the re-reviews after them.
+    rules = [w.rule == "§1.E3 re-review" for w in results.watch_list]
+    assert rules == sorted(rules)

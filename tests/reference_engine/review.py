@@ -248,8 +248,14 @@ def watch_list(
     for org_key, group in by_org.items():
         items.extend(watch.organization(group, related.get(org_key, ())))
     items.extend(_open_ended(policy, appeals, judgements, as_of))
-    items.sort(key=lambda w: (w.becomes_eligible_on, natural_key(w.license_id)))
+    # Licenses becoming eligible by date; then the exceptions due for re-review (SPEC §8).
+    items.sort(key=_watch_order)
     return items
+
+
+def _watch_order(item: WatchItem) -> tuple[bool, dt.date, tuple[tuple[int, int, str], ...]]:
+    day = item.becomes_eligible_on or item.re_review_due or dt.date.min
+    return (item.becomes_eligible_on is None, day, natural_key(item.license_id))
 
 
 def _as_known_on(
@@ -522,9 +528,9 @@ def _open_ended(
                 user=lic.user if lic else "",
                 organization=lic.organization if lic else appeal.organization,
                 license_type=lic.license_type if lic else "",
-                becomes_eligible_on=due,
+                becomes_eligible_on=None,  # nothing becomes eligible by itself
                 rule=RE_REVIEW,
-                days_left=(due - as_of).days,
+                days_left=None,
                 explanation=f"Special request {appeal.appeal_id}, approved on"
                 f" {appeal.decided_on} with no Exception Until, keeps {scope}. Open-ended"
                 f" exceptions are put before the Performance Committee again"
@@ -533,6 +539,7 @@ def _open_ended(
                 " until the committee sets an end date or ends it. §1.E3",
                 policy_clause="§1.E3",
                 appeal_id=appeal.appeal_id,
+                re_review_due=due,
             )
         )
     return items

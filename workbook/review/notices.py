@@ -370,12 +370,12 @@ def _re_review_line(
     requests = _open_ended_requests(policy, appeals, as_of, item)
     if not requests:  # the Appeals row is not to be found again: the engine's sentence
         return (
-            f"{who}: due for re-review since {item.becomes_eligible_on}. {clean(item.explanation)}"
+            f"{who}: due for re-review since {item.re_review_due}. {clean(item.explanation)}"
         )
     decided = ", ".join(f"{one_line(a.appeal_id)} approved on {a.decided_on}" for a in requests)
     return (
         f"{who}: special request {decided}, with no end date (Exception Until), has been due"
-        f" for re-review since {item.becomes_eligible_on}: open-ended exceptions go back to"
+        f" for re-review since {item.re_review_due}: open-ended exceptions go back to"
         f" the committee {policy.open_ended_exceptions_after.describe()} after they were"
         " decided (review.open_ended_exceptions_after). It stays exempt until the committee"
         " sets an end date or ends it (§1.E3)."
@@ -396,7 +396,7 @@ def _open_ended_requests(
             continue
         if not special_request_in_force(policy, appeal, as_of):
             continue
-        if period.after(appeal.decided_on) != item.becomes_eligible_on:
+        if period.after(appeal.decided_on) != item.re_review_due:
             continue
         if item.license_id:
             mine = name_key(appeal.license_id or "") == name_key(item.license_id)

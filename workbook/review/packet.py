@@ -571,7 +571,7 @@ def _watch_section(results: Results, policy: Policy, held: Mapping[str, str]) ->
                 one_line(w.license_id) or "every license",
                 one_line(w.user),
                 one_line(w.organization),
-                show(w.becomes_eligible_on),
+                show(w.re_review_due),
                 clean(w.explanation),
             )
             for w in again
