@@ -369,9 +369,7 @@ def _re_review_line(
     )
     requests = _open_ended_requests(policy, appeals, as_of, item)
     if not requests:  # the Appeals row is not to be found again: the engine's sentence
-        return (
-            f"{who}: due for re-review since {item.re_review_due}. {clean(item.explanation)}"
-        )
+        return f"{who}: due for re-review since {item.re_review_due}. {clean(item.explanation)}"
     decided = ", ".join(f"{one_line(a.appeal_id)} approved on {a.decided_on}" for a in requests)
     return (
         f"{who}: special request {decided}, with no end date (Exception Until), has been due"
