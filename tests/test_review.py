@@ -1121,6 +1121,35 @@ def test_a_notice_does_not_advise_an_appeal_already_pending(tmp_path: Path) -> N
     assert "No new appeal is needed for L-1011: its appeal is pending" in text
 
 
+def test_a_notice_asks_for_the_date_of_an_approval_recorded_without_one(tmp_path: Path) -> None:
+    """West Plains Neighbors' L-1123 is eligible; special request A-402 for it is recorded
+    as Approved with Decided On blank, so it exempts nothing yet (§1.E3, a Warning names
+    the cell). What is missing is the date, not an appeal: the notice says so, and does
+    not tell the organization to file one again."""
+    workbook = sample_copy(tmp_path)
+    _add_appeal(
+        workbook,
+        **{
+            "Appeal ID": "A-402",
+            "Filed On": dt.datetime(2026, 10, 1),
+            "Organization": "West Plains Neighbors",
+            "License ID": "L-1123",
+            "Reason": "Special request",
+            "Decision": "Approved",
+        },
+    )
+    folder = tmp_path / "drafts"
+    assert main(["notices", str(workbook), "--output", str(folder)]) == 0
+    _, text = _notice(folder, "West Plains Neighbors")
+    assert (
+        "Special request A-402 is recorded as approved but without its Decided On date: the"
+        " HMIS Lead enters the date of the decision, and no new appeal is needed (§1.E3)."
+    ) in text
+    assert "No new appeal is needed for L-1123: the special request approved for it" in text
+    # L-1124 (on the watch list) has neither: the appeal advice is for it alone.
+    assert "For any other license: if your organization needs to keep a license" in text
+
+
 def test_an_organization_wide_request_covers_its_licenses_and_a_license_one_only_it(
     tmp_path: Path,
 ) -> None:

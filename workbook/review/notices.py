@@ -28,7 +28,7 @@ from typing import Literal
 
 from engine.allotment import shown_value
 from engine.charging import ce_committee
-from engine.inactivity import special_request_in_force
+from engine.inactivity import special_request_in_force, special_request_reasons
 from engine.model import (
     AppealRow,
     LicenseDecision,
@@ -228,13 +228,29 @@ def _organization_text(
     def pending_for(license_id: str, organization: str) -> list[QueuedAppeal]:
         return _pending_appeals(results.appeals_queue, inactivity, license_id, organization)
 
+    def undated_for(license_id: str, organization: str) -> list[AppealRow]:
+        return _undated_approvals(policy, appeals, as_of, license_id, organization)
+
+    def note(license_id: str, organization: str) -> str:
+        return _pending_note(pending_for(license_id, organization), name) + _undated_note(
+            undated_for(license_id, organization), name
+        )
+
     listed = [(d.license_id, d.organization) for d in eligible] + [
         (w.license_id, w.organization) for w in coming
     ]
     covered = sorted(
         {one_line(lic) for lic, organization in listed if pending_for(lic, organization)}
     )
-    uncovered = any(one_line(lic) not in covered for lic, _ in listed)
+    # An approval on record without its date: the date is missing, not an appeal (§1.E3).
+    undated = sorted(
+        {
+            one_line(lic)
+            for lic, organization in listed
+            if one_line(lic) not in covered and undated_for(lic, organization)
+        }
+    )
+    uncovered = any(one_line(lic) not in covered + undated for lic, _ in listed)
     parts: list[Part] = [
         Paragraph(f"Dear {name},"),
         Paragraph(
@@ -248,8 +264,7 @@ def _organization_text(
         parts.append(
             bullets(
                 f"{d.license_id}, {one_line(d.user)} ({one_line(d.license_type)}):"
-                f" {clean(d.explanation)}"
-                + _pending_note(pending_for(d.license_id, d.organization), name)
+                f" {clean(d.explanation)}" + note(d.license_id, d.organization)
                 for d in eligible
             )
         )
@@ -263,7 +278,7 @@ def _organization_text(
             bullets(
                 f"{w.license_id}, {one_line(w.user)}: on {w.becomes_eligible_on}"
                 f" ({one_line(w.rule)}). {clean(w.explanation)}"
-                + _pending_note(pending_for(w.license_id, w.organization), name)
+                + note(w.license_id, w.organization)
                 for w in coming
             )
         )
@@ -283,7 +298,13 @@ def _organization_text(
         todo.append("A new license must be signed into within the policy's window (§1.2).")
     if uncovered:
         todo.append(
-            ("For a license without a pending appeal: if" if covered else "If")
+            (
+                "For any other license: if"
+                if undated
+                else "For a license without a pending appeal: if"
+                if covered
+                else "If"
+            )
             + " your organization needs to keep a license for specific staffing or reporting"
             " needs (an FMLA absence, for example), file an appeal with the HMIS License"
             ' Appeal/Request Form (Addendum 1 of the policy), marking "My license was revoked'
@@ -298,6 +319,13 @@ def _organization_text(
             f" {'its appeal is' if len(ids) == 1 else 'their appeals are'} pending, and the"
             " committee hearing an appeal responds to the pending ones at its monthly meeting"
             " (§4)."
+        )
+    if undated:
+        ids = undated
+        todo.append(
+            f"No new appeal is needed for {', '.join(ids)}: the special request"
+            " approved for it is on record without the date of the decision (Decided On),"
+            " and it exempts the license once the HMIS Lead enters that date (§1.E3)."
         )
     if again:
         todo.append(
@@ -341,6 +369,42 @@ def _pending_appeals(
         if mine:
             found.append(queued)
     return found
+
+
+def _undated_approvals(
+    policy: Policy, appeals: Sequence[AppealRow], as_of: dt.date, license_id: str, organization: str
+) -> list[AppealRow]:
+    """Special requests recorded as approved but without Decided On that ask about this
+    license (its own, or every license of its organization): they exempt nothing until
+    the date is entered (§1.E3; Problems names the cell), and the remedy is that date."""
+    reasons = special_request_reasons(policy)
+    found = []
+    for appeal in appeals:
+        if appeal.decided_on is not None or appeal.filed_on > as_of:
+            continue
+        if name_key(appeal.decision) != "approved" or name_key(appeal.reason) not in reasons:
+            continue
+        if appeal.license_id:
+            mine = bool(license_id) and name_key(appeal.license_id) == name_key(license_id)
+        else:
+            mine = name_key(appeal.organization) == name_key(organization)
+        if mine:
+            found.append(appeal)
+    return found
+
+
+def _undated_note(undated: Sequence[AppealRow], organization: str) -> str:
+    """What a license's line says of an approval on record without its date."""
+    if not undated:
+        return ""
+    names = "; ".join(
+        one_line(a.appeal_id) + ("" if a.license_id else f" for every license of {organization}")
+        for a in undated
+    )
+    return (
+        f" Special request {names} is recorded as approved but without its Decided On date:"
+        " the HMIS Lead enters the date of the decision, and no new appeal is needed (§1.E3)."
+    )
 
 
 def _pending_note(pending: Sequence[QueuedAppeal], organization: str) -> str:
