@@ -228,11 +228,24 @@ def _describe(
         missing = error.message.split("'")[1] if "'" in error.message else error.message
         if misplaced and (*path, missing) in misplaced.values():
             return []  # said where it is, with the key found in the wrong place
+        if _misspelt_as(error, missing):
+            return []  # the unknown key's "did you mean" names it: one problem, not two
         line = _line(lines, path)
         return [(line, f"{source}:{line} {dotted((*path, missing))}: missing (required).")]
     line = _line(lines, path)
     line = lines.get((*path, VALUE_LINE), line) if error.validator == "type" else line
     return [(line, f"{source}:{line} {where}: {_value_message(error, path, data)}")]
+
+
+def _misspelt_as(error: ValidationError, missing: str) -> bool:
+    """Whether the object lacking `missing` has an unknown key that is close to it (the
+    unknown key's message then says "did you mean" it)."""
+    instance = error.instance
+    if not isinstance(instance, dict):
+        return False
+    allowed = set(_properties(error))
+    unknown = [str(key) for key in instance if key not in allowed]
+    return any(difflib.get_close_matches(key, sorted(allowed), n=1) == [missing] for key in unknown)
 
 
 def _type_message(error: ValidationError, path: Path_, data: Any) -> str | None:
@@ -295,4 +308,13 @@ def _value_message(error: ValidationError, path: Path_, data: Any) -> str:
         "days",
     }:
         return f"{instance!r}: give exactly one of months, weeks or days"
+    if error.validator in ("minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum"):
+        bound = error.validator_value
+        wanted = {
+            "minimum": f"{bound} or more",
+            "exclusiveMinimum": f"more than {bound}",
+            "maximum": f"{bound} or less",
+            "exclusiveMaximum": f"less than {bound}",
+        }[str(error.validator)]
+        return f"{error.message}; write a number of {wanted}"
     return error.message

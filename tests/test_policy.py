@@ -67,7 +67,10 @@ def test_negative_minimum_is_refused_with_line_and_key() -> None:
     text = policy_text(minimum="-1")
     line = next(i for i, t in enumerate(text.splitlines(), 1) if "minimum: -1" in t)
     message = refusal(text)
-    assert f"policy.yaml:{line} ce_allotment.minimum: -1 is less than the minimum of 0" in message
+    assert (
+        f"policy.yaml:{line} ce_allotment.minimum: -1 is less than the minimum of 0; write a"
+        " number of 0 or more"
+    ) in message
 
 
 @pytest.mark.parametrize(
@@ -95,6 +98,18 @@ def test_unknown_key_suggests_the_right_one() -> None:
     text = policy_text().replace("  minimum: 2", "  minimun: 2\n  minimum: 2")
     message = refusal(text)
     assert "ce_allotment.minimun: unknown key; did you mean 'minimum'?" in message
+
+
+def test_a_misspelt_required_key_is_one_problem_not_two() -> None:
+    """`minimun` for `minimum`: the unknown key's "did you mean" says it all; "minimum:
+    missing (required)" beside it would send the editor looking for a second mistake."""
+    text = policy_text().replace("  minimum: 2", "  minimun: 2")
+    with pytest.raises(PolicyError) as raised:
+        load_policy_bytes(text.encode("utf-8"))
+    problems = raised.value.details[1:]
+    assert len(problems) == 1
+    assert "ce_allotment.minimun: unknown key; did you mean 'minimum'?" in problems[0]
+    assert "1 problem" in raised.value.details[0]
 
 
 def test_duplicate_key_is_refused_not_silently_overwritten() -> None:

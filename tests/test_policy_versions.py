@@ -293,7 +293,8 @@ def test_an_error_in_a_migrated_file_names_the_line_the_editor_wrote() -> None:
     migrated = migrate(data, lines, "old.yaml", migrations=SCHEMA_0)
     messages = schema_messages(migrated.data, migrated.lines, "old.yaml")
     assert messages == [
-        f"old.yaml:{goal_line} ce_allotment.target: -3 is less than the minimum of 1"
+        f"old.yaml:{goal_line} ce_allotment.target: -3 is less than the minimum of 1;"
+        " write a number of 1 or more"
     ]
 
 

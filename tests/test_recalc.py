@@ -229,9 +229,13 @@ def test_bad_policy_exits_2_and_says_why(
     bad.write_text(policy_text(minimum="-1"), encoding="utf-8")
     assert main(["recalc", str(sample), "--policy", str(bad)]) == 2
     problems = sheet_dicts(sample, "Problems")
-    assert any(
-        "ce_allotment.minimum: -1 is less than the minimum of 0" in str(p["Problem"])
-        for p in problems
+    [row] = [p for p in problems if "ce_allotment.minimum" in str(p["Problem"])]
+    assert "ce_allotment.minimum: -1 is less than the minimum of 0" in str(row["Problem"])
+    line = str(row["Problem"]).split(" ", 1)[0].rsplit(":", 1)[1]
+    # A row of the Problems sheet stands alone: its fix names the line, not "above".
+    assert row["How To Fix"] == (
+        f"Correct line {line} of bad.yaml as the Problem says, then recalculate;"
+        " policy/policy.schema.json describes each key."
     )
     assert main(["policy", "check", str(bad)]) == 2
     assert "ce_allotment.minimum" in capsys.readouterr().err

@@ -12,6 +12,7 @@ Where the policy and the as-of date come from is decided here, in one documented
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -144,10 +145,26 @@ def policy_problems(
             "Error",
             where,
             line,
-            error.fix or "Correct the policy file; `hmis-licensing policy check` shows why.",
+            _row_fix(line, error.fix, policy_file)
+            or "Correct the policy file; `hmis-licensing policy check` shows why.",
         )
         for line in details
     ]
+
+
+_AT_LINE = re.compile(r"^.+?:(\d+) ")  # "policy.yaml:48 ce_allotment.minimum: ..."
+
+
+def _row_fix(problem: str, fix: str | None, policy_file: Path) -> str | None:
+    """A schema complaint's fix as its own Problems row says it: the terminal prints one
+    fix under all of them ("the values named above"), a row stands alone."""
+    found = _AT_LINE.match(problem)
+    if fix is None or found is None or "named above" not in fix:
+        return fix
+    return (
+        f"Correct line {found.group(1)} of {policy_file.name} as the Problem says, then"
+        " recalculate; policy/policy.schema.json describes each key."
+    )
 
 
 def evaluate(
