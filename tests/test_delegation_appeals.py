@@ -599,10 +599,22 @@ def test_self_pay_fees_come_from_policy() -> None:
     assert estimate(policy, 1, 1).total == Decimal(185 + 284 + 2500)
 
 
-@given(licenses=st.integers(0, 500), years=st.integers(0, 30))
+@given(licenses=st.integers(1, 500), years=st.integers(1, 30))
 def test_self_pay_formula(adopted: Policy, licenses: int, years: int) -> None:
     cost = estimate(adopted, licenses, years)
     assert cost.total == 185 * licenses + (284 + 2000) * licenses * years
+
+
+@pytest.mark.parametrize(
+    ("licenses", "years", "words"),
+    [(0, 2, "licenses: 0 is less than 1."), (3, 0, "years: 0 is less than 1.")],
+)
+def test_self_pay_estimate_is_for_one_license_and_one_year_at_least(
+    adopted: Policy, licenses: int, years: int, words: str
+) -> None:
+    """As the Self-Pay Requests sheet refuses such a row ("0 is less than 1")."""
+    with pytest.raises(ValueError, match=words):
+        estimate(adopted, licenses, years)
 
 
 def test_self_pay_quotes_per_request(adopted: Policy) -> None:
