@@ -95,8 +95,9 @@ _NEEDS: Mapping[str, tuple[str, ...]] = {
 
 # A row of these sheets that cannot be read holds these back (Licenses and Appeals rows
 # are contained to the licenses they affect instead: Cannot judge).
-# (An unreadable Intakes row holds nothing back: only its organization's CE licenses go
-# uncharged, counted in In Use all the same; see charging.py.)
+# (An unreadable Intakes row, like two Intakes rows for one organization and region,
+# holds nothing back: only its organization's CE licenses go uncharged, counted in In Use
+# all the same; see charging.py.)
 _UNREADABLE_ROW_HOLDS: Mapping[str, tuple[str, ...]] = {
     "Regions": ("allotments", "reassignment"),
     "Counties": ("allotments", "reassignment"),
@@ -197,16 +198,16 @@ def _held_by_inputs(policy: Policy, inputs: Inputs) -> dict[str, str]:
         if named_by and not (row.text(named_by) and row.text("region")):
             held.setdefault("ce_charges", f"{row.sheet} row {row.row} names no region or county")
 
+    # (Two Intakes rows for one organization and region hold nothing back either: only
+    # that organization's CE licenses go uncharged, counted in In Use; see charging.py.)
     for sheet, rows, key in (
         ("Regions", inputs.regions, lambda r: r.region),
         ("Counties", inputs.counties or (), lambda r: r.county),
         ("Organizations", inputs.organizations, lambda r: r.organization),
-        ("Intakes", inputs.intakes or (), lambda r: f"{r.organization} / {r.region}"),
     ):
         for same in repeated(rows, key).values():  # which row is right is not known
             where = ", ".join(str(getattr(r, "row", "?")) for r in same)
-            what = "organization and region" if sheet == "Intakes" else sheet[:-1].lower()
-            why = f"{sheet} rows {where} name the same {what} (see Problems)"
+            why = f"{sheet} rows {where} name the same {sheet[:-1].lower()} (see Problems)"
             for result in ("allotments", "ce_charges", "reassignment"):
                 held.setdefault(result, why)
     return held

@@ -29,7 +29,7 @@ from hypothesis import strategies as st
 import engine
 import tests.reference_engine as reference
 from benchmarks.generate import LICENSE_TYPES, history_rows, input_rows
-from engine.model import AppealRow, Inputs, LicenseRow, Policy
+from engine.model import AppealRow, Inputs, IntakeRow, LicenseRow, Policy
 from tests.test_inactivity import license_rows
 from workbook.layout import FINDINGS_HISTORY, HISTORY_INPUT, LICENSES, InputSheet
 from workbook.tables import WorkbookSnapshot, read_inputs
@@ -290,3 +290,41 @@ def test_100k_licenses_through_the_fast_path_match_an_openpyxl_reading(tmp_path:
         )
         assert done.returncode in (0, 1), done.stderr[-3000:]  # 1: Errors listed, written
     _in_a_child(f"fast_path_matches_openpyxl({str(book)!r}, {str(out)!r})")
+
+
+_averages = st.floats(0, 60, allow_nan=False)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    seed=st.integers(0, 20),
+    which=st.integers(0, 1000),
+    region=st.sampled_from(["Region 1", "region 1 ", "Region 4"]),
+    averages=st.tuples(_averages, _averages, _averages),
+)
+def test_the_engines_agree_on_an_intakes_row_pasted_twice(
+    adopted: Policy, seed: int, which: int, region: str, averages: tuple[float, float, float]
+) -> None:
+    """Two Intakes rows for one organization and region leave that organization's CE
+    licenses uncharged (unless a Region is entered on the license) in both engines, and
+    hold nothing back (SPEC §3: an Error holds back only what it affects)."""
+    inputs = _generated(40, seed)
+    ce = [lic for lic in inputs.licenses if lic.license_type == "CE Access Only"]
+    organization = ce[which % len(ce)].organization
+    intakes = list(inputs.intakes or ())
+    for place, average in zip(["Region 1", region, "Region 2"], averages, strict=True):
+        intakes.append(IntakeRow(organization, place, average, row=len(intakes) + 2))
+    inputs = dataclasses.replace(inputs, intakes=tuple(intakes))
+    _same(adopted, inputs, AS_OF)
+    results = engine.recalculate(adopted, inputs, AS_OF)
+    assert not {"allotments", "ce_charges", "reassignment"} & set(results.held_back)
+    mine = [c for c in results.ce_charges if c.organization == organization]
+    repeated = region != "Region 4"
+    for charge in mine:
+        if charge.basis.startswith("Region entered on the license"):
+            assert charge.charged_region
+        elif repeated:
+            assert charge.charged_region is None
+            assert "more than one Intakes row for Region 1" in charge.basis, charge
+        else:
+            assert "Most average intakes" in charge.basis or "Tie" in charge.basis, charge

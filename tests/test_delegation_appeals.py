@@ -599,10 +599,22 @@ def test_self_pay_fees_come_from_policy() -> None:
     assert estimate(policy, 1, 1).total == Decimal(185 + 284 + 2500)
 
 
-@given(licenses=st.integers(0, 500), years=st.integers(0, 30))
+@given(licenses=st.integers(1, 500), years=st.integers(1, 30))
 def test_self_pay_formula(adopted: Policy, licenses: int, years: int) -> None:
     cost = estimate(adopted, licenses, years)
     assert cost.total == 185 * licenses + (284 + 2000) * licenses * years
+
+
+@pytest.mark.parametrize(
+    ("licenses", "years", "words"),
+    [(0, 2, "licenses: 0 is less than 1."), (3, 0, "years: 0 is less than 1.")],
+)
+def test_self_pay_estimate_is_for_one_license_and_one_year_at_least(
+    adopted: Policy, licenses: int, years: int, words: str
+) -> None:
+    """As the Self-Pay Requests sheet refuses such a row ("0 is less than 1")."""
+    with pytest.raises(ValueError, match=words):
+        estimate(adopted, licenses, years)
 
 
 def test_self_pay_quotes_per_request(adopted: Policy) -> None:
@@ -771,7 +783,8 @@ def test_two_intakes_rows_for_one_organization_and_region_are_an_error(
 ) -> None:
     """§3.2 "as measured by average intakes": two averages for one organization and region
     (a row pasted twice, or "oa" and "OA") are not added together into a region's weight;
-    which is right is not known, so the charges that depend on it are held back."""
+    which is right is not known, so that organization's CE licenses go uncharged (counted
+    in use), and nothing is held back for the rest of the CoC (SPEC §3)."""
     book = _ce_workbook(
         tmp_path / "b.xlsx",
         counties=[["cA", "R1", 100], ["cB", "R2", 900]],
@@ -785,7 +798,69 @@ def test_two_intakes_rows_for_one_organization_and_region_are_an_error(
     errors = [p for p in report["problems"] if p["severity"] == "Error"]
     assert [p["cell"] for p in errors] == ["C2", "C3"]
     assert "OA has more than one Intakes row for R1 (rows 2, 3)" in errors[0]["problem"]
-    assert {"CE Charges", "Allotments", "Reassignment"} <= set(report["sheets_held_back"])
+    assert report["sheets_held_back"] == []
+    assert main(["recalc", str(book), "--as-of", "2026-11-24"]) == 1
+    charges = {r["License ID"]: r for r in sheet_dicts(book, "CE Charges")}
+    assert not charges["a1"]["Charged Region"]  # 10 + 10 in R1 would have outweighed R2's 15
+    assert (
+        "Not charged: OA has more than one Intakes row for R1 (rows 2, 3) (see Problems), so"
+        " the region of its most average intakes is not known. It is counted as in use until"
+        " it is fixed. §3.2"
+    ) in str(charges["a1"]["Basis"])
+    assert charges["b1"]["Charged Region"] == "R2"
+    allotments = {r["Region"]: r for r in sheet_dicts(book, "Allotments")}
+    assert (allotments["R1"]["In Use"], allotments["R2"]["In Use"]) == (0, 1)
+    assert allotments["Not charged to a region"]["In Use"] == 1
+    assert allotments["Total"]["In Use"] == 2
+
+
+def test_a_repeated_intakes_row_leaves_only_its_organization_s_licenses_uncharged(
+    tmp_path: Path,
+) -> None:
+    """The sample with Missouri Veterans Outreach Network's Region 1 row pasted again:
+    the Error is on Problems, its license with a Region entered (L-1019, Region 2) is
+    charged there as before, its other CE license (L-1022, by intakes Region 4) is Not
+    charged and still in use, and Allotments, CE Charges and Reassignment are written
+    for the whole CoC (SPEC §3: an Error holds back only what it affects)."""
+    book = Path(shutil.copy(SAMPLE, tmp_path / "sample.xlsx"))
+    assert main(["recalc", str(book), "--as-of", "2026-11-24"]) == 0
+    before = {r["License ID"]: r for r in sheet_dicts(book, "CE Charges")}
+    assert before["L-1022"]["Charged Region"] == "Region 4"
+    workbook = openpyxl.load_workbook(book)
+    try:
+        workbook["Intakes"].append(["Missouri Veterans Outreach Network", "Region 1", 21])
+        workbook.save(book)
+    finally:
+        workbook.close()
+    assert main(["recalc", str(book), "--as-of", "2026-11-24"]) == 1
+    book_ = openpyxl.load_workbook(book, read_only=True)
+    try:
+        titles = {name: str(book_[name]["A1"].value) for name in book_.sheetnames}
+    finally:
+        book_.close()
+    for name in ("CE Charges", "Allotments", "Reassignment"):
+        assert "HELD BACK" not in titles[name]
+    problems = [r for r in sheet_dicts(book, "Problems") if r["Severity"] == "Error"]
+    assert [(p["Sheet"], p["Cell"]) for p in problems] == [("Intakes", "C3"), ("Intakes", "C11")]
+    charges = {r["License ID"]: r for r in sheet_dicts(book, "CE Charges")}
+    assert charges["L-1019"]["Charged Region"] == "Region 2"
+    assert str(charges["L-1019"]["Basis"]).startswith("Region entered on the license")
+    assert not charges["L-1022"]["Charged Region"]
+    basis = str(charges["L-1022"]["Basis"])
+    assert "Missouri Veterans Outreach Network has more than one Intakes row for Region 1" in basis
+    assert "(rows 3, 11)" in basis and "counted as in use until it is fixed" in basis
+    others = {k: v["Charged Region"] for k, v in charges.items() if k != "L-1022"}
+    assert others == {k: v["Charged Region"] for k, v in before.items() if k != "L-1022"}
+    allotments = {r["Region"]: r for r in sheet_dicts(book, "Allotments")}
+    assert allotments["Region 4"]["In Use"] == before_in_use(before, "Region 4") - 1
+    assert "L-1022" in str(allotments["Not charged to a region"]["Explanation"])
+    assert allotments["Total"]["In Use"] == len(before)
+    agenda = {r["License ID"]: r for r in sheet_dicts(book, "Reassignment") if r["License ID"]}
+    assert "L-1022" in agenda and not agenda["L-1022"]["Region"]
+
+
+def before_in_use(charges: dict[str, dict[str, object]], region: str) -> int:
+    return sum(1 for c in charges.values() if c["Charged Region"] == region)
 
 
 def _sample_with(tmp_path: Path, sheet: str, cell: str, value: object) -> Path:

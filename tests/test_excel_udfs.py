@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from engine.allotment import allotment_for
 from engine.inactivity import finding_for
 from engine.model import LicenseRow, Policy
-from engine.selfpay import estimate
+from engine.selfpay import estimate, quotes
 from policy import lookup
 from tests.conftest import policy_text
 from workbook.excel import udfs
@@ -32,6 +32,7 @@ from workbook.excel.udfs import (
     HMIS_SELF_PAY_COST,
     POLICY_VARIABLE,
 )
+from workbook.tables import WorkbookSnapshot, read_inputs
 
 EXCEL_EPOCH = dt.date(1899, 12, 30)
 
@@ -133,11 +134,40 @@ def test_license_finding_agrees_with_the_engine(
 
 
 @settings(max_examples=200, deadline=None)
-@given(licenses=st.integers(0, 500), years=st.integers(0, 30))
+@given(licenses=st.integers(1, 500), years=st.integers(1, 30))
 def test_self_pay_cost_agrees_with_the_engine(adopted: Policy, licenses: int, years: int) -> None:
     total = estimate(adopted, licenses, years).total
     got = HMIS_SELF_PAY_COST(float(licenses), float(years))
     assert Decimal(str(got)) == total
+
+
+@settings(max_examples=100, deadline=None)
+@given(licenses=st.integers(-3, 6), years=st.integers(-3, 6))
+def test_self_pay_cost_refuses_what_the_self_pay_estimates_sheet_refuses(
+    adopted: Policy, licenses: int, years: int
+) -> None:
+    """A request for 0 licenses or 0 years is an Error on the Self-Pay Requests row and
+    gets no Self-Pay Estimates row; the function refuses it too, with the same words
+    (before, HMIS_SELF_PAY_COST(3, 0) gave 555 and (0, 2) gave 0)."""
+    header = ["Request ID", "Organization", "Licenses Requested", "Years"]
+    grids = {"Self-Pay Requests": [header, ["SP-2", "Solo", licenses, years]]}
+    read = read_inputs(WorkbookSnapshot(grids))
+    refused = [p.problem for p in read.problems if p.where.sheet == "Self-Pay Requests"]
+    got = HMIS_SELF_PAY_COST(float(licenses), float(years))
+    if read.inputs.self_pay_requests:
+        [quote] = quotes(adopted, read.inputs.self_pay_requests)
+        assert not refused and got == quote.total
+    else:
+        assert isinstance(got, str) and got.startswith("Error: "), got
+        assert got.endswith(refused[0].removeprefix("Self-pay request SP-2: ")), (got, refused)
+
+
+@pytest.mark.parametrize(("licenses", "years"), [(3, 0), (0, 2), (0, 0), (0.0, [[2.0]])])
+def test_self_pay_cost_of_no_license_or_no_year_is_an_error(
+    licenses: object, years: object
+) -> None:
+    got = HMIS_SELF_PAY_COST(licenses, years)
+    assert isinstance(got, str) and got.startswith("Error: ") and "is less than 1." in got, got
 
 
 def _leaves(node: object, path: str = "") -> list[str]:
@@ -203,7 +233,8 @@ def test_a_login_is_a_sign_in_for_the_function_as_on_the_sheet() -> None:
         (lambda: HMIS_ALLOTMENT(None, 5), "population is blank"),
         (lambda: HMIS_ALLOTMENT(10, 5), "at most the total population"),
         (lambda: HMIS_ALLOTMENT(1.5, 5), "not a whole number"),
-        (lambda: HMIS_SELF_PAY_COST(-1, 2), "licenses: -1 is less than 0"),
+        (lambda: HMIS_SELF_PAY_COST(-1, 2), "licenses: -1 is less than 1"),
+        (lambda: HMIS_SELF_PAY_COST(3, 0), "years: 0 is less than 1"),
         (lambda: HMIS_LICENSE_FINDING("31/02/2026", None, None, None), "granted_on"),
         (lambda: HMIS_LICENSE_FINDING(None, None, None, None), "granted_on is blank"),
         (lambda: HMIS_LICENSE_FINDING(45000, None, None, [[1, 2]]), "single cell"),

@@ -25,6 +25,7 @@ from engine.model import (
     RegionRow,
     SelfPayRequestRow,
 )
+from engine.selfpay import LEAST_LICENSES, LEAST_YEARS
 
 
 class Kind(Enum):
@@ -331,9 +332,9 @@ SELF_PAY_REQUESTS = InputSheet(
             "licenses_requested",
             Kind.INTEGER,
             required=True,
-            minimum=1,
+            minimum=LEAST_LICENSES,  # the engine's bounds: HMIS_SELF_PAY_COST uses them too
         ),
-        Column("Years", "years", Kind.INTEGER, required=True, minimum=1),
+        Column("Years", "years", Kind.INTEGER, required=True, minimum=LEAST_YEARS),
     ),
     SelfPayRequestRow,
     optional=True,

@@ -49,13 +49,16 @@ def counts_against_allotment(policy: Policy, lic: LicenseRow) -> bool:
 @dataclass(frozen=True, slots=True)
 class _Lookups:
     """What §3.2 looks up, by name key: the regions, each county's region, each
-    organization's county, its Intakes rows, and the Intakes rows that could not be read."""
+    organization's county, its Intakes rows, the Intakes rows that could not be read, and
+    each organization's Intakes rows that repeat one of its regions (which is right is not
+    known: validate reports them as Errors)."""
 
     regions: dict[str, str]
     county_region: dict[str, str]
     org_county: dict[str, str | None]
     intakes: dict[str, list[IntakeRow]]
     unread_intakes: dict[str, list[int]]
+    repeated_intakes: dict[str, list[list[IntakeRow]]]
 
 
 def _lookups(inputs: Inputs) -> _Lookups:
@@ -79,6 +82,42 @@ def _lookups(inputs: Inputs) -> _Lookups:
         {name_key(o.organization): o.county for o in inputs.organizations},
         intakes,
         unread_intakes,
+        _repeated_intakes(intakes),
+    )
+
+
+def _repeated_intakes(intakes: dict[str, list[IntakeRow]]) -> dict[str, list[list[IntakeRow]]]:
+    """By organization key, its groups of Intakes rows naming the same region (a row
+    pasted twice, or "oa" and "OA"): their averages are not added together (§3.2)."""
+    found: dict[str, list[list[IntakeRow]]] = {}
+    for org_key, rows in intakes.items():
+        by_region: dict[str, list[IntakeRow]] = {}
+        for row in rows:
+            by_region.setdefault(name_key(row.region), []).append(row)
+        groups = [same for same in by_region.values() if len(same) > 1]
+        if groups:
+            found[org_key] = groups
+    return found
+
+
+def _intakes_not_known(lic: LicenseRow, found: _Lookups) -> str | None:
+    """Why the organization's region of most average intakes is not known (an Intakes row
+    that could not be read, or two rows for one region), or None when it is."""
+    org_key = name_key(lic.organization)
+    why = []
+    if org_key in found.unread_intakes:
+        rows = ", ".join(str(n) for n in found.unread_intakes[org_key])
+        why.append(f"{lic.organization}'s Intakes row {rows} could not be read")
+    for same in found.repeated_intakes.get(org_key, ()):
+        rows = ", ".join(str(r.row) for r in same)
+        why.append(
+            f"{lic.organization} has more than one Intakes row for {same[0].region} (rows {rows})"
+        )
+    if not why:
+        return None
+    return (
+        f"Not charged: {' and '.join(why)} (see Problems), so the region of its most average"
+        " intakes is not known. It is counted as in use until it is fixed. §3.2"
     )
 
 
@@ -88,7 +127,7 @@ def charge_ce_licenses(
     """§3.2 for every active license whose type counts against the CE allotment."""
     found = _lookups(inputs)
     regions, county_region, org_county = found.regions, found.county_region, found.org_county
-    intakes, unread_intakes = found.intakes, found.unread_intakes
+    intakes = found.intakes
 
     set_aside = {  # Organizations rows with a cell that could not be read: still on it
         name_key(r.text("organization")) for r in inputs.unreadable if r.sheet == "Organizations"
@@ -114,23 +153,9 @@ def charge_ce_licenses(
                 continue
             notes.append(f'The Region entered, "{lic.region}", is not on the Regions sheet.')
         org_key = name_key(lic.organization)
-        if org_key in unread_intakes:  # its intakes cannot be weighed: nothing is guessed
-            rows = ", ".join(str(n) for n in unread_intakes[org_key])
-            charges.append(
-                _charge(
-                    lic,
-                    None,
-                    " ".join(
-                        [
-                            *notes,
-                            f"Not charged: {lic.organization}'s Intakes row {rows} could not"
-                            " be read (see Problems), so the region of its most average"
-                            " intakes is not known. It is counted as in use until it is"
-                            " fixed. §3.2",
-                        ]
-                    ),
-                )
-            )
+        not_known = _intakes_not_known(lic, found)
+        if not_known:  # its intakes cannot be weighed: nothing is guessed
+            charges.append(_charge(lic, None, " ".join([*notes, not_known])))
             continue
         if org_key in intakes:
             charge = _by_intakes(lic, intakes[org_key], notes, ce_committee(policy))

@@ -12,6 +12,12 @@ from decimal import Decimal
 
 from tests.reference_engine.model import Policy, SelfPayQuote, SelfPayRequestRow
 
+# Addendum 2 prices licenses kept for whole years: an estimate is for at least one license
+# for at least one year. The Self-Pay Requests sheet's columns and HMIS_SELF_PAY_COST refuse
+# less with these very bounds, so a function and the sheet cannot disagree.
+LEAST_LICENSES = 1
+LEAST_YEARS = 1
+
 
 def _money(amount: Decimal) -> str:
     return f"${amount:,.2f}".replace(".00", "")
@@ -21,8 +27,12 @@ def estimate(
     policy: Policy, licenses: int, years: int, *, request_id: str = "", organization: str = ""
 ) -> SelfPayQuote:
     """The Addendum 2 estimate for `licenses` licenses kept for `years` years."""
-    if licenses < 0 or years < 0:
-        raise ValueError("licenses and years must not be negative")
+    for name, value, least in (
+        ("licenses", licenses, LEAST_LICENSES),
+        ("years", years, LEAST_YEARS),
+    ):
+        if value < least:
+            raise ValueError(f"{name}: {value} is less than {least}.")
     one_time = sum(policy.one_time_fees.values(), Decimal(0)) * licenses
     annual_per_license = sum(policy.annual_fees.values(), Decimal(0))
     annual = annual_per_license * licenses * years

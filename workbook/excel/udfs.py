@@ -43,7 +43,7 @@ from engine.allotment import allotment_for
 from engine.errors import HmisLicensingError
 from engine.inactivity import finding_for
 from engine.model import LicenseRow, Policy
-from engine.selfpay import estimate
+from engine.selfpay import LEAST_LICENSES, LEAST_YEARS, estimate
 from policy import adopted_policy_path, load_policy, load_policy_bytes, lookup
 from policy.errors import PolicyError
 from workbook.policy_sheet import policy_text
@@ -64,8 +64,8 @@ ARGUMENT_DOCS = {
     "as_of": "The date to judge on; blank means today (use TODAY() to recalculate daily).",
     "last_login": "Optional: the date of the license's last login; a login is a sign-in"
     " (§1.2), as on the Licenses sheet.",
-    "licenses": "How many licenses, a whole number.",
-    "years": "For how many years, a whole number.",
+    "licenses": "How many licenses, a whole number of at least 1.",
+    "years": "For how many years, a whole number of at least 1.",
     "key": 'A policy.yaml key path, e.g. "ce_allotment.target" or'
     ' "inactivity.client_data_window.months"; "sha256" for the fingerprint.',
     "policy": "Optional: a policy file's full path, or the cells of a Policy sheet"
@@ -170,8 +170,8 @@ def license_finding(
 def self_pay_cost(licenses: object, years: object, policy: object = None) -> int | float:
     cost = estimate(
         policy_for(policy),
-        whole_number("licenses", licenses, minimum=0),
-        whole_number("years", years, minimum=0),
+        whole_number("licenses", licenses, minimum=LEAST_LICENSES),  # as the sheet refuses
+        whole_number("years", years, minimum=LEAST_YEARS),
     )
     return _number(cost.total)
 
