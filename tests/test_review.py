@@ -421,6 +421,40 @@ def test_an_unreadable_appeal_holds_back_what_it_may_change_and_nothing_else(
     assert henry and all(d.finding != "Cannot judge" for d in henry)
 
 
+def test_an_unreadable_as_of_holds_back_the_packets_and_the_notices(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """SPEC §3: with no --as-of, an As Of that cannot be read leaves no date to judge on
+    (before, the documents were made as of today, as if a review had been held then):
+    every section on the date says it is held back and no notice is drafted. With
+    --as-of the cell does not matter."""
+    workbook = sample_copy(tmp_path)
+    _set_cell(workbook, "Settings", "As Of", "Value", "2026-13-01")
+    why = "the Settings sheet's As Of could not be read (see Problems)"
+    pdf = tmp_path / "performance.pdf"
+    capsys.readouterr()
+    argv = ["packet", str(workbook), "--committee", "performance", "--output", str(pdf)]
+    assert main([*argv, "--json"]) == 1
+    packet = json.loads(capsys.readouterr().out)["packets"][0]
+    assert packet["final"] is False
+    assert packet["counts"]["eligible"] is None and packet["counts"]["watch_list"] is None
+    assert packet["counts"]["appeals_pending"] is None
+    text = flat(" ".join(page_texts(pdf)))
+    assert f"Held back: the Revocations sheet is held back because {why}" in text
+    assert "No license is eligible for revocation" not in text
+    capsys.readouterr()
+    assert main(["notices", str(workbook), "--output", str(tmp_path / "d"), "--json"]) == 1
+    report = json.loads(capsys.readouterr().out)
+    assert report["drafts"] == []
+    assert set(report["not_drafted"]) == {"organization", "region"}
+    assert all(why in reason for reason in report["not_drafted"].values())
+
+    argv = ["notices", str(workbook), "--output", str(tmp_path / "e"), "--as-of", "2026-11-24"]
+    assert main([*argv, "--json"]) == 1
+    report = json.loads(capsys.readouterr().out)
+    assert report["not_drafted"] == {} and report["counts"]["organizations"] > 0
+
+
 def test_licenses_added_from_hmis_by_appeal_are_in_the_total_s_arithmetic(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

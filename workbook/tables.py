@@ -105,6 +105,9 @@ class Settings:
     as_of: dt.date | None = None
     policy_file: str | None = None
     next_review: dt.date | None = None
+    # A date setting whose cell (the last one with a value) could not be read, and why a
+    # result that relies on it is held back: "As Of" or "Next Review" -> why.
+    unreadable: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -809,8 +812,8 @@ def _settings(rows: list[dict[str, object]]) -> tuple[Settings, list[Problem]]:
             parsed = parse_date(raw)
             if not isinstance(parsed, CellError):
                 parsed = plausible_date(raw, parsed)  # the windows must stay in the calendar
+            label = SETTING_AS_OF if dates[name] == "as_of" else SETTING_NEXT_REVIEW
             if isinstance(parsed, CellError):
-                label = SETTING_AS_OF if dates[name] == "as_of" else SETTING_NEXT_REVIEW
                 problems.append(
                     Problem(
                         "Error",
@@ -819,8 +822,13 @@ def _settings(rows: list[dict[str, object]]) -> tuple[Settings, list[Problem]]:
                         parsed.how_to_fix,
                     )
                 )
+                setattr(settings, dates[name], None)  # the last value given is the one meant
+                settings.unreadable[label] = (
+                    f"the Settings sheet's {label} could not be read (see Problems)"
+                )
             else:
                 setattr(settings, dates[name], parsed)
+                settings.unreadable.pop(label, None)
         elif name == header_key(SETTING_POLICY_FILE):
             if not is_blank(raw):
                 settings.policy_file = parse_text(raw)
