@@ -217,7 +217,7 @@ def test_a_held_back_sheet_is_titled_the_same_way_in_both(tmp_path: Path) -> Non
     assert "as of 2026-11-24 - policy" in title
 
 
-@pytest.mark.parametrize(("setting", "row"), [("As Of", 2)])
+@pytest.mark.parametrize(("setting", "row"), [("As Of", 2), ("Next Review", 4)])
 def test_an_unreadable_date_setting_holds_back_the_same_sheets_in_both(
     tmp_path: Path, setting: str, row: int
 ) -> None:

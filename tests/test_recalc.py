@@ -296,6 +296,38 @@ def test_an_unreadable_as_of_holds_back_every_sheet_on_the_date_and_records_no_r
     assert report["counts"]["licenses_judged"] == 140
 
 
+def test_an_unreadable_next_review_holds_back_the_watch_list_only(
+    sample: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """SPEC §3: before, an unreadable Next Review was an Error that held nothing back:
+    the Watch List was written up to As Of + one month. Now the Watch List keeps its last
+    good rows and says why; every other sheet is written. A Next Review that is readable
+    but not after As Of is still a Warning, with As Of + the review period instead."""
+    import json
+
+    assert main(["recalc", str(sample)]) == 0
+    good = read_sheet(sample, "Watch List")
+    _set_setting(sample, "Next Review", "next month")
+    capsys.readouterr()
+    assert main(["recalc", str(sample), "--json"]) == 1
+    report = json.loads(capsys.readouterr().out)
+    assert report["sheets_held_back"] == ["Watch List"]
+    assert report["counts"]["licenses_judged"] == 140
+    [error] = [p for p in report["problems"] if p["severity"] == "Error"]
+    assert (error["sheet"], error["cell"]) == ("Settings", "B4")
+    kept = read_sheet(sample, "Watch List")
+    assert kept[1:] == good[1:]
+    assert "HELD BACK as of 2026-11-24 (the Settings sheet's Next Review could not be read" in str(
+        kept[0][0]
+    )
+
+    _set_setting(sample, "Next Review", dt.datetime(2026, 11, 20))
+    assert main(["recalc", str(sample), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["sheets_held_back"] == []
+    assert any(p["problem"].startswith("Next Review 2026-11-20") for p in report["problems"])
+
+
 # -------------------------------------------------------------- exit codes
 
 

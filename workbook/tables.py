@@ -169,6 +169,11 @@ def read_inputs(snapshot: WorkbookSnapshot) -> InputRead:
         next_review=settings.next_review,
         unreadable=tuple(unreadable),
         unusable_sheets=unusable,
+        # Next Review is the inputs' own; As Of only matters to a run that takes its
+        # date from it, which workbook.run decides (`settings_relied_on`).
+        unreadable_settings={
+            k: v for k, v in settings.unreadable.items() if k == SETTING_NEXT_REVIEW
+        },
     )
     return InputRead(inputs, problems, cells, settings)
 
