@@ -146,6 +146,20 @@ def test_the_engine_gives_what_it_gave_before_on_generated_workbooks(
     _same(adopted, _generated(licenses, seed), as_of)
 
 
+@pytest.mark.parametrize("setting", ["As Of", "Next Review"])
+def test_the_engine_holds_back_for_an_unreadable_setting_as_its_reference_does(
+    adopted: Policy, setting: str
+) -> None:
+    why = f"the Settings sheet's {setting} could not be read (see Problems)"
+    inputs = dataclasses.replace(_generated(40, 3), unreadable_settings={setting: why})
+    _same(adopted, inputs, AS_OF)
+    results = engine.recalculate(adopted, inputs, AS_OF)
+    assert set(results.held_back.values()) == {why}
+    assert "watch_list" in results.held_back and "self_pay_estimates" not in results.held_back
+    assert (results.next_review is None) == (setting == "Next Review")
+    assert (results.history_entries == ()) == (setting == "As Of")
+
+
 def same_on_generated(licenses: int, seed: int, *dates: str) -> None:
     """`_same` on a generated workbook (run in a child process for the large ones, so that
     the test process stays small: run_limited's peaks must not count it)."""

@@ -217,6 +217,34 @@ def test_a_held_back_sheet_is_titled_the_same_way_in_both(tmp_path: Path) -> Non
     assert "as of 2026-11-24 - policy" in title
 
 
+@pytest.mark.parametrize(("setting", "row"), [("As Of", 2), ("Next Review", 4)])
+def test_an_unreadable_date_setting_holds_back_the_same_sheets_in_both(
+    tmp_path: Path, setting: str, row: int
+) -> None:
+    """The button takes its date from the Settings sheet, as recalc without --as-of
+    does: an As Of it cannot read holds back every sheet on the date (no Findings History
+    row dated today), a Next Review the Watch List, in both alike."""
+    good_cli, good_excel, _, _ = recalc_both(SAMPLE, tmp_path)
+    for path in (good_cli, good_excel):
+        book = openpyxl.load_workbook(path)
+        assert book["Settings"][f"A{row}"].value == setting
+        book["Settings"][f"B{row}"] = "2026-13-01"
+        book.save(path)
+        book.close()
+    later = tmp_path / "later"
+    later.mkdir()
+    by_cli, by_excel, outcome, _ = recalc_both(good_cli, later, excel_source=good_excel)
+    assert outcome.exit_code == 1
+    assert_same_results(by_cli, by_excel, good_excel)
+    held = {"As Of": 8, "Next Review": 1}[setting]
+    assert len(outcome.results.held_back) == held, outcome.results.held_back
+    why = f"the Settings sheet's {setting} could not be read"
+    assert why in sheet_cells(by_excel)["Watch List"][0][0][0]
+    if setting == "As Of":
+        history = appended_rows(by_excel, "Findings History")
+        assert history == appended_rows(good_excel, "Findings History")
+
+
 @pytest.mark.parametrize("client", list(CLIENTS))
 def test_error_values_are_unusable_cells_in_both(tmp_path: Path, client: str) -> None:
     """SPEC §3: a cell showing #N/A or #REF! is an Error, not a user named "#N/A" (xlwings

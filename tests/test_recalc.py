@@ -219,6 +219,115 @@ def test_as_of_order_cli_then_settings(tmp_path: Path) -> None:
     assert findings == {"L-1": "Inactive", "L-2": "Active"}
 
 
+def _set_setting(path: Path, name: str, value: object) -> None:
+    """The Value cell of the Settings row `name` (the sample has one of each)."""
+    book = openpyxl.load_workbook(path)
+    try:
+        [row] = [r for r in book["Settings"].iter_rows(min_row=2) if r[0].value == name]
+        row[1].value = value
+        book.save(path)
+    finally:
+        book.close()
+
+
+def _rounded(rows: list[tuple[object, ...]]) -> list[tuple[object, ...]]:
+    """Rows with their shares to 12 places: a kept sheet's floats are rewritten with one
+    digit fewer than `repr` gives (0.1108997295002801 for 0.11089972950028013)."""
+    return [tuple(round(v, 12) if isinstance(v, float) else v for v in row) for row in rows]
+
+
+# Every result sheet that turns on the as-of date (Self-Pay Estimates does not).
+ON_THE_DATE = [
+    "Allotments",
+    "CE Charges",
+    "Inactivity Report",
+    "Revocations",
+    "Watch List",
+    "Revocations Done",
+    "Appeals Queue",
+    "Reassignment",
+]
+
+
+def test_an_unreadable_as_of_holds_back_every_sheet_on_the_date_and_records_no_review(
+    sample: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """SPEC §3 and §8: with no --as-of, a run whose As Of cannot be read falls back to
+    today. Before, it wrote every result sheet and Findings History rows dated today, a
+    monthly review nobody held, which the next review took as its previous one. Now each
+    sheet on the date keeps its last good rows with a title saying why, Findings History
+    gets no row, and the Run Log records the run with its Error, as for other held-back
+    runs. With --as-of the cell does not matter: nothing is held back."""
+    import json
+
+    assert main(["recalc", str(sample), "--as-of", "2026-11-24"]) == 0
+    good = {name: read_sheet(sample, name) for name in ON_THE_DATE}
+    history = sheet_dicts(sample, "Findings History")
+    log = sheet_dicts(sample, "Run Log")
+    _set_setting(sample, "As Of", "2026-13-01")
+    capsys.readouterr()
+
+    assert main(["recalc", str(sample), "--json"]) == 1
+    report = json.loads(capsys.readouterr().out)
+    assert report["as_of"]["from"] == "today"
+    assert report["sheets_held_back"] == ON_THE_DATE
+    assert "Self-Pay Estimates" in report["sheets_written"]
+    assert report["counts"]["licenses_judged"] is None
+    assert report["counts"]["eligible_for_revocation"] is None
+    [error] = [p for p in report["problems"] if p["severity"] == "Error"]
+    assert (error["sheet"], error["cell"]) == ("Settings", "B2")
+    for name in ON_THE_DATE:
+        kept = read_sheet(sample, name)
+        assert _rounded(kept[1:]) == _rounded(good[name][1:]), name
+        title = str(kept[0][0])
+        assert title.startswith(str(good[name][0][0]) + " - HELD BACK as of "), title
+        assert "(the Settings sheet's As Of could not be read (see Problems))" in title
+    assert sheet_dicts(sample, "Findings History") == history
+    [*before, entry] = sheet_dicts(sample, "Run Log")
+    assert before == log and entry["Errors"] == 1
+
+    assert main(["check", str(sample), "--json"]) == 1
+    checked = json.loads(capsys.readouterr().out)
+    assert checked["sheets_held_back"] == ON_THE_DATE and checked["decisions"] == []
+
+    assert main(["recalc", str(sample), "--as-of", "2026-12-24", "--json"]) == 1
+    report = json.loads(capsys.readouterr().out)
+    assert report["sheets_held_back"] == []
+    assert report["counts"]["licenses_judged"] == 140
+
+
+def test_an_unreadable_next_review_holds_back_the_watch_list_only(
+    sample: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """SPEC §3: before, an unreadable Next Review was an Error that held nothing back:
+    the Watch List was written up to As Of + one month. Now the Watch List keeps its last
+    good rows and says why; every other sheet is written. A Next Review that is readable
+    but not after As Of is still a Warning, with As Of + the review period instead."""
+    import json
+
+    assert main(["recalc", str(sample)]) == 0
+    good = read_sheet(sample, "Watch List")
+    _set_setting(sample, "Next Review", "next month")
+    capsys.readouterr()
+    assert main(["recalc", str(sample), "--json"]) == 1
+    report = json.loads(capsys.readouterr().out)
+    assert report["sheets_held_back"] == ["Watch List"]
+    assert report["counts"]["licenses_judged"] == 140
+    [error] = [p for p in report["problems"] if p["severity"] == "Error"]
+    assert (error["sheet"], error["cell"]) == ("Settings", "B4")
+    kept = read_sheet(sample, "Watch List")
+    assert kept[1:] == good[1:]
+    assert "HELD BACK as of 2026-11-24 (the Settings sheet's Next Review could not be read" in str(
+        kept[0][0]
+    )
+
+    _set_setting(sample, "Next Review", dt.datetime(2026, 11, 20))
+    assert main(["recalc", str(sample), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["sheets_held_back"] == []
+    assert any(p["problem"].startswith("Next Review 2026-11-20") for p in report["problems"])
+
+
 # -------------------------------------------------------------- exit codes
 
 

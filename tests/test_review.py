@@ -421,6 +421,72 @@ def test_an_unreadable_appeal_holds_back_what_it_may_change_and_nothing_else(
     assert henry and all(d.finding != "Cannot judge" for d in henry)
 
 
+def test_an_unreadable_as_of_holds_back_the_packets_and_the_notices(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """SPEC §3: with no --as-of, an As Of that cannot be read leaves no date to judge on
+    (before, the documents were made as of today, as if a review had been held then):
+    every section on the date says it is held back and no notice is drafted. With
+    --as-of the cell does not matter."""
+    workbook = sample_copy(tmp_path)
+    _set_cell(workbook, "Settings", "As Of", "Value", "2026-13-01")
+    why = "the Settings sheet's As Of could not be read (see Problems)"
+    pdf = tmp_path / "performance.pdf"
+    capsys.readouterr()
+    argv = ["packet", str(workbook), "--committee", "performance", "--output", str(pdf)]
+    assert main([*argv, "--json"]) == 1
+    packet = json.loads(capsys.readouterr().out)["packets"][0]
+    assert packet["final"] is False
+    assert packet["counts"]["eligible"] is None and packet["counts"]["watch_list"] is None
+    assert packet["counts"]["appeals_pending"] is None
+    text = flat(" ".join(page_texts(pdf)))
+    assert f"Held back: the Revocations sheet is held back because {why}" in text
+    assert "No license is eligible for revocation" not in text
+    capsys.readouterr()
+    assert main(["notices", str(workbook), "--output", str(tmp_path / "d"), "--json"]) == 1
+    report = json.loads(capsys.readouterr().out)
+    assert report["drafts"] == []
+    assert set(report["not_drafted"]) == {"organization", "region"}
+    assert all(why in reason for reason in report["not_drafted"].values())
+
+    argv = ["notices", str(workbook), "--output", str(tmp_path / "e"), "--as-of", "2026-11-24"]
+    assert main([*argv, "--json"]) == 1
+    report = json.loads(capsys.readouterr().out)
+    assert report["not_drafted"] == {} and report["counts"]["organizations"] > 0
+
+
+def test_an_unreadable_next_review_drafts_no_notice_with_a_date_it_made_up(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """SPEC §3: before, an unreadable Next Review was an Error that held nothing back, and
+    the notices said to act by As Of + one month (2026-12-24), a date nobody set. Now the
+    Watch List is held back, so no organization notice is drafted (it is drawn from it);
+    the CE Leads' say "before the next review", and the packet's cover says why."""
+    workbook = sample_copy(tmp_path)
+    _set_cell(workbook, "Settings", "Next Review", "Value", "next month")
+    why = "the Settings sheet's Next Review could not be read (see Problems)"
+    folder = tmp_path / "drafts"
+    capsys.readouterr()
+    assert main(["notices", str(workbook), "--output", str(folder), "--json"]) == 1
+    report = json.loads(capsys.readouterr().out)
+    assert report["not_drafted"] == {
+        "organization": f"the Watch List sheet is held back because {why}"
+    }
+    assert report["counts"]["organizations"] == 0 and report["counts"]["regions"] > 0
+    for draft in report["drafts"]:
+        assert draft["subject"].endswith("please act before the next review"), draft
+        assert "2026-12-24" not in Path(draft["path"]).read_text(encoding="utf-8")
+    pdf = tmp_path / "performance.pdf"
+    argv = ["packet", str(workbook), "--committee", "performance", "--output", str(pdf)]
+    assert main([*argv, "--json"]) == 1
+    packet = json.loads(capsys.readouterr().out)["packets"][0]
+    assert packet["counts"]["watch_list"] is None and packet["counts"]["eligible"] == 21
+    text = flat(" ".join(page_texts(pdf)))
+    assert "Next Review could not be read (Settings sheet: Next Review" in text
+    assert f"Held back: the Watch List sheet is held back because {why}" in text
+    assert "2026-12-24" not in text
+
+
 def test_licenses_added_from_hmis_by_appeal_are_in_the_total_s_arithmetic(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -6,14 +6,17 @@ Where the policy and the as-of date come from is decided here, in one documented
   workbook's folder), else the workbook's own Policy sheet (its policy.yaml text; how
   Excel on the web gets a policy), else `policy.yaml` beside the workbook, else the adopted
   policy shipped with hmis-licensing;
-* as-of date: `--as-of DATE`, else the Settings sheet's `As Of`, else today.
+* as-of date: `--as-of DATE`, else the Settings sheet's `As Of`, else today. A run
+  whose date would have come from an As Of that cannot be read falls back to today but
+  holds back every result that turns on the date (SPEC §3): a review as of today that
+  nobody asked for would become the next review's "previous review".
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import engine
@@ -22,7 +25,7 @@ from policy import adopted_policy_path, load_policy, load_policy_bytes
 from policy.adoption import in_force_warning, same_version_warning
 from policy.errors import PolicyError
 from policy.files import is_network_path
-from workbook.layout import POLICY_SHEET, SETTING_POLICY_FILE, SETTINGS
+from workbook.layout import POLICY_SHEET, SETTING_AS_OF, SETTING_POLICY_FILE, SETTINGS
 from workbook.policy_sheet import PolicySheet, policy_text
 from workbook.results import ResultTable, RunLogEntry, history_table, result_tables
 from workbook.tables import CellMap, InputRead, Settings, WorkbookSnapshot, read_inputs
@@ -68,6 +71,15 @@ def choose_as_of(given: dt.date | None, settings: Settings, today: dt.date) -> C
     if settings.as_of is not None:
         return Choice(settings.as_of, "the Settings sheet's As Of")
     return Choice(today, "today")
+
+
+def settings_relied_on(inputs: Inputs, settings: Settings, given: dt.date | None) -> Inputs:
+    """The inputs, naming the unreadable settings this run relies on (the engine holds
+    back what needs them): Next Review always, As Of unless `--as-of` was given."""
+    if given is not None or SETTING_AS_OF not in settings.unreadable:
+        return inputs
+    relied = {**inputs.unreadable_settings, SETTING_AS_OF: settings.unreadable[SETTING_AS_OF]}
+    return replace(inputs, unreadable_settings=relied)
 
 
 @dataclass
@@ -181,6 +193,7 @@ def evaluate(
     """Read the inputs, choose policy and date, run the engine, lay out the results."""
     read: InputRead = read_inputs(snapshot)
     as_of_choice = choose_as_of(as_of, read.settings, today)
+    inputs = settings_relied_on(read.inputs, read.settings, as_of)
     policy_choice = choose_policy_file(
         policy_file, read.settings, workbook_folder, snapshot.find(POLICY_SHEET)
     )
@@ -201,14 +214,14 @@ def evaluate(
                 + problems
             )
     if policy is not None:
-        results = engine.recalculate(policy, read.inputs, chosen_date)
+        results = engine.recalculate(policy, inputs, chosen_date)
         in_force = in_force_warning(policy, chosen_date)  # names the adopted version then
         relabelled = same_version_warning(policy)
         problems = _errors_first(
             problems + list(results.problems) + [*filter(None, [in_force, relabelled])]
         )
     outcome = Outcome(as_of_choice, policy_choice, policy, results, problems, read.cells)
-    outcome.inputs = read.inputs
+    outcome.inputs = inputs
     outcome.tables = result_tables(
         results,
         problems,

@@ -105,6 +105,9 @@ class Settings:
     as_of: dt.date | None = None
     policy_file: str | None = None
     next_review: dt.date | None = None
+    # A date setting whose cell (the last one with a value) could not be read, and why a
+    # result that relies on it is held back: "As Of" or "Next Review" -> why.
+    unreadable: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -166,6 +169,11 @@ def read_inputs(snapshot: WorkbookSnapshot) -> InputRead:
         next_review=settings.next_review,
         unreadable=tuple(unreadable),
         unusable_sheets=unusable,
+        # Next Review is the inputs' own; As Of only matters to a run that takes its
+        # date from it, which workbook.run decides (`settings_relied_on`).
+        unreadable_settings={
+            k: v for k, v in settings.unreadable.items() if k == SETTING_NEXT_REVIEW
+        },
     )
     return InputRead(inputs, problems, cells, settings)
 
@@ -809,8 +817,8 @@ def _settings(rows: list[dict[str, object]]) -> tuple[Settings, list[Problem]]:
             parsed = parse_date(raw)
             if not isinstance(parsed, CellError):
                 parsed = plausible_date(raw, parsed)  # the windows must stay in the calendar
+            label = SETTING_AS_OF if dates[name] == "as_of" else SETTING_NEXT_REVIEW
             if isinstance(parsed, CellError):
-                label = SETTING_AS_OF if dates[name] == "as_of" else SETTING_NEXT_REVIEW
                 problems.append(
                     Problem(
                         "Error",
@@ -819,8 +827,13 @@ def _settings(rows: list[dict[str, object]]) -> tuple[Settings, list[Problem]]:
                         parsed.how_to_fix,
                     )
                 )
+                setattr(settings, dates[name], None)  # the last value given is the one meant
+                settings.unreadable[label] = (
+                    f"the Settings sheet's {label} could not be read (see Problems)"
+                )
             else:
                 setattr(settings, dates[name], parsed)
+                settings.unreadable.pop(label, None)
         elif name == header_key(SETTING_POLICY_FILE):
             if not is_blank(raw):
                 settings.policy_file = parse_text(raw)

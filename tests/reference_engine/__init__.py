@@ -112,6 +112,24 @@ _NEEDS: Mapping[str, tuple[str, ...]] = {
 }
 
 
+# The results that turn on the as-of date (all but Self-Pay Estimates, priced from the
+# requests and the policy alone), and on the Watch List's horizon, Next Review: a setting
+# the run relies on that cannot be read holds these back (Inputs.unreadable_settings).
+_SETTING_NEEDS: Mapping[str, tuple[str, ...]] = {
+    "As Of": (
+        "decisions",
+        "revocations",
+        "watch_list",
+        "revocations_done",
+        "appeals_queue",
+        "allotments",
+        "ce_charges",
+        "reassignment",
+    ),
+    "Next Review": ("watch_list",),
+}
+
+
 # A row of these sheets that cannot be read holds these back (Licenses and Appeals rows
 # are contained to the licenses they affect instead: Cannot judge).
 _UNREADABLE_ROW_HOLDS: Mapping[str, tuple[str, ...]] = {
@@ -168,9 +186,6 @@ def recalculate(policy: Policy, inputs: Inputs, as_of: dt.date) -> Results:
         _decisions(judgements, history, as_of, agenda.cross_references, policy), inputs
     )
     entries = history_entries(history, decisions, as_of)
-    if any(p.severity == "Error" and p.where.sheet == "Settings" for p in problems):
-        for result in _NEEDS["Settings"]:
-            held.setdefault(result, "the Settings sheet's As Of could not be read")
     return Results(
         decisions=tuple(decisions),
         allotments=tuple(allotments),
@@ -183,7 +198,7 @@ def recalculate(policy: Policy, inputs: Inputs, as_of: dt.date) -> Results:
         watch_list=tuple(watch),
         revocations_done=tuple(done),
         history_entries=() if "decisions" in held else tuple(entries),
-        next_review=until,
+        next_review=None if "Next Review" in inputs.unreadable_settings else until,
         previous_review=history.previous_review,
         held_back=held,
     )
@@ -195,6 +210,9 @@ def _held_by_inputs(policy: Policy, inputs: Inputs) -> dict[str, str]:
     held: dict[str, str] = {}
     for sheet, why in inputs.unusable_sheets.items():
         for result in _NEEDS.get(sheet, ()):
+            held.setdefault(result, why)
+    for setting, why in inputs.unreadable_settings.items():
+        for result in _SETTING_NEEDS.get(setting, ()):
             held.setdefault(result, why)
     for row in inputs.unreadable:
         for result in _UNREADABLE_ROW_HOLDS.get(row.sheet, ()):

@@ -265,6 +265,10 @@ class Inputs:
     # (missing, or a required column missing): sheet name -> why.
     unreadable: tuple[UnreadableRow, ...] = ()
     unusable_sheets: Mapping[str, str] = field(default_factory=dict)
+    # Settings the run relies on whose cell could not be read: "As Of" (only when the
+    # as-of date would have come from it) or "Next Review" -> why. What needs them is
+    # held back; with Next Review unreadable, Results.next_review is None (not known).
+    unreadable_settings: Mapping[str, str] = field(default_factory=dict)
 
 
 # ---------------------------------------------------------------------------- results
@@ -487,7 +491,7 @@ class Results:
     revocations_done: tuple[RevocationRecord, ...] = ()
     # Findings History rows to append for this run (only changes; SPEC §8).
     history_entries: tuple[HistoryRow, ...] = ()
-    next_review: dt.date | None = None
+    next_review: dt.date | None = None  # None: the Settings' Next Review unreadable
     previous_review: dt.date | None = None  # As Of of the previous review, if any
     # Result sheets an Error holds back (sheet name -> why); they keep their last content.
     held_back: Mapping[str, str] = field(default_factory=dict)

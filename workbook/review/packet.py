@@ -42,6 +42,7 @@ from workbook.layout import (
     REASSIGNMENT,
     REVOCATIONS,
     REVOCATIONS_DONE,
+    SETTING_NEXT_REVIEW,
     WATCH_LIST,
     Kind,
     ResultSheet,
@@ -211,6 +212,14 @@ def _status(outcome: Outcome, held: Mapping[str, str]) -> str:
     )
 
 
+def _next_review(outcome: Outcome, results: Results) -> str:
+    if results.next_review is not None:
+        return show(results.next_review)
+    if SETTING_NEXT_REVIEW in outcome.inputs.unreadable_settings:
+        return "could not be read (Settings sheet: Next Review; see the errors below)"
+    return "not set (Settings sheet: Next Review)"
+
+
 def _facts(
     outcome: Outcome,
     policy: Policy,
@@ -224,10 +233,7 @@ def _facts(
         ("Continuum of Care", f"{coc}: {one_line(policy.name)}"),
         ("Committee", name),
         ("As Of", f"{outcome.as_of.value} ({outcome.as_of.origin})"),
-        (
-            "Next Review",
-            show(results.next_review) or "not set (Settings sheet: Next Review)",
-        ),
+        ("Next Review", _next_review(outcome, results)),
         (
             "Previous review",
             show(previous) or "none on record (Findings History has no rows of an earlier As Of)",
