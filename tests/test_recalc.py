@@ -231,8 +231,10 @@ def _set_setting(path: Path, name: str, value: object) -> None:
 
 
 def _rounded(rows: list[tuple[object, ...]]) -> list[tuple[object, ...]]:
-    """Rows with their shares to 12 places: a kept sheet's floats are rewritten with one
-    digit fewer than `repr` gives (0.1108997295002801 for 0.11089972950028013)."""
+    """Rows with their shares to 12 places: the test edits Settings with openpyxl, whose
+    save writes every float with 16 significant digits (0.1108997295002801 for
+    0.11089972950028013), the result sheets' too; recalc's writer keeps a held-back
+    sheet's bytes."""
     return [tuple(round(v, 12) if isinstance(v, float) else v for v in row) for row in rows]
 
 
