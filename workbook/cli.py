@@ -228,7 +228,7 @@ def _asks_for_json(argv: Sequence[str]) -> bool:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from workbook.layout import APPENDED_SHEETS, RESULT_SHEETS
+    from workbook.layout import APPENDED_SHEETS, POLICY_SHEET, RESULT_SHEETS
 
     parser = _Parser(
         prog="hmis-licensing",
@@ -261,8 +261,8 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument(
             "--policy",
             type=Path,
-            help="policy file (default: the Settings sheet's Policy File, else policy.yaml"
-            " beside the workbook, else the adopted policy)",
+            help="policy file (default: the Settings sheet's Policy File, else a sheet named"
+            f" {POLICY_SHEET}, else policy.yaml beside the workbook, else the adopted policy)",
         )
         sub.add_argument(
             "--as-of",
@@ -282,8 +282,10 @@ def build_parser() -> argparse.ArgumentParser:
     policy_check = policy_commands.add_parser(
         "check",
         help="validate a policy file (default: the adopted policy)",
-        epilog="Writes: nothing. Exit codes: 0 the policy is valid; 2 it is not (the file,"
-        " line and key are named). Example: hmis-licensing policy check policy.yaml",
+        epilog="Writes: nothing. Exit codes: 0 the policy is valid (and adopted, or a new"
+        " version); 1 it is valid but changed from the adopted file of the same version"
+        " (raise policy.version), or an adopted file was edited; 2 it is not valid (the"
+        " file, line and key are named). Example: hmis-licensing policy check policy.yaml",
     )
     policy_check.add_argument("file", type=Path, nargs="?", help="policy file to check")
     for sub in (recalc, check, policy_check):
@@ -1096,6 +1098,7 @@ _NEW_WORKBOOK_FIX = (
 
 def _init(destination: Path, policy_file: Path | None, force: bool) -> int:
     from policy import adopted_policy_path, load_policy
+    from workbook.layout import POLICY_SHEET
     from workbook.xlsx.inputbook import blank_workbook
 
     if destination.suffix.lower() != ".xlsx":
@@ -1114,7 +1117,8 @@ def _init(destination: Path, policy_file: Path | None, force: bool) -> int:
     where = (
         f"The License Type drop-down lists the types of {policy.name}, version"
         f" {policy.version} ({chosen}). Recalculate uses the Settings sheet's Policy File,"
-        " else a policy.yaml beside this workbook, else the adopted policy shipped with"
+        f" else a sheet named {POLICY_SHEET}, else a policy.yaml beside this workbook, else"
+        " the adopted policy shipped with"
         " hmis-licensing; `hmis-licensing policy check FILE` checks a policy file."
     )
     blank_workbook(destination, license_types=tuple(policy.license_types), policy_where=where)

@@ -90,8 +90,9 @@ def instructions(policy_where: str) -> list[tuple[str, str]]:
         ("", policy_where),
         (
             "",
-            "The Settings sheet chooses: As Of (blank: today), Policy File (blank: policy.yaml"
-            " beside this workbook, else the adopted policy), Next Review (blank: As Of plus"
+            "The Settings sheet chooses: As Of (blank: today), Policy File (blank: a sheet"
+            f" named {POLICY_SHEET}, else policy.yaml beside this workbook, else the adopted"
+            " policy), Next Review (blank: As Of plus"
             f" the policy's review period). A sheet named {POLICY_SHEET} holding the policy"
             " text is used by Excel on the web.",
         ),
@@ -299,8 +300,8 @@ def settings_rows(as_of: dt.date | None = None) -> list[dict[str, object]]:
 
 SETTING_NOTES = {
     SETTING_AS_OF: "the date to judge on; blank: today",
-    SETTING_POLICY_FILE: "the policy file; blank: policy.yaml beside this workbook, else the"
-    " adopted policy",
+    SETTING_POLICY_FILE: f"the policy file; blank: a sheet named {POLICY_SHEET}, else"
+    " policy.yaml beside this workbook, else the adopted policy",
     SETTING_NEXT_REVIEW: "the next monthly review; blank: As Of plus the policy's review period",
 }
 
