@@ -103,6 +103,80 @@ def test_what_an_error_holds_back_is_not_compared(
     assert json.loads(text)["totals"]["Allotment"] == {"base": None, "new": None, "changed": False}
 
 
+def test_a_sheet_held_back_under_both_policies_is_not_blamed_on_either(
+    workbook: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A bad cell holds Allotments back whichever policy is adopted: the report says both,
+    not "under the new policy" (as if the current one were fine)."""
+    import openpyxl
+
+    book = openpyxl.load_workbook(workbook)
+    try:
+        book["Regions"]["B3"] = "abc"
+        book.save(workbook)
+    finally:
+        book.close()
+    new = target_25(tmp_path)
+    code, report = diff(capsys, workbook, "--policy", new, "--as-of", AS_OF)
+    assert code == 1
+    assert "under the new policy" not in report and "under the base policy, Regions" not in report
+    assert (
+        "Held back under both policies, Regions row 3 could not be read (see Problems):"
+        " whichever policy is adopted, `recalc` keeps this sheet's last good content"
+    ) in report
+    code, text = diff(capsys, workbook, "--policy", new, "--as-of", AS_OF, "--format", "json")
+    sections = {s["sheet"]: s for s in json.loads(text)["sections"]}
+    for sheet in ("Allotments", "Reassignment"):
+        assert sections[sheet]["held_back"] == (
+            "under both policies, Regions row 3 could not be read (see Problems)"
+        )
+        assert sections[sheet]["held_back_under"] == "both"
+    assert sections["Inactivity Report"]["held_back_under"] is None
+
+
+def test_a_sheet_held_back_under_one_policy_names_that_policy(
+    workbook: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """largest_remainder refuses when regions × minimum exceeds the target: only the policy
+    that says so holds Allotments back."""
+    refusing = policy_variant(
+        tmp_path,
+        "refusing.yaml",
+        ("minimum: 2", "minimum: 5"),
+        ("method: formula", "method: largest_remainder"),
+        (VERSION_LINE, 'version: "9.0.0"'),
+    )
+    why = "the policy's ce_allotment settings cannot be applied (see Problems)"
+    for argv, under, label in (
+        (("--policy", refusing), "new", "the new policy"),
+        (("--base-policy", refusing, "--policy", adopted_policy_path()), "base", "the base policy"),
+    ):
+        code, text = diff(capsys, workbook, *argv, "--as-of", AS_OF, "--json")
+        assert code == 1
+        sections = {s["sheet"]: s for s in json.loads(text)["sections"]}
+        assert sections["Allotments"]["held_back"] == f"under {label}, {why}"
+        assert sections["Allotments"]["held_back_under"] == under
+        _, report = diff(capsys, workbook, *argv, "--as-of", AS_OF)
+        assert f"Held back under {label}, {_md(why)}: `recalc` keeps" in report
+        assert "under both policies" not in report and "whichever policy" not in report
+
+
+def test_held_back_under_both_for_different_reasons_gives_each() -> None:
+    from engine.model import Results
+    from workbook.diff import _held
+
+    base = Results(held_back={"allotments": "Regions row 3 could not be read (see Problems)"})
+    new = Results(held_back={"allotments": "the policy's ce_allotment settings cannot be applied"})
+    assert _held(base, new) == {
+        "Allotments": (
+            "under both policies: under the base policy, Regions row 3 could not be read (see"
+            " Problems); under the new policy, the policy's ce_allotment settings cannot be"
+            " applied",
+            "both",
+        )
+    }
+
+
 def test_a_shorter_window_lists_the_licenses_that_become_eligible_with_both_explanations(
     workbook: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -272,6 +272,66 @@ def test_mistakes_in_a_scenario_file_name_file_line_and_what_is_allowed(
         assert f"{path}{expected}" in out, (what, out)
 
 
+def test_a_mistake_in_one_scenario_leaves_the_others_to_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A misspelt column or sheet in one scenario: that one could not run, the rest run."""
+    failing = ISSUE_EXAMPLE.replace("worked example", "wrong target").replace(
+        "{Allotment: 4}", "{Allotment: 5}"
+    )
+    typo = """\
+- name: a typo
+  as_of: 2026-11-24
+  input:
+    Licenses:
+      - {License ID: L-9, Last Client Data Entry: 2026-11-20}
+  output:
+    Inactivity Report:
+      L-9: {Findng: Active}
+"""
+    cases = {
+        "column": (typo, ":28: 'Findng' is not a column of Inactivity Report; did you mean"),
+        "sheet": (
+            typo.replace("    Licenses:", "    Licences:"),
+            ":24: 'Licences' is not an input sheet; did you mean 'Licenses'?",
+        ),
+    }
+    for what, (bad, expected) in cases.items():
+        path = scenario_file(tmp_path, f"{ISSUE_EXAMPLE}\n{failing}\n{bad}", f"{what}.yaml")
+        code, out, _ = policy_test(capsys, path)
+        assert code == 2, (what, out)  # "could not run" outranks "failed", as documented
+        assert "PASS  the policy's worked example  (line 1)" in out, what
+        assert "FAIL  the policy's wrong target  (line 11)" in out, what
+        assert "ERROR a typo  (line 21)" in out, what
+        assert f"{path}{expected}" in out, what
+        assert "(the whole file)" not in out, what
+        assert "3 scenarios: 1 passed, 1 failed, 1 could not run" in out, what
+        code, text, _ = policy_test(capsys, path, "--json")
+        report = json.loads(text)
+        assert (code, report["outcome"], report["exit_code"]) == (2, "could not run", 2)
+        assert (report["passed"], report["failed"], report["errors"]) == (1, 1, 1)
+        assert [(r["name"], r["line"], r["status"]) for r in report["scenarios"]] == [
+            ("the policy's worked example", 1, "passed"),
+            ("the policy's wrong target", 11, "failed"),
+            ("a typo", 21, "error"),
+        ]
+        assert expected in report["scenarios"][2]["error"], what
+
+
+def test_a_file_that_is_not_a_list_of_scenarios_is_still_a_whole_file_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for what, text in {
+        "not a list": "name: the worked example\nas_of: 2026-11-24\n",
+        "yaml": ISSUE_EXAMPLE + "- name: [unclosed\n",
+    }.items():
+        path = scenario_file(tmp_path, text, f"{what.replace(' ', '-')}.yaml")
+        code, out, _ = policy_test(capsys, path)
+        assert code == 2, what
+        assert "ERROR (the whole file)  (line 1)" in out, (what, out)
+        assert "1 scenario: 0 passed, 0 failed, 1 could not run" in out, (what, out)
+
+
 def test_a_missing_path_is_a_usage_error(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

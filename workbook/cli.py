@@ -439,7 +439,8 @@ def _add_policy_test_parser(policy_commands: argparse._SubParsersAction) -> None
         " scenarios shipped with hmis-licensing, one per clause of the policy) against a"
         " policy, and report each failure with its file, line, scenario, the value expected"
         " and found, and the row's Explanation. Exit 0 all passed; 1 some failed; 2 a"
-        " scenario file or the policy cannot be used.",
+        " scenario could not run (only it: the file's others still run), or a scenario"
+        " file or the policy cannot be used.",
     )
     command.add_argument(
         "paths", type=Path, nargs="*", metavar="PATH", help="scenario files or folders"

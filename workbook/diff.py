@@ -182,6 +182,7 @@ class SectionDiff:
     section: Section
     rows: tuple[RowChange, ...]
     held_back: str | None = None  # why an Error holds the sheet back: no rows are compared
+    held_back_under: str | None = None  # "both", "base" or "new": which policies hold it back
 
     def count(self, status: str) -> int:
         return sum(1 for r in self.rows if r.status == status)
@@ -229,7 +230,7 @@ def compare(
     base_results, new_results = base.results or Results(), new.results or Results()
     held = _held(base_results, new_results)
     sections = [
-        SectionDiff(section, (), held[section.sheet.name])
+        SectionDiff(section, (), *held[section.sheet.name])
         if section.sheet.name in held
         else SectionDiff(section, tuple(_row_changes(section, base_results, new_results)))
         for section in SECTIONS
@@ -269,13 +270,27 @@ def compare(
     )
 
 
-def _held(base: Results, new: Results) -> dict[str, str]:
-    """The result sheets an Error holds back under either policy, and why: `recalc` would
-    keep their last good content, so the diff shows no figures for them (SPEC §3)."""
-    held: dict[str, str] = {}
-    for label, results in (("the new policy", new), ("the base policy", base)):
-        for sheet, why in held_back_sheets(results).items():
-            held.setdefault(sheet, f"under {label}, {why}")
+def _held(base: Results, new: Results) -> dict[str, tuple[str, str]]:
+    """The result sheets an Error holds back under either policy, why, and under which
+    ("both", "base", "new"): `recalc` would keep their last good content, so the diff
+    shows no figures for them (SPEC §3). Held back under both, it is not the change's doing
+    (a bad cell holds it back whichever policy is adopted), and the report says so."""
+    on_base, on_new = held_back_sheets(base), held_back_sheets(new)
+    held: dict[str, tuple[str, str]] = {}
+    for sheet in [*on_new, *(s for s in on_base if s not in on_new)]:
+        why_base, why_new = on_base.get(sheet), on_new.get(sheet)
+        if why_base is None:
+            held[sheet] = (f"under the new policy, {why_new}", "new")
+        elif why_new is None:
+            held[sheet] = (f"under the base policy, {why_base}", "base")
+        elif why_base == why_new:
+            held[sheet] = (f"under both policies, {why_new}", "both")
+        else:
+            held[sheet] = (
+                f"under both policies: under the base policy, {why_base}; under the new"
+                f" policy, {why_new}",
+                "both",
+            )
     return held
 
 
@@ -350,7 +365,7 @@ def _summary_explanation(results: Results) -> str:
     return results.allotment_summary.explanation if results.allotment_summary else ""
 
 
-def _counts(base: Outcome, new: Outcome, held: Mapping[str, str]) -> list[Count]:
+def _counts(base: Outcome, new: Outcome, held: Mapping[str, object]) -> list[Count]:
     def counted(name: str, sheet: ResultSheet, what: Callable[[Results], int]) -> Count:
         if sheet.name in held:
             return Count(name, None, None)
@@ -517,8 +532,10 @@ def _section_markdown(report: DiffReport, diff: SectionDiff) -> list[str]:
             "",
             f"### {sheet.name} ({diff.section.clause}): held back",
             "",
-            f"Held back {_md(diff.held_back)}: `recalc` keeps this sheet's last good content"
-            " until the errors are fixed, so no figures are compared for it.",
+            f"Held back {_md(diff.held_back)}: "
+            + ("whichever policy is adopted, " if diff.held_back_under == "both" else "")
+            + "`recalc` keeps this sheet's last good content until the errors are fixed, so"
+            " no figures are compared for it.",
         ]
     if not diff.rows and not (is_allotments and any(c.changed for c in report.totals)):
         return []
@@ -675,6 +692,7 @@ def to_json(report: DiffReport) -> dict[str, Any]:
                 "sheet": d.section.sheet.name,
                 "clause": d.section.clause,
                 "held_back": d.held_back,
+                "held_back_under": d.held_back_under,
                 "rows": [
                     {
                         "key": {c.header: json_value(v) for c, v in r.key},

@@ -206,6 +206,45 @@ def scenario_files(paths: Sequence[Path]) -> list[Path]:
 
 def read_scenarios(path: Path) -> list[Scenario]:
     """Every scenario in a file (ScenarioError names the file and line of a mistake)."""
+    scenarios: list[Scenario] = []
+    for item in read_scenario_file(path):
+        if isinstance(item, Unreadable):
+            raise item.error
+        scenarios.append(item)
+    return scenarios
+
+
+@dataclass(frozen=True, slots=True)
+class Unreadable:
+    """A scenario of a readable file that cannot be run as written: only it is not run."""
+
+    file: Path
+    line: int
+    name: str
+    error: ScenarioError
+
+
+def read_scenario_file(path: Path) -> list[Scenario | Unreadable]:
+    """Each scenario in a file, or why it cannot be run; a mistake in one scenario (a
+    misspelt sheet or column) leaves the file's other scenarios to run. ScenarioError:
+    the file itself cannot be used (unreadable, empty, not YAML, not a list)."""
+    raw, lines = _scenario_list(path)
+    found: list[Scenario | Unreadable] = []
+    for index, item in enumerate(raw):
+        try:
+            found.append(_scenario(path, index, item, lines))
+        except ScenarioError as exc:
+            found.append(Unreadable(path, lines.get((index,), 1), _name_of(item, index), exc))
+    return found
+
+
+def _name_of(item: object, index: int) -> str:
+    name = item.get("name") if isinstance(item, dict) else None
+    return name.strip() if isinstance(name, str) and name.strip() else f"(scenario {index + 1})"
+
+
+def _scenario_list(path: Path) -> tuple[list[Any], dict[Path_, int]]:
+    """The file's YAML list of scenarios and the line of each item."""
     try:
         data = path.read_bytes()
     except OSError as exc:
@@ -221,7 +260,7 @@ def read_scenarios(path: Path) -> list[Scenario]:
             f"{path}:1: a scenario file is a list of scenarios, each starting with `- name: ...`.",
             fix="Start each scenario with a dash, e.g. `- name: the worked example`.",
         )
-    return [_scenario(path, i, item, lines) for i, item in enumerate(raw)]
+    return raw, lines
 
 
 def _where(path: Path, lines: dict[Path_, int], at: Path_) -> str:
@@ -874,11 +913,16 @@ def run_files(files: Sequence[Path], policy: Policy) -> TestRun:
     file_errors: list[ScenarioResult] = []
     for path in files:
         try:
-            scenarios = read_scenarios(path)
+            scenarios = read_scenario_file(path)
         except PolicyError as exc:
             file_errors.append(ScenarioResult(path, 1, "(the whole file)", "error", error=str(exc)))
             continue
-        results += [run_scenario(s, policy) for s in scenarios]
+        results += [
+            ScenarioResult(s.file, s.line, s.name, "error", error=str(s.error))
+            if isinstance(s, Unreadable)
+            else run_scenario(s, policy)
+            for s in scenarios
+        ]
     return TestRun(policy, results, file_errors)
 
 
