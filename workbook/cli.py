@@ -292,7 +292,13 @@ def build_parser() -> argparse.ArgumentParser:
         _add_reporting_options(sub)
 
     sample = commands.add_parser(
-        "sample", help="copy the bundled sample workbook to try the commands on"
+        "sample",
+        help="copy the bundled sample workbook to try the commands on",
+        description="Copy the bundled sample workbook (ten Missouri Balance of State regions,"
+        " fictional organizations and licenses, every finding and exception on 2026-11-24).",
+        epilog="Writes: FILE (default hmis-sample.xlsx; nothing else). Exit codes: 0"
+        " written; 2 FILE exists (add --force), is a pipe or a device, or cannot be written."
+        " Example: hmis-licensing sample hmis-sample.xlsx",
     )
     sample.add_argument(
         "destination",
@@ -352,6 +358,8 @@ def _add_review_parsers(
         description="Read the workbook as `check` does and write the packet the committee"
         " reads at its monthly meeting, as a PDF for Letter paper. Writes nothing into the"
         " workbook.",
+        epilog=f"Writes: the PDF (--output, else beside the workbook). {_EXIT_CODES}"
+        " Example: hmis-licensing packet coc-licenses.xlsx --committee performance",
     )
     packet.add_argument(
         "--committee",
@@ -371,6 +379,8 @@ def _add_review_parsers(
         description="One draft per organization with licenses eligible for revocation or on"
         " the watch list (to its Contact Email), and one per region (to its CE Lead Email)."
         " Drafts are never sent.",
+        epilog=f"Writes: .eml drafts into FOLDER (nothing into the workbook). {_EXIT_CODES}"
+        " Example: hmis-licensing notices coc-licenses.xlsx --output drafts",
     )
     notices.add_argument(
         "--output", type=Path, required=True, help="the folder for the drafts (made if missing)"
@@ -394,8 +404,11 @@ def _add_diff_parser(
         description="Recalculate WORKBOOK under two policies without writing anything, and"
         " report the parameters that changed, each region whose allotment, in use or"
         " available changes, each license whose finding, exception or eligibility changes"
-        " (with both explanations), the watch list's changes and counts. Exit 0 whether or"
-        " not anything changed; 1 if the workbook has errors; 2 for a bad policy or file.",
+        " (with both explanations), the watch list's changes and counts.",
+        epilog="Writes: nothing (the report goes to the screen, or to --output). Exit codes:"
+        " 0 whether or not anything changed; 1 the workbook has errors; 2 a bad policy, bad"
+        " arguments or an unreadable file. Example: hmis-licensing diff coc-licenses.xlsx"
+        " --policy policy.yaml",
     )
     command.add_argument("workbook", type=Path, help="the workbook (.xlsx); it is only read")
     command.add_argument(
@@ -438,9 +451,10 @@ def _add_policy_test_parser(policy_commands: argparse._SubParsersAction) -> None
         description="Run the YAML scenarios in PATH (files or folders; default: the"
         " scenarios shipped with hmis-licensing, one per clause of the policy) against a"
         " policy, and report each failure with its file, line, scenario, the value expected"
-        " and found, and the row's Explanation. Exit 0 all passed; 1 some failed; 2 a"
-        " scenario could not run (only it: the file's others still run), or a scenario"
-        " file or the policy cannot be used.",
+        " and found, and the row's Explanation.",
+        epilog="Writes: nothing. Exit codes: 0 all passed; 1 some failed; 2 a scenario could"
+        " not run (only it: the file's others still run), or a scenario file or the policy"
+        " cannot be used. Example: hmis-licensing policy test scenarios/ --policy policy.yaml",
     )
     command.add_argument(
         "paths", type=Path, nargs="*", metavar="PATH", help="scenario files or folders"
@@ -607,6 +621,10 @@ def _add_excel_commands(commands: argparse._SubParsersAction) -> None:
         help="write the HMIS Licensing add-in (Recalculate button) for this Python",
         description="Build hmis_licensing.xlam for the Python running this command and"
         " print how to add it to Excel. Run it again after upgrading.",
+        epilog="Writes: hmis_licensing.xlam and README-Excel.txt in the folder. Exit codes: 0"
+        " written; 1 written, but that Python cannot import what the add-in needs (it says"
+        " what to install); 2 bad arguments or a folder that cannot be written. Example:"
+        " hmis-licensing excel install --xlstart",
     )
     where = install.add_mutually_exclusive_group()
     where.add_argument(
@@ -643,7 +661,12 @@ def _add_excel_commands(commands: argparse._SubParsersAction) -> None:
             " otherwise.",
         ),
     ):
-        sub = excel_commands.add_parser(name, help=summary, description=description)
+        sub = excel_commands.add_parser(
+            name,
+            help=summary,
+            description=description,
+            epilog=f"Example: hmis-licensing excel {name} --xlstart",
+        )
         group = sub.add_mutually_exclusive_group()
         group.add_argument("--dir", type=Path, dest="folder", help="look only in this folder")
         group.add_argument(
