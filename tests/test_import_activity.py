@@ -793,8 +793,10 @@ def test_without_export_dates_the_latest_activity_tells_an_old_export(tmp_path: 
     assert report["warnings"] == [
         "The export's latest client data entry is on 2025-04-01, before the window starts"
         " (2026-05-24): it cannot show client data entry in the window. Is it the right"
-        " export, or an old one?"
+        " export, or an old one? Client Entries (Window) was left as it was on every license"
+        " (Last Client Data Entry only moves later, as always)."
     ]
+    assert report["counts"]["cells_updated"] == 0  # 2025-04-01 is before L-1's 2026-03-02
 
 
 def test_an_export_matching_no_license_is_flagged(tmp_path: Path, capsys) -> None:
@@ -1111,3 +1113,32 @@ def test_an_error_in_a_worker_is_the_error_one_process_raises(tmp_path: Path) ->
         messages.append((str(raised.value), raised.value.fix))
     assert messages[0] == messages[1]
     assert "Services.csv: the export holds more than 100,000 different UserIDs" in messages[1][0]
+
+
+def test_an_export_ending_before_the_window_leaves_the_counts(tmp_path: Path, capsys) -> None:
+    """Before: every matched license's Client Entries (Window) became 0 (L-2's 3 among
+    them), from an export that cannot show the window at all."""
+    book = make_workbook(tmp_path)
+    files = export_files(
+        {
+            "Services": [
+                row("4101", "2025-04-01"),
+                row("4102", "2025-03-01"),
+                row("4103", "2025-02-02"),
+            ]
+        },
+        export_start="2024-05-01",
+        export_end="2025-05-01",
+    )
+    assert main(import_args(book, write_folder(tmp_path / "e", files))) == 0
+    licenses = cells(book)["Licenses"]
+    assert (licenses["K2"], licenses["K3"], licenses.get("K4")) == (0, 3, None)  # as they were
+    assert licenses["J4"] == dt.datetime(2025, 2, 2)  # a blank date still moves later
+    out = capsys.readouterr().out
+    assert (
+        "Is it the right export, or an old one? Client Entries (Window) was left as it was on"
+        " every license" in out
+    )
+    log = list(openpyxl.load_workbook(book)["Run Log"].iter_rows(values_only=True))
+    ran_from = dict(zip(log[0], log[-1], strict=True))["Ran From"]
+    assert "Client Entries (Window) not changed: the export ends before the window" in ran_from

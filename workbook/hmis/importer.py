@@ -125,6 +125,7 @@ class Plan:
     unlicensed_older: int = 0  # UserIDs without a license whose activity is all older
     dates_moved: int = 0
     dates_kept: int = 0  # the sheet already had the same or a later date
+    counts_kept: bool = False  # the export ends before the window: counts left as they are
     missing_columns: list[str] = field(default_factory=list)  # fields with no column to write
 
 
@@ -237,6 +238,7 @@ def plan_updates(sheet: LicensesSheet, activity: ExportActivity) -> Plan:
     """Which cells change, and the summary's lists. Pure: reads, decides, writes nothing."""
     plan = Plan()
     plan.missing_columns = [f for f in (DATE_FIELD, COUNT_FIELD) if f not in sheet.letters]
+    plan.counts_kept = ends_before_window(activity) is not None
     licensed: set[str] = set()
     for row in sheet.rows:
         if not row.user_id:
@@ -282,7 +284,9 @@ def _plan_date(plan: Plan, sheet: LicensesSheet, row: LicenseRowCells, user: Use
 
 
 def _plan_count(plan: Plan, sheet: LicensesSheet, row: LicenseRowCells, user: UserActivity) -> None:
-    if COUNT_FIELD not in sheet.letters:
+    """Client Entries (Window) becomes the export's count, unless the export ends before
+    the window starts: it cannot count the window, and its 0 would replace real counts."""
+    if COUNT_FIELD not in sheet.letters or plan.counts_kept:
         return
     if row.count_problem:
         plan.not_written.append(
@@ -560,22 +564,30 @@ def warnings(activity: ExportActivity, plan: Plan | None) -> list[str]:
     return found
 
 
-def _coverage_warnings(activity: ExportActivity) -> list[str]:
-    """An export that cannot speak for the window: it ends before the window starts."""
+def ends_before_window(activity: ExportActivity) -> str | None:
+    """How an export that cannot speak for the window ends before it starts (from
+    Export.csv's ExportEndDate, or without one from its latest activity), else None. An
+    export that overlaps the window only in part still counts what it holds."""
     end, start = activity.export_end, activity.window_start
     if end is not None and end < start:
-        return [
-            f"The export ends on {end}, before the window starts ({start}): it cannot show"
-            " client data entry in the window. Is it the right export, or an old one?"
-        ]
+        return f"The export ends on {end}"
     latest = max((u.latest for u in activity.users.values() if u.latest), default=None)
     if end is None and latest is not None and dt.date.fromisoformat(latest) < start:
-        return [
-            f"The export's latest client data entry is on {latest}, before the window starts"
-            f" ({start}): it cannot show client data entry in the window. Is it the right"
-            " export, or an old one?"
-        ]
-    return []
+        return f"The export's latest client data entry is on {latest}"
+    return None
+
+
+def _coverage_warnings(activity: ExportActivity) -> list[str]:
+    """An export that cannot speak for the window: it ends before the window starts."""
+    ends = ends_before_window(activity)
+    if ends is None:
+        return []
+    return [
+        f"{ends}, before the window starts ({activity.window_start}): it cannot show client"
+        " data entry in the window. Is it the right export, or an old one? Client Entries"
+        " (Window) was left as it was on every license (Last Client Data Entry only moves"
+        " later, as always)."
+    ]
 
 
 def match_warnings(plan: Plan) -> list[str]:
@@ -725,6 +737,8 @@ def log_summary(activity: ExportActivity, plan: Plan, export: Path) -> str:
             + (f"; and {more} more kinds" if more > 0 else "")
             + ")"
         )
+    if plan.counts_kept:
+        parts.append("Client Entries (Window) not changed: the export ends before the window")
     if plan.not_written:
         parts.append(f"{len(plan.not_written)} cells not updated (see the command's output)")
     return "; ".join(parts)
