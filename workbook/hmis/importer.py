@@ -39,6 +39,7 @@ from workbook.hmis.export import (
     ExportActivity,
     Progress,
     UserActivity,
+    lines_text,
     normalize_user_id,
 )
 from workbook.hmis.reader import read_export_activity
@@ -530,9 +531,21 @@ def warnings(activity: ExportActivity, plan: Plan | None) -> list[str]:
         if file.malformed_rows:
             found.append(
                 f"{file.name}: {plural(file.malformed_rows, 'row')} with a different number of"
-                " fields from the header "
+                f" fields from the header ({lines_text(file)}) "
                 + ("was" if file.malformed_rows == 1 else "were")
-                + " not used."
+                + " not used (a row lacking only its last, empty fields is not filled in"
+                " either: which of its fields is missing cannot be told). Look at "
+                + ("that line" if file.malformed_rows == 1 else "those lines")
+                + " in a text editor (a field holding a comma must be in double quotes), or"
+                " export the file again from the HMIS."
+            )
+        if file.rows_unshaped_user:
+            found.append(
+                f"{file.name}: {plural(file.rows_unshaped_user, 'row')} whose UserID is not"
+                " shaped like a user ID (not shown) "
+                + ("was" if file.rows_unshaped_user == 1 else "were")
+                + " not used (a UserID is 1 to 32 letters, digits, '.', '_', '-' or '@'; a"
+                " row whose fields have shifted can hold client data there)."
             )
         if file.long_lines:
             found.append(
@@ -736,6 +749,11 @@ def log_summary(activity: ExportActivity, plan: Plan, export: Path) -> str:
             f"{activity.skipped_values:,} unreadable dates skipped ({kinds}"
             + (f"; and {more} more kinds" if more > 0 else "")
             + ")"
+        )
+    if activity.rows_unshaped_user:
+        parts.append(
+            f"{plural(activity.rows_unshaped_user, 'row')} whose UserID is not shaped like a"
+            " user ID (not shown) not used"
         )
     if plan.counts_kept:
         parts.append("Client Entries (Window) not changed: the export ends before the window")
