@@ -31,6 +31,7 @@ from tests.hmis_exports import (
 )
 from tests.ooxml_check import check_package
 from workbook.cli import main
+from workbook.errors import UsageError
 from workbook.hmis.export import Progress, Skip, read_date, row_activity, shown_example
 from workbook.hmis.reader import fast_reader_available, read_export_activity
 from workbook.xlsx.cells import set_number_cells, sheet_rows
@@ -369,11 +370,12 @@ _ROWS = st.lists(
 
 
 def reference(rows, as_of: str, window: str) -> dict[str, tuple[int, str | None, int]]:
-    """The rule as SPEC §7 says it, written the plain way."""
+    """The rule as SPEC §7 says it, written the plain way (a UserID not shaped like one,
+    such as "x y" or "a,b", is not used: README)."""
     users: dict[str, list] = {}
     for user, *values in rows:
         user_id = " ".join(user.split())
-        if not user_id:
+        if not re.fullmatch(r"[\w.@-]{1,32}", user_id):
             continue
         days = tuple(v if isinstance(v, str) else None for v in map(read_date, values))
         day = row_activity(days, as_of)
@@ -404,7 +406,12 @@ def test_aggregation_equals_the_reference(services, clients) -> None:
         export = write_folder(Path(folder), files)
         expected = reference(services + clients, AS_OF.isoformat(), WINDOW.isoformat())
         for reader in readers:
-            assert users_of(activity_of(export, reader)) == expected, reader
+            try:
+                got = users_of(activity_of(export, reader))
+            except UsageError as exc:  # no row could be used: the export is refused
+                assert not expected and "could be used" in str(exc), reader
+                continue
+            assert got == expected, reader
 
 
 # ----------------------------------------------------------- the real sample exports
@@ -793,8 +800,10 @@ def test_without_export_dates_the_latest_activity_tells_an_old_export(tmp_path: 
     assert report["warnings"] == [
         "The export's latest client data entry is on 2025-04-01, before the window starts"
         " (2026-05-24): it cannot show client data entry in the window. Is it the right"
-        " export, or an old one?"
+        " export, or an old one? Client Entries (Window) was left as it was on every license"
+        " (Last Client Data Entry only moves later, as always)."
     ]
+    assert report["counts"]["cells_updated"] == 0  # 2025-04-01 is before L-1's 2026-03-02
 
 
 def test_an_export_matching_no_license_is_flagged(tmp_path: Path, capsys) -> None:
@@ -1111,3 +1120,178 @@ def test_an_error_in_a_worker_is_the_error_one_process_raises(tmp_path: Path) ->
         messages.append((str(raised.value), raised.value.fix))
     assert messages[0] == messages[1]
     assert "Services.csv: the export holds more than 100,000 different UserIDs" in messages[1][0]
+
+
+# ------------------------------------------- shifted rows, unusable files, old exports
+
+
+def _client_file(folder: Path, *lines: str, name: str = "Client.csv") -> Path:
+    """A client-data file written line by line (CRLF), with the usual project files."""
+    folder = write_folder(folder, export_files({}))
+    header = "PersonalID,DateCreated,DateUpdated,UserID,DateDeleted"
+    (folder / name).write_bytes("".join(f"{x}\r\n" for x in (header, *lines)).encode())
+    return folder
+
+
+SHIFTED = "Jane Roe DOB 1980-01-01"
+
+
+@pytest.mark.parametrize("reader", READERS)
+def test_a_user_id_not_shaped_like_one_is_counted_and_never_kept(
+    tmp_path: Path, reader: str
+) -> None:
+    """A shifted row puts a client's name in the UserID column (and a value over HUD's 32
+    characters is no UserID either): not used, counted, and never among the users."""
+    folder = _client_file(
+        tmp_path / "e",
+        f"5,2022-09-01,,{SHIFTED},",
+        "6,2026-06-01,2026-06-01,4101,",
+        "7,2026-06-02,2026-06-02,andre.ha,",
+        f"8,2026-06-03,2026-06-03,{'A' * 33},",
+        "9,2026-06-04,2026-06-04,jane@example.org,",
+    )
+    activity = activity_of(folder, reader)
+    assert sorted(users_of(activity)) == ["4101", "andre.ha", "jane@example.org"]
+    assert activity.rows_unshaped_user == 2
+    assert activity.rows == 5
+
+
+def test_a_shifted_client_name_is_never_printed_or_written(tmp_path: Path, capsys) -> None:
+    """Before: "No license: 1 UserID ...: Jane Roe DOB 1980-01-01 (1 row)" on the screen,
+    in the Run Log's Ran From cell and in --json's user_ids_without_license."""
+    folder = _client_file(
+        tmp_path / "e", f"5,2022-09-01,,{SHIFTED},", "6,2026-06-01,2026-06-01,4101,"
+    )
+    book = make_workbook(tmp_path)
+    assert main(import_args(book, folder, "--as-of", "2022-10-01")) == 0
+    printed = capsys.readouterr()
+    report = run_json(import_args(book, folder, "--as-of", "2022-10-01", "--json"))
+    assert main(import_args(book, folder, "--as-of", "2022-10-01", "--quiet")) == 0
+    quiet = capsys.readouterr()
+    for part in ("Jane", "Roe", "1980-01-01"):
+        assert part not in printed.out + printed.err + quiet.out + quiet.err
+        assert part not in str(report)
+        assert all(part.encode() not in data for data in members(book).values())
+    assert (
+        "Warning:  Client.csv: 1 row whose UserID is not shaped like a user ID (not shown)"
+        " was not used" in printed.out
+    )
+    assert report["user_ids_without_license"] == []
+    log = list(openpyxl.load_workbook(book)["Run Log"].iter_rows(values_only=True))
+    ran_from = dict(zip(log[0], log[1], strict=True))["Ran From"]
+    assert "no UserID active in the window without a license" in ran_from
+    assert "1 row whose UserID is not shaped like a user ID (not shown) not used" in ran_from
+
+
+def test_an_export_with_no_usable_client_file_is_refused(tmp_path: Path, capsys) -> None:
+    """Semicolon-separated Client.csv and Enrollment.csv: before, two warnings, "ok", exit
+    0 and a Run Log row; now exit 2 naming each file and the separator, nothing written."""
+    folder = write_folder(tmp_path / "e", export_files({}))
+    for name in ("Client.csv", "Enrollment.csv"):
+        (folder / name).write_bytes(
+            b"PersonalID;DateCreated;DateUpdated;UserID;DateDeleted\r\n"
+            b"5;2026-09-01;2026-09-01;4101;\r\n"
+        )
+    book = make_workbook(tmp_path)
+    before = book.read_bytes()
+    assert main(import_args(book, folder)) == 2
+    err = capsys.readouterr().err
+    assert "no client-data file in it could be used, so nothing was imported" in err
+    for name in ("Client.csv", "Enrollment.csv"):
+        assert (
+            f"    {name}: no UserID, DateCreated, DateUpdated, DateDeleted columns (its header"
+            " has no comma but 4 semicolons: the file looks separated by semicolons (;), and"
+            " HUD CSV files are comma-separated); file not used"
+        ) in err
+    assert "How to fix: HUD HMIS CSV files are comma-separated: export again" in err
+    report = run_json(import_args(book, folder, "--json"))
+    assert (report["outcome"], report["exit_code"]) == ("refused", 2)
+    assert book.read_bytes() == before
+
+
+@pytest.mark.parametrize("reader", READERS)
+def test_an_export_none_of_whose_rows_can_be_used_is_refused(tmp_path: Path, reader: str) -> None:
+    """Every row with the wrong number of fields: 0 rows used from all files."""
+    folder = _client_file(tmp_path / "e", "5,2026-09-01,2026-09-01,4101", "6,2026-09-01,4101,,,")
+    with pytest.raises(UsageError) as refused:
+        activity_of(folder, reader)
+    assert str(refused.value).splitlines()[1:3] == [
+        "    Client.csv: 2 rows with a different number of fields from the header (lines 2 and 3)",
+        "  How to fix: Export again from the HMIS as the HUD HMIS CSV export (FY2022, FY2024"
+        " or FY2026) and give that .zip or folder as it is (a file opened and saved in another"
+        " program can lose its quotes, fields or columns).",
+    ]
+    book = make_workbook(tmp_path)
+    before = book.read_bytes()
+    assert main(import_args(book, folder, "--quiet")) == 2
+    assert book.read_bytes() == before
+
+
+def test_an_export_ending_before_the_window_leaves_the_counts(tmp_path: Path, capsys) -> None:
+    """Before: every matched license's Client Entries (Window) became 0 (L-2's 3 among
+    them), from an export that cannot show the window at all."""
+    book = make_workbook(tmp_path)
+    files = export_files(
+        {
+            "Services": [
+                row("4101", "2025-04-01"),
+                row("4102", "2025-03-01"),
+                row("4103", "2025-02-02"),
+            ]
+        },
+        export_start="2024-05-01",
+        export_end="2025-05-01",
+    )
+    assert main(import_args(book, write_folder(tmp_path / "e", files))) == 0
+    licenses = cells(book)["Licenses"]
+    assert (licenses["K2"], licenses["K3"], licenses.get("K4")) == (0, 3, None)  # as they were
+    assert licenses["J4"] == dt.datetime(2025, 2, 2)  # a blank date still moves later
+    out = capsys.readouterr().out
+    assert (
+        "Is it the right export, or an old one? Client Entries (Window) was left as it was on"
+        " every license" in out
+    )
+    log = list(openpyxl.load_workbook(book)["Run Log"].iter_rows(values_only=True))
+    ran_from = dict(zip(log[0], log[-1], strict=True))["Ran From"]
+    assert "Client Entries (Window) not changed: the export ends before the window" in ran_from
+
+
+@pytest.mark.parametrize("reader", READERS)
+def test_rows_with_the_wrong_number_of_fields_are_named_by_line(
+    tmp_path: Path, reader: str
+) -> None:
+    """Before: "Client.csv: 3 rows with a different number of fields from the header were
+    not used." Now their line numbers (as a text editor counts them: a quoted line break
+    is a line), and a fix. A row lacking only its last, empty DateDeleted is not used
+    either (hmis-csv.md documents no vendor that drops trailing fields)."""
+    from workbook.hmis.importer import warnings
+
+    folder = _client_file(
+        tmp_path / "e",
+        '5,"a note with a\r\nline break",2026-09-01,2026-09-01,4101,',  # lines 2-3: 6 fields
+        "6,2026-09-01,2026-09-01,4101,",  # line 4: good
+        "7,2026-09-01,2026-09-01,4101",  # line 5: no trailing empty DateDeleted
+        "8,2026-09-02,2026-09-02,4102,",  # line 6: good
+        "9,2026-09-01,2026-09-01,4101,,",  # line 7: one field too many
+    )
+    activity = activity_of(folder, reader)
+    assert users_of(activity) == {"4101": (1, "2026-09-01", 1), "4102": (1, "2026-09-02", 1)}
+    assert activity.malformed_rows == 3
+    assert warnings(activity, None)[0] == (
+        "Client.csv: 3 rows with a different number of fields from the header (lines 2, 5"
+        " and 7) were not used (a row lacking only its last, empty fields is not filled in"
+        " either: which of its fields is missing cannot be told). Look at those lines in a"
+        " text editor (a field holding a comma must be in double quotes), or export the file"
+        " again from the HMIS."
+    )
+
+
+def test_only_the_first_few_line_numbers_are_named(tmp_path: Path) -> None:
+    from workbook.hmis.importer import warnings
+
+    folder = _client_file(tmp_path / "e", "1,2026-09-01,2026-09-01,4101,", *["x,y"] * 7)
+    activity = activity_of(folder)
+    assert (
+        "7 rows with a different number of fields from the header (lines 3, 4, 5, 6, 7, ...)"
+        in (warnings(activity, None)[0])
+    )

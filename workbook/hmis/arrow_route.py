@@ -9,9 +9,10 @@ window) before the next is read, so memory stays flat however large the export.
 Exactly the same result as the csv-module route, by construction: pyarrow reads only
 `yyyy-mm-dd[ hh[:mm[:ss[.ffffff]]]]`, which `read_date` reads to the same day; a file with
 any other date value (US order, a two-digit year, `NULL` in another spelling, a stray
-space, a year 0000, ...) or that pyarrow cannot parse for any other reason is handed back
-whole to the csv-module route. pyarrow's own error messages are never shown: they can
-quote a row of client data.
+space, a year 0000, ...), with a row of a different number of fields from the header
+(whose line number only the csv module can tell) or that pyarrow cannot parse for any
+other reason is handed back whole to the csv-module route. pyarrow's own error messages
+are never shown: they can quote a row of client data.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from workbook.hmis.export import (
     normalize_user_id,
     open_text,
     usable_columns,
+    user_id_shaped,
 )
 
 BLOCK_BYTES = 1 << 20  # pyarrow parses 1 MB at a time; bigger blocks only cost memory
@@ -130,9 +132,10 @@ def _read_with_arrow(
         except (StopIteration, csv.Error) as exc:
             raise _HandBack("header not read by pyarrow") from exc
     positions = header_positions(header)
-    usable, note = usable_columns(positions)
+    usable, note = usable_columns(positions, header)
     tally.file.note = note
     if not usable:
+        tally.file.unusable = True
         return
     names = [f"c{i}" for i in range(len(header))]
     user_column = names[positions[USER_ID]]
@@ -175,7 +178,8 @@ def _read_with_arrow(
                 pending, pending_rows = [], 0
         if pending:
             _reduce(pa.Table.from_batches(pending), tally, cutoff, window)
-    tally.file.malformed_rows += malformed
+    if malformed:  # pyarrow cannot tell their line numbers (quoted line breaks): csv can
+        raise _HandBack("rows with a different number of fields from the header")
 
 
 def _reduce(table: pa.Table, tally: Tally, cutoff: pa.Scalar, window: pa.Scalar) -> None:
@@ -204,5 +208,8 @@ def _reduce(table: pa.Table, tally: Tally, cutoff: pa.Scalar, window: pa.Scalar)
         user_id = normalize_user_id(decode_user_id(raw_user))
         if not user_id:
             tally.file.rows_without_user += rows
+            continue
+        if not user_id_shaped(user_id):  # a client's name, shifted: never kept
+            tally.file.rows_unshaped_user += rows
             continue
         tally.add_user(user_id, rows, latest.isoformat() if latest else None, in_window or 0)

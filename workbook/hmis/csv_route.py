@@ -26,10 +26,12 @@ from workbook.hmis.export import (
     decode_user_id,
     header_positions,
     normalize_user_id,
+    note_malformed,
     open_text,
     read_date,
     too_many_users,
     usable_columns,
+    user_id_shaped,
 )
 
 _FIELD_LIMIT = MAX_LINE_CHARS  # a longer field is one row skipped, never held in memory
@@ -120,13 +122,15 @@ class _Feed:
         return next(self.lines)
 
 
-def _bounded_lines(text: TextIO, file: FileRead) -> Iterator[str]:
+def _bounded_lines(text: TextIO, file: FileRead, at: list[int]) -> Iterator[str]:
     """The file's lines, each at most MAX_LINE_CHARS long: a longer one is read through
-    in pieces, counted and skipped, so it never sits in memory whole."""
+    in pieces, counted and skipped, so it never sits in memory whole. `at[0]` is the
+    number of the line last yielded (the header, read before, is line 1)."""
     limit = MAX_LINE_CHARS
     readline = text.readline
     while True:
         line = readline(limit)
+        at[0] += 1
         if len(line) < limit or line.endswith(("\n", "\r")):
             if not line:
                 return
@@ -164,11 +168,13 @@ def _layout(text: TextIO, file: FileRead) -> _Layout | None:
             problem = "header cannot be read"
     if problem:
         file.note = "; ".join(n for n in (file.note, problem) if n)
+        file.unusable = True
         return None
     positions = header_positions(header)
-    usable, note = usable_columns(positions)
+    usable, note = usable_columns(positions, header)
     file.note = "; ".join(n for n in (file.note, note) if n)
     if not usable:
+        file.unusable = True
         return None
     width = len(header)
     first_needed = min(positions.values())
@@ -182,36 +188,35 @@ def _read_rows(text: TextIO, tally: Tally, as_of: str, window_start: str, dates:
     layout = _layout(text, file)
     if layout is None:
         return
-    lines = _bounded_lines(text, file)
+    at = [1]  # the line last read; the header was line 1
+    lines = _bounded_lines(text, file, at)
     feed = _Feed(lines)
     reader = csv.reader(feed)
     width, commas, splits, base = layout.width, layout.width - 1, layout.splits, layout.base
     user_index, date_items = layout.user_index, layout.date_items
     per_user = tally.users
-    rows = malformed = no_user = 0
+    rows = 0
     for line in lines:  # each row's other fields are dropped with it, unread
         if '"' in line:
             feed.first = line
-            fields = _quoted_row(reader, width, lines)
-            if fields is None or not fields:
-                malformed += fields is None
+            fields = _quoted_row(reader, width, lines, file, at[0])
+            if not fields:
                 continue
             offset = 0
         else:
             line = line.rstrip("\r\n")
             if line.count(",") != commas:
                 if line:
-                    malformed += 1
+                    note_malformed(file, at[0])
                 continue
             fields = line.rsplit(",", splits)
             offset = base
         rows += 1
         best = _row_day(fields, offset, date_items, dates, tally, as_of)
         user_id = fields[user_index - offset]
-        if not (user_id.isascii() and user_id.isalnum()):
-            user_id = normalize_user_id(_redecode(user_id))
+        if not (user_id.isascii() and user_id.isalnum() and len(user_id) <= 32):
+            user_id = _other_user_id(user_id, file)
             if not user_id:
-                no_user += 1
                 continue
         entry = per_user.get(user_id)
         if entry is None:
@@ -225,11 +230,38 @@ def _read_rows(text: TextIO, tally: Tally, as_of: str, window_start: str, dates:
             if best >= window_start:
                 entry[2] += 1
     file.rows += rows
-    file.malformed_rows += malformed
-    file.rows_without_user += no_user
 
 
-def _quoted_row(reader: Iterator[list[str]], width: int, lines: Iterator[str]) -> list[str] | None:
+def _other_user_id(raw: str, file: FileRead) -> str:
+    """A UserID that is not a short run of ASCII letters and digits, normalized; "" (the
+    row counted on `file`) when blank or not shaped like a user ID (a shifted row's
+    client name: never kept)."""
+    user_id = normalize_user_id(_redecode(raw))
+    if not user_id:
+        file.rows_without_user += 1
+        return ""
+    if not user_id_shaped(user_id):
+        file.rows_unshaped_user += 1
+        return ""
+    return user_id
+
+
+def _quoted_row(
+    reader: Iterator[list[str]], width: int, lines: Iterator[str], file: FileRead, line: int
+) -> list[str]:
+    """A row with a quote, beginning at `line`, read by the csv module (which may take
+    more lines): its fields, or [] for a blank row or one that cannot be used (counted on
+    `file` when its number of fields is not the header's)."""
+    fields = _quoted_fields(reader, width, lines)
+    if fields is None:
+        note_malformed(file, line)
+        return []
+    return fields
+
+
+def _quoted_fields(
+    reader: Iterator[list[str]], width: int, lines: Iterator[str]
+) -> list[str] | None:
     """A row with a quote, read by the csv module (which may take more lines): its
     fields, [] for a blank row, None for a row that cannot be used."""
     try:

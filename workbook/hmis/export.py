@@ -25,6 +25,10 @@ The rules, one place each:
   (deleting client data is working on it).
 * Per UserID (`UserActivity`): rows credited, latest activity, and rows whose activity date
   falls in the §1.1 window `window_start <= day <= as_of`.
+* `user_id_shaped(text)` - whether a UserID is shaped like one (`USER_ID_SHAPE`: 1 to 32
+  letters, digits, `.`, `_`, `-`, `@`; HUD's UserID is S32, and real ones are numbers or
+  short logins). A row whose UserID is not (a shifted row puts a client's name there) is
+  counted and not used, and its UserID is never kept, printed or written.
 
 Encoding: files are split into fields as Latin-1, which maps every byte to a character and
 so never fails mid-file; a UTF-8 byte-order mark is dropped from the header. The only
@@ -64,6 +68,7 @@ from enum import Enum
 from pathlib import Path, PurePosixPath
 from typing import IO, Any, TextIO
 
+from engine.words import plural
 from workbook.errors import UsageError
 from workbook.xlsx.rawzip import ZIP_ERRORS
 
@@ -243,6 +248,17 @@ def normalize_user_id(raw: str) -> str:
     return whole.group(1) if whole else value
 
 
+# HUD: UserID is S32. Real ones are numbers (4101) or short logins (andre.ha); a value with a
+# space, a comma, a slash, or longer than 32 characters is not one: a shifted row's client
+# name or date of birth. Letters may be any alphabet's (josé).
+USER_ID_SHAPE = re.compile(r"[\w.@-]{1,32}")
+
+
+def user_id_shaped(user_id: str) -> bool:
+    """Whether a (normalized) UserID is shaped like one; only such UserIDs are kept."""
+    return USER_ID_SHAPE.fullmatch(user_id) is not None
+
+
 def decode_user_id(raw: bytes) -> str:
     """UTF-8 when the bytes are valid UTF-8, else Latin-1 (never fails)."""
     try:
@@ -292,8 +308,11 @@ class FileRead:
     kind: str  # the HUD file it is, e.g. "Services"
     rows: int = 0
     malformed_rows: int = 0  # a different number of fields from the header: not used
+    malformed_lines: list[int] = field(default_factory=list)  # the first few, 1 = header
     long_lines: int = 0  # longer than MAX_LINE_CHARS: skipped unread
     rows_without_user: int = 0
+    rows_unshaped_user: int = 0  # a UserID not shaped like one (never kept): not used
+    unusable: bool = False  # the header cannot be read or lacks the columns: not read
     reader: str = "csv"  # "csv" or "pyarrow"
     note: str = ""  # e.g. why the fast reader handed it back; missing columns
 
@@ -326,8 +345,82 @@ class ExportActivity:
         return sum(f.rows_without_user for f in self.files)
 
     @property
+    def rows_unshaped_user(self) -> int:
+        return sum(f.rows_unshaped_user for f in self.files)
+
+    @property
     def skipped_values(self) -> int:
         return sum(s.count for s in self.skipped)
+
+
+MALFORMED_LINES_SHOWN = 5  # line numbers of rows with the wrong number of fields kept
+
+
+def note_malformed(file: FileRead, line: int) -> None:
+    """One row with a different number of fields from the header, at `line`."""
+    file.malformed_rows += 1
+    if len(file.malformed_lines) < MALFORMED_LINES_SHOWN:
+        file.malformed_lines.append(line)
+
+
+def unused_rows(file: FileRead) -> list[str]:
+    """What of a read file's rows was not used, in words (no value of any row in them)."""
+    found = []
+    if file.malformed_rows:
+        found.append(
+            f"{plural(file.malformed_rows, 'row')} with a different number of fields from the"
+            f" header ({lines_text(file)})"
+        )
+    if file.long_lines:
+        found.append(f"{plural(file.long_lines, 'line')} longer than {MAX_LINE_CHARS:,} characters")
+    if file.rows_unshaped_user:
+        found.append(
+            f"{plural(file.rows_unshaped_user, 'row')} whose UserID is not shaped like a user ID"
+            " (not shown)"
+        )
+    if file.rows_without_user:
+        found.append(f"{plural(file.rows_without_user, 'row')} without a UserID")
+    return found
+
+
+def lines_text(file: FileRead) -> str:
+    """ "line 7", "lines 2, 3 and 7", "lines 2, 3, 5, 8, 9, ..." (the first few)."""
+    shown_lines = [str(n) for n in file.malformed_lines]
+    if len(shown_lines) == 1 and file.malformed_rows == 1:
+        return f"line {shown_lines[0]}"
+    if file.malformed_rows > len(shown_lines):
+        return "lines " + ", ".join(shown_lines) + ", ..."
+    return "lines " + ", ".join(shown_lines[:-1]) + " and " + shown_lines[-1]
+
+
+def check_usable(activity: ExportActivity) -> None:
+    """Refuse an export none of whose client data could be used: no client-data file has
+    the audit columns (a file separated by semicolons, a report instead of the export), or
+    no row of them could be credited and some were not used (every row with the wrong
+    number of fields). Imported, it would look like an export in which nobody entered
+    client data; each file is named with why."""
+    used = [f for f in activity.files if not f.unusable]
+    if used and (activity.users or not any(unused_rows(f) for f in used)):
+        return
+    reasons = []
+    for file in activity.files:
+        why = file.note if file.unusable else "; ".join(unused_rows(file)) or "no rows"
+        reasons.append(f"    {file.name}: {why}")
+    what = "no client-data file in it" if not used else "no row of its client-data files"
+    separated = any("separated by" in f.note for f in activity.files)
+    fix = (
+        "HUD HMIS CSV files are comma-separated: export again from the HMIS as the HUD HMIS"
+        " CSV export (not a file saved with another separator), and give that .zip or folder."
+        if separated
+        else "Export again from the HMIS as the HUD HMIS CSV export (FY2022, FY2024 or FY2026)"
+        " and give that .zip or folder as it is (a file opened and saved in another program"
+        " can lose its quotes, fields or columns)."
+    )
+    raise UsageError(
+        f"{activity.source}: {what} could be used, so nothing was imported and the workbook"
+        " was not changed:\n" + "\n".join(reasons),
+        fix=fix,
+    )
 
 
 class Tally:
@@ -627,15 +720,35 @@ def header_positions(header: list[str]) -> dict[str, int]:
     return positions
 
 
-def usable_columns(positions: dict[str, int]) -> tuple[bool, str]:
-    """Whether a file can be credited (a UserID and a date column), and what is missing."""
+_SEPARATORS = {";": "semicolons (;)", "\t": "tabs", "|": "vertical bars (|)"}
+
+
+def usable_columns(positions: dict[str, int], header: list[str]) -> tuple[bool, str]:
+    """Whether a file can be credited (a UserID and a date column), and what is missing
+    (and, for a header with no comma, which character the file looks separated by)."""
     missing = [name for name in AUDIT_COLUMNS if name not in positions]
     if not missing:
         return True, ""
     note = "no " + ", ".join(missing) + " column" + ("s" if len(missing) > 1 else "")
     if USER_ID not in positions or not any(c in positions for c in DATE_COLUMNS):
-        return False, note + "; file not used"
+        return False, note + separator_hint(header) + "; file not used"
     return True, note
+
+
+def separator_hint(header: list[str]) -> str:
+    """ " (...looks separated by semicolons...)" for a header of one field holding another
+    separator (HUD CSV is comma-separated), else ""."""
+    if len(header) != 1:
+        return ""
+    counts = {sep: header[0].count(sep) for sep in _SEPARATORS}
+    sep = max(counts, key=lambda s: counts[s])
+    if not counts[sep]:
+        return ""
+    return (
+        f" (its header has no comma but {counts[sep]:,} {_SEPARATORS[sep].split(' ')[0]}:"
+        f" the file looks separated by {_SEPARATORS[sep]}, and HUD CSV files are"
+        " comma-separated)"
+    )
 
 
 class _Counting(io.RawIOBase):

@@ -39,6 +39,7 @@ from workbook.hmis.export import (
     ExportActivity,
     Progress,
     UserActivity,
+    lines_text,
     normalize_user_id,
 )
 from workbook.hmis.reader import read_export_activity
@@ -125,6 +126,7 @@ class Plan:
     unlicensed_older: int = 0  # UserIDs without a license whose activity is all older
     dates_moved: int = 0
     dates_kept: int = 0  # the sheet already had the same or a later date
+    counts_kept: bool = False  # the export ends before the window: counts left as they are
     missing_columns: list[str] = field(default_factory=list)  # fields with no column to write
 
 
@@ -237,6 +239,7 @@ def plan_updates(sheet: LicensesSheet, activity: ExportActivity) -> Plan:
     """Which cells change, and the summary's lists. Pure: reads, decides, writes nothing."""
     plan = Plan()
     plan.missing_columns = [f for f in (DATE_FIELD, COUNT_FIELD) if f not in sheet.letters]
+    plan.counts_kept = ends_before_window(activity) is not None
     licensed: set[str] = set()
     for row in sheet.rows:
         if not row.user_id:
@@ -282,7 +285,9 @@ def _plan_date(plan: Plan, sheet: LicensesSheet, row: LicenseRowCells, user: Use
 
 
 def _plan_count(plan: Plan, sheet: LicensesSheet, row: LicenseRowCells, user: UserActivity) -> None:
-    if COUNT_FIELD not in sheet.letters:
+    """Client Entries (Window) becomes the export's count, unless the export ends before
+    the window starts: it cannot count the window, and its 0 would replace real counts."""
+    if COUNT_FIELD not in sheet.letters or plan.counts_kept:
         return
     if row.count_problem:
         plan.not_written.append(
@@ -526,9 +531,21 @@ def warnings(activity: ExportActivity, plan: Plan | None) -> list[str]:
         if file.malformed_rows:
             found.append(
                 f"{file.name}: {plural(file.malformed_rows, 'row')} with a different number of"
-                " fields from the header "
+                f" fields from the header ({lines_text(file)}) "
                 + ("was" if file.malformed_rows == 1 else "were")
-                + " not used."
+                + " not used (a row lacking only its last, empty fields is not filled in"
+                " either: which of its fields is missing cannot be told). Look at "
+                + ("that line" if file.malformed_rows == 1 else "those lines")
+                + " in a text editor (a field holding a comma must be in double quotes), or"
+                " export the file again from the HMIS."
+            )
+        if file.rows_unshaped_user:
+            found.append(
+                f"{file.name}: {plural(file.rows_unshaped_user, 'row')} whose UserID is not"
+                " shaped like a user ID (not shown) "
+                + ("was" if file.rows_unshaped_user == 1 else "were")
+                + " not used (a UserID is 1 to 32 letters, digits, '.', '_', '-' or '@'; a"
+                " row whose fields have shifted can hold client data there)."
             )
         if file.long_lines:
             found.append(
@@ -560,22 +577,30 @@ def warnings(activity: ExportActivity, plan: Plan | None) -> list[str]:
     return found
 
 
-def _coverage_warnings(activity: ExportActivity) -> list[str]:
-    """An export that cannot speak for the window: it ends before the window starts."""
+def ends_before_window(activity: ExportActivity) -> str | None:
+    """How an export that cannot speak for the window ends before it starts (from
+    Export.csv's ExportEndDate, or without one from its latest activity), else None. An
+    export that overlaps the window only in part still counts what it holds."""
     end, start = activity.export_end, activity.window_start
     if end is not None and end < start:
-        return [
-            f"The export ends on {end}, before the window starts ({start}): it cannot show"
-            " client data entry in the window. Is it the right export, or an old one?"
-        ]
+        return f"The export ends on {end}"
     latest = max((u.latest for u in activity.users.values() if u.latest), default=None)
     if end is None and latest is not None and dt.date.fromisoformat(latest) < start:
-        return [
-            f"The export's latest client data entry is on {latest}, before the window starts"
-            f" ({start}): it cannot show client data entry in the window. Is it the right"
-            " export, or an old one?"
-        ]
-    return []
+        return f"The export's latest client data entry is on {latest}"
+    return None
+
+
+def _coverage_warnings(activity: ExportActivity) -> list[str]:
+    """An export that cannot speak for the window: it ends before the window starts."""
+    ends = ends_before_window(activity)
+    if ends is None:
+        return []
+    return [
+        f"{ends}, before the window starts ({activity.window_start}): it cannot show client"
+        " data entry in the window. Is it the right export, or an old one? Client Entries"
+        " (Window) was left as it was on every license (Last Client Data Entry only moves"
+        " later, as always)."
+    ]
 
 
 def match_warnings(plan: Plan) -> list[str]:
@@ -725,6 +750,13 @@ def log_summary(activity: ExportActivity, plan: Plan, export: Path) -> str:
             + (f"; and {more} more kinds" if more > 0 else "")
             + ")"
         )
+    if activity.rows_unshaped_user:
+        parts.append(
+            f"{plural(activity.rows_unshaped_user, 'row')} whose UserID is not shaped like a"
+            " user ID (not shown) not used"
+        )
+    if plan.counts_kept:
+        parts.append("Client Entries (Window) not changed: the export ends before the window")
     if plan.not_written:
         parts.append(f"{len(plan.not_written)} cells not updated (see the command's output)")
     return "; ".join(parts)

@@ -17,6 +17,7 @@ from workbook.hmis.export import (
     FileRead,
     Progress,
     Tally,
+    check_usable,
     export_files,
     open_text,
     read_date,
@@ -60,7 +61,8 @@ def read_export_activity(
     """Per-UserID client-data activity in an export, up to `as_of`.
 
     `workers`: how many processes the csv-module route reads files with at once (None:
-    `csv_workers` decides, one per core for a large folder export)."""
+    `csv_workers` decides, one per core for a large folder export). UsageError when no
+    client data in it can be used (`check_usable`)."""
     if reader not in ("auto", "csv", "pyarrow"):
         raise ValueError(f"unknown reader {reader!r}")
     # (The cap is checked first: under one, pyarrow is not even imported.)
@@ -87,6 +89,7 @@ def read_export_activity(
                 progress.finish()
     activity.files.sort(key=lambda f: f.name.casefold())
     activity.skipped.sort(key=lambda s: s.file.casefold())
+    check_usable(activity)  # none of it usable: refused, each file named with why
     return activity
 
 
