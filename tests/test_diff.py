@@ -134,6 +134,79 @@ def test_a_sheet_held_back_under_both_policies_is_not_blamed_on_either(
     assert sections["Inactivity Report"]["held_back_under"] is None
 
 
+def test_an_unreadable_as_of_holds_back_the_same_sheets_under_both_policies(
+    workbook: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """With no --as-of, both policies rely on the Settings sheet's As Of alike: when it
+    cannot be read, every sheet on the date is held back under both (before, the base
+    policy was judged as of the new side's fallback date, today, and the report blamed
+    the new policy)."""
+    import openpyxl
+
+    book = openpyxl.load_workbook(workbook)
+    try:
+        [row] = [r for r in book["Settings"].iter_rows(min_row=2) if r[0].value == "As Of"]
+        row[1].value = "2026-13-01"
+        book.save(workbook)
+    finally:
+        book.close()
+    code, text = diff(capsys, workbook, "--policy", target_25(tmp_path), "--format", "json")
+    assert code == 1
+    sections = {s["sheet"]: s for s in json.loads(text)["sections"]}
+    for sheet in ("Allotments", "Inactivity Report", "Watch List", "Reassignment"):
+        assert sections[sheet]["held_back_under"] == "both", sheet
+        assert "the Settings sheet's As Of could not be read" in sections[sheet]["held_back"]
+
+
+def test_a_re_review_that_falls_due_earlier_is_a_change(
+    workbook: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The Watch List's §1.E3 re-review rows have no Becomes Eligible On; the date they are
+    due since is compared, and two organization-wide requests (no License ID) are told
+    apart by their request."""
+    import datetime as dt
+
+    import openpyxl
+
+    book = openpyxl.load_workbook(workbook)
+    try:
+        sheet = book["Appeals"]
+        header = [c.value for c in sheet[1]]
+        for appeal_id, organization, decided in (
+            ("A-401", "Gasconade Valley Services", dt.datetime(2026, 3, 1)),
+            ("A-402", "Dunklin County Shelter", dt.datetime(2026, 5, 1)),
+        ):
+            values = {
+                "Appeal ID": appeal_id,
+                "Filed On": decided - dt.timedelta(days=20),
+                "Organization": organization,
+                "Reason": "Special request",
+                "Decision": "Approved",
+                "Decided On": decided,
+            }
+            sheet.append([values.get(str(h)) for h in header])
+        book.save(workbook)
+    finally:
+        book.close()
+    sooner = policy_variant(
+        tmp_path,
+        "sooner.yaml",
+        ("open_ended_exceptions_after: {months: 6}", "open_ended_exceptions_after: {months: 3}"),
+        (VERSION_LINE, 'version: "9.0.0"'),
+    )
+    code, text = diff(capsys, workbook, "--policy", sooner, "--as-of", AS_OF, "--format", "json")
+    [watch] = [s for s in json.loads(text)["sections"] if s["sheet"] == "Watch List"]
+    changed = {
+        r["key"]["Special Request"]: r["changes"]["Due For Re-Review Since"]
+        for r in watch["rows"]
+        if r["status"] == "changed"
+    }
+    assert changed["A-401"] == {"base": "2026-09-01", "new": "2026-06-01", "changed": True}
+    assert changed["A-402"] == {"base": "2026-11-01", "new": "2026-08-01", "changed": True}
+    code, report = diff(capsys, workbook, "--policy", sooner, "--as-of", AS_OF)
+    assert "No change in the results" not in report
+
+
 def test_a_sheet_held_back_under_one_policy_names_that_policy(
     workbook: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -89,8 +89,10 @@ SECTIONS: tuple[Section, ...] = (
         WATCH_LIST,
         "§8",
         lambda r: r.watch_list,
-        ("license_id", "rule"),
-        ("becomes_eligible_on",),
+        # A §1.E3 re-review row is its request's (one for a whole organization has no
+        # License ID): its date is the one it is due since, not a sheet column.
+        ("license_id", "rule", "appeal_id"),
+        ("becomes_eligible_on", "re_review_due"),
         ("user", "organization", "days_left"),
     ),
     Section(
@@ -294,9 +296,16 @@ def _held(base: Results, new: Results) -> dict[str, tuple[str, str]]:
     return held
 
 
+# What a compared field that is not a sheet column is called in the report.
+_NOT_SHEET_COLUMNS = {
+    "appeal_id": Column("Special Request", "appeal_id"),
+    "re_review_due": Column("Due For Re-Review Since", "re_review_due", Kind.DATE),
+}
+
+
 def _column(sheet: ResultSheet, name: str) -> Column:
     found = next((c for c in sheet.columns if c.field == name), None)
-    return found or Column(name.replace("_", " ").title(), name)
+    return found or _NOT_SHEET_COLUMNS.get(name) or Column(name.replace("_", " ").title(), name)
 
 
 def _row_changes(section: Section, base: Results, new: Results) -> list[RowChange]:
@@ -765,7 +774,9 @@ def run_diff(args: argparse.Namespace) -> int:
     if new.policy is None:
         details = "\n".join(p.problem for p in new.problems if p.severity == "Error")
         raise PolicyError(f"{new.policy_file.value}: the new policy cannot be used:\n{details}")
-    base = run(args.base_policy, base_policy, new.as_of.value)  # type: ignore[arg-type]
+    # The same as-of date for both, chosen the same way: an As Of the workbook's Settings
+    # cannot give holds back the same sheets under both (not only under the new policy).
+    base = run(args.base_policy, base_policy, args.as_of)
     report = compare(
         base, new, workbook=str(workbook), base_policy=base_policy, new_policy=new.policy
     )
