@@ -58,8 +58,9 @@ class RunLogEntry:
     policy_version: str
     policy_sha256: str
     engine_version: str
-    licenses: int
-    eligible: int | None  # None where a command judges no licenses (import-activity)
+    licenses: int | None  # None (blank) where an Error held the decisions back
+    eligible: int | None  # None where a command judges no licenses (import-activity), or
+    # an Error held the decisions back: no count for results that were not written
     errors: int
     warnings: int
     policy_file: str

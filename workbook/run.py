@@ -230,14 +230,17 @@ def evaluate(
         policy=policy,
         policy_failed="the policy could not be used (see Problems)" if policy is None else None,
     )
+    judged = results is not None and "decisions" not in results.held_back
     outcome.run_log = RunLogEntry(
         run_at=now.replace(microsecond=0),
         as_of=chosen_date,
         policy_version=policy.version if policy else "",
         policy_sha256=policy.sha256 if policy else "",
         engine_version=engine.ENGINE_VERSION,
-        licenses=len(results.decisions) if results else 0,
-        eligible=len(results.revocations) if results else 0,
+        # Counts of what this run decided, as the JSON gives them: none for decisions an
+        # Error held back (their sheets keep the last good run's rows).
+        licenses=len(results.decisions) if judged and results else (None if results else 0),
+        eligible=len(results.revocations) if judged and results else (None if results else 0),
         errors=len(outcome.errors),
         warnings=len(outcome.warnings),
         policy_file=str(policy_choice.value),
