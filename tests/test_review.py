@@ -442,6 +442,18 @@ def test_an_unreadable_as_of_holds_back_the_packets_and_the_notices(
     text = flat(" ".join(page_texts(pdf)))
     assert f"Held back: the Revocations sheet is held back because {why}" in text
     assert "No license is eligible for revocation" not in text
+    # No date anywhere that reads as a review's: not today's, nor one worked out from it.
+    assert (
+        "As Of could not be read (Settings sheet: As Of; see the errors below), so nothing in"
+        " this packet is as of a date"
+    ) in text
+    assert "Next Review not worked out: the As Of could not be read" in text
+    assert "Previous review not worked out: the As Of could not be read" in text
+    assert "As Of not read" in page_texts(pdf)[-1]  # every page's header and footer
+    assert str(dt.date.today()) not in text
+    capsys.readouterr()
+    assert main(["packet", str(workbook), "--committee", "ce"]) == 1
+    assert (tmp_path / "sample - Coordinated Entry Committee packet as of not read.pdf").exists()
     capsys.readouterr()
     assert main(["notices", str(workbook), "--output", str(tmp_path / "d"), "--json"]) == 1
     report = json.loads(capsys.readouterr().out)

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from workbook.layout import SETTING_AS_OF
 from workbook.review.files import (
     check_documents,
     check_packet_destination,
@@ -82,7 +83,9 @@ def write_packets(
 
     if outcome.policy is None:
         raise ValueError("a packet needs a run whose policy loaded")
-    as_of: dt.date = outcome.as_of.value  # type: ignore[assignment]
+    as_of: dt.date | str = outcome.as_of.value  # type: ignore[assignment]
+    if SETTING_AS_OF in outcome.inputs.unreadable_settings:
+        as_of = "as of not read"
     paths = {
         committee: destination
         or workbook.parent

@@ -20,8 +20,9 @@ PACKET_SUFFIX = ".pdf"
 DOCUMENT_NOT_A_FILE_FIX = "Remove it or choose another name; only a regular file is replaced."
 
 
-def packet_file_name(workbook: Path, committee_name: str, as_of: dt.date) -> str:
-    """`<workbook stem> - Performance Committee packet 2026-11-24.pdf`."""
+def packet_file_name(workbook: Path, committee_name: str, as_of: dt.date | str) -> str:
+    """`<workbook stem> - Performance Committee packet 2026-11-24.pdf` (`as of not read`
+    where the As Of could not be read: no review's date)."""
     return safe_file_name(f"{workbook.stem} - {committee_name} packet {as_of}", PACKET_SUFFIX)
 
 

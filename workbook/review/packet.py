@@ -42,6 +42,7 @@ from workbook.layout import (
     REASSIGNMENT,
     REVOCATIONS,
     REVOCATIONS_DONE,
+    SETTING_AS_OF,
     SETTING_NEXT_REVIEW,
     WATCH_LIST,
     Kind,
@@ -111,6 +112,11 @@ class Packet:
     summary: tuple[tuple[str, str], ...]
     sections: tuple[Section, ...]
     counts: Mapping[str, int | None] = field(default_factory=dict)  # None: held back
+    as_of_shown: str = ""  # how every page names the As Of ("not read": none); "" as_of
+
+    @property
+    def as_of_text(self) -> str:
+        return self.as_of_shown or str(self.as_of)
 
 
 # ----------------------------------------------------------------------------- building
@@ -129,6 +135,8 @@ def build_packet(outcome: Outcome, committee: Committee, *, workbook_name: str) 
         raise ValueError("a packet needs a run whose policy loaded")
     name = committee_name(policy, committee)
     as_of: dt.date = outcome.as_of.value  # type: ignore[assignment]
+    # An As Of the run needed and could not read: the date it fell back to is no review's.
+    shown_as_of = "not read" if _as_of_unread(outcome) else str(as_of)
     held = held_back_sheets(results)
     if committee == "performance":
         summary, sections, counts = _performance(outcome, results, policy, name, held)
@@ -143,8 +151,9 @@ def build_packet(outcome: Outcome, committee: Committee, *, workbook_name: str) 
         committee_name=name,
         title=f"{name} packet",
         as_of=as_of,
+        as_of_shown=shown_as_of,
         running_header=(
-            f"{coc} · {name} · As Of {as_of} · Policy {one_line(policy.version)}"
+            f"{coc} · {name} · As Of {shown_as_of} · Policy {one_line(policy.version)}"
             f" ({policy.sha256[:12]}){marker}"
         ),
         facts=_facts(outcome, policy, results, name, workbook_name, coc),
@@ -212,7 +221,16 @@ def _status(outcome: Outcome, held: Mapping[str, str]) -> str:
     )
 
 
+def _as_of_unread(outcome: Outcome) -> bool:
+    return SETTING_AS_OF in outcome.inputs.unreadable_settings
+
+
+_NOT_WORKED_OUT = "not worked out: the As Of could not be read"
+
+
 def _next_review(outcome: Outcome, results: Results) -> str:
+    if _as_of_unread(outcome):
+        return _NOT_WORKED_OUT
     if results.next_review is not None:
         return show(results.next_review)
     if SETTING_NEXT_REVIEW in outcome.inputs.unreadable_settings:
@@ -232,11 +250,20 @@ def _facts(
     return (
         ("Continuum of Care", f"{coc}: {one_line(policy.name)}"),
         ("Committee", name),
-        ("As Of", f"{outcome.as_of.value} ({outcome.as_of.origin})"),
+        (
+            "As Of",
+            "could not be read (Settings sheet: As Of; see the errors below), so nothing in"
+            " this packet is as of a date"
+            if _as_of_unread(outcome)
+            else f"{outcome.as_of.value} ({outcome.as_of.origin})",
+        ),
         ("Next Review", _next_review(outcome, results)),
         (
             "Previous review",
-            show(previous) or "none on record (Findings History has no rows of an earlier As Of)",
+            _NOT_WORKED_OUT
+            if _as_of_unread(outcome)
+            else show(previous)
+            or "none on record (Findings History has no rows of an earlier As Of)",
         ),
         (
             "Policy",

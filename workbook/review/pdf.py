@@ -99,7 +99,7 @@ def render(packet: Packet) -> tuple[bytes, int]:
         rightMargin=MARGIN,
         topMargin=TOP,
         bottomMargin=BOTTOM,
-        title=f"{packet.title}, As Of {packet.as_of}",
+        title=f"{packet.title}, As Of {packet.as_of_text}",
         author="hmis-licensing",
         subject=packet.running_header,
         creator=f"hmis-licensing {engine.ENGINE_VERSION}",
@@ -338,7 +338,7 @@ def _markup(text: str) -> str:
 def _page_canvas(packet: Packet, pages: list[int]) -> type[Canvas]:
     """A canvas that draws the running header and "Page N of M" once the total is known."""
     header = one_line(packet.running_header)
-    footer = f"{packet.title} · As Of {packet.as_of} · prepared by hmis-licensing"
+    footer = f"{packet.title} · As Of {packet.as_of_text} · prepared by hmis-licensing"
 
     class PageCanvas(Canvas):
         def __init__(self, *args: Any, **kwargs: Any) -> None:
