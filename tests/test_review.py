@@ -226,6 +226,11 @@ def test_the_performance_packet_lists_every_eligible_license_on_legible_pages(
     listed = len(sample_outcome.results.decisions)
     judged = f"Active licenses judged 140 of {listed} listed"
     assert judged in flat(pages[0]) or judged in flat(pages[1])
+    # The findings in brackets add up to the 140; the rows not judged are counted after.
+    tally = re.search(r"140 of \d+ listed \(([^)]*)\); (\d+) not judged", flat(text))
+    assert tally is not None
+    assert sum(int(n.split()[0]) for n in tally.group(1).split(", ")) == 140
+    assert int(tally.group(2)) == listed - 140
     assert "no Findings History yet" not in text
     for number, page in enumerate(pages, start=1):
         assert f"Page {number} of {len(pages)}" in page

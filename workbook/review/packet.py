@@ -14,6 +14,7 @@ the errors hold back says so instead of showing figures the workbook does not sh
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import SimpleNamespace
@@ -22,6 +23,7 @@ from typing import TypeVar
 import engine
 from engine.appeals import revocation_kind
 from engine.model import (
+    NOT_JUDGED_FINDINGS,
     LicenseDecision,
     Policy,
     QueuedAppeal,
@@ -314,14 +316,23 @@ def _performance(
             "appeals_overdue": (sum(q.overdue for q in appeals), queue),
         },
     )
-    by_finding = _tally(d.finding for d in decisions)
+    # The findings of the licenses judged add up to the count; the rest are listed after.
+    by_finding = _tally(d.finding for d in decisions if d.finding not in NOT_JUDGED_FINDINGS)
+    outside: Counter[str] = Counter(
+        str(d.finding) for d in decisions if d.finding in NOT_JUDGED_FINDINGS
+    )
+    by_finding += ")" + "".join(
+        f"; {outside[finding]:,} {words}"
+        for finding, words in (("Not judged", "not judged"), ("Cannot judge", "cannot be judged"))
+        if outside[finding]
+    )
     judged = results.licenses_judged
     summary = (
         # As recalc's summary counts them: a license revoked, not yet granted or of a type
         # the policy does not judge is on the report, but not an active license judged.
         (
             "Active licenses judged",
-            _figure(f"{judged:,} of {len(decisions):,} listed ({by_finding})", held, report),
+            _figure(f"{judged:,} of {len(decisions):,} listed ({by_finding}", held, report),
         ),
         ("Eligible for revocation", _figure(f"{len(eligible):,}", held, revocations)),
         (
