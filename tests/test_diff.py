@@ -195,6 +195,7 @@ def test_a_re_review_that_falls_due_earlier_is_a_change(
         (VERSION_LINE, 'version: "9.0.0"'),
     )
     code, text = diff(capsys, workbook, "--policy", sooner, "--as-of", AS_OF, "--format", "json")
+    assert code == 0
     [watch] = [s for s in json.loads(text)["sections"] if s["sheet"] == "Watch List"]
     changed = {
         r["key"]["Special Request"]: r["changes"]["Due For Re-Review Since"]
@@ -203,7 +204,7 @@ def test_a_re_review_that_falls_due_earlier_is_a_change(
     }
     assert changed["A-401"] == {"base": "2026-09-01", "new": "2026-06-01", "changed": True}
     assert changed["A-402"] == {"base": "2026-11-01", "new": "2026-08-01", "changed": True}
-    code, report = diff(capsys, workbook, "--policy", sooner, "--as-of", AS_OF)
+    _, report = diff(capsys, workbook, "--policy", sooner, "--as-of", AS_OF)
     assert "No change in the results" not in report
 
 
