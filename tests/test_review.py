@@ -745,8 +745,7 @@ def test_notices_are_drafts_to_the_right_people_that_parse_back(tmp_path: Path) 
     dunklin = parse("Dunklin County Shelter - HMIS licenses notice 2026-11-24.eml")
     assert dunklin["To"] == "intake@dunklin.example.org"
     assert dunklin["Subject"] == (
-        "HMIS licenses of Dunklin County Shelter: 2 eligible for revocation; please act"
-        " by 2026-12-24"
+        "HMIS licenses of Dunklin County Shelter: 2 eligible for revocation; please act now"
     )
     assert dunklin["X-Unsent"] == "1", "Outlook opens it as a draft"
     assert dunklin.get_content_type() == "multipart/alternative"
@@ -778,15 +777,37 @@ def test_notices_are_drafts_to_the_right_people_that_parse_back(tmp_path: Path) 
     assert "A-107" in request.get_content(), "the region's pending request"
 
 
+def test_a_notice_asks_to_act_before_a_license_can_be_revoked(tmp_path: Path) -> None:
+    """§1: the HMIS Lead Agency may revoke an inactive license immediately, so a notice
+    never gives a month for a license revocable sooner. Eligible now: act now. On the
+    watch list only: act before the first day one becomes eligible (Bolivar's L-1012,
+    on 2026-11-25), the next review (2026-12-24) named beside it."""
+    folder = tmp_path / "drafts"
+    assert main(["notices", str(sample_copy(tmp_path)), "--output", str(folder)]) == 0
+    subject, text = _notice(folder, "Bolivar Community Table")
+    assert subject.endswith("1 to watch; please act before 2026-11-25")
+    assert (
+        "What you can do, before 2026-11-25, the first day a license listed above becomes"
+        " eligible for revocation (the next review is on 2026-12-24):"
+    ) in text
+    subject, text = _notice(folder, "Dunklin County Shelter")
+    assert subject.endswith("2 eligible for revocation; please act now")
+    for draft in folder.iterdir():  # a subject folded after "Subject:" read back with a space
+        message = email.message_from_bytes(draft.read_bytes(), policy=email.policy.default)
+        assert str(message["Subject"]) == str(message["Subject"]).strip(), draft.name
+    assert (
+        "What you can do, now: the HMIS Lead Agency may revoke a license eligible for"
+        " revocation at any time (§1), and the next review is on 2026-12-24:"
+    ) in text
+
+
 def test_watch_list_licenses_get_a_notice_with_the_date_and_the_next_review(
     tmp_path: Path,
 ) -> None:
     outcome = with_review(outcome_of(sample_copy(tmp_path)))
     notices = {n.name: n for n in organization_notices(outcome)}
     notice = notices["Dunklin County Shelter"]
-    assert notice.subject.endswith(
-        "2 eligible for revocation, 1 to watch; please act by 2026-12-24"
-    )
+    assert notice.subject.endswith("2 eligible for revocation, 1 to watch; please act now")
     text = notice.message.get_body(("plain",)).get_content()
     assert "L-9001, Pat Example: on 2026-12-02 (§1.1 no client data)" in text
     assert "The next review is on 2026-12-24." in text
@@ -1147,7 +1168,7 @@ def test_an_exception_due_for_re_review_is_not_said_to_become_eligible(tmp_path:
     subject, text = _notice(folder, "Columbia Interfaith Shelter")
     assert subject == (
         "HMIS licenses of Columbia Interfaith Shelter: 1 eligible for revocation,"
-        " 1 exception due for re-review; please act by 2026-12-24"
+        " 1 exception due for re-review; please act now"
     )
     assert "Will become eligible" not in text and "to watch" not in subject
     assert (

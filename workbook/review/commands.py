@@ -107,7 +107,7 @@ def write_notices(outcome: Outcome, folder: Path) -> list[tuple[Notice, Path]]:
     """Every draft saved in `folder`; file names unique and safe on every system."""
     # Loaded here, with the email package: building the parser (every command) needs
     # neither.
-    from workbook.review.notices import organization_notices, region_notices
+    from workbook.review.notices import DRAFT_FILE_POLICY, organization_notices, region_notices
 
     taken: set[str] = set()
     notices = organization_notices(outcome, taken=taken) + region_notices(outcome, taken=taken)
@@ -115,7 +115,7 @@ def write_notices(outcome: Outcome, folder: Path) -> list[tuple[Notice, Path]]:
     saved = []
     for notice in notices:
         path = folder / notice.file_name
-        save_document(path, notice.message.as_bytes())
+        save_document(path, notice.message.as_bytes(policy=DRAFT_FILE_POLICY))
         saved.append((notice, path))
     return saved
 

@@ -204,12 +204,48 @@ def _action(
         )
     if not eligible and not coming:
         return ", ".join(parts)  # nothing to do by a date: the committee looks again
-    return ", ".join(parts) + f"; please act {_by(results)}"
+    return ", ".join(parts) + f"; please act {_act_by(eligible, coming, results)}"
 
 
 def _by(results: Results) -> str:
-    """When to act by: Next Review's date, or in words where the workbook gives none."""
+    """The watch list's horizon: Next Review's date, or in words where there is none."""
     return f"by {results.next_review}" if results.next_review else "before the next review"
+
+
+def _act_by(
+    eligible: Sequence[LicenseDecision], coming: Sequence[WatchItem], results: Results
+) -> str:
+    """When to act: §1 lets the HMIS Lead Agency revoke an inactive license immediately,
+    so a license eligible now is acted on now, and one on the watch list before the day
+    it becomes eligible (when that comes before the next review); else by Next Review."""
+    if eligible:
+        return "now"
+    days = [w.becomes_eligible_on for w in coming if w.becomes_eligible_on is not None]
+    first = min(days, default=None)
+    if first is not None and (results.next_review is None or first <= results.next_review):
+        return f"before {first}"
+    return _by(results)
+
+
+def _act_by_note(
+    eligible: Sequence[LicenseDecision], coming: Sequence[WatchItem], results: Results
+) -> str:
+    """Why that date, in the heading of what the organization can do."""
+    review = (
+        f"the next review is on {results.next_review}" if results.next_review else "the next review"
+    )
+    if eligible:
+        return (
+            f"now: the HMIS Lead Agency may revoke a license eligible for revocation at any"
+            f" time (§1), and {review}"
+        )
+    when = _act_by(eligible, coming, results)
+    if when.startswith("before ") and when != _by(results):
+        return (
+            f"{when}, the first day a license listed above becomes eligible for revocation"
+            f" ({review})"
+        )
+    return when
 
 
 def _organization_text(
@@ -339,7 +375,7 @@ def _organization_text(
         " who needs it."
     )
     parts += [
-        Paragraph(f"What you can do, {by}:"),
+        Paragraph(f"What you can do, {_act_by_note(eligible, coming, results)}:"),
         bullets(todo),
         Paragraph(
             "The HMIS Lead Agency may revoke licenses that are eligible for revocation (§1)."
@@ -623,6 +659,13 @@ def _missing(problem: str, sheet: InputSheet, field: str, name: str) -> str:
         f"No recipient: the {sheet.name} sheet has no usable {column} for {name} ({problem})."
         f" Add the address here before sending, and record it in the {column} column."
     )
+
+
+# How a draft is saved: the SMTP policy's CRLF line ends, with header lines up to RFC
+# 5322's 998 characters. At the usual 78, Python folds a subject that fits on a line of
+# its own, but not after "Subject: ", onto the next line, and every mail program then
+# shows it with a leading space. (The body's encoding is chosen when it is set: 78.)
+DRAFT_FILE_POLICY = SMTP.clone(max_line_length=998)
 
 
 def draft_message(
