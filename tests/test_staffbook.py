@@ -342,9 +342,41 @@ def test_recalc_into_a_closed_pipe_exits_0_and_writes_the_workbook_once(
 def test_help_says_what_each_command_writes_its_exit_codes_and_an_example() -> None:
     plain = _run()
     assert plain.returncode == 0 and "COMMAND" in plain.stdout and "recalc" in plain.stdout
-    for command in (["recalc"], ["check"], ["init"], ["policy", "check"]):
+    for command in (
+        ["recalc"],
+        ["check"],
+        ["init"],
+        ["sample"],
+        ["policy", "check"],
+        ["policy", "test"],
+        ["diff"],
+        ["import-activity"],
+        ["packet"],
+        ["notices"],
+        ["excel", "install"],
+    ):
         text = " ".join(_run(*command, "--help").stdout.split())
         assert "Writes:" in text and "Exit codes:" in text and "Example:" in text, command
     recalc_help = " ".join(_run("recalc", "--help").stdout.split())
     for sheet in RESULT_SHEETS:
         assert sheet.name in recalc_help, sheet.name
+
+
+def test_a_printed_name_is_not_broken_mid_word_nor_a_bold_header_cut() -> None:
+    """On paper a short-text column is at least as wide as its longest word ("Thompson"
+    printed as "Thompso" / "n" before), and the header row is tall enough for the bold
+    header that wraps most ("Added By Appeal" on three lines, cut to two before)."""
+    from workbook.layout import ALLOTMENTS, INACTIVITY_REPORT
+    from workbook.presentation import HEADER_LINE, look
+
+    user = [c.field for c in INACTIVITY_REPORT.columns].index("user")
+    row: list[object] = [None] * len(INACTIVITY_REPORT.columns)
+    row[user] = "Hayden Thompson"
+    widths = look(INACTIVITY_REPORT, [row]).widths
+    assert widths[user] >= len("Thompson") + 1.5
+    added = [c.field for c in ALLOTMENTS.columns].index("added_by_appeal")
+    allotment: list[object] = [None] * len(ALLOTMENTS.columns)
+    allotment[added] = 0
+    shown = look(ALLOTMENTS, [allotment])
+    assert shown.widths[added] < 9  # narrow: the header wraps onto three lines
+    assert shown.header_height >= 3 * HEADER_LINE

@@ -270,6 +270,15 @@ def _header_width(header: str) -> float:
     return max(max(len(w) for w in words), math.ceil(len(header) / 3)) + 1.5
 
 
+_WORD_FLOOR = 16  # a short-text column is at least this wide for its longest word
+
+
+def _longest_word(values: Sequence[object]) -> int:
+    """The longest word of a short-text column's values ("Thompson" in "Hayden
+    Thompson"): narrower, a printed name breaks mid-word ("Thompso" / "n")."""
+    return max((len(w) for v in values if v.__class__ is str for w in v.split()), default=0)
+
+
 def is_prose(column: Column) -> bool:
     """A column of sentences (Explanation, Basis, Reasons, Problem): it always wraps."""
     return column.width >= WRAP_WIDTH
@@ -291,12 +300,15 @@ def _widths(
     sheet: ResultSheet, by_column: Sequence[_ColumnValues]
 ) -> tuple[tuple[float, ...], tuple[bool, ...]]:
     fits: list[float] = []
-    floors: list[float] = []  # a header word is never broken
+    floors: list[float] = []  # a header word is never broken, nor a name's word
     for column, values in zip(sheet.columns, by_column, strict=True):
         longest = _longest_shown(column, values.each)
         padding = 0.5 if column.kind in (Kind.DATE, Kind.DATETIME) else 1.5
         fits.append(max(_header_width(column.header), longest + padding, 5.0))
-        floors.append(max(len(w) for w in column.header.split()) + 1.5)
+        floor = max(len(w) for w in column.header.split()) + 1.5
+        if column.kind in (Kind.TEXT, Kind.CHOICE) and not is_prose(column):
+            floor = max(floor, min(_longest_word(values.each), _WORD_FLOOR) + 1.5)
+        floors.append(floor)
     kinds = [
         "prose" if is_prose(c) else "text" if c.kind in (Kind.TEXT, Kind.CHOICE) else "fixed"
         for c in sheet.columns
@@ -470,12 +482,17 @@ def _line_counts(column: Column, values: _ColumnValues, width: float) -> list[in
     return list(map(known.__getitem__, values.values))
 
 
+_BOLD = 0.85  # a bold Calibri line holds about this share of a regular one's letters
+
+
 def look(sheet: ResultSheet, rows: Sequence[Sequence[object]]) -> SheetLook:
     """Everything about a result sheet's appearance that depends on its rows."""
     by_column = _column_values(rows, len(sheet.columns))
     widths, wraps = _widths(sheet, by_column)
+    # Headers are bold, wider than the body text lines_needed measures for.
     header_lines = max(
-        lines_needed(c.header, w) for c, w in zip(sheet.columns, widths, strict=True)
+        lines_needed(c.header, 1 + (w - 1) * _BOLD)
+        for c, w in zip(sheet.columns, widths, strict=True)
     )
     marker = _Marker(sheet)
     marks = marker.marks(rows)
