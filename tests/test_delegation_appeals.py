@@ -400,8 +400,17 @@ def test_ranking_under_utilized_first_and_reasons_state_each_criterion(adopted: 
     few, many = items(results)["FEW"].reasons, items(results)["MANY"].reasons
     assert "under-utilized: yes, 3 client entries in the window (at most 10" in few
     assert "under-utilized: no, 50 client entries in the window (more than 10)" in many
-    assert "geographically unique: no, Adair County has 2 other licenses that stay" in few
-    assert "the organization's only license: no, Multi keeps 2 other licenses" in few
+    # Counted: the licenses not eligible for revocation, a removal candidate among them,
+    # so none is called a license that "stays" or that the organization "keeps" (§4).
+    assert (
+        "geographically unique: no, Adair County has 2 other active licenses not eligible for"
+        " revocation" in few
+    )
+    assert (
+        "the organization's only license: no, Multi has 2 other active licenses not eligible"
+        " for revocation (MANY, HP)" in few
+    )
+    assert "stay" not in few and "keeps" not in few
 
 
 def test_ranking_not_geographically_unique_before_unique(adopted: Policy) -> None:
@@ -414,10 +423,13 @@ def test_ranking_not_geographically_unique_before_unique(adopted: Policy) -> Non
     results = run(adopted, licenses)
     assert candidates(results) == ["SHARED", "UNIQUE"]
     reasons = {k: v.reasons for k, v in items(results).items()}
-    assert "Adair County has 1 other license that stays (HP;" in reasons["SHARED"]
     assert (
-        "geographically unique: yes, the only access point that stays in Butler"
-        in (reasons["UNIQUE"])
+        "Adair County has 1 other active license not eligible for revocation (HP;"
+        in reasons["SHARED"]
+    )
+    assert (
+        "geographically unique: yes, the only active license in Butler County not eligible"
+        " for revocation" in (reasons["UNIQUE"])
     )
 
 
@@ -432,7 +444,10 @@ def test_an_organizations_last_staying_license_is_never_a_candidate(adopted: Pol
     alone = items(results)["ALONE"]
     assert alone.item == "Kept: last license" and alone.rank is None
     assert "removing it would leave Solo without an HMIS license" in alone.reasons
-    assert "Multi keeps 1 other license (M2)" in items(results)["OTHERS"].reasons
+    assert (
+        "Multi has 1 other active license not eligible for revocation (M2)"
+        in items(results)["OTHERS"].reasons
+    )
     # An organization whose licenses that stay are all CE licenses keeps its best-used
     # one; its reasons do not say that removing it alone would leave the organization
     # without a license, since the other (a removal candidate) would still be there.
@@ -512,14 +527,98 @@ def test_candidates_that_together_are_all_of_a_county_s_access_points_say_so(
     assert candidates(run(adopted, licenses))[:2] == ["C1", "C2"]
     for license_id in ("C1", "C2"):
         assert (
-            "every license that stays in Adair County is a removal candidate (C1, C2):"
+            "every active license in Adair County not eligible for revocation is a"
+            " removal candidate (C1, C2):"
             " removing all 2 would leave Adair County without an access point"
         ) in agenda[license_id].reasons
-    assert "every license that stays in Butler County" not in agenda["C1"].reasons
+    assert "every active license in Butler County" not in agenda["C1"].reasons
     # A third license that stays in the county (one the agenda never removes): no note.
     funded = lic("2024-01-01", last="2026-11-01", license_id="HP-A", org="Multi")
     agenda = items(run(adopted, [*licenses, funded]))
-    assert "every license that stays in" not in agenda["C1"].reasons
+    assert "every active license in" not in agenda["C1"].reasons
+
+
+def test_a_candidate_charged_to_no_region_says_its_region_is_decided_first(
+    adopted: Policy,
+) -> None:
+    """The sample's L-1032: its organization's intakes tie between two regions, so it is
+    charged to none (Problems says so) and no CE Lead's notice lists it; ranked first for
+    removal, its Reasons must say so too, not only leave Region blank (§3.2)."""
+    intakes = (IntakeRow("Tied", "North", 14, row=2), IntakeRow("Tied", "West", 14, row=3))
+    licenses = [
+        ce("T1", "Tied", client_entries_window=3),
+        lic("2024-01-01", last="2026-11-01", license_id="T2", org="Tied"),
+        ce("S1", "Solo", region="South", client_entries_window=4),
+        lic("2024-01-01", last="2026-11-01", license_id="S2", org="Solo"),
+    ]
+    agenda = items(run(adopted, licenses, intakes=intakes))
+    tied = agenda["T1"]
+    assert tied.item == "Removal candidate" and tied.rank == 1 and tied.region is None
+    assert tied.reasons.startswith(
+        "region: not charged to one (Tie in average intakes between North and West (14"
+        " each): the Coordinated Entry Committee decides which region this license is charged"
+        " to."
+    )
+    assert (
+        "its region is decided first (§3.2), since until then removing it frees no region's"
+        " allotment and no CE Lead's notice lists it" in tied.reasons
+    )
+    assert "region:" not in agenda["S1"].reasons, "a charged license says nothing of it"
+
+
+def test_a_kept_license_names_its_section_1_exception_and_what_kept_it(
+    adopted: Policy,
+) -> None:
+    """The sample's L-1004: a Level 4 List Holder with 0 client entries, the only license of
+    its organization. The Kept row says it is the only one (not its "best-used" one) and
+    names the §1.E2 exception that the Performance packet gives for it."""
+    holder = ce(
+        "L4",
+        "Solo",
+        client_entries_window=0,
+        last_client_data_entry=d("2025-01-05"),
+        level4_list_holder=True,
+    )
+    results = run(adopted, [holder])
+    [decision] = results.decisions
+    assert not decision.eligible and "Level 4" in decision.exception
+    kept = items(results)["L4"]
+    assert kept.item == "Kept: last license"
+    assert kept.reasons.startswith(
+        "Not a removal candidate: it is the only license of Solo not eligible for revocation"
+        ", and removing it would leave Solo without an HMIS license"
+    )
+    assert (
+        "kept under §1 by Level 4 List Holder (§1.E2) (Inactivity Report): that exception"
+        " does not decide CE reassignment" in kept.reasons
+    )
+    assert "best-used" not in kept.reasons
+    # Several CE licenses, all with 0 entries: what decided it is said, not "best-used".
+    pair = [
+        ce("P1", "Multi", client_entries_window=0, last_client_data_entry=d("2026-10-01")),
+        ce("P2", "Multi", client_entries_window=0, last_client_data_entry=d("2026-11-02")),
+    ]
+    kept = items(run(adopted, pair))["P2"]
+    assert kept.item == "Kept: last license" and "best-used" not in kept.reasons
+    assert (
+        "the 2 licenses of Multi not eligible for revocation are all CE licenses, and"
+        " with as many client entries in the window as any of them (0) it has the most recent"
+        " client data (2026-11-02)" in kept.reasons
+    )
+    same = [ce("Q2", "Multi", client_entries_window=0), ce("Q1", "Multi", client_entries_window=0)]
+    assert "it has the lowest License ID" in items(run(adopted, same))["Q1"].reasons
+    busy = [ce("B1", "Multi", client_entries_window=2), ce("B2", "Multi", client_entries_window=9)]
+    assert "it has the most client entries in the window (9 client entries)" in (
+        items(run(adopted, busy))["B2"].reasons
+    )
+    # The one §1.E1 keeps says so, and does not name §1.E1 a second time as an exception.
+    e1 = items(
+        run(
+            adopted,
+            [ce("E1", "Solo", client_entries_window=0, last_client_data_entry=d("2025-01-05"))],
+        )
+    )
+    assert "§1.E1 keeps it" in e1["E1"].reasons and "kept under §1 by" not in e1["E1"].reasons
 
 
 def test_a_license_granted_within_the_window_is_not_called_under_utilized(

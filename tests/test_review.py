@@ -34,7 +34,7 @@ from engine.model import Inputs, OrganizationRow, RevocationRecord, WatchItem
 from tests.conftest import AS_OF, SAMPLE, d, minimal_sheets, sheet_dicts, write_workbook
 from workbook.cli import main
 from workbook.review.commands import write_notices, write_packets
-from workbook.review.notices import organization_notices, recipients
+from workbook.review.notices import organization_notices, recipients, region_notices
 from workbook.review.packet import build_packet
 from workbook.review.pdf import TABLE_SIZE, render
 from workbook.review.text import one_line, safe_file_name
@@ -1309,3 +1309,102 @@ def test_an_organization_wide_request_covers_its_licenses_and_a_license_one_only
     assert text.count("Special request A-203 for every license of Dunklin County Shelter") == 2
     assert "file an appeal" not in text
     assert "No new appeal is needed for L-1005, L-1006: their appeals are pending" in text
+
+
+# ------------------------------------------------------------ the CE Leads' notices
+
+
+def _region_plain(outcome: Outcome, region: str) -> str:
+    [notice] = [n for n in region_notices(outcome) if n.name == region]
+    body = notice.message.get_body(("plain",))
+    assert body is not None
+    return " ".join(str(body.get_content()).split())
+
+
+def test_a_ce_lead_is_told_first_of_the_region_s_licenses_being_revoked_under_section_1(
+    sample_outcome: Outcome,
+) -> None:
+    """Region 2 is over by 1, and L-1014 (never signed in, on the Revocations sheet) is one
+    of its 3 in use: its revocation frees the excess, so the notice must not send the CE Lead
+    to remove L-1027 (122 client entries) while the unused one stays."""
+    text = _region_plain(sample_outcome, "Region 2")
+    assert (
+        "Available: -1 (over the allotment by 1; L-1014, eligible for revocation under §1, is"
+        " among those in use, and revoking it brings Region 2 within its allotment)" in text
+    )
+    listed = text.index("CE licenses in Region 2 eligible for revocation under §1 (1):")
+    assert (
+        listed
+        < text.index("L-1014, Kirksville Community Shelter")
+        < text.index("Removal candidates in Region 2")
+    )
+    assert (
+        "Remove Region 2's excess of 1 (§3), the licenses eligible for revocation under §1"
+        " first: once the HMIS Lead Agency revokes L-1014 (Revocations sheet, §1), it frees 1"
+        " license, which brings Region 2 within its allotment: no other license needs to be"
+        " removed." in text
+    )
+    assert "Revoke and reassign licenses as needed" not in text
+    assert "Designate Region 2's available licenses" not in text
+    # A region without one says nothing of it.
+    assert "eligible for revocation under §1 (" not in _region_plain(sample_outcome, "Region 9")
+
+
+def test_a_ce_lead_s_actions_follow_the_region_s_available_licenses(
+    sample_outcome: Outcome,
+) -> None:
+    """Positive: designate them; zero: none to designate, and a request of the region's own
+    waits for the CE Committee; negative: remove the excess, in rank order. Never "revoke
+    and reassign as needed" beside the region's overdue request for more (A-107)."""
+    five = _region_plain(sample_outcome, "Region 5")
+    assert "Available: 0 " in five
+    assert (
+        "None to designate: Region 5 has no license available, and none needs to be removed"
+        " (§3)." in five
+    )
+    assert "A-107 waits for the Coordinated Entry Committee" in five
+    assert "No new request is needed for what A-107 already asks." in five
+    ten = _region_plain(sample_outcome, "Region 10")
+    assert "Designate Region 10's 1 available license to organizations in the region" in ten
+    nine = _region_plain(sample_outcome, "Region 9")
+    assert (
+        "Remove Region 9's excess of 1 license (§3): the removal candidates above, in rank"
+        " order, and record Revoked On, Revoked By (CE Lead) and Revocation Reason (CE"
+        " allotment §3) on the Licenses sheet." in nine
+    )
+    for region in (r.region for r in sample_outcome.inputs.regions):
+        text = _region_plain(sample_outcome, region)
+        assert "as needed" not in text, region
+        assert ("Designate " in text) == ("None to designate" not in text and "Remove " not in text)
+    # The counts read as words: a blank count is said, one entry is one entry.
+    six = _region_plain(sample_outcome, "Region 6")
+    assert "L-1039, West Plains Neighbors (client entries in the window not counted)" in six
+    assert "no count" not in six
+    assert "L-1012, Bolivar Community Table (1 client entry in the window)" in (
+        _region_plain(sample_outcome, "Region 3")
+    )
+
+
+def test_no_output_calls_a_removal_candidate_a_license_that_stays(
+    sample_outcome: Outcome,
+) -> None:
+    """L-1032 ranks first for removal; Region 6's notice counted it among Howell County's
+    "licenses that stay". The counts are of licenses not eligible for revocation (§4), and
+    a candidate charged to no region says why in its Reasons (a tie: decided first, §3.2)."""
+    results = sample_outcome.results
+    assert results is not None
+    [first] = [i for i in results.reassignment if i.rank == 1]
+    assert first.license_id == "L-1032" and first.region is None
+    assert "Tie in average intakes between Region 6 and Region 5" in first.reasons
+    assert "its region is decided first (§3.2)" in first.reasons
+    for item in results.reassignment:
+        assert "that stay" not in item.reasons, item
+        if item.rank:  # "keeps" belongs to what §1.E1 keeps, never to a candidate's count
+            assert " keeps " not in item.reasons, item
+    six = _region_plain(sample_outcome, "Region 6")
+    assert "Howell County has 7 other active licenses not eligible for revocation (L-1032" in six
+    for region in (r.region for r in sample_outcome.inputs.regions):
+        assert "that stay" not in _region_plain(sample_outcome, region), region
+    # L-1004 (Region 9): kept, a Level 4 List Holder, and not called "best-used" with 0.
+    [kept] = [i for i in results.reassignment if i.license_id == "L-1004"]
+    assert "Level 4 List Holder (§1.E2)" in kept.reasons and "best-used" not in kept.reasons

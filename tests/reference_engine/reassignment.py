@@ -73,6 +73,7 @@ class _Candidate:
     others_in_org: list[str]  # other staying licenses of the organization
     under_utilized: bool | None  # None: no count, or a count of less than the window
     granted_within_window: bool = False  # its count covers only part of the window
+    uncharged: str | None = None  # why no region is charged (CE Charges' Basis), if none is
 
     @property
     def license(self) -> LicenseRow:
@@ -116,10 +117,11 @@ def reassignment_agenda(
         if county:
             by_county[name_key(county)].append(j)
     charged = {name_key(c.license_id): c.charged_region for c in charges}
+    uncharged = {name_key(c.license_id): c.basis for c in charges if c.charged_region is None}
     pending = _pending_by_license(queue)
 
     candidates: list[_Candidate] = []
-    keepers: list[_Candidate] = []
+    keepers: list[tuple[_Candidate, str]] = []
     leaving: list[Judgement] = []
     for j in judgements:
         lic = j.license
@@ -138,10 +140,11 @@ def reassignment_agenda(
             by_county,
             charged.get(name_key(lic.license_id)),
             window_start,
+            uncharged.get(name_key(lic.license_id)),
         )
         candidates.append(candidate)
     keepers = _keepers(policy, candidates, by_org)
-    kept_ids = {id(k) for k in keepers}
+    kept_ids = {id(k) for k, _ in keepers}
     ranked = sorted((c for c in candidates if id(c) not in kept_ids), key=_Candidate.key)
 
     items: list[ReassignmentItem] = []
@@ -157,8 +160,8 @@ def reassignment_agenda(
                 f"The {ce_committee(policy)}'s Reassignment agenda lists it as removal candidate"
                 f" {rank} (§4): its §1 exception ({labels}) does not decide CE reassignment."
             )
-    for keeper in sorted(keepers, key=lambda c: natural_key(c.license.license_id)):
-        items.append(_item(KEPT, None, keeper, _keeper_reasons(policy, keeper, pending)))
+    for keeper, why in sorted(keepers, key=lambda k: natural_key(k[0].license.license_id)):
+        items.append(_item(KEPT, None, keeper, _keeper_reasons(policy, keeper, why, pending)))
     for j in leaving:
         region = charged.get(name_key(j.license.license_id)) or j.license.region
         items.append(
@@ -200,6 +203,7 @@ def _candidate(
     by_county: Mapping[str, list[Judgement]],
     region: str | None,
     window_start: dt.date | None = None,
+    uncharged: str | None = None,
 ) -> _Candidate:
     lic = j.license
     org = organizations.get(name_key(lic.organization))
@@ -230,13 +234,15 @@ def _candidate(
         others_in_org,
         None if recent else under,
         recent,
+        uncharged,
     )
 
 
 def _keepers(
     policy: Policy, candidates: Sequence[_Candidate], by_org: Mapping[str, list[Judgement]]
-) -> list[_Candidate]:
-    """Per organization whose staying licenses are all CE licenses: the one it keeps."""
+) -> list[tuple[_Candidate, str]]:
+    """Per organization whose staying licenses are all CE licenses: the one it keeps, and
+    what decided it among them."""
     by_org_candidates: dict[str, list[_Candidate]] = defaultdict(list)
     for c in candidates:
         by_org_candidates[name_key(c.license.organization)].append(c)
@@ -244,8 +250,33 @@ def _keepers(
     for org_key, group in by_org_candidates.items():
         if len(group) < len(by_org.get(org_key, [])):
             continue  # it keeps a license the agenda never removes (a funded one)
-        keepers.append(min(group, key=_keep_order))
+        keeper = min(group, key=_keep_order)
+        keepers.append((keeper, _why_kept(keeper, [c for c in group if c is not keeper])))
     return keepers
+
+
+def _why_kept(keeper: _Candidate, others: Sequence[_Candidate]) -> str:
+    org = keeper.license.organization
+    if any(e.clause == "§1.E1" for e in keeper.judgement.exemptions):
+        return f"§1.E1 keeps it as the license {org} retains"
+    if not others:
+        return f"it is the only license of {org} {_STAYING}"
+    mine = keeper.license.client_entries_window or 0
+    lead = f"the {len(others) + 1} licenses of {org} {_STAYING} are all CE licenses, and"
+    if all((o.license.client_entries_window or 0) < mine for o in others):
+        entries = _plural(mine, "client entry", "client entries")
+        return f"{lead} it has the most client entries in the window ({entries})"
+    tied = [o for o in others if (o.license.client_entries_window or 0) == mine]
+    entry = keeper.judgement.entry
+    if entry and all(o.judgement.entry is None or o.judgement.entry < entry for o in tied):
+        return (
+            f"{lead} with as many client entries in the window as any of them ({mine:,}) it"
+            f" has the most recent client data ({entry})"
+        )
+    return (
+        f"{lead} with as many client entries in the window ({mine:,}) and as recent client"
+        " data as any of them, it has the lowest License ID"
+    )
 
 
 def _keep_order(c: _Candidate) -> tuple[object, ...]:
@@ -297,27 +328,34 @@ def _criteria(policy: Policy, c: _Candidate, *, kept: bool = False) -> list[str]
             f"under-utilized: no, {_plural(entries, 'client entry', 'client entries')} in the"
             f" window (more than {limit})"
         )
+    found_region = (
+        f"region: not charged to one ({c.uncharged.removesuffix(' §3.2').rstrip('.')}):"
+        " its region is decided first (§3.2), since until then removing it frees no"
+        " region's allotment and no CE Lead's notice lists it"
+        if c.uncharged
+        else ""
+    )
     if not c.county:
         unique = "geographically unique: not known (no county on the license or organization)"
     elif c.others_in_county:
         unique = (
             f"geographically unique: no, {c.county} has"
-            f" {_plural(len(c.others_in_county), 'other license')} that"
-            f" stay{'s' if len(c.others_in_county) == 1 else ''}"
+            f" {_plural(len(c.others_in_county), 'other active license')} {_STAYING}"
             f" ({_listed(c.others_in_county)}; funded licenses still serve as access"
             " points, §3.3)"
         )
     else:
-        unique = f"geographically unique: yes, the only access point that stays in {c.county}"
+        unique = f"geographically unique: yes, the only active license in {c.county} {_STAYING}"
     if c.others_in_org:
         only = (
-            f"the organization's only license: no, {lic.organization} keeps"
-            f" {_plural(len(c.others_in_org), 'other license')} ({_listed(c.others_in_org)})"
+            f"the organization's only license: no, {lic.organization} has"
+            f" {_plural(len(c.others_in_org), 'other active license')} {_STAYING}"
+            f" ({_listed(c.others_in_org)})"
         )
     else:
         only = (
-            "the organization's only license: yes, the only license of"
-            f" {lic.organization} that stays"
+            "the organization's only license: yes, the only active license of"
+            f" {lic.organization} {_STAYING}"
         )
     found = [used, unique, only]
     if c.duties:
@@ -327,10 +365,13 @@ def _criteria(policy: Policy, c: _Candidate, *, kept: bool = False) -> list[str]
             f"§3 duties: {lic.organization} is recorded on the Organizations sheet as"
             f" {' and '.join(c.duties)}: " + _DUTIES_CLAUSE + f", {ranked}",
         )
+    if found_region:
+        found.insert(0, found_region)
     return found
 
 
 _NAMED_IN_COUNTY = 6
+_STAYING = "not eligible for revocation"
 
 
 def _listed(ids: Sequence[str], most: int = 4) -> str:
@@ -355,7 +396,7 @@ def _emptied_counties(ranked: Sequence[_Candidate]) -> dict[int, str]:
         more = len(group) - _NAMED_IN_COUNTY
         shown += f" and {more} more" if more > 0 else ""
         note = (
-            f"every license that stays in {county} is a removal candidate ({shown}):"
+            f"every active license in {county} {_STAYING} is a removal candidate ({shown}):"
             f" removing all {len(group)} would leave {county} without an access point, so"
             " keep at least one (§4: not geographically unique to their county)"
         )
@@ -381,14 +422,11 @@ def _candidate_reasons(
     return "; ".join(parts) + ". §4"
 
 
-def _keeper_reasons(policy: Policy, c: _Candidate, pending: Mapping[str, list[str]]) -> str:
+def _keeper_reasons(
+    policy: Policy, c: _Candidate, why: str, pending: Mapping[str, list[str]]
+) -> str:
     org = c.license.organization
-    e1 = any(e.clause == "§1.E1" for e in c.judgement.exemptions)
-    why = (
-        f"§1.E1 keeps it as the license {org} retains"
-        if e1
-        else f"the licenses of {org} that stay are all CE licenses and this is its best-used one"
-    )
+    exempted = [e for e in c.judgement.exemptions if e.clause != "§1.E1"]
     leave = (  # its other licenses that stay are on this agenda too: removal candidates
         f"removing it as well as its other licenses on this agenda would leave {org}"
         if len(c.others_in_org)
@@ -401,8 +439,14 @@ def _keeper_reasons(policy: Policy, c: _Candidate, pending: Mapping[str, list[st
         f" {ce_committee(policy)} decides the"
         " organization should lose HMIS access (§3)",
         *_criteria(policy, c, kept=True),
-        *pending.get(name_key(c.license.license_id), []),
     ]
+    if exempted:
+        labels = "; ".join(f"{e.label} ({e.clause})" for e in exempted)
+        parts.append(
+            f"kept under §1 by {labels} (Inactivity Report): that exception does not decide"
+            " CE reassignment"
+        )
+    parts.extend(pending.get(name_key(c.license.license_id), []))
     return "; ".join(parts) + ". §4"
 
 

@@ -40,6 +40,8 @@ from engine.model import (
     WatchItem,
     name_key,
 )
+from engine.reassignment import BEING_REVOKED, CANDIDATE
+from engine.words import plural
 from workbook.layout import (
     ALLOTMENTS,
     APPEALS_QUEUE,
@@ -53,7 +55,7 @@ from workbook.layout import (
 )
 from workbook.results import held_back_sheets
 from workbook.review.packet import committee_name, split_watch_list
-from workbook.review.text import clean, cut, one_line, safe_file_name, show
+from workbook.review.text import clean, cut, one_line, safe_file_name
 from workbook.run import Outcome
 
 NOTICE_SUFFIX = ".eml"
@@ -63,7 +65,6 @@ _ADDRESS = re.compile(
     r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+"
 )
 _BRACKETED = re.compile(r"<([^<>]*)>")
-_REMOVAL_CANDIDATE = "Removal candidate"
 # The result sheets each kind of draft is made from: with one of them held back by an
 # Error, no draft of that kind is written (one that left out what the sheet would say
 # could advise what the sheets do not), and `withheld_notices` says why.
@@ -528,16 +529,16 @@ def region_notices(outcome: Outcome, *, taken: set[str] | None = None) -> list[N
         name = one_line(region.region)
         to, problem = recipients(row.ce_lead_email)
         key = name_key(region.region)
-        candidates = [
-            i
-            for i in results.reassignment
-            if i.item == _REMOVAL_CANDIDATE and name_key(i.region or "") == key
-        ]
+        mine = [i for i in results.reassignment if name_key(i.region or "") == key]
+        candidates = [i for i in mine if i.item == CANDIDATE]
+        revoking = [i for i in mine if i.item == BEING_REVOKED]
         requests = [q for q in pending if name_key(q.region or "") == key]
         subject = one_line(
             f"{name}: CE Access Only licenses as of {as_of}; please act {_by(results)}"
         )
-        text = _region_text(policy, results, as_of, region, row.ce_lead, candidates, requests)
+        text = _region_text(
+            policy, results, as_of, region, row.ce_lead, candidates, revoking, requests
+        )
         message = draft_message(
             to, subject, _missing(problem, REGIONS, "ce_lead_email", name) if not to else "", text
         )
@@ -563,19 +564,47 @@ def _region_text(
     region: RegionAllotment,
     lead: str | None,
     candidates: Sequence[ReassignmentItem],
+    revoking: Sequence[ReassignmentItem],
     requests: Sequence[QueuedAppeal],
 ) -> list[Part]:
+    """The CE Lead's draft. Its licenses eligible for revocation under §1 come first: they
+    are in use, and revoking them frees the allotment before any removal candidate need go;
+    what to do follows from Available (designate, nothing to do, or remove the excess)."""
     ce = committee_name(policy, "ce")
     name = one_line(region.region)
     available = region.available or 0
+    going = ", ".join(one_line(i.license_id) for i in revoking)
+    freed = len(revoking)
+    if available < 0:
+        left = -available - freed
+        balance = f" (over the allotment by {-available:,}" + (
+            (
+                f"; {going}, eligible for revocation under §1, {_is(freed)} among those in"
+                " use, and revoking "
+                + ("it" if freed == 1 else "them")
+                + (
+                    f" leaves {name} over by {left:,})"
+                    if left > 0
+                    else f" brings {name} within its allotment)"
+                )
+            )
+            if freed
+            else ")"
+        )
+    elif freed:
+        balance = (
+            f" ({available + freed:,} once {going}, eligible for revocation under §1,"
+            f" {_is(freed)} revoked)"
+        )
+    else:
+        balance = ""
     facts = [
         f"Allotment: {region.allotment:,} (§2: the region's population share times the"
         f" target gives {shown_value(Fraction(region.formula_value), policy.ce_allotment)}"
         + (", raised to the minimum)" if region.minimum_applied else ")"),
         f"Added by approved appeals: {region.added_by_appeal:+,}",
         f"In use: {region.in_use or 0:,} CE Access Only licenses charged to {name} (§3.2)",
-        f"Available: {available:,}"
-        + (f" (over the allotment by {-available:,})" if available < 0 else ""),
+        f"Available: {available:,}" + balance,
     ]
     parts: list[Part] = [
         Paragraph(f"Dear {one_line(lead) or f'CE Lead of {name}'},"),
@@ -584,6 +613,21 @@ def _region_text(
             f" (version {one_line(policy.version)}), as of {as_of}:"
         ),
         bullets(facts),
+    ]
+    if revoking:
+        parts += [
+            Paragraph(
+                f"CE licenses in {name} eligible for revocation under §1 ({freed}): each is"
+                " on the Revocations sheet, and once it is revoked it frees one of"
+                f" {name}'s licenses:"
+            ),
+            bullets(
+                f"{i.license_id}, {one_line(i.organization)}"
+                f" ({_entries(i.client_entries_window)}). {clean(i.reasons)}"
+                for i in revoking
+            ),
+        ]
+    parts += [
         Paragraph(
             f"Removal candidates in {name}, ranked by the {ce_committee(policy)}'s criteria"
             " (under-utilized, not geographically unique, not the organization's only"
@@ -592,8 +636,7 @@ def _region_text(
         bullets(
             (
                 f"Rank {i.rank}: {i.license_id}, {one_line(i.organization)}"
-                f" ({show(i.client_entries_window) or 'no count'} client entries in the"
-                f" window). {clean(i.reasons)}"
+                f" ({_entries(i.client_entries_window)}). {clean(i.reasons)}"
                 for i in candidates
             ),
             empty="None.",
@@ -611,21 +654,116 @@ def _region_text(
             empty="None.",
         ),
         Paragraph(f"What you can do, {_by(results)}:"),
-        bullets(
-            [
-                f"Designate {name}'s available licenses to organizations in the region (§3).",
-                "Revoke and reassign licenses as needed (§3); then record Revoked On,"
-                " Revoked By (CE Lead) and Revocation Reason (CE allotment §3) on the Licenses"
-                " sheet.",
-                f"Ask the {ce} for additional licenses with the HMIS License Appeal/Request"
-                ' Form (Addendum 1 of the policy), marking "I am a CES lead and wish to'
-                ' request additional license allotment for my region". The committee may'
-                " reassign excess licenses from other regions or request more from HMIS"
-                " (§4 CE-Allotment Appeal).",
-            ]
-        ),
+        bullets(_region_actions(ce, region, candidates, revoking, requests)),
     ]
     return parts
+
+
+def _region_actions(
+    ce: str,
+    region: RegionAllotment,
+    candidates: Sequence[ReassignmentItem],
+    revoking: Sequence[ReassignmentItem],
+    requests: Sequence[QueuedAppeal],
+) -> list[str]:
+    """What the CE Lead can do, chosen by the region's Available (§3, §4): designate the
+    licenses available, nothing to designate while requests wait, or remove the excess,
+    the licenses eligible for revocation under §1 first. Never "revoke and reassign as
+    needed" beside a request of the region's own for more."""
+    name = one_line(region.region)
+    available = region.available or 0
+    going = ", ".join(one_line(i.license_id) for i in revoking)
+    freed = len(revoking)
+    record = (
+        " and record Revoked On, Revoked By (CE Lead) and Revocation Reason (CE allotment §3)"
+        " on the Licenses sheet"
+    )
+    actions = []
+    if available > 0:
+        actions.append(
+            f"Designate {name}'s {plural(available, 'available license')} to organizations"
+            " in the region (§3)"
+            + (
+                f", and the {plural(freed, 'license')} freed once {going} {_is(freed)}"
+                " revoked under §1."
+                if freed
+                else "."
+            )
+        )
+    elif available == 0:
+        actions.append(
+            f"None to designate: {name} has no license available, and none needs to be"
+            " removed (§3)"
+            + (
+                f"; once {going} {_is(freed)} revoked under §1, designate the"
+                f" {plural(freed, 'license')} {'it frees' if freed == 1 else 'they free'}."
+                if freed
+                else "."
+            )
+        )
+    else:
+        over = -available
+        left = over - freed
+        if freed:
+            first = (
+                f"Remove {name}'s excess of {over:,} (§3), the licenses eligible for revocation"
+                f" under §1 first: once the HMIS Lead Agency revokes {going} (Revocations"
+                f" sheet, §1), {'it frees' if freed == 1 else 'they free'}"
+                f" {plural(freed, 'license')}"
+            )
+            if left > 0:
+                first += (
+                    f"; then remove {plural(left, 'more license')} from the removal"
+                    f" candidates above, in rank order,{record}."
+                )
+            else:
+                first += (
+                    f", which brings {name} within its allotment: no other license needs to"
+                    " be removed."
+                )
+        else:
+            first = (
+                f"Remove {name}'s excess of {plural(over, 'license')} (§3): the removal"
+                f" candidates above, in rank order,{record}."
+            )
+        if left > 0 and len(candidates) < left:
+            first += (
+                f" Only {plural(len(candidates), 'candidate')} {_is(len(candidates))} ranked"
+                f" for {name}: the {ce} decides the rest (Reassignment sheet, §4)."
+            )
+        actions.append(first)
+    waiting = ", ".join(one_line(q.appeal_id) for q in requests)
+    if requests and available <= 0:
+        actions.append(
+            f"{waiting} {'waits' if len(requests) == 1 else 'wait'} for the {ce}: with no"
+            f" license available in {name}, it may reassign excess licenses from other"
+            " regions or request more from HMIS (§4 CE-Allotment Appeal)."
+        )
+    actions.append(
+        f"Ask the {ce} for additional licenses with the HMIS License Appeal/Request"
+        ' Form (Addendum 1 of the policy), marking "I am a CES lead and wish to'
+        ' request additional license allotment for my region". The committee may'
+        " reassign excess licenses from other regions or request more from HMIS"
+        " (§4 CE-Allotment Appeal)."
+        + (
+            f" No new request is needed for what {waiting} already"
+            f" {'asks' if len(requests) == 1 else 'ask'}."
+            if requests
+            else ""
+        )
+    )
+    return actions
+
+
+def _is(count: int) -> str:
+    return "is" if count == 1 else "are"
+
+
+def _entries(count: int | None) -> str:
+    """A license's Client Entries (Window) as its line in a notice says it."""
+    if count is None:
+        return "client entries in the window not counted"
+    return plural(count, "client entry", "client entries") + " in the window"
 
 
 # ------------------------------------------------------------------------- the message
