@@ -693,6 +693,37 @@ def test_a_long_table_repeats_its_header_row_on_every_page(
     assert all(f"R-{n:04}" in " ".join(pages) for n in range(400))
 
 
+def test_a_table_row_is_never_split_so_no_header_is_drawn_twice_on_a_page(
+    sample_outcome: Outcome,
+) -> None:
+    """Split across a page end, a row's tail started the next page under a header of its
+    own, and reportlab drew the header again lower on that page (the sample's watch list,
+    page 6 of the Performance packet): a committee member saw a new, untitled table."""
+    data, _ = render(build_packet(sample_outcome, "performance", workbook_name="w.xlsx"))
+    for number, page in enumerate(page_texts(data), start=1):
+        assert flat(page).count("Becomes Eligible On") <= 1, number
+        assert flat(page).count("License ID") <= 1, number
+
+
+def test_a_row_taller_than_a_page_still_renders(
+    sample_outcome: Outcome, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Cells are bounded so that a row fits a page; were one still taller, the table is
+    drawn again with rows that go on over the next page, not refused."""
+    import workbook.review.pdf as pdf
+    from workbook.review.packet import Section, Table, TableColumn
+
+    monkeypatch.setattr(pdf, "_CELL_LINES", 10_000)  # no bound: a cell of a hundred lines
+    packet = build_packet(sample_outcome, "performance", workbook_name="w.xlsx")
+    columns = (TableColumn("ID", 0.2), TableColumn("Explanation", 0.8))
+    tall = "A sentence that wraps onto more lines than a page has. " * 400
+    rows = tuple((f"R-{n}", tall if n == 3 else "Short.") for n in range(1, 10))
+    data, count = render(
+        replace(packet, sections=(Section("Tall", ("Lead.", Table(columns, rows))),))
+    )
+    assert count == len(page_texts(data)) > 2
+
+
 def test_long_names_wrap_and_huge_cells_are_bounded_never_shrunk(
     tmp_path: Path, sample_outcome: Outcome
 ) -> None:

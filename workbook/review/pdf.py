@@ -12,7 +12,7 @@ page only when too little of the page is left, so no page is ever blank.
 The standard PDF fonts (Helvetica) are used, so nothing is embedded and every reader shows
 them; characters outside their range (rare in names here) print as a small box rather
 than failing. Workbook text is escaped before reportlab's paragraph markup sees it, and
-each cell is bounded so that no row can grow taller than a page.
+each cell is bounded so that no row can grow taller than a page; rows are not split.
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ from reportlab.platypus import (
     TableStyle,
 )
 from reportlab.platypus import Table as RlTable
+from reportlab.platypus.doctemplate import LayoutError
 
 import engine
 from workbook.review.packet import BarChart, Block, Packet, Section, Table
@@ -89,7 +90,19 @@ NOT_FINAL = ParagraphStyle(
 
 
 def render(packet: Packet) -> tuple[bytes, int]:
-    """The packet as PDF bytes, and its number of pages."""
+    """The packet as PDF bytes, and its number of pages.
+
+    A table row is kept whole on a page: split, its tail starts the next page under a
+    header of its own and reportlab may draw the header again lower on that page. Cells
+    are bounded so that a row fits a page; should one still not, its table is drawn
+    again with rows that go on over the next page rather than not at all."""
+    try:
+        return _build(packet, split_rows=False)
+    except LayoutError:
+        return _build(packet, split_rows=True)
+
+
+def _build(packet: Packet, *, split_rows: bool) -> tuple[bytes, int]:
     buffer = io.BytesIO()
     pages: list[int] = []
     document = SimpleDocTemplate(
@@ -104,7 +117,12 @@ def render(packet: Packet) -> tuple[bytes, int]:
         subject=packet.running_header,
         creator=f"hmis-licensing {engine.ENGINE_VERSION}",
     )
-    document.build(list(_story(packet)), canvasmaker=_page_canvas(packet, pages))
+    story = list(_story(packet))
+    if split_rows:
+        for flowable in story:
+            if isinstance(flowable, RlTable):
+                flowable.splitInRow = 1
+    document.build(story, canvasmaker=_page_canvas(packet, pages))
     return buffer.getvalue(), pages[0] if pages else 0
 
 
@@ -213,7 +231,7 @@ def _tables(table: Table) -> list[Flowable]:
         data,
         colWidths=widths,
         repeatRows=1,
-        splitInRow=1,  # should a row still be taller than a page, it goes on over the next
+        splitInRow=0,  # a row whole on one page (render: unless it cannot fit one)
         longTableOptimize=1,  # thousands of rows split in seconds, not minutes
         hAlign="LEFT",
     )
