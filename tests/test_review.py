@@ -263,6 +263,11 @@ def test_the_ce_packet_has_the_allotment_table_and_a_chart_on_non_blank_pages(
     for region, values in expected.items():
         assert f"{region} {values}" in lines, region
     assert "and licenses in use, by region" in text
+    # The bars add up to 25 in use; the Total says 27: the chart says why.
+    assert (
+        "The bars are the regions' own: 2 CE Access Only licenses charged to no region"
+        " (L-1021, L-1032) count in the Total's In Use above but in no region's bar"
+    ) in " ".join(text.split())
     assert "Reassignment agenda" in text and "L-1002" in text
     assert "A-107" in text and "A-106" in text, "the CE appeals and requests"
     assert "A-104" not in text, "a special request is the Performance Committee's"

@@ -794,6 +794,14 @@ def _allotment_section(results: Results, held: Mapping[str, str]) -> Section:
     if summary is not None:
         blocks.append(clean(summary.explanation))
     blocks.append(_allotment_chart(regions))
+    if summary is not None and summary.not_charged:
+        ids = ", ".join(summary.not_charged)
+        count = len(summary.not_charged)
+        blocks.append(
+            f"The bars are the regions' own: {count} CE Access Only license"
+            f"{'' if count == 1 else 's'} charged to no region ({ids}) count in the Total's"
+            " In Use above but in no region's bar (see CE Charges)."
+        )
     blocks.append(
         _table(
             ALLOTMENTS,
