@@ -378,6 +378,7 @@ class CeCharge:
     basis: str
     policy_clause: str = "§3.2"
     row: int = 0
+    tied_regions: tuple[str, ...] = ()  # an intake tie: the regions the committee chooses from
 
 
 @dataclass(frozen=True, slots=True)

@@ -206,6 +206,13 @@ def reassignment_agenda(
         items.append(_item(KEPT, None, keeper, _keeper_reasons(policy, keeper, why, pending)))
     for j in leaving:
         region = charged.get(name_key(j.license.license_id)) or j.license.region
+        unset = uncharged.get(name_key(j.license.license_id)) if region is None else None
+        frees = (
+            f"it is charged to no region ({unset.removesuffix(' §3.2').rstrip('.')}), so"
+            " revoking it frees no region's allotment"
+            if unset
+            else f"once revoked it frees one of {region or 'its region'}'s CE licenses"
+        )
         items.append(
             ReassignmentItem(
                 item=BEING_REVOKED,
@@ -217,8 +224,7 @@ def reassignment_agenda(
                 client_entries_window=j.license.client_entries_window,
                 reasons="; ".join(
                     [
-                        f"Eligible for revocation under §1 (on the Revocations sheet): once"
-                        f" revoked it frees one of {region or 'its region'}'s CE licenses",
+                        f"Eligible for revocation under §1 (on the Revocations sheet): {frees}",
                         *pending.get(name_key(j.license.license_id), []),
                     ]
                 )
@@ -373,7 +379,7 @@ def _criteria(policy: Policy, c: _Candidate, *, kept: bool = False) -> list[str]
         found_region = (
             f"region: not charged to one ({c.uncharged.removesuffix(' §3.2').rstrip('.')}):"
             " its region is decided first (§3.2), since until then removing it frees no"
-            " region's allotment and no CE Lead's notice lists it"
+            " region's allotment"
         )
     else:
         found_region = ""

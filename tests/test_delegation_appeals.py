@@ -542,7 +542,7 @@ def test_a_candidate_charged_to_no_region_says_its_region_is_decided_first(
     adopted: Policy,
 ) -> None:
     """The sample's L-1032: its organization's intakes tie between two regions, so it is
-    charged to none (Problems says so) and no CE Lead's notice lists it; ranked first for
+    charged to none (Problems says so; the tied regions' CE Leads are told); ranked first for
     removal, its Reasons must say so too, not only leave Region blank (§3.2)."""
     intakes = (IntakeRow("Tied", "North", 14, row=2), IntakeRow("Tied", "West", 14, row=3))
     licenses = [
@@ -561,9 +561,34 @@ def test_a_candidate_charged_to_no_region_says_its_region_is_decided_first(
     )
     assert (
         "its region is decided first (§3.2), since until then removing it frees no region's"
-        " allotment and no CE Lead's notice lists it" in tied.reasons
+        " allotment" in tied.reasons
     )
     assert "region:" not in agenda["S1"].reasons, "a charged license says nothing of it"
+
+
+def test_an_eligible_license_charged_to_no_region_frees_no_region(adopted: Policy) -> None:
+    """Eligible for revocation under §1 but charged to no region (an intake tie): its row
+    says revoking it frees no region's allotment, and why, not "one of its region's"."""
+    intakes = (IntakeRow("Tied", "North", 14, row=2), IntakeRow("Tied", "West", 14, row=3))
+    licenses = [
+        lic(
+            "2024-01-01",
+            last="2025-01-01",
+            license_id="T1",
+            org="Tied",
+            license_type="CE Access Only",
+        ),
+        lic("2024-01-01", last="2026-11-01", license_id="T2", org="Tied"),
+    ]
+    agenda = items(run(adopted, licenses, intakes=intakes))
+    leaving = agenda["T1"]
+    assert leaving.item == "Eligible for revocation" and leaving.region is None
+    assert leaving.reasons.startswith(
+        "Eligible for revocation under §1 (on the Revocations sheet): it is charged to no"
+        " region (Tie in average intakes between North and West (14 each)"
+    )
+    assert "so revoking it frees no region's allotment" in leaving.reasons
+    assert "its region's" not in leaving.reasons
 
 
 def test_a_kept_license_names_its_section_1_exception_and_what_kept_it(

@@ -837,6 +837,32 @@ def test_a_notice_asks_to_act_before_a_license_can_be_revoked(tmp_path: Path) ->
     ) in text
 
 
+def test_a_long_organization_name_is_cut_in_the_subject_never_the_action() -> None:
+    from workbook.review.notices import _SUBJECT_LIMIT, _subject
+
+    name = "The Extraordinarily Long-Named Émigré Ünïcode Services 🙂 " * 5
+    subject = _subject("HMIS licenses of ", name, "1 eligible for revocation; please act now")
+    assert len(subject) <= _SUBJECT_LIMIT
+    assert subject.endswith("…: 1 eligible for revocation; please act now")
+    short = _subject("HMIS licenses of ", "Solo", "1 to watch; please act before 2026-11-25")
+    assert short == "HMIS licenses of Solo: 1 to watch; please act before 2026-11-25"
+
+
+def test_a_license_tied_between_regions_is_in_both_ce_leads_notices(tmp_path: Path) -> None:
+    """L-1032's organization has equal intakes in Region 5 and Region 6 (§3.2): charged to
+    no region, it is in neither region's counts, and before, in neither CE Lead's notice
+    (while the Reassignment agenda ranks it first for removal). Now both hear of it."""
+    folder = tmp_path / "drafts"
+    assert main(["notices", str(sample_copy(tmp_path)), "--output", str(folder)]) == 0
+    for region in ("Region 5", "Region 6"):
+        _, text = _notice(folder, region, kind="CE Lead")
+        assert f"Charged to no region yet, {region} among the tied ones (1):" in text, region
+        assert "L-1032, Ozark Youth Network: tie between Region 6 and Region 5" in text
+        assert text.index("Charged to no region yet") < text.index("What you can do")
+    _, other = _notice(folder, "Region 2", kind="CE Lead")
+    assert "L-1032" not in other
+
+
 def test_watch_list_licenses_get_a_notice_with_the_date_and_the_next_review(
     tmp_path: Path,
 ) -> None:
@@ -1183,8 +1209,8 @@ def _re_review_copy(folder: Path) -> Path:
     return workbook
 
 
-def _notice(folder: Path, organization: str) -> tuple[str, str]:
-    path = folder / f"{organization} - HMIS licenses notice 2026-11-24.eml"
+def _notice(folder: Path, organization: str, kind: str = "HMIS licenses") -> tuple[str, str]:
+    path = folder / f"{organization} - {kind} notice 2026-11-24.eml"
     message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
     assert isinstance(message, email.message.EmailMessage)
     body = message.get_body(("plain",))

@@ -250,7 +250,9 @@ def _unreadable_ce_rows(policy: Policy, inputs: Inputs, as_of: dt.date) -> list[
     return found
 
 
-def _charge(lic: LicenseRow, region: str | None, basis: str) -> CeCharge:
+def _charge(
+    lic: LicenseRow, region: str | None, basis: str, tied: tuple[str, ...] = ()
+) -> CeCharge:
     return CeCharge(
         license_id=lic.license_id,
         organization=lic.organization,
@@ -258,6 +260,7 @@ def _charge(lic: LicenseRow, region: str | None, basis: str) -> CeCharge:
         charged_region=region,
         basis=basis,
         row=lic.row,
+        tied_regions=tied,
     )
 
 
@@ -289,7 +292,7 @@ def _by_intakes(
         f" the {committee} decides which region this license is charged to. Not charged"
         " until the decision is entered in the license's Region column. §3.2"
     )
-    return _charge(lic, None, " ".join([*notes, basis]))
+    return _charge(lic, None, " ".join([*notes, basis]), tuple(leaders))
 
 
 def _tie_problem(

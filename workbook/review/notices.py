@@ -31,6 +31,7 @@ from engine.charging import ce_committee
 from engine.inactivity import special_request_in_force, special_request_reasons
 from engine.model import (
     AppealRow,
+    CeCharge,
     LicenseDecision,
     Policy,
     QueuedAppeal,
@@ -163,7 +164,7 @@ def organization_notices(outcome: Outcome, *, taken: set[str] | None = None) -> 
         mine, coming = eligible_of.get(key, []), watched_of.get(key, [])
         to, problem = recipients(emails.get(key))
         soon, again = split_watch_list(coming)
-        subject = one_line(f"HMIS licenses of {name}: {_action(mine, soon, again, results)}")
+        subject = _subject("HMIS licenses of ", name, _action(mine, soon, again, results))
         text = _organization_text(
             policy, outcome.inputs.appeals or (), results, as_of, name, mine, soon, again
         )
@@ -186,6 +187,14 @@ def organization_notices(outcome: Outcome, *, taken: set[str] | None = None) -> 
             )
         )
     return notices
+
+
+def _subject(lead: str, name: str, action: str) -> str:
+    """ "<lead><name>: <action>", within the subject's limit: a long name is cut, never
+    the action (what is eligible and when to act)."""
+    action = one_line(action)
+    room = _SUBJECT_LIMIT - len(lead) - len(": ") - len(action)
+    return one_line(f"{lead}{cut(name, max(room, 20))}: {action}")
 
 
 def _action(
@@ -533,12 +542,16 @@ def region_notices(outcome: Outcome, *, taken: set[str] | None = None) -> list[N
         candidates = [i for i in mine if i.item == CANDIDATE]
         revoking = [i for i in mine if i.item == BEING_REVOKED]
         requests = [q for q in pending if name_key(q.region or "") == key]
+        # An intake tie (§3.2): charged to no region until the committee picks one of
+        # them, so no region's counts hold it; each tied region's CE Lead hears of it.
+        tied = [c for c in results.ce_charges if key in {name_key(r) for r in c.tied_regions}]
         subject = one_line(
             f"{name}: CE Access Only licenses as of {as_of}; please act {_by(results)}"
         )
         text = _region_text(
             policy, results, as_of, region, row.ce_lead, candidates, revoking, requests
         )
+        text[-2:-2] = _tied_parts(ce, name, tied)  # before what the CE Lead can do
         message = draft_message(
             to, subject, _missing(problem, REGIONS, "ce_lead_email", name) if not to else "", text
         )
@@ -555,6 +568,26 @@ def region_notices(outcome: Outcome, *, taken: set[str] | None = None) -> list[N
             )
         )
     return notices
+
+
+def _tied_parts(ce: str, name: str, tied: Sequence[CeCharge]) -> list[Part]:
+    """The CE licenses whose organization's intakes tie between this region and another:
+    not in this region's counts until the committee decides (§3.2)."""
+    if not tied:
+        return []
+    return [
+        Paragraph(
+            f"Charged to no region yet, {name} among the tied ones ({len(tied)}): the {ce}"
+            " decides which region each is charged to (§3.2); until then it is in no"
+            " region's In Use, this one's included:"
+        ),
+        bullets(
+            f"{one_line(c.license_id)}, {one_line(c.organization)}: tie between"
+            f" {' and '.join(one_line(r) for r in c.tied_regions)}; once the {ce} has"
+            " decided, its region is entered in the license's Region column."
+            for c in tied
+        ),
+    ]
 
 
 def _region_text(
