@@ -837,6 +837,37 @@ def test_a_notice_asks_to_act_before_a_license_can_be_revoked(tmp_path: Path) ->
     ) in text
 
 
+def test_a_ce_lead_is_told_a_freed_license_waits_on_its_pending_appeal(tmp_path: Path) -> None:
+    """Region 2 is over by one and L-1014, eligible under §1, would bring it within its
+    allotment; with an appeal pending on L-1014 the CE Lead is told that an approval
+    leaves the excess, so the removal candidates are next (before: "no other license
+    needs to be removed", full stop)."""
+    workbook = sample_copy(tmp_path)
+    _add_appeal(
+        workbook,
+        **{
+            "Appeal ID": "A-201",
+            "Filed On": dt.datetime(2026, 11, 20),
+            "Organization": "Kirksville Community Shelter",
+            "License ID": "L-1014",
+            "Reason": "Inactivity revocation",
+            "Decision": "Pending",
+        },
+    )
+    folder = tmp_path / "drafts"
+    assert main(["notices", str(workbook), "--output", str(folder)]) == 0
+    _, text = _notice(folder, "Region 2", kind="CE Lead")
+    assert (
+        "no other license needs to be removed unless the appeal pending on L-1014 is approved"
+        " (Appeals Queue, §4): then the excess stays, and the removal candidates above are"
+        " next, in rank order."
+    ) in text
+    folder = tmp_path / "plain"
+    assert main(["notices", str(sample_copy(tmp_path, "other.xlsx")), "--output", str(folder)]) == 0
+    _, text = _notice(folder, "Region 2", kind="CE Lead")
+    assert "no other license needs to be removed." in text and "unless the appeal" not in text
+
+
 def test_a_long_organization_name_is_cut_in_the_subject_never_the_action() -> None:
     from workbook.review.notices import _SUBJECT_LIMIT, _subject
 

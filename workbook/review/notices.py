@@ -687,9 +687,20 @@ def _region_text(
             empty="None.",
         ),
         Paragraph(f"What you can do, {_by(results)}:"),
-        bullets(_region_actions(ce, region, candidates, revoking, requests)),
+        bullets(
+            _region_actions(
+                ce, region, candidates, revoking, requests, _appealed(results, revoking)
+            )
+        ),
     ]
     return parts
+
+
+def _appealed(results: Results, revoking: Sequence[ReassignmentItem]) -> list[str]:
+    """The licenses eligible under §1 that an appeal pending in the Appeals Queue asks
+    about: their revocation, and what it frees, waits on that appeal's answer (§4)."""
+    asked = {name_key(q.license_id) for q in results.appeals_queue if q.license_id}
+    return [one_line(i.license_id) for i in revoking if name_key(i.license_id) in asked]
 
 
 def _region_actions(
@@ -698,6 +709,7 @@ def _region_actions(
     candidates: Sequence[ReassignmentItem],
     revoking: Sequence[ReassignmentItem],
     requests: Sequence[QueuedAppeal],
+    appealed: Sequence[str] = (),
 ) -> list[str]:
     """What the CE Lead can do, chosen by the region's Available (§3, §4): designate the
     licenses available, nothing to designate while requests wait, or remove the excess,
@@ -752,7 +764,14 @@ def _region_actions(
             else:
                 first += (
                     f", which brings {name} within its allotment: no other license needs to"
-                    " be removed."
+                    " be removed"
+                    + (
+                        f" unless the appeal pending on {', '.join(appealed)} is approved"
+                        " (Appeals Queue, §4): then the excess stays, and the removal"
+                        " candidates above are next, in rank order."
+                        if appealed
+                        else "."
+                    )
                 )
         else:
             first = (
