@@ -116,16 +116,7 @@ _NEEDS: Mapping[str, tuple[str, ...]] = {
 # requests and the policy alone), and on the Watch List's horizon, Next Review: a setting
 # the run relies on that cannot be read holds these back (Inputs.unreadable_settings).
 _SETTING_NEEDS: Mapping[str, tuple[str, ...]] = {
-    "As Of": (
-        "decisions",
-        "revocations",
-        "watch_list",
-        "revocations_done",
-        "appeals_queue",
-        "allotments",
-        "ce_charges",
-        "reassignment",
-    ),
+    "As Of": tuple(r for r in _NEEDS["Settings"] if r != "self_pay_estimates"),
     "Next Review": ("watch_list",),
 }
 

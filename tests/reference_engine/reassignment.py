@@ -166,7 +166,7 @@ def reassignment_agenda(
         region = charged.get(name_key(j.license.license_id)) or j.license.region
         unset = uncharged.get(name_key(j.license.license_id)) if region is None else None
         frees = (
-            f"it is charged to no region ({unset.removesuffix(' §3.2').rstrip('.')}), so"
+            f"it is charged to no region ({_why_uncharged(unset)}), so"
             " revoking it frees no region's allotment"
             if unset
             else f"once revoked it frees one of {region or 'its region'}'s CE licenses"
@@ -285,6 +285,11 @@ def _why_kept(keeper: _Candidate, others: Sequence[_Candidate]) -> str:
     )
 
 
+def _why_uncharged(basis: str) -> str:
+    """CE Charges' Basis for a license charged to no region, as a clause in its Reasons."""
+    return basis.removesuffix(" §3.2").rstrip(".")
+
+
 def _keep_order(c: _Candidate) -> tuple[object, ...]:
     entries = c.license.client_entries_window
     entry = c.judgement.entry
@@ -335,7 +340,7 @@ def _criteria(policy: Policy, c: _Candidate, *, kept: bool = False) -> list[str]
             f" window (more than {limit})"
         )
     found_region = (
-        f"region: not charged to one ({c.uncharged.removesuffix(' §3.2').rstrip('.')}):"
+        f"region: not charged to one ({_why_uncharged(c.uncharged)}):"
         " its region is decided first (§3.2), since until then removing it frees no"
         " region's allotment"
         if c.uncharged

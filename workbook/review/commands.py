@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from workbook.layout import SETTING_AS_OF
 from workbook.review.files import (
     check_documents,
     check_packet_destination,
@@ -28,7 +27,13 @@ from workbook.review.files import (
     packet_file_name,
     save_document,
 )
-from workbook.review.packet import Committee, build_packet, committee_name, later_review_note
+from workbook.review.packet import (
+    Committee,
+    as_of_unread,
+    build_packet,
+    committee_name,
+    later_review_note,
+)
 from workbook.run import Outcome
 
 if TYPE_CHECKING:
@@ -84,7 +89,7 @@ def write_packets(
     if outcome.policy is None:
         raise ValueError("a packet needs a run whose policy loaded")
     as_of: dt.date | str = outcome.as_of.value  # type: ignore[assignment]
-    if SETTING_AS_OF in outcome.inputs.unreadable_settings:
+    if as_of_unread(outcome):
         as_of = "as of not read"
     paths = {
         committee: destination

@@ -222,6 +222,16 @@ def _by(results: Results) -> str:
     return f"by {results.next_review}" if results.next_review else "before the next review"
 
 
+def _first_eligible_day(coming: Sequence[WatchItem], results: Results) -> dt.date | None:
+    """The first day a watched license becomes eligible, when that is before the next
+    review (None: nothing falls due sooner)."""
+    days = [w.becomes_eligible_on for w in coming if w.becomes_eligible_on is not None]
+    first = min(days, default=None)
+    if first is None or (results.next_review is not None and first > results.next_review):
+        return None
+    return first
+
+
 def _act_by(
     eligible: Sequence[LicenseDecision], coming: Sequence[WatchItem], results: Results
 ) -> str:
@@ -230,17 +240,14 @@ def _act_by(
     it becomes eligible (when that comes before the next review); else by Next Review."""
     if eligible:
         return "now"
-    days = [w.becomes_eligible_on for w in coming if w.becomes_eligible_on is not None]
-    first = min(days, default=None)
-    if first is not None and (results.next_review is None or first <= results.next_review):
-        return f"before {first}"
-    return _by(results)
+    first = _first_eligible_day(coming, results)
+    return f"before {first}" if first is not None else _by(results)
 
 
 def _act_by_note(
     eligible: Sequence[LicenseDecision], coming: Sequence[WatchItem], results: Results
 ) -> str:
-    """Why that date, in the heading of what the organization can do."""
+    """`_act_by` and why that date, in the heading of what the organization can do."""
     review = (
         f"the next review is on {results.next_review}" if results.next_review else "the next review"
     )
@@ -249,13 +256,13 @@ def _act_by_note(
             f"now: the HMIS Lead Agency may revoke a license eligible for revocation at any"
             f" time (§1), and {review}"
         )
-    when = _act_by(eligible, coming, results)
-    if when.startswith("before ") and when != _by(results):
-        return (
-            f"{when}, the first day a license listed above becomes eligible for revocation"
-            f" ({review})"
-        )
-    return when
+    first = _first_eligible_day(coming, results)
+    if first is None:
+        return _by(results)
+    return (
+        f"before {first}, the first day a license listed above becomes eligible for"
+        f" revocation ({review})"
+    )
 
 
 def _organization_text(

@@ -114,11 +114,7 @@ class Packet:
     summary: tuple[tuple[str, str], ...]
     sections: tuple[Section, ...]
     counts: Mapping[str, int | None] = field(default_factory=dict)  # None: held back
-    as_of_shown: str = ""  # how every page names the As Of ("not read": none); "" as_of
-
-    @property
-    def as_of_text(self) -> str:
-        return self.as_of_shown or str(self.as_of)
+    as_of_text: str = ""  # how every page names the As Of ("not read": it could not be)
 
 
 # ----------------------------------------------------------------------------- building
@@ -138,7 +134,7 @@ def build_packet(outcome: Outcome, committee: Committee, *, workbook_name: str) 
     name = committee_name(policy, committee)
     as_of: dt.date = outcome.as_of.value  # type: ignore[assignment]
     # An As Of the run needed and could not read: the date it fell back to is no review's.
-    shown_as_of = "not read" if _as_of_unread(outcome) else str(as_of)
+    shown_as_of = "not read" if as_of_unread(outcome) else str(as_of)
     held = held_back_sheets(results)
     if committee == "performance":
         summary, sections, counts = _performance(outcome, results, policy, name, held)
@@ -153,7 +149,7 @@ def build_packet(outcome: Outcome, committee: Committee, *, workbook_name: str) 
         committee_name=name,
         title=f"{name} packet",
         as_of=as_of,
-        as_of_shown=shown_as_of,
+        as_of_text=shown_as_of,
         running_header=(
             f"{coc} · {name} · As Of {shown_as_of} · Policy {one_line(policy.version)}"
             f" ({policy.sha256[:12]}){marker}"
@@ -223,7 +219,8 @@ def _status(outcome: Outcome, held: Mapping[str, str]) -> str:
     )
 
 
-def _as_of_unread(outcome: Outcome) -> bool:
+def as_of_unread(outcome: Outcome) -> bool:
+    """Whether the run needed the Settings sheet's As Of and could not read it."""
     return SETTING_AS_OF in outcome.inputs.unreadable_settings
 
 
@@ -231,7 +228,7 @@ _NOT_WORKED_OUT = "not worked out: the As Of could not be read"
 
 
 def _next_review(outcome: Outcome, results: Results) -> str:
-    if _as_of_unread(outcome):
+    if as_of_unread(outcome):
         return _NOT_WORKED_OUT
     if results.next_review is not None:
         return show(results.next_review)
@@ -256,14 +253,14 @@ def _facts(
             "As Of",
             "could not be read (Settings sheet: As Of; see the errors below), so nothing in"
             " this packet is as of a date"
-            if _as_of_unread(outcome)
+            if as_of_unread(outcome)
             else f"{outcome.as_of.value} ({outcome.as_of.origin})",
         ),
         ("Next Review", _next_review(outcome, results)),
         (
             "Previous review",
             _NOT_WORKED_OUT
-            if _as_of_unread(outcome)
+            if as_of_unread(outcome)
             else show(previous)
             or "none on record (Findings History has no rows of an earlier As Of)",
         ),
@@ -321,7 +318,7 @@ def _performance(
     outside: Counter[str] = Counter(
         str(d.finding) for d in decisions if d.finding in NOT_JUDGED_FINDINGS
     )
-    by_finding += ")" + "".join(
+    not_judged = "".join(
         f"; {outside[finding]:,} {words}"
         for finding, words in (("Not judged", "not judged"), ("Cannot judge", "cannot be judged"))
         if outside[finding]
@@ -332,7 +329,9 @@ def _performance(
         # the policy does not judge is on the report, but not an active license judged.
         (
             "Active licenses judged",
-            _figure(f"{judged:,} of {len(decisions):,} listed ({by_finding}", held, report),
+            _figure(
+                f"{judged:,} of {len(decisions):,} listed ({by_finding}){not_judged}", held, report
+            ),
         ),
         ("Eligible for revocation", _figure(f"{len(eligible):,}", held, revocations)),
         (
