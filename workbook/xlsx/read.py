@@ -10,6 +10,8 @@ unpacked within a budget by workbook.xlsx.rawzip, checked by workbook.xlsx.exten
 cell outside Excel's grid, no row twice, no more cells than a sheet may hold) and cleaned
 of what makes calamine misbehave; the other sheets are empty stand-ins. Whatever calamine
 still raises, panics included, becomes a WorkbookError naming the file and the sheet.
+The largest sheet, when large, is checked first and read from a copy of its own on a
+second thread while the others are checked and read (calamine parses without the GIL).
 
 calamine shows two kinds of bad cell as blank: a formula whose value was never calculated
 (a file written by a program that does not calculate) and an error such as #N/A. A blank
@@ -31,6 +33,7 @@ import re
 import tempfile
 import zipfile
 from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from io import BytesIO
 from pathlib import Path
@@ -104,15 +107,59 @@ def read_snapshot(path: Path, sheet_names: Iterable[str] | None = None) -> Workb
     package = open_package(path)
     try:
         entries = _chosen(package, sheet_names)
-        copy, parts = reader_copy(package, entries)
-        sheets, merged = _read_with_calamine(path, copy, entries, parts)
+        with _native_errors_quiet(), ThreadPoolExecutor(1, "calamine") as reader:
+            sheets, merged = _read_sheets(path, package, entries, reader)
         date1904 = package.date1904
     finally:
         package.close()
-    for name, part in parts.items():
-        _mark_unusable_cells(part.xml, sheets[name], part.first_row - 1)
     join_continuations(sheets, merged)
     return WorkbookSnapshot(sheets, merged=merged, date1904=date1904)
+
+
+# A sheet part this large is read on a second thread, by a calamine of its own, while the
+# other sheets are checked and read: calamine parses without holding the GIL, so on two
+# cores the largest sheet (Licenses, or Findings History) costs little more than the rest.
+# Below it, a second reader is not worth parsing the shared strings twice.
+PARALLEL_FROM_BYTES = 1 << 20
+
+_Grids = dict[str, list[list[object]]]
+_Merged = dict[str, list[tuple[int, int, int, int]]]
+
+
+def _read_sheets(
+    path: Path, package: XlsxPackage, entries: list[SheetEntry], reader: ThreadPoolExecutor
+) -> tuple[_Grids, _Merged]:
+    """Every wanted sheet checked (`_checked_parts`), given to calamine in a reader copy
+    (`reader_copy`) and made the snapshot's grid (`_grids`).
+
+    The largest part, when large, is checked first and read on `reader`, in a copy of its
+    own, while the others are checked and read here in one copy."""
+    sizes = {e.name: package.info(e.part).file_size for e in entries if e.part is not None}
+    largest = max(sizes, key=lambda name: sizes[name], default=None)
+    if largest is not None and sizes[largest] < PARALLEL_FROM_BYTES:
+        largest = None
+    base = _bookkeeping(package)
+    given: dict[str, bytes] = {}  # sheet part -> its XML as calamine gets it
+    wanted: list[tuple[str, SheetPart]] = []
+    alone: Future[tuple[_Grids, _Merged]] | None = None
+    for entry, part, xml in _checked_parts(package, entries, first=largest):
+        assert entry.part is not None
+        if entry.name == largest:
+            copy = reader_copy(package, base, {entry.part: xml})
+            alone = reader.submit(_grids, path, copy, [(entry.name, part)])
+        else:
+            given[entry.part] = xml
+            wanted.append((entry.name, part))
+    sheets, merged = _grids(path, reader_copy(package, base, given), wanted)
+    if alone is not None:
+        more_sheets, more_merged = alone.result()
+        sheets.update(more_sheets)
+        merged.update(more_merged)
+    order = {e.name: index for index, e in enumerate(entries)}
+    return (
+        dict(sorted(sheets.items(), key=lambda item: order[item[0]])),
+        dict(sorted(merged.items(), key=lambda item: order[item[0]])),
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,13 +192,9 @@ def _family(title: str) -> tuple[str, int] | None:
     return None
 
 
-def reader_copy(
-    package: XlsxPackage, entries: list[SheetEntry]
-) -> tuple[bytes, dict[str, SheetPart]]:
-    """A small zip for calamine: the parts it reads, checked; stand-ins for other sheets.
-
-    Also returns each wanted sheet's XML as calamine gets it, by sheet name.
-    """
+def _bookkeeping(package: XlsxPackage) -> dict[str, bytes]:
+    """The parts every reader copy holds besides sheets: the workbook's bookkeeping, its
+    styles and its shared strings (checked)."""
     members: dict[str, bytes] = {}
     for name in ("[Content_Types].xml", "_rels/.rels", package.workbook_part):
         members[package.info(name).filename] = package.read(name)
@@ -163,14 +206,31 @@ def reader_copy(
     strings = package.shared_strings_part
     if strings is not None:
         members[strings] = _without_counts(package.read(strings))
-    parts: dict[str, SheetPart] = {}
+    return members
+
+
+def _checked_parts(
+    package: XlsxPackage, entries: list[SheetEntry], first: str | None = None
+) -> Iterator[tuple[SheetEntry, SheetPart, bytes]]:
+    """Each wanted sheet that is read, checked: its part, and its XML as calamine gets it.
+
+    Appended sheets come newest first, so that their family's budget of cells goes to the
+    newest rows; the sheet named `first` leads when that keeps this so. A part two sheets
+    share is read once."""
     budget = {spec.name: MAX_SHEET_CELLS for spec in APPENDED_SHEETS}
     dates: set[int] | None = None
-    newest_first = sorted(entries, key=lambda e: -(_family(e.name) or ("", 0))[1])
-    for entry in newest_first:
+    seen: set[str] = set()
+    order = sorted(entries, key=lambda e: -(_family(e.name) or ("", 0))[1])
+    leader = next((e for e in order if e.name == first), None)
+    family = _family(leader.name) if leader is not None else None
+    if leader is not None and (family is None or _newest_of(family[0], order) is leader):
+        order.remove(leader)
+        order.insert(0, leader)
+    for entry in order:
         assert entry.part is not None
-        if entry.part in members:  # a part two sheets share: read once
+        if entry.part in seen:
             continue
+        seen.add(entry.part)
         try:
             part = _checked_sheet(package.read(entry.part), _family(entry.name), budget)
         except ExtentError as exc:
@@ -180,10 +240,20 @@ def reader_copy(
             ) from None
         if part is None:  # an older continuation beyond what is read back
             continue
-        parts[entry.name] = part
         if _ODD_NUMBER.search(part.xml):
             dates = date_styles(package)[0] if dates is None else dates
-        members[entry.part] = _for_calamine(part.xml, dates or set())
+        yield entry, part, _for_calamine(part.xml, dates or set())
+
+
+def _newest_of(name: str, entries: Sequence[SheetEntry]) -> SheetEntry | None:
+    """The newest continuation of an appended sheet among entries ordered newest first."""
+    return next((e for e in entries if (_family(e.name) or ("", 0))[0] == name), None)
+
+
+def reader_copy(package: XlsxPackage, base: dict[str, bytes], sheets: dict[str, bytes]) -> bytes:
+    """A small zip for calamine: the bookkeeping parts (`_bookkeeping`), the sheets given
+    (by part) and empty stand-ins for the workbook's other sheets."""
+    members = {**base, **sheets}
     for entry in package.sheets:
         if entry.part is not None and entry.part not in members:
             members[entry.part] = _EMPTY_SHEET
@@ -191,7 +261,7 @@ def reader_copy(
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
         for name, data in members.items():
             archive.writestr(name, data)
-    return buffer.getvalue(), parts
+    return buffer.getvalue()
 
 
 def _checked_sheet(
@@ -269,29 +339,30 @@ def _for_calamine(xml: bytes, dates: set[int]) -> bytes:
     return b"".join([*pieces, xml[done:]]) if pieces else xml
 
 
-def _read_with_calamine(
-    path: Path, copy: bytes, entries: list[SheetEntry], parts: dict[str, SheetPart]
-) -> tuple[dict[str, list[list[object]]], dict[str, list[tuple[int, int, int, int]]]]:
+def _grids(path: Path, copy: bytes, wanted: list[tuple[str, SheetPart]]) -> tuple[_Grids, _Merged]:
+    """The sheets named, read by calamine from a reader copy, as the snapshot's grids with
+    their unusable cells marked, and their merged ranges (1-based). On any thread: the
+    caller keeps calamine's own messages off the screen (`_native_errors_quiet`)."""
     import python_calamine
 
-    sheets: dict[str, list[list[object]]] = {}
-    merged: dict[str, list[tuple[int, int, int, int]]] = {}
-    with _reader_errors(path, None):
+    sheets: _Grids = {}
+    merged: _Merged = {}
+    if not wanted:
+        return sheets, merged
+    with _reader_errors(path, None, quiet=False):
         book = python_calamine.CalamineWorkbook.from_filelike(BytesIO(copy))
     try:
-        for entry in entries:
-            part = parts.get(entry.name)
-            if part is None:
-                continue
-            with _reader_errors(path, entry.name):
-                sheet = book.get_sheet_by_name(entry.name)
+        for name, part in wanted:
+            with _reader_errors(path, name, quiet=False):
+                sheet = book.get_sheet_by_name(name)
                 cut = part.first_row > 1
                 raw = sheet.to_python(skip_empty_area=cut)
                 start = sheet.start if cut else (0, 0)
                 ranges = sheet.merged_cell_ranges or []
-            sheets[entry.name] = _grid(raw, start, part.first_row)
+            sheets[name] = grid = _grid(raw, start, part.first_row)
+            _mark_unusable_cells(part.xml, grid, part.first_row - 1)
             if ranges:
-                merged[entry.name] = [
+                merged[name] = [
                     (top + 1, left + 1, bottom + 1, right + 1)
                     for (top, left), (bottom, right) in ranges
                 ]
@@ -320,13 +391,14 @@ def _grid(
 
 
 @contextlib.contextmanager
-def _reader_errors(path: Path, sheet: str | None) -> Iterator[None]:
-    """Whatever calamine raises, or a Rust panic (a BaseException), as a WorkbookError."""
+def _reader_errors(path: Path, sheet: str | None, *, quiet: bool = True) -> Iterator[None]:
+    """Whatever calamine raises, or a Rust panic (a BaseException), as a WorkbookError.
+    `quiet=False` when the caller already keeps stderr quiet (on more than one thread)."""
     import python_calamine
 
     what = f'the sheet "{sheet}" cannot be read' if sheet else "it cannot be read as a workbook"
     try:
-        with _native_errors_quiet():
+        with _native_errors_quiet() if quiet else contextlib.nullcontext():
             yield
     except python_calamine.PasswordError:
         raise WorkbookError(
