@@ -257,15 +257,12 @@ def _known_license(lic: LicenseRow, as_of: dt.date) -> LicenseRow:
     """The license row without its dates after the as-of date (itself when it has none)."""
     if lic.granted_on > as_of:
         return lic
-
-    def known(day: dt.date | None) -> dt.date | None:
-        return day if day is None or day <= as_of else None
-
     dates = (lic.last_client_data_entry, lic.first_sign_in, lic.last_login, lic.revoked_on)
-    kept = tuple(known(day) for day in dates)
-    if kept == dates:
-        return lic
-    entry, first_sign_in, login, revoked = kept
+    if all(day is None or day <= as_of for day in dates):
+        return lic  # the common case, asked of every license
+    entry, first_sign_in, login, revoked = (
+        day if day is None or day <= as_of else None for day in dates
+    )
     return replace(
         lic,
         last_client_data_entry=entry,
@@ -376,8 +373,8 @@ class _Watch:
         waiting = [j for j in group if j.finding != "Cannot judge" and not j.would_be_eligible]
         if not waiting:
             return []
-        dates = {id(j): self.dates(j, appeals) for j in group}
-        if any(j.stays and not dates[id(j)] for j in group):
+        dates = {id(j): self.dates(j, appeals) for j in waiting}
+        if any(j.stays and not dates[id(j)] for j in waiting):  # only these can stay
             # A license that stays and cannot lapse before Next Review: §1.E1 cannot apply
             # in between, so each license is judged on its own (fast).
             return [
@@ -386,7 +383,10 @@ class _Watch:
                 if dates[id(j)]
                 and (item := self._first(j, group, appeals, sorted(dates[id(j)]))) is not None
             ]
-        return self._together(group, waiting, appeals, sorted(set().union(*dates.values())))
+        others = (self.dates(j, appeals) for j in group if id(j) not in dates)
+        return self._together(
+            group, waiting, appeals, sorted(set().union(*dates.values(), *others))
+        )
 
     def _first(
         self,
