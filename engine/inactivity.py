@@ -280,7 +280,7 @@ def _base_sentences(
     return sentences
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: made for every license judged, a third the cost
 class _SignIn:
     on: dt.date | None  # the earliest evidence of a sign-in that counts
     overdue: bool  # never signed in, and the window has ended

@@ -101,25 +101,25 @@ def validate(policy: Policy, inputs: Inputs, as_of: dt.date) -> list[Problem]:
                 )
             )
         problems += _unknown_organization(
-            organizations, lic.organization, Where("Licenses", lic.row, "Organization")
+            organizations, lic.organization, ("Licenses", lic.row, "Organization")
         )
         if lic.region and regions_known:
             problems += _unknown_region(
                 regions,
                 lic.region,
-                Where("Licenses", lic.row, "Region"),
+                ("Licenses", lic.row, "Region"),
                 f"License {lic.license_id}",
                 "so the entry is ignored",
             )
     for intake in inputs.intakes or ():
         problems += _unknown_organization(
-            organizations, intake.organization, Where("Intakes", intake.row, "Organization")
+            organizations, intake.organization, ("Intakes", intake.row, "Organization")
         )
         if regions_known:
             problems += _unknown_region(
                 regions,
                 intake.region,
-                Where("Intakes", intake.row, "Region"),
+                ("Intakes", intake.row, "Region"),
                 f"Intakes row {intake.row}",
                 "so this row is ignored",
             )
@@ -127,7 +127,7 @@ def validate(policy: Policy, inputs: Inputs, as_of: dt.date) -> list[Problem]:
         problems += _unknown_organization(
             organizations,
             request.organization,
-            Where("Self-Pay Requests", request.row, "Organization"),
+            ("Self-Pay Requests", request.row, "Organization"),
         )
     org_of = {name_key(lic.license_id): lic.organization for lic in inputs.licenses}
     for appeal in inputs.appeals or ():
@@ -267,7 +267,7 @@ def _appeal_problems(
     license_ids: Container[str],
 ) -> list[Problem]:
     problems = _unknown_organization(
-        organizations, appeal.organization, Where("Appeals", appeal.row, "Organization")
+        organizations, appeal.organization, ("Appeals", appeal.row, "Organization")
     )
     if appeal.license_id and name_key(appeal.license_id) not in license_ids:
         problems.append(
@@ -283,7 +283,7 @@ def _appeal_problems(
         problems += _unknown_region(
             regions,
             appeal.region,
-            Where("Appeals", appeal.row, "Region"),
+            ("Appeals", appeal.row, "Region"),
             f"Appeal {appeal.appeal_id}",
             "",
         )
@@ -347,13 +347,18 @@ def _policy_file(policy: Policy) -> str:
     return policy.source.replace("\\", "/").rsplit("/", 1)[-1] if policy.source else "policy.yaml"
 
 
-def _unknown_organization(known: Container[str], name: str, where: Where) -> list[Problem]:
+# (sheet, row, column): where a name is, made a Where only for a name that is not known
+# (asked of every row).
+_At = tuple[str, int, str]
+
+
+def _unknown_organization(known: Container[str], name: str, at: _At) -> list[Problem]:
     if name_key(name) in known:
         return []
     return [
         Problem(
             "Warning",
-            where,
+            Where(*at),
             f'Organization "{name}" is not on the Organizations sheet.',
             "Add it to the Organizations sheet (with its county), or correct the spelling.",
         )
@@ -361,7 +366,7 @@ def _unknown_organization(known: Container[str], name: str, where: Where) -> lis
 
 
 def _unknown_region(
-    known: Container[str], name: str, where: Where, subject: str, consequence: str
+    known: Container[str], name: str, at: _At, subject: str, consequence: str
 ) -> list[Problem]:
     """One wording for every column that names a region."""
     if name_key(name) in known:
@@ -370,7 +375,7 @@ def _unknown_region(
     return [
         Problem(
             "Warning",
-            where,
+            Where(*at),
             f'{subject}: region "{name}" is not on the Regions sheet{tail}.',
             "Correct the region name to one on the Regions sheet, or clear it.",
         )
