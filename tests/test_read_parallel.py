@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 import shutil
 import zipfile
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -97,3 +98,20 @@ def test_a_cell_calamine_refuses_on_the_second_thread_is_named_as_on_the_first(
     with pytest.raises(WorkbookError) as raised:
         read.read_snapshot(path)
     assert f'{path}: the file is damaged: the sheet "Licenses" cannot be read' in str(raised.value)
+
+
+class _NoThreads(ThreadPoolExecutor):
+    """An executor on a machine out of threads: submit raises as CPython's does there
+    (a process limit this test, run as root, cannot set for real)."""
+
+    def submit(self, *args: object, **kwargs: object) -> Future[object]:  # type: ignore[override]
+        raise RuntimeError("can't start new thread")
+
+
+def test_with_no_thread_to_be_had_the_largest_sheet_is_read_with_the_others(
+    books: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    together = snapshot(books["generated"], monkeypatch, ONE_READER)
+    monkeypatch.setattr(read, "ThreadPoolExecutor", _NoThreads)
+    assert readers_used(books["generated"], monkeypatch) == 1
+    assert snapshot(books["generated"], monkeypatch, 0).sheets == together.sheets

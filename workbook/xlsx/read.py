@@ -146,7 +146,11 @@ def _read_sheets(
         assert entry.part is not None
         if entry.name == largest:
             copy = reader_copy(package, base, {entry.part: xml})
-            alone = reader.submit(_grids, path, copy, [(entry.name, part)])
+            try:
+                alone = reader.submit(_grids, path, copy, [(entry.name, part)])
+            except RuntimeError:  # no thread to be had (a process limit, Pyodide): read here
+                given[entry.part] = xml
+                wanted.append((entry.name, part))
         else:
             given[entry.part] = xml
             wanted.append((entry.name, part))
