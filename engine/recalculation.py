@@ -308,7 +308,7 @@ def _decisions(
                 not_in_force if j.judged else "",
             ),
             eligible_since=eligible_since(history, j, as_of),
-            change_since_last_review=change_since_last_review(history, j),
+            change_since_last_review=change_since_last_review(history, j, as_of),
         )
         for j in judgements
     ]

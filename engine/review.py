@@ -126,26 +126,32 @@ def eligible_since(history: History, j: Judgement, as_of: dt.date) -> dt.date | 
     """The As Of of the first review of the license's current stretch of eligibility.
 
     Each review counts with its last run: a run repeated on the same As Of (after a
-    correction) replaces that day's earlier one and does not break the stretch."""
+    correction) replaces that day's earlier one and does not break the stretch. A review
+    before the license was granted (to its previous holder: SPEC §2) is not part of it."""
     if not j.would_be_eligible:
         return None
     start = as_of
     day_seen = None
+    granted = j.license.granted_on
     for row in reversed(history.rows.get(name_key(j.license.license_id), [])):
         if row.as_of >= as_of or row.as_of == day_seen:
             continue  # an earlier run of the same day: the later one (or this run) holds
         day_seen = row.as_of
-        if not row.eligible:
+        if not row.eligible or row.as_of < granted:
             break
         start = row.as_of
     return start
 
 
-def change_since_last_review(history: History, j: Judgement) -> str:
-    if history.previous_review is None or j.finding == "Cannot judge":
+def change_since_last_review(history: History, j: Judgement, as_of: dt.date) -> str:
+    """SPEC §8. A license granted since the previous review is new, whenever its row was
+    typed (a row typed ahead of its grant was reviewed as not yet a license); one granted
+    after the as-of date is not a license yet, so nothing has changed for it."""
+    previous = history.previous_review
+    if previous is None or j.finding == "Cannot judge" or j.license.granted_on > as_of:
         return ""
     before = history.at_previous.get(name_key(j.license.license_id))
-    if before is None:
+    if before is None or j.license.granted_on > previous:
         return NEW_LICENSE
     if j.would_be_eligible:
         return STILL_ELIGIBLE if before.eligible else NEWLY_ELIGIBLE

@@ -148,6 +148,45 @@ def test_a_correction_run_again_on_the_same_day_keeps_the_stretch_of_eligibility
     assert later["OLD"].eligible_since == d("2026-10-24")
 
 
+def test_a_license_granted_since_the_previous_review_is_new_whenever_its_row_was_typed(
+    adopted: Policy,
+) -> None:
+    """SPEC §8 Change Since Last Review: a row typed ahead of its grant was reviewed as not
+    yet a license; granted since the previous review, it is new all the same. A license
+    granted after the as-of date is not a license yet: nothing has changed for it."""
+    keeper = lic("2020-01-01", last="2026-09-20", license_id="KEEP")
+    typed_early = lic("2026-11-01", signed=None, license_id="EARLY")  # on the sheet in October
+    future = lic("2026-12-10", signed=None, license_id="FUTURE")
+    history = recorded(
+        review(adopted, [keeper, typed_early, future], "2026-10-24"), "2026-10-24 10:00"
+    )
+    assert {h.license_id: h.finding for h in history}["EARLY"] == "Not judged"
+    typed_late = lic("2026-11-05", signed=None, license_id="LATE")  # typed in November
+    rows = decisions(
+        review(adopted, [keeper, typed_early, future, typed_late], "2026-11-24", history)
+    )
+    assert rows["EARLY"].change_since_last_review == "New license"
+    assert rows["LATE"].change_since_last_review == "New license"
+    assert rows["FUTURE"].finding == "Not judged"
+    assert rows["FUTURE"].change_since_last_review == ""
+    assert rows["KEEP"].change_since_last_review == ""
+
+
+def test_a_license_granted_again_starts_a_new_stretch_of_eligibility(adopted: Policy) -> None:
+    """SPEC §2: what came before the grant belongs to the previous holder, and so does its
+    eligibility on the reviews before it: Eligible Since starts again, and it is new."""
+    keeper = lic("2020-01-01", last="2026-09-20", license_id="KEEP")
+    old = lic("2020-01-01", last="2025-12-01", license_id="HANDED")
+    history = recorded(review(adopted, [keeper, old], "2026-10-24"), "2026-10-24 10:00")
+    assert {h.license_id: h.eligible for h in history}["HANDED"]  # the previous holder's
+    # Granted to a new user on 10-25 who never signs in; the next review is on 12-24.
+    again = dataclasses.replace(old, granted_on=d("2026-10-25"), first_sign_in=None)
+    row = decisions(review(adopted, [keeper, again], "2026-12-24", history))["HANDED"]
+    assert row.eligible and row.finding == "Not signed in"
+    assert row.eligible_since == d("2026-12-24")
+    assert row.change_since_last_review == "New license"
+
+
 def test_cannot_judge_is_never_recorded(adopted: Policy) -> None:
     twice = [lic(last="2026-11-01", license_id="DUP"), lic(last="2026-11-01", license_id="DUP")]
     results = review(adopted, twice, "2026-11-24")

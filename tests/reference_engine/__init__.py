@@ -324,7 +324,7 @@ def _decisions(
             replace(
                 d,
                 eligible_since=eligible_since(history, d, as_of),
-                change_since_last_review=change_since_last_review(history, d, j),
+                change_since_last_review=change_since_last_review(history, d, j, as_of),
             )
         )
     return decisions

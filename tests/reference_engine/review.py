@@ -120,7 +120,8 @@ def history_entries(
 
 
 def eligible_since(history: History, decision: LicenseDecision, as_of: dt.date) -> dt.date | None:
-    """The As Of of the first review of the license's current stretch of eligibility."""
+    """The As Of of the first review of the license's current stretch of eligibility
+    (reviews before its grant were of its previous holder)."""
     if not decision.eligible:
         return None
     start = as_of
@@ -131,17 +132,24 @@ def eligible_since(history: History, decision: LicenseDecision, as_of: dt.date) 
         day_seen = row.as_of
         if not row.eligible:
             break
+        if decision.granted_on is not None and row.as_of < decision.granted_on:
+            break
         start = row.as_of
     return start
 
 
 def change_since_last_review(
-    history: History, decision: LicenseDecision, judgement: Judgement
+    history: History, decision: LicenseDecision, judgement: Judgement, as_of: dt.date
 ) -> str:
     if history.previous_review is None or decision.finding == "Cannot judge":
         return ""
+    granted = judgement.license.granted_on
+    if granted > as_of:
+        return ""
     before = history.at_previous.get(name_key(decision.license_id))
     if before is None:
+        return NEW_LICENSE
+    if granted > history.previous_review:
         return NEW_LICENSE
     if decision.eligible:
         return STILL_ELIGIBLE if before.eligible else NEWLY_ELIGIBLE
