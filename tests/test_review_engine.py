@@ -631,3 +631,54 @@ def test_the_review_never_fails_on_dates_the_workbook_accepts(
     # The licenses becoming eligible come first, by date; the re-reviews after them.
     rules = [w.rule == "§1.E3 re-review" for w in results.watch_list]
     assert rules == sorted(rules)
+
+
+def test_an_approved_appeal_of_a_revocation_names_a_license_still_revoked(
+    adopted: Policy,
+) -> None:
+    """§4: the committee approved the appeal of the revocation, so the license is given
+    back; while it is still revoked a Warning on its Revoked On says to restore it (no
+    other output follows it up), and none once it is restored or revoked again later."""
+    only = lic(
+        "2020-01-01",
+        last="2025-12-01",
+        license_id="ONLY",
+        org="Org B",
+        revoked_on=d("2026-09-28"),
+        revoked_by="HMIS Lead",
+        revocation_reason="Inactivity §1.1",
+        row=7,
+    )
+    appeal = AppealRow(
+        "A-113",
+        d("2026-10-05"),
+        "Org B",
+        "Inactivity revocation",
+        "Approved",
+        license_id="ONLY",
+        decided_on=d("2026-10-28"),
+        row=4,
+    )
+    keeper = lic("2020-01-01", last="2026-09-20", license_id="KEEP")
+
+    def warnings(licenses: list[LicenseRow], as_of: str) -> list[engine.model.Problem]:
+        results = review(adopted, licenses, as_of, appeals=(appeal,))
+        return [p for p in results.problems if "still revoked" in p.problem]
+
+    [warning] = warnings([keeper, only], "2026-11-24")
+    assert (warning.severity, warning.where.sheet, warning.where.row) == ("Warning", "Licenses", 7)
+    assert warning.where.column == "Revoked On"
+    assert warning.problem == (
+        "Appeal A-113 (Inactivity revocation) of license ONLY's revocation on 2026-09-28 was"
+        " approved by the Performance Committee on 2026-10-28, but the license is still"
+        " revoked: it is not judged and not counted as in use (§4)."
+    )
+    assert "clear Revoked On, Revoked By and Revocation Reason" in warning.how_to_fix
+    assert warnings([keeper, only], "2026-10-24") == []  # not decided yet on that date
+    restored = replace(only, revoked_on=None, revoked_by=None, revocation_reason=None)
+    assert warnings([keeper, restored], "2026-11-24") == []
+    again = replace(only, revoked_on=d("2026-11-10"))  # revoked again after the decision
+    assert warnings([keeper, again], "2026-11-24") == []
+    denied = replace(appeal, decision="Denied")
+    results = review(adopted, [keeper, only], "2026-11-24", appeals=(denied,))
+    assert not [p for p in results.problems if "still revoked" in p.problem]

@@ -24,6 +24,7 @@ from tests.reference_engine.allotment import allot, region_populations
 from tests.reference_engine.appeals import (
     allotment_changes,
     appeals_queue,
+    approvals_not_carried_out,
     may_change_allotments,
     reason_problems,
 )
@@ -150,6 +151,7 @@ def recalculate(policy: Policy, inputs: Inputs, as_of: dt.date) -> Results:
 
     appeals = tuple(inputs.appeals or ())
     problems += reason_problems(policy, appeals, revoked)
+    problems += approvals_not_carried_out(policy, appeals, revoked, as_of)
 
     allotments, summary, charges, allotment_problems = _allotments(policy, inputs, as_of, revoked)
     problems += allotment_problems

@@ -609,3 +609,44 @@ def _change(
             f"-{count} by appeal {appeal.appeal_id}: {word} reassigned to {region}.",
         ),
     ], None
+
+
+# The appeals whose approval undoes a recorded revocation (§4).
+_REVOCATION_APPEALS = ("Inactivity revocation", "CE allotment revocation")
+
+
+def approvals_not_carried_out(
+    policy: Policy,
+    appeals: Sequence[AppealRow],
+    revoked: Mapping[str, LicenseRow],
+    as_of: dt.date,
+) -> list[Problem]:
+    """§4: an approved appeal of a recorded revocation gives the license back. One still
+    revoked on the as-of date, by the revocation the committee heard (dated on or before
+    its decision), is named, so that it is restored: no other output follows it up (it is
+    not judged, not in use and no longer in the Appeals Queue)."""
+    problems = []
+    for appeal in appeals:
+        decided = appeal.decided_on
+        if name_key(appeal.decision) != "approved" or decided is None or decided > as_of:
+            continue
+        lic = revoked.get(name_key(appeal.license_id or ""))
+        if lic is None or lic.revoked_on is None or lic.revoked_on > decided:
+            continue
+        kind = route(policy, appeal, revoked).kind
+        if kind not in _REVOCATION_APPEALS:
+            continue
+        committee = policy.committees.get(_committee(policy, kind) or "", "committee")
+        problems.append(
+            Problem(
+                "Warning",
+                Where("Licenses", lic.row, "Revoked On"),
+                f"Appeal {appeal.appeal_id} ({kind}) of license {lic.license_id}'s revocation"
+                f" on {lic.revoked_on} was approved by the {committee} on {decided}, but the"
+                " license is still revoked: it is not judged and not counted as in use (§4).",
+                "Restore the license as the committee decided: clear Revoked On, Revoked By"
+                " and Revocation Reason. If the appeal was not approved, correct its"
+                " Decision.",
+            )
+        )
+    return problems
