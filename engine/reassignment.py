@@ -122,7 +122,7 @@ class _Candidate:
         return self.judgement.license
 
     def key(self) -> tuple[object, ...]:
-        entries = self.license.client_entries_window
+        entries = _holder_entries(self.license)
         return (
             not self.duties,
             self.under_utilized is not True,
@@ -221,7 +221,7 @@ def reassignment_agenda(
                 organization=j.license.organization,
                 region=region,
                 county=_county(j.license, organizations),
-                client_entries_window=j.license.client_entries_window,
+                client_entries_window=_holder_entries(j.license),
                 reasons="; ".join(
                     [
                         f"Eligible for revocation under §1 (on the Revocations sheet): {frees}",
@@ -264,7 +264,7 @@ def _candidate(
     in_county = by_county.get(name_key(county), _NO_GROUP) if county else _NO_GROUP
     others_in_county = in_county.others(lic)
     others_in_org = by_org.get(name_key(lic.organization), _NO_GROUP).others(lic)
-    entries = lic.client_entries_window
+    entries = _holder_entries(lic)
     under = None if entries is None else entries <= policy.under_utilized_at_most
     # A license granted within the §1.1 window has not had the window to enter data in:
     # its few entries do not show it is under-utilized (a reading; §4 gives no period).
@@ -307,13 +307,13 @@ def _why_kept(keeper: _Candidate, others: Sequence[_Candidate]) -> str:
         return f"§1.E1 keeps it as the license {org} retains"
     if not others:
         return f"it is the only license of {org} {_STAYING}"
-    mine = keeper.license.client_entries_window or 0
+    mine = _holder_entries(keeper.license) or 0
     count = len(others) + 1
     lead = f"the {count} licenses of {org} {_STAYING} are all CE licenses, and"
-    if all((o.license.client_entries_window or 0) < mine for o in others):
+    if all((_holder_entries(o.license) or 0) < mine for o in others):
         entries = plural(mine, "client entry", "client entries")
         return f"{lead} it has the most client entries in the window ({entries})"
-    tied = [o for o in others if (o.license.client_entries_window or 0) == mine]
+    tied = [o for o in others if (_holder_entries(o.license) or 0) == mine]
     entry = keeper.judgement.entry
     if entry and all(o.judgement.entry is None or o.judgement.entry < entry for o in tied):
         return (
@@ -332,7 +332,7 @@ def _why_uncharged(basis: str) -> str:
 
 
 def _keep_order(c: _Candidate) -> tuple[object, ...]:
-    entries = c.license.client_entries_window
+    entries = _holder_entries(c.license)
     entry = c.judgement.entry
     return (
         0 if any(e.clause == "§1.E1" for e in c.judgement.exemptions) else 1,
@@ -350,9 +350,20 @@ def _item(item: str, rank: int | None, c: _Candidate, reasons: str) -> Reassignm
         organization=c.license.organization,
         region=c.region,
         county=c.county,
-        client_entries_window=c.license.client_entries_window,
+        client_entries_window=_holder_entries(c.license),
         reasons=reasons,
     )
+
+
+def _holder_entries(lic: LicenseRow) -> int | None:
+    """Client Entries (Window) as they count for the license's holder: none when its Last
+    Client Data Entry is before its grant, since then every entry counted was the previous
+    holder's (SPEC §2: what came before the grant does not count for this license)."""
+    entries = lic.client_entries_window
+    last = lic.last_client_data_entry
+    if entries and last is not None and last < lic.granted_on:
+        return 0
+    return entries
 
 
 def _criteria(policy: Policy, c: _Candidate, *, kept: bool = False) -> list[str]:
@@ -360,7 +371,7 @@ def _criteria(policy: Policy, c: _Candidate, *, kept: bool = False) -> list[str]
     of candidates, which has no rank)."""
     lic = c.license
     limit = policy.under_utilized_at_most
-    entries = lic.client_entries_window
+    entries = _holder_entries(lic)
     if entries is None:
         used = "under-utilized: not known (Client Entries (Window) is blank)"
     elif c.granted_within_window:
@@ -379,6 +390,13 @@ def _criteria(policy: Policy, c: _Candidate, *, kept: bool = False) -> list[str]
         used = (
             f"under-utilized: no, {plural(entries, 'client entry', 'client entries')} in the"
             f" window (more than {limit})"
+        )
+    recorded = lic.client_entries_window
+    if recorded and entries != recorded:
+        used += (
+            f" (the {plural(recorded, 'client entry', 'client entries')} recorded in Client"
+            f" Entries (Window) came before it was granted on {lic.granted_on}, to the"
+            " previous holder, and do not count)"
         )
     if c.uncharged:
         found_region = (

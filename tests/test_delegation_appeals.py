@@ -679,6 +679,46 @@ def test_a_license_granted_within_the_window_is_not_called_under_utilized(
     assert candidates(run(counted, licenses)) == ["NEW", "OLD"]
 
 
+def test_a_license_granted_again_does_not_carry_the_previous_holder_s_entries(
+    adopted: Policy,
+) -> None:
+    """SPEC §2: what came before the grant belongs to the previous holder. MOVED was granted
+    to a new user on 2026-10-20; its Last Client Data Entry (2026-05-24) and the 12 entries
+    still in Client Entries (Window) are the previous holder's, so the agenda counts none
+    for it, says why, and does not rank it on the old count."""
+    moved = lic(
+        "2026-10-20",
+        last="2026-05-24",
+        license_id="MOVED",
+        org="Multi",
+        license_type="CE Access Only",
+        client_entries_window=12,
+        signed="2026-10-21",
+    )  # type: ignore[arg-type]
+    licenses = [
+        ce("OLD", "Multi", client_entries_window=5),
+        moved,
+        lic("2024-01-01", last="2026-11-01", license_id="HP", org="Multi"),
+    ]
+    counted = edited_policy(
+        (
+            "  under_utilized_at_most: 10",
+            "  under_utilized_at_most: 10\n  new_licenses_under_utilized: true",
+        )
+    )
+    for policy in (adopted, counted):
+        results = run(policy, licenses)
+        row = items(results)["MOVED"]
+        assert row.client_entries_window == 0
+        assert (
+            "(the 12 client entries recorded in Client Entries (Window) came before it was"
+            " granted on 2026-10-20, to the previous holder, and do not count)" in row.reasons
+        )
+    assert "its 0 client entries so far" in items(run(adopted, licenses))["MOVED"].reasons
+    # Counted as any other license, its 0 entries (not the previous holder's 12) rank it first.
+    assert candidates(run(counted, licenses)) == ["MOVED", "OLD"]
+
+
 def test_a_pending_appeal_on_a_candidate_is_named(adopted: Policy) -> None:
     licenses = [
         ce("C", "Multi", client_entries_window=1),
