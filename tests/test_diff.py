@@ -353,7 +353,12 @@ def test_json_parses_and_says_what_the_markdown_says(
             continue
         assert f"### {sheet} (" in markdown
         for row in rows:
-            assert f"| {_md(row['key'][next(iter(row['key']))])} |" in markdown
+            # A key field that is compared too (Reassignment's Item, Region) is shown once,
+            # as a change; the row is named by the others, and by its label under Why.
+            shown = [v for k, v in row["key"].items() if k not in row["changes"]]
+            assert f"| {_md(shown[0] if shown[0] is not None else '(blank)')} |" in markdown
+            if row["explanation"]["base"] or row["explanation"]["new"]:
+                assert f"- **{_md(row['label'])}**" in markdown
     for name, count in data["counts"].items():
         if isinstance(count, dict):
             assert f"| {name} | {count['base']:,} | {count['new']:,} |" in markdown
@@ -403,3 +408,120 @@ def test_a_bad_policy_or_workbook_is_exit_2(
     assert f"{bad}:" in err and "`minimum` is indented more than the keys above it" in err
     code = main(["diff", str(tmp_path / "missing.xlsx"), "--policy", str(bad)])
     assert code == 2
+
+
+def agenda_rows(text: str) -> dict[str, dict]:
+    [agenda] = [s for s in json.loads(text)["sections"] if s["sheet"] == "Reassignment"]
+    return {r["key"]["License ID"]: r for r in agenda["rows"] if r["key"]["License ID"]}
+
+
+def test_a_reading_that_changes_only_the_reasons_is_a_reassignment_change(
+    workbook: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """§4 reading new_licenses_under_utilized: L-1016 (granted 2026-08-03, 14 client
+    entries) keeps Rank 4, but the committee now reads "under-utilized: no" where it read
+    "not known": the agenda row is a change, with both Reasons (it was compared by Rank
+    alone, and the report said nothing changed)."""
+    reading = policy_variant(
+        tmp_path,
+        "p_nlu.yaml",
+        (
+            "  under_utilized_at_most: 10\n",
+            "  under_utilized_at_most: 10\n  new_licenses_under_utilized: true\n",
+        ),
+        (VERSION_LINE, 'version: "9.0.0"'),
+    )
+    old = (
+        "under-utilized: not known, granted on 2026-08-03, within the window of six months:"
+        " its 14 client entries so far cover only part of it; geographically unique: no"
+    )
+    new = "under-utilized: no, 14 client entries in the window (more than 10); geographically"
+    code, report = diff(capsys, workbook, "--policy", reading, "--as-of", AS_OF)
+    assert code == 0
+    assert "Reassignment: 1 changed." in report
+    assert "### Reassignment (§4): 1 changed" in report
+    assert (
+        "| L-1016 | Cass County Crisis Center | Removal candidate | 4 | Region 3"
+        " | Reasons changed |"
+    ) in report
+    assert re.search(
+        r"- \*\*Removal candidate / L-1016 / Region 3\*\*\n"
+        rf"  - Base: {re.escape(_md(old))}.*\n  - New: {re.escape(_md(new))}",
+        report,
+    )
+    code, text = diff(capsys, workbook, "--policy", reading, "--as-of", AS_OF, "--json")
+    assert code == 0 and json.loads(text)["changed"] is True
+    rows = agenda_rows(text)
+    assert list(rows) == ["L-1016"]
+    row = rows["L-1016"]
+    assert row["status"] == "changed"
+    assert row["key"] == {"Item": "Removal candidate", "License ID": "L-1016", "Region": "Region 3"}
+    assert row["changes"]["Rank"] == {"base": 4, "new": 4, "changed": False}
+    assert row["changes"]["Item"]["changed"] is False
+    assert row["explanation"]["base"].startswith(old)
+    assert row["explanation"]["new"].startswith(new)
+    assert row["explanation"]["changed"] is True
+
+
+def test_a_candidate_that_becomes_eligible_is_one_changed_agenda_row(
+    workbook: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A three-month window makes removal candidate L-1012 eligible for revocation: its
+    agenda row changes Item and Rank (one row, old → new; not one removed and one added),
+    and L-1016 moves up from 4 to 3."""
+    three = policy_variant(
+        tmp_path,
+        "three-months.yaml",
+        ("client_data_window: {months: 6}", "client_data_window: {months: 3}"),
+        (VERSION_LINE, 'version: "9.0.0"'),
+    )
+    code, text = diff(capsys, workbook, "--policy", three, "--as-of", AS_OF, "--json")
+    assert code == 0
+    rows = agenda_rows(text)
+    assert all(r["status"] == "changed" for r in rows.values())
+    assert rows["L-1012"]["changes"]["Item"] == {
+        "base": "Removal candidate",
+        "new": "Eligible for revocation",
+        "changed": True,
+    }
+    assert rows["L-1012"]["changes"]["Rank"] == {"base": 3, "new": None, "changed": True}
+    assert rows["L-1012"]["explanation"]["new"].startswith("Eligible for revocation under §1")
+    assert rows["L-1016"]["changes"]["Rank"] == {"base": 4, "new": 3, "changed": True}
+    _, report = diff(capsys, workbook, "--policy", three, "--as-of", AS_OF)
+    assert (
+        "| L-1012 | Bolivar Community Table | Removal candidate → Eligible for revocation"
+        " | 3 → (blank) | Region 3 | changed |"
+    ) in report
+    assert "only under the base policy" not in report.split("### Reassignment")[1]
+
+
+def test_an_appeal_whose_region_changes_is_a_change() -> None:
+    """A CE appeal with its Region blank is for the region its license is charged to
+    (§3.2), which a policy change can move: the Appeals Queue row is reported with both."""
+    import datetime as dt
+    from dataclasses import replace
+
+    from engine.model import QueuedAppeal, Results
+    from workbook.diff import SECTIONS, _row_changes
+
+    appeal = QueuedAppeal(
+        appeal_id="A-7",
+        committee="Coordinated Entry Committee",
+        organization="Cass County Crisis Center",
+        reason="CE allotment denial",
+        filed_on=dt.date(2026, 11, 1),
+        days_pending=23,
+        overdue=False,
+        respond_by=dt.date(2026, 12, 1),
+        license_id="L-1016",
+        region="Region 3",
+        licenses_requested=None,
+        explanation="",
+    )
+    [section] = [s for s in SECTIONS if s.sheet.name == "Appeals Queue"]
+    base = Results(appeals_queue=(appeal,))
+    new = Results(appeals_queue=(replace(appeal, region="Region 1"),))
+    [row] = _row_changes(section, base, new)
+    region = next(c for c in row.changes if c.column.header == "Region")
+    assert (row.status, region.describe()) == ("changed", "Region 3 → Region 1")
+    assert _row_changes(section, base, base) == []

@@ -25,7 +25,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from engine.model import Policy, Results
+from engine.model import Policy, ReassignmentItem, Results
+from engine.reassignment import BEING_REVOKED, CANDIDATE, KEPT, REQUEST
 from engine.words import plural
 from policy import adopted_policy_path, load_policy
 from policy.changes import ParameterChange, as_json, parameter_changes, shown
@@ -62,12 +63,44 @@ class Section:
     sheet: ResultSheet
     clause: str
     records: Callable[[Results], Sequence[object]]
-    key: tuple[str, ...]  # fields that identify a row
+    key: tuple[str, ...]  # fields that identify a row (and name it in the report)
     compared: tuple[str, ...]  # fields whose change is reported
     context: tuple[str, ...] = ()  # fields shown beside a change
     explanation: str | None = "explanation"
+    # The explanation is itself what a reader acts on, so a change in it alone is reported
+    # (the Reassignment agenda's Reasons: the §4 criteria as they hold for the license).
+    explanation_compared: bool = False
+    # How a row is matched between the policies when a compared field is part of what
+    # names it (None: by `key`); its `key` is then shown as under the new policy (the base
+    # one for a row listed only there).
+    identity: Callable[[Any], tuple[object, ...]] | None = None
 
 
+_LICENSE_ITEMS = frozenset({CANDIDATE, KEPT, BEING_REVOKED})
+
+
+def _agenda_entry(item: ReassignmentItem) -> tuple[object, ...]:
+    """A Reassignment row as the same entry under both policies: a license's row whether it
+    is a removal candidate, kept or being revoked (and whichever region it is charged to);
+    a region's licenses available; a pending request by its appeal (its Reasons begin
+    "Appeal A-12:"; a request for a whole organization has no License ID)."""
+    if item.item in _LICENSE_ITEMS:
+        return ("license", item.license_id)
+    if item.item == REQUEST:
+        return (REQUEST, item.reasons.partition(":")[0], item.license_id, item.organization)
+    return (item.item, item.region)
+
+
+# What is compared, sheet by sheet: the fields a committee acts on. Left out on purpose:
+# inputs the policy does not change (User, Organization, County, Client Entries, Granted
+# On, ...), fields that only restate compared ones (Allotments' Share and Formula Value,
+# shown beside; Inactivity Report's Eligible Since and Change Since Last Review, which
+# follow eligibility and the Findings History; Watch List's Days Left; Appeals Queue's
+# Days Pending), and explanations that only say why a compared value is what it is
+# (Allotments', Inactivity Report's, Watch List's and Appeals Queue's Explanation, CE
+# Charges' Basis, Self-Pay Estimates' Breakdown: shown under both policies for a row
+# listed, not a change of their own). A Watch List row's Rule is part of what names it: a
+# license watched under another rule is listed as removed and added.
 SECTIONS: tuple[Section, ...] = (
     Section(
         ALLOTMENTS,
@@ -109,7 +142,9 @@ SECTIONS: tuple[Section, ...] = (
         "§4",
         lambda r: r.appeals_queue,
         ("appeal_id",),
-        ("committee", "overdue_text", "respond_by"),
+        # Region: a CE appeal with its Region blank is for the region its license is
+        # charged to (§3.2), which the policy can change; the agenda weighs its balance.
+        ("committee", "overdue_text", "respond_by", "region"),
         ("organization", "reason"),
     ),
     Section(
@@ -117,9 +152,14 @@ SECTIONS: tuple[Section, ...] = (
         "§4",
         lambda r: r.reassignment,
         ("item", "license_id", "region"),
-        ("rank",),
+        # Item (candidate, kept, being revoked), Rank and Region; its Reasons (under-
+        # utilized or not, geographically unique, the organization's only license, §3
+        # duties, appeals pending) are compared too. County and Client Entries are inputs.
+        ("item", "rank", "region"),
         ("organization",),
         "reasons",
+        explanation_compared=True,
+        identity=_agenda_entry,
     ),
     Section(
         SELF_PAY_ESTIMATES,
@@ -309,23 +349,38 @@ def _column(sheet: ResultSheet, name: str) -> Column:
 
 
 def _row_changes(section: Section, base: Results, new: Results) -> list[RowChange]:
+    def key_of(record: object) -> tuple[object, ...]:
+        return tuple(getattr(record, k, None) for k in section.key)
+
+    identity = section.identity or key_of
+
     def keyed(results: Results) -> dict[tuple[object, ...], object]:
         rows: dict[tuple[object, ...], object] = {}
         for record in section.records(results):
-            rows.setdefault(tuple(getattr(record, k, None) for k in section.key), record)
+            rows.setdefault(identity(record), record)
         return rows
 
     before, after = keyed(base), keyed(new)
     out = []
-    for key in [*before, *(k for k in after if k not in before)]:
-        old, now = before.get(key), after.get(key)
+    for entry in [*before, *(k for k in after if k not in before)]:
+        old, now = before.get(entry), after.get(entry)
         compared = tuple(_pair(section, name, old, now) for name in section.compared)
-        if old is not None and now is not None and not any(c.changed for c in compared):
+        explanation = section.explanation
+        why = (
+            getattr(old, explanation, None) if old is not None and explanation else None,
+            getattr(now, explanation, None) if now is not None and explanation else None,
+        )
+        if (
+            old is not None
+            and now is not None
+            and not any(c.changed for c in compared)
+            and not (section.explanation_compared and why[0] != why[1])
+        ):
             continue
         status = "changed" if old is not None and now is not None else "added"
         if now is None:
             status = "removed"
-        explanation = section.explanation
+        key = key_of(now if now is not None else old)
         out.append(
             RowChange(
                 key=tuple(
@@ -334,10 +389,7 @@ def _row_changes(section: Section, base: Results, new: Results) -> list[RowChang
                 status=status,
                 changes=compared,
                 context=tuple(_pair(section, name, old, now) for name in section.context),
-                explanation=(
-                    getattr(old, explanation, None) if old is not None and explanation else None,
-                    getattr(now, explanation, None) if now is not None and explanation else None,
-                ),
+                explanation=why,
             )
         )
     return out
@@ -549,21 +601,24 @@ def _section_markdown(report: DiffReport, diff: SectionDiff) -> list[str]:
     if not diff.rows and not (is_allotments and any(c.changed for c in report.totals)):
         return []
     out = ["", f"### {sheet.name} ({diff.section.clause}): {_section_count(diff)}", ""]
+    compared = set(diff.section.compared)
     if is_allotments:
         out += [f"- {_allotment_line(row)}" for row in diff.rows]
         out.append(f"- {_total_line(report.totals)}")
         if report.total_explanation[0] != report.total_explanation[1]:
             out += _why(("Total", *report.total_explanation))
         return out
-    headers = [c.header for c, _ in diff.rows[0].key] + [
-        c.column.header for c in diff.rows[0].context
-    ]
+    # A key field that is compared too (the Reassignment agenda's Item and Region) is shown
+    # once, in its compared column, as old → new.
+    shown_key = [i for i, (c, _) in enumerate(diff.rows[0].key) if c.field not in compared]
+    headers = [diff.rows[0].key[i][0].header for i in shown_key]
+    headers += [c.column.header for c in diff.rows[0].context]
     headers += [c.column.header for c in diff.rows[0].changes] + ["Change"]
     out += ["| " + " | ".join(headers) + " |", "|" + " --- |" * len(headers)]
     for row in diff.rows:
-        cells = [_md(text_of(c, v)) for c, v in row.key]
+        cells = [_md(text_of(*row.key[i])) for i in shown_key]
         cells += [_md(c.describe()) for c in row.context]
-        cells += [_md(_status_text(row, c)) for c in row.changes] + [_STATUS[row.status]]
+        cells += [_md(_status_text(row, c)) for c in row.changes] + [_change_text(diff, row)]
         out.append("| " + " | ".join(cells) + " |")
     if any(a or b for row in diff.rows for a, b in [row.explanation]):
         folded = len(diff.rows) > _UNFOLDED
@@ -587,6 +642,15 @@ _STATUS = {
     "added": "only under the new policy",
     "removed": "only under the base policy",
 }
+
+
+def _change_text(diff: SectionDiff, row: RowChange) -> str:
+    """The Change cell: a row listed for its explanation alone (the Reassignment agenda's
+    Reasons) says so, as its compared columns show no change."""
+    explanation = diff.section.explanation
+    if row.status == "changed" and explanation and not any(c.changed for c in row.changes):
+        return f"{_column(diff.section.sheet, explanation).header} changed"
+    return _STATUS[row.status]
 
 
 def _status_text(row: RowChange, change: Change) -> str:
@@ -709,7 +773,11 @@ def to_json(report: DiffReport) -> dict[str, Any]:
                         "status": r.status,
                         "changes": {c.column.header: change(c) for c in r.changes},
                         "context": {c.column.header: change(c) for c in r.context},
-                        "explanation": {"base": r.explanation[0], "new": r.explanation[1]},
+                        "explanation": {
+                            "base": r.explanation[0],
+                            "new": r.explanation[1],
+                            "changed": r.explanation[0] != r.explanation[1],
+                        },
                     }
                     for r in d.rows
                 ],
