@@ -1079,7 +1079,8 @@ def test_a_reassignment_beyond_the_region_s_excess_is_applied_and_warned(
     assert regions["South"].added_by_appeal == 5
     assert (
         "-5 by appeal A-2: licenses reassigned to South, more than the 2 licenses North had"
-        " available, leaving it 4 below the §2 minimum of 2; see Problems" in north.explanation
+        " available on 2026-10-20, when it was decided, leaving it 4 below the §2 minimum of"
+        " 2; see Problems" in north.explanation
     )
     [warning] = [p for p in results.problems if p.where.sheet == "Appeals"]
     assert (warning.severity, warning.where.row, warning.where.column) == (
@@ -1088,10 +1089,11 @@ def test_a_reassignment_beyond_the_region_s_excess_is_applied_and_warned(
         "Granted From",
     )
     assert warning.problem == (
-        "Appeal A-2 reassigns 5 licenses from North, which had 2 licenses available before"
-        " it (allotment 3, 1 in use); §4 lets the CE committee reassign excess allotted"
-        " licenses. The Allotments apply the recorded decision: North now holds -2 licenses,"
-        " 5 below its allotment of 3 and 4 below the §2 minimum of 2, and its Available is -3."
+        "Appeal A-2 reassigns 5 licenses from North, which had 2 licenses available on"
+        " 2026-10-20, when it was decided (allotment 3, 1 in use then); §4 lets the CE"
+        " committee reassign excess allotted licenses. The Allotments apply the recorded"
+        " decision: North now holds -2 licenses, 5 below its allotment of 3 and 4 below the"
+        " §2 minimum of 2, and its Available that day was -3."
     )
     assert "reassign at most 2 licenses from North" in warning.how_to_fix
 
@@ -1129,8 +1131,8 @@ def test_reassignments_within_the_excess_are_counted_in_the_order_decided(
     [warning] = results.problems
     assert warning.where.row == 5
     assert warning.problem.startswith(
-        "Appeal A-4 reassigns 1 license from West, which had 0 licenses available before it"
-        " (allotment 7 -7 by earlier appeals, 0 in use)"
+        "Appeal A-4 reassigns 1 license from West, which had 0 licenses available on"
+        " 2026-11-01, when it was decided (allotment 7 -7 by earlier appeals, 0 in use then)"
     )
     assert "reassign none from West" in warning.how_to_fix
 
