@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from engine.dates import Period
@@ -416,6 +416,10 @@ class AllotmentChange:
     from_hmis: bool = False
 
 
+# In Use on each of some days, by region name key (charging.in_use_on, bound to the
+# policy and the workbook's inputs).
+InUseOn = Callable[[Collection[dt.date]], Mapping[dt.date, Mapping[str, int]]]
+
 _REASSIGNED = re.compile(r"^\s*reassigned\s+from\s+(.+?)\s*$", re.IGNORECASE)
 
 
@@ -425,14 +429,16 @@ def allotment_changes(
     as_of: dt.date,
     regions: Sequence[str],
     revoked: Mapping[str, LicenseRow] | None = None,
-    balance: Mapping[str, tuple[int, int]] | None = None,
+    balance: Mapping[str, int] | None = None,
+    in_use_on: InUseOn | None = None,
 ) -> tuple[list[AllotmentChange], list[Problem]]:
     """Approved CE-allotment appeals decided by the as-of date, as changes to allotments.
 
     Appeals are routed as the Appeals Queue routes them (`route`). `balance` gives each
-    region's §2 allotment and In Use by name key: a reassignment that takes more than the
-    region it comes from has to spare (§4: "excess allotted licenses") is still applied,
-    as recorded, with a Warning."""
+    region's §2 allotment by name key, and `in_use_on` each region's In Use on given days
+    (charging.in_use_on): a reassignment that takes more than the region it comes from
+    had to spare on the day it was decided (§4: "excess allotted licenses") is still
+    applied, as recorded, with a Warning."""
     names = {name_key(r): r for r in regions}
     changes: list[AllotmentChange] = []
     problems: list[Problem] = []
@@ -454,8 +460,8 @@ def allotment_changes(
         decided.append((appeal, found))
         if problem is not None:
             problems.append(problem)
-    if balance is not None:
-        changes, over = _beyond_excess(policy, decided, changes, balance)
+    if balance is not None and in_use_on is not None:
+        changes, over = _beyond_excess(policy, decided, changes, balance, in_use_on)
         problems += over
     return changes, problems
 
@@ -476,25 +482,40 @@ def _beyond_excess(
     policy: Policy,
     decided: Sequence[tuple[AppealRow, list[AllotmentChange]]],
     changes: list[AllotmentChange],
-    balance: Mapping[str, tuple[int, int]],
+    balance: Mapping[str, int],
+    in_use_on: InUseOn,
 ) -> tuple[list[AllotmentChange], list[Problem]]:
     """§4 "The CE committee may reassign excess allotted licenses from other regions": in
     the order the appeals were decided, each reassignment that takes more than its region
-    had available then is warned, and the region's own change says so."""
+    had available on the day it was decided (its allotment with earlier appeals' changes,
+    less the CE licenses in use that day, as Revocations Done judges a revocation on its
+    date) is warned, and the region's own change says so."""
+    order = sorted(decided, key=lambda d: (d[0].decided_on or dt.date.min, d[0].row))
+    days = {
+        appeal.decided_on
+        for appeal, found in order
+        if appeal.decided_on is not None
+        and any(c.licenses < 0 and name_key(c.region) in balance for c in found)
+    }
+    used = in_use_on(days) if days else {}
     added: dict[str, int] = {}
     noted: dict[int, AllotmentChange] = {}
     problems = []
     minimum = policy.ce_allotment.minimum
-    for appeal, found in sorted(decided, key=lambda d: (d[0].decided_on or dt.date.min, d[0].row)):
+    for appeal, found in order:
         for change in found:
             key = name_key(change.region)
             if key not in balance:
                 continue
-            allotment, in_use = balance[key]
+            allotment = balance[key]
             before = added.get(key, 0)
             added[key] = before + change.licenses
+            if change.licenses >= 0 or appeal.decided_on is None:
+                continue
+            day = appeal.decided_on
+            in_use = used[day][key]
             spare = allotment + before - in_use
-            if change.licenses >= 0 or -change.licenses <= spare:
+            if -change.licenses <= spare:
                 continue
             taken = -change.licenses
             held = allotment + added[key]
@@ -506,19 +527,21 @@ def _beyond_excess(
             noted[id(change)] = replace(
                 change,
                 text=f"{change.text.rstrip('.')}, more than the {had} {change.region} had"
-                f" available, leaving it {below[-1]}; see Problems",
+                f" available on {day}, when it was decided, leaving it {below[-1]}; see"
+                " Problems",
             )
             problems.append(
                 Problem(
                     "Warning",
                     Where("Appeals", appeal.row, "Granted From"),
                     f"Appeal {appeal.appeal_id} reassigns {plural(taken, 'license')} from"
-                    f" {change.region}, which had {had} available before it (allotment"
-                    f" {allotment}{_signed(before)}, {in_use} in use); §4 lets the CE"
+                    f" {change.region}, which had {had} available on {day}, when it was"
+                    f" decided (allotment {allotment}{_signed(before)}, {in_use} in use"
+                    " then); §4 lets the CE"
                     " committee reassign excess allotted licenses. The Allotments apply the"
                     f" recorded decision: {change.region} now holds {plural(held, 'license')}, "
                     + " and ".join(below)
-                    + f", and its Available is {spare - taken}.",
+                    + f", and its Available that day was {spare - taken}.",
                     f"Check the decision with the CE Committee: reassign {most} from"
                     f" {change.region} (Licenses Requested), and grant the rest from"
                     " another region's excess or as Additional from HMIS on another Appeals"

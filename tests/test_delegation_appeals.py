@@ -1119,7 +1119,8 @@ def test_a_reassignment_beyond_the_region_s_excess_is_applied_and_warned(
     assert regions["South"].added_by_appeal == 5
     assert (
         "-5 by appeal A-2: licenses reassigned to South, more than the 2 licenses North had"
-        " available, leaving it 4 below the §2 minimum of 2; see Problems" in north.explanation
+        " available on 2026-10-20, when it was decided, leaving it 4 below the §2 minimum of"
+        " 2; see Problems" in north.explanation
     )
     [warning] = [p for p in results.problems if p.where.sheet == "Appeals"]
     assert (warning.severity, warning.where.row, warning.where.column) == (
@@ -1128,10 +1129,11 @@ def test_a_reassignment_beyond_the_region_s_excess_is_applied_and_warned(
         "Granted From",
     )
     assert warning.problem == (
-        "Appeal A-2 reassigns 5 licenses from North, which had 2 licenses available before"
-        " it (allotment 3, 1 in use); §4 lets the CE committee reassign excess allotted"
-        " licenses. The Allotments apply the recorded decision: North now holds -2 licenses,"
-        " 5 below its allotment of 3 and 4 below the §2 minimum of 2, and its Available is -3."
+        "Appeal A-2 reassigns 5 licenses from North, which had 2 licenses available on"
+        " 2026-10-20, when it was decided (allotment 3, 1 in use then); §4 lets the CE"
+        " committee reassign excess allotted licenses. The Allotments apply the recorded"
+        " decision: North now holds -2 licenses, 5 below its allotment of 3 and 4 below the"
+        " §2 minimum of 2, and its Available that day was -3."
     )
     assert "reassign at most 2 licenses from North" in warning.how_to_fix
 
@@ -1169,10 +1171,144 @@ def test_reassignments_within_the_excess_are_counted_in_the_order_decided(
     [warning] = results.problems
     assert warning.where.row == 5
     assert warning.problem.startswith(
-        "Appeal A-4 reassigns 1 license from West, which had 0 licenses available before it"
-        " (allotment 7 -7 by earlier appeals, 0 in use)"
+        "Appeal A-4 reassigns 1 license from West, which had 0 licenses available on"
+        " 2026-11-01, when it was decided (allotment 7 -7 by earlier appeals, 0 in use then)"
     )
     assert "reassign none from West" in warning.how_to_fix
+
+
+def test_a_license_granted_after_a_reassignment_does_not_make_it_beyond_the_excess(
+    tmp_path: Path,
+) -> None:
+    """§4 is judged on the day the appeal was decided: the sample's A-109 (decided
+    2026-10-14) moved Region 6's spare license to Region 7; a CE license granted in Region
+    6 on 2026-12-12 puts Region 6 over today, but does not make the committee's October
+    decision one that took more than Region 6 had to spare, in Problems, the Allotments or
+    the CE packet."""
+    from pypdf import PdfReader
+
+    book = Path(shutil.copy(SAMPLE, tmp_path / "sample.xlsx"))
+    workbook = openpyxl.load_workbook(book)
+    try:
+        sheet = workbook["Licenses"]
+        head = [c.value for c in sheet[1]]
+        row = next(r for r in range(2, sheet.max_row + 2) if sheet.cell(r, 1).value is None)
+        values: dict[str, str | dt.date] = {
+            "License ID": "L-1168",
+            "User": "Test User",
+            "Organization": "Lebanon Community Shelter",  # Laclede County: Region 6
+            "License Type": "CE Access Only",
+            "Granted On": dt.date(2026, 12, 12),
+            "First Sign-In": dt.date(2026, 12, 12),
+        }
+        for column, value in values.items():
+            sheet.cell(row, head.index(column) + 1).value = value
+        workbook.save(book)
+    finally:
+        workbook.close()
+    assert main(["recalc", str(book), "--as-of", "2026-12-24"]) == 0
+    problems = [str(p["Problem"]) for p in sheet_dicts(book, "Problems")]
+    assert not [p for p in problems if "A-109" in p]
+    charges = {str(c["License ID"]): c for c in sheet_dicts(book, "CE Charges")}
+    assert charges["L-1168"]["Charged Region"] == "Region 6"
+    region6 = next(r for r in sheet_dicts(book, "Allotments") if r["Region"] == "Region 6")
+    # Today Region 6 is over by one: the later grant, not the October reassignment.
+    assert (region6["Allotment"], region6["Added By Appeal"], region6["In Use"]) == (2, -1, 2)
+    assert region6["Available"] == -1
+    explanation = str(region6["Explanation"])
+    assert "-1 by appeal A-109: license reassigned to Region 7 (§4)." in explanation
+    assert "more than" not in explanation
+    pdf = tmp_path / "ce.pdf"
+    assert (
+        main(
+            [
+                "packet",
+                str(book),
+                "--committee",
+                "ce",
+                "--as-of",
+                "2026-12-24",
+                "--output",
+                str(pdf),
+            ]
+        )
+        == 0
+    )
+    text = " ".join(" ".join(p.extract_text() or "" for p in PdfReader(pdf).pages).split())
+    assert "-1 by appeal A-109: license reassigned to Region 7 (§4)" in text
+    assert "available before it" not in text and "had available on" not in text
+
+
+def test_a_license_revoked_after_a_reassignment_was_in_use_on_the_day_it_was_decided(
+    adopted: Policy,
+) -> None:
+    """North (allotment 3) had two CE licenses in use on 2026-10-20, when A-2 took two of
+    its licenses: it had one to spare that day, so A-2 is warned, though one of the two was
+    revoked on 2026-11-01 and today North would have two to spare. A license revoked on
+    the decision day itself was not in use that day."""
+    appeals = (
+        approved(
+            "A-2",
+            "Additional allotment request",
+            region="South",
+            licenses_requested=2,
+            granted_from="Reassigned from North",
+        ),
+    )
+    licenses = [
+        ce("N1", "Solo"),
+        ce("N2", "Solo", revoked_on="2026-11-01"),
+        ce("N3", "Solo", revoked_on="2026-10-20"),
+    ]
+    results = run(adopted, licenses, appeals=appeals)
+    north = next(a for a in results.allotments if a.region == "North")
+    assert (north.allotment, north.added_by_appeal, north.in_use, north.available) == (3, -2, 1, 0)
+    [warning] = [p for p in results.problems if p.where.sheet == "Appeals"]
+    assert (warning.where.row, warning.where.column) == (3, "Granted From")
+    assert warning.problem == (
+        "Appeal A-2 reassigns 2 licenses from North, which had 1 license available on"
+        " 2026-10-20, when it was decided (allotment 3, 2 in use then); §4 lets the CE"
+        " committee reassign excess allotted licenses. The Allotments apply the recorded"
+        " decision: North now holds 1 license, 2 below its allotment of 3 and 1 below the"
+        " §2 minimum of 2, and its Available that day was -1."
+    )
+    assert "reassign at most 1 license from North" in warning.how_to_fix
+    assert (
+        "-2 by appeal A-2: licenses reassigned to South, more than the 1 license North had"
+        " available on 2026-10-20, when it was decided, leaving it 1 below the §2 minimum"
+        " of 2; see Problems" in north.explanation
+    )
+    assert [c.license_id for c in results.ce_charges] == ["N1"], "CE Charges: today's only"
+
+
+def test_a_license_granted_after_a_reassignment_was_not_in_use_on_the_day_it_was_decided(
+    adopted: Policy,
+) -> None:
+    """North (allotment 3) had one CE license in use on 2026-10-20, so A-2 took two of its
+    three spare: no Warning, though a license granted since puts North over today."""
+    appeals = (
+        approved(
+            "A-2",
+            "Additional allotment request",
+            region="South",
+            licenses_requested=2,
+            granted_from="Reassigned from North",
+        ),
+    )
+    later = lic(
+        "2026-10-21",
+        signed="2026-10-22",
+        last="2026-11-01",
+        license_id="N2",
+        org="Solo",
+        license_type="CE Access Only",
+    )
+    licenses = [ce("N1", "Solo"), later]
+    results = run(adopted, licenses, appeals=appeals)
+    assert not results.problems
+    north = next(a for a in results.allotments if a.region == "North")
+    assert (north.added_by_appeal, north.in_use, north.available) == (-2, 2, -1)
+    assert "more than" not in north.explanation
 
 
 def test_a_reassignment_from_the_region_granted_to_changes_nothing(adopted: Policy) -> None:

@@ -14,7 +14,6 @@ it. `Results.held_back` names each held-back result (by its field name) and why.
 from __future__ import annotations
 
 import datetime as dt
-from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import PurePath
@@ -28,7 +27,12 @@ from tests.reference_engine.appeals import (
     may_change_allotments,
     reason_problems,
 )
-from tests.reference_engine.charging import charge_ce_licenses, not_charged_text, with_use
+from tests.reference_engine.charging import (
+    charge_ce_licenses,
+    in_use_on,
+    not_charged_text,
+    with_use,
+)
 from tests.reference_engine.errors import HmisLicensingError
 from tests.reference_engine.inactivity import Judgement, decision, judge_all, unreadable_decision
 from tests.reference_engine.model import (
@@ -253,14 +257,15 @@ def _allotments(
     problems += allotment_problems
     charges, charge_problems = charge_ce_licenses(policy, inputs, as_of)
     problems += charge_problems
-    used = Counter(name_key(c.charged_region) for c in charges if c.charged_region)
     changes, change_problems = allotment_changes(
         policy,
         inputs.appeals or (),
         as_of,
         [r.region for r in inputs.regions],
         revoked,  # type: ignore[arg-type]
-        {name_key(a.region): (a.allotment, used[name_key(a.region)]) for a in allotments},
+        {name_key(a.region): a.allotment for a in allotments},
+        # §4 a reassignment is judged on the day it was decided: In Use then.
+        lambda days: in_use_on(policy, inputs, days),
     )
     problems += change_problems
     allotments = with_use(allotments, charges, changes)

@@ -13,8 +13,9 @@ CE allotment (Housing Project and other funded licenses) are never charged.
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
-from collections.abc import Sequence
+from bisect import bisect_left
+from collections import Counter, defaultdict
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
 
 from tests.reference_engine.appeals import AllotmentChange
@@ -126,94 +127,162 @@ def charge_ce_licenses(
 ) -> tuple[list[CeCharge], list[Problem]]:
     """§3.2 for every active license whose type counts against the CE allotment."""
     found = _lookups(inputs)
-    regions, county_region, org_county = found.regions, found.county_region, found.org_county
-    intakes = found.intakes
-
-    set_aside = {  # Organizations rows with a cell that could not be read: still on it
-        name_key(r.text("organization")) for r in inputs.unreadable if r.sheet == "Organizations"
-    }
+    set_aside = _organizations_set_aside(inputs)
     charges: list[CeCharge] = []
     problems: list[Problem] = []
     tied_organizations: dict[str, list[LicenseRow]] = defaultdict(list)
     for lic in inputs.licenses:
         if not lic.is_active(as_of) or not counts_against_allotment(policy, lic):
             continue
-        notes: list[str] = []
-        if lic.region:
-            entered = regions.get(name_key(lic.region))
-            if entered is not None:
-                charges.append(
-                    _charge(
-                        lic,
-                        entered,
-                        f"Region entered on the license ({entered}): a CE Lead's or the"
-                        f" {ce_committee(policy)}'s decision. §3.2",
-                    )
-                )
-                continue
-            notes.append(f'The Region entered, "{lic.region}", is not on the Regions sheet.')
-        org_key = name_key(lic.organization)
-        not_known = _intakes_not_known(lic, found)
-        if not_known:  # its intakes cannot be weighed: nothing is guessed
-            charges.append(_charge(lic, None, " ".join([*notes, not_known])))
-            continue
-        if org_key in intakes:
-            charge = _by_intakes(lic, intakes[org_key], notes, ce_committee(policy))
-            charges.append(charge)
-            if charge.charged_region is None:
-                tied_organizations[org_key].append(lic)
-            continue
-        county = org_county.get(org_key)
-        region = county_region.get(name_key(county)) if county else None
-        if region is not None:
-            charges.append(
-                _charge(
-                    lic,
-                    region,
-                    " ".join(
-                        [
-                            *notes,
-                            f"{lic.organization} is in {county}, which is in {region}"
-                            " (Counties sheet); it has no Intakes rows. §3.2",
-                        ]
-                    ),
-                )
-            )
-            continue
-        if org_key in set_aside:
-            missing = f"{lic.organization}'s Organizations row could not be read (see Problems)"
-        elif org_key not in org_county:
-            missing = f"{lic.organization} is not on the Organizations sheet"
-        elif not county:
-            missing = f"{lic.organization} has no County on the Organizations sheet"
-        else:
-            missing = f"{county} is not on the Counties sheet"
-        basis = " ".join(
-            [
-                *notes,
-                f"No region could be determined: no Region on the license, no Intakes rows"
-                f" for the organization, and {missing}. §3.2",
-            ]
-        )
-        charges.append(_charge(lic, None, basis))
-        problems.append(
-            Problem(
-                "Warning",
-                Where("Licenses", lic.row, "Region"),
-                f"License {lic.license_id} ({lic.license_type}) is not charged to any"
-                f" region: {missing}, and there is no Region or Intakes row for it.",
-                "Enter the region in the license's Region column (the CE Lead's decision),"
-                " or give the organization a County that is on the Counties sheet.",
-            )
-        )
+        charge, problem = _charge_license(policy, lic, found, set_aside)
+        charges.append(charge)
+        if problem is not None:
+            problems.append(problem)
+        if charge.tied_regions:
+            tied_organizations[name_key(lic.organization)].append(lic)
     for org_key, licenses in tied_organizations.items():
-        problems.append(_tie_problem(intakes[org_key], licenses, ce_committee(policy)))
-    charges.extend(_unreadable_ce_rows(policy, inputs, as_of))
+        problems.append(_tie_problem(found.intakes[org_key], licenses, ce_committee(policy)))
+    charges.extend(_unreadable_ce_rows(policy, inputs, as_of, as_of))
     return charges, problems
 
 
-def _unreadable_ce_rows(policy: Policy, inputs: Inputs, as_of: dt.date) -> list[CeCharge]:
-    """Licenses rows that could not be read but are CE licenses: charged nowhere, counted."""
+def in_use_on(
+    policy: Policy, inputs: Inputs, days: Collection[dt.date]
+) -> dict[dt.date, Counter[str]]:
+    """§3.2 In Use on each of `days`, by region name key: the CE licenses active on that
+    day (granted on or before it, not revoked on or before it), each charged where
+    today's §3.2 charging charges it, including licenses revoked since, which were in use
+    that day. One pass over the licenses whatever the number of days (§4: a reassignment
+    is judged on the day it was decided)."""
+    ordered = sorted(set(days))
+    # By region key, +1 on the first of the days a license is active and -1 on the first
+    # after it: the running sum over the days is the region's In Use on each.
+    steps: dict[str, list[int]] = defaultdict(lambda: [0] * (len(ordered) + 1))
+
+    def count(region: str | None, granted: object, revoked: object) -> None:
+        if region is None:
+            return
+        first = bisect_left(ordered, granted) if isinstance(granted, dt.date) else 0
+        after = bisect_left(ordered, revoked) if isinstance(revoked, dt.date) else len(ordered)
+        if first < after:
+            step = steps[name_key(region)]
+            step[first] += 1
+            step[after] -= 1
+
+    if ordered:
+        found = _lookups(inputs)
+        set_aside = _organizations_set_aside(inputs)
+        last, earliest = ordered[-1], ordered[0]
+        for lic in inputs.licenses:
+            if lic.granted_on > last or (lic.revoked_on is not None and lic.revoked_on <= earliest):
+                continue  # active on none of the days
+            if not counts_against_allotment(policy, lic):
+                continue
+            charge, _ = _charge_license(policy, lic, found, set_aside)
+            count(charge.charged_region, lic.granted_on, lic.revoked_on)
+        for charge, granted, revoked in _unreadable_ce_rows_dated(policy, inputs, earliest, last):
+            count(charge.charged_region, granted, revoked)
+    used: dict[dt.date, Counter[str]] = {day: Counter() for day in ordered}
+    for key, step in steps.items():
+        running = 0
+        for day, change in zip(ordered, step, strict=False):
+            running += change
+            if running:
+                used[day][key] = running
+    return used
+
+
+def _organizations_set_aside(inputs: Inputs) -> set[str]:
+    """Organizations rows with a cell that could not be read: still on the sheet."""
+    return {
+        name_key(r.text("organization")) for r in inputs.unreadable if r.sheet == "Organizations"
+    }
+
+
+def _charge_license(
+    policy: Policy, lic: LicenseRow, found: _Lookups, set_aside: set[str]
+) -> tuple[CeCharge, Problem | None]:
+    """§3.2 where one CE license is charged, and the Warning when it is charged nowhere
+    for want of a region (an intake tie is reported for its organization's licenses
+    together, by `charge_ce_licenses`)."""
+    regions, county_region, org_county = found.regions, found.county_region, found.org_county
+    intakes = found.intakes
+    notes: list[str] = []
+    if lic.region:
+        entered = regions.get(name_key(lic.region))
+        if entered is not None:
+            return _charge(
+                lic,
+                entered,
+                f"Region entered on the license ({entered}): a CE Lead's or the"
+                f" {ce_committee(policy)}'s decision. §3.2",
+            ), None
+        notes.append(f'The Region entered, "{lic.region}", is not on the Regions sheet.')
+    org_key = name_key(lic.organization)
+    not_known = _intakes_not_known(lic, found)
+    if not_known:  # its intakes cannot be weighed: nothing is guessed
+        return _charge(lic, None, " ".join([*notes, not_known])), None
+    if org_key in intakes:
+        return _by_intakes(lic, intakes[org_key], notes, ce_committee(policy)), None
+    county = org_county.get(org_key)
+    region = county_region.get(name_key(county)) if county else None
+    if region is not None:
+        return _charge(
+            lic,
+            region,
+            " ".join(
+                [
+                    *notes,
+                    f"{lic.organization} is in {county}, which is in {region}"
+                    " (Counties sheet); it has no Intakes rows. §3.2",
+                ]
+            ),
+        ), None
+    if org_key in set_aside:
+        missing = f"{lic.organization}'s Organizations row could not be read (see Problems)"
+    elif org_key not in org_county:
+        missing = f"{lic.organization} is not on the Organizations sheet"
+    elif not county:
+        missing = f"{lic.organization} has no County on the Organizations sheet"
+    else:
+        missing = f"{county} is not on the Counties sheet"
+    basis = " ".join(
+        [
+            *notes,
+            f"No region could be determined: no Region on the license, no Intakes rows"
+            f" for the organization, and {missing}. §3.2",
+        ]
+    )
+    return _charge(lic, None, basis), Problem(
+        "Warning",
+        Where("Licenses", lic.row, "Region"),
+        f"License {lic.license_id} ({lic.license_type}) is not charged to any"
+        f" region: {missing}, and there is no Region or Intakes row for it.",
+        "Enter the region in the license's Region column (the CE Lead's decision),"
+        " or give the organization a County that is on the Counties sheet.",
+    )
+
+
+def _active(granted: object, revoked: object, day: dt.date) -> bool:
+    """SPEC §2 for a row that could not be read: active on `day` unless a date it still
+    has says otherwise (granted after it, or revoked on or before it)."""
+    if isinstance(revoked, dt.date) and revoked <= day:
+        return False
+    return not (isinstance(granted, dt.date) and granted > day)
+
+
+def _unreadable_ce_rows(
+    policy: Policy, inputs: Inputs, first: dt.date, last: dt.date
+) -> list[CeCharge]:
+    """Licenses rows that could not be read but are CE licenses, active on some day from
+    `first` to `last`: charged nowhere, counted."""
+    return [charge for charge, _, _ in _unreadable_ce_rows_dated(policy, inputs, first, last)]
+
+
+def _unreadable_ce_rows_dated(
+    policy: Policy, inputs: Inputs, first: dt.date, last: dt.date
+) -> list[tuple[CeCharge, object, object]]:
+    """`_unreadable_ce_rows`, each with the Granted On and Revoked On its row still has."""
     found = []
     regions = {name_key(r.region): r.region for r in inputs.regions}
     for row in inputs.unreadable:
@@ -223,30 +292,29 @@ def _unreadable_ce_rows(policy: Policy, inputs: Inputs, as_of: dt.date) -> list[
         revoked, granted = row.values.get("revoked_on"), row.values.get("granted_on")
         if rule is None or not rule.counts_against_ce_allotment:
             continue
-        if isinstance(revoked, dt.date) and revoked <= as_of:
+        if isinstance(revoked, dt.date) and revoked <= first:
             continue
-        if isinstance(granted, dt.date) and granted > as_of:
+        if isinstance(granted, dt.date) and granted > last:
             continue  # not yet a license on the as-of date (SPEC §2)
         entered = regions.get(name_key(row.text("region")))
         why = "; ".join(row.reasons)
-        found.append(
-            CeCharge(
-                license_id=row.text("license_id") or f"(row {row.row})",
-                organization=row.text("organization"),
-                license_type=rule.name,
-                charged_region=entered,
-                # The Region entered is a CE Lead's decision, whatever else the row says.
-                basis=(
-                    f"Region entered on the license ({entered}): a CE Lead's or the"
-                    f" {ce_committee(policy)}'s decision. Another cell of the row could not"
-                    f" be read ({why}), which does not change where it is charged. §3.2"
-                )
-                if entered is not None
-                else f"Not charged: the row could not be read ({why}). It is counted as in"
-                " use until it is fixed. §3.2",
-                row=row.row,
+        charge = CeCharge(
+            license_id=row.text("license_id") or f"(row {row.row})",
+            organization=row.text("organization"),
+            license_type=rule.name,
+            charged_region=entered,
+            # The Region entered is a CE Lead's decision, whatever else the row says.
+            basis=(
+                f"Region entered on the license ({entered}): a CE Lead's or the"
+                f" {ce_committee(policy)}'s decision. Another cell of the row could not"
+                f" be read ({why}), which does not change where it is charged. §3.2"
             )
+            if entered is not None
+            else f"Not charged: the row could not be read ({why}). It is counted as in"
+            " use until it is fixed. §3.2",
+            row=row.row,
         )
+        found.append((charge, granted, revoked))
     return found
 
 
