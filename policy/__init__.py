@@ -27,7 +27,7 @@ from engine.model import (
 from policy.errors import PolicyError
 from policy.files import read_policy_file
 from policy.loader import parse_policy_yaml
-from policy.schema import policy_schema, schema_messages, with_defaults
+from policy.schema import policy_schema, schema_problems, with_defaults
 from policy.validated import file_key, record_document, recorded_document
 from policy.versions import CURRENT_SCHEMA_VERSION, migrate
 
@@ -75,13 +75,18 @@ def load_policy_bytes(data: bytes, source: str = "policy.yaml") -> Policy:
     parsed, parsed_lines = parse_policy_yaml(data, source)
     migrated = migrate(parsed, parsed_lines, source)  # an older schema_version is brought up
     raw, lines = migrated.data, migrated.lines
-    messages = schema_messages(raw, lines, source)
-    if messages:
+    problems = schema_problems(raw, lines, source)
+    if problems:
+        messages = [message for message, _ in problems]
         count = "1 problem" if len(messages) == 1 else f"{len(messages)} problems"
+        # One problem: its own fix, what to write there. Several: each line says it.
+        own = problems[0][1] if len(problems) == 1 else ""
         raise PolicyError(
             f"{source}: {count}: " + messages[0],
             details=[f"{source} does not follow the policy schema ({count}):", *messages],
-            fix="Correct the values named above; each key is described in"
+            fix=f"{own} The key is described in policy/policy.schema.json."
+            if own
+            else "Correct the values named above; each key is described in"
             " policy/policy.schema.json.",
         )
     record_document(key, raw)
