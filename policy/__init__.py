@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from decimal import Decimal
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +24,7 @@ from engine.model import (
     Policy,
 )
 from policy.errors import PolicyError
-from policy.files import read_policy_file
+from policy.files import adopted_policy_path, read_policy_file
 from policy.loader import parse_policy_yaml
 from policy.schema import policy_schema, schema_problems, with_defaults
 from policy.validated import file_key, record_document, recorded_document
@@ -39,14 +38,6 @@ __all__ = [
     "lookup",
     "policy_schema",
 ]
-
-
-def adopted_policy_path() -> Path:
-    """The policy as adopted, shipped with the package (the repository's policy.yaml)."""
-    packaged = resources.files("policy").joinpath("adopted.yaml")
-    if packaged.is_file():
-        return Path(str(packaged))
-    return Path(__file__).resolve().parent.parent / "policy.yaml"
 
 
 def load_policy(path: str | Path, *, from_workbook: bool = False) -> Policy:

@@ -460,8 +460,8 @@ def _shown(instance: object) -> str:
 @cache
 def _adopted_data() -> Any:
     """The adopted policy's data, for examples of what to write (None if unreadable)."""
-    from policy import adopted_policy_path
     from policy.errors import PolicyError
+    from policy.files import adopted_policy_path
     from policy.loader import parse_policy_yaml
 
     try:
