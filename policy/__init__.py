@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from decimal import Decimal
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -25,9 +24,9 @@ from engine.model import (
     Policy,
 )
 from policy.errors import PolicyError
-from policy.files import read_policy_file
+from policy.files import adopted_policy_path, read_policy_file
 from policy.loader import parse_policy_yaml
-from policy.schema import policy_schema, schema_messages, with_defaults
+from policy.schema import policy_schema, schema_problems, with_defaults
 from policy.validated import file_key, record_document, recorded_document
 from policy.versions import CURRENT_SCHEMA_VERSION, migrate
 
@@ -39,14 +38,6 @@ __all__ = [
     "lookup",
     "policy_schema",
 ]
-
-
-def adopted_policy_path() -> Path:
-    """The policy as adopted, shipped with the package (the repository's policy.yaml)."""
-    packaged = resources.files("policy").joinpath("adopted.yaml")
-    if packaged.is_file():
-        return Path(str(packaged))
-    return Path(__file__).resolve().parent.parent / "policy.yaml"
 
 
 def load_policy(path: str | Path, *, from_workbook: bool = False) -> Policy:
@@ -75,13 +66,18 @@ def load_policy_bytes(data: bytes, source: str = "policy.yaml") -> Policy:
     parsed, parsed_lines = parse_policy_yaml(data, source)
     migrated = migrate(parsed, parsed_lines, source)  # an older schema_version is brought up
     raw, lines = migrated.data, migrated.lines
-    messages = schema_messages(raw, lines, source)
-    if messages:
+    problems = schema_problems(raw, lines, source)
+    if problems:
+        messages = [message for message, _ in problems]
         count = "1 problem" if len(messages) == 1 else f"{len(messages)} problems"
+        # One problem: its own fix, what to write there. Several: each line says it.
+        own = problems[0][1] if len(problems) == 1 else ""
         raise PolicyError(
             f"{source}: {count}: " + messages[0],
             details=[f"{source} does not follow the policy schema ({count}):", *messages],
-            fix="Correct the values named above; each key is described in"
+            fix=f"{own} The key is described in policy/policy.schema.json."
+            if own
+            else "Correct the values named above; each key is described in"
             " policy/policy.schema.json.",
         )
     record_document(key, raw)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import re
 import stat
+from importlib import resources
 from pathlib import Path, PureWindowsPath
 
 from policy.errors import PolicyError
@@ -27,6 +28,14 @@ _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+:/")
 FOLDER_FIX = (
     "Give the path of the policy file itself, e.g. the policy.yaml in that folder, not the folder."
 )
+
+
+def adopted_policy_path() -> Path:
+    """The policy as adopted, shipped with the package (the repository's policy.yaml)."""
+    packaged = resources.files("policy").joinpath("adopted.yaml")
+    if packaged.is_file():
+        return Path(str(packaged))
+    return Path(__file__).resolve().parent.parent / "policy.yaml"
 
 
 def read_policy_file(path: Path, *, from_workbook: bool = False) -> bytes:

@@ -80,7 +80,7 @@ def test_negative_minimum_is_refused_with_line_and_key() -> None:
         ({"sole_license": "no"}, "sole_license: 'no' is not true or false; write true or false"),
         ({"version": "1.0"}, "policy.version: 1.0 is not text; write it in quotes"),
         ({"effective_date": "2025-13-01"}, "'2025-13-01' is not a real date; write yyyy-mm-dd"),
-        ({"target": "twenty"}, "ce_allotment.target: 'twenty' is not of type 'integer'"),
+        ({"target": "twenty"}, "ce_allotment.target: 'twenty' is not a number; write a whole"),
         (
             {"client_data_window": "{months: 6, days: 2}"},
             "give exactly one of months, weeks or days",
@@ -92,6 +92,225 @@ def test_bad_values_are_refused_with_what_is_allowed(
     replacement: dict[str, str], expected: str
 ) -> None:
     assert expected in refusal(policy_text(**replacement))
+
+
+def line_with(text: str, written: str) -> int:
+    """The 1-based number of the one line of `text` that contains `written`."""
+    [number] = [i for i, t in enumerate(text.splitlines(), 1) if written in t]
+    return number
+
+
+def refused(text: str) -> PolicyError:
+    with pytest.raises(PolicyError) as caught:
+        load_policy_bytes(text.encode())
+    return caught.value
+
+
+# Every period of the schema ($defs/period): its key line in the adopted policy, and the
+# example the refusal gives (the adopted value).
+PERIODS = {
+    "client_data_window": ("inactivity.client_data_window", "{months: 6}"),
+    "first_sign_in_window": ("inactivity.first_sign_in_window", "{days: 30}"),
+    "every": ("review.every", "{months: 1}"),
+    "response_period": ("appeals.response_period", "{months: 1}"),
+    "open_ended_exceptions_after": ("review.open_ended_exceptions_after", "{months: 6}"),
+}
+
+
+def test_every_period_of_the_schema_is_tested_here() -> None:
+    """A period added to the schema is added to PERIODS (and so to the zero tests)."""
+    found: list[str] = []
+
+    def walk(node: object, path: tuple[str, ...]) -> None:
+        if isinstance(node, dict):
+            if node.get("$ref") == "#/$defs/period":
+                found.append(".".join(path))
+            for key, child in node.get("properties", {}).items():
+                walk(child, (*path, key))
+
+    walk(policy_schema(), ())
+    assert sorted(found) == sorted(dotted for dotted, _ in PERIODS.values())
+    units = policy_schema()["$defs"]["period"]["properties"]
+    assert {unit: units[unit]["minimum"] for unit in units} == {"months": 1, "weeks": 1, "days": 1}
+
+
+@pytest.mark.parametrize("unit", ["months", "weeks", "days"])
+@pytest.mark.parametrize("key", sorted(PERIODS))
+def test_a_zero_period_is_refused_naming_line_key_and_what_to_write(key: str, unit: str) -> None:
+    """{months: 0} made §1.1 "inactive after no time without client data" (107 of the
+    sample's 140 licenses eligible); {days: 0} for review.every emptied the Watch List."""
+    dotted, example = PERIODS[key]
+    text = policy_text(**{key: f"{{{unit}: 0}}"})
+    line = line_with(text, f"{key}: {{{unit}: 0}}")
+    error = refused(text)
+    assert error.details[1:] == [
+        f"policy.yaml:{line} {dotted}.{unit}: 0 is less than the minimum of 1; write a length"
+        f" of at least one day, e.g. `{example}`"
+    ]
+    assert error.fix == (
+        f"Write a length of at least one day for {dotted}, e.g. `{example}`: a period of 0"
+        " would make its rule apply at once. The key is described in policy/policy.schema.json."
+    )
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    key=st.sampled_from(sorted(PERIODS)),
+    unit=st.sampled_from(["months", "weeks", "days"]),
+    amount=st.integers(-40, 40),
+)
+def test_a_period_loads_exactly_when_it_is_at_least_one(key: str, unit: str, amount: int) -> None:
+    text = policy_text(**{key: f"{{{unit}: {amount}}}"})
+    dotted, _ = PERIODS[key]
+    if amount >= 1:
+        load_policy_bytes(text.encode())
+        return
+    error = refused(text)
+    line = line_with(text, f"{key}: {{{unit}: {amount}}}")
+    assert error.details[1].startswith(
+        f"policy.yaml:{line} {dotted}.{unit}: {amount} is less than the minimum of 1;"
+        " write a length of at least one day"
+    )
+
+
+def test_a_minimum_above_the_target_is_refused() -> None:
+    """minimum: 50 with target: 20 gave "500 licenses over 10 regions (target 20)"."""
+    text = policy_text(minimum="50")
+    line, target_line = line_with(text, "minimum: 50"), line_with(text, "target: 20")
+    error = refused(text)
+    assert error.details[1:] == [
+        f"policy.yaml:{line} ce_allotment.minimum: 50 is more than the target of 20"
+        f" (ce_allotment.target, line {target_line}): one region's minimum cannot be more"
+        " than the whole Balance of State's target; write a number of 20 or less, or raise"
+        " the target"
+    ]
+    assert error.fix is not None
+    assert error.fix.startswith("Write a ce_allotment.minimum of 20 or less")
+
+
+@settings(max_examples=80, deadline=None)
+@given(target=st.integers(1, 40), minimum=st.integers(0, 60))
+def test_a_policy_loads_exactly_when_its_minimum_is_at_most_its_target(
+    target: int, minimum: int
+) -> None:
+    text = policy_text(target=str(target), minimum=str(minimum))
+    if minimum <= target:
+        assert load_policy_bytes(text.encode()).ce_allotment.minimum == minimum
+    else:
+        message = refused(text).details[1]
+        assert f"ce_allotment.minimum: {minimum} is more than the target of {target}" in message
+        assert f"write a number of {target} or less" in message
+
+
+@pytest.mark.parametrize(
+    ("key", "written", "message", "fix"),
+    [
+        (
+            "target",
+            "twenty",
+            "ce_allotment.target: 'twenty' is not a number; write a whole number such as 20",
+            "Write a whole number such as 20 for ce_allotment.target, in digits, without quotes.",
+        ),
+        (
+            "target",
+            '"20"',
+            "ce_allotment.target: '20' is a number in quotes, which is text; write 20 without"
+            " the quotes",
+            "Write 20 without the quotes for ce_allotment.target: it is a whole number.",
+        ),
+        (
+            "target",
+            "",
+            "ce_allotment.target: `target` has no value; write a whole number such as 20",
+            "Write a whole number such as 20 for ce_allotment.target, in digits, without quotes.",
+        ),
+        (
+            "client_data_window",
+            "{months: 6.5}",
+            "inactivity.client_data_window.months: 6.5 is not a whole number; write a whole"
+            " number such as 6 or 7",
+            "Write a whole number such as 6 or 7 for inactivity.client_data_window.months, in"
+            " digits, without quotes.",
+        ),
+        (
+            "sole_license",
+            '"true"',
+            "inactivity.exceptions.sole_license: 'true' is true in quotes, which is text; write"
+            " true without the quotes",
+            "Write true without the quotes for inactivity.exceptions.sole_license: it is true"
+            " or false.",
+        ),
+        (
+            "level4_list_holder",
+            "yes",
+            "inactivity.exceptions.level4_list_holder: 'yes' is not true or false; write true"
+            " or false",
+            "Write true or false for inactivity.exceptions.level4_list_holder, in small"
+            " letters, without quotes.",
+        ),
+        (
+            "effective_date",
+            "20250101",
+            "policy.effective_date: 20250101 is not a date; write a date as YYYY-MM-DD, e.g."
+            " 2025-01-01",
+            "Write policy.effective_date as a date, YYYY-MM-DD (year, month, day), e.g."
+            " 2025-01-01.",
+        ),
+        (
+            "Staff support fee",
+            '"2000"',
+            "self_pay.annual_fees.Staff support fee: '2000' is a number in quotes, which is"
+            " text; write 2000 without the quotes",
+            "Write 2000 without the quotes for self_pay.annual_fees.Staff support fee: it is a"
+            " number.",
+        ),
+        (
+            "special_request_reasons",
+            "Special request",
+            "inactivity.special_request_reasons: 'Special request' is not a list; write a list"
+            " in square brackets, e.g. [Inactivity revocation, Special request]",
+            "Write inactivity.special_request_reasons as a list in square brackets, the items"
+            " separated by commas, e.g. [Inactivity revocation, Special request].",
+        ),
+        (
+            "version",
+            "1.1",
+            'policy.version: 1.1 is not text; write it in quotes: "1.1"',
+            'Write policy.version in quotes, e.g. "1.1".',
+        ),
+    ],
+)
+def test_a_value_of_the_wrong_type_says_what_to_write_for_its_key(
+    key: str, written: str, message: str, fix: str
+) -> None:
+    """Not "'twenty' is not of type 'integer'" and "Correct the values named above"."""
+    text = policy_text(**{key: written}) if written else policy_text(**{key: "X"})
+    if not written:
+        text = text.replace(f"  {key}: X", f"  {key}:")
+    line = line_with(text, f"{key}:{' ' + written if written else ''}")
+    error = refused(text)
+    assert error.details[1:] == [f"policy.yaml:{line} {message}"]
+    assert error.fix == f"{fix} The key is described in policy/policy.schema.json."
+    assert "not of type" not in str(error)
+
+
+def test_a_bad_policys_problems_row_gives_the_fix_for_its_key(tmp_path: Path) -> None:
+    from workbook.run import policy_problems
+
+    error = refused(policy_text(target='"20"'))
+    [row] = policy_problems(error, tmp_path / "policy.yaml")
+    assert row.how_to_fix == (
+        "Write 20 without the quotes for ce_allotment.target: it is a whole number. The key"
+        " is described in policy/policy.schema.json."
+    )
+
+
+def test_several_problems_keep_the_fix_that_points_at_each_line() -> None:
+    error = refused(policy_text(target='"20"', minimum="-1"))
+    assert len(error.details) == 3
+    assert error.fix == (
+        "Correct the values named above; each key is described in policy/policy.schema.json."
+    )
 
 
 def test_unknown_key_suggests_the_right_one() -> None:

@@ -260,6 +260,15 @@ def test_mistakes_in_a_scenario_file_name_file_line_and_what_is_allowed(
             ISSUE_EXAMPLE.replace("  input:", "  policy: {ce_allotment: {target: -1}}\n  input:"),
             ":3 ce_allotment.target: -1 is less than the minimum of 1",
         ),
+        "override over the minimum": (
+            ISSUE_EXAMPLE.replace("  input:", "  policy: {ce_allotment: {target: 1}}\n  input:"),
+            ":3 ce_allotment.minimum: 2 is more than the target of 1 (ce_allotment.target, line 3)",
+        ),
+        "override zero period": (
+            ISSUE_EXAMPLE.replace("  input:", "  policy: {review: {every: {days: 0}}}\n  input:"),
+            ":3 review.every.days: 0 is less than the minimum of 1; write a length of at least"
+            " one day, e.g. `{months: 1}`",
+        ),
         "yaml": (
             ISSUE_EXAMPLE.replace("  as_of:", "    as_of:"),
             ":2: `as_of` is indented more than the keys above it (`name` on line 1 has 2 spaces)",
