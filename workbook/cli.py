@@ -45,7 +45,7 @@ if TYPE_CHECKING:
     from engine.model import Problem
     from workbook.hmis.importer import ImportOutcome
     from workbook.results import ResultTable, RunLogEntry
-    from workbook.run import Outcome
+    from workbook.run import Choice, Outcome
     from workbook.tables import CellMap
 
 SAMPLE_NAME = "MoBoS-HMIS-Licensing-sample.xlsx"
@@ -555,7 +555,7 @@ def import_json(outcome: ImportOutcome, workbook: Path, export: Path) -> dict[st
         "workbook": str(workbook),
         "export": str(export),
         "written": str(outcome.written) if outcome.written is not None else None,
-        "as_of": {"date": str(outcome.as_of.value), "from": outcome.as_of.origin},
+        "as_of": as_of_json(outcome.as_of),
         "policy": {
             "file": str(outcome.policy_file.value),
             "from": outcome.policy_file.origin,
@@ -858,7 +858,9 @@ def _print_header(workbook_path: Path, outcome: Outcome, out: TextIO) -> None:
             f" sha256 {outcome.policy.sha256[:12]}",
             file=out,
         )
-    print(f"As of:    {outcome.as_of.value} ({outcome.as_of.origin})", file=out)
+    from workbook.run import as_of_words
+
+    print(f"As of:    {as_of_words(outcome.as_of, outcome.cells)}", file=out)
 
 
 def _print_written(destination: Path, outcome: Outcome, out: TextIO) -> None:
@@ -888,7 +890,7 @@ def outcome_json(
         "exit_code": outcome.exit_code,
         "workbook": str(workbook),
         "written": str(written) if written is not None else None,
-        "as_of": {"date": str(outcome.as_of.value), "from": outcome.as_of.origin},
+        "as_of": as_of_json(outcome.as_of),
         "policy": {
             "file": str(outcome.policy_file.value),
             "from": outcome.policy_file.origin,
@@ -927,6 +929,16 @@ def outcome_json(
             for d in (results.decisions if judged and results else ())
         ]
     return report
+
+
+def as_of_json(choice: Choice) -> dict[str, object]:
+    """`as_of` of the JSON: `{"date": "2026-11-24", "from": "--as-of"}`; `{"date": null,
+    "from": "unreadable"}` when the Settings sheet's As Of could not be read (and no
+    --as-of was given), so the run has no as-of date."""
+    from workbook.run import chosen_as_of
+
+    day = chosen_as_of(choice)
+    return {"date": str(day) if day is not None else None, "from": choice.origin}
 
 
 def _print_summary(outcome: Outcome, out: TextIO) -> None:

@@ -54,7 +54,7 @@ class ResultTable:
 @dataclass(frozen=True, slots=True)
 class RunLogEntry:
     run_at: dt.datetime
-    as_of: dt.date
+    as_of: dt.date | None  # None (blank): the Settings sheet's As Of could not be read
     policy_version: str
     policy_sha256: str
     engine_version: str
@@ -132,9 +132,7 @@ def result_tables(
     are held back.
     """
 
-    def title(sheet: ResultSheet) -> str:
-        if as_of is None:
-            return ""
+    def title(sheet: ResultSheet) -> str:  # as_of None: the Settings As Of was not read
         return title_line(
             sheet,
             as_of=as_of,
