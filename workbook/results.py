@@ -58,9 +58,11 @@ class RunLogEntry:
     policy_version: str
     policy_sha256: str
     engine_version: str
-    licenses: int | None  # None (blank) where an Error held the decisions back
-    eligible: int | None  # None where a command judges no licenses (import-activity), or
-    # an Error held the decisions back: no count for results that were not written
+    # Both None (blank) where a command judges no licenses (import-activity: its Ran From
+    # says what it updated), or an Error held the decisions back: no count for results
+    # that were not written. Licenses is only ever the Inactivity Report's rows.
+    licenses: int | None
+    eligible: int | None
     errors: int
     warnings: int
     policy_file: str

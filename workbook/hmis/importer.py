@@ -462,8 +462,11 @@ def import_activity(
                 policy_version=policy.version,
                 policy_sha256=policy.sha256,
                 engine_version=engine.ENGINE_VERSION,
-                licenses=len(plan.matched),
-                eligible=None,  # an import judges nothing: blank
+                # An import judges no license: Licenses and Eligible are left blank, so
+                # that each column means one thing (recalc's counts); what it did is in
+                # Ran From, in words ("2 licenses updated from ...").
+                licenses=None,
+                eligible=None,
                 errors=len(plan.not_written),
                 warnings=len(warnings(activity, plan)),
                 policy_file=str(policy_choice.value),
@@ -734,9 +737,12 @@ def _printable(text: str) -> str:
 
 
 def log_summary(activity: ExportActivity, plan: Plan, export: Path) -> str:
-    """The import's summary in one line, for the Run Log's Ran From cell."""
+    """The import's summary in one line, for the Run Log's Ran From cell: how many licenses
+    it updated (rows with a cell changed) and from what, then what it found."""
+    updated = len({update.row for update in plan.updates})
     parts = [
-        f"{export.name}: {plural(len(activity.files), 'client-data file')},"
+        f"{plural(updated, 'license')} updated from {export.name}:"
+        f" {plural(len(activity.files), 'client-data file')},"
         f" {plural(activity.rows, 'row')}, {plural(len(activity.users), 'UserID')}",
         f"{plural(len(plan.matched), 'license')} matched,"
         f" {plural(plan.dates_moved, 'date')} moved later",
