@@ -495,3 +495,45 @@ def test_an_unreadable_as_of_is_reported_as_not_read_never_as_today(tmp_path: Pa
     # With --as-of the cell is not used: the date is the one given.
     assert main(["check", str(book), "--as-of", AS_OF, "--json"]) == 1
     assert json.loads(capsys.readouterr().out)["as_of"] == {"date": AS_OF, "from": "--as-of"}
+
+
+def test_init_and_sample_take_json_and_quiet(tmp_path: Path, capsys) -> None:
+    """SPEC §5: every command that reports takes --json. `init` and `sample` refused it
+    (`unrecognized arguments: --json`); now each prints one object, and nothing else."""
+    new = tmp_path / "new.xlsx"
+    assert main(["init", str(new), "--json"]) == 0
+    captured = capsys.readouterr()
+    report = json.loads(captured.out)
+    assert captured.err == ""
+    assert {k: report[k] for k in ("command", "outcome", "exit_code", "written")} == {
+        "command": "init",
+        "outcome": "ok",
+        "exit_code": 0,
+        "written": str(new),
+    }
+    assert report["policy"]["version"] == "1.1.0" and len(report["policy"]["sha256"]) == 64
+    assert new.is_file()
+    # Refused as every command is with --json: one object, exit 2, the file kept.
+    assert main(["init", str(new), "--json"]) == 2
+    refused = json.loads(capsys.readouterr().out)
+    assert (refused["command"], refused["outcome"], refused["exit_code"]) == ("init", "refused", 2)
+    assert "already exists" in refused["error"] and "--force" in refused["how_to_fix"]
+
+    copy = tmp_path / "sample.xlsx"
+    assert main(["sample", str(copy), "--json"]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out) == {
+        "command": "sample",
+        "outcome": "ok",
+        "exit_code": 0,
+        "written": str(copy),
+    }
+    assert captured.err == "" and copy.read_bytes() == SAMPLE.read_bytes()
+    assert main(["sample", str(copy), "--json"]) == 2
+    assert json.loads(capsys.readouterr().out)["outcome"] == "refused"
+
+    # --quiet: only problems, and writing a file is none.
+    assert main(["sample", str(copy), "--force", "--quiet"]) == 0
+    assert main(["init", str(tmp_path / "quiet.xlsx"), "-q"]) == 0
+    assert capsys.readouterr() == ("", "")
+    assert (tmp_path / "quiet.xlsx").is_file()
