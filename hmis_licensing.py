@@ -221,7 +221,9 @@ def book_packets(
 
 def packet_summary(outcome: Outcome, written: list[WrittenPacket]) -> str:
     """What a person needs to know after pressing Packet."""
-    lines = [f"As of {outcome.as_of.value} ({outcome.as_of.origin}). Saved beside the workbook:"]
+    from workbook.run import as_of_words
+
+    lines = [f"As of {as_of_words(outcome.as_of, outcome.cells)}. Saved beside the workbook:"]
     lines += [f"{w.path.name} ({w.pages} pages)" for w in written]
     if outcome.errors:
         lines.append(

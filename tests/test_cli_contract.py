@@ -436,3 +436,104 @@ def test_a_running_recalculation_refusal_says_what_to_do(tmp_path: Path, capsys)
     assert "How to fix: Wait for it to finish and run again" in err
     assert main(["recalc", str(book), "--as-of", AS_OF, "--json"]) == 2
     assert json.loads(capsys.readouterr().out)["how_to_fix"].startswith("Wait for it")
+
+
+def _unreadable_as_of(tmp_path: Path) -> Path:
+    """The sample with its Settings As Of (B2) typed month first, as text: an Error."""
+    import openpyxl
+
+    book = _book(tmp_path)
+    workbook = openpyxl.load_workbook(book)
+    assert workbook["Settings"]["A2"].value == "As Of"
+    workbook["Settings"]["B2"] = "11/24/2026"
+    workbook.save(book)
+    return book
+
+
+def test_an_unreadable_as_of_is_reported_as_not_read_never_as_today(tmp_path: Path, capsys) -> None:
+    """With no --as-of, an As Of that cannot be read gives the run no date: before, every
+    report said `as of today` (JSON `"from": "today"`, the screen, the Run Log's As Of),
+    a date as of which no result was computed."""
+    import openpyxl
+
+    book = _unreadable_as_of(tmp_path)
+    not_read = "As of:    not read: Settings!B2 (As Of) could not be read, so the results"
+    assert main(["check", str(book), "--json"]) == 1
+    report = json.loads(capsys.readouterr().out)
+    assert report["as_of"] == {"date": None, "from": "unreadable"}
+    assert report["counts"]["licenses_judged"] is None
+
+    assert main(["recalc", str(book)]) == 1
+    out = capsys.readouterr().out
+    assert not_read + " dated by it are held back (see Problems)" in out.splitlines()
+    workbook = openpyxl.load_workbook(book, read_only=True)
+    try:
+        rows = list(workbook["Run Log"].iter_rows(values_only=True))
+        header, last = rows[0], rows[-1]
+        entry = dict(zip(header, last, strict=False))
+        assert entry["As Of"] is None and entry["Ran From"] == "hmis-licensing recalc"
+        assert workbook["Problems"]["A1"].value.startswith("Problems - As Of not read - policy ")
+    finally:
+        workbook.close()
+
+    # The commands that read as check does agree: no date, never today's.
+    drafts = tmp_path / "drafts"
+    assert main(["notices", str(book), "--output", str(drafts), "--json"]) == 1
+    assert json.loads(capsys.readouterr().out)["as_of"] is None
+    assert main(["packet", str(book), "--committee", "ce", "--json"]) == 1
+    assert json.loads(capsys.readouterr().out)["as_of"] is None
+    assert main(["diff", str(book), "--json"]) == 1
+    assert json.loads(capsys.readouterr().out)["as_of"] is None
+    assert main(["diff", str(book)]) == 1
+    assert "as of not read: Settings!B2 (As Of) could not be read" in capsys.readouterr().out
+
+    # An import needs the date too: it stops, and says why in the same words.
+    files = export_files({"Enrollment": [row("4102", "2026-10-01")]})
+    export = write_folder(tmp_path / "export", files)
+    assert main(["import-activity", str(book), str(export), "--json"]) == 1
+    assert json.loads(capsys.readouterr().out)["as_of"] == {"date": None, "from": "unreadable"}
+    # With --as-of the cell is not used: the date is the one given.
+    assert main(["check", str(book), "--as-of", AS_OF, "--json"]) == 1
+    assert json.loads(capsys.readouterr().out)["as_of"] == {"date": AS_OF, "from": "--as-of"}
+
+
+def test_init_and_sample_take_json_and_quiet(tmp_path: Path, capsys) -> None:
+    """SPEC §5: every command that reports takes --json. `init` and `sample` refused it
+    (`unrecognized arguments: --json`); now each prints one object, and nothing else."""
+    new = tmp_path / "new.xlsx"
+    assert main(["init", str(new), "--json"]) == 0
+    captured = capsys.readouterr()
+    report = json.loads(captured.out)
+    assert captured.err == ""
+    assert {k: report[k] for k in ("command", "outcome", "exit_code", "written")} == {
+        "command": "init",
+        "outcome": "ok",
+        "exit_code": 0,
+        "written": str(new),
+    }
+    assert report["policy"]["version"] == "1.1.0" and len(report["policy"]["sha256"]) == 64
+    assert new.is_file()
+    # Refused as every command is with --json: one object, exit 2, the file kept.
+    assert main(["init", str(new), "--json"]) == 2
+    refused = json.loads(capsys.readouterr().out)
+    assert (refused["command"], refused["outcome"], refused["exit_code"]) == ("init", "refused", 2)
+    assert "already exists" in refused["error"] and "--force" in refused["how_to_fix"]
+
+    copy = tmp_path / "sample.xlsx"
+    assert main(["sample", str(copy), "--json"]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out) == {
+        "command": "sample",
+        "outcome": "ok",
+        "exit_code": 0,
+        "written": str(copy),
+    }
+    assert captured.err == "" and copy.read_bytes() == SAMPLE.read_bytes()
+    assert main(["sample", str(copy), "--json"]) == 2
+    assert json.loads(capsys.readouterr().out)["outcome"] == "refused"
+
+    # --quiet: only problems, and writing a file is none.
+    assert main(["sample", str(copy), "--force", "--quiet"]) == 0
+    assert main(["init", str(tmp_path / "quiet.xlsx"), "-q"]) == 0
+    assert capsys.readouterr() == ("", "")
+    assert (tmp_path / "quiet.xlsx").is_file()

@@ -597,9 +597,26 @@ def test_import_updates_the_two_columns(tmp_path: Path, capsys) -> None:
     log = list(book_["Run Log"].iter_rows(values_only=True))
     assert log[0][:2] == ("Run At", "As Of")
     entry = dict(zip(log[0], log[-1], strict=True))
-    assert entry["Ran From"].startswith("hmis-licensing import-activity: export: 2 client-data")
+    ran_from = str(entry["Ran From"])
+    assert ran_from.startswith(
+        "hmis-licensing import-activity: 3 licenses updated from export: 2 client-data files,"
+        " 7 rows,"
+    )
+    assert "; 3 licenses matched, 2 dates moved later;" in ran_from
     assert "1 UserID active in the window with no license: 7777" in entry["Ran From"]
-    assert entry["Licenses"] == 3 and entry["Eligible"] is None and entry["Errors"] == 0
+    # It judged no license: Licenses is recalc's count alone (before: 3, licenses matched).
+    assert entry["Licenses"] is None and entry["Eligible"] is None and entry["Errors"] == 0
+    book_.close()
+    # The same export again changes no cell: the count is of licenses updated, not matched.
+    assert main(import_args(book, basic_export(tmp_path))) == 0
+    book_ = openpyxl.load_workbook(book, read_only=True)
+    log = list(book_["Run Log"].iter_rows(values_only=True))
+    book_.close()
+    again = dict(zip(log[0], log[-1], strict=True))
+    ran_again = str(again["Ran From"])
+    assert ran_again.startswith("hmis-licensing import-activity: 0 licenses updated from")
+    assert "; 3 licenses matched, 0 dates moved later;" in ran_again
+    assert again["Licenses"] is None and again["Eligible"] is None
 
 
 def test_a_missing_column_to_import_into_is_said(tmp_path: Path, capsys) -> None:

@@ -254,8 +254,9 @@ ON_THE_DATE = [
 def test_an_unreadable_as_of_holds_back_every_sheet_on_the_date_and_records_no_review(
     sample: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """SPEC §3 and §8: with no --as-of, a run whose As Of cannot be read falls back to
-    today. Before, it wrote every result sheet and Findings History rows dated today, a
+    """SPEC §3 and §8: with no --as-of, a run whose As Of cannot be read has no as-of
+    date (before, it reported and logged today's, as of which nothing was computed). Before
+    that, it wrote every result sheet and Findings History rows dated today, a
     monthly review nobody held, which the next review took as its previous one. Now each
     sheet on the date keeps its last good rows with a title saying why, Findings History
     gets no row, and the Run Log records the run with its Error, as for other held-back
@@ -271,7 +272,7 @@ def test_an_unreadable_as_of_holds_back_every_sheet_on_the_date_and_records_no_r
 
     assert main(["recalc", str(sample), "--json"]) == 1
     report = json.loads(capsys.readouterr().out)
-    assert report["as_of"]["from"] == "today"
+    assert report["as_of"] == {"date": None, "from": "unreadable"}
     assert report["sheets_held_back"] == ON_THE_DATE
     assert "Self-Pay Estimates" in report["sheets_written"]
     assert report["counts"]["licenses_judged"] is None
@@ -282,11 +283,13 @@ def test_an_unreadable_as_of_holds_back_every_sheet_on_the_date_and_records_no_r
         kept = read_sheet(sample, name)
         assert _rounded(kept[1:]) == _rounded(good[name][1:]), name
         title = str(kept[0][0])
-        assert title.startswith(str(good[name][0][0]) + " - HELD BACK as of "), title
+        # No "as of" the run's fallback day: the run had no as-of date.
+        assert title.startswith(str(good[name][0][0]) + " - HELD BACK (the Settings"), title
         assert "(the Settings sheet's As Of could not be read (see Problems))" in title
     assert sheet_dicts(sample, "Findings History") == history
     [*before, entry] = sheet_dicts(sample, "Run Log")
     assert before == log and entry["Errors"] == 1
+    assert entry["As Of"] is None  # blank: no result of this run is as of a date
     # No count for decisions that were not written, as in the JSON (before: 164 and 25).
     assert (entry["Licenses"], entry["Eligible"]) == (None, None)
 

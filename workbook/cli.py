@@ -45,7 +45,7 @@ if TYPE_CHECKING:
     from engine.model import Problem
     from workbook.hmis.importer import ImportOutcome
     from workbook.results import ResultTable, RunLogEntry
-    from workbook.run import Outcome
+    from workbook.run import Choice, Outcome
     from workbook.tables import CellMap
 
 SAMPLE_NAME = "MoBoS-HMIS-Licensing-sample.xlsx"
@@ -298,6 +298,7 @@ def build_parser() -> argparse.ArgumentParser:
         " fictional organizations and licenses, every finding and exception on 2026-11-24).",
         epilog="Writes: FILE (default hmis-sample.xlsx; nothing else). Exit codes: 0"
         " written; 2 FILE exists (add --force), is a pipe or a device, or cannot be written."
+        ' --json prints one object: {"command", "outcome", "exit_code", "written"}.'
         " Example: hmis-licensing sample hmis-sample.xlsx",
     )
     sample.add_argument(
@@ -316,7 +317,8 @@ def build_parser() -> argparse.ArgumentParser:
         " refuse bad entries, date formats, Excel Tables), an Instructions sheet and the"
         " Settings sheet, for a CoC that has no workbook yet.",
         epilog="Writes: FILE (nothing else). Exit codes: 0 written; 2 bad arguments, a bad"
-        " policy or FILE exists. Example: hmis-licensing init coc-licenses.xlsx",
+        ' policy or FILE exists. --json prints one object: {"command", "outcome",'
+        ' "exit_code", "written", "policy"}. Example: hmis-licensing init coc-licenses.xlsx',
     )
     init.add_argument("file", type=Path, help="the new workbook (.xlsx)")
     init.add_argument(
@@ -326,6 +328,8 @@ def build_parser() -> argparse.ArgumentParser:
         " (default: the adopted policy)",
     )
     init.add_argument("--force", action="store_true", help="overwrite an existing file")
+    for sub in (sample, init):
+        _add_reporting_options(sub)
     _add_import_parser(commands)
     _add_review_parsers(commands, _date)
     _add_diff_parser(commands, _date)
@@ -555,7 +559,7 @@ def import_json(outcome: ImportOutcome, workbook: Path, export: Path) -> dict[st
         "workbook": str(workbook),
         "export": str(export),
         "written": str(outcome.written) if outcome.written is not None else None,
-        "as_of": {"date": str(outcome.as_of.value), "from": outcome.as_of.origin},
+        "as_of": as_of_json(outcome.as_of),
         "policy": {
             "file": str(outcome.policy_file.value),
             "from": outcome.policy_file.origin,
@@ -747,9 +751,9 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
 
         return run_diff(args)
     if args.command == "sample":
-        return _sample(args.destination, args.force)
+        return _sample(args.destination, args.force, report=_report_mode(args))
     if args.command == "init":
-        return _init(args.file, args.policy, args.force)
+        return _init(args.file, args.policy, args.force, report=_report_mode(args))
     if args.command in REVIEW_COMMANDS:
         return _review(args)
     if args.command == "import-activity":
@@ -858,7 +862,9 @@ def _print_header(workbook_path: Path, outcome: Outcome, out: TextIO) -> None:
             f" sha256 {outcome.policy.sha256[:12]}",
             file=out,
         )
-    print(f"As of:    {outcome.as_of.value} ({outcome.as_of.origin})", file=out)
+    from workbook.run import as_of_words
+
+    print(f"As of:    {as_of_words(outcome.as_of, outcome.cells)}", file=out)
 
 
 def _print_written(destination: Path, outcome: Outcome, out: TextIO) -> None:
@@ -888,7 +894,7 @@ def outcome_json(
         "exit_code": outcome.exit_code,
         "workbook": str(workbook),
         "written": str(written) if written is not None else None,
-        "as_of": {"date": str(outcome.as_of.value), "from": outcome.as_of.origin},
+        "as_of": as_of_json(outcome.as_of),
         "policy": {
             "file": str(outcome.policy_file.value),
             "from": outcome.policy_file.origin,
@@ -927,6 +933,16 @@ def outcome_json(
             for d in (results.decisions if judged and results else ())
         ]
     return report
+
+
+def as_of_json(choice: Choice) -> dict[str, object]:
+    """`as_of` of the JSON: `{"date": "2026-11-24", "from": "--as-of"}`; `{"date": null,
+    "from": "unreadable"}` when the Settings sheet's As Of could not be read (and no
+    --as-of was given), so the run has no as-of date."""
+    from workbook.run import chosen_as_of
+
+    day = chosen_as_of(choice)
+    return {"date": str(day) if day is not None else None, "from": choice.origin}
 
 
 def _print_summary(outcome: Outcome, out: TextIO) -> None:
@@ -1120,7 +1136,19 @@ _NEW_WORKBOOK_FIX = (
 )
 
 
-def _init(destination: Path, policy_file: Path | None, force: bool) -> int:
+def _report_mode(args: argparse.Namespace) -> str:
+    """How a command that writes a file reports: "json", "quiet" or "text"."""
+    return "json" if args.json else "quiet" if args.quiet else "text"
+
+
+def _written_json(command: str, written: Path, **more: object) -> str:
+    """The `--json` object of `init` and `sample`: they either write FILE (exit 0) or are
+    refused (`refusal_json`, exit 2)."""
+    report = {"command": command, "outcome": "ok", "exit_code": 0, "written": str(written)}
+    return json.dumps(report | more, indent=2)
+
+
+def _init(destination: Path, policy_file: Path | None, force: bool, *, report: str = "text") -> int:
     from policy import adopted_policy_path, load_policy
     from workbook.layout import POLICY_SHEET
     from workbook.xlsx.inputbook import blank_workbook
@@ -1146,13 +1174,18 @@ def _init(destination: Path, policy_file: Path | None, force: bool) -> int:
         " hmis-licensing; `hmis-licensing policy check FILE` checks a policy file."
     )
     blank_workbook(destination, license_types=tuple(policy.license_types), policy_where=where)
+    if report == "json":
+        used = {"file": str(chosen), "name": policy.name, "version": policy.version}
+        print(_written_json("init", destination, policy=used | {"sha256": policy.sha256}))
+    if report != "text":
+        return 0
     print(f"Wrote a new workbook: {destination}")
     print("Next: type your regions, organizations and licenses (see its Instructions sheet),")
     print(f"then: hmis-licensing recalc {destination}")
     return 0
 
 
-def _sample(destination: Path, force: bool) -> int:
+def _sample(destination: Path, force: bool, *, report: str = "text") -> int:
     refuse_not_a_file(destination, fix=_NEW_WORKBOOK_FIX)  # --force or not: never a device
     if destination.exists() and not force:
         raise UsageError(
@@ -1169,6 +1202,10 @@ def _sample(destination: Path, force: bool) -> int:
         replace_link=True,
         space_fix="Free some space, or choose a file in another folder, and run again.",
     )
+    if report == "json":
+        print(_written_json("sample", destination))
+    if report != "text":
+        return 0
     print(f"Wrote the sample workbook to {destination}")
     print(f"Try: hmis-licensing recalc {destination} --as-of 2026-11-24")
     return 0

@@ -45,7 +45,7 @@ from workbook.layout import (
     ResultSheet,
 )
 from workbook.results import held_back_sheets, problem_rows
-from workbook.run import Outcome, evaluate
+from workbook.run import Outcome, as_of_words, chosen_as_of, evaluate
 from workbook.xlsx.read import read_snapshot
 from workbook.xlsx.safesave import refuse_not_a_file, replace_file
 
@@ -240,7 +240,7 @@ class Count:
 @dataclass
 class DiffReport:
     workbook: str
-    as_of: dt.date
+    as_of: dt.date | None  # None: the Settings sheet's As Of could not be read
     base: PolicySide
     new: PolicySide
     parameters: list[ParameterChange]
@@ -253,6 +253,7 @@ class DiffReport:
     problems_only_base: list[tuple[object, ...]] = field(default_factory=list)
     problems_only_new: list[tuple[object, ...]] = field(default_factory=list)
     errors: tuple[int, int] = (0, 0)
+    as_of_shown: str = ""  # for people: the date, or that the As Of cell was not read
 
     @property
     def changed(self) -> bool:
@@ -289,7 +290,8 @@ def compare(
     new_problems = set(problem_rows(new.problems, new.cells))
     return DiffReport(
         workbook=workbook,
-        as_of=new.as_of.value,  # type: ignore[arg-type]
+        as_of=chosen_as_of(new.as_of),
+        as_of_shown=str(new.as_of.value) if new.as_of.value else as_of_words(new.as_of, new.cells),
         base=PolicySide.of(base_policy),
         new=PolicySide.of(new_policy),
         parameters=parameter_changes(base_policy.raw, new_policy.raw),
@@ -550,7 +552,8 @@ def to_markdown(report: DiffReport) -> str:
     out = [
         f"## Policy diff: {_md(report.base.version)} → {_md(report.new.version)}",
         "",
-        f"**Workbook:** {_code(Path(report.workbook).name)}, as of {report.as_of}  ",
+        f"**Workbook:** {_code(Path(report.workbook).name)}, as of"
+        f" {report.as_of_shown or report.as_of}  ",
         _policy_line("Base", report.base) + "  ",
         _policy_line("New", report.new),
         "",
@@ -752,7 +755,7 @@ def to_json(report: DiffReport) -> dict[str, Any]:
         "outcome": "errors" if code else "ok",
         "exit_code": code,
         "workbook": report.workbook,
-        "as_of": report.as_of.isoformat(),
+        "as_of": report.as_of.isoformat() if report.as_of else None,  # null: not read
         "base": side(report.base),
         "new": side(report.new),
         "changed": report.changed,

@@ -537,22 +537,32 @@ def allotment_chart(
     )
 
 
-def footer(as_of: dt.date) -> str:
+AS_OF_NOT_READ = "As Of not read"  # a run whose Settings As Of could not be read
+
+
+def _as_of_shown(as_of: dt.date | None) -> str:
+    return f"as of {as_of.isoformat()}" if as_of is not None else AS_OF_NOT_READ
+
+
+def footer(as_of: dt.date | None) -> str:
     """The printed footer: sheet name left, As Of centre, page right (Excel's codes: &L &C
-    &R the sections, &A the sheet's name, &P the page, &N the pages)."""
-    return f"&L&A&CAs of {as_of.isoformat()}&RPage &P of &N"
+    &R the sections, &A the sheet's name, &P the page, &N the pages). None: the run's
+    Settings As Of could not be read, and no date is put on the page."""
+    shown = f"As of {as_of.isoformat()}" if as_of is not None else AS_OF_NOT_READ
+    return f"&L&A&C{shown}&RPage &P of &N"
 
 
 def title_line(
-    sheet: ResultSheet, *, as_of: dt.date, policy_version: str, policy_sha256: str
+    sheet: ResultSheet, *, as_of: dt.date | None, policy_version: str, policy_sha256: str
 ) -> str:
-    """The line above a result sheet's header: what it is, As Of, which policy.
+    """The line above a result sheet's header: what it is, As Of (None: not read), which
+    policy.
 
     Short on purpose: text that runs past the last column widens the printed page."""
     if not policy_version:
-        return f"{sheet.name} - as of {as_of.isoformat()} - no usable policy"
+        return f"{sheet.name} - {_as_of_shown(as_of)} - no usable policy"
     digest = f", SHA-256 {policy_sha256[:12]}" if policy_sha256 else ""
-    return f"{sheet.name} - as of {as_of.isoformat()} - policy {policy_version}{digest}"
+    return f"{sheet.name} - {_as_of_shown(as_of)} - policy {policy_version}{digest}"
 
 
 HELD_BACK_MARK = " - HELD BACK"

@@ -54,13 +54,15 @@ class ResultTable:
 @dataclass(frozen=True, slots=True)
 class RunLogEntry:
     run_at: dt.datetime
-    as_of: dt.date
+    as_of: dt.date | None  # None (blank): the Settings sheet's As Of could not be read
     policy_version: str
     policy_sha256: str
     engine_version: str
-    licenses: int | None  # None (blank) where an Error held the decisions back
-    eligible: int | None  # None where a command judges no licenses (import-activity), or
-    # an Error held the decisions back: no count for results that were not written
+    # Both None (blank) where a command judges no licenses (import-activity: its Ran From
+    # says what it updated), or an Error held the decisions back: no count for results
+    # that were not written. Licenses is only ever the Inactivity Report's rows.
+    licenses: int | None
+    eligible: int | None
     errors: int
     warnings: int
     policy_file: str
@@ -132,9 +134,7 @@ def result_tables(
     are held back.
     """
 
-    def title(sheet: ResultSheet) -> str:
-        if as_of is None:
-            return ""
+    def title(sheet: ResultSheet) -> str:  # as_of None: the Settings As Of was not read
         return title_line(
             sheet,
             as_of=as_of,

@@ -7,9 +7,11 @@ Where the policy and the as-of date come from is decided here, in one documented
   Excel on the web gets a policy), else `policy.yaml` beside the workbook, else the adopted
   policy shipped with hmis-licensing;
 * as-of date: `--as-of DATE`, else the Settings sheet's `As Of`, else today. A run
-  whose date would have come from an As Of that cannot be read falls back to today but
-  holds back every result that turns on the date (SPEC §3): a review as of today that
-  nobody asked for would become the next review's "previous review".
+  whose date would have come from an As Of that cannot be read has no as-of date
+  (`Choice(None, AS_OF_UNREADABLE)`): it holds back every result that turns on the date
+  (SPEC §3), since a review as of today that nobody asked for would become the next
+  review's "previous review", and every report of it (the JSON, the screen, the Run Log)
+  says the As Of could not be read instead of naming a date.
 """
 
 from __future__ import annotations
@@ -31,6 +33,9 @@ from workbook.results import ResultTable, RunLogEntry, history_table, result_tab
 from workbook.tables import CellMap, InputRead, Settings, WorkbookSnapshot, read_inputs
 
 POLICY_BESIDE_WORKBOOK = "policy.yaml"
+# The `from` of a run's as-of date (JSON `as_of.from`) when the Settings sheet's As Of
+# could not be read and no --as-of was given: the run has no as-of date (`date` null).
+AS_OF_UNREADABLE = "unreadable"
 FROM_SETTINGS = "the Settings sheet's Policy File"
 
 
@@ -70,7 +75,27 @@ def choose_as_of(given: dt.date | None, settings: Settings, today: dt.date) -> C
         return Choice(given, "--as-of")
     if settings.as_of is not None:
         return Choice(settings.as_of, "the Settings sheet's As Of")
+    if SETTING_AS_OF in settings.unreadable:  # no date at all: not today's (SPEC §3)
+        return Choice(None, AS_OF_UNREADABLE)
     return Choice(today, "today")
+
+
+def chosen_as_of(choice: Choice) -> dt.date | None:
+    """The run's as-of date, or None when the Settings sheet's As Of could not be read."""
+    return choice.value if isinstance(choice.value, dt.date) else None
+
+
+HELD_BACK_UNREAD = "so the results dated by it are held back (see Problems)"
+
+
+def as_of_words(choice: Choice, cells: CellMap, *, so: str = HELD_BACK_UNREAD) -> str:
+    """The as-of date as a run reports it to people: "2026-11-24 (--as-of)", or that the
+    Settings cell could not be read and (`so`) what that holds back."""
+    day = chosen_as_of(choice)
+    if day is not None:
+        return f"{day} ({choice.origin})"
+    sheet, cell = cells.cell(Where(SETTINGS.name, column=SETTING_AS_OF))
+    return f"not read: {sheet}!{cell} (As Of) could not be read, {so}"
 
 
 def settings_relied_on(inputs: Inputs, settings: Settings, given: dt.date | None) -> Inputs:
@@ -197,7 +222,10 @@ def evaluate(
     policy_choice = choose_policy_file(
         policy_file, read.settings, workbook_folder, snapshot.find(POLICY_SHEET)
     )
-    chosen_date: dt.date = as_of_choice.value  # type: ignore[assignment]
+    reported = chosen_as_of(as_of_choice)  # None: the As Of could not be read
+    # The engine needs a day to run on; with the As Of unread every result that turns on
+    # it is held back (settings_relied_on), so no result is as of this day.
+    chosen_date: dt.date = reported or today
     policy = loaded_policy
     problems = list(read.problems)
     results: Results | None = None
@@ -226,14 +254,14 @@ def evaluate(
         results,
         problems,
         read.cells,
-        as_of=chosen_date,
+        as_of=reported,
         policy=policy,
         policy_failed="the policy could not be used (see Problems)" if policy is None else None,
     )
     judged = results is not None and "decisions" not in results.held_back
     outcome.run_log = RunLogEntry(
         run_at=now.replace(microsecond=0),
-        as_of=chosen_date,
+        as_of=reported,  # blank when the As Of could not be read: no result is of a date
         policy_version=policy.version if policy else "",
         policy_sha256=policy.sha256 if policy else "",
         engine_version=engine.ENGINE_VERSION,

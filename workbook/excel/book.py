@@ -51,7 +51,7 @@ from workbook.presentation import (
     titled,
 )
 from workbook.results import ResultTable
-from workbook.run import Outcome, evaluate
+from workbook.run import Outcome, as_of_words, evaluate
 from workbook.tables import WorkbookSnapshot, join_continuations
 from workbook.values import EXCEL_ERRORS, error_value
 
@@ -370,7 +370,7 @@ def workbook_folder_of(fullname: str) -> Path | None:
 
 def summary(outcome: Outcome) -> str:
     """What a person needs to know after pressing Recalculate, in a few lines."""
-    lines = [f"As of {outcome.as_of.value} ({outcome.as_of.origin})."]
+    lines = [f"As of {as_of_words(outcome.as_of, outcome.cells)}."]
     if outcome.policy is not None:
         lines.append(
             f"Policy: {outcome.policy.name}, version {outcome.policy.version}"
@@ -412,8 +412,9 @@ PROBLEMS_SHOWN = 8  # a message box holds about 1,000 characters
 def problems_summary(outcome: Outcome) -> str:
     """What the Check button says: the problems, as on the Problems sheet, nothing written."""
     errors, warnings = len(outcome.errors), len(outcome.warnings)
+    shown_as_of = outcome.as_of.value or as_of_words(outcome.as_of, outcome.cells)
     lines = [
-        f"Check only: nothing was written. As of {outcome.as_of.value}; policy"
+        f"Check only: nothing was written. As of {shown_as_of}; policy"
         f" {outcome.policy.version if outcome.policy else outcome.policy_file.value}.",
     ]
     if not outcome.problems:
@@ -447,5 +448,5 @@ def about_text(outcome: Outcome, versions: Sequence[tuple[str, str]]) -> str:
     else:
         lines += ["", f"The policy ({outcome.policy_file.value}) cannot be used:"]
         lines += [p.problem for p in outcome.errors[:2]]
-    lines.append(f"As of: {outcome.as_of.value} ({outcome.as_of.origin})")
+    lines.append(f"As of: {as_of_words(outcome.as_of, outcome.cells)}")
     return "\n".join(lines)

@@ -45,8 +45,14 @@ from workbook.hmis.export import (
 from workbook.hmis.reader import read_export_activity
 from workbook.layout import LICENSES, POLICY_SHEET, RUN_LOG, SETTINGS, header_key
 from workbook.results import RunLogEntry
-from workbook.run import Choice, choose_as_of, choose_policy_file, load_chosen_policy
-from workbook.tables import column_letter, read_inputs
+from workbook.run import (
+    Choice,
+    as_of_words,
+    choose_as_of,
+    choose_policy_file,
+    load_chosen_policy,
+)
+from workbook.tables import CellMap, column_letter, read_inputs
 from workbook.values import CellError, is_blank, parse_date, parse_text, shown
 from workbook.xlsx.cells import (
     DuplicateError,
@@ -385,6 +391,7 @@ class ImportOutcome:
     errors: list[str] = field(default_factory=list)  # with their fixes, for stderr
     written: Path | None = None
     run_log: RunLogEntry | None = None
+    cells: CellMap = field(default_factory=CellMap)  # the Settings cells, for as_of_words
 
     @property
     def exit_code(self) -> int:
@@ -422,7 +429,7 @@ def import_activity(
     policy_choice = choose_policy_file(
         policy_file, settings_read.settings, workbook.resolve().parent, snapshot.find(POLICY_SHEET)
     )
-    outcome = ImportOutcome(as_of_choice, policy_choice)
+    outcome = ImportOutcome(as_of_choice, policy_choice, cells=settings_read.cells)
     settings_errors = [
         p for p in settings_read.problems if p.severity == "Error" and p.where.sheet == "Settings"
     ]
@@ -455,8 +462,11 @@ def import_activity(
                 policy_version=policy.version,
                 policy_sha256=policy.sha256,
                 engine_version=engine.ENGINE_VERSION,
-                licenses=len(plan.matched),
-                eligible=None,  # an import judges nothing: blank
+                # An import judges no license: Licenses and Eligible are left blank, so
+                # that each column means one thing (recalc's counts); what it did is in
+                # Ran From, in words ("2 licenses updated from ...").
+                licenses=None,
+                eligible=None,
                 errors=len(plan.not_written),
                 warnings=len(warnings(activity, plan)),
                 policy_file=str(policy_choice.value),
@@ -636,7 +646,8 @@ def summary_lines(outcome: ImportOutcome, workbook: Path, export: Path) -> list[
     lines = [
         f"Workbook: {workbook}",
         f"Policy:   {outcome.policy_file.value} ({outcome.policy_file.origin})",
-        f"As of:    {outcome.as_of.value} ({outcome.as_of.origin})",
+        "As of:    "
+        + as_of_words(outcome.as_of, outcome.cells, so="so nothing was imported (see below)"),
     ]
     if activity is None:
         return lines
@@ -726,9 +737,12 @@ def _printable(text: str) -> str:
 
 
 def log_summary(activity: ExportActivity, plan: Plan, export: Path) -> str:
-    """The import's summary in one line, for the Run Log's Ran From cell."""
+    """The import's summary in one line, for the Run Log's Ran From cell: how many licenses
+    it updated (rows with a cell changed) and from what, then what it found."""
+    updated = len({update.row for update in plan.updates})
     parts = [
-        f"{export.name}: {plural(len(activity.files), 'client-data file')},"
+        f"{plural(updated, 'license')} updated from {export.name}:"
+        f" {plural(len(activity.files), 'client-data file')},"
         f" {plural(activity.rows, 'row')}, {plural(len(activity.users), 'UserID')}",
         f"{plural(len(plan.matched), 'license')} matched,"
         f" {plural(plan.dates_moved, 'date')} moved later",

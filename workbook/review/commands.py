@@ -132,7 +132,8 @@ def _report_head(args: argparse.Namespace, outcome: Outcome, notes: list[str]) -
         "command": args.command,
         "outcome": outcome.outcome_word,
         "workbook": str(args.workbook),
-        "as_of": str(outcome.as_of.value),
+        # null when the Settings sheet's As Of could not be read: no date is the run's
+        "as_of": None if as_of_unread(outcome) else str(outcome.as_of.value),
         "exit_code": outcome.exit_code,
     }
     if args.command == "notices":

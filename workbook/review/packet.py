@@ -53,7 +53,7 @@ from workbook.layout import (
 from workbook.results import allotment_rows, held_back_sheets
 from workbook.review.files import COMMITTEES, Committee
 from workbook.review.text import clean, one_line, show
-from workbook.run import Outcome
+from workbook.run import Outcome, chosen_as_of
 
 # The policy's committees (policy.yaml `committees`) by the name the command line uses.
 POLICY_COMMITTEE: Mapping[Committee, str] = {
@@ -105,7 +105,7 @@ class Packet:
     committee: Committee
     committee_name: str
     title: str
-    as_of: dt.date
+    as_of: dt.date | None  # None: the Settings sheet's As Of could not be read
     running_header: str
     facts: tuple[tuple[str, str], ...]
     status: str  # one sentence: final, or NOT FINAL and why
@@ -132,7 +132,7 @@ def build_packet(outcome: Outcome, committee: Committee, *, workbook_name: str) 
     if policy is None or results is None:
         raise ValueError("a packet needs a run whose policy loaded")
     name = committee_name(policy, committee)
-    as_of: dt.date = outcome.as_of.value  # type: ignore[assignment]
+    as_of = chosen_as_of(outcome.as_of)
     # An As Of the run needed and could not read: the date it fell back to is no review's.
     shown_as_of = "not read" if as_of_unread(outcome) else str(as_of)
     held = held_back_sheets(results)
