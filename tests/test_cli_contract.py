@@ -466,6 +466,8 @@ def test_an_unreadable_as_of_is_reported_as_not_read_never_as_today(tmp_path: Pa
     assert main(["recalc", str(book)]) == 1
     out = capsys.readouterr().out
     assert not_read + " dated by it are held back (see Problems)" in out.splitlines()
+    wrote = next(line for line in out.splitlines() if line.startswith("Wrote:"))
+    assert "Findings History" not in wrote and wrote.endswith(", Run Log)")  # none appended
     workbook = openpyxl.load_workbook(book, read_only=True)
     try:
         rows = list(workbook["Run Log"].iter_rows(values_only=True))

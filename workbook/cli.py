@@ -868,7 +868,13 @@ def _print_header(workbook_path: Path, outcome: Outcome, out: TextIO) -> None:
 
 
 def _print_written(destination: Path, outcome: Outcome, out: TextIO) -> None:
-    names = ", ".join(t.sheet.name for t in outcome.tables if t.held_back is None)
+    from workbook.layout import FINDINGS_HISTORY
+
+    names = ", ".join(
+        t.sheet.name
+        for t in outcome.tables
+        if t.held_back is None and (t.rows or t.sheet is not FINDINGS_HISTORY)  # appended to
+    )
     print(f"Wrote:    {destination} ({names}, Run Log)", file=out)
     if any(t.held_back is not None for t in outcome.tables):
         print(
