@@ -271,6 +271,11 @@ def test_the_ce_packet_has_the_allotment_table_and_a_chart_on_non_blank_pages(
     assert "Reassignment agenda" in text and "L-1002" in text
     assert "A-107" in text and "A-106" in text, "the CE appeals and requests"
     assert "A-104" not in text, "a special request is the Performance Committee's"
+    # A-107 was reviewed on 2026-10-08 and is overdue: the definition says how that can be.
+    assert (
+        "Overdue: still pending one month after it was last reviewed (Last Reviewed On), or"
+        " after it was filed when no meeting has reviewed it; Respond By is that day."
+    ) in " ".join(text.split())
     pngs = tmp_path / "png"
     pngs.mkdir()
     subprocess.run(["pdftoppm", "-r", "40", "-png", str(pdf), str(pngs / "p")], check=True)

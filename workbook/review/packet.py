@@ -738,8 +738,9 @@ def _coordinated_entry(
             " concerning licensing; each monthly meeting should address any pending"
             " appeals. It may use one of the originating region's allotments, reassign"
             " excess licenses from other regions, or request additional licenses from HMIS."
-            f" Overdue: pending longer than {policy.appeal_response_period.describe()}"
-            " without being reviewed.",
+            f" Overdue: still pending {policy.appeal_response_period.describe()} after it"
+            " was last reviewed (Last Reviewed On), or after it was filed when no meeting"
+            " has reviewed it; Respond By is that day.",
             (
                 "appeal_id",
                 "organization",
