@@ -499,6 +499,16 @@ def test_an_unreadable_as_of_is_reported_as_not_read_never_as_today(tmp_path: Pa
     assert json.loads(capsys.readouterr().out)["as_of"] == {"date": AS_OF, "from": "--as-of"}
 
 
+@pytest.mark.parametrize("command", ["init", "sample"])
+def test_init_and_sample_write_only_an_xlsx(tmp_path: Path, capsys, command: str) -> None:
+    """`sample x.csv` wrote workbook bytes under a name Excel would not open as one."""
+    target = tmp_path / "x.csv"
+    assert main([command, str(target), "--json"]) == 2
+    report = json.loads(capsys.readouterr().out)
+    assert report["outcome"] == "refused" and "a new workbook must end in .xlsx" in report["error"]
+    assert not target.exists()
+
+
 def test_init_and_sample_take_json_and_quiet(tmp_path: Path, capsys) -> None:
     """SPEC §5: every command that reports takes --json. `init` and `sample` refused it
     (`unrecognized arguments: --json`); now each prints one object, and nothing else."""

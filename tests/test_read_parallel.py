@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 import shutil
 import zipfile
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
@@ -115,3 +116,28 @@ def test_with_no_thread_to_be_had_the_largest_sheet_is_read_with_the_others(
     monkeypatch.setattr(read, "ThreadPoolExecutor", _NoThreads)
     assert readers_used(books["generated"], monkeypatch) == 1
     assert snapshot(books["generated"], monkeypatch, 0).sheets == together.sheets
+
+
+@pytest.mark.parametrize("threshold", [0, ONE_READER])
+def test_with_two_sheets_calamine_refuses_the_first_in_the_workbook_is_named(
+    books: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, threshold: int
+) -> None:
+    """Licenses is read on the second thread and Appeals here: the error named is the one a
+    single reader meets first (Licenses), not whichever thread failed first."""
+    path = Path(shutil.copy(books["sample"], tmp_path / "two.xlsx"))
+
+    def spoil(cell: str) -> Callable[[bytes], bytes]:
+        def edit(xml: bytes) -> bytes:
+            spoilt, count = re.subn(
+                rb'(<c r="' + cell.encode() + rb'"[^>]*>).*?</c>', rb"\1<v>soon</v></c>", xml
+            )
+            assert count == 1
+            return spoilt
+
+        return edit
+
+    rewrite(path, {part_of(path, "Licenses"): spoil("H2"), part_of(path, "Appeals"): spoil("B2")})
+    monkeypatch.setattr(read, "PARALLEL_FROM_BYTES", threshold)
+    with pytest.raises(WorkbookError) as raised:
+        read.read_snapshot(path)
+    assert 'the sheet "Licenses" cannot be read' in str(raised.value)

@@ -445,9 +445,17 @@ def test_recalc_json_names_every_sheet_written_as_the_text_does(
     assert main(["recalc", str(book), "--json"]) == 0
     written = json.loads(capsys.readouterr().out)["sheets_written"]
     assert written[-2:] == ["Findings History", "Run Log"]
-    assert main(["recalc", str(book)]) == 0
+    fresh = shutil.copy(SAMPLE, tmp_path / "fresh.xlsx")
+    assert main(["recalc", str(fresh)]) == 0
     line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("Wrote:"))
     assert line.endswith("(" + ", ".join(written) + ")")
+    # Run again on the same As Of, the review changes nothing: no Findings History rows.
+    assert main(["recalc", str(book), "--json"]) == 0
+    again = json.loads(capsys.readouterr().out)["sheets_written"]
+    assert again == [name for name in written if name != "Findings History"]
+    assert main(["recalc", str(book)]) == 0
+    line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("Wrote:"))
+    assert line.endswith("(" + ", ".join(again) + ")")
 
 
 def test_init_and_sample_replace_a_link_never_the_workbook_it_names(tmp_path: Path) -> None:

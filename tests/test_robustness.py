@@ -780,7 +780,46 @@ def test_a_result_sheet_stored_in_an_input_sheets_part_is_refused(book: Path) ->
     rewrite(book, {"xl/_rels/workbook.xml.rels": alias_rel, "xl/workbook.xml": alias_sheet})
     before = book.read_bytes()
     code, _out, err = recalc(book)
-    assert_refused(book, before, code, err, 'the result sheet "Problems"', 'the sheet "Licenses"')
+    shared = 'the sheets "Licenses" and "Problems" are stored in one part'
+    assert_refused(book, before, code, err, shared)
+
+
+def test_a_sheet_whose_part_is_missing_is_damage_and_nothing_is_written(book: Path) -> None:
+    """Read as "no Licenses sheet", the run used to write a result sheet into the part the
+    dangling entry names, so that Licenses showed the Appeals Queue in Excel."""
+    licenses = part_of(book, "Licenses")
+    rewrite(book, {licenses: None})
+    before = book.read_bytes()
+    code, _out, err = recalc(book)
+    missing = f'the file is damaged: the sheet "Licenses" has no part ({licenses} is missing)'
+    assert_refused(book, before, code, err, missing)
+
+
+@pytest.mark.parametrize("renamed", ["Licenses", "LICENSES"])
+def test_two_sheets_of_one_name_are_damage(book: Path, renamed: str) -> None:
+    """Excel never allows it (in any case); one of them would be read for the other."""
+    rewrite(
+        book,
+        {
+            "xl/workbook.xml": lambda xml: xml.replace(
+                b'name="Appeals"', f'name="{renamed}"'.encode()
+            )
+        },
+    )
+    before = book.read_bytes()
+    code, _out, err = recalc(book)
+    assert_refused(book, before, code, err, f'two sheets are named "Licenses" and "{renamed}"')
+
+
+def test_two_input_sheets_in_one_part_are_damage(book: Path) -> None:
+    """Read once, one sheet's rows were silently lost (every Appeals row, here)."""
+    licenses, appeals = part_of(book, "Licenses"), part_of(book, "Appeals")
+    target = licenses.split("/", 1)[1].encode()
+    old = appeals.split("/", 1)[1].encode()
+    rewrite(book, {"xl/_rels/workbook.xml.rels": lambda xml: xml.replace(old, target)})
+    before = book.read_bytes()
+    code, _out, err = recalc(book)
+    assert_refused(book, before, code, err, 'the sheets "Licenses" and "Appeals" are stored in one')
 
 
 def test_cutting_astral_text_to_excels_limit_is_linear() -> None:

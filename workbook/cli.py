@@ -867,15 +867,24 @@ def _print_header(workbook_path: Path, outcome: Outcome, out: TextIO) -> None:
     print(f"As of:    {as_of_words(outcome.as_of, outcome.cells)}", file=out)
 
 
-def _print_written(destination: Path, outcome: Outcome, out: TextIO) -> None:
-    from workbook.layout import FINDINGS_HISTORY
+def _sheets_written(outcome: Outcome) -> list[str]:
+    """The result sheets a save writes, then the Run Log it adds to: Findings History only
+    when rows were appended to it (a review that changed nothing appends none)."""
+    from workbook.layout import FINDINGS_HISTORY, RUN_LOG
 
-    names = ", ".join(
-        t.sheet.name
-        for t in outcome.tables
-        if t.held_back is None and (t.rows or t.sheet is not FINDINGS_HISTORY)  # appended to
-    )
-    print(f"Wrote:    {destination} ({names}, Run Log)", file=out)
+    return [
+        *(
+            t.sheet.name
+            for t in outcome.tables
+            if t.held_back is None and (t.rows or t.sheet is not FINDINGS_HISTORY)
+        ),
+        RUN_LOG.name,
+    ]
+
+
+def _print_written(destination: Path, outcome: Outcome, out: TextIO) -> None:
+    names = ", ".join(_sheets_written(outcome))
+    print(f"Wrote:    {destination} ({names})", file=out)
     if any(t.held_back is not None for t in outcome.tables):
         print(
             "          The held-back result sheets keep their last good content until"
@@ -890,7 +899,6 @@ def outcome_json(
     """The `--json` object of recalc and check (its schema is in the README). Every
     command prints its JSON as ASCII (backslash-u escapes), which a script reads back the same
     whatever the console's encoding (Windows redirects stdout as cp1252)."""
-    from workbook.layout import RUN_LOG
 
     results = outcome.results
     judged = results is not None and "decisions" not in results.held_back
@@ -915,12 +923,7 @@ def outcome_json(
             "warnings": len(outcome.warnings),
         },
         # As the text says it: the result sheets written, then the Run Log a run adds to.
-        "sheets_written": [
-            *(t.sheet.name for t in outcome.tables if t.held_back is None),
-            RUN_LOG.name,
-        ]
-        if written is not None
-        else [],
+        "sheets_written": _sheets_written(outcome) if written is not None else [],
         "sheets_held_back": [t.sheet.name for t in outcome.tables if t.held_back is not None],
         "problems": outcome.problems_json(),
     }
@@ -1159,11 +1162,7 @@ def _init(destination: Path, policy_file: Path | None, force: bool, *, report: s
     from workbook.layout import POLICY_SHEET
     from workbook.xlsx.inputbook import blank_workbook
 
-    if destination.suffix.lower() != ".xlsx":
-        raise UsageError(
-            f"{destination}: a new workbook must end in .xlsx.",
-            fix="Choose a name ending in .xlsx.",
-        )
+    _refuse_other_suffix(destination)
     refuse_not_a_file(destination, fix=_NEW_WORKBOOK_FIX)  # --force or not: never a device
     if destination.exists() and not force:
         raise UsageError(
@@ -1191,7 +1190,17 @@ def _init(destination: Path, policy_file: Path | None, force: bool, *, report: s
     return 0
 
 
+def _refuse_other_suffix(destination: Path) -> None:
+    """init and sample write an .xlsx: under another name Excel would not open it."""
+    if destination.suffix.lower() != ".xlsx":
+        raise UsageError(
+            f"{destination}: a new workbook must end in .xlsx.",
+            fix="Choose a name ending in .xlsx.",
+        )
+
+
 def _sample(destination: Path, force: bool, *, report: str = "text") -> int:
+    _refuse_other_suffix(destination)
     refuse_not_a_file(destination, fix=_NEW_WORKBOOK_FIX)  # --force or not: never a device
     if destination.exists() and not force:
         raise UsageError(

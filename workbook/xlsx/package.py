@@ -471,9 +471,30 @@ def _read_workbook(package: XlsxPackage) -> None:
             raise _not_understood(
                 package.path, f"sheet {element.get('name')!r} has no valid sheetId."
             ) from None
-        package.sheets.append(
-            SheetEntry(index, element.get("name", ""), sheet_id, rel_id, kind, part)
-        )
+        name = element.get("name", "")
+        if part is None and rel is not None and rel.part is not None:
+            raise damaged(package.path, f'the sheet "{name}" has no part ({rel.part} is missing)')
+        package.sheets.append(SheetEntry(index, name, sheet_id, rel_id, kind, part))
+    _check_sheets_apart(package)
+
+
+def _check_sheets_apart(package: XlsxPackage) -> None:
+    """Excel never gives two sheets one name (in any case) or one part: a reader would
+    take one for the other, and a writer would put a result sheet where another is."""
+    names: dict[str, str] = {}
+    parts: dict[str, str] = {}
+    for entry in package.sheets:
+        other = names.setdefault(entry.name.casefold(), entry.name)
+        if other is not entry.name:
+            raise damaged(package.path, f'two sheets are named "{other}" and "{entry.name}"')
+        if entry.part is not None:
+            first = parts.setdefault(entry.part.lower(), entry.name)
+            if first != entry.name:
+                raise damaged(
+                    package.path,
+                    f'the sheets "{first}" and "{entry.name}" are stored in one part'
+                    f" ({entry.part})",
+                )
 
 
 def xml_prefix(data: bytes | str, local: str) -> str:

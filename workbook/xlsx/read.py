@@ -154,12 +154,24 @@ def _read_sheets(
         else:
             given[entry.part] = xml
             wanted.append((entry.name, part))
-    sheets, merged = _grids(path, reader_copy(package, base, given), wanted)
-    if alone is not None:
-        more_sheets, more_merged = alone.result()
-        sheets.update(more_sheets)
-        merged.update(more_merged)
     order = {e.name: index for index, e in enumerate(entries)}
+    unread: list[_SheetUnread] = []
+    sheets: _Grids = {}
+    merged: _Merged = {}
+    try:
+        sheets, merged = _grids(path, reader_copy(package, base, given), wanted)
+    except _SheetUnread as exc:
+        unread.append(exc)
+    if alone is not None:
+        try:
+            more_sheets, more_merged = alone.result()
+            sheets.update(more_sheets)
+            merged.update(more_merged)
+        except _SheetUnread as exc:
+            unread.append(exc)
+    if unread:  # as one reader would have said it: the first sheet in the workbook's order
+        first = min(unread, key=lambda exc: order.get(exc.sheet or "", -1))
+        raise first.error from None
     return (
         dict(sorted(sheets.items(), key=lambda item: order[item[0]])),
         dict(sorted(merged.items(), key=lambda item: order[item[0]])),
@@ -343,6 +355,17 @@ def _for_calamine(xml: bytes, dates: set[int]) -> bytes:
     return b"".join([*pieces, xml[done:]]) if pieces else xml
 
 
+class _SheetUnread(Exception):
+    """A sheet calamine could not read (`sheet` None: the reader copy itself), carried
+    back to `_read_sheets`, which reports the first one in the workbook's order whichever
+    thread read it."""
+
+    def __init__(self, sheet: str | None, error: WorkbookError) -> None:
+        super().__init__(sheet)
+        self.sheet = sheet
+        self.error = error
+
+
 def _grids(path: Path, copy: bytes, wanted: list[tuple[str, SheetPart]]) -> tuple[_Grids, _Merged]:
     """The sheets named, read by calamine from a reader copy, as the snapshot's grids with
     their unusable cells marked, and their merged ranges (1-based). On any thread: the
@@ -353,16 +376,22 @@ def _grids(path: Path, copy: bytes, wanted: list[tuple[str, SheetPart]]) -> tupl
     merged: _Merged = {}
     if not wanted:
         return sheets, merged
-    with _reader_errors(path, None, quiet=False):
-        book = python_calamine.CalamineWorkbook.from_filelike(BytesIO(copy))
+    try:
+        with _reader_errors(path, None, quiet=False):
+            book = python_calamine.CalamineWorkbook.from_filelike(BytesIO(copy))
+    except WorkbookError as exc:
+        raise _SheetUnread(None, exc) from None
     try:
         for name, part in wanted:
-            with _reader_errors(path, name, quiet=False):
-                sheet = book.get_sheet_by_name(name)
-                cut = part.first_row > 1
-                raw = sheet.to_python(skip_empty_area=cut)
-                start = sheet.start if cut else (0, 0)
-                ranges = sheet.merged_cell_ranges or []
+            try:
+                with _reader_errors(path, name, quiet=False):
+                    sheet = book.get_sheet_by_name(name)
+                    cut = part.first_row > 1
+                    raw = sheet.to_python(skip_empty_area=cut)
+                    start = sheet.start if cut else (0, 0)
+                    ranges = sheet.merged_cell_ranges or []
+            except WorkbookError as exc:
+                raise _SheetUnread(name, exc) from None
             sheets[name] = grid = _grid(raw, start, part.first_row)
             _mark_unusable_cells(part.xml, grid, part.first_row - 1)
             if ranges:
