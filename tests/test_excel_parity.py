@@ -306,6 +306,38 @@ def test_date_time_text_reads_as_recalc_reads_it(tmp_path: Path, text: str, clie
     assert users["L-1001"][1] == "s", "the user stays text"
 
 
+def test_text_over_excel_s_cell_limit_is_shortened_as_recalc_shortens_it(tmp_path: Path) -> None:
+    """An organization name of 20,025 characters on every input sheet: the Reassignment
+    reason that names it twice is over Excel's 32,767-character limit, which Excel refuses
+    to write (tests/xlwings_bridge.py refuses it too). Both cut it to the limit, ending
+    in "…"."""
+    name = "Barry County Helping Hand"  # the sample's Reassignment row 4 (rank 2)
+    long_name = ("Barry County Helping Hand of the Ozarks " * 520)[:20_025]
+    source = Path(shutil.copy(SAMPLE, tmp_path / "long-name.xlsx"))
+    book = openpyxl.load_workbook(source)
+    try:
+        replaced = 0
+        for sheet in book.worksheets:
+            for row in sheet.iter_rows():
+                for cell in row:
+                    if cell.value == name:
+                        cell.value = long_name
+                        replaced += 1
+        book.save(source)
+    finally:
+        book.close()
+    assert replaced >= 3
+    by_cli, by_excel, outcome, _ = recalc_both(source, tmp_path)
+    assert outcome.exit_code == 0, [p.problem for p in outcome.errors]
+    assert_same_results(by_cli, by_excel, source)
+    for path in (by_cli, by_excel):
+        reassignment = sheet_cells(path)["Reassignment"]
+        assert reassignment[3][2][0] == long_name  # Organization: under the limit, whole
+        reasons = reassignment[3][6][0]
+        assert isinstance(reasons, str) and len(reasons) == 32_767 and reasons.endswith("…")
+        assert reasons.startswith(f"§3 duties: {long_name}")
+
+
 @pytest.mark.parametrize("client", list(CLIENTS))
 def test_a_next_review_date_reads_as_a_date_from_every_client(tmp_path: Path, client: str) -> None:
     """VBA and Office.js before ExcelApi 1.12 send dates as serial numbers: the Settings

@@ -45,6 +45,7 @@ from workbook.layout import (
 from workbook.presentation import (
     HEADER_FILL,
     MARK_FILLS,
+    cell_text,
     header_row,
     row_mark,
     shown_title,
@@ -61,8 +62,6 @@ if TYPE_CHECKING:
 HEADER_COLOUR = "#" + HEADER_FILL[2:]  # the header fill the headless writer uses
 RAN_FROM_DESKTOP = "Excel (Recalculate button)"
 RAN_FROM_LITE = "Excel (xlwings Lite)"
-
-_NOT_IN_A_FILE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 
 # The sheets whose values a run reads (the inputs, the Policy sheet, and the appended
 # sheets: Findings History is the review's memory, the Run Log where its next row goes);
@@ -351,11 +350,13 @@ def cell_value(value: object) -> object:
     would turn "=..." into a formula (formula injection from a name in an export), "1.0"
     into a number, "2026-05-31" into a date and "001" into 1, and the VBA client would
     turn date-like text into dates. Excel keeps the apostrophe out of the value. Control
-    characters an .xlsx file cannot hold are dropped, as the headless writer drops them.
+    characters an .xlsx file cannot hold are dropped and text over Excel's 32,767
+    characters is shortened (ending in "…"), as the headless writer does
+    (`workbook.presentation.cell_text`): Excel refuses a longer value.
     Decimals (money) become numbers; dates and datetimes stay dates.
     """
     if isinstance(value, str):
-        return "'" + _NOT_IN_A_FILE.sub("", value)
+        return "'" + cell_text(value)
     if isinstance(value, Decimal):
         return int(value) if value == value.to_integral_value() else float(value)
     if isinstance(value, float) and math.isnan(value):
