@@ -11,8 +11,10 @@ import xlwings as xw
 
 from tests.conftest import write_workbook
 from tests.xlwings_bridge import (
+    EXCEL_CELL_LIMIT,
     OFFICE_JS,
     VBA,
+    ExcelRefuses,
     UnknownAction,
     apply_actions,
     excel_reads,
@@ -45,6 +47,16 @@ def test_values_are_read_as_excel_reads_them(sent: object, stored: object, data_
     cell = openpyxl.Workbook().active["A1"]
     excel_reads(cell, sent)
     assert (cell.value, cell.data_type) == (stored, data_type)
+
+
+def test_text_over_excel_s_cell_limit_is_refused_as_excel_refuses_it() -> None:
+    cell = openpyxl.Workbook().active["A1"]
+    excel_reads(cell, "'" + "x" * EXCEL_CELL_LIMIT)  # the apostrophe is not in the value
+    assert cell.value == "x" * EXCEL_CELL_LIMIT
+    with pytest.raises(ExcelRefuses, match="A1"):
+        excel_reads(cell, "x" * (EXCEL_CELL_LIMIT + 1))
+    with pytest.raises(ExcelRefuses):
+        excel_reads(cell, "'" + "\U0001f3e0" * (EXCEL_CELL_LIMIT // 2 + 1))  # two units each
 
 
 def test_payloads_in_each_client_s_dialect(tmp_path: Path) -> None:

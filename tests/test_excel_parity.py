@@ -270,6 +270,74 @@ def test_error_values_are_unusable_cells_in_both(tmp_path: Path, client: str) ->
     assert not any('"#N/A" is not' in p for p in problems)
 
 
+DATE_TIME_TEXTS = [
+    "2026-11-02T08:15:00",
+    "2026-11-02T08:15:00Z",
+    "2026-11-02T08:15:00-05:00",
+    "2026-11-02 08:15",
+]
+
+
+@pytest.mark.parametrize("client", list(CLIENTS))
+@pytest.mark.parametrize("text", DATE_TIME_TEXTS)
+def test_date_time_text_reads_as_recalc_reads_it(tmp_path: Path, text: str, client: str) -> None:
+    """Text shaped like an ISO date-time (xlwings' remote engine parses such text itself
+    and raised on "2026-11-02T08:15:00") is a date in a date column and stays text in a
+    text column, in both. The sample's L-1001 (row 2) and L-1002 (row 3)."""
+    source = Path(shutil.copy(SAMPLE, tmp_path / "datetime-text.xlsx"))
+    book = openpyxl.load_workbook(source)
+    try:
+        licenses, headers = book[LICENSES.name], [c.value for c in book[LICENSES.name][1]]
+        for row, header in ((2, "Last Login"), (3, "Granted On"), (2, "User")):
+            cell = licenses.cell(row, headers.index(header) + 1)
+            cell.value = text
+            cell.data_type = "s"
+        book.save(source)
+    finally:
+        book.close()
+    assert read_sheet(source, LICENSES.name)[1][headers.index("User")] == text, "saved as text"
+    by_cli, by_excel, outcome, _ = recalc_both(source, tmp_path, client=CLIENTS[client])
+    assert outcome.exit_code == 0, [p.problem for p in outcome.errors]
+    assert_same_results(by_cli, by_excel, source)
+    report = _report(by_excel)
+    assert report["L-1002"]["Granted On"] == dt.datetime(2026, 11, 2)
+    assert report["L-1001"]["User"] == text
+    users = {row[0][0]: row[1] for row in sheet_cells(by_excel)[INACTIVITY_REPORT.name][2:]}
+    assert users["L-1001"][1] == "s", "the user stays text"
+
+
+def test_text_over_excel_s_cell_limit_is_shortened_as_recalc_shortens_it(tmp_path: Path) -> None:
+    """An organization name of 20,025 characters on every input sheet: the Reassignment
+    reason that names it twice is over Excel's 32,767-character limit, which Excel refuses
+    to write (tests/xlwings_bridge.py refuses it too). Both cut it to the limit, ending
+    in "…"."""
+    name = "Barry County Helping Hand"  # the sample's Reassignment row 4 (rank 2)
+    long_name = ("Barry County Helping Hand of the Ozarks " * 520)[:20_025]
+    source = Path(shutil.copy(SAMPLE, tmp_path / "long-name.xlsx"))
+    book = openpyxl.load_workbook(source)
+    try:
+        replaced = 0
+        for sheet in book.worksheets:
+            for row in sheet.iter_rows():
+                for cell in row:
+                    if cell.value == name:
+                        cell.value = long_name
+                        replaced += 1
+        book.save(source)
+    finally:
+        book.close()
+    assert replaced >= 3
+    by_cli, by_excel, outcome, _ = recalc_both(source, tmp_path)
+    assert outcome.exit_code == 0, [p.problem for p in outcome.errors]
+    assert_same_results(by_cli, by_excel, source)
+    for path in (by_cli, by_excel):
+        reassignment = sheet_cells(path)["Reassignment"]
+        assert reassignment[3][2][0] == long_name  # Organization: under the limit, whole
+        reasons = reassignment[3][6][0]
+        assert isinstance(reasons, str) and len(reasons) == 32_767 and reasons.endswith("…")
+        assert reasons.startswith(f"§3 duties: {long_name}")
+
+
 @pytest.mark.parametrize("client", list(CLIENTS))
 def test_a_next_review_date_reads_as_a_date_from_every_client(tmp_path: Path, client: str) -> None:
     """VBA and Office.js before ExcelApi 1.12 send dates as serial numbers: the Settings

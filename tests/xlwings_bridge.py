@@ -11,7 +11,8 @@ applies them to the workbook. Here:
 * `apply_actions` applies `book.json()["actions"]` to an openpyxl copy of the same file the
   way Excel applies them: a string set as a value is read as Excel would read it typed in
   (a leading apostrophe means text; "2026-05-31" becomes a date, "12" a number, "TRUE" a
-  boolean, "=..." a formula), clears clear, number formats format. An action this module
+  boolean, "=..." a formula), clears clear, number formats format. Text over Excel's
+  32,767-character cell limit raises, as Excel refuses it. An action this module
   does not know raises, so a new kind of write can never pass a test unnoticed.
 
 Reference: shared/research/xlwings.md §3 (payload keys, dates and blanks per client) and
@@ -105,6 +106,15 @@ _ISO_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2})?$")
 _NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 
 
+# Excel's own limit on the text of one cell, in UTF-16 code units ("Excel specifications
+# and limits"); stated here as Excel's fact, not taken from the code under test.
+EXCEL_CELL_LIMIT = 32_767
+
+
+class ExcelRefuses(AssertionError):
+    """A write Excel itself would refuse (Office.js: InvalidArgument; VBA: a run-time error)."""
+
+
 def excel_reads(cell: Cell, value: object) -> None:
     """Set a cell as Excel does when a client sets `range.values` (Office.js, VBA, COM)."""
     if value is None or value == "":
@@ -113,6 +123,9 @@ def excel_reads(cell: Cell, value: object) -> None:
     if not isinstance(value, str):
         cell.value = value
         return
+    text = value[1:] if value.startswith("'") else value
+    if len(text.encode("utf-16-le")) // 2 > EXCEL_CELL_LIMIT:
+        raise ExcelRefuses(f"{cell.coordinate}: {len(text):,} characters, over Excel's limit")
     if value.startswith("'"):
         cell.value = value[1:]
         cell.data_type = "s"

@@ -21,6 +21,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import operator
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
@@ -59,6 +60,12 @@ NOTICE_FILL = "FFFFE699"  # cannot judge, a CE license charged to no region
 TOTAL_FILL = "FFE7E6E6"
 HEADER_FILL = "FFDDE4EE"
 
+# What a cell can hold, for every writer: the file writer and the Recalculate button
+# write the same text. Excel's limit is on UTF-16 code units; an .xlsx file (XML) cannot
+# hold these characters at all.
+MAX_CELL_CHARS = 32_767
+NOT_IN_A_CELL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+
 
 class Mark(Enum):
     """How one data row stands out."""
@@ -74,6 +81,26 @@ class Mark(Enum):
 
 
 MARK_FILLS = {Mark.ALERT: ALERT_FILL, Mark.NOTICE: NOTICE_FILL, Mark.TOTAL: TOTAL_FILL}
+
+
+def cell_text(value: str) -> str:
+    """Text as a cell can hold it: no characters XML forbids, at most Excel's length (a
+    longer text keeps its start and ends in "…")."""
+    text = value if value.isprintable() else NOT_IN_A_CELL.sub("", value)
+    if len(text) > MAX_CELL_CHARS // 2 and len(text.encode("utf-16-le")) // 2 > MAX_CELL_CHARS:
+        text = _first_units(text, MAX_CELL_CHARS - 1) + "…"
+    return text
+
+
+def _first_units(text: str, units: int) -> str:
+    """The longest start of `text` that is at most `units` UTF-16 code units long (a
+    character beyond the Basic Multilingual Plane counts two), in one pass."""
+    count = 0
+    for index, char in enumerate(text):
+        count += 2 if ord(char) > 0xFFFF else 1
+        if count > units:
+            return text[:index]
+    return text
 
 
 def titled(sheet: ResultSheet) -> bool:

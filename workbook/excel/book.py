@@ -45,6 +45,7 @@ from workbook.layout import (
 from workbook.presentation import (
     HEADER_FILL,
     MARK_FILLS,
+    cell_text,
     header_row,
     row_mark,
     shown_title,
@@ -53,7 +54,7 @@ from workbook.presentation import (
 from workbook.results import ResultTable
 from workbook.run import Outcome, as_of_words, evaluate
 from workbook.tables import WorkbookSnapshot, join_continuations
-from workbook.values import EXCEL_ERRORS, error_value
+from workbook.values import EXCEL_ERRORS, CellError, error_value
 
 if TYPE_CHECKING:
     import xlwings as xw
@@ -61,8 +62,6 @@ if TYPE_CHECKING:
 HEADER_COLOUR = "#" + HEADER_FILL[2:]  # the header fill the headless writer uses
 RAN_FROM_DESKTOP = "Excel (Recalculate button)"
 RAN_FROM_LITE = "Excel (xlwings Lite)"
-
-_NOT_IN_A_FILE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 
 # The sheets whose values a run reads (the inputs, the Policy sheet, and the appended
 # sheets: Findings History is the review's memory, the Run Log where its next row goes);
@@ -135,8 +134,41 @@ def sheet_values(sheet: xw.Sheet) -> list[list[object]]:
     their numbers for problems to name the right cell.
     """
     rows, columns = _extent(sheet)
-    block = sheet.range((1, 1), (rows, columns)).options(ndim=2, err_to_str=True)
-    return [[normalize(value) for value in row] for row in block.value]
+    return _read(sheet, sheet.range((1, 1), (rows, columns)))
+
+
+def _read(sheet: xw.Sheet, block: xw.Range) -> list[list[object]]:
+    """The block's values as rows, normalized; never an exception for what a cell holds."""
+    if sheet.book.app.engine.name == "remote":  # the JSON a client sent (Server, Lite)
+        return [[normalize(_from_payload(value)) for value in row] for row in block.raw_value]
+    values = block.options(ndim=2, err_to_str=True).value
+    return [[normalize(value) for value in row] for row in values]
+
+
+# How the Office.js and VBA clients send a date cell: its wall clock, as ISO text with
+# milliseconds and a "Z" (shared/research/xlwings.md §3).
+_PAYLOAD_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
+
+
+def _from_payload(value: object) -> object:
+    """One cell of a client's JSON as the remote engine's `.value` would give it, but
+    with only the clients' own date encoding read as a date.
+
+    xlwings' remote engine reads any text shaped like an ISO date-time as a date, by
+    cutting its last character off (the "Z" it expects): "2026-11-02T08:15:00" typed as
+    text becomes a ValueError that stops the run, and "...-05:00" too. Here such text stays
+    text, which the reader then judges as it judges the same text in the file (a date in
+    a date column, text in a text column), so the button reads what `recalc` reads.
+    A text cell holding exactly the clients' encoding cannot be told from a date.
+    """
+    if value == "":
+        return None
+    if isinstance(value, str) and _PAYLOAD_DATE.match(value):
+        try:
+            return dt.datetime.fromisoformat(value[:-1])
+        except ValueError:  # no such day, or year 0: text no client sends for a date
+            return value
+    return value
 
 
 def _extent(sheet: xw.Sheet) -> tuple[int, int]:
@@ -158,11 +190,12 @@ def _extent(sheet: xw.Sheet) -> tuple[int, int]:
 def normalize(value: object) -> object:
     """One cell as the openpyxl reader would give it, whatever the xlwings client sent.
 
-    xlwings already turns ISO date strings ("2026-05-31T00:00:00.000Z") into datetimes
-    and "" or null into None. What is left: NaN (None), text that is only spaces (left as
-    text; the reader treats it as blank), datetimes with a time zone (wall clock kept),
-    and Excel serial numbers, which old Office.js and VBA clients send for dates and which
-    stay numbers here: only a date column knows it holds a date (workbook/values.py).
+    ISO date strings ("2026-05-31T00:00:00.000Z") are already datetimes and "" or null
+    None (`_from_payload` on the remote engine, xlwings itself elsewhere). What is left:
+    NaN (None), text that is only spaces (left as text; the reader treats it as blank),
+    datetimes with a time zone (wall clock kept), and Excel serial numbers, which old
+    Office.js and VBA clients send for dates and which stay numbers here: only a date
+    column knows it holds a date (workbook/values.py).
     An error value (#N/A, #REF!, ...), which xlwings hands over as its text, is the same
     unusable cell the file reader reports (SPEC §3), never a name or a region.
     """
@@ -238,7 +271,10 @@ def replace_sheet(book: xw.Book, table: ResultTable) -> None:
 
 def _retitle(sheet: xw.Sheet, table: ResultTable) -> None:
     """A held-back sheet keeps its rows; only a title line above a header says why."""
-    top = sheet.range((1, 1), (2, 2)).options(ndim=2).value
+    top = [
+        [None if isinstance(v, CellError) else v for v in row]  # an error shows no title
+        for row in _read(sheet, sheet.range((1, 1), (2, 2)))
+    ]
     if top[0][0] is not None and top[0][1] is None and top[1][1] is not None:
         kept = top[0][0] if isinstance(top[0][0], str) else ""
         title = shown_title(table.title, table.held_back, kept=kept, as_of=table.as_of)
@@ -314,11 +350,13 @@ def cell_value(value: object) -> object:
     would turn "=..." into a formula (formula injection from a name in an export), "1.0"
     into a number, "2026-05-31" into a date and "001" into 1, and the VBA client would
     turn date-like text into dates. Excel keeps the apostrophe out of the value. Control
-    characters an .xlsx file cannot hold are dropped, as the headless writer drops them.
+    characters an .xlsx file cannot hold are dropped and text over Excel's 32,767
+    characters is shortened (ending in "…"), as the headless writer does
+    (`workbook.presentation.cell_text`): Excel refuses a longer value.
     Decimals (money) become numbers; dates and datetimes stay dates.
     """
     if isinstance(value, str):
-        return "'" + _NOT_IN_A_FILE.sub("", value)
+        return "'" + cell_text(value)
     if isinstance(value, Decimal):
         return int(value) if value == value.to_integral_value() else float(value)
     if isinstance(value, float) and math.isnan(value):

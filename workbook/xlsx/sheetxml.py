@@ -27,10 +27,13 @@ from workbook.layout import (
 )
 from workbook.presentation import (
     MARK_FILLS,
+    MAX_CELL_CHARS,
+    NOT_IN_A_CELL,
     TAB_COLOUR,
     TITLE_HEIGHT,
     Mark,
     SheetLook,
+    cell_text,
     header_row,
     look,
     same_kind,
@@ -42,10 +45,8 @@ from workbook.xlsx.cells import DuplicateError, cell_value, sheet_rows
 from workbook.xlsx.package import MAIN_NS, REL_NS
 
 XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-MAX_CELL_CHARS = 32_767  # Excel's limit on the text in one cell (UTF-16 code units)
 HEADER_HEIGHT = 2 * LINE_HEIGHT  # headers wrap onto two lines
 
-_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 # Excel reads `_x0041_` in a cell's text as an escaped character; text that merely looks
 # like one keeps its underscore by escaping it, as Excel does (`_x005F_`).
 _LOOKS_ESCAPED = re.compile(r"_(?=x[0-9A-Fa-f]{4}_)")
@@ -95,25 +96,6 @@ def sheet_styles(sheet: ResultSheet, appearance: SheetLook) -> list[CellStyle]:
 # ------------------------------------------------------------------------------ text
 
 
-def cell_text(value: str) -> str:
-    """Text as a cell can hold it: no characters XML forbids, at most Excel's length."""
-    text = value if value.isprintable() else _NOT_XML.sub("", value)
-    if len(text) > MAX_CELL_CHARS // 2 and len(text.encode("utf-16-le")) // 2 > MAX_CELL_CHARS:
-        text = _first_units(text, MAX_CELL_CHARS - 1) + "…"
-    return text
-
-
-def _first_units(text: str, units: int) -> str:
-    """The longest start of `text` that is at most `units` UTF-16 code units long (a
-    character beyond the Basic Multilingual Plane counts two), in one pass."""
-    count = 0
-    for index, char in enumerate(text):
-        count += 2 if ord(char) > 0xFFFF else 1
-        if count > units:
-            return text[:index]
-    return text
-
-
 def escape_text(text: str) -> str:
     """Element content: XML escapes, and Excel's own escape for `_xHHHH_` look-alikes."""
     if "_x" in text:
@@ -130,7 +112,7 @@ def escape_text(text: str) -> str:
 
 
 def escape_attr(text: str) -> str:
-    text = _NOT_XML.sub("", text)
+    text = NOT_IN_A_CELL.sub("", text)
     return (
         text.replace("&", "&amp;")
         .replace("<", "&lt;")
