@@ -114,6 +114,32 @@ def test_intake_tie_is_a_warning_for_the_ce_committee(adopted: Policy) -> None:
     assert settled.ce_charges[0].charged_region == "West" and not settled.problems
 
 
+def test_intakes_all_zero_are_no_tie_and_the_county_decides(adopted: Policy) -> None:
+    """§3.2: "the most coverage, as measured by average intakes" -- with 0 intakes in every
+    region there is no coverage to weigh, so the organization's county decides, as when it
+    has no Intakes rows; only a tie between positive intakes is the CE Committee's."""
+    zeros = (IntakeRow("Tied", "North", 0, row=2), IntakeRow("Tied", "West", 0.0, row=3))
+    results = run(adopted, [ce("Z1", "Tied"), ce("Z2", "Tied")], intakes=zeros)
+    assert [c.charged_region for c in results.ce_charges] == ["South", "South"]
+    assert results.ce_charges[0].basis == (
+        "Tied is in Butler County, which is in South (Counties sheet); its Intakes rows all"
+        " show 0 average intakes, so its county decides. §3.2"
+    )
+    assert not results.problems
+    assert {a.region: a.in_use for a in results.allotments}["South"] == 2
+    # One positive row is coverage: it decides, even against the county.
+    some = (IntakeRow("Tied", "North", 0, row=2), IntakeRow("Tied", "West", 0.5, row=3))
+    assert run(adopted, [ce("Z1", "Tied")], intakes=some).ce_charges[0].charged_region == "West"
+    # All zero and no county region: charged nowhere, and the Warning says why.
+    nowhere = run(adopted, [ce("N", "Nowhere")], intakes=(IntakeRow("Nowhere", "North", 0, row=2),))
+    assert nowhere.ce_charges[0].charged_region is None
+    assert "no Intakes rows with average intakes for the organization" in (
+        nowhere.ce_charges[0].basis
+    )
+    [warning] = nowhere.problems
+    assert "no Region or Intakes row above 0 for it" in warning.problem
+
+
 def test_region_that_cannot_be_determined_is_a_warning(adopted: Policy) -> None:
     results = run(adopted, [ce("N", "Nowhere")])
     assert results.ce_charges[0].charged_region is None

@@ -4,10 +4,12 @@
 the license; else, for an organization that covers several regions, the region of its
 most average intakes ("Organizations that cover multiple regions should take the license
 from the region they provide the most coverage, as measured by average intakes"); else
-the region of the organization's county. A tie in intakes is the CE Committee's call
-("The CE committee may determine allocation for multi-region organizations"), so it is
-reported, never silently picked. §3.3: licenses of types that do not count against the
-CE allotment (Housing Project and other funded licenses) are never charged.
+the region of the organization's county (also when its Intakes rows all show 0: no
+coverage is no evidence of where it covers most). A tie in positive intakes is the CE
+Committee's call ("The CE committee may determine allocation for multi-region
+organizations"), so it is reported, never silently picked. §3.3: licenses of types that
+do not count against the CE allotment (Housing Project and other funded licenses) are
+never charged.
 """
 
 from __future__ import annotations
@@ -222,8 +224,16 @@ def _charge_license(
     not_known = _intakes_not_known(lic, found)
     if not_known:  # its intakes cannot be weighed: nothing is guessed
         return _charge(lic, None, " ".join([*notes, not_known])), None
-    if org_key in intakes:
+    if any(row.average_intakes > 0 for row in intakes.get(org_key, ())):
         return _by_intakes(lic, intakes[org_key], notes, ce_committee(policy)), None
+    # No intakes anywhere is no evidence of coverage: the county decides, as for an
+    # organization with no Intakes rows (a tie is only between positive intakes).
+    if org_key in intakes:
+        no_intakes = "its Intakes rows all show 0 average intakes, so its county decides"
+        no_intakes_for, intake_row = "Intakes rows with average intakes", "Intakes row above 0"
+    else:
+        no_intakes = "it has no Intakes rows"
+        no_intakes_for, intake_row = "Intakes rows", "Intakes row"
     county = org_county.get(org_key)
     region = county_region.get(name_key(county)) if county else None
     if region is not None:
@@ -234,7 +244,7 @@ def _charge_license(
                 [
                     *notes,
                     f"{lic.organization} is in {county}, which is in {region}"
-                    " (Counties sheet); it has no Intakes rows. §3.2",
+                    f" (Counties sheet); {no_intakes}. §3.2",
                 ]
             ),
         ), None
@@ -249,7 +259,7 @@ def _charge_license(
     basis = " ".join(
         [
             *notes,
-            f"No region could be determined: no Region on the license, no Intakes rows"
+            f"No region could be determined: no Region on the license, no {no_intakes_for}"
             f" for the organization, and {missing}. §3.2",
         ]
     )
@@ -257,7 +267,7 @@ def _charge_license(
         "Warning",
         Where("Licenses", lic.row, "Region"),
         f"License {lic.license_id} ({lic.license_type}) is not charged to any"
-        f" region: {missing}, and there is no Region or Intakes row for it.",
+        f" region: {missing}, and there is no Region or {intake_row} for it.",
         "Enter the region in the license's Region column (the CE Lead's decision),"
         " or give the organization a County that is on the Counties sheet.",
     )
