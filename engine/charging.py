@@ -148,6 +148,70 @@ def charge_ce_licenses(
     return charges, problems
 
 
+def appeal_region_problems(inputs: Inputs) -> list[Problem]:
+    """§3/§4: a Warning on an appeal's Region when it names a region its organization is
+    not in. CE Leads designate licenses "to organizations in their region" (§3) and the
+    CE Committee may use "one of the regional allotments from the region the appeal
+    originated from" (§4). An organization is in its county's region, in each region of
+    its Intakes rows, and in a region entered on one of its licenses (a CE Lead's or the
+    committee's decision). Nothing is said when those are not known (an organization not
+    on the sheet or unreadable, a county not on the Counties sheet, an unreadable Intakes
+    row), nor for a Region not on the Regions sheet (validate warns of that). The appeal
+    is still routed by its Region as recorded."""
+    found = _lookups(inputs)
+    set_aside = _organizations_set_aside(inputs)
+    entered: dict[str, dict[str, str]] = defaultdict(dict)
+    for lic in inputs.licenses:
+        region = found.regions.get(name_key(lic.region or ""))
+        if region is not None:
+            entered[name_key(lic.organization)].setdefault(name_key(region), region)
+    problems = []
+    for appeal in inputs.appeals or ():
+        region = found.regions.get(name_key(appeal.region or ""))
+        org_key = name_key(appeal.organization)
+        if region is None or org_key not in found.org_county or org_key in set_aside:
+            continue
+        if org_key in found.unread_intakes:
+            continue
+        county = found.org_county[org_key]
+        county_region = found.county_region.get(name_key(county)) if county else None
+        if county and county_region is None:
+            continue  # its county's region is not known
+        why: list[str] = []
+        in_regions: dict[str, str] = {}
+        if county_region is not None:
+            in_regions[name_key(county_region)] = county_region
+            why.append(f"its county, {county}, is in {county_region} on the Counties sheet")
+        if org_key in found.intakes:
+            rows = found.intakes[org_key]
+            names = list(dict.fromkeys(found.regions[name_key(r.region)] for r in rows))
+            why.append(f"it has Intakes rows for {' and '.join(names)}")
+            in_regions.update((name_key(r), r) for r in names)
+        if entered[org_key]:
+            names = list(entered[org_key].values())
+            why.append(f"its licenses' Region names {' and '.join(names)}")
+            in_regions.update(entered[org_key])
+        if not in_regions or name_key(region) in in_regions:
+            continue
+        listing = " and ".join(in_regions.values())
+        problems.append(
+            Problem(
+                "Warning",
+                Where("Appeals", appeal.row, "Region"),
+                f"Appeal {appeal.appeal_id} is filed for {region}, but"
+                f" {appeal.organization} is not in {region}: it is in {listing}"
+                f" ({'; '.join(why)}). CE Leads designate licenses to organizations in"
+                " their region (§3) and the committee grants from the region the appeal"
+                f" originated from (§4); until this is settled it goes to {region}'s CE"
+                " Lead, as recorded.",
+                f"Correct the appeal's Region to the region it originated from ({listing}),"
+                f" or, if {appeal.organization} provides CE access in {region}, record its"
+                f" average intakes for {region} on the Intakes sheet.",
+            )
+        )
+    return problems
+
+
 def in_use_on(
     policy: Policy, inputs: Inputs, days: Collection[dt.date]
 ) -> dict[dt.date, Counter[str]]:

@@ -22,7 +22,13 @@ from engine.appeals import (
     may_change_allotments,
     reason_problems,
 )
-from engine.charging import charge_ce_licenses, in_use_on, not_charged_text, with_use
+from engine.charging import (
+    appeal_region_problems,
+    charge_ce_licenses,
+    in_use_on,
+    not_charged_text,
+    with_use,
+)
 from engine.inactivity import Judgement, decision, judge_all, unreadable_decision
 from engine.model import (
     AllotmentSummary,
@@ -138,6 +144,7 @@ def recalculate(policy: Policy, inputs: Inputs, as_of: dt.date) -> Results:
     appeals = tuple(inputs.appeals or ())
     problems += reason_problems(policy, appeals, revoked)
     problems += approvals_not_carried_out(policy, appeals, revoked, as_of)
+    problems += appeal_region_problems(inputs)
 
     allotments, summary, charges, allotment_problems = _allotments(policy, inputs, as_of, revoked)
     problems += allotment_problems

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 
@@ -347,6 +348,54 @@ def test_an_appeal_naming_another_organization_s_license_is_warned(adopted: Poli
     assert any(
         "Appeal X1 was filed by Solo but names license O1, which belongs to Multi" in p.problem
         for p in results.warnings
+    )
+
+
+def test_an_appeal_for_a_region_its_organization_is_not_in_is_warned(adopted: Policy) -> None:
+    """§3 CE Leads designate licenses "to organizations in their region"; §4 the committee
+    grants "from the region the appeal originated from". Solo is in Adair County (North)."""
+    west = appeal("A-1", "CE allotment denial", "2026-11-01", region="West", row=7)
+    results = run(adopted, [], appeals=(west,))
+    [warning] = results.problems
+    assert (warning.severity, warning.where.sheet, warning.where.row, warning.where.column) == (
+        "Warning",
+        "Appeals",
+        7,
+        "Region",
+    )
+    assert warning.problem.startswith(
+        "Appeal A-1 is filed for West, but Solo is not in West: it is in North (its county,"
+        " Adair County, is in North on the Counties sheet)."
+    )
+    assert "(§3)" in warning.problem and "(§4)" in warning.problem
+    assert warning.how_to_fix == (
+        "Correct the appeal's Region to the region it originated from (North), or, if Solo"
+        " provides CE access in West, record its average intakes for West on the Intakes sheet."
+    )
+    # Routing is as recorded: West's request, on the queue for West.
+    assert [q.region for q in results.appeals_queue] == ["West"]
+    # Its county's region, an Intakes region, or a region entered on its license: no Warning.
+    north = appeal("A-2", "CE allotment denial", "2026-11-01", region="north")
+    assert not run(adopted, [], appeals=(north,)).problems
+    intakes = (IntakeRow("Solo", "West", 0, row=2),)
+    assert not run(adopted, [], appeals=(west,), intakes=intakes).problems
+    assert not run(adopted, [ce("S1", "Solo", region="West")], appeals=(west,)).problems
+    # Where the organization's regions are not known, nothing is said.
+    nowhere = appeal("A-3", "CE allotment denial", "2026-11-01", organization="Nowhere")
+    assert not run(adopted, [], appeals=(replace(nowhere, region="West"),)).problems
+
+
+def test_the_sample_s_appeal_from_another_region_is_warned(tmp_path: Path) -> None:
+    """A-111: Lebanon Community Shelter (Laclede County, Region 6, no Intakes rows) is
+    filed for Region 2: one Warning on its Region cell; the request stays Region 2's."""
+    book = Path(shutil.copy(SAMPLE, tmp_path / "s.xlsx"))
+    assert main(["recalc", str(book), "--as-of", "2026-11-24"]) == 0
+    found = [p for p in sheet_dicts(book, "Problems") if "A-111" in str(p["Problem"])]
+    assert [(p["Severity"], p["Sheet"], p["Cell"]) for p in found] == [
+        ("Warning", "Appeals", "E12")
+    ]
+    assert "Lebanon Community Shelter is not in Region 2: it is in Region 6" in str(
+        found[0]["Problem"]
     )
 
 
@@ -1116,6 +1165,8 @@ def test_a_missing_licenses_column_does_not_make_appeals_name_unknown_licenses(
 
 def approved(appeal_id: str, reason: str, **fields: object) -> AppealRow:
     values: dict[str, object] = {
+        # An organization in the appeal's region (§3: Tied is in Butler County, South).
+        "organization": "Tied" if fields.get("region") == "South" else "Solo",
         "decision": "Approved",
         "decided_on": d("2026-10-20"),
         "row": int(appeal_id.strip("A-")) + 1,

@@ -28,6 +28,7 @@ from tests.reference_engine.appeals import (
     reason_problems,
 )
 from tests.reference_engine.charging import (
+    appeal_region_problems,
     charge_ce_licenses,
     in_use_on,
     not_charged_text,
@@ -156,6 +157,7 @@ def recalculate(policy: Policy, inputs: Inputs, as_of: dt.date) -> Results:
     appeals = tuple(inputs.appeals or ())
     problems += reason_problems(policy, appeals, revoked)
     problems += approvals_not_carried_out(policy, appeals, revoked, as_of)
+    problems += appeal_region_problems(inputs)
 
     allotments, summary, charges, allotment_problems = _allotments(policy, inputs, as_of, revoked)
     problems += allotment_problems
