@@ -822,6 +822,56 @@ def test_agenda_lists_available_regions_and_pending_requests(adopted: Policy) ->
     assert requests[0].startswith("Appeal R1: Additional allotment request for 2 licenses")
 
 
+def test_an_approved_ce_appeal_s_grant_is_named_where_the_region_s_licenses_are_counted(
+    adopted: Policy,
+) -> None:
+    """§4: the CE Committee granted a license to a named organization (appeal A-2, decided
+    2026-11-20, since the previous review): the agenda's available row for the region says
+    whose it is, not a free slot, until the organization holds a CE license granted since."""
+    grant = approved(
+        "A-2",
+        "CE allotment denial",
+        region="North",
+        licenses_requested=1,
+        granted_from="Reassigned from West",
+        decided_on=d("2026-11-20"),
+    )
+    results = run(adopted, [ce("N1", "Solo")], appeals=(grant,))
+    assert [
+        (g.appeal_id, g.organization, g.region, g.outstanding) for g in results.appeal_grants
+    ] == [("A-2", "Solo", "North", 1)]
+    [north] = [i for i in results.reassignment if i.region == "North" and not i.license_id]
+    assert (north.item, north.organization) == ("Licenses available", "Solo")
+    assert north.reasons == (
+        "North: allotment 3 (+1 by appeal), 1 in use, so 3 licenses available, of which 1"
+        " granted to Solo by appeal A-2 on 2026-11-20: issue it to them (§4); 2 licenses left"
+        " to designate or reassign. §4"
+    )
+    # Issued: a CE license of Solo's in North granted on or after the decision.
+    issued = lic(
+        "2026-11-22", last="2026-11-23", license_id="N2", org="Solo", license_type="CE Access Only"
+    )
+    done = run(adopted, [ce("N1", "Solo"), issued], appeals=(grant,))
+    assert not done.appeal_grants
+    [north] = [i for i in done.reassignment if i.region == "North" and not i.license_id]
+    assert north.reasons.endswith("so 2 licenses available to reassign. §4")
+    # Decided before the previous review (one month back without history): not named.
+    older = run(adopted, [ce("N1", "Solo")], appeals=(replace(grant, decided_on=d("2026-10-20")),))
+    assert not older.appeal_grants
+    # From the region's own allotment with none to spare: a row says so, and who acts.
+    own = replace(grant, granted_from="Region allotment")
+    full = run(adopted, [ce(f"N{i}", "Solo") for i in range(3)], appeals=(own,))
+    [north] = [i for i in full.reassignment if i.region == "North" and not i.license_id]
+    assert north.item == "Granted by appeal"
+    assert north.reasons == (
+        "North: allotment 3, 3 in use, so none available; approved appeals granted licenses"
+        " still to be issued: 1 granted to Solo by appeal A-2 on 2026-11-20: issue it to them"
+        " (§4), but North has none to spare for the 1 license granted: the Coordinated Entry"
+        " Committee reassigns excess licenses from another region or requests more from HMIS,"
+        " or the CE Lead frees one (§3, §4), before the rest can be issued. §4"
+    )
+
+
 # ------------------------------------------------------------------ self-pay
 
 
