@@ -24,6 +24,7 @@ from engine.dates import Period
 from engine.inactivity import natural_key
 from engine.model import (
     APPEAL_REASONS,
+    AppealGrant,
     AppealRow,
     LicenseRow,
     Policy,
@@ -669,3 +670,57 @@ def approvals_not_carried_out(
             )
         )
     return problems
+
+
+def appeal_grants(
+    policy: Policy,
+    appeals: Sequence[AppealRow],
+    as_of: dt.date,
+    since: dt.date,
+    regions: Sequence[str],
+    issued: Mapping[tuple[str, str], Sequence[dt.date]],
+    revoked: Mapping[str, LicenseRow] | None = None,
+) -> list[AppealGrant]:
+    """§4: approved CE appeals decided in (since, as_of] -- since the previous review, or
+    one review period back when there is none -- that grant licenses to their organization
+    in their region, as `allotment_changes` applies them (any Granted From it accepts),
+    less those already issued. `issued` gives, by (organization key, region key), the
+    Granted On of each active CE license of the organization charged to the region: one
+    granted on or after the decision counts as issued for it, earliest decision first."""
+    names = {name_key(r): r for r in regions}
+    found = []
+    for appeal in sorted(
+        appeals, key=lambda a: (a.decided_on or dt.date.min, natural_key(a.appeal_id))
+    ):
+        day = appeal.decided_on
+        if name_key(appeal.decision) != "approved" or day is None or not since < day <= as_of:
+            continue
+        if not route(policy, appeal, revoked).about_allotments:
+            continue
+        changes, problem = _change(appeal, names)
+        if problem is not None or not changes or not appeal.licenses_requested:
+            continue
+        region = changes[0].region
+        found.append((appeal, region, day))
+    unused = {key: sorted(dates) for key, dates in issued.items()}
+    grants = []
+    for appeal, region, day in found:
+        left = unused.get((name_key(appeal.organization), name_key(region)), [])
+        count = appeal.licenses_requested or 0
+        taken = [g for g in left if g >= day][:count]
+        for g in taken:
+            left.remove(g)
+        done = len(taken)
+        if count - done > 0:
+            grants.append(
+                AppealGrant(
+                    appeal.appeal_id,
+                    appeal.organization,
+                    region,
+                    count,
+                    count - done,
+                    day,
+                    (appeal.granted_from or "").strip(),
+                )
+            )
+    return grants

@@ -4,10 +4,12 @@
 the license; else, for an organization that covers several regions, the region of its
 most average intakes ("Organizations that cover multiple regions should take the license
 from the region they provide the most coverage, as measured by average intakes"); else
-the region of the organization's county. A tie in intakes is the CE Committee's call
-("The CE committee may determine allocation for multi-region organizations"), so it is
-reported, never silently picked. §3.3: licenses of types that do not count against the
-CE allotment (Housing Project and other funded licenses) are never charged.
+the region of the organization's county (also when its Intakes rows all show 0: no
+coverage is no evidence of where it covers most). A tie in positive intakes is the CE
+Committee's call ("The CE committee may determine allocation for multi-region
+organizations"), so it is reported, never silently picked. §3.3: licenses of types that
+do not count against the CE allotment (Housing Project and other funded licenses) are
+never charged.
 """
 
 from __future__ import annotations
@@ -146,6 +148,70 @@ def charge_ce_licenses(
     return charges, problems
 
 
+def appeal_region_problems(inputs: Inputs) -> list[Problem]:
+    """§3/§4: a Warning on an appeal's Region when it names a region its organization is
+    not in. CE Leads designate licenses "to organizations in their region" (§3) and the
+    CE Committee may use "one of the regional allotments from the region the appeal
+    originated from" (§4). An organization is in its county's region, in each region of
+    its Intakes rows, and in a region entered on one of its licenses (a CE Lead's or the
+    committee's decision). Nothing is said when those are not known (an organization not
+    on the sheet or unreadable, a county not on the Counties sheet, an unreadable Intakes
+    row), nor for a Region not on the Regions sheet (validate warns of that). The appeal
+    is still routed by its Region as recorded."""
+    found = _lookups(inputs)
+    set_aside = _organizations_set_aside(inputs)
+    entered: dict[str, dict[str, str]] = defaultdict(dict)
+    for lic in inputs.licenses:
+        region = found.regions.get(name_key(lic.region or ""))
+        if region is not None:
+            entered[name_key(lic.organization)].setdefault(name_key(region), region)
+    problems = []
+    for appeal in inputs.appeals or ():
+        region = found.regions.get(name_key(appeal.region or ""))
+        org_key = name_key(appeal.organization)
+        if region is None or org_key not in found.org_county or org_key in set_aside:
+            continue
+        if org_key in found.unread_intakes:
+            continue
+        county = found.org_county[org_key]
+        county_region = found.county_region.get(name_key(county)) if county else None
+        if county and county_region is None:
+            continue  # its county's region is not known
+        why: list[str] = []
+        in_regions: dict[str, str] = {}
+        if county_region is not None:
+            in_regions[name_key(county_region)] = county_region
+            why.append(f"its county, {county}, is in {county_region} on the Counties sheet")
+        if org_key in found.intakes:
+            rows = found.intakes[org_key]
+            names = list(dict.fromkeys(found.regions[name_key(r.region)] for r in rows))
+            why.append(f"it has Intakes rows for {' and '.join(names)}")
+            in_regions.update((name_key(r), r) for r in names)
+        if entered[org_key]:
+            names = list(entered[org_key].values())
+            why.append(f"its licenses' Region names {' and '.join(names)}")
+            in_regions.update(entered[org_key])
+        if not in_regions or name_key(region) in in_regions:
+            continue
+        listing = " and ".join(in_regions.values())
+        problems.append(
+            Problem(
+                "Warning",
+                Where("Appeals", appeal.row, "Region"),
+                f"Appeal {appeal.appeal_id} is filed for {region}, but"
+                f" {appeal.organization} is not in {region}: it is in {listing}"
+                f" ({'; '.join(why)}). CE Leads designate licenses to organizations in"
+                " their region (§3) and the committee grants from the region the appeal"
+                f" originated from (§4); until this is settled it goes to {region}'s CE"
+                " Lead, as recorded.",
+                f"Correct the appeal's Region to the region it originated from ({listing}),"
+                f" or, if {appeal.organization} provides CE access in {region}, record its"
+                f" average intakes for {region} on the Intakes sheet.",
+            )
+        )
+    return problems
+
+
 def in_use_on(
     policy: Policy, inputs: Inputs, days: Collection[dt.date]
 ) -> dict[dt.date, Counter[str]]:
@@ -222,8 +288,16 @@ def _charge_license(
     not_known = _intakes_not_known(lic, found)
     if not_known:  # its intakes cannot be weighed: nothing is guessed
         return _charge(lic, None, " ".join([*notes, not_known])), None
-    if org_key in intakes:
+    if any(row.average_intakes > 0 for row in intakes.get(org_key, ())):
         return _by_intakes(lic, intakes[org_key], notes, ce_committee(policy)), None
+    # No intakes anywhere is no evidence of coverage: the county decides, as for an
+    # organization with no Intakes rows (a tie is only between positive intakes).
+    if org_key in intakes:
+        no_intakes = "its Intakes rows all show 0 average intakes, so its county decides"
+        no_intakes_for, intake_row = "Intakes rows with average intakes", "Intakes row above 0"
+    else:
+        no_intakes = "it has no Intakes rows"
+        no_intakes_for, intake_row = "Intakes rows", "Intakes row"
     county = org_county.get(org_key)
     region = county_region.get(name_key(county)) if county else None
     if region is not None:
@@ -234,7 +308,7 @@ def _charge_license(
                 [
                     *notes,
                     f"{lic.organization} is in {county}, which is in {region}"
-                    " (Counties sheet); it has no Intakes rows. §3.2",
+                    f" (Counties sheet); {no_intakes}. §3.2",
                 ]
             ),
         ), None
@@ -249,7 +323,7 @@ def _charge_license(
     basis = " ".join(
         [
             *notes,
-            f"No region could be determined: no Region on the license, no Intakes rows"
+            f"No region could be determined: no Region on the license, no {no_intakes_for}"
             f" for the organization, and {missing}. §3.2",
         ]
     )
@@ -257,7 +331,7 @@ def _charge_license(
         "Warning",
         Where("Licenses", lic.row, "Region"),
         f"License {lic.license_id} ({lic.license_type}) is not charged to any"
-        f" region: {missing}, and there is no Region or Intakes row for it.",
+        f" region: {missing}, and there is no Region or {intake_row} for it.",
         "Enter the region in the license's Region column (the CE Lead's decision),"
         " or give the organization a County that is on the Counties sheet.",
     )

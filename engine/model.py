@@ -484,6 +484,32 @@ class RevocationRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class AppealGrant:
+    """§4 CE-Allotment Appeal: an approved CE appeal, decided since the previous review,
+    that granted licenses to a named organization in its region and is not yet carried
+    out (fewer CE licenses of the organization charged to the region granted on or after
+    the decision than the appeal granted). The region's CE Lead issues them to it before
+    designating any other (§3, §4)."""
+
+    appeal_id: str
+    organization: str
+    region: str
+    licenses: int  # granted by the appeal
+    outstanding: int  # not yet issued
+    decided_on: dt.date
+    granted_from: str
+
+    @property
+    def text(self) -> str:
+        """ "1 granted to <organization> by appeal A-106 on 2026-11-20", the outstanding
+        ones, as every output names them."""
+        return (
+            f"{self.outstanding} granted to {self.organization} by appeal {self.appeal_id}"
+            f" on {self.decided_on}"
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class Results:
     decisions: tuple[LicenseDecision, ...] = ()
     allotments: tuple[RegionAllotment, ...] = ()
@@ -499,6 +525,8 @@ class Results:
     history_entries: tuple[HistoryRow, ...] = ()
     next_review: dt.date | None = None  # None: the Settings' Next Review unreadable
     previous_review: dt.date | None = None  # As Of of the previous review, if any
+    # Approved CE appeals since the previous review whose licenses are still to be issued.
+    appeal_grants: tuple[AppealGrant, ...] = ()
     # Result sheets an Error holds back (sheet name -> why); they keep their last content.
     held_back: Mapping[str, str] = field(default_factory=dict)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 
@@ -112,6 +113,32 @@ def test_intake_tie_is_a_warning_for_the_ce_committee(adopted: Policy) -> None:
     # The entered decision settles it.
     settled = run(adopted, [ce("T1", "Tied", region="West")], intakes=intakes)
     assert settled.ce_charges[0].charged_region == "West" and not settled.problems
+
+
+def test_intakes_all_zero_are_no_tie_and_the_county_decides(adopted: Policy) -> None:
+    """§3.2: "the most coverage, as measured by average intakes" -- with 0 intakes in every
+    region there is no coverage to weigh, so the organization's county decides, as when it
+    has no Intakes rows; only a tie between positive intakes is the CE Committee's."""
+    zeros = (IntakeRow("Tied", "North", 0, row=2), IntakeRow("Tied", "West", 0.0, row=3))
+    results = run(adopted, [ce("Z1", "Tied"), ce("Z2", "Tied")], intakes=zeros)
+    assert [c.charged_region for c in results.ce_charges] == ["South", "South"]
+    assert results.ce_charges[0].basis == (
+        "Tied is in Butler County, which is in South (Counties sheet); its Intakes rows all"
+        " show 0 average intakes, so its county decides. §3.2"
+    )
+    assert not results.problems
+    assert {a.region: a.in_use for a in results.allotments}["South"] == 2
+    # One positive row is coverage: it decides, even against the county.
+    some = (IntakeRow("Tied", "North", 0, row=2), IntakeRow("Tied", "West", 0.5, row=3))
+    assert run(adopted, [ce("Z1", "Tied")], intakes=some).ce_charges[0].charged_region == "West"
+    # All zero and no county region: charged nowhere, and the Warning says why.
+    nowhere = run(adopted, [ce("N", "Nowhere")], intakes=(IntakeRow("Nowhere", "North", 0, row=2),))
+    assert nowhere.ce_charges[0].charged_region is None
+    assert "no Intakes rows with average intakes for the organization" in (
+        nowhere.ce_charges[0].basis
+    )
+    [warning] = nowhere.problems
+    assert "no Region or Intakes row above 0 for it" in warning.problem
 
 
 def test_region_that_cannot_be_determined_is_a_warning(adopted: Policy) -> None:
@@ -321,6 +348,54 @@ def test_an_appeal_naming_another_organization_s_license_is_warned(adopted: Poli
     assert any(
         "Appeal X1 was filed by Solo but names license O1, which belongs to Multi" in p.problem
         for p in results.warnings
+    )
+
+
+def test_an_appeal_for_a_region_its_organization_is_not_in_is_warned(adopted: Policy) -> None:
+    """§3 CE Leads designate licenses "to organizations in their region"; §4 the committee
+    grants "from the region the appeal originated from". Solo is in Adair County (North)."""
+    west = appeal("A-1", "CE allotment denial", "2026-11-01", region="West", row=7)
+    results = run(adopted, [], appeals=(west,))
+    [warning] = results.problems
+    assert (warning.severity, warning.where.sheet, warning.where.row, warning.where.column) == (
+        "Warning",
+        "Appeals",
+        7,
+        "Region",
+    )
+    assert warning.problem.startswith(
+        "Appeal A-1 is filed for West, but Solo is not in West: it is in North (its county,"
+        " Adair County, is in North on the Counties sheet)."
+    )
+    assert "(§3)" in warning.problem and "(§4)" in warning.problem
+    assert warning.how_to_fix == (
+        "Correct the appeal's Region to the region it originated from (North), or, if Solo"
+        " provides CE access in West, record its average intakes for West on the Intakes sheet."
+    )
+    # Routing is as recorded: West's request, on the queue for West.
+    assert [q.region for q in results.appeals_queue] == ["West"]
+    # Its county's region, an Intakes region, or a region entered on its license: no Warning.
+    north = appeal("A-2", "CE allotment denial", "2026-11-01", region="north")
+    assert not run(adopted, [], appeals=(north,)).problems
+    intakes = (IntakeRow("Solo", "West", 0, row=2),)
+    assert not run(adopted, [], appeals=(west,), intakes=intakes).problems
+    assert not run(adopted, [ce("S1", "Solo", region="West")], appeals=(west,)).problems
+    # Where the organization's regions are not known, nothing is said.
+    nowhere = appeal("A-3", "CE allotment denial", "2026-11-01", organization="Nowhere")
+    assert not run(adopted, [], appeals=(replace(nowhere, region="West"),)).problems
+
+
+def test_the_sample_s_appeal_from_another_region_is_warned(tmp_path: Path) -> None:
+    """A-111: Lebanon Community Shelter (Laclede County, Region 6, no Intakes rows) is
+    filed for Region 2: one Warning on its Region cell; the request stays Region 2's."""
+    book = Path(shutil.copy(SAMPLE, tmp_path / "s.xlsx"))
+    assert main(["recalc", str(book), "--as-of", "2026-11-24"]) == 0
+    found = [p for p in sheet_dicts(book, "Problems") if "A-111" in str(p["Problem"])]
+    assert [(p["Severity"], p["Sheet"], p["Cell"]) for p in found] == [
+        ("Warning", "Appeals", "E12")
+    ]
+    assert "Lebanon Community Shelter is not in Region 2: it is in Region 6" in str(
+        found[0]["Problem"]
     )
 
 
@@ -747,6 +822,56 @@ def test_agenda_lists_available_regions_and_pending_requests(adopted: Policy) ->
     assert requests[0].startswith("Appeal R1: Additional allotment request for 2 licenses")
 
 
+def test_an_approved_ce_appeal_s_grant_is_named_where_the_region_s_licenses_are_counted(
+    adopted: Policy,
+) -> None:
+    """§4: the CE Committee granted a license to a named organization (appeal A-2, decided
+    2026-11-20, since the previous review): the agenda's available row for the region says
+    whose it is, not a free slot, until the organization holds a CE license granted since."""
+    grant = approved(
+        "A-2",
+        "CE allotment denial",
+        region="North",
+        licenses_requested=1,
+        granted_from="Reassigned from West",
+        decided_on=d("2026-11-20"),
+    )
+    results = run(adopted, [ce("N1", "Solo")], appeals=(grant,))
+    assert [
+        (g.appeal_id, g.organization, g.region, g.outstanding) for g in results.appeal_grants
+    ] == [("A-2", "Solo", "North", 1)]
+    [north] = [i for i in results.reassignment if i.region == "North" and not i.license_id]
+    assert (north.item, north.organization) == ("Licenses available", "Solo")
+    assert north.reasons == (
+        "North: allotment 3 (+1 by appeal), 1 in use, so 3 licenses available, of which 1"
+        " granted to Solo by appeal A-2 on 2026-11-20: issue it to them (§4); 2 licenses left"
+        " to designate or reassign. §4"
+    )
+    # Issued: a CE license of Solo's in North granted on or after the decision.
+    issued = lic(
+        "2026-11-22", last="2026-11-23", license_id="N2", org="Solo", license_type="CE Access Only"
+    )
+    done = run(adopted, [ce("N1", "Solo"), issued], appeals=(grant,))
+    assert not done.appeal_grants
+    [north] = [i for i in done.reassignment if i.region == "North" and not i.license_id]
+    assert north.reasons.endswith("so 2 licenses available to reassign. §4")
+    # Decided before the previous review (one month back without history): not named.
+    older = run(adopted, [ce("N1", "Solo")], appeals=(replace(grant, decided_on=d("2026-10-20")),))
+    assert not older.appeal_grants
+    # From the region's own allotment with none to spare: a row says so, and who acts.
+    own = replace(grant, granted_from="Region allotment")
+    full = run(adopted, [ce(f"N{i}", "Solo") for i in range(3)], appeals=(own,))
+    [north] = [i for i in full.reassignment if i.region == "North" and not i.license_id]
+    assert north.item == "Granted by appeal"
+    assert north.reasons == (
+        "North: allotment 3, 3 in use, so none available; approved appeals granted licenses"
+        " still to be issued: 1 granted to Solo by appeal A-2 on 2026-11-20: issue it to them"
+        " (§4), but North has none to spare for the 1 license granted: the Coordinated Entry"
+        " Committee reassigns excess licenses from another region or requests more from HMIS,"
+        " or the CE Lead frees one (§3, §4), before the rest can be issued. §4"
+    )
+
+
 # ------------------------------------------------------------------ self-pay
 
 
@@ -1090,6 +1215,8 @@ def test_a_missing_licenses_column_does_not_make_appeals_name_unknown_licenses(
 
 def approved(appeal_id: str, reason: str, **fields: object) -> AppealRow:
     values: dict[str, object] = {
+        # An organization in the appeal's region (§3: Tied is in Butler County, South).
+        "organization": "Tied" if fields.get("region") == "South" else "Solo",
         "decision": "Approved",
         "decided_on": d("2026-10-20"),
         "row": int(appeal_id.strip("A-")) + 1,

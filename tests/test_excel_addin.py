@@ -494,7 +494,7 @@ def test_check_shows_the_problems_and_writes_nothing(monkeypatch: pytest.MonkeyP
     applied, message = _press("check", monkeypatch)
     assert applied == ["alert"], "no sheet, no Run Log row"
     assert message.startswith("Check only: nothing was written. As of 2026-11-24")
-    assert "0 error(s) and 5 warning(s):" in message
+    assert "0 error(s) and 6 warning(s):" in message
     assert 'Warning: Licenses!C22: Organization "Iron County Food Pantry"' in message
 
 

@@ -1506,3 +1506,65 @@ def test_no_output_calls_a_removal_candidate_a_license_that_stays(
     # L-1004 (Region 9): kept, a Level 4 List Holder, and not called "best-used" with 0.
     [kept] = [i for i in results.reassignment if i.license_id == "L-1004"]
     assert "Level 4 List Holder (§1.E2)" in kept.reasons and "best-used" not in kept.reasons
+
+
+def _decide_appeal(path: Path, appeal_id: str, **values: object) -> None:
+    book = openpyxl.load_workbook(path)
+    try:
+        sheet = book["Appeals"]
+        header = [c.value for c in sheet[1]]
+        for row in sheet.iter_rows(min_row=2):
+            if row[0].value == appeal_id:
+                for column, value in values.items():
+                    row[header.index(column)].value = value
+        book.save(path)
+    finally:
+        book.close()
+
+
+def test_an_approved_ce_appeal_tells_the_ce_lead_and_the_packet_who_the_license_is_for(
+    tmp_path: Path,
+) -> None:
+    """§4: A-106 (Henry County Housing Connection, Region 3, 1 license) approved on
+    2026-11-20, reassigned from Region 10: Region 3's one available license is the
+    committee's grant to a named organization, not a free slot, in the CE Lead's notice,
+    the agenda and the CE packet alike."""
+    path = sample_copy(tmp_path)
+    _decide_appeal(
+        path,
+        "A-106",
+        Decision="Approved",
+        **{"Decided On": dt.datetime(2026, 11, 20), "Granted From": "Reassigned from Region 10"},
+    )
+    outcome = outcome_of(path)
+    assert outcome.results is not None
+    words = (
+        "1 granted to Henry County Housing Connection by appeal A-106 on 2026-11-20: issue it"
+        " to them (§4); none left to designate or reassign"
+    )
+    text = _region_plain(outcome, "Region 3")
+    assert f"Available: 1, of which {words}" in text
+    assert (
+        "Issue the Coordinated Entry Committee's grants by appeal before designating any other"
+        " license (§4): 1 license to Henry County Housing Connection (appeal A-106, approved"
+        " 2026-11-20)." in text
+    )
+    assert "Designate Region 3's 1 available license" not in text
+    assert "None other to designate: Region 3's available licenses go to the grants above" in text
+    [row] = [
+        i
+        for i in outcome.results.reassignment
+        if i.item == "Licenses available" and i.region == "Region 3"
+    ]
+    assert row.reasons == (
+        "Region 3: allotment 2 (+1 by appeal), 2 in use, so 1 license available, of which"
+        f" {words}. §4"
+    )
+    data, _ = render(build_packet(outcome, "ce", workbook_name="w.xlsx"))
+    packet = flat(" ".join(page_texts(data)))
+    assert (
+        "Region 3 2 in use against an allotment of 3 (2 by §2, +1 by appeal): 1 available, of"
+        f" which {words}." in packet
+    )
+    # Region 10 gave the license: its notice names no grant.
+    assert "A-106" not in _region_plain(outcome, "Region 10").split("What you can do")[1]

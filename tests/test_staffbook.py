@@ -322,7 +322,7 @@ def test_quiet_prints_only_problems(recalculated: Path, capsys: pytest.CaptureFi
     capsys.readouterr()
     assert main(["check", str(recalculated), "--quiet"]) == 0
     out, err = capsys.readouterr()
-    assert out == "" and err.count("Warning: ") == 5
+    assert out == "" and err.count("Warning: ") == 6
 
 
 def test_recalc_into_a_closed_pipe_exits_0_and_writes_the_workbook_once(

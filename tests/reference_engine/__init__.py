@@ -22,12 +22,14 @@ from tests.reference_engine._version import __version__
 from tests.reference_engine.allotment import allot, region_populations
 from tests.reference_engine.appeals import (
     allotment_changes,
+    appeal_grants,
     appeals_queue,
     approvals_not_carried_out,
     may_change_allotments,
     reason_problems,
 )
 from tests.reference_engine.charging import (
+    appeal_region_problems,
     charge_ce_licenses,
     in_use_on,
     not_charged_text,
@@ -156,6 +158,7 @@ def recalculate(policy: Policy, inputs: Inputs, as_of: dt.date) -> Results:
     appeals = tuple(inputs.appeals or ())
     problems += reason_problems(policy, appeals, revoked)
     problems += approvals_not_carried_out(policy, appeals, revoked, as_of)
+    problems += appeal_region_problems(inputs)
 
     allotments, summary, charges, allotment_problems = _allotments(policy, inputs, as_of, revoked)
     problems += allotment_problems
@@ -171,11 +174,26 @@ def recalculate(policy: Policy, inputs: Inputs, as_of: dt.date) -> Results:
             for result in ("allotments", "reassignment"):
                 held.setdefault(result, why)
 
-    agenda = reassignment_agenda(policy, inputs, judgements, allotments, charges, queue, as_of)
+    since = history.previous_review or policy.review_every.before(as_of)
+    grants = (
+        appeal_grants(
+            policy,
+            appeals,
+            as_of,
+            since,
+            [a.region for a in inputs.regions],
+            _issued(inputs, charges),
+            revoked,
+        )
+        if "allotments" not in held
+        else []
+    )
+    agenda = reassignment_agenda(
+        policy, inputs, judgements, allotments, charges, queue, as_of, grants
+    )
     until, review_problems = next_review(policy, inputs, as_of)
     problems += review_problems
     watch = watch_list(policy, inputs, judgements, as_of, until, blocks, doubts)
-    since = history.previous_review or policy.review_every.before(as_of)
     done, done_problems = revocations_done(policy, inputs, as_of, since, history)
     problems += done_problems
 
@@ -197,6 +215,7 @@ def recalculate(policy: Policy, inputs: Inputs, as_of: dt.date) -> Results:
         history_entries=() if "decisions" in held else tuple(entries),
         next_review=None if "Next Review" in inputs.unreadable_settings else until,
         previous_review=history.previous_review,
+        appeal_grants=tuple(grants),
         held_back=held,
     )
 
@@ -295,6 +314,20 @@ def _allotments(
             explanation=explanation,
         )
     return allotments, summary, charges, problems
+
+
+def _issued(inputs: Inputs, charges: Sequence[CeCharge]) -> dict[tuple[str, str], list[dt.date]]:
+    """By (organization key, region key), the Granted On of each active CE license of the
+    organization charged to the region (§3.2): what an appeal's grant was issued as (§4)."""
+    granted = {name_key(lic.license_id): lic.granted_on for lic in inputs.licenses}
+    found: dict[tuple[str, str], list[dt.date]] = {}
+    for charge in charges:
+        day = granted.get(name_key(charge.license_id))
+        if charge.charged_region is None or day is None:
+            continue
+        key = (name_key(charge.organization), name_key(charge.charged_region))
+        found.setdefault(key, []).append(day)
+    return found
 
 
 def _license_regions(inputs: Inputs, charges: Sequence[CeCharge]) -> dict[str, tuple[str, bool]]:

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from tests.reference_engine.charging import ce_committee, counts_against_allotment
 from tests.reference_engine.inactivity import Judgement, natural_key
 from tests.reference_engine.model import (
+    AppealGrant,
     CeCharge,
     Inputs,
     LicenseRow,
@@ -49,6 +50,7 @@ KEPT = "Kept: last license"
 BEING_REVOKED = "Eligible for revocation"
 AVAILABLE = "Licenses available"
 REQUEST = "Pending request"
+GRANTED = "Granted by appeal"  # a region with fewer licenses to spare than it granted
 
 
 def _plural(n: int, word: str, plural: str | None = None) -> str:
@@ -100,8 +102,10 @@ def reassignment_agenda(
     charges: Sequence[CeCharge],
     queue: Sequence[QueuedAppeal],
     as_of: dt.date | None = None,
+    grants: Sequence[AppealGrant] = (),
 ) -> Agenda:
-    """The CE Committee's agenda: ranked candidates, keepers, then availability and requests."""
+    """The CE Committee's agenda: ranked candidates, keepers, then availability (with the
+    licenses approved appeals granted and not yet issued, `grants`) and requests."""
     window_start = (
         policy.inactivity.client_data_window.before(as_of)
         if as_of and not policy.new_licenses_under_utilized
@@ -189,7 +193,7 @@ def reassignment_agenda(
                 + ". §4",
             )
         )
-    items.extend(_available(allotments))
+    items.extend(_available(allotments, grants, ce_committee(policy)))
     items.extend(_requests(queue, allotments, ce_committee(policy)))
     return Agenda(tuple(items), references)
 
@@ -491,24 +495,66 @@ def _pending_by_license(queue: Sequence[QueuedAppeal]) -> dict[str, list[str]]:
     return found
 
 
-def _available(allotments: Sequence[RegionAllotment]) -> list[ReassignmentItem]:
+def granted_text(grants: Sequence[AppealGrant], available: int, region: str, ce: str) -> str:
+    """What a region's Available holds for the approved appeals whose licenses are not yet
+    issued (§4), the same words in the agenda, the CE packet and the CE Lead's notice:
+    "of which 1 granted to <organization> by appeal A-106 on 2026-11-20: issue it to them
+    (§4)", and, when the region has fewer to spare than granted, who finds the rest."""
+    if not grants:
+        return ""
+    owed = sum(g.outstanding for g in grants)
+    named = "; ".join(
+        f"{g.text}: issue {'it' if g.outstanding == 1 else 'them'} to them" for g in grants
+    )
+    if available >= owed:
+        left = available - owed
+        return (
+            f", of which {named} (§4); {_plural(left, 'license') if left else 'none'} left to"
+            " designate or reassign"
+        )
+    spare = f"only {_plural(available, 'license')}" if available > 0 else "none"
+    return (
+        f"; approved appeals granted licenses still to be issued: {named} (§4), but"
+        f" {region} has {spare} to spare for the {_plural(owed, 'license')} granted: the"
+        f" {ce} reassigns excess licenses from another region or requests more from HMIS,"
+        " or the CE Lead frees one (§3, §4), before the rest can be issued"
+    )
+
+
+def _available(
+    allotments: Sequence[RegionAllotment], grants: Sequence[AppealGrant] = (), ce: str = ""
+) -> list[ReassignmentItem]:
+    by_region: dict[str, list[AppealGrant]] = defaultdict(list)
+    for grant in grants:
+        by_region[name_key(grant.region)].append(grant)
     items = []
     for allotment in allotments:
-        if allotment.available is None or allotment.available <= 0:
+        mine = by_region.get(name_key(allotment.region), [])
+        if allotment.available is None or (allotment.available <= 0 and not mine):
             continue
         added = f" ({allotment.added_by_appeal:+d} by appeal)" if allotment.added_by_appeal else ""
+        available = allotment.available
+        if available > 0:
+            balance = f"so {_plural(available, 'license')} available"
+        elif available == 0:
+            balance = "so none available"
+        else:
+            balance = f"so over the allotment by {-available}"
+        granted = granted_text(mine, available, allotment.region, ce)
+        enough = available >= sum(g.outstanding for g in mine)
         items.append(
             ReassignmentItem(
-                item=AVAILABLE,
+                item=AVAILABLE if available > 0 and enough else GRANTED,
                 rank=None,
                 license_id=None,
-                organization=None,
+                organization=", ".join(g.organization for g in mine) or None,
                 region=allotment.region,
                 county=None,
                 client_entries_window=None,
                 reasons=f"{allotment.region}: allotment {allotment.allotment}{added},"
-                f" {allotment.in_use} in use, so {_plural(allotment.available, 'license')}"
-                " available to reassign. §4",
+                f" {allotment.in_use} in use, {balance}"
+                + (granted if mine else " to reassign")
+                + ". §4",
             )
         )
     return items

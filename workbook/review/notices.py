@@ -30,6 +30,7 @@ from engine.allotment import shown_value
 from engine.charging import ce_committee
 from engine.inactivity import special_request_in_force, special_request_reasons
 from engine.model import (
+    AppealGrant,
     AppealRow,
     CeCharge,
     LicenseDecision,
@@ -41,7 +42,7 @@ from engine.model import (
     WatchItem,
     name_key,
 )
-from engine.reassignment import BEING_REVOKED, CANDIDATE
+from engine.reassignment import BEING_REVOKED, CANDIDATE, granted_text
 from engine.words import plural
 from workbook.layout import (
     ALLOTMENTS,
@@ -549,6 +550,7 @@ def region_notices(outcome: Outcome, *, taken: set[str] | None = None) -> list[N
         candidates = [i for i in mine if i.item == CANDIDATE]
         revoking = [i for i in mine if i.item == BEING_REVOKED]
         requests = [q for q in pending if name_key(q.region or "") == key]
+        grants = [g for g in results.appeal_grants if name_key(g.region) == key]
         # An intake tie (§3.2): charged to no region until the committee picks one of
         # them, so no region's counts hold it; each tied region's CE Lead hears of it.
         tied = [c for c in results.ce_charges if key in {name_key(r) for r in c.tied_regions}]
@@ -556,7 +558,7 @@ def region_notices(outcome: Outcome, *, taken: set[str] | None = None) -> list[N
             f"{name}: CE Access Only licenses as of {as_of}; please act {_by(results)}"
         )
         text = _region_text(
-            policy, results, as_of, region, row.ce_lead, candidates, revoking, requests
+            policy, results, as_of, region, row.ce_lead, candidates, revoking, requests, grants
         )
         text[-2:-2] = _tied_parts(ce, name, tied)  # before what the CE Lead can do
         message = draft_message(
@@ -606,6 +608,7 @@ def _region_text(
     candidates: Sequence[ReassignmentItem],
     revoking: Sequence[ReassignmentItem],
     requests: Sequence[QueuedAppeal],
+    grants: Sequence[AppealGrant] = (),
 ) -> list[Part]:
     """The CE Lead's draft. Its licenses eligible for revocation under §1 come first: they
     are in use, and revoking them frees the allotment before any removal candidate need go;
@@ -644,7 +647,9 @@ def _region_text(
         + (", raised to the minimum)" if region.minimum_applied else ")"),
         f"Added by approved appeals: {region.added_by_appeal:+,}",
         f"In use: {region.in_use or 0:,} CE Access Only licenses charged to {name} (§3.2)",
-        f"Available: {available:,}" + balance,
+        f"Available: {available:,}"
+        + balance
+        + one_line(granted_text(grants, available, region.region, ce)),
     ]
     parts: list[Part] = [
         Paragraph(f"Dear {one_line(lead) or f'CE Lead of {name}'},"),
@@ -696,7 +701,7 @@ def _region_text(
         Paragraph(f"What you can do, {_by(results)}:"),
         bullets(
             _region_actions(
-                ce, region, candidates, revoking, requests, _appealed(results, revoking)
+                ce, region, candidates, revoking, requests, _appealed(results, revoking), grants
             )
         ),
     ]
@@ -717,6 +722,7 @@ def _region_actions(
     revoking: Sequence[ReassignmentItem],
     requests: Sequence[QueuedAppeal],
     appealed: Sequence[str] = (),
+    grants: Sequence[AppealGrant] = (),
 ) -> list[str]:
     """What the CE Lead can do, chosen by the region's Available (§3, §4): designate the
     licenses available, nothing to designate while requests wait, or remove the excess,
@@ -731,10 +737,33 @@ def _region_actions(
         " on the Licenses sheet"
     )
     actions = []
+    owed = sum(g.outstanding for g in grants)
+    if grants:
+        # §4: the committee granted these to named organizations: issued before any other.
+        to = "; ".join(
+            f"{plural(g.outstanding, 'license')} to {one_line(g.organization)} (appeal"
+            f" {one_line(g.appeal_id)}, approved {g.decided_on})"
+            for g in grants
+        )
+        short = owed - max(available, 0)
+        actions.append(
+            f"Issue the {ce}'s grants by appeal before designating any other license (§4):"
+            f" {to}."
+            + (
+                f" {name} has {plural(max(available, 0), 'license')} to spare for them: the"
+                f" {ce} reassigns excess licenses from another region or requests more from"
+                " HMIS, or you free one (§3, §4), before the rest can be issued."
+                if short > 0
+                else ""
+            )
+        )
+        if available > 0:
+            available = max(available - owed, 0)
     if available > 0:
         actions.append(
-            f"Designate {name}'s {plural(available, 'available license')} to organizations"
-            " in the region (§3)"
+            f"Designate {name}'s"
+            f" {plural(available, 'other available license' if grants else 'available license')}"
+            " to organizations in the region (§3)"
             + (
                 f", and the {plural(freed, 'license')} freed once {going} {_is(freed)}"
                 " revoked under §1."
@@ -744,8 +773,13 @@ def _region_actions(
         )
     elif available == 0:
         actions.append(
-            f"None to designate: {name} has no license available, and none needs to be"
-            " removed (§3)"
+            (
+                f"None other to designate: {name}'s available licenses go to the grants"
+                " above, and none needs to be removed (§3)"
+                if grants
+                else f"None to designate: {name} has no license available, and none needs"
+                " to be removed (§3)"
+            )
             + (
                 f"; once {going} {_is(freed)} revoked under §1, designate the"
                 f" {plural(freed, 'license')} {'it frees' if freed == 1 else 'they free'}."

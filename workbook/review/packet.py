@@ -24,6 +24,7 @@ import engine
 from engine.appeals import revocation_kind
 from engine.model import (
     NOT_JUDGED_FINDINGS,
+    AppealGrant,
     LicenseDecision,
     Policy,
     QueuedAppeal,
@@ -34,7 +35,7 @@ from engine.model import (
     WatchItem,
     name_key,
 )
-from engine.reassignment import BEING_REVOKED, KEPT
+from engine.reassignment import BEING_REVOKED, KEPT, granted_text
 from engine.review import RE_REVIEW
 from engine.words import plural
 from workbook.layout import (
@@ -729,7 +730,7 @@ def _coordinated_entry(
     ]
     sections = (
         _allotment_section(results, held),
-        _over_under_section(over, under, held),
+        _over_under_section(over, under, held, results.appeal_grants, name),
         _appeals_section(
             f"CE appeals and additional-allotment requests before the {name}",
             appeals,
@@ -831,6 +832,8 @@ def _over_under_section(
     over: Sequence[RegionAllotment],
     under: Sequence[RegionAllotment],
     held: Mapping[str, str],
+    grants: Sequence[AppealGrant] = (),
+    ce: str = "",
 ) -> Section:
     title = "Regions over and under their allotment"
     if ALLOTMENTS.name in held:
@@ -849,7 +852,7 @@ def _over_under_section(
         ),
     ):
         blocks.append(label)
-        lines = [_over_under_line(a) for a in regions]
+        lines = [_over_under_line(a, grants, ce) for a in regions]
         blocks.append(
             Table(
                 (
@@ -863,15 +866,21 @@ def _over_under_section(
     return Section(title, tuple(blocks))
 
 
-def _over_under_line(region: RegionAllotment) -> str:
+def _over_under_line(
+    region: RegionAllotment, grants: Sequence[AppealGrant] = (), ce: str = ""
+) -> str:
+    """A region's in use against its allotment, naming the licenses approved appeals
+    granted there and not yet issued (§4), as the agenda and the CE Lead's notice do."""
     allotted = region.allotment + region.added_by_appeal
     available = region.available or 0
     text = f"{region.in_use or 0:,} in use against an allotment of {allotted:,}"
     if region.added_by_appeal:
         text += f" ({region.allotment:,} by §2, {region.added_by_appeal:+,} by appeal)"
+    mine = [g for g in grants if name_key(g.region) == name_key(region.region)]
+    granted = one_line(granted_text(mine, available, region.region, ce))
     if available < 0:
-        return text + f": {-available:,} over."
-    return text + f": {available:,} available."
+        return text + f": {-available:,} over{granted}."
+    return text + f": {available:,} available{granted}."
 
 
 def _reassignment_section(results: Results, held: Mapping[str, str], name: str) -> Section:
