@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 from engine.appeals import NOT_ROUTED
 from engine.charging import ce_committee, counts_against_allotment
-from engine.inactivity import Judgement, natural_key
+from engine.inactivity import Exemption, Judgement, natural_key
 from engine.model import (
     AppealGrant,
     CeCharge,
@@ -483,7 +483,17 @@ def _candidate_reasons(
     parts = _criteria(policy, c)
     if county_note:
         parts.append(county_note)
-    exempted = c.judgement.exemptions
+    return _closed(parts, c, c.judgement.exemptions, pending)
+
+
+def _closed(
+    parts: list[str],
+    c: _Candidate,
+    exempted: Sequence[Exemption],
+    pending: Mapping[str, list[str]],
+) -> str:
+    """A license's Reasons: its own parts, then the §1 exceptions that keep it (which do
+    not decide CE reassignment) and the appeals pending on it."""
     if exempted:
         labels = "; ".join(f"{e.label} ({e.clause})" for e in exempted)
         parts.append(
@@ -513,14 +523,7 @@ def _keeper_reasons(
         " organization should lose HMIS access (§3)",
         *_criteria(policy, c, kept=True),
     ]
-    if exempted:
-        labels = "; ".join(f"{e.label} ({e.clause})" for e in exempted)
-        parts.append(
-            f"kept under §1 by {labels} (Inactivity Report): that exception does not decide"
-            " CE reassignment"
-        )
-    parts.extend(pending.get(name_key(c.license.license_id), []))
-    return "; ".join(parts) + ". §4"
+    return _closed(parts, c, exempted, pending)
 
 
 def _pending_by_license(queue: Sequence[QueuedAppeal]) -> dict[str, list[str]]:

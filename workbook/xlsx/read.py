@@ -231,11 +231,10 @@ def _checked_parts(
     """Each wanted sheet that is read, checked: its part, and its XML as calamine gets it.
 
     Appended sheets come newest first, so that their family's budget of cells goes to the
-    newest rows; the sheet named `first` leads when that keeps this so. A part two sheets
-    share is read once."""
+    newest rows; the sheet named `first` leads when that keeps this so. (No two sheets
+    share a part: `open_package` refuses that as damage.)"""
     budget = {spec.name: MAX_SHEET_CELLS for spec in APPENDED_SHEETS}
     dates: set[int] | None = None
-    seen: set[str] = set()
     order = sorted(entries, key=lambda e: -(_family(e.name) or ("", 0))[1])
     leader = next((e for e in order if e.name == first), None)
     family = _family(leader.name) if leader is not None else None
@@ -244,9 +243,6 @@ def _checked_parts(
         order.insert(0, leader)
     for entry in order:
         assert entry.part is not None
-        if entry.part in seen:
-            continue
-        seen.add(entry.part)
         try:
             part = _checked_sheet(package.read(entry.part), _family(entry.name), budget)
         except ExtentError as exc:
