@@ -45,6 +45,7 @@ from tests.crafted import (
     stored,
 )
 from tests.hmis_exports import csv_bytes, export_files, row, write_folder, write_zip
+from tests.ooxml_check import check_package
 from workbook.layout import FINDINGS_HISTORY, RUN_LOG
 from workbook.results import ResultTable, RunLogEntry
 from workbook.xlsx.read import read_snapshot
@@ -793,6 +794,51 @@ def test_a_sheet_whose_part_is_missing_is_damage_and_nothing_is_written(book: Pa
     code, _out, err = recalc(book)
     missing = f'the file is damaged: the sheet "Licenses" has no part ({licenses} is missing)'
     assert_refused(book, before, code, err, missing)
+
+
+def test_sheets_whose_relationships_are_missing_are_damage(book: Path) -> None:
+    """Found by the CI fuzz run (one flipped byte renamed xl/_rels/workbook.xml.rels): every
+    sheet read as missing, then the writer crashed looking for the part."""
+    rewrite(book, {"xl/_rels/workbook.xml.rels": None})
+    before = book.read_bytes()
+    code, _out, err = recalc(book)
+    missing = (
+        'the sheet "Regions" names the relationship rId1, and xl/_rels/workbook.xml.rels is missing'
+    )
+    assert_refused(book, before, code, err, missing)
+
+
+def test_a_sheet_naming_no_relationship_is_damage(book: Path) -> None:
+    rewrite(book, {"xl/workbook.xml": lambda xml: xml.replace(b'r:id="rId3"', b'r:id="rId99"')})
+    before = book.read_bytes()
+    code, _out, err = recalc(book)
+    assert_refused(
+        book,
+        before,
+        code,
+        err,
+        "names the relationship rId99, and xl/_rels/workbook.xml.rels does not have it",
+    )
+
+
+def test_a_workbook_without_sheets_or_relationships_gets_its_result_sheets(book: Path) -> None:
+    """No sheet to resolve, so nothing is damaged: the run reports the missing input sheets
+    and writes the result sheets, creating the workbook's relationships part."""
+    rewrite(
+        book,
+        {
+            "xl/_rels/workbook.xml.rels": None,
+            "xl/workbook.xml": lambda xml: re.sub(
+                rb"<sheets>.*</sheets>", b"<sheets/>", xml, flags=re.S
+            ),
+        },
+    )
+    code, _out, err = recalc(book)
+    assert code == 1 and "The workbook has no Licenses sheet." in err, err
+    assert check_package(book) == []
+    with zipfile.ZipFile(book) as archive:
+        rels = archive.read("xl/_rels/workbook.xml.rels").decode()
+    assert rels.count("<Relationship ") >= 4 and "Traceback" not in err
 
 
 @pytest.mark.parametrize("renamed", ["Licenses", "LICENSES"])

@@ -472,7 +472,15 @@ def _read_workbook(package: XlsxPackage) -> None:
                 package.path, f"sheet {element.get('name')!r} has no valid sheetId."
             ) from None
         name = element.get("name", "")
-        if part is None and rel is not None and rel.part is not None:
+        if rel is None:
+            rels = package.rels_part(package.workbook_part)
+            held = "does not have it" if package.has(rels) else "is missing"
+            raise damaged(
+                package.path,
+                f'the sheet "{name}" names the relationship {rel_id or "(none)"},'
+                f" and {rels} {held}",
+            )
+        if part is None and rel.part is not None:
             raise damaged(package.path, f'the sheet "{name}" has no part ({rel.part} is missing)')
         package.sheets.append(SheetEntry(index, name, sheet_id, rel_id, kind, part))
     _check_sheets_apart(package)

@@ -815,6 +815,9 @@ class WorkbookWriter:
         if not self.rels_added and not self.rels_removed:
             return
         part = self.package.rels_part(self.package.workbook_part)
+        if not self.package.has(part):  # a workbook with no sheets may have none yet
+            self.added.append((part, relationships_xml(self.rels_added)))
+            return
         where = f"{self.where}: {part}"
         text = utf8_text(self.package.read(part), where)
         prefix = xml_prefix(text, "Relationships")
