@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 from bisect import bisect_left
 from collections import Counter, defaultdict
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, replace
 
 from engine.appeals import AllotmentChange
@@ -47,6 +47,17 @@ def ce_committee(policy: Policy) -> str:
 def counts_against_allotment(policy: Policy, lic: LicenseRow) -> bool:
     rule = policy.license_type(lic.license_type)
     return rule is not None and rule.counts_against_ce_allotment
+
+
+def ce_license_types(policy: Policy, licenses: Iterable[LicenseRow]) -> set[str]:
+    """The License Type texts, as entered on `licenses`, whose type counts against the
+    CE allotment (§3.3): `lic.license_type in` it is `counts_against_allotment`, with
+    each text looked up in the policy once rather than once per license."""
+    return {
+        name
+        for name in {lic.license_type for lic in licenses}
+        if (rule := policy.license_type(name)) is not None and rule.counts_against_ce_allotment
+    }
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,10 +114,12 @@ def _repeated_intakes(intakes: dict[str, list[IntakeRow]]) -> dict[str, list[lis
     return found
 
 
-def _intakes_not_known(lic: LicenseRow, found: _Lookups) -> str | None:
+def _intakes_not_known(lic: LicenseRow, found: _Lookups, org_key: str) -> str | None:
     """Why the organization's region of most average intakes is not known (an Intakes row
-    that could not be read, or two rows for one region), or None when it is."""
-    org_key = name_key(lic.organization)
+    that could not be read, or two rows for one region), or None when it is. `org_key`:
+    the name key of the license's organization."""
+    if org_key not in found.unread_intakes and org_key not in found.repeated_intakes:
+        return None
     why = []
     if org_key in found.unread_intakes:
         rows = ", ".join(str(n) for n in found.unread_intakes[org_key])
@@ -133,8 +146,9 @@ def charge_ce_licenses(
     charges: list[CeCharge] = []
     problems: list[Problem] = []
     tied_organizations: dict[str, list[LicenseRow]] = defaultdict(list)
+    ce_types = ce_license_types(policy, inputs.licenses)
     for lic in inputs.licenses:
-        if not lic.is_active(as_of) or not counts_against_allotment(policy, lic):
+        if lic.license_type not in ce_types or not lic.is_active(as_of):
             continue
         charge, problem = _charge_license(policy, lic, found, set_aside)
         charges.append(charge)
@@ -239,10 +253,11 @@ def in_use_on(
         found = _lookups(inputs)
         set_aside = _organizations_set_aside(inputs)
         last, earliest = ordered[-1], ordered[0]
+        ce_types = ce_license_types(policy, inputs.licenses)
         for lic in inputs.licenses:
             if lic.granted_on > last or (lic.revoked_on is not None and lic.revoked_on <= earliest):
                 continue  # active on none of the days
-            if not counts_against_allotment(policy, lic):
+            if lic.license_type not in ce_types:
                 continue
             charge, _ = _charge_license(policy, lic, found, set_aside)
             count(charge.charged_region, lic.granted_on, lic.revoked_on)
@@ -285,11 +300,12 @@ def _charge_license(
             ), None
         notes.append(f'The Region entered, "{lic.region}", is not on the Regions sheet.')
     org_key = name_key(lic.organization)
-    not_known = _intakes_not_known(lic, found)
+    not_known = _intakes_not_known(lic, found, org_key)
     if not_known:  # its intakes cannot be weighed: nothing is guessed
         return _charge(lic, None, " ".join([*notes, not_known])), None
-    if any(row.average_intakes > 0 for row in intakes.get(org_key, ())):
-        return _by_intakes(lic, intakes[org_key], notes, ce_committee(policy)), None
+    rows = intakes.get(org_key)
+    if rows and any(row.average_intakes > 0 for row in rows):
+        return _by_intakes(lic, rows, notes, ce_committee(policy)), None
     # No intakes anywhere is no evidence of coverage: the county decides, as for an
     # organization with no Intakes rows (a tie is only between positive intakes).
     if org_key in intakes:

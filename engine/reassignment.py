@@ -27,7 +27,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from engine.appeals import NOT_ROUTED
-from engine.charging import ce_committee, counts_against_allotment
+from engine.charging import ce_committee, ce_license_types
 from engine.inactivity import Exemption, Judgement, natural_key
 from engine.model import (
     AppealGrant,
@@ -83,28 +83,13 @@ _NAMED_IN_COUNTY = 6
 _STAYING = "not eligible for revocation"
 
 
-class _Group:
-    """Staying licenses of one county or organization, in sheet order."""
-
-    def __init__(self) -> None:
-        self.judgements: list[Judgement] = []
-        self.members: set[int] = set()  # id() of each license
-
-    def add(self, j: Judgement) -> None:
-        self.judgements.append(j)
-        self.members.add(id(j.license))
-
-    def others(self, lic: LicenseRow) -> _Others:
-        first = []
-        for o in self.judgements:
-            if o.license is not lic:
-                first.append(o.license.license_id)
-                if len(first) == _NAMED:
-                    break
-        return _Others(len(self.judgements) - (id(lic) in self.members), tuple(first))
-
-
-_NO_GROUP = _Group()
+def _others(staying: Sequence[LicenseRow], lic: LicenseRow) -> _Others:
+    """The licenses of `staying` (a county's or organization's staying licenses, in sheet
+    order) other than `lic`, itself one of them: a removal candidate stays."""
+    if not staying:
+        return _Others(0, ())
+    first = tuple(o.license_id for o in staying[: _NAMED + 1] if o is not lic)[:_NAMED]
+    return _Others(len(staying) - 1, first)
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +98,7 @@ class _Candidate:
     county: str | None
     region: str | None
     duties: list[str]  # §3 duties recorded as not met
+    entries: int | None  # Client Entries (Window) as they count for it (_holder_entries)
     others_in_county: _Others  # other staying licenses in the county
     others_in_org: _Others  # other staying licenses of the organization
     under_utilized: bool | None  # None: no count, or a count of less than the window
@@ -124,7 +110,7 @@ class _Candidate:
         return self.judgement.license
 
     def key(self) -> tuple[object, ...]:
-        entries = _holder_entries(self.license)
+        entries = self.entries
         return (
             not self.duties,
             self.under_utilized is not True,
@@ -154,14 +140,17 @@ def reassignment_agenda(
         else None
     )
     organizations = {name_key(o.organization): o for o in inputs.organizations}
-    staying = [j for j in judgements if j.stays]
-    by_org: dict[str, _Group] = defaultdict(_Group)
-    by_county: dict[str, _Group] = defaultdict(_Group)
-    for j in staying:
-        by_org[name_key(j.license.organization)].add(j)
-        county = _county(j.license, organizations)
-        if county:
-            by_county[name_key(county)].add(j)
+    # The staying licenses of each organization and county, by name key, in sheet order.
+    by_org: dict[str, list[LicenseRow]] = defaultdict(list)
+    by_county: dict[str, list[LicenseRow]] = defaultdict(list)
+    for j in judgements:
+        if j.stays:
+            lic = j.license
+            org_key = name_key(lic.organization)
+            by_org[org_key].append(lic)
+            county = lic.county or _org_county(organizations, org_key)
+            if county:
+                by_county[name_key(county)].append(lic)
     charged = {name_key(c.license_id): c.charged_region for c in charges}
     uncharged = {name_key(c.license_id): c.basis for c in charges if c.charged_region is None}
     pending = _pending_by_license(queue)
@@ -169,11 +158,12 @@ def reassignment_agenda(
     candidates: list[_Candidate] = []
     keepers: list[tuple[_Candidate, str]] = []
     leaving: list[Judgement] = []
+    ce_types = ce_license_types(policy, (j.license for j in judgements))
     for j in judgements:
         lic = j.license
         if not j.license_is_active or j.finding == "Cannot judge":
             continue
-        if not counts_against_allotment(policy, lic):
+        if lic.license_type not in ce_types:
             continue
         if not j.stays:
             leaving.append(j)
@@ -241,9 +231,11 @@ def reassignment_agenda(
 
 
 def _county(lic: LicenseRow, organizations: Mapping[str, OrganizationRow]) -> str | None:
-    if lic.county:
-        return lic.county
-    org = organizations.get(name_key(lic.organization))
+    return lic.county or _org_county(organizations, name_key(lic.organization))
+
+
+def _org_county(organizations: Mapping[str, OrganizationRow], org_key: str) -> str | None:
+    org = organizations.get(org_key)
     return org.county if org else None
 
 
@@ -251,23 +243,23 @@ def _candidate(
     policy: Policy,
     j: Judgement,
     organizations: Mapping[str, OrganizationRow],
-    by_org: Mapping[str, _Group],
-    by_county: Mapping[str, _Group],
+    by_org: Mapping[str, Sequence[LicenseRow]],
+    by_county: Mapping[str, Sequence[LicenseRow]],
     region: str | None,
     window_start: dt.date | None = None,
     uncharged: str | None = None,
 ) -> _Candidate:
     lic = j.license
-    org = organizations.get(name_key(lic.organization))
+    org_key = name_key(lic.organization)
+    org = organizations.get(org_key)
     duties = []
     if org is not None and org.level3_access_point is False:
         duties.append("not serving as a level 3 access point")
     if org is not None and org.data_entry_agreement is False:
         duties.append("having no data entry agreement")
-    county = _county(lic, organizations)
-    in_county = by_county.get(name_key(county), _NO_GROUP) if county else _NO_GROUP
-    others_in_county = in_county.others(lic)
-    others_in_org = by_org.get(name_key(lic.organization), _NO_GROUP).others(lic)
+    county = lic.county or (org.county if org else None)
+    others_in_county = _others(by_county.get(name_key(county), ()) if county else (), lic)
+    others_in_org = _others(by_org.get(org_key, ()), lic)
     entries = _holder_entries(lic)
     under = None if entries is None else entries <= policy.under_utilized_at_most
     # A license granted within the §1.1 window has not had the window to enter data in:
@@ -278,6 +270,7 @@ def _candidate(
         county,
         region or lic.region,
         duties,
+        entries,
         others_in_county,
         others_in_org,
         None if recent else under,
@@ -287,7 +280,7 @@ def _candidate(
 
 
 def _keepers(
-    policy: Policy, candidates: Sequence[_Candidate], by_org: Mapping[str, _Group]
+    policy: Policy, candidates: Sequence[_Candidate], by_org: Mapping[str, Sequence[LicenseRow]]
 ) -> list[tuple[_Candidate, str]]:
     """Per organization whose staying licenses are all CE licenses: the one it keeps, and
     why that one (what decided it among them)."""
@@ -296,7 +289,7 @@ def _keepers(
         by_org_candidates[name_key(c.license.organization)].append(c)
     keepers = []
     for org_key, group in by_org_candidates.items():
-        if len(group) < len(by_org.get(org_key, _NO_GROUP).judgements):
+        if len(group) < len(by_org.get(org_key, ())):
             continue  # it keeps a license the agenda never removes (a funded one)
         keeper = min(group, key=_keep_order)
         keepers.append((keeper, _why_kept(keeper, [c for c in group if c is not keeper])))
@@ -311,13 +304,13 @@ def _why_kept(keeper: _Candidate, others: Sequence[_Candidate]) -> str:
         return f"§1.E1 keeps it as the license {org} retains"
     if not others:
         return f"it is the only license of {org} {_STAYING}"
-    mine = _holder_entries(keeper.license) or 0
+    mine = keeper.entries or 0
     count = len(others) + 1
     lead = f"the {count} licenses of {org} {_STAYING} are all CE licenses, and"
-    if all((_holder_entries(o.license) or 0) < mine for o in others):
+    if all((o.entries or 0) < mine for o in others):
         entries = plural(mine, "client entry", "client entries")
         return f"{lead} it has the most client entries in the window ({entries})"
-    tied = [o for o in others if (_holder_entries(o.license) or 0) == mine]
+    tied = [o for o in others if (o.entries or 0) == mine]
     entry = keeper.judgement.entry
     if entry and all(o.judgement.entry is None or o.judgement.entry < entry for o in tied):
         return (
@@ -336,7 +329,7 @@ def _why_uncharged(basis: str) -> str:
 
 
 def _keep_order(c: _Candidate) -> tuple[object, ...]:
-    entries = _holder_entries(c.license)
+    entries = c.entries
     entry = c.judgement.entry
     return (
         0 if any(e.clause == "§1.E1" for e in c.judgement.exemptions) else 1,
@@ -354,7 +347,7 @@ def _item(item: str, rank: int | None, c: _Candidate, reasons: str) -> Reassignm
         organization=c.license.organization,
         region=c.region,
         county=c.county,
-        client_entries_window=_holder_entries(c.license),
+        client_entries_window=c.entries,
         reasons=reasons,
     )
 
@@ -375,7 +368,7 @@ def _criteria(policy: Policy, c: _Candidate, *, kept: bool = False) -> list[str]
     of candidates, which has no rank)."""
     lic = c.license
     limit = policy.under_utilized_at_most
-    entries = _holder_entries(lic)
+    entries = c.entries
     if entries is None:
         used = "under-utilized: not known (Client Entries (Window) is blank)"
     elif c.granted_within_window:
