@@ -34,7 +34,7 @@ def duplicates(
     column: str,
 ) -> list[Problem]:
     """An Error for every row whose key was already used by an earlier row."""
-    first_seen: dict[str, int] = {}
+    first_seen: dict[str, Row] = {}  # numbered only when a later row repeats its key
     problems = []
     for row in rows:
         value = key(row)
@@ -44,21 +44,31 @@ def duplicates(
                 Problem(
                     "Error",
                     Where(sheet, row_number(row), column),
-                    f'{column} "{value}" is used twice: also on row {first_seen[k]}.',
+                    f'{column} "{value}" is used twice: also on row {row_number(first_seen[k])}.',
                     f"Give each row its own {column}, or delete the repeated row.",
                 )
             )
         else:
-            first_seen[k] = row_number(row)
+            first_seen[k] = row
     return problems
 
 
 def repeated(rows: Iterable[Row], key: Callable[[Row], str]) -> dict[str, list[Row]]:
-    """The rows that share a key with another row, by key."""
-    seen: dict[str, list[Row]] = {}
+    """The rows that share a key with another row, by key, in the order the keys first
+    appear. (A list is made only for a key a second row repeats: most keys are unique.)"""
+    first: dict[str, Row] = {}
+    again: dict[str, list[Row]] = {}
     for row in rows:
-        seen.setdefault(name_key(key(row)), []).append(row)
-    return {k: found for k, found in seen.items() if len(found) > 1}
+        k = name_key(key(row))
+        if k not in first:
+            first[k] = row
+        elif k in again:
+            again[k].append(row)
+        else:
+            again[k] = [first[k], row]
+    if len(again) < 2:
+        return again
+    return {k: again[k] for k in first if k in again}
 
 
 class _OnSheet:
@@ -87,9 +97,10 @@ def validate(policy: Policy, inputs: Inputs, as_of: dt.date) -> list[Problem]:
         inputs, "Licenses", "license_id", (lic.license_id for lic in inputs.licenses)
     )
     type_names = ", ".join(policy.license_types)
+    unknown_types = _unknown_types(policy, inputs)
 
     for lic in inputs.licenses:
-        if policy.license_type(lic.license_type) is None:
+        if lic.license_type in unknown_types:
             problems.append(
                 Problem(
                     "Error",
@@ -157,10 +168,25 @@ _LICENSE_DATES = (
 )
 
 
+def _unknown_types(policy: Policy, inputs: Inputs) -> set[str]:
+    """The License Type texts, as entered, that name no type of the policy (each text
+    looked up once, not once per license)."""
+    names = {lic.license_type for lic in inputs.licenses}
+    return {name for name in names if policy.license_type(name) is None}
+
+
 def _dates_before_grant(inputs: Inputs) -> list[Problem]:
     """SPEC §2 Dates: activity or a sign-in before Granted On is never trusted silently."""
     problems = []
     for lic in inputs.licenses:
+        granted = lic.granted_on
+        first, entry, login = lic.first_sign_in, lic.last_client_data_entry, lic.last_login
+        if (
+            (first is None or first >= granted)
+            and (entry is None or entry >= granted)
+            and (login is None or login >= granted)
+        ):
+            continue  # the usual case, asked of every license before the one by one below
         for name, header in _LICENSE_DATES:
             day = getattr(lic, name)
             if day is None or day >= lic.granted_on:
@@ -200,6 +226,9 @@ def _dates_contradicting(inputs: Inputs) -> list[Problem]:
         first = lic.first_sign_in
         if first is None or first < lic.granted_on:
             continue  # no First Sign-In, or one already warned of as before the grant
+        login, entry = lic.last_login, lic.last_client_data_entry
+        if (login is None or login >= first) and (entry is None or entry >= first):
+            continue  # the usual case: no login or client data entry before it
         earlier = [
             (day, header)
             for day, header in (
@@ -392,8 +421,9 @@ def license_blocks(policy: Policy, inputs: Inputs) -> dict[int, list[str]]:
                 f"License ID {lic.license_id} is on more than one Licenses row ({numbers}),"
                 " so it is not known which row is right."
             )
+    unknown_types = _unknown_types(policy, inputs)
     for lic in inputs.licenses:
-        if policy.license_type(lic.license_type) is None:
+        if lic.license_type in unknown_types:
             blocks.setdefault(lic.row, []).append(
                 f'License type "{lic.license_type}" is not in the policy.'
             )
