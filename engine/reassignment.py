@@ -63,7 +63,9 @@ class Agenda:
     cross_references: Mapping[str, str]
 
 
-@dataclass(frozen=True, slots=True)
+# _Others and _Candidate are made for every CE license that stays, and are never changed
+# once made: not frozen only because a frozen dataclass's __init__ is several times slower.
+@dataclass(slots=True)
 class _Others:
     """The other staying licenses of a county or organization: how many, and the first
     few IDs (the agenda names at most `_NAMED`). Counted, not listed, because a county
@@ -92,7 +94,7 @@ def _others(staying: Sequence[LicenseRow], lic: LicenseRow) -> _Others:
     return _Others(len(staying) - 1, first)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _Candidate:
     judgement: Judgement
     county: str | None
