@@ -90,8 +90,13 @@ def _others(staying: Sequence[LicenseRow], lic: LicenseRow) -> _Others:
     order) other than `lic`, itself one of them: a removal candidate stays."""
     if not staying:
         return _Others(0, ())
-    first = tuple(o.license_id for o in staying[: _NAMED + 1] if o is not lic)[:_NAMED]
-    return _Others(len(staying) - 1, first)
+    first = []
+    for o in staying:
+        if o is not lic:
+            first.append(o.license_id)
+            if len(first) == _NAMED:
+                break
+    return _Others(len(staying) - 1, tuple(first))
 
 
 @dataclass(slots=True)
