@@ -24,9 +24,11 @@ against the previous review:
 from __future__ import annotations
 
 import datetime as dt
+from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from operator import attrgetter
 
 from engine.appeals import revocation_kind, route
 from engine.inactivity import (
@@ -76,31 +78,26 @@ class History:
 
 
 def read_history(history: Sequence[HistoryRow] | None, as_of: dt.date) -> History:
-    rows = sorted(history or (), key=lambda r: r.as_of)  # stable: sheet order within a day
-    earlier = [r.as_of for r in rows if r.as_of < as_of]
-    previous = max(earlier) if earlier else None
-    at_previous: dict[str, HistoryRow] = {}
-    recorded: dict[str, HistoryRow] = {}
+    rows = sorted(history or (), key=attrgetter("as_of"))  # stable: sheet order within a day
+    days = [r.as_of for r in rows]
+    # Sorted by As Of: the rows before the as-of date, and those up to it, are a prefix.
+    before, upto = bisect_left(days, as_of), bisect_right(days, as_of)
+    previous = days[before - 1] if before else None  # the latest review before this one
+    known = rows[:upto]
+    keys = [name_key(r.license_id) for r in known]
     by_license: dict[str, list[HistoryRow]] = defaultdict(list)
-    for row in rows:
-        key = name_key(row.license_id)
-        if previous is not None and row.as_of <= previous:
-            at_previous[key] = row
-        if row.as_of <= as_of:
-            recorded[key] = row
-            by_license[key].append(row)
+    for key, row in zip(keys, known, strict=True):
+        by_license[key].append(row)
     return History(
         previous_review=previous,
-        at_previous=at_previous,
-        recorded=recorded,
+        # A license's latest row wins: of the rows on or before the previous review, and
+        # of those up to the as-of date.
+        at_previous=dict(zip(keys[:before], known[:before], strict=True)),
+        recorded=dict(zip(keys, known, strict=True)),
         rows=by_license,
-        back_dated=any(r.as_of > as_of for r in rows),
+        back_dated=upto < len(rows),
         first=not rows,
     )
-
-
-def _state(row: HistoryRow | LicenseDecision) -> tuple[str, str, bool]:
-    return (row.finding, row.exception, row.eligible)
 
 
 def history_entries(
@@ -114,8 +111,13 @@ def history_entries(
         if not d.license_id or d.finding == "Cannot judge":
             continue
         before = history.recorded.get(name_key(d.license_id))
-        if before is not None and _state(before) == _state(d):
-            continue
+        if (
+            before is not None
+            and before.finding == d.finding
+            and before.exception == d.exception
+            and before.eligible == d.eligible
+        ):
+            continue  # the same finding, exception and eligibility as recorded
         entries.append(
             HistoryRow(as_of, d.license_id, d.finding, d.exception, d.eligible, row=d.row)
         )
@@ -677,9 +679,7 @@ def revocations_done(
         if day <= since and not late:
             continue
         organization = by_org[name_key(lic.organization)]
-        findings = _against_policy(
-            policy, alone, lic, organization, appeals.bearing_on(lic), appeals.of(organization)
-        )
+        findings = _against_policy(policy, alone, lic, organization, appeals)
         mismatched = _wrong_committee(policy, lic, appeals.naming(lic))
         against = bool(findings)
         recorded = [
@@ -777,18 +777,18 @@ def _against_policy(
     alone: Policy,
     lic: LicenseRow,
     organization: Sequence[LicenseRow],
-    appeals: Sequence[AppealRow],
-    organization_appeals: Sequence[AppealRow],
+    appeals: _AppealIndex,
 ) -> list[str]:
     """Why a revocation for inactivity went against §1 on its date ([] when it did not).
 
-    `organization`: every license row of its organization; `organization_appeals`: the
-    appeals that bear on any of them (§1.E1 is decided over all of them)."""
+    `organization`: every license row of its organization (§1.E1 is decided over all of
+    them, with the appeals that bear on any of them)."""
     if not _is_inactivity(lic.revocation_reason):
         return []
     assert lic.revoked_on is not None
     day = lic.revoked_on
-    [mine] = judge_all(alone, [_unrevoked(lic)], appeals, day, explain=False)  # §1.E1 off
+    # §1.E1 off
+    [mine] = judge_all(alone, [_unrevoked(lic)], appeals.bearing_on(lic), day, explain=False)
     found = []
     rules = policy.inactivity.exceptions
     if rules.level4_list_holder and lic.level4_list_holder:
@@ -809,7 +809,7 @@ def _against_policy(
     if rules.sole_license and not others_active:
         found.append(f"it left {lic.organization} with no active license (§1.E1)")
     elif rules.sole_license and mine.judged and mine.would_be_eligible:
-        kept = _kept_by_sole_license(policy, lic, organization, organization_appeals)
+        kept = _kept_by_sole_license(policy, lic, organization, appeals.of(organization))
         if kept is not None:
             found.append(
                 f"it was the license {lic.organization} keeps: every active license of the"
@@ -827,8 +827,16 @@ def _kept_by_sole_license(
     """Why §1.E1 kept this license on the day it was revoked (None: it did not), judging
     its organization's licenses as they stood that day, this one still active."""
     assert lic.revoked_on is not None
+    day = lic.revoked_on
+    for other in organization:
+        if other is not lic and other.is_active(day):
+            rule = policy.license_type(other.license_type)
+            if rule is not None and not rule.inactivity_policy_applies:
+                # Active and of a type §1 does not judge: `judge_all` finds it `Not judged`
+                # and staying, so §1.E1 keeps no license of the organization that day.
+                return None
     rows = [_unrevoked(o) if o is lic else o for o in organization]
-    judged = judge_all(policy, rows, appeals, lic.revoked_on, explain=False)
+    judged = judge_all(policy, rows, appeals, day, explain=False)
     mine = next(j for j, o in zip(judged, organization, strict=True) if o is lic)
     for exemption in mine.exemptions:
         if exemption.clause == "§1.E1":
