@@ -787,7 +787,7 @@ def _against_policy(
         return []
     assert lic.revoked_on is not None
     day = lic.revoked_on
-    # §1.E1 off
+    # This license on its own (§1.E1 off); §1.E1 is asked below, over the organization.
     [mine] = judge_all(alone, [_unrevoked(lic)], appeals.bearing_on(lic), day, explain=False)
     found = []
     rules = policy.inactivity.exceptions
