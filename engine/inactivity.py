@@ -170,16 +170,23 @@ class Windows:
     sign_in: Period
     sign_in_words: str  # "30 days"
     due_by_grant: dict[dt.date, dt.date]  # Granted On -> the last day to sign in (§1.2)
+    # The as-of date and the window's start as the Explanation writes them (str(date)),
+    # written once: nearly every sentence names them.
+    as_of_text: str
+    client_data_start_text: str
 
     @classmethod
     def on(cls, policy: Policy, as_of: dt.date) -> Windows:
         rules = policy.inactivity
+        start = rules.client_data_window.before(as_of)
         return cls(
-            rules.client_data_window.before(as_of),
+            start,
             rules.client_data_window.describe(),
             rules.first_sign_in_window,
             rules.first_sign_in_window.describe(),
             {},
+            str(as_of),
+            str(start),
         )
 
     def sign_in_due(self, granted: dt.date) -> dt.date:
@@ -220,9 +227,8 @@ def base_finding(
     else:
         finding, clause = "Active", "§1.1"
     sentences = _base_sentences(windows, lic, as_of, finding, sign_in, counted) if explain else []
-    return Judgement(
-        lic, finding, clause, sentences, entry=entry, signed_in=sign_in.on, last_sign_in=latest
-    )
+    # Positional (exemptions, entry, signed_in, last_sign_in): made for every license.
+    return Judgement(lic, finding, clause, sentences, [], entry, sign_in.on, latest)
 
 
 def _base_sentences(
@@ -235,7 +241,8 @@ def _base_sentences(
 ) -> list[str]:
     """The Explanation of a base finding: the dates set aside, then why. `counted`: the
     dates that count (`counted_dates`)."""
-    window, window_start = windows.client_data_words, windows.client_data_start
+    window, window_start = windows.client_data_words, windows.client_data_start_text
+    as_of_text = windows.as_of_text
     entry, _, login = counted
     if counted == (lic.last_client_data_entry, lic.first_sign_in, lic.last_login):
         sentences: list[str] = []
@@ -245,12 +252,12 @@ def _base_sentences(
         if entry is not None:
             text = (
                 f"No client data since {entry} (before {window_start}, {window} before"
-                f" {as_of}). §1.1"
+                f" {as_of_text}). §1.1"
             )
         else:
             text = (
                 f"No client data entered since the license was granted on"
-                f" {lic.granted_on} (before {window_start}, {window} before {as_of}). §1.1"
+                f" {lic.granted_on} (before {window_start}, {window} before {as_of_text}). §1.1"
             )
         sentences.append(text)
         if sign_in.overdue:
@@ -266,13 +273,13 @@ def _base_sentences(
         return sentences
     if entry is not None:
         text = (
-            f"Client data entered on {entry}, within {window} before {as_of} (on or after"
+            f"Client data entered on {entry}, within {window} before {as_of_text} (on or after"
             f" {window_start}). §1.1"
         )
     else:
         text = (
             f"No client data yet, but the license was granted on {lic.granted_on},"
-            f" within {window} before {as_of} (on or after {window_start}). §1.1"
+            f" within {window} before {as_of_text} (on or after {window_start}). §1.1"
         )
     sentences.append(text)
     if sign_in.text:
@@ -301,8 +308,11 @@ def _sign_in(
     """§1.2: a login is a sign-in, and entering client data needs one (SPEC §2)."""
     due = windows.sign_in_due(lic.granted_on)
     words = windows.sign_in_words
-    proofs = [d for d in (first_sign_in, login, entry) if d is not None]
-    if not proofs:
+    first: dt.date | None = None  # the earliest proof (a loop: cheaper than min of a list)
+    for day in (first_sign_in, login, entry):
+        if day is not None and (first is None or day < first):
+            first = day
+    if first is None:
         if as_of > due:
             return _SignIn(
                 None,
@@ -319,7 +329,6 @@ def _sign_in(
             False,
             f"Not signed in yet; the {words} to sign in run to {due}." if explain else "",
         )
-    first = min(proofs)
     if first_sign_in is not None and first_sign_in > due and first <= due:
         # A login or client data within the window shows an earlier sign-in than the
         # First Sign-In recorded (validate warns of the contradiction): not late.
@@ -393,6 +402,9 @@ def judge_all(
     judgements = []
     for lic in licenses:
         judgement = _judge_one(policy, lic, as_of, requests, explain, windows)
+        if not blocked and not doubtful:  # the usual workbook: nothing more to ask
+            judgements.append(judgement)
+            continue
         reasons = blocked.get(lic.row)
         if not reasons and judgement.would_be_eligible:
             reasons = doubtful.get(lic.row)
@@ -464,7 +476,7 @@ def _not_judged(policy: Policy, lic: LicenseRow, as_of: dt.date) -> Judgement | 
             ],
             license_is_active=False,
         )
-    if not lic.is_active(as_of):
+    if lic.revoked_on is not None and lic.revoked_on <= as_of:  # not active (granted by now)
         by = f" by the {lic.revoked_by}" if lic.revoked_by else ""
         why = f" ({lic.revocation_reason})" if lic.revocation_reason else ""
         return Judgement(
@@ -563,37 +575,40 @@ def decision(
     """The Inactivity Report row of one judgement; the review's columns and a closing
     sentence from another result (the reassignment agenda) when given."""
     lic = j.license
-    judged = j.judged
-    eligible = j.would_be_eligible
+    finding = j.finding
+    judged = finding not in NOT_JUDGED_FINDINGS  # j.judged and j.would_be_eligible, inlined:
+    eligible = not j.exemptions and finding not in _NEVER_ELIGIBLE  # asked of every row
     if j.exemptions:
         sentences = [*j.sentences, *(e.reason for e in j.exemptions)]
         exception = "; ".join(f"{e.label} ({e.clause})" for e in j.exemptions)
         clauses = "; ".join(dict.fromkeys([j.clause, *(e.clause for e in j.exemptions)]))
     else:
         sentences, exception, clauses = j.sentences, "", j.clause
-    if judged and j.finding != "Active":
+    if judged and finding != "Active":
         sentences = [*sentences, ELIGIBLE if eligible else NOT_ELIGIBLE]
     entry = j.entry if judged else None
     explanation = " ".join(sentences)
     if cross_reference:
         explanation = f"{explanation} {cross_reference}"
+    # Positional, in the dataclass's field order: made for every license row, and on
+    # Python 3.11 sixteen keywords cost more than the rest of this function.
     return LicenseDecision(
-        license_id=lic.license_id,
-        user=lic.user,
-        organization=lic.organization,
-        license_type=lic.license_type,
-        granted_on=lic.granted_on,
-        first_sign_in=lic.first_sign_in,
-        last_client_data_entry=lic.last_client_data_entry,
-        days_since_activity=(as_of - entry).days if entry is not None else None,
-        finding=j.finding,  # type: ignore[arg-type]
-        exception=exception,
-        eligible=eligible,
-        policy_clause=clauses,
-        explanation=explanation,
-        row=lic.row,
-        eligible_since=eligible_since,
-        change_since_last_review=change_since_last_review,
+        lic.license_id,
+        lic.user,
+        lic.organization,
+        lic.license_type,
+        lic.granted_on,
+        lic.first_sign_in,
+        lic.last_client_data_entry,
+        (as_of - entry).days if entry is not None else None,  # days_since_activity
+        finding,  # type: ignore[arg-type]
+        exception,
+        eligible,
+        clauses,  # policy_clause
+        explanation,
+        lic.row,
+        eligible_since,
+        change_since_last_review,
     )
 
 
