@@ -390,7 +390,8 @@ def judge_all(
     duplicate License ID, an unknown type); `doubts` to why an exemption cannot be ruled
     out (an Appeals row that could not be read). Those rows get Finding `Cannot judge`,
     the second only when the license would otherwise be eligible. `explain=False`: the
-    same findings and exemptions, without the base findings' sentences (`base_finding`).
+    same findings and exemptions, without the sentences of base findings (`base_finding`)
+    and Not judged rows.
     `windows`: the §1 windows on `as_of` (`Windows.on`), for a caller that judges on the
     same day again and again (the watch list).
     """
@@ -442,7 +443,7 @@ def _judge_one(
     explain: bool,
     windows: Windows,
 ) -> Judgement:
-    not_judged = _not_judged(policy, lic, as_of)
+    not_judged = _not_judged(policy, lic, as_of, explain)
     if not_judged is not None:
         return not_judged
     judgement = base_finding(policy, lic, as_of, explain=explain, windows=windows)
@@ -457,14 +458,18 @@ def _judge_one(
                 "Exempt: the user is a Level 4 List Holder for Coordinated Entry. §1.E2",
             )
         )
-    if rules.exceptions.special_request:
+    if rules.exceptions.special_request and requests is not _NO_REQUESTS:  # else none to ask
         judgement.exemptions.extend(requests.exemptions_for(lic))
         if not judgement.exemptions and explain:
             judgement.sentences.extend(requests.lapsed_for(lic, as_of))
     return judgement
 
 
-def _not_judged(policy: Policy, lic: LicenseRow, as_of: dt.date) -> Judgement | None:
+def _not_judged(
+    policy: Policy, lic: LicenseRow, as_of: dt.date, explain: bool = True
+) -> Judgement | None:
+    """Not judged on the as-of date (not yet granted, revoked, a type §1 does not judge),
+    else None. `explain=False`: without the sentence, as `base_finding`."""
     if lic.granted_on > as_of:
         return Judgement(
             lic,
@@ -473,7 +478,9 @@ def _not_judged(policy: Policy, lic: LicenseRow, as_of: dt.date) -> Judgement | 
             [
                 f"Granted on {lic.granted_on}, after the as-of date {as_of}: not yet a license"
                 " on that date."
-            ],
+            ]
+            if explain
+            else [],
             license_is_active=False,
         )
     if lic.revoked_on is not None and lic.revoked_on <= as_of:  # not active (granted by now)
@@ -491,7 +498,9 @@ def _not_judged(policy: Policy, lic: LicenseRow, as_of: dt.date) -> Judgement | 
                     else ""
                 )
                 + f": not active on {as_of}."
-            ],
+            ]
+            if explain
+            else [],
             license_is_active=False,
         )
     rule = policy.license_type(lic.license_type)
@@ -507,7 +516,9 @@ def _not_judged(policy: Policy, lic: LicenseRow, as_of: dt.date) -> Judgement | 
                 if "self" in rule.name.casefold()
                 else f"{rule.name} licenses are not judged by the CoC's inactivity policy"
                 f" (license_types.{rule.name}.inactivity_policy_applies: false)."
-            ],
+            ]
+            if explain
+            else [],
         )
     return None
 
