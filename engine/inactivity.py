@@ -398,31 +398,37 @@ def judge_all(
     rules = policy.inactivity
     requests = special_requests(policy, appeals, as_of) if appeals else _NO_REQUESTS
     windows = windows or Windows.on(policy, as_of)
-    blocked = cannot_judge or {}
-    doubtful = doubts or {}
-    judgements = []
-    for lic in licenses:
-        judgement = _judge_one(policy, lic, as_of, requests, explain, windows)
-        if not blocked and not doubtful:  # the usual workbook: nothing more to ask
-            judgements.append(judgement)
-            continue
-        reasons = blocked.get(lic.row)
-        if not reasons and judgement.would_be_eligible:
-            reasons = doubtful.get(lic.row)
-        if reasons and (judgement.judged or judgement.license_is_active):
-            judgement = Judgement(
-                lic,
-                "Cannot judge",
-                "§1",
-                [
-                    *reasons,
-                    "Fix what is named and recalculate: this license is not judged until then. §1",
-                ],
-            )
-        judgements.append(judgement)
+    judgements = [_judge_one(policy, lic, as_of, requests, explain, windows) for lic in licenses]
+    if cannot_judge or doubts:  # not in the usual workbook: no lookups per row without them
+        blocked, doubtful = cannot_judge or {}, doubts or {}
+        judgements = [_unless_cannot_judge(j, blocked, doubtful) for j in judgements]
     if rules.exceptions.sole_license:
         keep_one_per_organization(judgements)
     return judgements
+
+
+def _unless_cannot_judge(
+    judgement: Judgement,
+    blocked: Mapping[int, Sequence[str]],
+    doubtful: Mapping[int, Sequence[str]],
+) -> Judgement:
+    """`Cannot judge` for a row `judge_all` was told the rules cannot be applied to, or
+    one whose exemption is in doubt and that would otherwise be eligible."""
+    lic = judgement.license
+    reasons = blocked.get(lic.row)
+    if not reasons and judgement.would_be_eligible:
+        reasons = doubtful.get(lic.row)
+    if reasons and (judgement.judged or judgement.license_is_active):
+        return Judgement(
+            lic,
+            "Cannot judge",
+            "§1",
+            [
+                *reasons,
+                "Fix what is named and recalculate: this license is not judged until then. §1",
+            ],
+        )
+    return judgement
 
 
 def judge_licenses(
@@ -602,7 +608,7 @@ def decision(
     if cross_reference:
         explanation = f"{explanation} {cross_reference}"
     # Positional, in the dataclass's field order: made for every license row, and on
-    # Python 3.11 sixteen keywords cost more than the rest of this function.
+    # Python 3.11 passing sixteen keywords costs ~0.7 us, a third of this function.
     return LicenseDecision(
         lic.license_id,
         lic.user,
