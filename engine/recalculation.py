@@ -339,19 +339,21 @@ def _decisions(
 ) -> list[LicenseDecision]:
     """`not_in_force`: a sentence for every judged license when the policy took effect
     after the as-of date (SPEC §2: the Explanation says what was done)."""
-    return [
-        decision(
-            j,
-            as_of,
-            cross_reference=_joined(
-                cross_references.get(name_key(j.license.license_id)),
-                not_in_force if j.judged else "",
-            ),
-            eligible_since=eligible_since(history, j, as_of),
-            change_since_last_review=change_since_last_review(history, j, as_of),
+    decisions = []
+    for j in judgements:  # without not_in_force (the usual run), no row needs _joined
+        cross_reference = cross_references.get(name_key(j.license.license_id))
+        if not_in_force and j.judged:
+            cross_reference = _joined(cross_reference, not_in_force)
+        decisions.append(
+            decision(
+                j,
+                as_of,
+                cross_reference=cross_reference,
+                eligible_since=eligible_since(history, j, as_of),
+                change_since_last_review=change_since_last_review(history, j, as_of),
+            )
         )
-        for j in judgements
-    ]
+    return decisions
 
 
 def _joined(first: str | None, second: str) -> str | None:
