@@ -464,10 +464,16 @@ def _reader(column: Column, date1904: bool = False) -> Callable[[object], object
     if column.kind is Kind.CHOICE:
         return _choice_reader(column, read_any)
     if column.kind in _PARSED_AS_TEXT:
+        # Each distinct text is tidied once: a column repeats its organizations, types,
+        # regions and findings on row after row (the reader lives for one sheet's read).
+        tidied: dict[str, object] = {}
 
         def read_text(raw: object) -> object:
             if raw.__class__ is str:
-                return " ".join(raw.split()) or _BLANK
+                value = tidied.get(raw)
+                if value is None:
+                    value = tidied[raw] = " ".join(raw.split()) or _BLANK
+                return value
             if raw is None:
                 return _BLANK
             return read_any(raw)
