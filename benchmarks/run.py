@@ -209,8 +209,9 @@ def libreoffice_profile(work: Path) -> Path:
 # -------------------------------------------------------------------------- in process
 
 PHASES = r"""
-import datetime as dt, json, sys, time
+import datetime as dt, gc, json, sys, time
 from pathlib import Path
+gc.disable()  # as `recalc` runs (workbook/collector.py)
 t0 = time.perf_counter()
 import engine
 import workbook.run as run
@@ -423,9 +424,16 @@ def bench_size(licenses: int, work: Path, runs: int) -> None:
     )
     for note in notes:
         print(f"\nNote: {note}.")
-    phases = child_json(PHASES, str(book), str(work / "phases-out.xlsx"))
-    shown = ", ".join(f"{k} {v:.3f}" for k, v in phases.items())  # type: ignore[union-attr]
-    print(f"\nPhases inside one recalc (s): {shown}")
+    # Each phase's median of three processes (one is too noisy on a shared machine).
+    runs_of_phases = [
+        child_json(PHASES, str(book), str(work / "phases-out.xlsx")) for _ in range(3)
+    ]
+    phases = {
+        k: statistics.median(r[k] for r in runs_of_phases)  # type: ignore[index]
+        for k in runs_of_phases[0]  # type: ignore[union-attr]
+    }
+    shown = ", ".join(f"{k} {v:.3f}" for k, v in phases.items())
+    print(f"\nPhases inside one recalc (s, medians of 3, collector paused as recalc runs): {shown}")
     alone: dict[str, list[float]] = child_json(ENGINE_ALONE, str(book), str(max(3, runs)))  # type: ignore[assignment]
     on, paused = alone["collector on"], alone["collector paused"]
     print(
