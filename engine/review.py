@@ -818,7 +818,8 @@ def _against_policy(
     assert lic.revoked_on is not None
     day = lic.revoked_on
     # This license on its own (§1.E1 off); §1.E1 is asked below, over the organization.
-    [mine] = judge_all(alone, [_unrevoked(lic)], appeals.bearing_on(lic), day, explain=False)
+    unrevoked = _unrevoked(lic)  # judged as it stood that day, once here and once below
+    [mine] = judge_all(alone, [unrevoked], appeals.bearing_on(lic), day, explain=False)
     found = []
     rules = policy.inactivity.exceptions
     if rules.level4_list_holder and lic.level4_list_holder:
@@ -839,7 +840,7 @@ def _against_policy(
     if rules.sole_license and not others_active:
         found.append(f"it left {lic.organization} with no active license (§1.E1)")
     elif rules.sole_license and mine.judged and mine.would_be_eligible:
-        kept = _kept_by_sole_license(policy, lic, organization, appeals.of(organization))
+        kept = _kept_by_sole_license(policy, lic, organization, appeals.of(organization), unrevoked)
         if kept is not None:
             found.append(
                 f"it was the license {lic.organization} keeps: every active license of the"
@@ -853,9 +854,11 @@ def _kept_by_sole_license(
     lic: LicenseRow,
     organization: Sequence[LicenseRow],
     appeals: Sequence[AppealRow],
+    unrevoked: LicenseRow | None = None,
 ) -> str | None:
     """Why §1.E1 kept this license on the day it was revoked (None: it did not), judging
-    its organization's licenses as they stood that day, this one still active."""
+    its organization's licenses as they stood that day, this one still active
+    (`unrevoked`: the license without its Revoked On, when the caller has made it)."""
     assert lic.revoked_on is not None
     day = lic.revoked_on
     for other in organization:
@@ -865,7 +868,9 @@ def _kept_by_sole_license(
                 # Active and of a type §1 does not judge: `judge_all` finds it `Not judged`
                 # and staying, so §1.E1 keeps no license of the organization that day.
                 return None
-    rows = [_unrevoked(o) if o is lic else o for o in organization]
+    if unrevoked is None:
+        unrevoked = _unrevoked(lic)
+    rows = [unrevoked if o is lic else o for o in organization]
     judged = judge_all(policy, rows, appeals, day, explain=False)
     mine = next(j for j, o in zip(judged, organization, strict=True) if o is lic)
     for exemption in mine.exemptions:
