@@ -147,6 +147,7 @@ def reassignment_agenda(
         else None
     )
     organizations = {name_key(o.organization): o for o in inputs.organizations}
+    org_counties = {key: o.county for key, o in organizations.items()}
     # The staying licenses of each organization and county, by name key, in sheet order.
     by_org: dict[str, list[LicenseRow]] = defaultdict(list)
     by_county: dict[str, list[LicenseRow]] = defaultdict(list)
@@ -155,7 +156,7 @@ def reassignment_agenda(
             lic = j.license
             org_key = name_key(lic.organization)
             by_org[org_key].append(lic)
-            county = lic.county or _org_county(organizations, org_key)
+            county = lic.county or org_counties.get(org_key)
             if county:
                 by_county[name_key(county)].append(lic)
     charged = {name_key(c.license_id): c.charged_region for c in charges}

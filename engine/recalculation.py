@@ -341,7 +341,8 @@ def _decisions(
     after the as-of date (SPEC §2: the Explanation says what was done)."""
     decisions = []
     for j in judgements:  # without not_in_force (the usual run), no row needs _joined
-        cross_reference = cross_references.get(name_key(j.license.license_id))
+        key = name_key(j.license.license_id)  # once: the three lookups below share it
+        cross_reference = cross_references.get(key)
         if not_in_force and j.judged:
             cross_reference = _joined(cross_reference, not_in_force)
         decisions.append(
@@ -349,8 +350,8 @@ def _decisions(
                 j,
                 as_of,
                 cross_reference=cross_reference,
-                eligible_since=eligible_since(history, j, as_of),
-                change_since_last_review=change_since_last_review(history, j, as_of),
+                eligible_since=eligible_since(history, j, as_of, key),
+                change_since_last_review=change_since_last_review(history, j, as_of, key),
             )
         )
     return decisions

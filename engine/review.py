@@ -124,18 +124,23 @@ def history_entries(
     return entries
 
 
-def eligible_since(history: History, j: Judgement, as_of: dt.date) -> dt.date | None:
+def eligible_since(
+    history: History, j: Judgement, as_of: dt.date, key: str | None = None
+) -> dt.date | None:
     """The As Of of the first review of the license's current stretch of eligibility.
 
     Each review counts with its last run: a run repeated on the same As Of (after a
     correction) replaces that day's earlier one and does not break the stretch. A review
-    before the license was granted (to its previous holder: SPEC §2) is not part of it."""
+    before the license was granted (to its previous holder: SPEC §2) is not part of it.
+    `key`: the license's name key, when the caller has it."""
     if not j.would_be_eligible:
         return None
     start = as_of
     day_seen = None
     granted = j.license.granted_on
-    for row in reversed(history.rows.get(name_key(j.license.license_id), [])):
+    if key is None:
+        key = name_key(j.license.license_id)
+    for row in reversed(history.rows.get(key, [])):
         if row.as_of >= as_of or row.as_of == day_seen:
             continue  # an earlier run of the same day: the later one (or this run) holds
         day_seen = row.as_of
@@ -145,15 +150,19 @@ def eligible_since(history: History, j: Judgement, as_of: dt.date) -> dt.date | 
     return start
 
 
-def change_since_last_review(history: History, j: Judgement, as_of: dt.date) -> str:
+def change_since_last_review(
+    history: History, j: Judgement, as_of: dt.date, key: str | None = None
+) -> str:
     """SPEC §8. A license granted since the previous review is new, whenever its row was
     typed (a row typed ahead of its grant was reviewed as not yet a license); one granted
-    after the as-of date is not a license yet, so nothing has changed for it."""
+    after the as-of date is not a license yet, so nothing has changed for it. `key`: the
+    license's name key, when the caller has it."""
     previous = history.previous_review
-    if previous is None or j.finding == "Cannot judge" or j.license.granted_on > as_of:
+    granted = j.license.granted_on
+    if previous is None or j.finding == "Cannot judge" or granted > as_of:
         return ""
-    before = history.at_previous.get(name_key(j.license.license_id))
-    if before is None or j.license.granted_on > previous:
+    before = history.at_previous.get(name_key(j.license.license_id) if key is None else key)
+    if before is None or granted > previous:
         return NEW_LICENSE
     if j.would_be_eligible:
         return STILL_ELIGIBLE if before.eligible else NEWLY_ELIGIBLE
@@ -377,12 +386,22 @@ class _Watch:
     ) -> list[Judgement]:
         """§1 on a day probed, findings only. The day's windows are worked out once
         however many licenses lapse then (the same with §1.E1 on or off)."""
+        return judge_all(
+            policy,
+            licenses,
+            appeals,
+            day,
+            self.blocks,
+            self.doubts,
+            explain=False,
+            windows=self._windows_on(day),
+        )
+
+    def _windows_on(self, day: dt.date) -> Windows:
         windows = self._windows.get(day)
         if windows is None:
             windows = self._windows[day] = Windows.on(self.policy, day)
-        return judge_all(
-            policy, licenses, appeals, day, self.blocks, self.doubts, explain=False, windows=windows
-        )
+        return windows
 
     def _sign_in_lapse(self, granted: dt.date) -> dt.date:
         """The first day after the §1.2 window of a license granted then (any day on or
@@ -411,27 +430,26 @@ class _Watch:
         hopeful = [j for j in waiting if not self._never_eligible(j.license)]
         if not hopeful:
             return []
-        dates: dict[int, set[dt.date]] = {}  # by id(judgement), worked out when first asked
-        if any(j.stays and not self._dates_of(j, appeals, dates) for j in waiting):
+        # Every hopeful license's dates are needed below whichever way it is judged, so
+        # they are worked out first; the others' only when asked (by id(judgement)).
+        if appeals:
+            dates = {id(j): self.dates(j, appeals) for j in hopeful}
+        else:  # most organizations: `dates` is then `lapse_dates` without appeals
+            lapse_dates = self.lapse_dates
+            dates = {id(j): lapse_dates(j.license, ()) for j in hopeful}
+        if any(j.stays and not dates[id(j)] for j in hopeful) or any(
+            j.stays and id(j) not in dates and not self.dates(j, appeals) for j in waiting
+        ):
             # A license that stays and cannot lapse before Next Review: §1.E1 cannot apply
             # in between, so each license is judged on its own (fast).
             return [
                 item
                 for j in hopeful
-                if (days := self._dates_of(j, appeals, dates))
+                if (days := dates[id(j)])
                 and (item := self._first(j, group, appeals, sorted(days))) is not None
             ]
-        every = (self._dates_of(j, appeals, dates) for j in group)
+        every = (dates[id(j)] if id(j) in dates else self.dates(j, appeals) for j in group)
         return self._together(group, hopeful, appeals, sorted(set().union(*every)))
-
-    def _dates_of(
-        self, j: Judgement, appeals: Sequence[AppealRow], found: dict[int, set[dt.date]]
-    ) -> set[dt.date]:
-        """`dates`, kept in `found`: a license's dates are asked for at most twice."""
-        days = found.get(id(j))
-        if days is None:
-            days = found[id(j)] = self.dates(j, appeals)
-        return days
 
     def _never_eligible(self, lic: LicenseRow) -> bool:
         """Not eligible on any day after the as-of date, whatever the rest of its
@@ -458,7 +476,8 @@ class _Watch:
         for day in dates:
             [later] = self._judged_on(day, self.alone, [j.license], appeals)
             if later.would_be_eligible:
-                return _watch_item(self.policy, j, later, group, self.as_of, day)
+                windows = self._windows_on(day)
+                return _watch_item(j, later, group, self.as_of, day, windows)
         return None
 
     def _together(
@@ -480,7 +499,15 @@ class _Watch:
                 if before is not None and later.would_be_eligible:
                     del now[id(later.license)]
                     items.append(
-                        _watch_item(self.policy, before, later, group, self.as_of, day, judged)
+                        _watch_item(
+                            before,
+                            later,
+                            group,
+                            self.as_of,
+                            day,
+                            self._windows_on(day),
+                            judged,
+                        )
                     )
         return items
 
@@ -503,17 +530,20 @@ def _appeals_by_org(
 
 
 def _watch_item(
-    policy: Policy,
     before: Judgement,
     after: Judgement,
     group: Sequence[Judgement],
     as_of: dt.date,
     day: dt.date,
+    windows: Windows,
     on_day: Sequence[Judgement] = (),
 ) -> WatchItem:
-    """`on_day`: the organization's licenses as judged on `day` (for §1.E1 ending)."""
+    """`windows`: the §1 windows on `day` (its dates are written from them, once for all
+    the licenses lapsing that day); `on_day`: the organization's licenses as judged on
+    `day` (for §1.E1 ending)."""
     lic = before.license
-    rule, clause, text = _watch_reason(policy, before, after, group, day, on_day)
+    rule, clause, text = _watch_reason(before, after, group, day, windows, on_day)
+    days_left = (day - as_of).days
     return WatchItem(
         license_id=lic.license_id,
         user=lic.user,
@@ -521,19 +551,19 @@ def _watch_item(
         license_type=lic.license_type,
         becomes_eligible_on=day,
         rule=rule,
-        days_left=(day - as_of).days,
-        explanation=f"{text} If nothing changes it is eligible for revocation from {day}"
-        f" ({plural((day - as_of).days, 'day')} after {as_of}). {clause}",
+        days_left=days_left,
+        explanation=f"{text} If nothing changes it is eligible for revocation from"
+        f" {windows.as_of_text} ({plural(days_left, 'day')} after {as_of}). {clause}",
         policy_clause=clause,
     )
 
 
 def _watch_reason(
-    policy: Policy,
     before: Judgement,
     after: Judgement,
     group: Sequence[Judgement],
     day: dt.date,
+    windows: Windows,
     on_day: Sequence[Judgement] = (),
 ) -> tuple[str, str, str]:
     lic = before.license
@@ -568,24 +598,24 @@ def _watch_reason(
                 " organization keeps that one instead.",
             )
     if after.finding == "Inactive":
-        window = policy.inactivity.client_data_window
         if after.entry is not None:
             last = f"Last client data entry {after.entry}"
         else:
             last = f"No client data since it was granted on {lic.granted_on}"
+        on = windows.as_of_text
         return (
             "§1.1 no client data",
             "§1.1",
-            f"{last}: on {day} that is before the window of {window.describe()}"
-            f" ({window.before(day)} to {day}), unless client data is entered before then.",
+            f"{last}: on {on} that is before the window of {windows.client_data_words}"
+            f" ({windows.client_data_start_text} to {on}), unless client data is entered"
+            " before then.",
         )
     if after.finding == "Not signed in":
-        due = policy.inactivity.first_sign_in_window.after(lic.granted_on)
         return (
             "§1.2 not signed in",
             "§1.2",
-            f"Granted on {lic.granted_on} and not signed in yet; the"
-            f" {policy.inactivity.first_sign_in_window.describe()} to sign in end on {due}.",
+            f"Granted on {lic.granted_on} and not signed in yet; the {windows.sign_in_words}"
+            f" to sign in end on {windows.sign_in_due(lic.granted_on)}.",
         )
     return ("§1", "§1", "Its standing under §1 changes on that day.")
 
@@ -788,7 +818,8 @@ def _against_policy(
     assert lic.revoked_on is not None
     day = lic.revoked_on
     # This license on its own (§1.E1 off); §1.E1 is asked below, over the organization.
-    [mine] = judge_all(alone, [_unrevoked(lic)], appeals.bearing_on(lic), day, explain=False)
+    unrevoked = _unrevoked(lic)  # judged as it stood that day, once here and once below
+    [mine] = judge_all(alone, [unrevoked], appeals.bearing_on(lic), day, explain=False)
     found = []
     rules = policy.inactivity.exceptions
     if rules.level4_list_holder and lic.level4_list_holder:
@@ -809,7 +840,7 @@ def _against_policy(
     if rules.sole_license and not others_active:
         found.append(f"it left {lic.organization} with no active license (§1.E1)")
     elif rules.sole_license and mine.judged and mine.would_be_eligible:
-        kept = _kept_by_sole_license(policy, lic, organization, appeals.of(organization))
+        kept = _kept_by_sole_license(policy, lic, organization, appeals.of(organization), unrevoked)
         if kept is not None:
             found.append(
                 f"it was the license {lic.organization} keeps: every active license of the"
@@ -823,9 +854,11 @@ def _kept_by_sole_license(
     lic: LicenseRow,
     organization: Sequence[LicenseRow],
     appeals: Sequence[AppealRow],
+    unrevoked: LicenseRow | None = None,
 ) -> str | None:
     """Why §1.E1 kept this license on the day it was revoked (None: it did not), judging
-    its organization's licenses as they stood that day, this one still active."""
+    its organization's licenses as they stood that day, this one still active
+    (`unrevoked`: the license without its Revoked On, when the caller has made it)."""
     assert lic.revoked_on is not None
     day = lic.revoked_on
     for other in organization:
@@ -835,7 +868,9 @@ def _kept_by_sole_license(
                 # Active and of a type §1 does not judge: `judge_all` finds it `Not judged`
                 # and staying, so §1.E1 keeps no license of the organization that day.
                 return None
-    rows = [_unrevoked(o) if o is lic else o for o in organization]
+    if unrevoked is None:
+        unrevoked = _unrevoked(lic)
+    rows = [unrevoked if o is lic else o for o in organization]
     judged = judge_all(policy, rows, appeals, day, explain=False)
     mine = next(j for j, o in zip(judged, organization, strict=True) if o is lic)
     for exemption in mine.exemptions:
