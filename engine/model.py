@@ -5,10 +5,10 @@ layer builds the inputs from sheets (keeping each row's worksheet row number so 
 problem can name its cell) and writes the results back as sheets.
 
 Nothing changes one of them once made (`dataclasses.replace` makes a changed copy). Most
-are frozen to say so; the four made once per license or history row (LicenseRow,
-HistoryRow, LicenseDecision, CeCharge) are plain slotted dataclasses instead, because a
-frozen one's `__init__` sets each field through `object.__setattr__`: four times the cost,
-a tenth of a 10,000-license run spent on it.
+are frozen to say so; those made once per license, history row or result row (LicenseRow,
+HistoryRow, LicenseDecision, CeCharge, ReassignmentItem, WatchItem, RevocationRecord) are
+plain slotted dataclasses instead, because a frozen one's `__init__` sets each field
+through `object.__setattr__`: four times the cost, a tenth of a 10,000-license run.
 """
 
 from __future__ import annotations
@@ -416,7 +416,7 @@ class QueuedAppeal:
         return "Yes" if self.overdue else "No"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: made per row (see the module's docstring)
 class ReassignmentItem:
     """§4 CE-Allotment Appeal: a line of the CE Committee's reassignment agenda.
 
@@ -450,7 +450,7 @@ class SelfPayQuote:
     policy_clause: str = "Addendum 2"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: made per row (see the module's docstring)
 class WatchItem:
     """SPEC §8: a license not eligible on the as-of date that will be by Next Review if
     nothing changes, or an exception that ends or is due for re-review."""
@@ -468,7 +468,7 @@ class WatchItem:
     re_review_due: dt.date | None = None  # a §1.E3 re-review: due since (not a sheet column)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: made per row (see the module's docstring)
 class RevocationRecord:
     """SPEC §8: a license revoked since the previous review, and whether the policy
     allowed it on its date."""
