@@ -161,7 +161,16 @@ def counted_dates(
 # ----------------------------------------------------------------------- §1.1 and §1.2
 
 
-@dataclass(frozen=True, slots=True)
+class _DateTexts(dict[dt.date, str]):
+    """str(day) by day, each written once: the Explanations name the same few hundred
+    dates over and over, and formatting a date costs several dict lookups."""
+
+    def __missing__(self, day: dt.date) -> str:
+        text = self[day] = str(day)
+        return text
+
+
+@dataclass(slots=True)  # not frozen: made for most judge_all calls, a frozen one costs more
 class Windows:
     """The §1 windows on one as-of date: worked out once for every license judged on it."""
 
@@ -171,9 +180,10 @@ class Windows:
     sign_in_words: str  # "30 days"
     due_by_grant: dict[dt.date, dt.date]  # Granted On -> the last day to sign in (§1.2)
     # The as-of date and the window's start as the Explanation writes them (str(date)),
-    # written once: nearly every sentence names them.
+    # written once: nearly every sentence names them; `text` writes the others.
     as_of_text: str
     client_data_start_text: str
+    text: _DateTexts
 
     @classmethod
     def on(cls, policy: Policy, as_of: dt.date) -> Windows:
@@ -187,6 +197,7 @@ class Windows:
             {},
             str(as_of),
             str(start),
+            _DateTexts(),
         )
 
     def sign_in_due(self, granted: dt.date) -> dt.date:
@@ -242,7 +253,7 @@ def _base_sentences(
     """The Explanation of a base finding: the dates set aside, then why. `counted`: the
     dates that count (`counted_dates`)."""
     window, window_start = windows.client_data_words, windows.client_data_start_text
-    as_of_text = windows.as_of_text
+    as_of_text, written = windows.as_of_text, windows.text
     entry, _, login = counted
     if counted == (lic.last_client_data_entry, lic.first_sign_in, lic.last_login):
         sentences: list[str] = []
@@ -251,20 +262,21 @@ def _base_sentences(
     if finding == "Inactive":
         if entry is not None:
             text = (
-                f"No client data since {entry} (before {window_start}, {window} before"
+                f"No client data since {written[entry]} (before {window_start}, {window} before"
                 f" {as_of_text}). §1.1"
             )
         else:
             text = (
                 f"No client data entered since the license was granted on"
-                f" {lic.granted_on} (before {window_start}, {window} before {as_of_text}). §1.1"
+                f" {written[lic.granted_on]} (before {window_start}, {window} before"
+                f" {as_of_text}). §1.1"
             )
         sentences.append(text)
         if sign_in.overdue:
             sentences.append(f"It has also never been signed in ({sign_in.text}). §1.2")
         if login is not None and (entry is None or login > entry):
             sentences.append(
-                f"The last login on {login} does not count: logins and reports are"
+                f"The last login on {written[login]} does not count: logins and reports are"
                 " not client data activity (§1.1)."
             )
         return sentences
@@ -273,12 +285,12 @@ def _base_sentences(
         return sentences
     if entry is not None:
         text = (
-            f"Client data entered on {entry}, within {window} before {as_of_text} (on or after"
-            f" {window_start}). §1.1"
+            f"Client data entered on {written[entry]}, within {window} before {as_of_text}"
+            f" (on or after {window_start}). §1.1"
         )
     else:
         text = (
-            f"No client data yet, but the license was granted on {lic.granted_on},"
+            f"No client data yet, but the license was granted on {written[lic.granted_on]},"
             f" within {window} before {as_of_text} (on or after {window_start}). §1.1"
         )
     sentences.append(text)
@@ -306,12 +318,13 @@ def _sign_in(
     rules: InactivityRules,
 ) -> _SignIn:
     """§1.2: a login is a sign-in, and entering client data needs one (SPEC §2)."""
-    due = windows.sign_in_due(lic.granted_on)
+    due = windows.due_by_grant.get(lic.granted_on) or windows.sign_in_due(lic.granted_on)
     words = windows.sign_in_words
-    first: dt.date | None = None  # the earliest proof (a loop: cheaper than min of a list)
-    for day in (first_sign_in, login, entry):
-        if day is not None and (first is None or day < first):
-            first = day
+    first = first_sign_in  # the earliest proof (written out: cheaper than min of a list)
+    if login is not None and (first is None or login < first):
+        first = login
+    if entry is not None and (first is None or entry < first):
+        first = entry
     if first is None:
         if as_of > due:
             return _SignIn(
@@ -535,13 +548,17 @@ def keep_one_per_organization(judgements: Iterable[Judgement]) -> None:
     Licenses that cannot be judged do not count as staying: an organization never loses
     its last license because one of its rows could not be read.
     """
-    by_org: dict[str, list[Judgement]] = defaultdict(list)
+    by_org: dict[str, list[Judgement]] = defaultdict(list)  # the active ones that go
+    keeps: set[str] = set()  # organizations with an active license that stays
     for j in judgements:
         if j.finding == "Cannot judge" or not j.license_is_active:
             continue
-        by_org[name_key(j.license.organization)].append(j)
-    for group in by_org.values():
-        if any(j.stays for j in group):
+        if j.stays:
+            keeps.add(name_key(j.license.organization))
+        else:
+            by_org[name_key(j.license.organization)].append(j)
+    for org_key, group in by_org.items():
+        if org_key in keeps:
             continue
         ranked = sorted(group, key=_keep_order)
         kept, others = ranked[0], ranked[1:]
@@ -739,9 +756,14 @@ def special_request_reasons(policy: Policy) -> set[str]:
 
 def special_request_in_force(policy: Policy, appeal: AppealRow, as_of: dt.date) -> bool:
     """§1.E3: approved, decided on or before the as-of date, not yet expired."""
+    return _in_force(appeal, as_of, special_request_reasons(policy))
+
+
+def _in_force(appeal: AppealRow, as_of: dt.date, reasons: set[str]) -> bool:
+    """`special_request_in_force`, given the reasons §1.E3 honours (`special_request_reasons`)."""
     return (
         name_key(appeal.decision) == "approved"
-        and name_key(appeal.reason) in special_request_reasons(policy)
+        and name_key(appeal.reason) in reasons
         and appeal.decided_on is not None
         and appeal.decided_on <= as_of
         and (appeal.exception_until is None or appeal.exception_until >= as_of)
@@ -757,7 +779,7 @@ def special_requests(
     for appeal in appeals:
         if name_key(appeal.reason) not in reasons or appeal.filed_on > as_of:
             continue
-        by_license, by_org = in_force if special_request_in_force(policy, appeal, as_of) else others
+        by_license, by_org = in_force if _in_force(appeal, as_of, reasons) else others
         if appeal.license_id:
             by_license.setdefault(name_key(appeal.license_id), []).append(appeal)
         else:

@@ -98,6 +98,12 @@ def validate(policy: Policy, inputs: Inputs, as_of: dt.date) -> list[Problem]:
     )
     type_names = ", ".join(policy.license_types)
     unknown_types = _unknown_types(policy, inputs)
+    # Each Organization text, as entered, looked up once rather than once per license.
+    unknown_organizations = {
+        name
+        for name in {lic.organization for lic in inputs.licenses}
+        if name_key(name) not in organizations
+    }
 
     for lic in inputs.licenses:
         if lic.license_type in unknown_types:
@@ -111,9 +117,10 @@ def validate(policy: Policy, inputs: Inputs, as_of: dt.date) -> list[Problem]:
                     " policy.yaml.",
                 )
             )
-        problems += _unknown_organization(
-            organizations, lic.organization, ("Licenses", lic.row, "Organization")
-        )
+        if lic.organization in unknown_organizations:
+            problems += _unknown_organization(
+                organizations, lic.organization, ("Licenses", lic.row, "Organization")
+            )
         if lic.region and regions_known:
             problems += _unknown_region(
                 regions,
