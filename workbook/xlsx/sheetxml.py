@@ -31,14 +31,16 @@ from workbook.presentation import (
     NOT_IN_A_CELL,
     TAB_COLOUR,
     TITLE_HEIGHT,
+    ColumnValues,
     Mark,
     SheetLook,
+    all_of_width,
     cell_text,
+    column_values,
     header_row,
     look,
     same_kind,
     titled,
-    transposed,
 )
 from workbook.tables import column_letter
 from workbook.xlsx.cells import DuplicateError, cell_value, sheet_rows
@@ -200,9 +202,16 @@ def column_tails(values: Sequence[object], date1904: bool) -> list[str | None]:
     column repeats its organizations, findings and dates on many rows), and a column of
     plain text, whole numbers or dates without the per-value checks where the column as a
     whole shows they change nothing."""
-    if not same_kind(values):
+    distinct = list(dict.fromkeys(values)) if same_kind(values) else None
+    return _column_tails(values, distinct, date1904)
+
+
+def _column_tails(
+    values: Sequence[object], distinct: Sequence[object] | None, date1904: bool
+) -> list[str | None]:
+    """`column_tails`, given the column's distinct values (None: not `same_kind`)."""
+    if distinct is None:
         return [cell_tail(v, date1904) for v in values]
-    distinct = list(dict.fromkeys(values))
     kind = next((v.__class__ for v in distinct if v is not None), None)
     tails: dict[object, str | None]
     if kind is str:
@@ -359,16 +368,21 @@ def _data_rows(
     by_mark: Mapping[Mark, Sequence[str]],
     first: int,
     date1904: bool,
+    by_column: Sequence[ColumnValues] | None = None,
 ) -> list[str]:
     """The <row> elements of the data rows, built a column at a time: each column's
     letter, styles and distinct values are worked out once, not once per cell; the cells
     are made for a few thousand rows at a time. A blank cell is left out, except on a
-    highlighted row, where it carries the fill."""
+    highlighted row, where it carries the fill. `by_column`: `column_values` of the
+    rows, when the caller has them (the look was worked out from them)."""
     width = len(sheet.columns)
-    for values in rows:
-        if len(values) != width:
-            raise ValueError(f"{sheet.name}: a row has {len(values)} values, not {width}")
-    numbers = [str(n) for n in range(first, first + len(rows))]
+    if not all_of_width(rows, width):
+        for values in rows:
+            if len(values) != width:
+                raise ValueError(f"{sheet.name}: a row has {len(values)} values, not {width}")
+    if by_column is None:
+        by_column = column_values(rows, width)
+    numbers = list(map(str, range(first, first + len(rows))))
     # Each row's mark as a position in `marks`, to index each column's styles with.
     marks = list(by_mark)
     position = {mark: n for n, mark in enumerate(marks)}
@@ -378,9 +392,9 @@ def _data_rows(
             opening=f'<c r="{column_letter(index)}',
             styles=[by_mark[m][index] for m in marks],
             blanks=["" if m is Mark.PLAIN else f'"{by_mark[m][index]}/>' for m in marks],
-            tails=column_tails(values, date1904),
+            tails=_column_tails(values.values, values.distinct, date1904),
         )
-        for index, values in enumerate(transposed(rows, width))
+        for index, values in enumerate(by_column)
     ]
     tall = {h: f' ht="{h:g}" customHeight="1"' for h in set(appearance.heights) if h is not None}
     out: list[str] = []
@@ -430,6 +444,7 @@ def result_sheet_xml(
     appearance: SheetLook | None = None,
     footer: str = "",
     drawing_rel_id: str | None = None,
+    by_column: Sequence[ColumnValues] | None = None,
 ) -> bytes:
     """A whole result sheet: title line, styled header, rows, widths, frozen header,
     filter, highlights, print setup.
@@ -437,9 +452,13 @@ def result_sheet_xml(
     The result sheets are printed for committee meetings, so they print landscape on
     Letter, one page wide, with the title and header rows repeated (the repeat is a
     defined name in workbook.xml) and a footer with the sheet, As Of and page number.
+    `by_column`: `column_values` of the rows, when the caller has them.
     """
     columns = sheet.columns
-    appearance = appearance or look(sheet, rows)
+    if appearance is None:
+        if by_column is None:
+            by_column = column_values(rows, len(columns))
+        appearance = look(sheet, rows, by_column)
     head = header_row(sheet)
     letters = [column_letter(i) for i in range(len(columns))]
     by_mark: dict[Mark, list[str]] = {}
@@ -469,7 +488,7 @@ def result_sheet_xml(
             appearance.header_height,
         )
     )
-    out += _data_rows(sheet, rows, appearance, by_mark, head + 1, date1904)
+    out += _data_rows(sheet, rows, appearance, by_mark, head + 1, date1904, by_column)
     out += [
         "</sheetData>",
         f'<autoFilter ref="A{head}:{last_ref}"/>',
