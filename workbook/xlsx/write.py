@@ -290,7 +290,14 @@ class WorkbookWriter:
         # A held-back sheet the workbook does not have yet is not added (nothing to keep).
         self.targets = [t for t in self.targets if t.entry is not None or t.held_back is None]
         styles = self._styles()
-        for target in self.targets:
+        # The sheets that grow are made first: their parts are the largest to deflate
+        # (the whole log, old rows and new), which then overlaps making the result sheets
+        # instead of coming last. They replace parts in place, so the zip's order of
+        # members, which follows the workbook's and then `added`, stays the same.
+        growing = [t.appended and t.entry is not None for t in self.targets]
+        in_order = [t for t, g in zip(self.targets, growing, strict=True) if g]
+        in_order += [t for t, g in zip(self.targets, growing, strict=True) if not g]
+        for target in in_order:
             if target.appended:
                 if target.entry is not None and not target.rows:
                     target.rewritten = False  # nothing to add: kept byte for byte
