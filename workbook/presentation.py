@@ -25,6 +25,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
+from typing import cast
 
 from workbook.layout import (
     ALLOTMENTS,
@@ -170,7 +171,7 @@ class _Marker:
         rows of a sheet share a handful of findings)."""
         fields = tuple(self.where)
         width = len(self.sheet.columns)
-        if not fields or any(len(r) != width for r in rows):
+        if not fields or not all_of_width(rows, width):
             return tuple(self.mark(r) for r in rows)
         deciding = [list(map(operator.itemgetter(i), rows)) for i in self.where.values()]
         try:  # (zip makes a key tuple only for each distinct key: it reuses a dropped one)
@@ -236,7 +237,10 @@ def _longest_shown(column: Column, values: Sequence[object]) -> int:
         whole = [v for v in values if isinstance(v, int)]  # "1,234": the largest or the
         ends = (max(whole), min(whole)) if whole else ()  # most negative is the longest
         return max((len(display_text(column, v)) for v in ends), default=0)
-    texts = [v if v.__class__ is str else display_text(column, v) for v in values]
+    if classes <= _TEXT_OR_BLANK:  # a blank shows as "", as display_text has it
+        texts: list[str] = list(filter(None, values))  # type: ignore[arg-type]
+    else:
+        texts = [v if v.__class__ is str else display_text(column, v) for v in values]
     if "\n" in "".join(texts):
         return max(map(_longest_line, texts), default=0)
     return max(map(len, texts), default=0)
@@ -244,6 +248,7 @@ def _longest_shown(column: Column, values: Sequence[object]) -> int:
 
 _DATE_OR_BLANK = frozenset({dt.date, type(None)})
 _WHOLE_OR_BLANK = frozenset({int, type(None)})
+_TEXT_OR_BLANK = frozenset({str, type(None)})
 # Values of these classes are equal only when they are written and shown the same (given
 # one class: across classes, 1 == 1.0 == True and 0 == False).
 _PLAIN_CLASSES = frozenset({str, int, float, bool, dt.date, dt.datetime})
@@ -261,10 +266,11 @@ _PLAIN_OR_BLANK = _PLAIN_CLASSES | {type(None)}
 
 
 @dataclass(frozen=True, slots=True)
-class _ColumnValues:
+class ColumnValues:
     """One column's values, row by row, and each distinct value once where equal values
     are interchangeable (`same_kind`; None otherwise): what is worked out from a value
-    (its width, its lines) is worked out once for each distinct one."""
+    (its width, its lines, its cell) is worked out once for each distinct one. Made once
+    a sheet (`column_values`) for both its look and its cells."""
 
     values: Sequence[object]
     distinct: Sequence[object] | None
@@ -275,6 +281,11 @@ class _ColumnValues:
         return self.values if self.distinct is None else self.distinct
 
 
+def all_of_width(rows: Sequence[Sequence[object]], width: int) -> bool:
+    """Whether every row has `width` values (asked of every row of a sheet: in C)."""
+    return all(map(width.__eq__, map(len, rows)))
+
+
 def transposed(rows: Sequence[Sequence[object]], width: int) -> list[list[object]]:
     """Rows of `width` values as columns. (Not `zip(*rows)`, which makes an iterator for
     every row: on a large sheet enough new objects to set off the garbage collector's
@@ -282,13 +293,13 @@ def transposed(rows: Sequence[Sequence[object]], width: int) -> list[list[object
     return [list(map(operator.itemgetter(i), rows)) for i in range(width)]
 
 
-def _column_values(rows: Sequence[Sequence[object]], width: int) -> list[_ColumnValues]:
+def column_values(rows: Sequence[Sequence[object]], width: int) -> list[ColumnValues]:
     """The rows as columns (a value missing from a short row: blank)."""
-    if all(len(r) == width for r in rows):
+    if all_of_width(rows, width):
         columns = transposed(rows, width)
     else:
         columns = [[r[i] if i < len(r) else None for r in rows] for i in range(width)]
-    return [_ColumnValues(c, list(dict.fromkeys(c)) if same_kind(c) else None) for c in columns]
+    return [ColumnValues(c, list(dict.fromkeys(c)) if same_kind(c) else None) for c in columns]
 
 
 def _header_width(header: str) -> float:
@@ -303,7 +314,8 @@ _WORD_FLOOR = 16  # a short-text column is at least this wide for its longest wo
 def _longest_word(values: Sequence[object]) -> int:
     """The longest word of a short-text column's values ("Thompson" in "Hayden
     Thompson"): narrower, a printed name breaks mid-word ("Thompso" / "n")."""
-    return max((len(w) for v in values if v.__class__ is str for w in v.split()), default=0)
+    words = " ".join([v for v in values if v.__class__ is str]).split()  # (the same words)
+    return max(map(len, words), default=0)
 
 
 def is_prose(column: Column) -> bool:
@@ -320,11 +332,11 @@ def column_widths(
     theirs up to a cap, lowered until the sheet fits `PRINT_WIDTH`, and wrap beyond it;
     the prose columns share what is left, at least `PROSE_MIN` each.
     """
-    return _widths(sheet, _column_values(rows, len(sheet.columns)))
+    return _widths(sheet, column_values(rows, len(sheet.columns)))
 
 
 def _widths(
-    sheet: ResultSheet, by_column: Sequence[_ColumnValues]
+    sheet: ResultSheet, by_column: Sequence[ColumnValues]
 ) -> tuple[tuple[float, ...], tuple[bool, ...]]:
     fits: list[float] = []
     floors: list[float] = []  # a header word is never broken, nor a name's word
@@ -423,12 +435,12 @@ def _heights(
     wraps: Sequence[bool],
 ) -> tuple[float | None, ...]:
     """Each row's height: enough lines for its longest wrapped text (None: one line)."""
-    return _row_heights(columns, _column_values(rows, len(columns)), len(rows), widths, wraps)
+    return _row_heights(columns, column_values(rows, len(columns)), len(rows), widths, wraps)
 
 
 def _row_heights(
     columns: Sequence[Column],
-    by_column: Sequence[_ColumnValues],
+    by_column: Sequence[ColumnValues],
     count: int,
     widths: Sequence[float],
     wraps: Sequence[bool],
@@ -453,7 +465,8 @@ def _row_heights(
             lines = list(map(max, lines, _line_counts(column, values, width)))
         else:
             _raise_to_fit(lines, column, values.values, width)
-    return tuple(LINE_HEIGHT * n if n > 1 else None for n in lines)
+    height = {n: LINE_HEIGHT * n if n > 1 else None for n in set(lines)}
+    return tuple(map(height.__getitem__, lines))
 
 
 _RECURRING = 4  # a column with fewer than a quarter as many distinct values as rows
@@ -477,21 +490,39 @@ def _raise_to_fit(lines: list[int], column: Column, values: Sequence[object], wi
     """Each row's `lines`, raised to what its value in this wrapped column takes, where
     that could be more than the row has already."""
     per_line = max(1, int((width - 1) * 1.3))
+    rows: Sequence[int] = range(len(values))
+    if set(map(type, values)) <= _TEXT_OR_BLANK:
+        # Most rows are passed over at a glance: a blank, or a text (no line break) that
+        # takes fewer lines than its row has even at `_most_lines`' first bound.
+        texts = cast("Sequence[str | None]", values)
+        rows = [
+            row
+            for row, (text, have) in enumerate(zip(texts, lines, strict=True))
+            if text and (2 * len(text) // per_line >= have or "\n" in text)
+        ]
     known: dict[str, int] = {}
-    for row, value in enumerate(values):
+    for row in rows:
+        value = values[row]
         if value is None:
             continue
+        have = lines[row]
         text = value if value.__class__ is str else display_text(column, value)
-        if "\n" not in text and _most_lines(text, per_line) <= lines[row]:
+        # (a text that fits takes one line; `_most_lines` is at most 2 * size // per_line
+        # + 1, which is cheaper to ask first)
+        if "\n" not in text and (
+            (size := len(text)) <= per_line
+            or 2 * size // per_line < have
+            or _most_lines(text, per_line) <= have
+        ):
             continue
         needed = known.get(text)
         if needed is None:
             needed = known[text] = lines_needed(text, width)
-        if needed > lines[row]:
+        if needed > have:
             lines[row] = needed
 
 
-def _line_counts(column: Column, values: _ColumnValues, width: float) -> list[int]:
+def _line_counts(column: Column, values: ColumnValues, width: float) -> list[int]:
     """The lines each value of a wrapped column takes (a blank: one)."""
     per_line = max(1, int((width - 1) * 1.3))
 
@@ -512,9 +543,16 @@ def _line_counts(column: Column, values: _ColumnValues, width: float) -> list[in
 _BOLD = 0.85  # a bold Calibri line holds about this share of a regular one's letters
 
 
-def look(sheet: ResultSheet, rows: Sequence[Sequence[object]]) -> SheetLook:
-    """Everything about a result sheet's appearance that depends on its rows."""
-    by_column = _column_values(rows, len(sheet.columns))
+def look(
+    sheet: ResultSheet,
+    rows: Sequence[Sequence[object]],
+    by_column: Sequence[ColumnValues] | None = None,
+) -> SheetLook:
+    """Everything about a result sheet's appearance that depends on its rows.
+
+    `by_column`: `column_values` of the rows, when the caller has them already."""
+    if by_column is None:
+        by_column = column_values(rows, len(sheet.columns))
     widths, wraps = _widths(sheet, by_column)
     # Headers are bold, wider than the body text lines_needed measures for.
     header_lines = max(

@@ -179,7 +179,7 @@ def append_rows(
             edits += _extend_row(text, header_row, new_header, prefix)
     new_rows = "".join(_rows_xml(columns, positions, styles, date1904, rows, floor + 1))
     edits.append((close, close, _prefixed(new_rows, prefix)))
-    widest = max([len(columns) - 1, *positions.values(), *_used_columns(text)])
+    widest = _widest_column(text, max([len(columns) - 1, *positions.values()]))
     last = max(floor + len(rows), 1)
     edits += _dimension(text, prefix, f"A1:{column_letter(widest)}{last}")
     edits += _widths(text, prefix, data_open.start(), [(i + 1, c.width) for i, c in added])
@@ -317,6 +317,21 @@ def _used_columns(text: str) -> list[int]:
     """The 0-based columns of every cell reference on the sheet."""
     letters = set(_CELL_REF_FROM_R.findall(text))
     return [column_number(letter) - 1 for letter in letters]
+
+
+def _widest_column(text: str, at_least: int) -> int:
+    """The largest of `at_least` and the 0-based columns of `_used_columns`, picking out
+    only the references to columns beyond `at_least` (a log's cells are in its own
+    columns: hundreds of thousands of references, none of them beyond)."""
+    if at_least < 0:
+        return max([at_least, *_used_columns(text)])
+    within = (
+        f"[A-{column_letter(at_least)}]"  # (a class: faster than the alternatives)
+        if at_least < 26
+        else "|".join(column_letter(i) for i in range(at_least + 1))
+    )
+    beyond = re.compile(rf'r(?<!\wr)\s*=\s*"(?!(?:{within})[0-9])([A-Z]{{1,3}})[0-9]+"')
+    return max([at_least, *(column_number(letter) - 1 for letter in set(beyond.findall(text)))])
 
 
 def _dimension(text: str, prefix: str, ref: str) -> list[tuple[int, int, str]]:

@@ -13,9 +13,11 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import math
+import operator
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import repeat
 
 from workbook.layout import (
     LINE_HEIGHT,
@@ -31,14 +33,16 @@ from workbook.presentation import (
     NOT_IN_A_CELL,
     TAB_COLOUR,
     TITLE_HEIGHT,
+    ColumnValues,
     Mark,
     SheetLook,
+    all_of_width,
     cell_text,
+    column_values,
     header_row,
     look,
     same_kind,
     titled,
-    transposed,
 )
 from workbook.tables import column_letter
 from workbook.xlsx.cells import DuplicateError, cell_value, sheet_rows
@@ -200,9 +204,16 @@ def column_tails(values: Sequence[object], date1904: bool) -> list[str | None]:
     column repeats its organizations, findings and dates on many rows), and a column of
     plain text, whole numbers or dates without the per-value checks where the column as a
     whole shows they change nothing."""
-    if not same_kind(values):
+    distinct = list(dict.fromkeys(values)) if same_kind(values) else None
+    return _column_tails(values, distinct, date1904)
+
+
+def _column_tails(
+    values: Sequence[object], distinct: Sequence[object] | None, date1904: bool
+) -> list[str | None]:
+    """`column_tails`, given the column's distinct values (None: not `same_kind`)."""
+    if distinct is None:
         return [cell_tail(v, date1904) for v in values]
-    distinct = list(dict.fromkeys(values))
     kind = next((v.__class__ for v in distinct if v is not None), None)
     tails: dict[object, str | None]
     if kind is str:
@@ -349,7 +360,7 @@ def _ignored_errors(sheet: ResultSheet, first: int, last: int) -> str:
     )
 
 
-_CHUNK_ROWS = 4096  # rows whose cells are made at once (all of a large sheet's: 1.5M strings)
+_CHUNK_ROWS = 4096  # rows made at once
 
 
 def _data_rows(
@@ -359,64 +370,82 @@ def _data_rows(
     by_mark: Mapping[Mark, Sequence[str]],
     first: int,
     date1904: bool,
+    by_column: Sequence[ColumnValues] | None = None,
 ) -> list[str]:
     """The <row> elements of the data rows, built a column at a time: each column's
-    letter, styles and distinct values are worked out once, not once per cell; the cells
-    are made for a few thousand rows at a time. A blank cell is left out, except on a
-    highlighted row, where it carries the fill."""
+    distinct values are worked out once, not once per cell. A row is then one `%`
+    format of a template made once for each shape of row (its mark, which of its cells
+    are blank: `_row_template`), filled in with its number, height and the tail of each
+    cell, so that no string is made for a cell on its own. A blank cell is left out,
+    except on a highlighted row, where it carries the fill. `by_column`: `column_values`
+    of the rows, when the caller has them (the look was worked out from them)."""
     width = len(sheet.columns)
-    for values in rows:
-        if len(values) != width:
-            raise ValueError(f"{sheet.name}: a row has {len(values)} values, not {width}")
-    numbers = [str(n) for n in range(first, first + len(rows))]
+    if not all_of_width(rows, width):
+        for values in rows:
+            if len(values) != width:
+                raise ValueError(f"{sheet.name}: a row has {len(values)} values, not {width}")
+    if by_column is None:
+        by_column = column_values(rows, width)
+    numbers = list(map(str, range(first, first + len(rows))))
     # Each row's mark as a position in `marks`, to index each column's styles with.
     marks = list(by_mark)
     position = {mark: n for n, mark in enumerate(marks)}
     slots = [position[m] for m in appearance.marks]
-    columns = [
-        _ColumnCells(
-            opening=f'<c r="{column_letter(index)}',
-            styles=[by_mark[m][index] for m in marks],
-            blanks=["" if m is Mark.PLAIN else f'"{by_mark[m][index]}/>' for m in marks],
-            tails=column_tails(values, date1904),
-        )
-        for index, values in enumerate(transposed(rows, width))
-    ]
-    tall = {h: f' ht="{h:g}" customHeight="1"' for h in set(appearance.heights) if h is not None}
+    tails = [_column_tails(v.values, v.distinct, date1904) for v in by_column]
+    blankable = [i for i, column in enumerate(tails) if None in column]
+    # A row's shape: its mark's position, then whether each column that has blanks is
+    # blank on it.
+    shapes = list(
+        zip(slots, *(map(operator.is_, tails[i], repeat(None)) for i in blankable), strict=True)
+    )
+    templates = {
+        shape: _row_template(shape, [by_mark[m] for m in marks], marks, blankable, width)
+        for shape in set(shapes)
+    }
+    tall: dict[float | None, str] = {
+        h: f' ht="{h:g}" customHeight="1"' for h in set(appearance.heights) if h is not None
+    }
+    tall[None] = ""
+    heights = list(map(tall.__getitem__, appearance.heights))
     out: list[str] = []
     for start in range(0, len(rows), _CHUNK_ROWS):
         chunk = slice(start, start + _CHUNK_ROWS)
-        cells = [c.cells(numbers[chunk], slots[chunk], c.tails[chunk]) for c in columns]
-        bodies = map("".join, zip(*cells, strict=True))
-        out += [
-            f'<row r="{n}"{tall[h]}>{body}</row>' if h is not None else f'<row r="{n}">{body}</row>'
-            for n, h, body in zip(numbers[chunk], appearance.heights[chunk], bodies, strict=True)
-        ]
+        chunk_numbers = numbers[chunk]
+        values = [chunk_numbers, heights[chunk]]
+        for column in tails:
+            values += [chunk_numbers, column[chunk]]
+        out += map(
+            operator.mod, map(templates.__getitem__, shapes[chunk]), zip(*values, strict=True)
+        )
     return out
 
 
-@dataclass(frozen=True, slots=True)
-class _ColumnCells:
-    """What one column's cells are made of: the reference's start, the style of each
-    mark, a blank cell on a row of each mark ('' where left out), each row's tail."""
-
-    opening: str
-    styles: list[str]
-    blanks: list[str]
-    tails: list[str | None]
-
-    def cells(
-        self, numbers: Sequence[str], slots: Sequence[int], tails: Sequence[str | None]
-    ) -> list[str]:
-        opening, styles, blanks = self.opening, self.styles, self.blanks
-        return [
-            f'{opening}{n}"{styles[k]}{tail}'
-            if tail is not None
-            else f"{opening}{n}{blanks[k]}"
-            if blanks[k]
-            else ""
-            for n, k, tail in zip(numbers, slots, tails, strict=True)
-        ]
+def _row_template(
+    shape: tuple[int | bool, ...],
+    styles: Sequence[Sequence[str]],
+    marks: Sequence[Mark],
+    blankable: Sequence[int],
+    width: int,
+) -> str:
+    """The `%` template of a row of this shape (`_data_rows`), to be given the row's
+    number and height, then each cell's row number and tail: a cell is
+    `<c r="B7" s="3"` and its tail; a blank one nothing (`%.0s` takes its two values
+    and writes nothing), or on a highlighted row the cell with the fill alone."""
+    slot = shape[0]
+    blank = dict(zip(blankable, shape[1:], strict=True))
+    style = styles[slot]
+    pieces = ['<row r="%s"%s>']
+    for index in range(width):
+        opening = f'<c r="{column_letter(index)}'
+        attrs = style[index].replace("%", "%%")
+        if not blank.get(index, False):
+            pieces.append(f'{opening}%s"{attrs}%s')
+        elif marks[slot] is not Mark.PLAIN:
+            pieces.append(f'{opening}%s"{attrs}/>%.0s')
+        else:
+            pieces.append("%.0s%.0s")
+    pieces.append("</row>")
+    return "".join(pieces)
 
 
 def result_sheet_xml(
@@ -430,6 +459,7 @@ def result_sheet_xml(
     appearance: SheetLook | None = None,
     footer: str = "",
     drawing_rel_id: str | None = None,
+    by_column: Sequence[ColumnValues] | None = None,
 ) -> bytes:
     """A whole result sheet: title line, styled header, rows, widths, frozen header,
     filter, highlights, print setup.
@@ -437,9 +467,13 @@ def result_sheet_xml(
     The result sheets are printed for committee meetings, so they print landscape on
     Letter, one page wide, with the title and header rows repeated (the repeat is a
     defined name in workbook.xml) and a footer with the sheet, As Of and page number.
+    `by_column`: `column_values` of the rows, when the caller has them.
     """
     columns = sheet.columns
-    appearance = appearance or look(sheet, rows)
+    if appearance is None:
+        if by_column is None:
+            by_column = column_values(rows, len(columns))
+        appearance = look(sheet, rows, by_column)
     head = header_row(sheet)
     letters = [column_letter(i) for i in range(len(columns))]
     by_mark: dict[Mark, list[str]] = {}
@@ -469,7 +503,7 @@ def result_sheet_xml(
             appearance.header_height,
         )
     )
-    out += _data_rows(sheet, rows, appearance, by_mark, head + 1, date1904)
+    out += _data_rows(sheet, rows, appearance, by_mark, head + 1, date1904, by_column)
     out += [
         "</sheetData>",
         f'<autoFilter ref="A{head}:{last_ref}"/>',

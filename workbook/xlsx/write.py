@@ -46,7 +46,16 @@ from workbook.layout import (
     continuation_number,
     header_key,
 )
-from workbook.presentation import SheetLook, footer, header_row, look, shown_title, titled
+from workbook.presentation import (
+    ColumnValues,
+    SheetLook,
+    column_values,
+    footer,
+    header_row,
+    look,
+    shown_title,
+    titled,
+)
 from workbook.results import ResultTable, RunLogEntry
 from workbook.tables import column_letter
 from workbook.xlsx.appended import append_rows, log_floor
@@ -194,6 +203,8 @@ class _Target:
     held_back: str | None = None  # why an Error held it back: only its title changes
     as_of: dt.date | None = None  # this run's
     look: SheetLook | None = None
+    # The rows as columns, made once for both the look and the cells (then let go).
+    by_column: Sequence[ColumnValues] | None = None
     rewritten: bool = True  # False: the sheet was kept as it was (held back, untitled)
     floor: int | None = None  # an appended sheet's last row in use, once scanned
     old_xml: bytes | None = None  # the appended sheet's part, once read (it is large)
@@ -244,11 +255,16 @@ class WorkbookWriter:
                 title=t.title,
                 held_back=t.held_back,
                 as_of=t.as_of,
-                look=None if t.held_back is not None else look(t.sheet, t.rows),
+                by_column=None
+                if t.held_back is not None
+                else column_values(t.rows, len(t.sheet.columns)),
             )
             for t in tables
             if t.sheet.name not in appended
         ]
+        for target in self.targets:
+            if target.by_column is not None:
+                target.look = look(target.sheet, target.rows, target.by_column)
         self.appended = [(RUN_LOG, (run_log.row(),))] + [
             (t.sheet, t.rows) for t in tables if t.sheet.name in appended
         ]
@@ -274,7 +290,14 @@ class WorkbookWriter:
         # A held-back sheet the workbook does not have yet is not added (nothing to keep).
         self.targets = [t for t in self.targets if t.entry is not None or t.held_back is None]
         styles = self._styles()
-        for target in self.targets:
+        # The sheets that grow are made first: their parts are the largest to deflate
+        # (the whole log, old rows and new), which then overlaps making the result sheets
+        # instead of coming last. They replace parts in place, so the zip's order of
+        # members, which follows the workbook's and then `added`, stays the same.
+        growing = [t.appended and t.entry is not None for t in self.targets]
+        in_order = [t for t, g in zip(self.targets, growing, strict=True) if g]
+        in_order += [t for t, g in zip(self.targets, growing, strict=True) if not g]
+        for target in in_order:
             if target.appended:
                 if target.entry is not None and not target.rows:
                     target.rewritten = False  # nothing to add: kept byte for byte
@@ -320,6 +343,7 @@ class WorkbookWriter:
             self.package.read_head(target.part, 20_000).decode("utf-8", "replace")
         )
         drawing = self._add_chart(target) if target.look.chart is not None else None
+        by_column, target.by_column = target.by_column, None
         return result_sheet_xml(
             target.sheet,
             target.rows,
@@ -330,6 +354,7 @@ class WorkbookWriter:
             appearance=target.look,
             footer=footer(self.run_log.as_of),
             drawing_rel_id=drawing,
+            by_column=by_column,
         )
 
     def _fresh_part(self, folder: str, stem: str) -> str:
