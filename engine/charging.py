@@ -44,20 +44,13 @@ def ce_committee(policy: Policy) -> str:
     return policy.committees.get("coordinated_entry", "CE Committee")
 
 
-def counts_against_allotment(policy: Policy, lic: LicenseRow) -> bool:
-    rule = policy.license_type(lic.license_type)
-    return rule is not None and rule.counts_against_ce_allotment
-
-
 def ce_license_types(policy: Policy, licenses: Iterable[LicenseRow]) -> set[str]:
     """The License Type texts, as entered on `licenses`, whose type counts against the
-    CE allotment (§3.3): `lic.license_type in` it is `counts_against_allotment`, with
-    each text looked up in the policy once rather than once per license."""
-    return {
-        name
-        for name in {lic.license_type for lic in licenses}
-        if (rule := policy.license_type(name)) is not None and rule.counts_against_ce_allotment
-    }
+    CE allotment (§3.3)."""
+    return policy.license_types_among(
+        (lic.license_type for lic in licenses),
+        lambda rule: rule is not None and rule.counts_against_ce_allotment,
+    )
 
 
 @dataclass(frozen=True, slots=True)

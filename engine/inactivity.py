@@ -238,8 +238,9 @@ def base_finding(
     else:
         finding, clause = "Active", "§1.1"
     sentences = _base_sentences(windows, lic, as_of, finding, sign_in, counted) if explain else []
-    # Positional (exemptions, entry, signed_in, last_sign_in): made for every license.
-    return Judgement(lic, finding, clause, sentences, [], entry, sign_in.on, latest)
+    return Judgement(
+        lic, finding, clause, sentences, entry=entry, signed_in=sign_in.on, last_sign_in=latest
+    )
 
 
 def _base_sentences(
@@ -318,7 +319,7 @@ def _sign_in(
     rules: InactivityRules,
 ) -> _SignIn:
     """§1.2: a login is a sign-in, and entering client data needs one (SPEC §2)."""
-    due = windows.due_by_grant.get(lic.granted_on) or windows.sign_in_due(lic.granted_on)
+    due = windows.sign_in_due(lic.granted_on)
     words = windows.sign_in_words
     first = first_sign_in  # the earliest proof (written out: cheaper than min of a list)
     if login is not None and (first is None or login < first):

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Literal
@@ -114,6 +114,19 @@ class Policy:
     def license_type(self, name: str) -> LicenseTypeRule | None:
         """The rule for a license type, matched the way the workbook matches names."""
         return self._types_by_key.get(name_key(name))
+
+    def license_types_among(
+        self, names: Iterable[str], wanted: Callable[[LicenseTypeRule | None], bool]
+    ) -> set[str]:
+        """The License Type texts of `names` whose rule (None: not a type of the policy)
+        is `wanted`, each distinct text looked up once: a workbook repeats a few types on
+        every row, and the stages ask of every license."""
+        return {name for name in set(names) if wanted(self.license_type(name))}
+
+    def unjudged_type(self, name: str) -> bool:
+        """A type of the policy that §1 does not judge (inactivity_policy_applies: false)."""
+        rule = self.license_type(name)
+        return rule is not None and not rule.inactivity_policy_applies
 
 
 # ---------------------------------------------------------------------------- inputs

@@ -147,7 +147,6 @@ def reassignment_agenda(
         else None
     )
     organizations = {name_key(o.organization): o for o in inputs.organizations}
-    org_counties = {key: o.county for key, o in organizations.items()}
     # The staying licenses of each organization and county, by name key, in sheet order.
     by_org: dict[str, list[LicenseRow]] = defaultdict(list)
     by_county: dict[str, list[LicenseRow]] = defaultdict(list)
@@ -156,7 +155,7 @@ def reassignment_agenda(
             lic = j.license
             org_key = name_key(lic.organization)
             by_org[org_key].append(lic)
-            county = lic.county or org_counties.get(org_key)
+            county = _county(lic, organizations.get(org_key))
             if county:
                 by_county[name_key(county)].append(lic)
     charged = {name_key(c.license_id): c.charged_region for c in charges}
@@ -222,7 +221,7 @@ def reassignment_agenda(
                 license_id=j.license.license_id,
                 organization=j.license.organization,
                 region=region,
-                county=_county(j.license, organizations),
+                county=_county(j.license, organizations.get(name_key(j.license.organization))),
                 client_entries_window=_holder_entries(j.license),
                 reasons="; ".join(
                     [
@@ -238,13 +237,9 @@ def reassignment_agenda(
     return Agenda(tuple(items), references)
 
 
-def _county(lic: LicenseRow, organizations: Mapping[str, OrganizationRow]) -> str | None:
-    return lic.county or _org_county(organizations, name_key(lic.organization))
-
-
-def _org_county(organizations: Mapping[str, OrganizationRow], org_key: str) -> str | None:
-    org = organizations.get(org_key)
-    return org.county if org else None
+def _county(lic: LicenseRow, org: OrganizationRow | None) -> str | None:
+    """The license's own County, else its organization's (`org`: its Organizations row)."""
+    return lic.county or (org.county if org else None)
 
 
 def _candidate(
@@ -265,7 +260,7 @@ def _candidate(
         duties.append("not serving as a level 3 access point")
     if org is not None and org.data_entry_agreement is False:
         duties.append("having no data entry agreement")
-    county = lic.county or (org.county if org else None)
+    county = _county(lic, org)
     others_in_county = _others(by_county.get(name_key(county), ()) if county else (), lic)
     others_in_org = _others(by_org.get(org_key, ()), lic)
     entries = _holder_entries(lic)

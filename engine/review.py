@@ -335,7 +335,6 @@ class _Watch:
                 self.sign_in_over_if_granted_before = self.as_of - longest
         self._window_lapse: dict[dt.date, dt.date] = {}  # by the activity that counts
         self._windows: dict[dt.date, Windows] = {}  # by the day judged on
-        self._unjudged_types: dict[str, bool] = {}  # License Type -> not judged by §1
 
     def dates(self, j: Judgement, appeals: Sequence[AppealRow]) -> set[dt.date]:
         if not appeals:
@@ -432,11 +431,7 @@ class _Watch:
             return []
         # Every hopeful license's dates are needed below whichever way it is judged, so
         # they are worked out first; the others' only when asked (by id(judgement)).
-        if appeals:
-            dates = {id(j): self.dates(j, appeals) for j in hopeful}
-        else:  # most organizations: `dates` is then `lapse_dates` without appeals
-            lapse_dates = self.lapse_dates
-            dates = {id(j): lapse_dates(j.license, ()) for j in hopeful}
+        dates = {id(j): self.dates(j, appeals) for j in hopeful}
         if any(j.stays and not dates[id(j)] for j in hopeful) or any(
             j.stays and id(j) not in dates and not self.dates(j, appeals) for j in waiting
         ):
@@ -457,14 +452,8 @@ class _Watch:
         judge. `judge_all` finds such a license `Not judged` on every later day (or
         `Cannot judge`), so it needs no forecast. (Its dates still count for the others:
         `_together` judges the whole organization on all of them.)"""
-        if lic.revoked_on is not None and lic.revoked_on <= self.as_of:
-            return True
-        unjudged = self._unjudged_types.get(lic.license_type)
-        if unjudged is None:
-            rule = self.policy.license_type(lic.license_type)
-            unjudged = rule is not None and not rule.inactivity_policy_applies
-            self._unjudged_types[lic.license_type] = unjudged
-        return unjudged
+        revoked = lic.revoked_on is not None and lic.revoked_on <= self.as_of
+        return revoked or self.policy.unjudged_type(lic.license_type)
 
     def _first(
         self,
@@ -862,12 +851,10 @@ def _kept_by_sole_license(
     assert lic.revoked_on is not None
     day = lic.revoked_on
     for other in organization:
-        if other is not lic and other.is_active(day):
-            rule = policy.license_type(other.license_type)
-            if rule is not None and not rule.inactivity_policy_applies:
-                # Active and of a type §1 does not judge: `judge_all` finds it `Not judged`
-                # and staying, so §1.E1 keeps no license of the organization that day.
-                return None
+        if other is not lic and other.is_active(day) and policy.unjudged_type(other.license_type):
+            # Active and of a type §1 does not judge: `judge_all` finds it `Not judged`
+            # and staying, so §1.E1 keeps no license of the organization that day.
+            return None
     if unrevoked is None:
         unrevoked = _unrevoked(lic)
     rows = [unrevoked if o is lic else o for o in organization]

@@ -176,10 +176,10 @@ _LICENSE_DATES = (
 
 
 def _unknown_types(policy: Policy, inputs: Inputs) -> set[str]:
-    """The License Type texts, as entered, that name no type of the policy (each text
-    looked up once, not once per license)."""
-    names = {lic.license_type for lic in inputs.licenses}
-    return {name for name in names if policy.license_type(name) is None}
+    """The License Type texts, as entered, that name no type of the policy."""
+    return policy.license_types_among(
+        (lic.license_type for lic in inputs.licenses), lambda rule: rule is None
+    )
 
 
 def _dates_before_grant(inputs: Inputs) -> list[Problem]:
